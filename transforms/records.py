@@ -1,0 +1,198 @@
+"""The records that flow through newsflow: one definition each, converted to Avro only at the edges.
+
+``schemas/*.avsc`` is the wire contract; ``tests/unit/test_records.py`` keeps these dataclasses and the
+schemas in step (every field here exists there and vice versa).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from pipelines import __version__
+
+PIPELINE_VERSION = f"newsflow/{__version__}"
+ENTITY_TYPES = ("PERSON", "ORG", "LOC", "MISC")
+
+
+@dataclass(frozen=True)
+class SourcePosition:
+    """Where a record came from: a Kafka topic-partition-offset, or a file and line for backfills."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def key(self) -> str:
+        return f"{self.topic}:{self.partition}"
+
+
+@dataclass
+class RawArticle:
+    """A validated input envelope (``schemas/raw_article.avsc``)."""
+
+    url: str | None = None
+    source: str | None = None
+    html: str | None = None
+    text: str | None = None
+    fetched_at: datetime | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Mention:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class EntityIds:
+    """External identifiers; each is None when no offline source links the entity."""
+
+    geonames: int | None = None
+    iso3166: str | None = None
+    wikidata: str | None = None
+
+
+@dataclass
+class Entity:
+    name: str
+    type: str
+    mentions: list[Mention] = field(default_factory=list)
+    count: int = 0
+    first_offset: int = 0
+    salience: float = 0.0
+    ids: EntityIds = field(default_factory=EntityIds)
+
+
+@dataclass
+class Caption:
+    text: str
+    credit: str | None = None
+
+
+@dataclass
+class Removed:
+    """One block the cleaner removed, with the rule that removed it (text cut to a short excerpt)."""
+
+    text: str
+    reason: str
+    chars: int
+
+
+@dataclass
+class Dedup:
+    content_hash: str = ""
+    cluster_id: str | None = None
+
+
+@dataclass
+class Article:
+    """The clean article (``schemas/article.avsc``, record ``newsflow.Article``)."""
+
+    id: str
+    body: str
+    url: str | None = None
+    canonical_url: str | None = None
+    source: str | None = None
+    title: str | None = None
+    language: str | None = None
+    published_at: datetime | None = None
+    fetched_at: datetime | None = None
+    authors: list[str] = field(default_factory=list)
+    captions: list[Caption] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    dedup: Dedup = field(default_factory=Dedup)
+    boilerplate: list[Removed] = field(default_factory=list)
+    source_position: SourcePosition | None = None
+    input_format: str = "text"
+    metadata: dict[str, str] = field(default_factory=dict)
+    pipeline_version: str = PIPELINE_VERSION
+
+
+@dataclass
+class DuplicateVerdict:
+    """Why an article was dropped as a duplicate (``schemas/duplicate.avsc``)."""
+
+    id: str
+    duplicate_of: str
+    method: str  # url | exact | near
+    similarity: float
+    source_position: SourcePosition | None = None
+    url: str | None = None
+    source: str | None = None
+    detected_at: datetime | None = None
+
+
+@dataclass
+class DeadLetter:
+    """An input that could not be processed (``schemas/dead_letter.avsc``)."""
+
+    original: bytes
+    stage: str
+    error_type: str
+    message: str
+    source_position: SourcePosition | None = None
+    failed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    attempts: int = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stable_id(canonical_url: str | None, text: str) -> str:
+    """A stable article id: hash of the canonical URL, or of the normalised text when there is no URL."""
+    basis = f"url:{canonical_url}" if canonical_url else "text:" + " ".join(text.split()).lower()
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    """A dataclass record as the plain dict fastavro writes (nested records included)."""
+    return dataclasses.asdict(record)
+
+
+def _build(cls: type, value: Any) -> Any:
+    if value is None or not dataclasses.is_dataclass(cls):
+        return value
+    kwargs = {}
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    for name, fld in hints.items():
+        if name not in value:
+            continue
+        kwargs[name] = _convert(fld.type, value[name])
+    return cls(**kwargs)
+
+
+_NESTED = {
+    "SourcePosition | None": SourcePosition,
+    "Dedup": Dedup,
+    "EntityIds": EntityIds,
+    "list[Mention]": Mention,
+    "list[Entity]": Entity,
+    "list[Caption]": Caption,
+    "list[Removed]": Removed,
+}
+
+
+def _convert(type_name: Any, value: Any) -> Any:
+    target = _NESTED.get(str(type_name))
+    if target is None or value is None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+    if str(type_name).startswith("list["):
+        return [_build(target, v) for v in value]
+    return _build(target, value)
+
+
+def from_dict(cls: type, value: dict[str, Any]) -> Any:
+    """Rebuild a record dataclass from a decoded Avro dict (unknown fields are ignored)."""
+    return _build(cls, value)
