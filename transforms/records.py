@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pipelines import __version__
@@ -140,12 +140,12 @@ class DeadLetter:
     error_type: str
     message: str
     source_position: SourcePosition | None = None
-    failed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    failed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attempts: int = 1
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def stable_id(canonical_url: str | None, text: str) -> str:
@@ -186,7 +186,7 @@ def _convert(type_name: Any, value: Any) -> Any:
     target = _NESTED.get(str(type_name))
     if target is None or value is None:
         if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
     if str(type_name).startswith("list["):
         return [_build(target, v) for v in value]

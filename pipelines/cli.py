@@ -1,0 +1,43 @@
+"""The ``newsflow`` command line. Each sub-command lives in ``pipelines/commands/<name>.py``.
+
+A command module defines ``add_parser(subparsers)``, which registers its parser and sets ``func`` to a
+callable taking the parsed namespace and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from pipelines import __version__, commands, logs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsflow",
+        description="Streaming ingestion for news: Kafka in; dedup, boilerplate removal, NER; Avro out.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsflow {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="Log level (env NEWSFLOW_LOG_LEVEL).")
+    parser.add_argument(
+        "--log-format", choices=("auto", "json", "console"), default="auto", help="Log rendering."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    json_logs = {"auto": None, "json": True, "console": False}[args.log_format]
+    logs.configure(args.log_level.upper(), json=json_logs)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``newsflow`` sub-command (discovered by ``pipelines.cli``)."""
