@@ -1,7 +1,8 @@
 """The ``newsflow`` command line. Each sub-command lives in ``pipelines/commands/<name>.py``.
 
 A command module defines ``add_parser(subparsers)``, which registers its parser and sets ``func`` to a
-callable taking the parsed namespace and returning an exit code.
+callable taking the parsed namespace and returning an exit code. Arguments after a literal ``--`` are
+Beam pipeline options (``--runner``, ``--direct_num_workers``...) and arrive as ``args.beam_args``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    beam_args: list[str] = []
+    if "--" in argv:  # everything after a literal "--" is for Beam (runner, pipeline options)
+        cut = argv.index("--")
+        argv, beam_args = argv[:cut], argv[cut + 1 :]
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.beam_args = beam_args
     json_logs = {"auto": None, "json": True, "console": False}[args.log_format]
     logs.configure(args.log_level.upper(), json=json_logs)
     return int(args.func(args) or 0)

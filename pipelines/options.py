@@ -171,3 +171,41 @@ def resolve(cls: type, args: argparse.Namespace | None = None, env: dict[str, st
         if given is not None:
             values[f.name] = given
     return cls(**values)
+
+
+@dataclass
+class Processing:
+    """What the chain does to each article, and where durable state lives."""
+
+    state_dir: str | None = _opt(
+        None,
+        "Directory for durable dedup state on the DirectRunner (survives restarts); unset on Flink/Dataflow.",
+    )
+    dedup_threshold: float | None = _opt(
+        None, "Estimated Jaccard at or above which articles are near duplicates."
+    )
+    learn_boilerplate: bool = _opt(True, "Remove paragraphs that recur across articles of the same source.")
+    entities: bool = _opt(True, "Run named-entity recognition.")
+    passthrough: bool = _opt(False, "Parse and write only (a baseline for benchmarks; no cleaning).")
+
+
+@dataclass
+class Consumption:
+    """How ``stream`` consumes the raw topic, and when a local run stops."""
+
+    group_id: str = _opt("newsflow", "Consumer group whose committed offsets mark the progress.")
+    auto_offset_reset: str = _opt(
+        "earliest", "Where to start when the group has no committed offset.", choices=("earliest", "latest")
+    )
+    idle_timeout: float | None = _opt(None, "Stop once every partition has been idle this many seconds.")
+    max_records: int | None = _opt(None, "Stop after reading this many records (per worker process).")
+    connect_timeout: float = _opt(
+        60.0, "Seconds to wait for the brokers at start-up before exiting non-zero."
+    )
+
+
+def add_common(parser: argparse.ArgumentParser, *groups: tuple[type, str]) -> None:
+    """Kafka settings on every Kafka-facing command, plus the given groups."""
+    add_arguments(parser, KafkaSettings, "Kafka connection and security")
+    for cls, title in groups:
+        add_arguments(parser, cls, title)

@@ -1,0 +1,208 @@
+"""The transform chain shared by ``stream``, ``backfill`` and ``process``.
+
+    KafkaRecord ─► Parse+Normalise ─► Clean ─► Learned boilerplate ─► Dedup ─► Entities ─► articles
+                        │               │                               └──────────────► duplicates
+                        └───────────────┴──────────────── (any stage) ──────────────────► dlq
+
+Each stage is a pure step (a small callable class) wrapped by :class:`Stage`, which turns failures into
+dead letters: a :class:`PipelineError` goes to the DLQ at once (it is deterministic); any other exception
+is retried ``max_attempts`` times and then goes to the DLQ, so one poison pill never blocks a partition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import apache_beam as beam
+import structlog
+from apache_beam import pvalue
+from apache_beam.metrics import Metrics
+
+from pipelines.options import Limits, Processing
+from transforms.article import Parsed, article_original, build_article, parse, parsed_original
+from transforms.boilerplate import RemoveLearnedBoilerplate, count_removed
+from transforms.deadletter import DLQ_TAG, dead_letter
+from transforms.dedup import Deduplicate, DedupSettings
+from transforms.entities import EntityExtractor
+from transforms.errors import PipelineError
+from transforms.kafka_io import KafkaRecord
+from transforms.records import Article, SourcePosition, stable_id
+
+log = structlog.get_logger(__name__)
+
+
+class ParseStep:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def __call__(self, record: KafkaRecord) -> Parsed:
+        return parse(record.value, record.position(), self.limits)
+
+
+class CleanStep:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def __call__(self, parsed: Parsed) -> Article:
+        article = build_article(parsed, self.limits)
+        count_removed(article)
+        return article
+
+
+class PassThroughStep:
+    """Baseline for benchmarks: the envelope's text as the body, nothing cleaned."""
+
+    def __call__(self, parsed: Parsed) -> Article:
+        body = parsed.raw.text or parsed.raw.html or ""
+        return Article(
+            id=stable_id(parsed.raw.url, body), body=body, url=parsed.raw.url, source_position=parsed.position
+        )
+
+
+class EntityStep:
+    """Loads the NER models once per worker (``setup``), not per bundle."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.extractor = EntityExtractor()
+
+    def setup(self) -> None:
+        self.extractor.load()
+
+    def __call__(self, article: Article) -> Article:
+        entities = self.extractor.extract(
+            article.body, article.title, time_budget=self.limits.doc_time_budget
+        )
+        Metrics.counter("newsflow", "entities.found").inc(len(entities))
+        return dataclasses.replace(article, entities=entities)
+
+
+def _record_position(record: KafkaRecord) -> SourcePosition:
+    return record.position()
+
+
+def _record_original(record: KafkaRecord) -> bytes:
+    return record.value or b""
+
+
+def _parsed_position(parsed: Parsed) -> SourcePosition | None:
+    return parsed.position
+
+
+def _article_position(article: Article) -> SourcePosition | None:
+    return article.source_position
+
+
+class Stage(beam.DoFn):
+    """Apply one pure step; send failures to the DLQ output with their stage and reason."""
+
+    def __init__(
+        self,
+        step: Callable[[Any], Any],
+        stage: str,
+        original: Callable[[Any], bytes],
+        position: Callable[[Any], SourcePosition | None],
+        max_attempts: int,
+    ) -> None:
+        self.step = step
+        self.stage = stage
+        self.original = original
+        self.position = position
+        self.max_attempts = max_attempts
+
+    def setup(self) -> None:
+        if hasattr(self.step, "setup"):
+            self.step.setup()
+        self._ok = Metrics.counter("newsflow", f"{self.stage}.ok")
+
+    def process(self, element: Any) -> Iterator:
+        result, letter = run_step(
+            self.step, element, self.stage, self.original, self.position, self.max_attempts
+        )
+        if letter is not None:
+            yield pvalue.TaggedOutput(DLQ_TAG, letter)
+        else:
+            self._ok.inc()
+            yield result
+
+
+def run_step(
+    step: Callable[[Any], Any],
+    element: Any,
+    stage: str,
+    original: Callable[[Any], bytes],
+    position: Callable[[Any], SourcePosition | None],
+    max_attempts: int,
+) -> tuple[Any, Any]:
+    """(result, None) or (None, dead letter): the one error policy for Beam and ``newsflow process``."""
+    last: Exception | None = None
+    for attempt in range(1, max_attempts + 1):
+        try:
+            return step(element), None
+        except PipelineError as exc:
+            return None, dead_letter(original(element), exc, position(element), stage=stage, attempts=attempt)
+        except Exception as exc:  # noqa: BLE001 - a bug or fault in one article must not stop the stream
+            last = exc
+            log.warning("stage_retry", stage=stage, attempt=attempt, error=type(exc).__name__)
+    assert last is not None
+    return None, dead_letter(original(element), last, position(element), stage=stage, attempts=max_attempts)
+
+
+def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCollection, beam.PCollection]:
+    outputs = pcoll | label >> beam.ParDo(stage).with_outputs(DLQ_TAG, main="ok")
+    return outputs.ok, outputs[DLQ_TAG]
+
+
+class ArticleChain(beam.PTransform):
+    """PCollection[KafkaRecord] -> {"articles", "duplicates", "dlq"}."""
+
+    def __init__(self, limits: Limits, processing: Processing, *, mode: str = "stream") -> None:
+        super().__init__()
+        self.limits = limits
+        self.processing = processing
+        self.mode = mode
+
+    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+        limits, proc, attempts = self.limits, self.processing, self.limits.max_attempts
+        parsed, dlq_parse = _stage(
+            "Parse", records, Stage(ParseStep(limits), "parse", _record_original, _record_position, attempts)
+        )
+        clean_step = PassThroughStep() if proc.passthrough else CleanStep(limits)
+        articles, dlq_clean = _stage(
+            "Clean", parsed, Stage(clean_step, "clean", parsed_original, _parsed_position, attempts)
+        )
+        dead = [dlq_parse, dlq_clean]
+        if proc.passthrough:
+            duplicates = records.pipeline | "NoDuplicates" >> beam.Create([])
+            return {
+                "articles": articles,
+                "duplicates": duplicates,
+                "dlq": dead | "FlattenDLQ" >> beam.Flatten(),
+            }
+        if proc.learn_boilerplate:
+            articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate()
+        dedup = articles | "Dedup" >> Deduplicate(
+            dedup_settings(proc), mode=self.mode, state_dir=proc.state_dir
+        )
+        articles = dedup.articles
+        if proc.entities:
+            articles, dlq_entities = _stage(
+                "Entities",
+                articles,
+                Stage(EntityStep(limits), "entities", article_original, _article_position, attempts),
+            )
+            dead.append(dlq_entities)
+        return {
+            "articles": articles,
+            "duplicates": dedup.duplicates,
+            "dlq": dead | "FlattenDLQ" >> beam.Flatten(),
+        }
+
+
+def dedup_settings(processing: Processing) -> DedupSettings:
+    settings = DedupSettings()
+    if processing.dedup_threshold is not None:
+        settings = dataclasses.replace(settings, threshold=processing.dedup_threshold)
+    return settings

@@ -1,0 +1,79 @@
+"""``newsflow consume``: decode a topic's Avro messages to JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from transforms import avro
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "consume",
+        help="Print a topic's Avro records as JSON lines.",
+        description="Reads every partition from the beginning and exits at the end of the topic, "
+        "unless --follow is given. Does not join or commit to any consumer group.",
+    )
+    parser.add_argument("--topic", default=DEFAULT_TOPICS["output_topic"], help="Topic to read.")
+    parser.add_argument("--follow", action="store_true", help="Keep waiting for new records.")
+    parser.add_argument("--limit", type=int, help="Stop after this many records.")
+    add_common(parser)
+    parser.set_defaults(func=_run)
+
+
+def to_json(value: Any) -> Any:
+    """JSON-safe form of a decoded Avro record: times as ISO 8601, bytes as text or base64."""
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(value).decode()
+    return value
+
+
+def iter_records(settings: KafkaSettings, topic: str, follow: bool = False):
+    """(partition, offset, schema name, record) from the beginning to the end (or forever)."""
+    consumer = KafkaConsumer(**settings.consumer_kwargs(None))
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    if not tps:
+        raise SystemExit(f"topic {topic!r} not found")
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    end = consumer.end_offsets(tps)
+    try:
+        while True:
+            batch = consumer.poll(timeout_ms=1000)
+            for tp, records in batch.items():
+                for rec in records:
+                    name, record = avro.decode(rec.value) if rec.value else ("tombstone", {})
+                    yield tp.partition, rec.offset, name, record
+            if not follow and all(consumer.position(tp) >= end[tp] for tp in tps):
+                return
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = resolve(KafkaSettings, args)
+    records = iter_records(settings, args.topic, args.follow)
+    for count, (partition, offset, name, record) in enumerate(records, start=1):
+        line = {"_partition": partition, "_offset": offset, "_schema": name, **to_json(record)}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        if args.limit and count >= args.limit:
+            break
+    sys.stdout.flush()
+    return 0

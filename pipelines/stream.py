@@ -1,0 +1,118 @@
+"""``newsflow stream``: Kafka raw topic -> chain -> clean/duplicates/DLQ topics, offsets committed after.
+
+The pipeline runs in streaming mode on any Beam runner (DirectRunner by default). ``--idle-timeout`` and
+``--max-records`` make a local run end by itself once the input is drained.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+import structlog
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines.chain import ArticleChain
+from pipelines.options import KafkaSettings, Limits, Processing, Topics
+from pipelines.summary import print_summary
+from transforms import avro
+from transforms.kafka_io import (
+    GAPS_TAG,
+    CommitAcks,
+    OutMessage,
+    ReadFromKafka,
+    ReadLimits,
+    StartRule,
+    WriteToKafka,
+    resolve_ranges,
+    wait_for_broker,
+)
+from transforms.records import Article, DeadLetter, DuplicateVerdict, to_dict
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class StreamJob:
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    topics: Topics = field(default_factory=Topics)
+    limits: Limits = field(default_factory=Limits)
+    processing: Processing = field(default_factory=Processing)
+    group_id: str = "newsflow"
+    reset: str = "earliest"
+    idle_timeout: float | None = None
+    max_records: int | None = None
+    connect_timeout: float = 60.0
+    beam_args: list[str] = field(default_factory=list)
+
+
+def article_message(topic: str, article: Article) -> OutMessage:
+    return OutMessage(
+        topic, article.id.encode(), avro.encode("article", to_dict(article)), article.source_position
+    )
+
+
+def duplicate_message(topic: str, verdict: DuplicateVerdict) -> OutMessage:
+    return OutMessage(
+        topic, verdict.id.encode(), avro.encode("duplicate", to_dict(verdict)), verdict.source_position
+    )
+
+
+def dead_letter_message(topic: str, letter: DeadLetter) -> OutMessage:
+    pos = letter.source_position
+    key = f"{pos.topic}:{pos.partition}:{pos.offset}".encode() if pos else None
+    return OutMessage(topic, key, avro.encode("dead_letter", to_dict(letter)), pos)
+
+
+class WriteOutputs(beam.PTransform):
+    """The chain's three outputs -> their topics; returns the Acks of everything written."""
+
+    def __init__(self, kafka: KafkaSettings, topics: Topics) -> None:
+        super().__init__()
+        self.kafka = kafka
+        self.topics = topics
+
+    def expand(self, outputs: dict[str, beam.PCollection]) -> beam.PCollection:
+        t = self.topics
+        messages = (
+            outputs["articles"] | "EncodeArticles" >> beam.Map(lambda a: article_message(t.output_topic, a)),
+            outputs["duplicates"]
+            | "EncodeDuplicates" >> beam.Map(lambda d: duplicate_message(t.duplicates_topic, d)),
+            outputs["dlq"] | "EncodeDeadLetters" >> beam.Map(lambda x: dead_letter_message(t.dlq_topic, x)),
+        )
+        return messages | "AllMessages" >> beam.Flatten() | "Write" >> beam.ParDo(WriteToKafka(self.kafka))
+
+
+def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list) -> None:
+    read = pipeline | "ReadKafka" >> ReadFromKafka(
+        job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
+    )
+    outputs = read.records | "Chain" >> ArticleChain(job.limits, job.processing, mode="stream")
+    acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
+    (
+        (acks, read[GAPS_TAG])
+        | "AllAcks" >> beam.Flatten()
+        | "CommitOffsets" >> CommitAcks(job.kafka, job.group_id)
+    )
+
+
+def run(job: StreamJob) -> int:
+    wait_for_broker(job.kafka, job.connect_timeout)
+    ranges = resolve_ranges(job.kafka, [job.topics.input_topic], job.group_id, StartRule(reset=job.reset))
+    options = PipelineOptions(job.beam_args)
+    options.view_as(StandardOptions).streaming = True
+    started = time.monotonic()
+    log.info(
+        "stream_start",
+        input=job.topics.input_topic,
+        group_id=job.group_id,
+        partitions=len(ranges),
+        runner=options.view_as(StandardOptions).runner or "DirectRunner",
+    )
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, job, ranges)
+    result = pipeline.run()
+    result.wait_until_finish()
+    print_summary(result, time.monotonic() - started)
+    return 0

@@ -1,0 +1,90 @@
+"""From a validated raw envelope to a clean :class:`Article`: the per-article core, no Beam, no Kafka.
+
+Each step is a plain function of its input; :mod:`pipelines.chain` wraps them in DoFns and
+``newsflow process`` calls them directly, so what you debug is what runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from pipelines.options import Limits
+from transforms.boilerplate import Extraction, canonicalize_url, extract_html, extract_text
+from transforms.errors import CleanError
+from transforms.normalize import normalize_raw
+from transforms.parse import envelope_json, parse_message
+from transforms.records import Article, RawArticle, SourcePosition, stable_id, to_dict
+
+
+@dataclass
+class Parsed:
+    """A parsed envelope and where it was read."""
+
+    raw: RawArticle
+    position: SourcePosition | None
+
+
+def parse(value: bytes | None, position: SourcePosition | None, limits: Limits) -> Parsed:
+    """Parse and validate the message bytes, then normalise its text fields."""
+    return Parsed(normalize_raw(parse_message(value, max_bytes=limits.max_message_bytes)), position)
+
+
+def extract(raw: RawArticle, limits: Limits) -> tuple[Extraction, str]:
+    """Main text and metadata: HTML mode when there is markup, text mode otherwise."""
+    if raw.html and raw.html.strip():
+        extraction = extract_html(
+            raw.html,
+            raw.url,
+            max_bytes=limits.max_message_bytes,
+            time_budget=limits.doc_time_budget,
+            max_depth=limits.max_html_depth,
+        )
+        return extraction, "html"
+    return extract_text(raw.text or "", raw.url, time_budget=limits.doc_time_budget), "text"
+
+
+def build_article(parsed: Parsed, limits: Limits) -> Article:
+    """The clean article: body, metadata and what was removed; raises CleanError without a body."""
+    raw = parsed.raw
+    extraction, input_format = extract(raw, limits)
+    body = "\n\n".join(p for p in extraction.paragraphs if p)
+    if not body.strip():
+        raise CleanError(f"no article text found in the {input_format} input")
+    canonical = extraction.canonical_url or (canonicalize_url(raw.url) if raw.url else None)
+    return Article(
+        id=stable_id(canonical, body),
+        body=body,
+        url=raw.url,
+        canonical_url=canonical,
+        source=raw.source or _domain(canonical or raw.url),
+        title=extraction.title,
+        language=raw.language or extraction.language,
+        published_at=raw.published_at or extraction.published_at,
+        fetched_at=raw.fetched_at,
+        authors=extraction.authors,
+        captions=extraction.captions,
+        credits=extraction.credits,
+        boilerplate=extraction.removed,
+        source_position=parsed.position,
+        input_format=input_format,
+        metadata=raw.metadata,
+    )
+
+
+def _domain(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def parsed_original(parsed: Parsed) -> bytes:
+    """The input again as a JSON envelope, for dead letters of stages after parsing."""
+    return envelope_json(parsed.raw)
+
+
+def article_original(article: Article) -> bytes:
+    """A failed article as JSON, for dead letters of the stages after cleaning."""
+    return json.dumps(to_dict(article), default=str, ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,488 @@
+"""Pure-Python Kafka IO for Beam, on kafka-python: no Java expansion service, runs on the DirectRunner.
+
+Reading is a splittable DoFn over topic-partition offset ranges:
+
+* ``resolve_ranges`` turns topics plus a start rule (committed offset, else earliest/latest; or a time
+  window via ``offsets_for_times``; or explicit offsets) into one :class:`PartitionRange` per partition.
+* :class:`ReadPartitions` claims offsets one by one, sets the watermark from record timestamps and
+  checkpoints (``defer_remainder``) between polls, so unbounded ranges stream forever and bounded ranges
+  can be split within a partition across workers.
+
+At-least-once: offsets are committed by :class:`CommitOffsets` only after the record has reached a
+terminal write (clean topic, duplicates topic or DLQ): every sink emits an :class:`Ack`, acks are keyed by
+partition, and the contiguous acknowledged frontier is what gets committed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import apache_beam as beam
+import structlog
+from apache_beam import pvalue
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.metrics import Metrics
+from apache_beam.transforms import userstate
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.transforms.window import GlobalWindow, TimestampedValue
+from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.windowed_value import WindowedValue
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.structs import OffsetAndMetadata
+
+from pipelines.options import KafkaSettings
+from transforms.records import SourcePosition
+
+log = structlog.get_logger(__name__)
+
+UNBOUNDED = 2**63 - 1
+GAPS_TAG = "gaps"
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+
+    def position(self) -> SourcePosition:
+        return SourcePosition(self.topic, self.partition, self.offset)
+
+
+@dataclass(frozen=True)
+class PartitionRange:
+    """Offsets ``[start, stop)`` of one topic-partition; ``stop=None`` reads forever."""
+
+    topic: str
+    partition: int
+    start: int
+    stop: int | None = None
+
+
+@dataclass(frozen=True)
+class Ack:
+    """Offsets ``first..last`` (inclusive) of one partition have reached a terminal write."""
+
+    topic: str
+    partition: int
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, position: SourcePosition) -> Ack:
+        return cls(position.topic, position.partition, position.offset, position.offset)
+
+
+@dataclass(frozen=True)
+class StartRule:
+    """Where reading starts and stops. Times are epoch milliseconds."""
+
+    reset: str = "earliest"  # when the group has no committed offset: earliest | latest
+    use_committed: bool = True
+    start_ms: int | None = None
+    stop_ms: int | None = None
+    bounded: bool = False  # stop at the end offsets seen at start-up
+
+
+@dataclass
+class ReadLimits:
+    """Stop conditions for bounded local runs of an unbounded stream."""
+
+    idle_timeout: float | None = None  # seconds without new records on a partition
+    max_records: int | None = None  # records read by this worker process, all partitions together
+    poll_timeout_ms: int = 500
+    max_batch: int = 500
+
+
+class _ReadCounter:
+    """Records read in this process; ``--max-records`` counts per SDK worker process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def take(self, limit: int | None) -> bool:
+        with self._lock:
+            if limit is not None and self.count >= limit:
+                return False
+            self.count += 1
+            return True
+
+
+READ_COUNTER = _ReadCounter()
+
+
+def wait_for_broker(settings: KafkaSettings, timeout: float) -> None:
+    """Block until the cluster answers, logging each attempt; raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            consumer = KafkaConsumer(**settings.consumer_kwargs(None))
+            consumer.topics()
+            consumer.close()
+            return
+        except (NoBrokersAvailable, KafkaError, OSError) as exc:
+            remaining = deadline - time.monotonic()
+            log.warning(
+                "kafka_unreachable",
+                servers=settings.bootstrap_servers,
+                attempt=attempt,
+                error=type(exc).__name__,
+                retry_in_s=min(2.0, max(remaining, 0)),
+            )
+            if remaining <= 0:
+                raise ConnectionError(
+                    f"Kafka at {settings.bootstrap_servers} unreachable after {timeout:.0f}s "
+                    f"({attempt} attempts, last error {type(exc).__name__})"
+                ) from exc
+            time.sleep(min(2.0, remaining))
+
+
+def resolve_ranges(
+    settings: KafkaSettings, topics: Iterable[str], group_id: str | None, rule: StartRule
+) -> list[PartitionRange]:
+    """One offset range per partition of ``topics``, following ``rule``.
+
+    In a streaming run with a group id, partitions without a committed offset get their start offset
+    committed at once, so the commit frontier always has a known starting point.
+    """
+    consumer = KafkaConsumer(**settings.consumer_kwargs(group_id))
+    try:
+        tps = []
+        for topic in topics:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                raise ValueError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
+            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+        beginning = consumer.beginning_offsets(tps)
+        end = consumer.end_offsets(tps)
+        starts: dict[TopicPartition, int] = {}
+        to_commit = {}
+        for tp in tps:
+            if rule.start_ms is not None:
+                continue
+            committed = consumer.committed(tp) if (group_id and rule.use_committed) else None
+            if committed is not None:
+                starts[tp] = max(committed, beginning[tp])
+            else:
+                starts[tp] = beginning[tp] if rule.reset == "earliest" else end[tp]
+                if group_id and rule.use_committed:
+                    to_commit[tp] = OffsetAndMetadata(starts[tp], "", -1)
+        if rule.start_ms is not None:
+            starts = _offsets_at(consumer, tps, rule.start_ms, end)
+        stops = _offsets_at(consumer, tps, rule.stop_ms, end) if rule.stop_ms is not None else None
+        if to_commit:
+            consumer.commit(to_commit)
+        ranges = []
+        for tp in tps:
+            stop = stops[tp] if stops is not None else (end[tp] if rule.bounded else None)
+            ranges.append(PartitionRange(tp.topic, tp.partition, starts[tp], stop))
+        log.info(
+            "kafka_ranges",
+            group_id=group_id,
+            ranges=[
+                f"{r.topic}:{r.partition}[{r.start},{r.stop if r.stop is not None else '∞'})" for r in ranges
+            ],
+        )
+        return ranges
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _offsets_at(
+    consumer: KafkaConsumer, tps: list[TopicPartition], ms: int, end: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """First offset with timestamp >= ms per partition (the end offset where there is none)."""
+    found = consumer.offsets_for_times({tp: ms for tp in tps})
+    return {tp: (found[tp].offset if found.get(tp) is not None else end[tp]) for tp in tps}
+
+
+class _Ranges(RestrictionProvider):
+    """Restrictions are offset ranges; bounded ranges are split in chunks so workers share a partition."""
+
+    def __init__(self, split_size: int = 2000) -> None:
+        self.split_size = split_size
+
+    def initial_restriction(self, element: PartitionRange) -> OffsetRange:
+        return OffsetRange(
+            element.start, UNBOUNDED if element.stop is None else max(element.start, element.stop)
+        )
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def split(self, element: PartitionRange, restriction: OffsetRange) -> Iterator[OffsetRange]:
+        if restriction.stop == UNBOUNDED:
+            yield restriction
+        else:
+            yield from restriction.split(self.split_size, min_split_size=self.split_size // 2)
+
+    def restriction_size(self, element: PartitionRange, restriction: OffsetRange) -> int:
+        return 1 if restriction.stop == UNBOUNDED else restriction.size()
+
+
+class ReadPartitions(beam.DoFn):
+    """Splittable DoFn: PartitionRange -> KafkaRecord (main) and gap Acks (tagged ``gaps``)."""
+
+    def __init__(self, settings: KafkaSettings, limits: ReadLimits | None = None) -> None:
+        self.settings = settings
+        self.limits = limits or ReadLimits()
+        self._consumers: dict[tuple[str, int], KafkaConsumer] = {}
+        self._last_seen: dict[tuple[str, int], float] = {}
+
+    def setup(self) -> None:
+        self._consumers = {}
+        self._last_seen = {}
+        self._read = Metrics.counter("newsflow", "kafka.records_read")
+        self._bytes = Metrics.counter("newsflow", "kafka.bytes_read")
+
+    def teardown(self) -> None:
+        for consumer in self._consumers.values():
+            consumer.close(autocommit=False)
+
+    def _consumer(self, part: PartitionRange, start: int) -> KafkaConsumer:
+        key = (part.topic, part.partition)
+        tp = TopicPartition(part.topic, part.partition)
+        consumer = self._consumers.get(key)
+        if consumer is None:
+            consumer = KafkaConsumer(**self.settings.consumer_kwargs(None))
+            consumer.assign([tp])
+            consumer.seek(tp, start)
+            self._consumers[key] = consumer
+        elif consumer.position(tp) != start:
+            consumer.seek(tp, start)
+        return consumer
+
+    @beam.DoFn.unbounded_per_element()
+    def process(
+        self,
+        part: PartitionRange,
+        tracker=beam.DoFn.RestrictionParam(_Ranges()),
+        watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
+    ) -> Iterator:
+        restriction = tracker.current_restriction()
+        key = (part.topic, part.partition)
+        if restriction.start >= restriction.stop:
+            return
+        consumer = self._consumer(part, restriction.start)
+        tp = TopicPartition(part.topic, part.partition)
+        try:
+            batch = consumer.poll(timeout_ms=self.limits.poll_timeout_ms, max_records=self.limits.max_batch)
+        except KafkaError as exc:
+            log.warning("kafka_poll_failed", partition=f"{part.topic}:{part.partition}", error=str(exc))
+            tracker.defer_remainder(Duration(seconds=1))
+            return
+        records = batch.get(tp, [])
+        now = time.monotonic()
+        if not records:
+            if restriction.stop != UNBOUNDED and consumer.position(tp) >= restriction.stop:
+                tracker.try_claim(restriction.stop)  # nothing left in range: done
+                return
+            idle_since = self._last_seen.setdefault(key, now)
+            if self.limits.idle_timeout is not None and now - idle_since >= self.limits.idle_timeout:
+                log.info("partition_idle_stop", partition=f"{part.topic}:{part.partition}")
+                _finish(tracker)
+                return
+            _advance(watermark, Timestamp.now() - Duration(seconds=1))
+            tracker.defer_remainder(Duration(seconds=0.2))
+            return
+        self._last_seen[key] = now
+        expected = restriction.start
+        for rec in records:
+            if rec.offset < expected:
+                continue
+            if not READ_COUNTER.take(self.limits.max_records):
+                log.info("max_records_reached", max_records=self.limits.max_records)
+                _finish(tracker)
+                return
+            if not tracker.try_claim(rec.offset):
+                return
+            if rec.offset > expected:  # compacted or transactional gap: nothing to process there
+                yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, expected, rec.offset - 1))
+            expected = rec.offset + 1
+            self._read.inc()
+            self._bytes.inc(len(rec.value or b""))
+            timestamp = Timestamp(micros=max(rec.timestamp, 0) * 1000)
+            _advance(watermark, timestamp)
+            yield TimestampedValue(
+                KafkaRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp),
+                timestamp,
+            )
+        if restriction.stop != UNBOUNDED and expected >= restriction.stop:
+            tracker.try_claim(restriction.stop)
+            return
+        tracker.defer_remainder()
+
+
+def _advance(watermark: ManualWatermarkEstimator, timestamp: Timestamp) -> None:
+    current = watermark.current_watermark()
+    if current is None or timestamp > current:
+        watermark.set_watermark(timestamp)
+
+
+def _finish(tracker) -> None:
+    """End a range early (idle or max-records): claim its last position so the runner sees it done."""
+    restriction = tracker.current_restriction()
+    tracker.try_claim(restriction.stop - 1)
+
+
+class ReadFromKafka(beam.PTransform):
+    """Reads ``ranges`` -> (records, gap acks). Resolve ranges first with :func:`resolve_ranges`."""
+
+    def __init__(
+        self, settings: KafkaSettings, ranges: list[PartitionRange], limits: ReadLimits | None = None
+    ):
+        super().__init__()
+        self.settings = settings
+        self.ranges = ranges
+        self.limits = limits
+
+    def expand(self, pbegin: pvalue.PBegin) -> pvalue.DoOutputsTuple:
+        return (
+            pbegin
+            | "Partitions" >> beam.Create(self.ranges)
+            | "Read"
+            >> beam.ParDo(ReadPartitions(self.settings, self.limits)).with_outputs(GAPS_TAG, main="records")
+        )
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    """One message for a sink: the key is the article id, the position is what it acknowledges."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    position: SourcePosition | None
+
+
+class WriteToKafka(beam.DoFn):
+    """Produce messages (acks=all, idempotent) and flush before the bundle ends; then emit their Acks.
+
+    A delivery error raises, which fails and retries the bundle: nothing is acknowledged (so nothing is
+    committed) that was not written.
+    """
+
+    def __init__(self, settings: KafkaSettings, flush_timeout: float = 120.0) -> None:
+        self.settings = settings
+        self.flush_timeout = flush_timeout
+
+    def setup(self) -> None:
+        self._producer = KafkaProducer(**self.settings.producer_kwargs())
+        self._written = Metrics.counter("newsflow", "kafka.records_written")
+
+    def start_bundle(self) -> None:
+        self._pending: list[tuple] = []
+
+    def process(self, message: OutMessage) -> None:
+        future = self._producer.send(message.topic, key=message.key, value=message.value)
+        self._pending.append((future, message))
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if not self._pending:
+            return
+        self._producer.flush(timeout=self.flush_timeout)
+        for future, message in self._pending:
+            future.get(timeout=0)  # raises the delivery error, failing the bundle
+            self._written.inc()
+            if message.position is not None:
+                yield WindowedValue(Ack.of(message.position), Timestamp.now(), [GlobalWindow()])
+        self._pending = []
+
+    def teardown(self) -> None:
+        producer = getattr(self, "_producer", None)
+        if producer is not None:
+            producer.close(timeout=10)
+
+
+class AckFrontier:
+    """The committed position of one partition: the first offset not yet acknowledged.
+
+    Acks may arrive in any order and more than once; the frontier only moves over contiguous ranges.
+    """
+
+    def __init__(self, committed: int, pending: dict[int, int] | None = None) -> None:
+        self.committed = committed
+        self.pending = dict(pending or {})
+
+    def ack(self, first: int, last: int) -> bool:
+        """Record ``first..last``; return True if the committed position moved."""
+        if last < self.committed:
+            return False
+        first = max(first, self.committed)
+        self.pending[first] = max(last, self.pending.get(first, last))
+        moved = False
+        while self.committed in self.pending:
+            self.committed = self.pending.pop(self.committed) + 1
+            moved = True
+        return moved
+
+
+class CommitOffsets(beam.DoFn):
+    """Keyed by ``topic:partition``: advance the ack frontier, commit it for the group per bundle."""
+
+    FRONTIER = userstate.ReadModifyWriteStateSpec("frontier", beam.coders.PickleCoder())
+
+    def __init__(self, settings: KafkaSettings, group_id: str) -> None:
+        self.settings = settings
+        self.group_id = group_id
+
+    def setup(self) -> None:
+        self._consumer = KafkaConsumer(**self.settings.consumer_kwargs(self.group_id))
+        self._commits = Metrics.counter("newsflow", "kafka.offset_commits")
+
+    def start_bundle(self) -> None:
+        self._to_commit: dict[TopicPartition, int] = {}
+
+    def process(self, keyed: tuple[str, Ack], frontier_state=beam.DoFn.StateParam(FRONTIER)) -> None:
+        _, ack = keyed
+        tp = TopicPartition(ack.topic, ack.partition)
+        frontier = frontier_state.read()
+        if frontier is None:
+            committed = self._consumer.committed(tp)
+            frontier = AckFrontier(committed if committed is not None else ack.first)
+        if frontier.ack(ack.first, ack.last):
+            self._to_commit[tp] = frontier.committed
+        frontier_state.write(frontier)
+
+    def finish_bundle(self) -> None:
+        if not self._to_commit:
+            return
+        self._consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in self._to_commit.items()})
+        self._commits.inc(len(self._to_commit))
+        log.debug(
+            "offsets_committed",
+            offsets={f"{tp.topic}:{tp.partition}": o for tp, o in self._to_commit.items()},
+        )
+        self._to_commit = {}
+
+    def teardown(self) -> None:
+        consumer = getattr(self, "_consumer", None)
+        if consumer is not None:
+            consumer.close(autocommit=False)
+
+
+class CommitAcks(beam.PTransform):
+    """Acks -> committed consumer-group offsets (the at-least-once frontier)."""
+
+    def __init__(self, settings: KafkaSettings, group_id: str) -> None:
+        super().__init__()
+        self.settings = settings
+        self.group_id = group_id
+
+    def expand(self, acks: beam.PCollection) -> beam.PCollection:
+        return (
+            acks
+            | "KeyByPartition" >> beam.Map(lambda a: (f"{a.topic}:{a.partition}", a))
+            | "Commit" >> beam.ParDo(CommitOffsets(self.settings, self.group_id))
+        )
