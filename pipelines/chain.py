@@ -12,6 +12,7 @@ is retried ``max_attempts`` times and then goes to the DLQ, so one poison pill n
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,14 +22,14 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from pipelines.options import Limits, Processing
-from transforms.article import Parsed, article_original, build_article, parse, parsed_original
-from transforms.boilerplate import RemoveLearnedBoilerplate, count_removed
 from transforms.deadletter import DLQ_TAG, dead_letter
-from transforms.dedup import Deduplicate, DedupSettings
-from transforms.entities import EntityExtractor
 from transforms.errors import PipelineError
 from transforms.kafka_io import KafkaRecord
-from transforms.records import Article, SourcePosition, stable_id
+from transforms.parse import Parsed, envelope_json, parse
+from transforms.records import Article, SourcePosition, stable_id, to_dict
+
+# The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
+# move bytes (consume, produce, the pass-through baseline) start fast.
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +39,7 @@ class ParseStep:
         self.limits = limits
 
     def __call__(self, record: KafkaRecord) -> Parsed:
-        return parse(record.value, record.position(), self.limits)
+        return parse(record.value, record.position(), max_bytes=self.limits.max_message_bytes)
 
 
 class CleanStep:
@@ -46,6 +47,9 @@ class CleanStep:
         self.limits = limits
 
     def __call__(self, parsed: Parsed) -> Article:
+        from transforms.article import build_article
+        from transforms.boilerplate import count_removed
+
         article = build_article(parsed, self.limits)
         count_removed(article)
         return article
@@ -66,10 +70,12 @@ class EntityStep:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.extractor = EntityExtractor()
+        self.extractor = None
 
     def setup(self) -> None:
-        self.extractor.load()
+        from transforms.entities import EntityExtractor
+
+        self.extractor = EntityExtractor().load()
 
     def __call__(self, article: Article) -> Article:
         entities = self.extractor.extract(
@@ -93,6 +99,16 @@ def _parsed_position(parsed: Parsed) -> SourcePosition | None:
 
 def _article_position(article: Article) -> SourcePosition | None:
     return article.source_position
+
+
+def _parsed_original(parsed: Parsed) -> bytes:
+    """The input again as a JSON envelope, for dead letters of stages after parsing."""
+    return envelope_json(parsed.raw)
+
+
+def _article_original(article: Article) -> bytes:
+    """A failed article as JSON, for dead letters of the stages after cleaning."""
+    return json.dumps(to_dict(article), default=str, ensure_ascii=False).encode("utf-8")
 
 
 class Stage(beam.DoFn):
@@ -171,7 +187,7 @@ class ArticleChain(beam.PTransform):
         )
         clean_step = PassThroughStep() if proc.passthrough else CleanStep(limits)
         articles, dlq_clean = _stage(
-            "Clean", parsed, Stage(clean_step, "clean", parsed_original, _parsed_position, attempts)
+            "Clean", parsed, Stage(clean_step, "clean", _parsed_original, _parsed_position, attempts)
         )
         dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
@@ -181,6 +197,9 @@ class ArticleChain(beam.PTransform):
                 "duplicates": duplicates,
                 "dlq": dead | "FlattenDLQ" >> beam.Flatten(),
             }
+        from transforms.boilerplate import RemoveLearnedBoilerplate
+        from transforms.dedup import Deduplicate
+
         if proc.learn_boilerplate:
             articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate()
         dedup = articles | "Dedup" >> Deduplicate(
@@ -191,7 +210,7 @@ class ArticleChain(beam.PTransform):
             articles, dlq_entities = _stage(
                 "Entities",
                 articles,
-                Stage(EntityStep(limits), "entities", article_original, _article_position, attempts),
+                Stage(EntityStep(limits), "entities", _article_original, _article_position, attempts),
             )
             dead.append(dlq_entities)
         return {
@@ -201,7 +220,10 @@ class ArticleChain(beam.PTransform):
         }
 
 
-def dedup_settings(processing: Processing) -> DedupSettings:
+def dedup_settings(processing: Processing):
+    """The dedup settings, with the threshold from the command line when one was given."""
+    from transforms.dedup import DedupSettings
+
     settings = DedupSettings()
     if processing.dedup_threshold is not None:
         settings = dataclasses.replace(settings, threshold=processing.dedup_threshold)

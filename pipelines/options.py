@@ -138,18 +138,21 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> Non
         kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": help_text}
         if f.metadata.get("choices"):
             kwargs["choices"] = f.metadata["choices"]
-        if f.type in ("bool", bool):
-            kwargs["type"] = _parse_bool
-            kwargs["metavar"] = "BOOL"
-        elif f.type in ("int", int):
-            kwargs["type"] = int
-        elif f.type in ("float", float):
-            kwargs["type"] = float
+        convert = _converter(f)
+        if convert is not str:
+            kwargs["type"] = convert
+            kwargs["metavar"] = convert.__name__.removeprefix("_parse_").upper()
         group.add_argument(flag, **kwargs)
 
 
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _converter(f: dataclasses.Field) -> Any:
+    """str -> value for a field annotated ``int``, ``float | None``, ``bool``... (annotations are strings)."""
+    base = str(f.type).replace(" | None", "").strip()
+    return {"bool": _parse_bool, "int": int, "float": float}.get(base, str)
 
 
 def resolve(cls: type, args: argparse.Namespace | None = None, env: dict[str, str] | None = None) -> Any:
@@ -159,15 +162,7 @@ def resolve(cls: type, args: argparse.Namespace | None = None, env: dict[str, st
     for f in dataclasses.fields(cls):
         given = getattr(args, f.name, None) if args is not None else None
         if given is None and (ENV_PREFIX + f.name.upper()) in env:
-            raw = env[ENV_PREFIX + f.name.upper()]
-            if f.type in ("bool", bool):
-                given = _parse_bool(raw)
-            elif f.type in ("int", int):
-                given = int(raw)
-            elif f.type in ("float", float):
-                given = float(raw)
-            else:
-                given = raw
+            given = _converter(f)(env[ENV_PREFIX + f.name.upper()])
         if given is not None:
             values[f.name] = given
     return cls(**values)

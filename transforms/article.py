@@ -6,29 +6,13 @@ Each step is a plain function of its input; :mod:`pipelines.chain` wraps them in
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pipelines.options import Limits
 from transforms.boilerplate import Extraction, canonicalize_url, extract_html, extract_text
 from transforms.errors import CleanError
-from transforms.normalize import normalize_raw
-from transforms.parse import envelope_json, parse_message
-from transforms.records import Article, RawArticle, SourcePosition, stable_id, to_dict
-
-
-@dataclass
-class Parsed:
-    """A parsed envelope and where it was read."""
-
-    raw: RawArticle
-    position: SourcePosition | None
-
-
-def parse(value: bytes | None, position: SourcePosition | None, limits: Limits) -> Parsed:
-    """Parse and validate the message bytes, then normalise its text fields."""
-    return Parsed(normalize_raw(parse_message(value, max_bytes=limits.max_message_bytes)), position)
+from transforms.parse import Parsed
+from transforms.records import Article, RawArticle, stable_id
 
 
 def extract(raw: RawArticle, limits: Limits) -> tuple[Extraction, str]:
@@ -78,13 +62,3 @@ def _domain(url: str | None) -> str | None:
         return None
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.") or None
-
-
-def parsed_original(parsed: Parsed) -> bytes:
-    """The input again as a JSON envelope, for dead letters of stages after parsing."""
-    return envelope_json(parsed.raw)
-
-
-def article_original(article: Article) -> bytes:
-    """A failed article as JSON, for dead letters of the stages after cleaning."""
-    return json.dumps(to_dict(article), default=str, ensure_ascii=False).encode("utf-8")

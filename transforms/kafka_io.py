@@ -32,7 +32,7 @@ from apache_beam.transforms.window import GlobalWindow, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from pipelines.options import KafkaSettings
@@ -131,7 +131,7 @@ def wait_for_broker(settings: KafkaSettings, timeout: float) -> None:
             consumer.topics()
             consumer.close()
             return
-        except (NoBrokersAvailable, KafkaError, OSError) as exc:
+        except (KafkaError, OSError) as exc:
             remaining = deadline - time.monotonic()
             log.warning(
                 "kafka_unreachable",

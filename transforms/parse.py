@@ -8,6 +8,7 @@ with a precise reason, which becomes the dead letter's message.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,12 +16,28 @@ from charset_normalizer import from_bytes
 
 from transforms import avro
 from transforms.errors import LimitExceeded, ParseError
-from transforms.records import RawArticle
+from transforms.normalize import normalize_raw
+from transforms.records import RawArticle, SourcePosition
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _STRING_FIELDS = ("url", "source", "html", "text", "language")
 _TIME_FIELDS = ("fetched_at", "published_at")
 _KNOWN = set(_STRING_FIELDS) | set(_TIME_FIELDS) | {"metadata"}
+
+
+@dataclass
+class Parsed:
+    """A parsed, normalised envelope and where it was read."""
+
+    raw: RawArticle
+    position: SourcePosition | None
+
+
+def parse(
+    value: bytes | None, position: SourcePosition | None, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Parsed:
+    """Parse and validate the message bytes, then normalise its text fields."""
+    return Parsed(normalize_raw(parse_message(value, max_bytes=max_bytes)), position)
 
 
 def parse_message(value: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> RawArticle:
