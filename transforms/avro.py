@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
+from fastavro.schema import expand_schema, fingerprint, parse_schema, to_parsing_canonical_form
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
@@ -35,12 +35,13 @@ class AvroDecodeError(ValueError):
 
 @cache
 def schemas() -> dict[str, dict]:
-    """All parsed schemas by short name (parsed once per process)."""
+    """All schemas by short name, parsed once per process and self-contained (named types expanded),
+    so each one also works alone as a container file's writer schema."""
     named: dict[str, Any] = {}
     parsed = {}
     for name, filename in SCHEMA_FILES.items():
         raw = json.loads((SCHEMA_DIR / filename).read_text())
-        parsed[name] = parse_schema(raw, named_schemas=named)
+        parsed[name] = expand_schema(parse_schema(raw, named_schemas=named))
     return parsed
 
 
