@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from fastavro.schema import expand_schema, fingerprint, parse_schema, to_parsing_canonical_form
+from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
-# Load order matters: named types must be parsed before the schemas that refer to them.
+# Each file is self-contained (no cross-file named types), so consumers can load any one of them alone.
 SCHEMA_FILES = {
-    "source_position": "source_position.avsc",
     "raw_article": "raw_article.avsc",
     "article": "article.avsc",
     "duplicate": "duplicate.avsc",
@@ -35,14 +34,11 @@ class AvroDecodeError(ValueError):
 
 @cache
 def schemas() -> dict[str, dict]:
-    """All schemas by short name, parsed once per process and self-contained (named types expanded),
-    so each one also works alone as a container file's writer schema."""
-    named: dict[str, Any] = {}
-    parsed = {}
-    for name, filename in SCHEMA_FILES.items():
-        raw = json.loads((SCHEMA_DIR / filename).read_text())
-        parsed[name] = expand_schema(parse_schema(raw, named_schemas=named))
-    return parsed
+    """All schemas by short name, parsed once per process."""
+    return {
+        name: parse_schema(json.loads((SCHEMA_DIR / filename).read_text()), named_schemas={})
+        for name, filename in SCHEMA_FILES.items()
+    }
 
 
 @cache
