@@ -1,0 +1,121 @@
+"""A small logistic regression in numpy: the line classifier's weights live in ``text_model.json``.
+
+Two stages: stage 1 scores each line from its own signals and neighbourhood; stage 2 adds the smoothed
+stage-1 scores of the neighbours and the densest high-scoring span, so a prose-like appeal that sits in a
+run of page furniture is judged by its surroundings. ``python -m transforms.boilerplate.train`` refits it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from transforms.boilerplate.signals import densest_span
+
+MODEL_PATH = Path(__file__).with_name("text_model.json")
+STAGE2_NAMES = ("p1_logit", "p1_ctx1", "p1_ctx2", "p1_ctx5", "p1_in_span", "p1_before_span", "p1_after_span")
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+@dataclass(frozen=True)
+class LogReg:
+    """Standardised features, then a linear score: weights[0] is the bias."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.mean) / self.scale
+        return sigmoid(z @ self.weights[1:] + self.weights[0])
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist(), "weights": self.weights.tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> LogReg:
+        return cls(np.array(d["mean"]), np.array(d["scale"]), np.array(d["weights"]))
+
+
+def fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, iters: int = 25) -> LogReg:
+    """Weighted L2-regularised logistic regression by Newton's method (deterministic)."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    w = w / w.sum() * len(w)
+    beta = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], l2)
+    reg[0] = 0.0
+    for _ in range(iters):
+        p = sigmoid(z @ beta)
+        grad = z.T @ (w * (p - y)) + reg * beta
+        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(reg) + 1e-6 * np.eye(len(beta))
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return LogReg(mean, scale, beta)
+
+
+def _window(values: np.ndarray, radius: int) -> np.ndarray:
+    n = len(values)
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - radius, 0), np.minimum(idx + radius + 1, n)
+    return (csum[hi] - csum[lo]) / (hi - lo)
+
+
+def stage2_features(p1: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """Neighbourhood of the stage-1 scores: smoothed scores and the densest likely-body span."""
+    n = len(p1)
+    if n == 0:
+        return np.zeros((0, len(STAGE2_NAMES)))
+    logit = np.log(np.clip(p1, 1e-6, 1 - 1e-6) / np.clip(1 - p1, 1e-6, 1))
+    gain = (p1 - 0.5) * (np.minimum(units, 80) + 2.0)
+    start, end = densest_span(gain, penalty=0.0)
+    idx = np.arange(n)
+    return np.column_stack(
+        [
+            logit,
+            _window(p1, 1),
+            _window(p1, 2),
+            _window(p1, 5),
+            (idx >= start) & (idx < end),
+            np.log1p(np.maximum(start - idx, 0)),
+            np.log1p(np.maximum(idx - end + 1, 0)),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class LineModel:
+    stage1: LogReg
+    stage2: LogReg
+    threshold: float
+
+    def predict(self, x1: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """Probability that each line is article body."""
+        if len(x1) == 0:
+            return np.zeros(0)
+        p1 = self.stage1.predict(x1)
+        return self.stage2.predict(np.hstack([x1, stage2_features(p1, units)]))
+
+    def to_json(self) -> dict:
+        return {"stage1": self.stage1.to_json(), "stage2": self.stage2.to_json(), "threshold": self.threshold}
+
+    @classmethod
+    def from_json(cls, d: dict) -> LineModel:
+        return cls(LogReg.from_json(d["stage1"]), LogReg.from_json(d["stage2"]), float(d["threshold"]))
+
+
+@lru_cache(maxsize=1)
+def load_model(path: Path = MODEL_PATH) -> LineModel:
+    return LineModel.from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,517 @@
+"""Per-line signals for the text-mode classifier: pure functions of a line and its neighbours.
+
+Each signal is general (shape, position, language, appeal vocabulary), never a publisher rule. The
+classifier in :mod:`transforms.boilerplate.text` weighs them with a small logistic regression.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+WORD = re.compile(r"\w+", re.UNICODE)
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)(?=\s|$)")
+ENDS_SENTENCE = re.compile(r"[.!?。！？…:;][\"'”’»)\]]*\s*$")
+URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk|html?)\b|@\w{2,}", re.IGNORECASE)
+SEPARATORS = re.compile(r"[|»›•·▸►→>/]{1}")
+DATE_LIKE = re.compile(
+    r"\b(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|"
+    r"\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{4}|"
+    r"(?:updated|published|posted)\b)",
+    re.IGNORECASE,
+)
+BYLINE = re.compile(r"^(?:by|von|par|por|di|door|av)\s+[A-Z\u00C0-\u017F][\w.'’-]+", re.IGNORECASE)
+SECOND_PERSON = frozenset({"you", "your", "you're", "yours", "yourself", "we", "our", "us", "ours", "we're"})
+IMPERATIVE_STARTS = frozenset(
+    [
+        "subscribe",
+        "sign",
+        "join",
+        "follow",
+        "click",
+        "tap",
+        "read",
+        "share",
+        "download",
+        "support",
+        "donate",
+        "register",
+        "get",
+        "try",
+        "learn",
+        "watch",
+        "listen",
+        "see",
+        "view",
+        "continue",
+        "contribute",
+        "give",
+        "help",
+        "become",
+        "enter",
+        "install",
+        "enable",
+        "upgrade",
+        "remind",
+        "skip",
+        "go",
+        "find",
+        "browse",
+        "explore",
+        "discover",
+        "shop",
+        "buy",
+        "order",
+        "save",
+        "visit",
+        "contact",
+        "log",
+        "tell",
+        "send",
+        "email",
+        "print",
+    ]
+)
+# Vocabulary of page furniture: appeals, account and legal notices, navigation and sharing. General to
+# news pages in English with a few high-frequency equivalents in other languages.
+APPEAL_WORDS = frozenset(
+    [
+        "subscribe",
+        "subscriber",
+        "subscribers",
+        "subscription",
+        "subscriptions",
+        "newsletter",
+        "newsletters",
+        "donate",
+        "donation",
+        "donations",
+        "contribute",
+        "contribution",
+        "contributions",
+        "membership",
+        "member",
+        "members",
+        "support",
+        "supporting",
+        "supporter",
+        "sign",
+        "signup",
+        "inbox",
+        "mailbox",
+        "unsubscribe",
+        "premium",
+        "offer",
+        "trial",
+        "paywall",
+        "journalism",
+        "independent",
+        "readers",
+        "reader",
+        "help",
+        "monthly",
+        "annual",
+        "abonnieren",
+        "abonnement",
+        "spenden",
+        "s'abonner",
+        "abonnez",
+        "suscríbete",
+        "suscribirse",
+        "assine",
+        "assinar",
+        "iscriviti",
+    ]
+)
+LEGAL_WORDS = frozenset(
+    [
+        "cookie",
+        "cookies",
+        "privacy",
+        "policy",
+        "terms",
+        "conditions",
+        "consent",
+        "copyright",
+        "rights",
+        "reserved",
+        "gdpr",
+        "ccpa",
+        "datenschutz",
+        "impressum",
+        "confidentialité",
+        "privacidad",
+    ]
+)
+NAV_WORDS = frozenset(
+    [
+        "home",
+        "menu",
+        "search",
+        "login",
+        "log",
+        "sign",
+        "register",
+        "account",
+        "share",
+        "tweet",
+        "facebook",
+        "twitter",
+        "linkedin",
+        "instagram",
+        "youtube",
+        "whatsapp",
+        "pinterest",
+        "reddit",
+        "rss",
+        "email",
+        "print",
+        "comments",
+        "comment",
+        "related",
+        "trending",
+        "popular",
+        "most",
+        "read",
+        "more",
+        "next",
+        "previous",
+        "prev",
+        "advertisement",
+        "advertise",
+        "sponsored",
+        "ad",
+        "ads",
+        "video",
+        "videos",
+        "photos",
+        "gallery",
+        "tags",
+        "tag",
+        "topics",
+        "section",
+        "sections",
+        "skip",
+        "content",
+        "navigation",
+        "subscribe",
+        "contact",
+        "about",
+        "careers",
+        "faq",
+        "sitemap",
+        "weiter",
+        "mehr",
+        "startseite",
+        "accueil",
+        "inicio",
+    ]
+)
+CREDIT_AGENCY = re.compile(
+    r"\b(?:AFP|AP|Reuters|TASS|EPA|Getty(?: Images)?|Shutterstock|iStock(?:photo)?|Bloomberg|Xinhua|ANSA|"
+    r"dpa|PA(?: Images| Wire)?|Alamy|Sputnik|RIA Novosti|Anadolu|NurPhoto|SOPA|Zuma|Corbis|Wikimedia Commons|"
+    r"Handout|File|Courtesy|Pool)\b"
+)
+CREDIT_LEAD = re.compile(
+    r"(?:^|[\s(\[])(?:photo(?:graph)?s?|image|picture|pic|credit|illustration|source|foto|bild)\s*"
+    r"(?:credit|copyright|by|:|via|©|\.\.\.)",
+    re.IGNORECASE,
+)
+NAME_SLASH_CREDIT = re.compile(
+    r"(?:^|(?<=[.!?\"”)\]]\s))((?:[A-Z\u00C0-\u017F][\w.'’-]*\s){0,3}[A-Z\u00C0-\u017F][\w.'’-]*"
+    r"\s*[/|]\s*[A-Z][\w.&'’ -]{1,60}(?:\s*[/|]\s*[A-Z][\w.&'’ -]{1,60})*)\s*$"
+)
+REPORTING_CREDIT = re.compile(
+    r"(?:contributed(?: to)?(?: this)? report(?:ing)?|contributed to this (?:article|story)|"
+    r"^\(?(?:additional )?reporting by\b|\bediting by\b|^\(?compiled by\b|^\(?writing by\b)",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=64)
+def stop_words(lang: str | None) -> frozenset[str]:
+    """Function words of a language (spaCy's lists, offline); English when the language has none."""
+    import importlib
+
+    for code in (lang or "en", "en"):
+        try:
+            module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+        except Exception:  # noqa: BLE001 - any language without a list falls back to English
+            continue
+        return frozenset(w.lower() for w in module.STOP_WORDS)
+    return frozenset()
+
+
+def normalize_space(text: str) -> str:
+    """Collapse every run of whitespace (NBSP, tabs, newlines included) to one space and trim."""
+    return " ".join(text.split())
+
+
+def words(line: str) -> list[str]:
+    return WORD.findall(line)
+
+
+def length_units(line: str) -> float:
+    """Length in word-equivalents, so scripts without spaces (CJK) weigh like spaced ones."""
+    cjk = len(CJK.findall(line))
+    return len(WORD.findall(CJK.sub(" ", line))) + cjk / 1.8
+
+
+def sentence_count(line: str) -> int:
+    return len(SENTENCE_END.findall(line))
+
+
+def ends_like_sentence(line: str) -> bool:
+    return bool(ENDS_SENTENCE.search(line))
+
+
+def stopword_ratio(tokens: Sequence[str], stops: frozenset[str]) -> float:
+    """Share of function words: high in prose, near zero in menus and name lists."""
+    return sum(1 for t in tokens if t.lower() in stops) / len(tokens) if tokens else 0.0
+
+
+def capitalised_ratio(tokens: Sequence[str]) -> float:
+    """Share of Capitalised words: menus and headings are Title Case, prose is not."""
+    alpha = [t for t in tokens if t[0].isalpha()]
+    return sum(1 for t in alpha if t[0].isupper()) / len(alpha) if alpha else 0.0
+
+
+def vocabulary_hits(tokens: Sequence[str], vocabulary: frozenset[str]) -> int:
+    return sum(1 for t in tokens if t.lower() in vocabulary)
+
+
+def second_person_ratio(tokens: Sequence[str]) -> float:
+    """Share of you/your/we/our/us: appeals address the reader, news reports rarely do."""
+    return vocabulary_hits(tokens, SECOND_PERSON) / len(tokens) if tokens else 0.0
+
+
+def starts_imperative(tokens: Sequence[str]) -> bool:
+    """Starts with a call to action ("Sign up", "Read more", "Support us")."""
+    return bool(tokens) and tokens[0].lower() in IMPERATIVE_STARTS
+
+
+def is_byline(line: str) -> bool:
+    return bool(BYLINE.match(line)) and len(line) < 120
+
+
+def is_reporting_credit(line: str) -> bool:
+    """A credit line such as "AFP contributed reporting." or "(Reporting by ...; Editing by ...)"."""
+    return len(line) < 400 and bool(REPORTING_CREDIT.search(line))
+
+
+def split_caption_credit(line: str) -> tuple[str, str] | None:
+    """Split "A flag in Mariupol. Dmitry Yagodkin / TASS" into caption text and credit, if it has one."""
+    if len(line) > 500:
+        return None
+    match = re.search(
+        r"\s*[(\[]?\s*(?:Credit|Photo(?:graph)?|Image|Picture|Foto)\s*(?::|\.\.\.|…|by)\s*(.+?)[)\]]?$", line
+    )
+    if match and match.start() > 0 and len(match.group(1)) < 80:
+        return line[: match.start()].strip(), match.group(1).strip()
+    match = re.search(r"\s*[(\[]((?:AP |AFP |Reuters |Getty )?Photo[^()\[\]]{0,80})[)\]]\s*$", line)
+    if match and match.start() > 0:
+        return line[: match.start()].strip(), match.group(1).strip()
+    match = NAME_SLASH_CREDIT.search(line)
+    if (
+        match
+        and match.start(1) > 0
+        and CREDIT_AGENCY.search(match.group(1))
+        or (match and match.start(1) > 0 and "/" in match.group(1) and len(match.group(1)) < 60)
+    ):
+        return line[: match.start(1)].strip(), match.group(1).strip()
+    return None
+
+
+def is_credit_only(line: str) -> bool:
+    """A bare photo credit: "Getty Images", "Photo: Reuters", "Sakib Ali/Hindustan Times/Getty Images"."""
+    if len(line) > 90:
+        return False
+    if CREDIT_LEAD.search(line) and len(words(line)) <= 10:
+        return True
+    return bool(CREDIT_AGENCY.search(line)) and ("/" in line or "|" in line or len(words(line)) <= 3)
+
+
+def digit_ratio(line: str) -> float:
+    return sum(c.isdigit() for c in line) / len(line) if line else 0.0
+
+
+def upper_ratio(line: str) -> float:
+    letters = [c for c in line if c.isalpha()]
+    return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
+
+
+def token_overlap(a: Sequence[str], b: Sequence[str]) -> float:
+    """Share of a's tokens found in b (case-insensitive): lines that repeat the page title score high."""
+    if not a or not b:
+        return 0.0
+    bs = {t.lower() for t in b}
+    return sum(1 for t in a if t.lower() in bs) / len(a)
+
+
+def densest_span(units: Sequence[float], penalty: float = 7.0) -> tuple[int, int]:
+    """The contiguous run of lines with the most text net of a per-line cost (max-subarray).
+
+    Prose lines pay for themselves, runs of short menu lines do not: the classic body-text-extraction
+    idea applied to lines. Returns [start, end) or (0, 0) for an empty input.
+    """
+    best, best_span, run, start = -math.inf, (0, 0), 0.0, 0
+    for i, u in enumerate(units):
+        if run <= 0:
+            run, start = 0.0, i
+        run += u - penalty
+        if run > best:
+            best, best_span = run, (start, i + 1)
+    return best_span
+
+
+FEATURE_NAMES = (
+    "bias",
+    "log_units",
+    "log_chars",
+    "ends_sentence",
+    "log_sentences",
+    "stopwords",
+    "capitalised",
+    "digits",
+    "upper",
+    "commas",
+    "url_like",
+    "separators",
+    "appeal",
+    "legal",
+    "nav",
+    "second_person",
+    "imperative",
+    "date_like",
+    "byline",
+    "reporting_credit",
+    "caption_credit",
+    "credit_only",
+    "question",
+    "position",
+    "char_position",
+    "log_repeats",
+    "title_overlap",
+    "in_span",
+    "before_span",
+    "after_span",
+    "span_edge",
+    "ctx1_units",
+    "ctx3_units",
+    "ctx6_units",
+    "ctx3_long",
+    "ctx6_long",
+    "ctx3_appeal",
+    "ctx3_second_person",
+    "ctx3_stopwords",
+    "short",
+    "long",
+    "prev_short_run",
+    "next_short_run",
+)
+
+
+def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean of the neighbours within radius (the line itself excluded)."""
+    n = len(values)
+    if n == 0:
+        return values
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - radius, 0), np.minimum(idx + radius + 1, n)
+    count = hi - lo - 1
+    return np.where(count > 0, (csum[hi] - csum[lo] - values) / np.maximum(count, 1), 0.0)
+
+
+def _short_runs(short: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Length of the run of short lines just before and just after each line (log-scaled)."""
+    n = len(short)
+    before, after = np.zeros(n), np.zeros(n)
+    run = 0
+    for i in range(n):
+        before[i] = run
+        run = run + 1 if short[i] else 0
+    run = 0
+    for i in range(n - 1, -1, -1):
+        after[i] = run
+        run = run + 1 if short[i] else 0
+    return np.log1p(before), np.log1p(after)
+
+
+def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
+    """The feature matrix (one row per line, columns in FEATURE_NAMES) of a document's lines."""
+    n = len(lines)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)))
+    stops = stop_words(lang)
+    tokens = [words(line) for line in lines]
+    units = np.array([length_units(line) for line in lines])
+    chars = np.array([len(line) for line in lines], dtype=float)
+    counts = Counter(lines)
+    title_tokens = tokens[0]
+    span = densest_span(units)
+    total_chars = chars.sum() or 1.0
+    char_pos = (np.cumsum(chars) - chars) / total_chars
+    rows = np.zeros((n, len(FEATURE_NAMES)))
+    appeal = np.zeros(n)
+    second = np.zeros(n)
+    stopr = np.zeros(n)
+    for i, (line, toks) in enumerate(zip(lines, tokens, strict=True)):
+        nt = max(len(toks), 1)
+        appeal[i] = vocabulary_hits(toks, APPEAL_WORDS) / nt
+        second[i] = second_person_ratio(toks)
+        stopr[i] = stopword_ratio(toks, stops)
+        rows[i, 3] = ends_like_sentence(line)
+        rows[i, 4] = math.log1p(sentence_count(line))
+        rows[i, 5] = stopr[i]
+        rows[i, 6] = capitalised_ratio(toks)
+        rows[i, 7] = digit_ratio(line)
+        rows[i, 8] = upper_ratio(line)
+        rows[i, 9] = line.count(",") / nt
+        rows[i, 10] = bool(URL_LIKE.search(line))
+        rows[i, 11] = min(len(SEPARATORS.findall(line)), 5) / 5
+        rows[i, 12] = appeal[i]
+        rows[i, 13] = vocabulary_hits(toks, LEGAL_WORDS) / nt
+        rows[i, 14] = vocabulary_hits(toks, NAV_WORDS) / nt
+        rows[i, 15] = second[i]
+        rows[i, 16] = starts_imperative(toks)
+        rows[i, 17] = bool(DATE_LIKE.search(line)) and len(toks) < 20
+        rows[i, 18] = is_byline(line)
+        rows[i, 19] = is_reporting_credit(line)
+        rows[i, 20] = split_caption_credit(line) is not None
+        rows[i, 21] = is_credit_only(line)
+        rows[i, 22] = line.rstrip().endswith(("?", "？"))
+        rows[i, 25] = math.log(counts[line])
+        rows[i, 26] = token_overlap(toks, title_tokens) if i > 0 else 1.0
+    rows[:, 0] = 1.0
+    rows[:, 1] = np.log1p(units)
+    rows[:, 2] = np.log1p(chars)
+    rows[:, 23] = np.arange(n) / max(n - 1, 1)
+    rows[:, 24] = char_pos
+    idx = np.arange(n)
+    rows[:, 27] = (idx >= span[0]) & (idx < span[1])
+    rows[:, 28] = np.log1p(np.maximum(span[0] - idx, 0))
+    rows[:, 29] = np.log1p(np.maximum(idx - span[1] + 1, 0))
+    rows[:, 30] = (idx == span[0]) | (idx == span[1] - 1)
+    log_units = rows[:, 1]
+    long_ = (units >= 15).astype(float)
+    short = (units < 6).astype(float)
+    rows[:, 31] = _window_mean(log_units, 1)
+    rows[:, 32] = _window_mean(log_units, 3)
+    rows[:, 33] = _window_mean(log_units, 6)
+    rows[:, 34] = _window_mean(long_, 3)
+    rows[:, 35] = _window_mean(long_, 6)
+    rows[:, 36] = _window_mean(appeal, 3)
+    rows[:, 37] = _window_mean(second, 3)
+    rows[:, 38] = _window_mean(stopr, 3)
+    rows[:, 39] = short
+    rows[:, 40] = long_
+    rows[:, 41], rows[:, 42] = _short_runs(short)
+    return rows

@@ -1,0 +1,153 @@
+"""Text mode: label each line of already-extracted page text as title, body, caption, credit or boilerplate.
+
+A two-stage logistic regression (:mod:`transforms.boilerplate.model`) over general line signals
+(:mod:`transforms.boilerplate.signals`) decides body vs not; deterministic signals then split captions
+from their photo credits and pick out reporting credits and the title among the non-body lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from transforms.boilerplate import signals as sig
+from transforms.boilerplate.budget import Deadline
+from transforms.boilerplate.model import LineModel, load_model
+from transforms.records import Caption, Removed
+
+EXCERPT = 200
+MAX_LINES = 20000
+
+
+@dataclass
+class TextParts:
+    """What text mode makes of a document, before metadata is attached."""
+
+    title: str | None = None
+    paragraphs: list[str] = field(default_factory=list)
+    captions: list[Caption] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    removed: list[Removed] = field(default_factory=list)
+
+
+def removed(text: str, reason: str) -> Removed:
+    return Removed(text=text[:EXCERPT], reason=reason, chars=len(text))
+
+
+def split_lines(text: str) -> list[str]:
+    """Non-empty lines, whitespace-normalised, in order."""
+    return [line for line in (sig.normalize_space(raw) for raw in text.splitlines()) if line]
+
+
+def _reason(line: str, tokens: list[str]) -> str:
+    """The most telling signal behind a removal, for the ``boilerplate`` field and the counters."""
+    lower = {t.lower() for t in tokens}
+    if lower & sig.LEGAL_WORDS or "©" in line:
+        return "text:legal-notice"
+    if lower & sig.APPEAL_WORDS or sig.starts_imperative(tokens):
+        return "text:appeal"
+    if sig.URL_LIKE.search(line):
+        return "text:link"
+    if sig.length_units(line) < 6:
+        return "text:short-line"
+    return "text:classifier"
+
+
+def _heading_like(line: str) -> bool:
+    units = sig.length_units(line)
+    return 2 <= units <= 30 and not line.endswith((".", ",", ":", ";")) and not sig.is_byline(line)
+
+
+def _pick_title(lines: list[str], first_body: int, taken: set[int]) -> int | None:
+    """The page title: a heading near the body that repeats the page's first line, else the nearest one."""
+    first = sig.words(lines[0]) if lines else []
+    candidates = [
+        i for i in range(max(0, first_body - 8), first_body) if i not in taken and _heading_like(lines[i])
+    ]
+    for i in reversed(candidates):
+        if i > 0 and sig.token_overlap(sig.words(lines[i]), first) >= 0.7:
+            return i
+    for i in reversed(candidates):
+        toks = sig.words(lines[i])
+        if not (set(t.lower() for t in toks) & sig.APPEAL_WORDS) and not sig.DATE_LIKE.search(lines[i]):
+            return i
+    return 0 if lines and _heading_like(lines[0]) and 0 not in taken else None
+
+
+def _strip_site_suffix(title: str) -> str:
+    """ "Headline - Site Name" -> "Headline" (the site name is the shorter last part)."""
+    for sep in (" | ", " - ", " – ", " — ", " :: "):
+        if sep in title:
+            head, _, tail = title.rpartition(sep)
+            if len(tail) < len(head) and len(tail) <= 40:
+                return head.strip()
+    return title
+
+
+def classify_lines(
+    text: str, lang: str | None = None, *, model: LineModel | None = None, deadline: Deadline | None = None
+) -> TextParts:
+    """Label the lines of ``text``; never raises on odd input (budget overruns aside)."""
+    model = model or load_model()
+    lines = split_lines(text)[:MAX_LINES]
+    if not lines:
+        return TextParts()
+    x = sig.line_features(lines, lang)
+    units = np.array([sig.length_units(line) for line in lines])
+    if deadline:
+        deadline.check("text features")
+    return label_lines(lines, model.predict(x, units) >= model.threshold)
+
+
+def label_lines(lines: list[str], body: np.ndarray) -> TextParts:
+    """Split lines into title, body, captions, credits and removed blocks, given the body decisions."""
+    parts = TextParts()
+    body = body.copy()
+    label: dict[int, str] = {}
+    body_idx = np.flatnonzero(body)
+    lo = int(body_idx[0]) if len(body_idx) else len(lines)
+    hi = int(body_idx[-1]) if len(body_idx) else -1
+    for i, line in enumerate(lines):
+        near = lo - 4 <= i <= hi + 2
+        if sig.is_reporting_credit(line) and (near or body[i]):
+            parts.credits.append(line)
+            label[i] = "credit"
+            continue
+        if not near:
+            continue
+        split = sig.split_caption_credit(line)
+        if split and split[0] and (not body[i] or sig.length_units(split[0]) < 40):
+            parts.captions.append(Caption(text=split[0], credit=split[1]))
+            label[i] = "caption"
+        elif sig.is_credit_only(line) and not body[i]:
+            prev = i - 1
+            if prev >= 0 and prev not in label and not body[prev] and sig.length_units(lines[prev]) >= 4:
+                parts.captions.append(Caption(text=lines[prev], credit=line))
+                label[prev] = "caption"
+            else:
+                parts.captions.append(Caption(text="", credit=line))
+            label[i] = "caption"
+        elif sig.is_byline(line) and not body[i]:
+            parts.authors.append(line.split(None, 1)[1].strip())
+            label[i] = "byline"
+    title_at = _pick_title(lines, lo, set(label))
+    if title_at is not None:
+        label[title_at] = "title"
+        parts.title = _strip_site_suffix(lines[title_at]) if title_at == 0 else lines[title_at]
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        kind = label.get(i)
+        if kind in ("credit", "caption", "title"):
+            continue
+        if kind == "byline":
+            parts.removed.append(removed(line, "text:byline"))
+        elif body[i] and not (line in seen and sig.length_units(line) >= 8):
+            parts.paragraphs.append(line)
+            seen.add(line)
+        elif body[i]:
+            parts.removed.append(removed(line, "text:duplicate-line"))
+        else:
+            parts.removed.append(removed(line, _reason(line, sig.words(line))))
+    return parts
