@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -21,9 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Streaming ingestion for news: Kafka in; dedup, boilerplate removal, NER; Avro out.",
     )
     parser.add_argument("--version", action="version", version=f"newsflow {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="Log level (env NEWSFLOW_LOG_LEVEL).")
     parser.add_argument(
-        "--log-format", choices=("auto", "json", "console"), default="auto", help="Log rendering."
+        "--log-level",
+        default=os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO"),
+        help="Log level (env NEWSFLOW_LOG_LEVEL; default INFO).",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "json", "console"),
+        default=os.environ.get("NEWSFLOW_LOG_FORMAT", "auto"),
+        help="Log rendering: auto is key=value on a TTY, JSON lines otherwise (env NEWSFLOW_LOG_FORMAT).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
