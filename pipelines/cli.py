@@ -40,12 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_beam_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Everything after the first literal ``--`` is for Beam (runner and pipeline options)."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    beam_args: list[str] = []
-    if "--" in argv:  # everything after a literal "--" is for Beam (runner, pipeline options)
-        cut = argv.index("--")
-        argv, beam_args = argv[:cut], argv[cut + 1 :]
+    argv, beam_args = split_beam_args(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     args.beam_args = beam_args
