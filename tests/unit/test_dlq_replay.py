@@ -63,7 +63,7 @@ def test_replay_carries_the_original_bytes_and_its_dlq_origin():
     assert replay.original == b"\xff raw bytes" and replay.skip_reason is None
     assert replay.header == (REPLAY_HEADER, b"3:42")
     described = replay.describe()
-    assert described["action"] == "send" and described["source"] == "raw:0@0" and described["bytes"] == 12
+    assert described["action"] == "send" and described["source"] == "raw:0@0" and described["bytes"] == 11
     assert "raw bytes" not in str(described), "the dry run shows size and digest, never the content"
 
 
