@@ -101,6 +101,68 @@ class BrokerStatus:
     topics: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LocalBroker:
+    """A handle on one local broker, for tests and benchmarks: its addresses and its fault controls."""
+
+    data_dir: Path
+    port: int
+    ssl_port: int | None = None
+    lib_dir: Path = DEFAULT_LIB_DIR
+
+    @classmethod
+    def launch(
+        cls,
+        data_dir: Path | str,
+        *,
+        port: int | None = None,
+        partitions: int = DEFAULT_PARTITIONS,
+        topics: Sequence[str] | None = None,
+        ssl: SslListener | None = None,
+        lib_dir: Path | str = DEFAULT_LIB_DIR,
+    ) -> LocalBroker:
+        """:func:`up` on ``port`` (a free one if None) and a handle on the running broker."""
+        port = free_port() if port is None else port
+        up(port, data_dir, partitions, topics, ssl, lib_dir=lib_dir)
+        return cls(Path(data_dir).resolve(), port, ssl.port if ssl else None, Path(lib_dir))
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def ssl_bootstrap(self) -> str:
+        if self.ssl_port is None:
+            raise BrokerError("this broker has no SSL listener")
+        return f"{HOST}:{self.ssl_port}"
+
+    def settings(self) -> KafkaSettings:
+        """Plain-text client settings for this broker."""
+        return KafkaSettings(bootstrap_servers=self.bootstrap)
+
+    def status(self) -> BrokerStatus:
+        return status(self.data_dir)
+
+    def create_topics(self, names: Iterable[str], partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+        return ensure_topics(self.bootstrap, names, partitions)
+
+    def stop(self, *, force: bool = False) -> bool:
+        """Clean stop, or a crash (SIGKILL) with ``force``; data stays for :meth:`start`."""
+        return down(self.data_dir, force=force)
+
+    def start(self) -> BrokerStatus:
+        return start(self.data_dir, lib_dir=self.lib_dir)
+
+    def restart(self) -> BrokerStatus:
+        return restart(self.data_dir, lib_dir=self.lib_dir)
+
+    def stopped(self, *, force: bool = False) -> contextlib.AbstractContextManager[None]:
+        return stopped(self.data_dir, force=force, lib_dir=self.lib_dir)
+
+    def stop_for(self, seconds: float, *, force: bool = False) -> None:
+        stop_for(seconds, self.data_dir, force=force, lib_dir=self.lib_dir)
+
+
 def render_properties(config: BrokerConfig) -> str:
     """The broker's configuration: one node, loopback only, single-replica everything, no auto-created topics."""
     listeners = [f"PLAINTEXT://{HOST}:{config.port}", f"CONTROLLER://{HOST}:{config.controller_port}"]

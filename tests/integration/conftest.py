@@ -1,0 +1,50 @@
+"""Fixtures for tests against a real Kafka broker, started here through ``pipelines.broker``.
+
+One broker per test session, on free ports in a temporary dir (never 9092, so a developer's own broker is
+left alone), with a plain-text listener and a TLS listener. Fault tests stop and start it through the
+handle; :func:`topics` gives each test topics of its own so no test sees another's messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from pipelines import broker
+from pipelines.broker import LocalBroker
+from pipelines.options import Topics
+from pipelines.tls import TlsMaterial, make_tls_material
+
+
+@pytest.fixture(scope="session")
+def kafka_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    """A throw-away CA, broker keystore, truststore and client certificate for this session."""
+    return make_tls_material(tmp_path_factory.mktemp("kafka-tls"))
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory, kafka_tls: TlsMaterial) -> Iterator[LocalBroker]:
+    """The session's broker: ``.bootstrap``, ``.ssl_bootstrap``, ``.port``, ``.data_dir``, and
+    ``.stop()``, ``.start()``, ``.restart()``, ``.stopped()``, ``.stop_for()`` for fault tests."""
+    data_dir = tmp_path_factory.mktemp("kafka")
+    handle = LocalBroker.launch(data_dir, ssl=kafka_tls.listener(broker.free_port()))
+    try:
+        yield handle
+    finally:
+        broker.down(data_dir)
+
+
+@pytest.fixture
+def topics(kafka_broker: LocalBroker) -> Topics:
+    """Four fresh topics (4 partitions each) for one test, named like the pipeline's with a unique prefix."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    fresh = Topics(
+        input_topic=f"{prefix}.raw",
+        output_topic=f"{prefix}.clean",
+        duplicates_topic=f"{prefix}.duplicates",
+        dlq_topic=f"{prefix}.dlq",
+    )
+    kafka_broker.create_topics(fresh.all(), partitions=4)
+    return fresh
