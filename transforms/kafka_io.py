@@ -126,8 +126,9 @@ def wait_for_broker(settings: KafkaSettings, timeout: float) -> None:
     attempt = 0
     while True:
         attempt += 1
-        try:
-            consumer = KafkaConsumer(**settings.consumer_kwargs(None))
+        try:  # each attempt is bounded too, so the whole wait never outlasts ``timeout`` by much
+            per_attempt_ms = int(max(1.0, min(5.0, deadline - time.monotonic())) * 1000)
+            consumer = KafkaConsumer(**settings.consumer_kwargs(None), bootstrap_timeout_ms=per_attempt_ms)
             consumer.topics()
             consumer.close()
             return
