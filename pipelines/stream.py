@@ -97,8 +97,15 @@ def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list) -> None:
     )
 
 
+EXIT_UNREACHABLE = 3
+
+
 def run(job: StreamJob) -> int:
-    wait_for_broker(job.kafka, job.connect_timeout)
+    try:
+        wait_for_broker(job.kafka, job.connect_timeout)
+    except ConnectionError as exc:  # a clear line and a non-zero exit, never a traceback or a hang
+        log.error("kafka_unreachable_giving_up", error=str(exc), connect_timeout_s=job.connect_timeout)
+        return EXIT_UNREACHABLE
     ranges = resolve_ranges(job.kafka, [job.topics.input_topic], job.group_id, StartRule(reset=job.reset))
     options = PipelineOptions(job.beam_args)
     options.view_as(StandardOptions).streaming = True
