@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import lxml.html
+
+from transforms.boilerplate.urls import canonicalize_url
 
 LANG_SAMPLE = 4000
+MAX_JSONLD_CHARS = 200_000
+AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b|\by\b|\be\b)\s*")
+AUTHOR_NOISE = re.compile(r"^(?:by|von|par|por)\s+|\s*[|,-]\s*(?:staff|reporter|correspondent|editor).*$", re.I)
 
 
 def detect_language(text: str) -> str | None:
@@ -16,3 +26,114 @@ def detect_language(text: str) -> str | None:
 
     lang, _ = py3langid.classify(sample)
     return lang or None
+
+
+def _meta(tree: lxml.html.HtmlElement, *keys: str) -> list[str]:
+    found = []
+    for el in tree.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        if key in keys and (el.get("content") or "").strip():
+            found.append(" ".join(el.get("content").split()))
+    return found
+
+
+def _jsonld(tree: lxml.html.HtmlElement) -> list[dict]:
+    """JSON-LD objects of the page (graphs flattened); malformed blocks are skipped."""
+    objects: list[dict] = []
+    for el in tree.iter("script"):
+        if (el.get("type") or "").lower() != "application/ld+json" or not el.text:
+            continue
+        if len(el.text) > MAX_JSONLD_CHARS:
+            continue
+        try:
+            data = json.loads(el.text)
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                objects.append(item)
+                stack.extend(x for x in item.get("@graph", []) if isinstance(x, dict))
+            elif isinstance(item, list):
+                stack.extend(item)
+    return objects
+
+
+def clean_author(name: str) -> str | None:
+    name = AUTHOR_NOISE.sub("", " ".join(name.split())).strip(" ,;|-")
+    if not name or len(name) > 80 or name.startswith(("http", "www.")) or "@" in name:
+        return None
+    return name
+
+
+def split_authors(value: str) -> list[str]:
+    return [a for a in (clean_author(p) for p in AUTHOR_SPLIT.split(value)) if a]
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item.lower() not in seen:
+            seen.add(item.lower())
+            out.append(item)
+    return out
+
+
+def html_authors(tree: lxml.html.HtmlElement) -> list[str]:
+    """Authors from JSON-LD, then ``<meta name=author>``-style tags, then ``rel=author`` links."""
+    names: list[str] = []
+    for obj in _jsonld(tree):
+        author = obj.get("author")
+        for a in author if isinstance(author, list) else [author]:
+            if isinstance(a, dict) and isinstance(a.get("name"), str):
+                names.extend(split_authors(a["name"]))
+            elif isinstance(a, str):
+                names.extend(split_authors(a))
+    if not names:
+        for value in _meta(tree, "author", "article:author", "dc.creator", "byl", "sailthru.author"):
+            names.extend(split_authors(value))
+    if not names:
+        for el in tree.iter("a"):
+            if "author" in (el.get("rel") or "").lower():
+                names.extend(split_authors(el.text_content()))
+    return _dedupe(names)[:10]
+
+
+def html_title(tree: lxml.html.HtmlElement) -> str | None:
+    for value in _meta(tree, "og:title", "twitter:title", "headline"):
+        return value
+    for el in tree.iter("h1"):
+        text = " ".join(el.text_content().split())
+        if text:
+            return text
+    titles = tree.xpath("//title")
+    if titles:
+        text = " ".join(titles[0].text_content().split())
+        return text or None
+    return None
+
+
+def html_canonical(tree: lxml.html.HtmlElement, url: str | None) -> str | None:
+    for el in tree.iter("link"):
+        if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
+            href = el.get("href").strip()
+            return canonicalize_url(urljoin(url, href) if url else href)
+    return canonicalize_url(url) if url else None
+
+
+def html_published(tree: lxml.html.HtmlElement, url: str | None) -> datetime | None:
+    """Publication date by htmldate (original date, no extensive search), as a UTC datetime."""
+    from htmldate import find_date
+
+    try:
+        found = find_date(tree, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+    except Exception:  # noqa: BLE001 - htmldate on hostile markup must not fail the article
+        return None
+    if not found:
+        return None
+    try:
+        return datetime.strptime(found, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None

@@ -63,9 +63,9 @@ def _heading_like(line: str) -> bool:
 def _pick_title(lines: list[str], first_body: int, taken: set[int]) -> int | None:
     """The page title: a heading near the body that repeats the page's first line, else the nearest one."""
     first = sig.words(lines[0]) if lines else []
-    candidates = [
-        i for i in range(max(0, first_body - 8), first_body) if i not in taken and _heading_like(lines[i])
-    ]
+    heading_first = first_body < len(lines) and not sig.ends_like_sentence(lines[first_body])
+    end = first_body + 1 if heading_first else first_body
+    candidates = [i for i in range(max(0, first_body - 8), end) if i not in taken and _heading_like(lines[i])]
     for i in reversed(candidates):
         if i > 0 and sig.token_overlap(sig.words(lines[i]), first) >= 0.7:
             return i

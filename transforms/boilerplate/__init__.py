@@ -1,0 +1,147 @@
+"""Boilerplate removal and article metadata, for HTML pages and for already-extracted page text.
+
+``extract_html`` and ``extract_text`` are pure functions returning an :class:`Extraction`; the pipeline
+wraps them in a DoFn, ``newsflow process`` calls them directly. Learned per-source boilerplate sits on top
+(:mod:`transforms.boilerplate.learned`). Failures are ``LimitExceeded`` (budget blown) or ``CleanError``
+(nothing to keep); any other input yields an Extraction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from apache_beam.metrics import Metrics
+
+from transforms.boilerplate import signals as sig
+from transforms.boilerplate.budget import Deadline
+from transforms.boilerplate.charset import decode_html
+from transforms.boilerplate.html import main_text, parse_html
+from transforms.boilerplate.metadata import (
+    detect_language,
+    html_authors,
+    html_canonical,
+    html_published,
+    html_title,
+)
+from transforms.boilerplate.text import classify_lines, removed
+from transforms.boilerplate.urls import canonicalize_url
+from transforms.errors import CleanError, LimitExceeded
+from transforms.records import Caption, Removed
+
+__all__ = [
+    "Extraction",
+    "canonicalize_url",
+    "count_removed",
+    "extract_html",
+    "extract_text",
+]
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 400
+TIME_BUDGET = 10.0
+
+
+@dataclass
+class Extraction:
+    """The cleaned article: body paragraphs apart from captions, credits and what was removed (and why)."""
+
+    title: str | None = None
+    paragraphs: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    captions: list[Caption] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+    removed: list[Removed] = field(default_factory=list)
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def _split_html_blocks(blocks: list[str], extraction: Extraction) -> None:
+    """Move photo captions and reporting credits out of the extracted main content."""
+    for block in blocks:
+        if sig.is_reporting_credit(block):
+            extraction.credits.append(block)
+            continue
+        split = sig.split_caption_credit(block)
+        if split and split[0] and sig.length_units(split[0]) < 40:
+            extraction.captions.append(Caption(text=split[0], credit=split[1]))
+        elif sig.is_credit_only(block):
+            extraction.captions.append(Caption(text="", credit=block))
+        else:
+            extraction.paragraphs.append(block)
+
+
+def extract_html(
+    html: str | bytes,
+    url: str | None = None,
+    *,
+    max_bytes: int = MAX_BYTES,
+    time_budget: float = TIME_BUDGET,
+    max_depth: int = MAX_DEPTH,
+) -> Extraction:
+    """Main content and metadata of an HTML page (bytes are decoded from BOM, meta charset or detection)."""
+    deadline = Deadline(time_budget)
+    if len(html) > max_bytes:
+        raise LimitExceeded(f"HTML of {len(html)} bytes exceeds the {max_bytes}-byte limit")
+    text = decode_html(html) if isinstance(html, bytes) else html
+    if not text.strip():
+        raise CleanError("empty HTML")
+    tree = parse_html(text, max_depth=max_depth)
+    deadline.check("parsing")
+    extraction = Extraction(
+        title=html_title(tree),
+        authors=html_authors(tree),
+        canonical_url=html_canonical(tree, url),
+        published_at=html_published(tree, url),
+    )
+    page_chars = len(" ".join(tree.text_content().split()))
+    deadline.check("metadata")
+    _split_html_blocks(main_text(tree, url, deadline), extraction)
+    if not extraction.paragraphs:
+        raise CleanError("no main content found in HTML")
+    kept = sum(len(p) for p in extraction.paragraphs) + sum(len(c.text) for c in extraction.captions)
+    if page_chars > kept:
+        extraction.removed.append(
+            Removed(text="(page text outside the main content)", reason="html:outside-main-content",
+                    chars=page_chars - kept)
+        )  # fmt: skip
+    extraction.language = detect_language(extraction.body)
+    return extraction
+
+
+def extract_text(text: str, url: str | None = None, *, time_budget: float = TIME_BUDGET) -> Extraction:
+    """Title, body, captions and credits of page text that still carries the page's boilerplate."""
+    deadline = Deadline(time_budget)
+    language = detect_language(text)
+    parts = classify_lines(text, language, deadline=deadline)
+    if not parts.paragraphs:
+        raise CleanError("no article body found in text")
+    return Extraction(
+        title=parts.title,
+        paragraphs=parts.paragraphs,
+        authors=parts.authors,
+        language=detect_language("\n".join(parts.paragraphs)) or language,
+        canonical_url=canonicalize_url(url) if url else None,
+        captions=parts.captions,
+        credits=parts.credits,
+        removed=parts.removed,
+    )
+
+
+def count_removed(extraction_or_article: object) -> None:
+    """Beam counters of removed blocks and characters by reason (Extraction.removed or Article.boilerplate)."""
+    items = getattr(extraction_or_article, "removed", None)
+    if items is None:
+        items = getattr(extraction_or_article, "boilerplate", [])
+    for item in items:
+        Metrics.counter("newsflow", f"boilerplate.blocks.{item.reason}").inc()
+        Metrics.counter("newsflow", f"boilerplate.chars.{item.reason}").inc(item.chars)
+
+
+# Re-exported for callers that build Removed entries with the same excerpt rule.
+make_removed = removed

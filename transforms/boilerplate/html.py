@@ -1,0 +1,51 @@
+"""HTML mode: safe parsing, then main-content extraction by trafilatura's core on our pre-parsed tree.
+
+The parser never touches the network, never expands entities (a document that declares its own entities is
+rejected outright) and keeps libxml2's tree-size and depth limits; blowing them is a ``LimitExceeded``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.etree
+import lxml.html
+import trafilatura
+
+from transforms.boilerplate.budget import Deadline
+from transforms.errors import CleanError, LimitExceeded
+
+ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
+
+
+def parse_html(html: str, *, max_depth: int) -> lxml.html.HtmlElement:
+    """A tree for ``html``; ``LimitExceeded`` when it nests deeper than ``max_depth`` (or libxml2's cap)."""
+    if ENTITY_DECL.search(html[:65536]):
+        raise CleanError("HTML declares its own entities (DOCTYPE internal subset); rejected")
+    parser = lxml.html.HTMLParser(
+        no_network=True, huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False
+    )
+    try:
+        tree = lxml.html.document_fromstring(html, parser=parser)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise CleanError(f"unparseable HTML: {exc}") from exc
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        raise LimitExceeded("HTML exceeds the parser's depth or size limits")
+    depth = deepest = 0
+    for event, _ in lxml.etree.iterwalk(tree, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > max_depth:
+                raise LimitExceeded(f"HTML nests deeper than {max_depth} elements")
+    return tree
+
+
+def main_text(tree: lxml.html.HtmlElement, url: str | None, deadline: Deadline) -> list[str]:
+    """The main-content blocks of a parsed page, one per paragraph, list item or table row."""
+    doc = trafilatura.bare_extraction(
+        tree, url=url, fast=True, include_comments=False, include_tables=True, with_metadata=False
+    )
+    deadline.check("main-content extraction")
+    text = (doc.text if doc is not None else "") or ""
+    return [line for line in (" ".join(raw.split()) for raw in text.split("\n")) if line]
