@@ -1,0 +1,262 @@
+"""Beam wrappers: ``Deduplicate`` in stream mode (keyed state per index key) or batch mode (group by key).
+
+Stream mode is two keyed stages, so it shards on any runner:
+
+1. ``Probe``, keyed by index key (canonical URL, content hash, or one LSH band bucket): probes that key's
+   entries for an earlier-priority match, adds the article when it found none, and reports to stage 2.
+2. ``Decide``, keyed by the record: once the article and the reports of all its keys are in, picks the
+   earliest match (or none) and emits the survivor or the verdict.
+
+Stage 1 keeps its entries in Beam keyed state, or, given ``state_dir`` (the DirectRunner, where Beam's
+state dies with the process), in a :class:`SqliteStore` there. Because stage 1 cannot know what the other
+keys found, an article that is a duplicate via one key is still added to keys that did not match it; a
+later article may therefore point at a dropped one, which in turn points at an earlier one: following
+``duplicate_of`` always ends at a survivor, since priority strictly decreases along the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+import structlog
+from apache_beam import pvalue
+from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
+
+from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve
+from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
+from transforms.dedup.minhash import MinHasher
+from transforms.dedup.settings import DedupSettings
+from transforms.dedup.store import SqliteStore
+from transforms.dedup.verdicts import annotate, verdict
+from transforms.records import Article
+
+log = structlog.get_logger(__name__)
+ARTICLES, DUPLICATES = "articles", "duplicates"
+_PROBES = "probes"
+_EXPIRE_EVERY = 10_000
+
+
+def _hasher(settings: DedupSettings) -> MinHasher:
+    return MinHasher(bands=settings.bands, rows=settings.rows, sketch_bits=settings.num_perm)
+
+
+class _Counted(beam.DoFn):
+    """Emits survivors and verdicts and counts each verdict type (``dedup.url|exact|near|unique``)."""
+
+    def __init__(self) -> None:
+        self.counters = {
+            m: Metrics.counter("newsflow", f"dedup.{m}") for m in ("url", "exact", "near", "unique")
+        }
+
+    def emit(self, article: Article, fp: Fingerprint, match: Match | None) -> Iterator[Any]:
+        annotated = annotate(article, fp, match)
+        if match is None:
+            self.counters["unique"].inc()
+            yield annotated
+            return
+        self.counters[match.method].inc()
+        log.debug("duplicate", id=article.id, duplicate_of=match.article_id, method=match.method)
+        yield pvalue.TaggedOutput(DUPLICATES, verdict(annotated, match))
+
+
+class _Fingerprint(beam.DoFn):
+    """``(token, article)`` for stage 2, and one ``(index key, probe)`` per key for stage 1."""
+
+    def __init__(self, settings: DedupSettings) -> None:
+        self.settings = settings
+
+    def setup(self) -> None:
+        self.hasher = _hasher(self.settings)
+
+    def process(self, article: Article) -> Iterator[Any]:
+        fp = fingerprint(article, self.settings, self.hasher)
+        tok = f"{fp.article_id}:{fp.priority.hex()}"
+        yield (tok, ("article", article, fp))
+        for key, kind in fp.keys:
+            yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, fp)))
+
+
+class _Probe(beam.DoFn):
+    """Stage 1, keyed by index key. Beam state holds the key's entries unless a ``state_dir`` is given."""
+
+    ENTRIES = ReadModifyWriteStateSpec("entries", BytesCoder())
+    NEWEST = ReadModifyWriteStateSpec("newest", VarIntCoder())
+    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+
+    def __init__(self, settings: DedupSettings, state_dir: str | None) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+
+    def setup(self) -> None:
+        self.store = SqliteStore(self.state_dir) if self.state_dir else None
+        self.clock_s = 0
+        self.seen = 0
+
+    def teardown(self) -> None:
+        if self.store:
+            self.store.close()
+
+    def process(
+        self,
+        element: tuple[bytes, tuple[str, str, Fingerprint]],
+        timestamp: Timestamp = beam.DoFn.TimestampParam,
+        entries: Any = beam.DoFn.StateParam(ENTRIES),
+        newest: Any = beam.DoFn.StateParam(NEWEST),
+        expiry: Any = beam.DoFn.TimerParam(EXPIRY),
+    ) -> Iterator[tuple[str, tuple[str, Match | None]]]:
+        key, (tok, kind, fp) = element
+        blob = self.store.get_many([key])[0] if self.store else entries.read()
+        found = probe(blob, fp, kind, self.settings)
+        if found is None:
+            self.clock_s = max(self.clock_s, fp.event_s)
+            updated = insert(
+                blob,
+                fp,
+                kind,
+                self.settings,
+                max(fp.event_s, newest_second(blob or b"", kind, self.settings)),
+            )
+            if self.store:
+                self.store.put_many([(key, updated, newest_second(updated, kind, self.settings))])
+                self._expire_now_and_then()
+            else:
+                entries.write(updated)
+                self._push_expiry(timestamp, newest, expiry)
+        yield (tok, ("match", found))
+
+    def _push_expiry(self, timestamp: Timestamp, newest: Any, expiry: Any) -> None:
+        """Clear the key one horizon after its newest element (element time, never moved backwards)."""
+        if timestamp <= MIN_TIMESTAMP:
+            return
+        micros = timestamp.micros
+        if micros > (newest.read() or 0):
+            newest.write(micros)
+            expiry.set(Timestamp(micros=micros) + Duration(seconds=self.settings.horizon_ms // 1000))
+
+    def _expire_now_and_then(self) -> None:
+        self.seen += 1
+        if self.store and self.seen % _EXPIRE_EVERY == 0:
+            self.store.expire(self.clock_s - self.settings.horizon_ms // 1000)
+
+    @on_timer(EXPIRY)
+    def expire(
+        self, entries: Any = beam.DoFn.StateParam(ENTRIES), newest: Any = beam.DoFn.StateParam(NEWEST)
+    ) -> None:
+        """Nothing was added for a whole horizon of event time: every entry of the key has expired."""
+        entries.clear()
+        newest.clear()
+
+
+class _Decide(_Counted):
+    """Stage 2, keyed by record: waits for the article and one report per index key, then decides."""
+
+    PARTS = BagStateSpec("parts", PickleCoder())
+
+    def process(self, element: tuple[str, tuple], parts: Any = beam.DoFn.StateParam(PARTS)) -> Iterator[Any]:
+        _, part = element
+        parts.add(part)
+        got = list(parts.read())
+        head = next((p for p in got if p[0] == "article"), None)
+        reports = [p[1] for p in got if p[0] == "match"]
+        if head is None or len(reports) < len(head[2].keys):
+            return
+        parts.clear()
+        yield from self.emit(head[1], head[2], choose(reports))
+
+
+class _Prepare(beam.DoFn):
+    """Batch: each article with its :class:`Member` and, given ``state_dir``, what the live (streaming)
+    index already delivered that it duplicates (the store is opened read-only)."""
+
+    def __init__(self, settings: DedupSettings, state_dir: str | None) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+
+    def setup(self) -> None:
+        self.hasher = _hasher(self.settings)
+        self.store = SqliteStore(self.state_dir, read_only=True) if self.state_dir else None
+
+    def teardown(self) -> None:
+        if self.store:
+            self.store.close()
+
+    def process(self, article: Article) -> Iterator[tuple[Article, Member, Match | None]]:
+        fp = fingerprint(article, self.settings, self.hasher)
+        live = None
+        if self.store:
+            blobs = self.store.get_many([k for k, _ in fp.keys])
+            live = choose(
+                [
+                    probe(b, fp, kind, self.settings, earlier_only=False)
+                    for b, (_, kind) in zip(blobs, fp.keys, strict=True)
+                ]
+            )
+        yield article, member(article, fp), live
+
+
+class _Split(_Counted):
+    """Batch: survivors and verdicts, from the live match or the resolved duplicate map (a side input)."""
+
+    def process(self, item: tuple[Article, Member, Match | None], dropped: dict[str, Match]) -> Iterator[Any]:
+        article, m, live = item
+        yield from self.emit(article, m.fp, live or dropped.get(m.token))
+
+
+class Deduplicate(beam.PTransform):
+    """``PCollection[Article]`` -> outputs ``articles`` (survivors, ``dedup`` filled) and ``duplicates``
+    (``DuplicateVerdict``).
+
+    ``mode="stream"``: first arrival survives (two keyed stages, see the module doc); ``state_dir`` keeps
+    the index in SQLite so it survives a restart of a DirectRunner pipeline. ``mode="batch"``: survivors by
+    the stable rule of ``batch.py``; a ``state_dir`` is then only read, to drop what the live pipeline
+    already delivered.
+    """
+
+    def __init__(
+        self, settings: DedupSettings | None = None, *, mode: str = "stream", state_dir: str | None = None
+    ):
+        super().__init__()
+        if mode not in ("stream", "batch"):
+            raise ValueError("mode must be 'stream' or 'batch'")
+        self.settings = settings or DedupSettings()
+        self.mode = mode
+        self.state_dir = state_dir
+
+    def expand(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
+        return self._stream(articles) if self.mode == "stream" else self._batch(articles)
+
+    def _stream(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
+        split = articles | "Fingerprint" >> beam.ParDo(_Fingerprint(self.settings)).with_outputs(
+            _PROBES, main="heads"
+        )
+        reports = split[_PROBES] | "Probe" >> beam.ParDo(_Probe(self.settings, self.state_dir))
+        return (
+            (split["heads"], reports)
+            | "Join" >> beam.Flatten()
+            | "Decide" >> beam.ParDo(_Decide()).with_outputs(DUPLICATES, main=ARTICLES)
+        )
+
+    def _batch(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
+        settings = self.settings
+        prepared = articles | "Fingerprint" >> beam.ParDo(_Prepare(settings, self.state_dir))
+        pairs = (
+            prepared
+            | "NotLive" >> beam.Filter(lambda item: item[2] is None)
+            | "ByKey" >> beam.FlatMap(lambda item: (((key, kind), item[1]) for key, kind in item[1].fp.keys))
+            | "Group" >> beam.GroupByKey()
+            | "Pairs" >> beam.FlatMap(lambda kv: pairs_in_group(kv[0][1], kv[1], settings))
+        )
+        dropped = pairs | "AllPairs" >> beam.combiners.ToList() | "Resolve" >> beam.Map(_resolve_list)
+        return prepared | "Split" >> beam.ParDo(_Split(), dropped=pvalue.AsSingleton(dropped)).with_outputs(
+            DUPLICATES, main=ARTICLES
+        )
+
+
+def _resolve_list(pairs: list[Pair]) -> dict[str, Match]:
+    return resolve(pairs)

@@ -1,0 +1,195 @@
+"""The dedup index as pure functions over one key's entries: fingerprint, probe, insert.
+
+Every backend (a dict, SQLite, Beam keyed state) stores, per index key, one ``bytes`` blob of packed
+entries. An index key is a canonical URL (``u``), a content hash (``h``) or one LSH band bucket (``b``),
+so the index shards by key on any runner. An entry is 14 bytes of priority, the 1-bit sketch (URL and
+band keys only) and the article id; nothing else about the article is kept.
+
+Priority is ``(event second, topic, partition, offset)`` packed so that byte order is time order, with the
+id as the last tie-break. An article may only be a duplicate of an entry with *earlier* priority, so the
+earliest member of any group of similar articles can never be dropped, whatever order they are processed
+in: a cluster never disappears.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import xxhash
+
+from transforms.dedup.minhash import MinHasher, estimate_jaccard
+from transforms.dedup.settings import DedupSettings
+from transforms.dedup.shingles import hash_normalised, normalise, shingle_hashes
+from transforms.records import Article
+
+URL, EXACT, NEAR = "url", "exact", "near"
+METHOD_RANK = {URL: 0, EXACT: 1, NEAR: 2}
+PRIORITY_BYTES = 14
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Everything dedup needs from an article, computed once; small enough to ship between Beam stages."""
+
+    article_id: str
+    id_bytes: bytes
+    priority: bytes
+    event_s: int
+    content_hash: str
+    sketch: bytes
+    keys: tuple[tuple[bytes, str], ...]
+
+    @property
+    def rank(self) -> tuple[bytes, bytes]:
+        return (self.priority, self.id_bytes)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The earliest earlier-priority entry one index key matched (``rank`` orders matches)."""
+
+    rank: tuple
+    article_id: str
+    method: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Entry:
+    priority: bytes
+    sketch: bytes
+    id_bytes: bytes
+
+    @property
+    def event_s(self) -> int:
+        return int.from_bytes(self.priority[:4], "big")
+
+    @property
+    def rank(self) -> tuple[bytes, bytes]:
+        return (self.priority, self.id_bytes)
+
+
+def encode_id(article_id: str) -> bytes:
+    """32-hex ids (``records.stable_id``) take 17 bytes; any other id is kept verbatim, length-prefixed."""
+    if _HEX_ID.fullmatch(article_id):
+        return b"\x00" + bytes.fromhex(article_id)
+    raw = article_id.encode("utf-8")
+    if not 0 < len(raw) < 256:
+        raise ValueError("article id must be 1..255 bytes")
+    return bytes([len(raw)]) + raw
+
+
+def decode_id(id_bytes: bytes) -> str:
+    return id_bytes[1:].hex() if id_bytes[0] == 0 else id_bytes[1:].decode("utf-8")
+
+
+def event_seconds(article: Article) -> int:
+    """Event time of an article for priority and expiry: when it was fetched, else published, else 0."""
+    stamp: datetime | None = article.fetched_at or article.published_at
+    return max(0, int(stamp.timestamp())) if stamp else 0
+
+
+def priority_of(article: Article) -> bytes:
+    pos = article.source_position
+    topic = zlib.crc32(pos.topic.encode("utf-8")) & 0xFFFF if pos else 0
+    partition = min(pos.partition, 0xFFFF) if pos else 0
+    offset = min(max(pos.offset, 0), 2**48 - 1) if pos else 0
+    return (
+        min(event_seconds(article), 2**32 - 1).to_bytes(4, "big")
+        + topic.to_bytes(2, "big")
+        + partition.to_bytes(2, "big")
+        + offset.to_bytes(6, "big")
+    )
+
+
+def fingerprint(article: Article, settings: DedupSettings, hasher: MinHasher) -> Fingerprint:
+    text = normalise(article.body)
+    chash = hash_normalised(text)
+    signature = hasher.signature(shingle_hashes(text, settings.shingle_size))
+    keys: list[tuple[bytes, str]] = []
+    if article.canonical_url:
+        keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
+    keys.append((b"h" + bytes.fromhex(chash)[:15], EXACT))
+    keys.extend((b"b" + key, NEAR) for key in signature.band_keys)
+    priority = priority_of(article)
+    return Fingerprint(
+        article_id=article.id,
+        id_bytes=encode_id(article.id),
+        priority=priority,
+        event_s=int.from_bytes(priority[:4], "big"),
+        content_hash=chash,
+        sketch=signature.sketch,
+        keys=tuple(keys),
+    )
+
+
+def _sketch_len(kind: str, settings: DedupSettings) -> int:
+    return 0 if kind == EXACT else settings.num_perm // 8
+
+
+def iter_entries(blob: bytes | None, kind: str, settings: DedupSettings) -> Iterator[Entry]:
+    if not blob:
+        return
+    width = PRIORITY_BYTES + _sketch_len(kind, settings)
+    pos = 0
+    while pos < len(blob):
+        id_len = 17 if blob[pos + width] == 0 else 1 + blob[pos + width]
+        end = pos + width + id_len
+        yield Entry(
+            blob[pos : pos + PRIORITY_BYTES],
+            blob[pos + PRIORITY_BYTES : pos + width],
+            blob[pos + width : end],
+        )
+        pos = end
+
+
+def pack(entries: list[Entry]) -> bytes:
+    return b"".join(e.priority + e.sketch + e.id_bytes for e in entries)
+
+
+def probe(
+    blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, *, earlier_only: bool = True
+) -> Match | None:
+    """The earliest entry of this key with an earlier priority than ``fp`` that ``fp`` duplicates.
+
+    URL matches are verified like near ones: an update at the same URL that changes the body by more than
+    the threshold is a new version, not a duplicate. ``fp``'s own entry (a replay) is skipped. Entries
+    further than the horizon from ``fp`` never match, so a verdict does not depend on when a store got
+    round to expiring them. With ``earlier_only=False`` (a backfill checked against the live index) any
+    stored entry counts, ``fp``'s own included: live consumers already have it.
+    """
+    best: Match | None = None
+    oldest = fp.event_s - settings.horizon_ms // 1000
+    for entry in iter_entries(blob, kind, settings):
+        too_late = earlier_only and entry.rank >= fp.rank
+        if too_late or entry.event_s < oldest or (best and entry.rank >= best.rank):
+            continue
+        similarity = 1.0 if kind == EXACT else estimate_jaccard(entry.sketch, fp.sketch)
+        if similarity >= settings.threshold:
+            best = Match(entry.rank, decode_id(entry.id_bytes), kind, 1.0 if kind != NEAR else similarity)
+    return best
+
+
+def insert(blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, now_s: int) -> bytes:
+    """``blob`` with ``fp`` added, entries older than the horizon dropped, and only the newest kept."""
+    oldest = now_s - settings.horizon_ms // 1000
+    entries = [e for e in iter_entries(blob, kind, settings) if e.event_s >= oldest and e.rank != fp.rank]
+    entries.append(Entry(fp.priority, fp.sketch if kind != EXACT else b"", fp.id_bytes))
+    entries.sort(key=lambda e: e.rank)
+    return pack(entries[-settings.max_per_bucket :])
+
+
+def newest_second(blob: bytes, kind: str, settings: DedupSettings) -> int:
+    return max((e.event_s for e in iter_entries(blob, kind, settings)), default=0)
+
+
+def choose(matches: list[Match | None]) -> Match | None:
+    """The verdict from all keys' probes (``None`` keeps the article): the earliest matched article wins,
+    and for that article the strongest method (url, then exact, then near)."""
+    found = [m for m in matches if m is not None]
+    return min(found, key=lambda m: (m.rank, METHOD_RANK[m.method], -m.similarity)) if found else None

@@ -1,0 +1,115 @@
+"""Where the index blobs live: a dict, or SQLite under ``state_dir`` when the index must outlive the process.
+
+Why SQLite and not a compacted Kafka changelog: the changelog would have to be replayed into memory on
+every start (minutes for a week of news, and the whole index in RAM again), while SQLite is read lazily,
+key by key, from a file that survives a killed process (WAL mode: a committed write is in the OS before
+``commit`` returns). It is in the standard library and needs no broker-side set-up. Its limit is that
+one file serves one machine, which is exactly the DirectRunner case it is for; portable runners keep the
+index in Beam keyed state and never open it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+DB_NAME = "dedup-index.sqlite3"
+
+
+class KeyStore(Protocol):
+    """The store interface the algorithm sees: blobs by index key, each with its newest event second."""
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]: ...
+
+    def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None: ...
+
+    def expire(self, before_s: int) -> int: ...
+
+    def size(self) -> tuple[int, int]: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """The in-process backend (``newsflow process``, benchmarks, tests)."""
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, tuple[bytes, int]] = {}
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        got = [self._data.get(k) for k in keys]
+        return [g[0] if g else None for g in got]
+
+    def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
+        for key, blob, newest in items:
+            self._data[key] = (blob, newest)
+
+    def expire(self, before_s: int) -> int:
+        """Drop keys whose newest entry is older than ``before_s``; older entries of live keys are
+        dropped the next time their key is written."""
+        stale = [k for k, (_, newest) in self._data.items() if newest < before_s]
+        for key in stale:
+            del self._data[key]
+        return len(stale)
+
+    def size(self) -> tuple[int, int]:
+        """Number of keys, and bytes of keys plus blobs."""
+        return len(self._data), sum(len(k) + len(b) for k, (b, _) in self._data.items())
+
+    def close(self) -> None:
+        self._data.clear()
+
+
+class SqliteStore:
+    """The durable backend: one table, one row per index key, safe to share between threads."""
+
+    def __init__(self, state_dir: str | Path, *, read_only: bool = False) -> None:
+        path = Path(state_dir) / DB_NAME
+        if read_only:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS idx (key BLOB PRIMARY KEY, blob BLOB NOT NULL, newest INTEGER NOT NULL)"
+                " WITHOUT ROWID"
+            )
+            self._db.execute("CREATE INDEX IF NOT EXISTS idx_newest ON idx (newest)")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        with self._lock:
+            marks = ",".join("?" * len(keys))
+            rows = dict(self._db.execute(f"SELECT key, blob FROM idx WHERE key IN ({marks})", list(keys)))
+        return [rows.get(k) for k in keys]
+
+    def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO idx (key, blob, newest) VALUES (?, ?, ?)", items)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def expire(self, before_s: int) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM idx WHERE newest < ?", (before_s,)).rowcount
+
+    def size(self) -> tuple[int, int]:
+        with self._lock:
+            count, total = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(key) + LENGTH(blob)), 0) FROM idx"
+            ).fetchone()
+        return int(count), int(total)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
