@@ -1,0 +1,150 @@
+"""File inputs of backfills: globs, JSONL (plain and compressed), pages and WARC archives as KafkaRecords."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+import zstandard
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from transforms.file_io import ReadFiles, expand_inputs, file_kind, iter_file, iter_warc, open_stream
+
+LINES = [b'{"url": "https://a.example/1", "text": "one"}', b"", b"not json", b'{"text": "caf\xc3\xa9"}']
+
+
+def write_warc(path: Path, responses: list[tuple[str, str, bytes, str]]) -> None:
+    """(url, status line, body, content type) responses, each after its request record, gzip members."""
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=path.name.endswith(".gz"))
+        for url, status, body, content_type in responses:
+            request = writer.create_warc_record(
+                url, "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"), warc_headers_dict={}
+            )
+            writer.write_record(request)
+            headers = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
+            record = writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                http_headers=headers,
+                warc_headers_dict={"WARC-Date": "2026-11-02T10:20:30Z"},
+            )
+            writer.write_record(record)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson.gz", "jsonl"),
+        ("a.JSON.zst", "jsonl"),
+        ("CC-NEWS-20261102.warc.gz", "warc"),
+        ("x.warc", "warc"),
+        ("p.html.gz", "html"),
+        ("p.htm", "html"),
+        ("t.txt.bz2", "text"),
+        ("image.png", None),
+        ("notes.md", None),
+    ],
+)
+def test_file_kind_ignores_compression_suffixes(name, kind):
+    assert file_kind(name) == kind
+
+
+def test_expand_inputs_globs_walks_directories_and_skips_other_files(tmp_path):
+    (tmp_path / "pages" / "deep").mkdir(parents=True)
+    for name in ("pages/a.html", "pages/deep/b.txt", "pages/logo.png", "x.jsonl", "y.jsonl.gz"):
+        (tmp_path / name).write_bytes(b"x")
+    paths = expand_inputs([str(tmp_path / "*.jsonl*"), str(tmp_path / "pages")])
+    names = [Path(p).relative_to(tmp_path).as_posix() for p in paths]
+    assert names == ["pages/a.html", "pages/deep/b.txt", "x.jsonl", "y.jsonl.gz"]
+    assert expand_inputs([str(tmp_path / "**" / "*.txt")]) == [str(tmp_path / "pages" / "deep" / "b.txt")]
+    with pytest.raises(FileNotFoundError, match="no input matches"):
+        expand_inputs([str(tmp_path / "missing-*.warc.gz")])
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress"),
+    [
+        ("", lambda b: b),
+        (".gz", gzip.compress),
+        (".zst", lambda b: zstandard.ZstdCompressor().compress(b)),
+        (".bz2", bz2.compress),
+    ],
+)
+def test_jsonl_lines_pass_as_they_are_with_line_numbers(tmp_path, suffix, compress):
+    path = tmp_path / f"in.jsonl{suffix}"
+    path.write_bytes(compress(b"\n".join(LINES) + b"\r\n"))
+    records = list(iter_file(str(path)))
+    assert [(r.topic, r.partition, r.offset, r.value) for r in records] == [
+        (str(path), 0, 1, LINES[0]),
+        (str(path), 0, 3, LINES[2]),
+        (str(path), 0, 4, LINES[3]),
+    ]
+    assert records[0].position().key() == f"{path}:0"
+
+
+def test_page_file_becomes_one_envelope(tmp_path):
+    path = tmp_path / "story.html.gz"
+    path.write_bytes(gzip.compress("<html><body><p>Grüße</p></body></html>".encode()))
+    (record,) = iter_file(str(path), source="example.org")
+    envelope = json.loads(record.value)
+    assert envelope["html"].startswith("<html>") and "Grüße" in envelope["html"]
+    assert envelope["source"] == "example.org" and envelope["metadata"] == {"file": "story.html.gz"}
+    assert record.offset == 0 and envelope["fetched_at"].startswith("20")
+
+
+@pytest.mark.parametrize("name", ["crawl.warc.gz", "crawl.warc"])
+def test_warc_yields_html_responses_with_url_date_and_seekable_offset(tmp_path, name):
+    path = tmp_path / name
+    latin = "<html><body><p>Übersee café</p></body></html>".encode("iso-8859-1")
+    write_warc(
+        path,
+        [
+            ("https://news.example/a", "200 OK", b"<html><body><p>First</p></body></html>", "text/html"),
+            ("https://news.example/gone", "404 Not Found", b"<html>missing</html>", "text/html"),
+            ("https://news.example/logo.png", "200 OK", b"\x89PNG...", "image/png"),
+            ("https://news.example/b", "200 OK", latin, "text/html; charset=ISO-8859-1"),
+        ],
+    )
+    skipped: Counter = Counter()
+    records = list(iter_warc(str(path), source="cc-news", skipped=skipped))
+    assert skipped == Counter(not_response=4, status=1, not_html=1)
+    envelopes = [json.loads(r.value) for r in records]
+    assert [e["url"] for e in envelopes] == ["https://news.example/a", "https://news.example/b"]
+    assert "Übersee café" in envelopes[1]["html"]
+    assert all(e["fetched_at"] == "2026-11-02T10:20:30+00:00" and e["source"] == "cc-news" for e in envelopes)
+    assert all(e["metadata"]["warc_file"] == name and e["metadata"]["warc_record_id"] for e in envelopes)
+    assert records[0].timestamp_ms == 1793614830000 and records[1].key == b"https://news.example/b"
+    for record, envelope in zip(records, envelopes, strict=True):
+        with open(path, "rb") as stream:
+            stream.seek(record.offset)
+            first = next(iter(ArchiveIterator(stream)))
+            assert first.rec_headers.get_header("WARC-Target-URI") == envelope["url"]
+
+
+def test_open_stream_leaves_warc_gz_compressed_for_warcio(tmp_path):
+    path = tmp_path / "a.warc.gz"
+    write_warc(path, [("https://news.example/a", "200 OK", b"<p>x</p>", "text/html")])
+    with open_stream(str(path)) as stream:
+        assert stream.read(2) == b"\x1f\x8b"
+
+
+def test_read_files_transform_reads_every_file(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b'{"text": "a"}\n{"text": "b"}\n')
+    (tmp_path / "c.txt").write_text("plain text page")
+    paths = expand_inputs([str(tmp_path)])
+    with TestPipeline() as p:
+        positions = p | ReadFiles(paths) | beam.Map(lambda r: (Path(r.topic).name, r.offset))
+        assert_that(positions, equal_to([("a.jsonl", 1), ("a.jsonl", 2), ("c.txt", 0)]))
