@@ -1,0 +1,372 @@
+"""``newsflow backfill``: replay a Kafka time window or a set of files through the chain, in batch mode.
+
+    Kafka window (exact offsets via offsets_for_times) ─┐
+                                                        ├─► ArticleChain(mode="batch") ─► Avro files and/or topics
+    files: JSONL, .html/.txt dirs, WARC/WARC.gz ────────┘
+
+A backfill is bounded, precise and idempotent: it reads exactly the records of the window (no consumer
+group, so the streaming job's committed offsets are never touched), its Avro files have deterministic names
+and bytes (a re-run replaces them), and topic messages are keyed by article id (compaction keeps one).
+On the DirectRunner it runs multi-process with one worker per core. Workers report progress through small
+files in a board directory that the main process sums into a rate and an ETA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+import apache_beam as beam
+import structlog
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines.chain import ArticleChain
+from pipelines.options import KafkaSettings, Limits, Processing, Topics
+from pipelines.stream import WriteOutputs
+from pipelines.summary import print_summary
+from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
+from transforms.file_io import ReadFiles, expand_inputs
+from transforms.kafka_io import KafkaRecord, ReadFromKafka, StartRule, resolve_ranges, wait_for_broker
+
+log = structlog.get_logger(__name__)
+
+KAFKA_OUTPUT = "kafka"
+DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
+PROGRESS_KINDS = ("read", "articles", "duplicates", "dlq")
+
+
+# ---- the time window --------------------------------------------------------------------------------------
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601 (``2026-11-01T00:00Z``, ``2026-11-01``, with offsets), naive times meaning UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError as exc:
+        raise ValueError(f"not an ISO 8601 time: {text!r} (e.g. 2026-11-01T00:00Z)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def day_window(day: str, now: datetime) -> tuple[datetime, datetime]:
+    """``yesterday``, ``today`` or ``YYYY-MM-DD`` -> [00:00Z that day, 00:00Z the next day)."""
+    if day in ("yesterday", "today"):
+        start = datetime(now.year, now.month, now.day, tzinfo=UTC) - timedelta(days=day == "yesterday")
+    else:
+        start = parse_instant(day).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+def epoch_ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+def in_window(record: KafkaRecord, start_ms: int, stop_ms: int) -> bool:
+    """[start, stop): offsets_for_times bounds are exact only where producer timestamps are in order."""
+    return start_ms <= record.timestamp_ms < stop_ms
+
+
+# ---- the job ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BackfillJob:
+    """One backfill: a Kafka window or file globs in; Avro directories and/or the topics out."""
+
+    outputs: list[str]
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    topics: Topics = field(default_factory=Topics)
+    limits: Limits = field(default_factory=Limits)
+    processing: Processing = field(default_factory=Processing)
+    inputs: list[str] = field(default_factory=list)
+    start: datetime | None = None
+    stop: datetime | None = None
+    source: str | None = None
+    codec: str = DEFAULT_CODEC
+    max_records_per_file: int = DEFAULT_MAX_RECORDS
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    connect_timeout: float = 60.0
+    beam_args: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if bool(self.inputs) == (self.start is not None):
+            raise ValueError("give either input files (--input) or a Kafka time window (--from/--to, --day)")
+        if (self.start is None) != (self.stop is None):
+            raise ValueError("a Kafka window needs both --from and --to (or --day)")
+        if self.start is not None and self.stop is not None and self.start >= self.stop:
+            raise ValueError(f"empty window: --from {self.start.isoformat()} is not before --to")
+        if not self.outputs:
+            raise ValueError("give at least one --output: a directory for Avro files, or 'kafka'")
+
+    @property
+    def directories(self) -> list[str]:
+        return [o for o in self.outputs if o != KAFKA_OUTPUT]
+
+    @property
+    def to_kafka(self) -> bool:
+        return KAFKA_OUTPUT in self.outputs
+
+    @property
+    def from_kafka(self) -> bool:
+        return self.start is not None
+
+    def spec(self) -> dict[str, Any]:
+        """What the backfill reads: the same spec is the same run, whose files a re-run replaces."""
+        if self.from_kafka:
+            return {
+                "source": "kafka",
+                "topic": self.topics.input_topic,
+                "from": self.start.astimezone(UTC).isoformat(),
+                "to": self.stop.astimezone(UTC).isoformat(),
+            }
+        return {"source": "files", "inputs": sorted(os.path.abspath(p) for p in self.inputs)}
+
+    def run_id(self) -> str:
+        return hashlib.sha256(json.dumps(self.spec(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def beam_options(beam_args: list[str], workers: int) -> tuple[PipelineOptions, bool]:
+    """Batch options; on the DirectRunner, ``workers`` processes unless the Beam arguments say otherwise.
+
+    Returns the options and whether the runner is the local DirectRunner (whose workers share our disk).
+    """
+    args = list(beam_args)
+    runner = PipelineOptions(args).view_as(StandardOptions).runner
+    local = runner in DIRECT_RUNNERS
+    if local:
+        if not any(a.startswith("--direct_num_workers") for a in args):
+            args.append(f"--direct_num_workers={workers}")
+        if not any(a.startswith("--direct_running_mode") for a in args):
+            args.append("--direct_running_mode=multi_processing")
+    options = PipelineOptions(args)
+    options.view_as(StandardOptions).streaming = False
+    return options, local
+
+
+# ---- progress ---------------------------------------------------------------------------------------------
+
+
+class _Board:
+    """This process's progress counts, written to ``<board>/<pid>.json`` at most every ``interval`` s."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.counts: dict[str, dict[str, int]] = {}
+        self.flushed = 0.0
+        self.lock = threading.Lock()
+
+    def add(self, board: str, kind: str, n: int = 1) -> None:
+        with self.lock:
+            counts = self.counts.setdefault(board, {})
+            counts[kind] = counts.get(kind, 0) + n
+        if time.monotonic() - self.flushed >= self.interval:
+            self.flush(board)
+
+    def flush(self, board: str) -> None:
+        with self.lock:
+            self.flushed = time.monotonic()
+            data = json.dumps(self.counts.get(board, {}))
+            path = os.path.join(board, f"{os.getpid()}.json")
+            temporary = f"{path}.tmp"
+            try:
+                with open(temporary, "w") as out:
+                    out.write(data)
+                os.replace(temporary, path)
+            except FileNotFoundError:  # the run ended and removed its board while a late bundle finished
+                pass
+
+
+BOARD = _Board()
+
+
+def read_board(board: str) -> dict[str, int]:
+    """The counts of all worker processes, summed."""
+    totals: dict[str, int] = {}
+    for name in os.listdir(board) if os.path.isdir(board) else []:
+        if not name.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(board, name)) as f:
+                counts = json.load(f)
+        except (OSError, ValueError):
+            continue
+        for kind, n in counts.items():
+            totals[kind] = totals.get(kind, 0) + n
+    return totals
+
+
+class TallyDoFn(beam.DoFn):
+    """Pass elements on unchanged, counting them on the progress board."""
+
+    def __init__(self, board: str, kind: str) -> None:
+        self.board = board
+        self.kind = kind
+
+    def process(self, element: Any) -> Iterator[Any]:
+        BOARD.add(self.board, self.kind)
+        yield element
+
+    def finish_bundle(self) -> None:
+        BOARD.flush(self.board)
+
+
+def format_progress(counts: dict[str, int], total: int | None, elapsed: float) -> dict[str, Any]:
+    """Read, out, dropped, rate and ETA of the chain's progress (processed = articles + dropped)."""
+    dropped = counts.get("duplicates", 0) + counts.get("dlq", 0)
+    processed = counts.get("articles", 0) + dropped
+    total = total if total is not None else counts.get("read", 0)
+    rate = processed / elapsed if elapsed > 0 else 0.0
+    eta = (max(total - processed, 0) / rate) if rate > 0 and total else None
+    return {
+        "read": counts.get("read", 0),
+        "total": total,
+        "articles": counts.get("articles", 0),
+        "duplicates": counts.get("duplicates", 0),
+        "dead_letters": counts.get("dlq", 0),
+        "dropped": dropped,
+        "rate": round(rate, 1),
+        "eta_s": None if eta is None else round(eta),
+    }
+
+
+def progress_line(progress: dict[str, Any]) -> str:
+    eta = progress["eta_s"]
+    eta_text = "--:--:--" if eta is None else str(timedelta(seconds=eta))
+    done = progress["articles"] + progress["dropped"]
+    share = f"{100 * done / progress['total']:5.1f}%" if progress["total"] else "  ?  %"
+    return (
+        f"read {progress['read']:,}  processed {done:,}/{progress['total']:,} {share}  "
+        f"out {progress['articles']:,}  dropped {progress['dropped']:,} "
+        f"(dup {progress['duplicates']:,}, dlq {progress['dead_letters']:,})  "
+        f"{progress['rate']:.1f}/s  ETA {eta_text}"
+    )
+
+
+class ProgressMonitor:
+    """Sums the board every second: a rewritten status line on a TTY, a structlog line every 10 s otherwise."""
+
+    def __init__(self, board: str, total: int | None, stream: TextIO = sys.stderr) -> None:
+        self.board = board
+        self.total = total
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="backfill-progress", daemon=True)
+
+    def __enter__(self) -> ProgressMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.report(final=True)
+
+    def _loop(self) -> None:
+        interval = 1.0 if self.tty else 10.0
+        while not self._stop.wait(interval):
+            self.report()
+
+    def report(self, final: bool = False) -> None:
+        progress = format_progress(read_board(self.board), self.total, time.monotonic() - self.started)
+        if self.tty:
+            print(
+                "\r\033[K" + progress_line(progress), end="\n" if final else "", file=self.stream, flush=True
+            )
+        else:
+            log.info("backfill_progress", final=final, **progress)
+
+
+# ---- the pipeline -----------------------------------------------------------------------------------------
+
+
+class InWindowDoFn(beam.DoFn):
+    """Drop records stamped outside [start, stop) (producers' out-of-order timestamps), counting them."""
+
+    def __init__(self, start_ms: int, stop_ms: int) -> None:
+        self.start_ms = start_ms
+        self.stop_ms = stop_ms
+
+    def setup(self) -> None:
+        self._outside = Metrics.counter("newsflow", "backfill.outside_window")
+
+    def process(self, record: KafkaRecord) -> Iterator[KafkaRecord]:
+        if in_window(record, self.start_ms, self.stop_ms):
+            yield record
+        else:
+            self._outside.inc()
+
+
+def build(pipeline: beam.Pipeline, job: BackfillJob, ranges: list, paths: list[str], board: str) -> None:
+    if job.from_kafka:
+        records = (
+            pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, ranges)
+        ).records | "InWindow" >> beam.ParDo(InWindowDoFn(epoch_ms(job.start), epoch_ms(job.stop)))
+    else:
+        records = pipeline | "ReadFiles" >> ReadFiles(paths, job.source)
+    records = records | "TallyRead" >> beam.ParDo(TallyDoFn(board, "read"))
+    outputs = records | "Chain" >> ArticleChain(job.limits, job.processing, mode="batch")
+    outputs = {
+        name: outputs[name] | f"Tally{name}" >> beam.ParDo(TallyDoFn(board, name))
+        for name in ("articles", "duplicates", "dlq")
+    }
+    spec = json.dumps(job.spec(), sort_keys=True)
+    for index, directory in enumerate(job.directories):
+        outputs | f"WriteAvro{index}" >> WriteAvroFiles(
+            directory,
+            job.run_id(),
+            codec=job.codec,
+            max_records=job.max_records_per_file,
+            metadata={"newsflow.backfill": spec},
+        )
+    if job.to_kafka:
+        outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
+
+
+def run(job: BackfillJob) -> int:
+    """Resolve the input, run the pipeline with live progress, print the summary; 0 on success."""
+    ranges: list = []
+    paths: list[str] = []
+    if job.from_kafka or job.to_kafka:
+        wait_for_broker(job.kafka, job.connect_timeout)
+    if job.from_kafka:
+        rule = StartRule(use_committed=False, start_ms=epoch_ms(job.start), stop_ms=epoch_ms(job.stop))
+        ranges = resolve_ranges(job.kafka, [job.topics.input_topic], None, rule)
+        total = sum(r.stop - r.start for r in ranges)
+    else:
+        paths = expand_inputs(job.inputs)
+        total = None  # known once the files are read, before the chain starts
+    options, local = beam_options(job.beam_args, job.workers)
+    log.info(
+        "backfill_start",
+        run_id=job.run_id(),
+        spec=job.spec(),
+        outputs=job.outputs,
+        files=len(paths) if paths else None,
+        records=total,
+        runner=options.view_as(StandardOptions).runner or "DirectRunner",
+        workers=job.workers if local else None,
+    )
+    board = tempfile.mkdtemp(prefix="newsflow-progress-")
+    started = time.monotonic()
+    try:
+        pipeline = beam.Pipeline(options=options)
+        build(pipeline, job, ranges, paths, board)
+        with ProgressMonitor(board, total):
+            result = pipeline.run()
+            result.wait_until_finish()
+    finally:
+        shutil.rmtree(board, ignore_errors=True)
+    print_summary(result, time.monotonic() - started)
+    return 0
