@@ -10,14 +10,15 @@ earliest article of every group is never dropped, so no cluster disappears.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from transforms.dedup.index import EXACT, METHOD_RANK, NEAR, Fingerprint, Match
 from transforms.dedup.minhash import estimate_jaccard
 from transforms.dedup.settings import DedupSettings
-from transforms.records import Article
+from transforms.dedup.verdicts import annotate, verdict
+from transforms.records import Article, DuplicateVerdict
 
 _NEVER = 2**62
 
@@ -98,3 +99,20 @@ def batch_pairs(members: Iterable[Member], settings: DedupSettings) -> list[Pair
         if len(group) > 1
         for p in pairs_in_group(kind, group, settings)
     ]
+
+
+def dedup_batch(
+    articles: Iterable[Article], settings: DedupSettings, fingerprint_of: Callable[[Article], Fingerprint]
+) -> tuple[list[Article], list[DuplicateVerdict]]:
+    """The batch rule in memory (no Beam): survivors with ``dedup`` filled, and the verdicts."""
+    items = [(a, member(a, fingerprint_of(a))) for a in articles]
+    dropped = resolve(batch_pairs((m for _, m in items), settings))
+    survivors, verdicts = [], []
+    for article, m in items:
+        found = dropped.get(m.token)
+        annotated = annotate(article, m.fp, found)
+        if found:
+            verdicts.append(verdict(annotated, found))
+        else:
+            survivors.append(annotated)
+    return survivors, verdicts

@@ -235,11 +235,14 @@ class Deduplicate(beam.PTransform):
         split = articles | "Fingerprint" >> beam.ParDo(_Fingerprint(self.settings)).with_outputs(
             _PROBES, main="heads"
         )
-        reports = split[_PROBES] | "Probe" >> beam.ParDo(_Probe(self.settings, self.state_dir))
+        reports = split[_PROBES] | "Probe" >> beam.ParDo(
+            _Probe(self.settings, self.state_dir)
+        ).with_input_types(tuple[bytes, Any])
         return (
             (split["heads"], reports)
             | "Join" >> beam.Flatten()
-            | "Decide" >> beam.ParDo(_Decide()).with_outputs(DUPLICATES, main=ARTICLES)
+            | "Decide"
+            >> beam.ParDo(_Decide()).with_input_types(tuple[str, Any]).with_outputs(DUPLICATES, main=ARTICLES)
         )
 
     def _batch(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:

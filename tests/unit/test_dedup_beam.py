@@ -1,0 +1,101 @@
+"""Deduplicate on the DirectRunner: stream mode (Beam state, or SQLite under state_dir across a restart),
+batch mode (order-independent, optional read-only check against the live index), and the counters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from transforms.dedup import Deduplicate, DedupSettings
+from transforms.records import Article, SourcePosition
+
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+STORY = " ".join(
+    f"Sentence {i} of the wire story reports that {i * 13} people attended in town {i}." for i in range(50)
+)
+OTHER = " ".join(
+    f"An unrelated report number {i} counts {i * 17} boats in harbour {i % 7}." for i in range(50)
+)
+
+
+def article(aid: str, body: str, minute: int, partition: int = 0, url: str | None = None) -> Article:
+    return Article(
+        id=aid,
+        body=body,
+        canonical_url=url or f"https://example.org/{aid}",
+        fetched_at=T0 + timedelta(minutes=minute),
+        source_position=SourcePosition("articles.raw", partition, minute),
+    )
+
+
+ORIGINAL = article("wire", STORY, 0)
+FIRST_BATCH = [ORIGINAL, article("other", OTHER, 1, partition=1)]
+SECOND_BATCH = [
+    article("mirror", STORY.replace(". ", ".  "), 10, partition=2),  # exact: whitespace only
+    article("syndicated", "NEW HEADLINE. " + STORY + " Copyright Example News.", 11, partition=1),  # near
+    article("wire", STORY + " Updated.", 12, partition=0, url=ORIGINAL.canonical_url),  # re-crawl: url
+]
+
+
+def run(
+    articles: list[Article], survivors: list[str], verdicts: list[tuple[str, str, str]], **kwargs
+) -> dict[str, int]:
+    """Runs Deduplicate, asserts the survivor ids and the verdicts, returns the newsflow counters."""
+    pipeline = BeamPipeline()
+    out = pipeline | beam.Create(articles) | Deduplicate(DedupSettings(), **kwargs)
+    kept = out["articles"] | "Survivors" >> beam.Map(lambda a: a.id)
+    dropped = out["duplicates"] | "Verdicts" >> beam.Map(lambda v: (v.id, v.duplicate_of, v.method))
+    assert_that(kept, equal_to(survivors), label="CheckSurvivors")
+    assert_that(dropped, equal_to(verdicts), label="CheckVerdicts")
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace("newsflow"))["counters"]
+    return {c.key.metric.name: c.committed for c in counters}
+
+
+EXPECTED = [("mirror", "wire", "exact"), ("syndicated", "wire", "near"), ("wire", "wire", "url")]
+
+
+def test_stream_mode_with_beam_state_drops_copies_across_partitions() -> None:
+    counts = run(FIRST_BATCH + SECOND_BATCH, ["other", "wire"], EXPECTED)
+    assert counts == {"dedup.unique": 2, "dedup.exact": 1, "dedup.near": 1, "dedup.url": 1}
+
+
+def test_stream_mode_fills_dedup_on_survivors() -> None:
+    with BeamPipeline() as pipeline:
+        out = pipeline | beam.Create(FIRST_BATCH) | Deduplicate(DedupSettings())
+        dedup = out["articles"] | beam.Map(lambda a: (a.id, a.dedup.cluster_id, len(a.dedup.content_hash)))
+        assert_that(dedup, equal_to([("wire", "wire", 32), ("other", "other", 32)]))
+
+
+def test_stream_mode_with_state_dir_recognises_articles_seen_before_a_restart(tmp_path: Path) -> None:
+    run(FIRST_BATCH, ["other", "wire"], [], state_dir=str(tmp_path))
+    run(SECOND_BATCH, [], EXPECTED, state_dir=str(tmp_path))
+
+
+def test_stream_mode_without_state_dir_forgets_on_restart(tmp_path: Path) -> None:
+    run(FIRST_BATCH, ["other", "wire"], [])
+    run(SECOND_BATCH, ["mirror"], [("syndicated", "mirror", "near"), ("wire", "mirror", "near")])
+
+
+def test_batch_mode_gives_the_same_survivors_for_any_input_order() -> None:
+    items = FIRST_BATCH + SECOND_BATCH
+    for order in (items, list(reversed(items)), items[2:] + items[:2]):
+        run(order, ["other", "wire"], EXPECTED, mode="batch")
+
+
+def test_batch_mode_skips_what_the_live_index_already_delivered(tmp_path: Path) -> None:
+    run(FIRST_BATCH, ["other", "wire"], [], state_dir=str(tmp_path))
+    fresh = article("fresh", OTHER.replace("boats", "cars").replace("harbour", "garage"), 20)
+    run(
+        SECOND_BATCH + [fresh, ORIGINAL],
+        ["fresh"],
+        EXPECTED + [("wire", "wire", "url")],
+        mode="batch",
+        state_dir=str(tmp_path),
+    )
