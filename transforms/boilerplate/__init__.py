@@ -19,12 +19,13 @@ from transforms.boilerplate.charset import decode_html
 from transforms.boilerplate.html import main_text, parse_html
 from transforms.boilerplate.metadata import (
     detect_language,
+    detect_text_language,
     html_authors,
     html_canonical,
     html_published,
     html_title,
 )
-from transforms.boilerplate.text import classify_lines, removed
+from transforms.boilerplate.text import classify_lines, removed, split_lines
 from transforms.boilerplate.urls import canonicalize_url
 from transforms.errors import CleanError, LimitExceeded
 from transforms.records import Caption, Removed
@@ -117,7 +118,7 @@ def extract_html(
 def extract_text(text: str, url: str | None = None, *, time_budget: float = TIME_BUDGET) -> Extraction:
     """Title, body, captions and credits of page text that still carries the page's boilerplate."""
     deadline = Deadline(time_budget)
-    language = detect_language(text)
+    language = detect_text_language(split_lines(text))
     parts = classify_lines(text, language, deadline=deadline)
     if not parts.paragraphs:
         raise CleanError("no article body found in text")
@@ -125,7 +126,7 @@ def extract_text(text: str, url: str | None = None, *, time_budget: float = TIME
         title=parts.title,
         paragraphs=parts.paragraphs,
         authors=parts.authors,
-        language=detect_language("\n".join(parts.paragraphs)) or language,
+        language=language,
         canonical_url=canonicalize_url(url) if url else None,
         captions=parts.captions,
         credits=parts.credits,

@@ -20,6 +20,21 @@ AUTHOR_NOISE = re.compile(r"^(?:by|von|par|por)\s+|\s*[|,-]\s*(?:staff|reporter|
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code from py3langid (offline, fast), on a sample of the text; None for too little text."""
     sample = " ".join(text[:LANG_SAMPLE].split())
+    return _classify(sample)
+
+
+def detect_text_language(lines: list[str]) -> str | None:
+    """Language of page text from its longest lines: prose, not the menus a page dump starts with."""
+    sample, size = [], 0
+    for line in sorted(lines, key=len, reverse=True):
+        sample.append(line)
+        size += len(line)
+        if size >= LANG_SAMPLE // 2:
+            break
+    return _classify(" ".join(sample))
+
+
+def _classify(sample: str) -> str | None:
     if len(re.findall(r"\w", sample)) < 20:
         return None
     import py3langid

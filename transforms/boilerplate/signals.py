@@ -15,6 +15,9 @@ from functools import lru_cache
 import numpy as np
 
 WORD = re.compile(r"\w+", re.UNICODE)
+DIGIT = re.compile(r"\d")
+LETTER = re.compile(r"[^\W\d_]")
+UPPER = re.compile(r"[A-Z\u00C0-\u00DE\u0391-\u03A9\u0410-\u042F]")
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)(?=\s|$)")
 ENDS_SENTENCE = re.compile(r"[.!?。！？…:;][\"'”’»)\]]*\s*$")
@@ -274,7 +277,7 @@ def ends_like_sentence(line: str) -> bool:
 
 def stopword_ratio(tokens: Sequence[str], stops: frozenset[str]) -> float:
     """Share of function words: high in prose, near zero in menus and name lists."""
-    return sum(1 for t in tokens if t.lower() in stops) / len(tokens) if tokens else 0.0
+    return sum(map(stops.__contains__, map(str.lower, tokens))) / len(tokens) if tokens else 0.0
 
 
 def capitalised_ratio(tokens: Sequence[str]) -> float:
@@ -284,7 +287,7 @@ def capitalised_ratio(tokens: Sequence[str]) -> float:
 
 
 def vocabulary_hits(tokens: Sequence[str], vocabulary: frozenset[str]) -> int:
-    return sum(1 for t in tokens if t.lower() in vocabulary)
+    return sum(map(vocabulary.__contains__, map(str.lower, tokens)))
 
 
 def second_person_ratio(tokens: Sequence[str]) -> float:
@@ -339,20 +342,20 @@ def is_credit_only(line: str) -> bool:
 
 
 def digit_ratio(line: str) -> float:
-    return sum(c.isdigit() for c in line) / len(line) if line else 0.0
+    return len(DIGIT.findall(line)) / len(line) if line else 0.0
 
 
 def upper_ratio(line: str) -> float:
-    letters = [c for c in line if c.isalpha()]
-    return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
+    letters = len(LETTER.findall(line))
+    return len(UPPER.findall(line)) / letters if letters else 0.0
 
 
 def token_overlap(a: Sequence[str], b: Sequence[str]) -> float:
     """Share of a's tokens found in b (case-insensitive): lines that repeat the page title score high."""
     if not a or not b:
         return 0.0
-    bs = {t.lower() for t in b}
-    return sum(1 for t in a if t.lower() in bs) / len(a)
+    bs = set(map(str.lower, b))
+    return sum(map(bs.__contains__, map(str.lower, a))) / len(a)
 
 
 def densest_span(units: Sequence[float], penalty: float = 7.0) -> tuple[int, int]:

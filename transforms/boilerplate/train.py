@@ -35,9 +35,9 @@ def load_score():
 
 
 def page_language(text: str) -> str | None:
-    from transforms.boilerplate.metadata import detect_language
+    from transforms.boilerplate.metadata import detect_text_language
 
-    return detect_language(text)
+    return detect_text_language(split_lines(text))
 
 
 def gold_labels(lines: list[str], truth: str, score) -> np.ndarray:
