@@ -204,3 +204,16 @@ def test_cli_up_flags() -> None:
         ]
     )
     assert (args.port, args.partitions, args.topics, args.data_dir) == (29092, 2, ["a", "b"], Path("d"))
+
+
+def test_class_data_archive_is_kept_after_a_clean_stop_only(tmp_path: Path) -> None:
+    lib, data = tmp_path / "lib", tmp_path / "data"
+    lib.mkdir()
+    data.mkdir()
+    for clean in (False, True):
+        (flag,) = [f for f in broker._cds_flags(data, lib) if f.startswith("-XX:ArchiveClassesAtExit=")]
+        Path(flag.split("=", 1)[1]).write_bytes(b"archive")  # what the JVM writes as it exits
+        broker._settle_cds_archive(data, complete=clean)
+        assert (lib / "kafka.jsa").exists() is clean
+        assert [p.name for p in lib.iterdir()] == (["kafka.jsa"] if clean else [])
+    assert f"-XX:SharedArchiveFile={lib / 'kafka.jsa'}" in broker._cds_flags(data, lib)
