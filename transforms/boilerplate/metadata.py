@@ -14,7 +14,9 @@ from transforms.boilerplate.urls import canonicalize_url
 LANG_SAMPLE = 4000
 MAX_JSONLD_CHARS = 200_000
 AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b|\by\b|\be\b)\s*")
-AUTHOR_NOISE = re.compile(r"^(?:by|von|par|por)\s+|\s*[|,-]\s*(?:staff|reporter|correspondent|editor).*$", re.I)
+AUTHOR_NOISE = re.compile(
+    r"^(?:by|von|par|por)\s+|\s*[|,-]\s*(?:staff|reporter|correspondent|editor).*$", re.I
+)
 
 
 def detect_language(text: str) -> str | None:

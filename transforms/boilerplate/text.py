@@ -98,7 +98,13 @@ def classify_lines(
     units = np.array([sig.length_units(line) for line in lines])
     if deadline:
         deadline.check("text features")
-    return label_lines(lines, model.predict(x, units) >= model.threshold)
+    prob = model.predict(x, units)
+    body = prob >= model.threshold
+    if not body.any():
+        # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
+        prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
+        body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
+    return label_lines(lines, body)
 
 
 def label_lines(lines: list[str], body: np.ndarray) -> TextParts:

@@ -1,0 +1,118 @@
+"""Each text-mode signal on small, obvious cases."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from transforms.boilerplate import signals as sig
+
+PROSE = (
+    "Russian authorities said on Monday that Moscow is ready to negotiate, but insisted that the claims "
+    "were imperative to ending the war."
+)
+
+
+def test_length_units_counts_cjk_characters_as_words():
+    assert sig.length_units("one two three") == 3
+    assert sig.length_units("日本語の文章です") > 3
+
+
+def test_sentence_shape():
+    assert sig.sentence_count(PROSE) == 1
+    assert sig.sentence_count("One. Two! Three?") == 3
+    assert sig.ends_like_sentence(PROSE)
+    assert not sig.ends_like_sentence("Sports Scores Schedule")
+
+
+def test_stopword_density_separates_prose_from_menus():
+    stops = sig.stop_words("en")
+    assert sig.stopword_ratio(sig.words(PROSE), stops) > 0.3
+    assert sig.stopword_ratio(sig.words("Business Markets Tech Politics"), stops) == 0.0
+
+
+def test_stop_words_fall_back_to_english_for_unknown_languages():
+    assert "the" in sig.stop_words("xx-unknown")
+    assert "und" in sig.stop_words("de")
+
+
+def test_capitalised_ratio():
+    assert sig.capitalised_ratio(sig.words("Real Estate Top Workplaces")) == 1.0
+    assert sig.capitalised_ratio(sig.words("the market fell sharply")) == 0.0
+
+
+def test_appeal_and_second_person_signals():
+    toks = sig.words("Your support makes a world of difference. Please support us and donate today")
+    assert sig.vocabulary_hits(toks, sig.APPEAL_WORDS) >= 3
+    assert sig.second_person_ratio(toks) > 0.1
+    assert sig.second_person_ratio(sig.words(PROSE)) == 0.0
+
+
+def test_imperative_start():
+    assert sig.starts_imperative(sig.words("Sign up for our free weekly newsletter"))
+    assert not sig.starts_imperative(sig.words(PROSE))
+
+
+def test_legal_and_nav_vocabulary():
+    assert sig.vocabulary_hits(sig.words("We use cookies; see our Privacy Policy"), sig.LEGAL_WORDS) >= 3
+    assert sig.vocabulary_hits(sig.words("Share on Facebook Twitter Email"), sig.NAV_WORDS) == 4
+
+
+def test_links_and_dates():
+    assert sig.URL_LIKE.search("Read more at www.example.com")
+    assert sig.URL_LIKE.search("Follow @newsdesk")
+    assert not sig.URL_LIKE.search(PROSE)
+    assert sig.DATE_LIKE.search("Updated Nov. 19, 2019 8:21 am ET")
+    assert sig.DATE_LIKE.search("13.11.2019, 23:06")
+
+
+def test_byline():
+    assert sig.is_byline("By Jamelle Bouie")
+    assert not sig.is_byline("Bystanders watched the parade")
+
+
+def test_reporting_credits():
+    assert sig.is_reporting_credit("AFP contributed reporting.")
+    assert sig.is_reporting_credit("(Reporting by Will Dunham; Editing by Tom Brown)")
+    assert sig.is_reporting_credit("Fox News’ Jessica Napoli contributed to this report.")
+    assert not sig.is_reporting_credit(PROSE)
+
+
+def test_caption_credit_split():
+    line = "A large Russian flag displayed in the occupied Ukrainian city of Mariupol. Dmitry Yagodkin / TASS"
+    assert sig.split_caption_credit(line) == (
+        "A large Russian flag displayed in the occupied Ukrainian city of Mariupol.",
+        "Dmitry Yagodkin / TASS",
+    )
+    nyt = "Trump asked voters for a big win. Credit... Doug Mills/The New York Times"
+    assert sig.split_caption_credit(nyt) == ("Trump asked voters for a big win.", "Doug Mills/The New York Times")
+    ap = "Trims are loaded into a truck in Hialeah, Fla. (AP Photo/Alan Diaz, File)"
+    assert sig.split_caption_credit(ap)[1] == "AP Photo/Alan Diaz, File"
+    assert sig.split_caption_credit(PROSE) is None
+
+
+def test_bare_photo_credits():
+    assert sig.is_credit_only("Getty Images")
+    assert sig.is_credit_only("Photo: Reuters")
+    assert sig.is_credit_only("Sakib Ali/Hindustan Times/Getty Images")
+    assert not sig.is_credit_only(PROSE)
+
+
+def test_title_overlap():
+    assert sig.token_overlap(sig.words("Republicans Follow Trump"), sig.words("Republicans Follow Trump - NYT")) == 1
+    assert sig.token_overlap([], sig.words("x")) == 0.0
+
+
+def test_densest_span_finds_the_prose_run():
+    units = [1, 2, 1, 40, 35, 2, 50, 1, 1, 1, 2]
+    assert sig.densest_span(units) == (3, 7)
+    assert sig.densest_span([]) == (0, 0)
+
+
+def test_line_features_shape_and_context():
+    lines = ["Home", "News", "Sports", PROSE, PROSE + " More.", "Contact us"]
+    x = sig.line_features(lines, "en")
+    assert x.shape == (len(lines), len(sig.FEATURE_NAMES))
+    col = {name: i for i, name in enumerate(sig.FEATURE_NAMES)}
+    assert x[3, col["in_span"]] == 1 and x[0, col["in_span"]] == 0
+    assert np.all(np.isfinite(x))
+    assert sig.line_features([], None).shape == (0, len(sig.FEATURE_NAMES))

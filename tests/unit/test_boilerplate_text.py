@@ -1,0 +1,101 @@
+"""Text mode: the reference article, removal reasons, and robustness on arbitrary text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.boilerplate import extract_text
+from transforms.boilerplate.text import classify_lines
+from transforms.errors import CleanError, LimitExceeded
+from transforms.records import Caption
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+REFERENCE = FIXTURES / "000_9f6cfb509fb54cb0.txt"
+
+
+@pytest.fixture(scope="module")
+def reference():
+    expected = json.loads(REFERENCE.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    return extract_text(REFERENCE.read_text(encoding="utf-8")), expected
+
+
+def test_reference_title_body_captions_credits(reference):
+    got, expected = reference
+    assert got.title == expected["title"]
+    assert got.paragraphs == expected["body_paragraphs"]
+    assert got.captions == [Caption(**c) for c in expected["captions"]]
+    assert got.credits == expected["credits"]
+    assert got.language == "en"
+
+
+def test_reference_keeps_no_boilerplate_line(reference):
+    got, expected = reference
+    kept = "\n".join([got.body, got.title or "", *got.credits, *(c.text for c in got.captions)])
+    for line in expected["boilerplate_lines"]:
+        assert " ".join(line.split()) not in kept
+    removed = {r.text for r in got.removed}
+    assert "Dear readers," in removed
+    assert all(r.reason.startswith("text:") and r.chars > 0 for r in got.removed)
+
+
+def test_reference_removals_name_their_signal(reference):
+    got, _ = reference
+    reasons = {r.text[:30]: r.reason for r in got.removed}
+    assert reasons["Subscribers agree to the Priva"] == "text:legal-notice"
+    assert reasons["Sign up for our free weekly ne"] == "text:appeal"
+
+
+def test_menus_around_an_article_are_removed():
+    menu = "\n".join(["Home", "World", "Business", "Sports", "Log In", "Subscribe"])
+    body = (
+        "The city council voted on Tuesday to expand the bus network, adding three routes that will connect "
+        "the northern suburbs with the hospital district by the end of next year.\n\n"
+        "Officials said the plan, which will cost about 40 million dollars, would be paid for by a regional "
+        "transport levy that voters approved in a referendum last spring."
+    )
+    got = extract_text(f"{menu}\n\nCouncil Expands Bus Network\n\n{body}\n\n{menu}\n© 2024 Example Media")
+    assert len(got.paragraphs) == 2 and got.paragraphs[0].startswith("The city council")
+    assert got.title == "Council Expands Bus Network"
+    assert any(r.reason == "text:legal-notice" for r in got.removed)
+
+
+def test_no_content_is_a_clean_error():
+    with pytest.raises(CleanError):
+        extract_text("   \n\n  ")
+
+
+def test_time_budget():
+    with pytest.raises(LimitExceeded):
+        extract_text(REFERENCE.read_text(encoding="utf-8"), time_budget=0.0)
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=600))
+def test_arbitrary_text_never_crashes_and_never_grows(text):
+    parts = classify_lines(text)
+    out = "\n".join([*parts.paragraphs, *parts.credits, *(c.text for c in parts.captions)])
+    assert len(out) <= len(text)
+    source_words = set(_words(text))
+    assert all(w in source_words for w in _words("\n".join(parts.paragraphs)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["Home", "Subscribe now!", "The mayor said the plan would cost more.",
+                                 "Photo: Reuters", "By Jane Doe", "", "We use cookies.", "x" * 300]),
+                max_size=40))  # fmt: skip
+def test_line_soup_only_raises_clean_error(lines):
+    text = "\n".join(lines)
+    try:
+        got = extract_text(text)
+    except CleanError:
+        return
+    assert len(got.body) <= len(text)

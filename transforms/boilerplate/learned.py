@@ -1,0 +1,212 @@
+"""Learned per-source boilerplate: paragraphs that recur across a source's articles are page furniture.
+
+A :class:`ParagraphSketch` is a count-min sketch of normalised paragraph fingerprints for one source,
+split into event-time buckets so old counts expire and memory stays fixed (``buckets * depth * width``
+16-bit counters). :func:`strip_learned` is the pure step; :class:`LearnedBoilerplate` keeps one sketch per
+source in memory (``newsflow process``); :class:`RemoveLearnedBoilerplate` keeps it in Beam keyed state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+import numpy as np
+import structlog
+import xxhash
+from apache_beam.coders import PickleCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import Timestamp
+
+from transforms.records import Article, Removed
+
+log = structlog.get_logger(__name__)
+REASON = "learned:repeated-in-source"
+TOKEN = re.compile(r"\w+", re.UNICODE)
+DIGITS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class LearnedConfig:
+    """min_others: a paragraph seen in at least this many earlier articles of the source is boilerplate."""
+
+    min_others: int = 1
+    min_words: int = 4
+    window_seconds: float = 14 * 24 * 3600.0
+    buckets: int = 4
+    depth: int = 4
+    width: int = 2048
+    max_sources: int = 10_000
+
+
+def paragraph_key(paragraph: str) -> str | None:
+    """Case-, spacing- and number-insensitive form of a paragraph; None when too short to judge."""
+    tokens = TOKEN.findall(DIGITS.sub("0", paragraph.lower()))
+    return " ".join(tokens) if tokens else None
+
+
+def fingerprint(key: str) -> int:
+    return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
+
+
+@dataclass
+class ParagraphSketch:
+    """Count-min sketch of paragraph fingerprints with event-time buckets (oldest dropped first)."""
+
+    config: LearnedConfig
+    bucket_counts: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def bucket_seconds(self) -> float:
+        return self.config.window_seconds / self.config.buckets
+
+    def _cells(self, fp: int) -> tuple[np.ndarray, np.ndarray]:
+        h1, h2 = fp & 0xFFFFFFFF, (fp >> 32) | 1
+        rows = np.arange(self.config.depth)
+        return rows, (h1 + rows * h2) % self.config.width
+
+    def estimate(self, fp: int) -> int:
+        """Upper-bound count of articles (within the window) that contained the paragraph."""
+        if not self.bucket_counts:
+            return 0
+        rows, cols = self._cells(fp)
+        total = sum(counts[rows, cols].astype(np.int64) for counts in self.bucket_counts.values())
+        return int(np.min(total))
+
+    def add(self, fps: Iterable[int], event_time: float | None) -> None:
+        bucket = self._bucket(event_time)
+        counts = self.bucket_counts.get(bucket)
+        if counts is None:
+            counts = self.bucket_counts[bucket] = np.zeros((self.config.depth, self.config.width), np.uint16)
+        for fp in fps:
+            rows, cols = self._cells(fp)
+            cell = counts[rows, cols]
+            counts[rows, cols] = np.where(cell < np.iinfo(np.uint16).max, cell + 1, cell)
+        self.expire()
+
+    def _bucket(self, event_time: float | None) -> int:
+        if event_time is None:
+            return max(self.bucket_counts, default=0)
+        return int(event_time // self.bucket_seconds)
+
+    def expire(self) -> None:
+        """Drop buckets that fell out of the window behind the newest one."""
+        if self.bucket_counts:
+            newest = max(self.bucket_counts)
+            for b in [b for b in self.bucket_counts if b <= newest - self.config.buckets]:
+                del self.bucket_counts[b]
+
+    def to_state(self) -> dict[int, bytes]:
+        return {b: counts.tobytes() for b, counts in self.bucket_counts.items()}
+
+    @classmethod
+    def from_state(cls, config: LearnedConfig, state: dict[int, bytes] | None) -> ParagraphSketch:
+        shape = (config.depth, config.width)
+        counts = {b: np.frombuffer(raw, np.uint16).reshape(shape).copy() for b, raw in (state or {}).items()}
+        return cls(config, counts)
+
+
+def event_seconds(article: Article) -> float | None:
+    when = article.published_at or article.fetched_at
+    return when.timestamp() if when else None
+
+
+def strip_learned(article: Article, sketch: ParagraphSketch) -> Article:
+    """Remove paragraphs the source has repeated, then count this article's paragraphs in the sketch.
+
+    An article whose every paragraph is known (a re-sent copy) is left whole: that is dedup's job.
+    """
+    config = sketch.config
+    paragraphs = [p for p in article.body.split("\n\n") if p.strip()]
+    keys = [paragraph_key(p) for p in paragraphs]
+    fps = [fingerprint(k) if k and len(k.split()) >= config.min_words else None for k in keys]
+    repeated = [fp is not None and sketch.estimate(fp) >= config.min_others for fp in fps]
+    sketch.add({fp for fp in fps if fp is not None}, event_seconds(article))
+    if not any(repeated) or all(repeated):
+        return article
+    kept = [p for p, r in zip(paragraphs, repeated, strict=True) if not r]
+    gone = [
+        Removed(text=p[:200], reason=REASON, chars=len(p))
+        for p, r in zip(paragraphs, repeated, strict=True)
+        if r
+    ]
+    return dataclasses.replace(article, body="\n\n".join(kept), boilerplate=[*article.boilerplate, *gone])
+
+
+class LearnedBoilerplate:
+    """In-memory per-source sketches for one process (``newsflow process``), least recently used evicted."""
+
+    def __init__(self, config: LearnedConfig | None = None) -> None:
+        self.config = config or LearnedConfig()
+        self._sketches: OrderedDict[str, ParagraphSketch] = OrderedDict()
+
+    def apply(self, article: Article) -> Article:
+        if not article.source:
+            return article
+        sketch = self._sketches.pop(article.source, None) or ParagraphSketch(self.config)
+        self._sketches[article.source] = sketch
+        while len(self._sketches) > self.config.max_sources:
+            self._sketches.popitem(last=False)
+        return strip_learned(article, sketch)
+
+
+class _LearnedDoFn(beam.DoFn):
+    """Keyed by source: the sketch lives in Beam state and is cleared a window after the source goes quiet."""
+
+    SKETCH = ReadModifyWriteStateSpec("sketch", PickleCoder())
+    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+
+    def __init__(self, config: LearnedConfig) -> None:
+        self.config = config
+        self.removed_blocks = Metrics.counter("newsflow", f"boilerplate.blocks.{REASON}")
+        self.removed_chars = Metrics.counter("newsflow", f"boilerplate.chars.{REASON}")
+
+    def process(
+        self,
+        element: tuple[str, Article],
+        sketch_state=beam.DoFn.StateParam(SKETCH),
+        expiry=beam.DoFn.TimerParam(EXPIRY),
+    ):
+        _, article = element
+        sketch = ParagraphSketch.from_state(self.config, sketch_state.read())
+        before = len(article.boilerplate)
+        cleaned = strip_learned(article, sketch)
+        sketch_state.write(sketch.to_state())
+        seconds = event_seconds(article)
+        if seconds is not None:
+            expiry.set(Timestamp.of(seconds + self.config.window_seconds))
+        for item in cleaned.boilerplate[before:]:
+            self.removed_blocks.inc()
+            self.removed_chars.inc(item.chars)
+        if len(cleaned.boilerplate) > before:
+            log.debug(
+                "learned boilerplate removed", source=article.source, blocks=len(cleaned.boilerplate) - before
+            )
+        yield cleaned
+
+    @on_timer(EXPIRY)
+    def expire(self, sketch_state=beam.DoFn.StateParam(SKETCH)):
+        sketch_state.clear()
+
+
+class RemoveLearnedBoilerplate(beam.PTransform):
+    """Articles in, articles out: paragraphs repeated across a source's articles are removed and recorded."""
+
+    def __init__(self, config: LearnedConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or LearnedConfig()
+
+    def expand(self, articles):
+        with_source = articles | "HasSource" >> beam.Partition(lambda a, _: 0 if a.source else 1, 2)
+        learned = (
+            with_source[0]
+            | "KeyBySource" >> beam.Map(lambda a: (a.source, a)).with_output_types(tuple[str, Article])
+            | "StripLearned" >> beam.ParDo(_LearnedDoFn(self.config))
+        )
+        return (learned, with_source[1]) | "Merge" >> beam.Flatten()
