@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import broker, cli
+from pipelines import broker, cli, logs
 from pipelines.broker import BrokerConfig, BrokerError, SslListener
 from pipelines.options import KafkaSettings, Limits
 from pipelines.tls import TlsMaterial, make_tls_material
@@ -181,7 +181,11 @@ def test_tls_material_refuses_to_overwrite_a_directory(tmp_path: Path) -> None:
         make_tls_material(tmp_path)
 
 
-def test_cli_status_of_a_stopped_broker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_status_of_a_stopped_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # logs.configure binds the current sys.stderr, which pytest closes after this test.
+    monkeypatch.setattr(logs, "configure", lambda *args, **kwargs: None)
     assert cli.main(["kafka", "status", "--data-dir", str(tmp_path)]) == 3
     assert "not running" in capsys.readouterr().out
 
