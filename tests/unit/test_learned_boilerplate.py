@@ -1,0 +1,131 @@
+"""Learned per-source boilerplate: the sketch, its expiry, the in-memory store and the Beam transform."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that
+
+from transforms.boilerplate import extract_text
+from transforms.boilerplate.learned import (
+    REASON,
+    LearnedBoilerplate,
+    LearnedConfig,
+    ParagraphSketch,
+    RemoveLearnedBoilerplate,
+    fingerprint,
+    paragraph_key,
+)
+from transforms.records import Article
+
+APPEAL = (
+    "The Valley Courier has been published in this town since 1881, and the reporters who worked on "
+    "this story live in the communities they cover, which is why it matters to them."
+)
+STORIES = [
+    (
+        "The county board approved a new budget on Tuesday after a long debate over road repairs, "
+        "school funding and the cost of running the regional hospital for another year.",
+        "Board members said the plan would raise property taxes slightly, though most homeowners "
+        "would pay less than fifty dollars more each year under the proposal.",
+    ),
+    (
+        "Heavy rain flooded several streets near the river on Sunday night, forcing the police to close "
+        "the main bridge for hours while crews cleared debris from the drains.",
+        "Residents said the water rose faster than during the storms of last spring, and the city "
+        "promised to review its emergency plans before the winter season begins.",
+    ),
+    (
+        "The high school football team won its first championship in two decades on Friday, beating "
+        "its rival by three points in a game that went into overtime.",
+        "Hundreds of fans gathered at the stadium afterwards to greet the players, and the coach "
+        "thanked the town for its support during a difficult season for the club.",
+    ),
+]
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+def _text(story: tuple[str, str]) -> str:
+    return "Home\nNews\nSports\n\nLocal News Story\n\n" + "\n\n".join(story) + f"\n\n{APPEAL}\n\nContact us\nAbout"
+
+
+def _articles() -> list[Article]:
+    out = []
+    for i, story in enumerate(STORIES):
+        extraction = extract_text(_text(story))
+        out.append(
+            Article(
+                id=f"a{i}",
+                body=extraction.body,
+                source="valley-courier",
+                published_at=T0 + timedelta(hours=i),
+                boilerplate=extraction.removed,
+            )
+        )
+    return out
+
+
+def test_text_mode_alone_keeps_the_appeal():
+    for article in _articles():
+        assert APPEAL in article.body
+
+
+def test_paragraph_key_ignores_case_spacing_and_numbers():
+    assert paragraph_key("Hello,  World 2024!") == paragraph_key("hello world 2025")
+    assert paragraph_key("...") is None
+
+
+def test_sketch_counts_and_expires():
+    config = LearnedConfig(window_seconds=400.0, buckets=4, width=256, depth=3)
+    sketch = ParagraphSketch(config)
+    fp = fingerprint("some repeated paragraph")
+    sketch.add([fp], 0.0)
+    sketch.add([fp], 150.0)
+    assert sketch.estimate(fp) == 2
+    assert sketch.estimate(fingerprint("never seen")) <= 2
+    sketch.add([fingerprint("other")], 450.0)  # bucket 4: bucket 0 falls out of the window
+    assert sketch.estimate(fp) == 1
+    restored = ParagraphSketch.from_state(config, sketch.to_state())
+    assert restored.estimate(fp) == 1
+    assert len(sketch.bucket_counts) <= config.buckets
+
+
+def test_in_memory_store_removes_repeats_from_second_article_on():
+    store = LearnedBoilerplate()
+    first, *rest = (store.apply(a) for a in _articles())
+    assert APPEAL in first.body
+    for article in rest:
+        assert APPEAL not in article.body
+        assert article.boilerplate[-1].reason == REASON
+        assert article.boilerplate[-1].chars == len(APPEAL)
+        assert article.body.startswith(STORIES[rest.index(article) + 1][0])
+
+
+def test_sources_are_independent_and_full_copies_are_left_to_dedup():
+    store = LearnedBoilerplate()
+    a, b, *_ = _articles()
+    store.apply(a)
+    other = Article(id="x", body=b.body, source="another-paper")
+    assert store.apply(other).body == b.body
+    copy = Article(id="y", body=a.body, source="valley-courier")
+    assert store.apply(copy).body == a.body
+
+
+def test_beam_transform_strips_the_appeal_after_the_first_article():
+    articles = _articles() + [Article(id="nosource", body=APPEAL)]
+
+    def check(out):
+        by_source = [a for a in out if a.source]
+        assert len(out) == len(articles)
+        assert sum(APPEAL in a.body for a in by_source) == 1
+        for a in by_source:
+            if APPEAL not in a.body:
+                assert [r.reason for r in a.boilerplate].count(REASON) == 1
+                assert a.body.count("\n\n") == 1
+        assert next(a for a in out if a.id == "nosource").body == APPEAL
+
+    with TestPipeline() as p:
+        out = p | beam.Create(articles) | RemoveLearnedBoilerplate()
+        assert_that(out, check)
