@@ -41,6 +41,7 @@ __all__ = [
 MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 400
 TIME_BUDGET = 10.0
+MIN_BODY_CHARS = 20
 
 
 @dataclass
@@ -60,6 +61,10 @@ class Extraction:
     @property
     def body(self) -> str:
         return "\n\n".join(self.paragraphs)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return sig.words(a.lower()) == sig.words(b.lower())
 
 
 def _split_html_blocks(blocks: list[str], extraction: Extraction) -> None:
@@ -102,8 +107,11 @@ def extract_html(
     )
     page_chars = len(" ".join(tree.text_content().split()))
     deadline.check("metadata")
-    _split_html_blocks(main_text(tree, url, deadline), extraction)
-    if not extraction.paragraphs:
+    blocks = main_text(tree, url, deadline)
+    while blocks and extraction.title and _same_text(blocks[0], extraction.title):
+        blocks.pop(0)
+    _split_html_blocks(blocks, extraction)
+    if sum(len(p) for p in extraction.paragraphs) < MIN_BODY_CHARS:
         raise CleanError("no main content found in HTML")
     kept = sum(len(p) for p in extraction.paragraphs) + sum(len(c.text) for c in extraction.captions)
     if page_chars > kept:
