@@ -226,7 +226,7 @@ class _Ranges(RestrictionProvider):
         if restriction.stop == UNBOUNDED:
             yield restriction
         else:
-            yield from restriction.split(self.split_size, min_split_size=self.split_size // 2)
+            yield from restriction.split(self.split_size, self.split_size // 2)
 
     def restriction_size(self, element: PartitionRange, restriction: OffsetRange) -> int:
         return 1 if restriction.stop == UNBOUNDED else restriction.size()
