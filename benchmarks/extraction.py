@@ -117,7 +117,9 @@ BASELINE = "trafilatura-html"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of: " + ", ".join(TOOLS))
+    parser.add_argument(
+        "--tools", default=",".join(TOOLS), help="comma-separated subset of: " + ", ".join(TOOLS)
+    )
     parser.add_argument("--out", type=Path, default=None, help="directory for prediction files")
     args = parser.parse_args(argv)
     score = load_score()
@@ -142,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             preds[k] = fn(pages[k], urls[k], texts[k])
             times.append(time.perf_counter() - start)
         (out / f"{name}.json").write_text(
-            json.dumps({k: {"articleBody": v} for k, v in preds.items()}, ensure_ascii=False), encoding="utf-8"
+            json.dumps({k: {"articleBody": v} for k, v in preds.items()}, ensure_ascii=False),
+            encoding="utf-8",
         )
         f1, p, r, _ = score.score(truth, preds)
         rows.append((name, label, f1, p, r, len(keys) / sum(times), statistics.median(times) * 1000))

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms.boilerplate import extract_html
-from transforms.boilerplate.charset import decode_html, declared_charset
+from transforms.boilerplate.charset import declared_charset, decode_html
 from transforms.errors import CleanError, LimitExceeded
 
 PARAS = [
@@ -53,7 +53,9 @@ def test_main_content_and_metadata():
 
 
 def test_bytes_with_declared_legacy_charset():
-    html = page(PARAS[:1] + PARAS[1:3], '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">')
+    html = page(
+        PARAS[:1] + PARAS[1:3], '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
+    )
     raw = html.encode("cp1251")
     assert declared_charset(raw) == "cp1251"
     got = extract_html(raw)
@@ -62,7 +64,9 @@ def test_bytes_with_declared_legacy_charset():
 
 def test_bytes_with_bom_and_undeclared_charset():
     assert decode_html("hé".encode("utf-8-sig")) == "hé"
-    assert decode_html("<p>Привет, мир! Это обычный текст страницы.</p>".encode("cp1251")).startswith("<p>Привет")
+    assert decode_html("<p>Привет, мир! Это обычный текст страницы.</p>".encode("cp1251")).startswith(
+        "<p>Привет"
+    )
 
 
 def test_broken_markup_still_extracts():
@@ -102,7 +106,9 @@ def test_page_without_content_is_a_clean_error():
 @given(
     st.lists(
         st.one_of(
-            st.sampled_from(["<p>", "</p>", "<div>", "</div>", "<script>", "<!--", "&amp;", "<meta charset=x>"]),
+            st.sampled_from(
+                ["<p>", "</p>", "<div>", "</div>", "<script>", "<!--", "&amp;", "<meta charset=x>"]
+            ),
             st.text(max_size=40),
         ),
         max_size=30,

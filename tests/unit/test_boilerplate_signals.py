@@ -84,7 +84,10 @@ def test_caption_credit_split():
         "Dmitry Yagodkin / TASS",
     )
     nyt = "Trump asked voters for a big win. Credit... Doug Mills/The New York Times"
-    assert sig.split_caption_credit(nyt) == ("Trump asked voters for a big win.", "Doug Mills/The New York Times")
+    assert sig.split_caption_credit(nyt) == (
+        "Trump asked voters for a big win.",
+        "Doug Mills/The New York Times",
+    )
     ap = "Trims are loaded into a truck in Hialeah, Fla. (AP Photo/Alan Diaz, File)"
     assert sig.split_caption_credit(ap)[1] == "AP Photo/Alan Diaz, File"
     assert sig.split_caption_credit(PROSE) is None
@@ -98,7 +101,10 @@ def test_bare_photo_credits():
 
 
 def test_title_overlap():
-    assert sig.token_overlap(sig.words("Republicans Follow Trump"), sig.words("Republicans Follow Trump - NYT")) == 1
+    assert (
+        sig.token_overlap(sig.words("Republicans Follow Trump"), sig.words("Republicans Follow Trump - NYT"))
+        == 1
+    )
     assert sig.token_overlap([], sig.words("x")) == 0.0
 
 

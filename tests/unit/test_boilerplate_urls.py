@@ -14,7 +14,10 @@ def test_tracking_fragments_case_and_ports():
 
 
 def test_keeps_meaningful_query_and_non_default_port():
-    assert canonicalize_url("http://example.com:8080/story?id=3&page=2") == "http://example.com:8080/story?id=3&page=2"
+    assert (
+        canonicalize_url("http://example.com:8080/story?id=3&page=2")
+        == "http://example.com:8080/story?id=3&page=2"
+    )
     assert canonicalize_url("https://example.com") == "https://example.com/"
 
 

@@ -48,7 +48,11 @@ T0 = datetime(2025, 1, 6, tzinfo=UTC)
 
 
 def _text(story: tuple[str, str]) -> str:
-    return "Home\nNews\nSports\n\nLocal News Story\n\n" + "\n\n".join(story) + f"\n\n{APPEAL}\n\nContact us\nAbout"
+    return (
+        "Home\nNews\nSports\n\nLocal News Story\n\n"
+        + "\n\n".join(story)
+        + f"\n\n{APPEAL}\n\nContact us\nAbout"
+    )
 
 
 def _articles() -> list[Article]:
