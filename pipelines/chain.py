@@ -197,7 +197,7 @@ class ArticleChain(beam.PTransform):
                 "duplicates": duplicates,
                 "dlq": dead | "FlattenDLQ" >> beam.Flatten(),
             }
-        from transforms.boilerplate import RemoveLearnedBoilerplate
+        from transforms.boilerplate.learned import RemoveLearnedBoilerplate
         from transforms.dedup import Deduplicate
 
         if proc.learn_boilerplate:
@@ -228,3 +228,54 @@ def dedup_settings(processing: Processing):
     if processing.dedup_threshold is not None:
         settings = dataclasses.replace(settings, threshold=processing.dedup_threshold)
     return settings
+
+
+class LocalChain:
+    """The same steps without Beam or Kafka, for ``newsflow process``: one input at a time, in order.
+
+    Learned boilerplate and dedup keep their state in memory across the inputs of one run (dedup in
+    ``--state-dir`` when given), so a second copy of a story is reported as a duplicate here too.
+    """
+
+    def __init__(self, limits: Limits, processing: Processing) -> None:
+        from transforms.boilerplate.learned import LearnedBoilerplate
+        from transforms.dedup import Deduplicator, SqliteStore
+
+        self.limits = limits
+        self.processing = processing
+        self.parse_step = ParseStep(limits)
+        self.clean_step = PassThroughStep() if processing.passthrough else CleanStep(limits)
+        self.learned = LearnedBoilerplate() if processing.learn_boilerplate else None
+        store = SqliteStore(processing.state_dir) if processing.state_dir else None
+        self.deduplicator = Deduplicator(dedup_settings(processing), store)
+        self.entity_step = EntityStep(limits) if processing.entities else None
+        if self.entity_step is not None:
+            self.entity_step.setup()
+
+    def run(self, record: KafkaRecord) -> tuple[str, Any]:
+        """("article" | "duplicate" | "dead_letter", record) for one input message."""
+        attempts = self.limits.max_attempts
+        parsed, letter = run_step(
+            self.parse_step, record, "parse", _record_original, _record_position, attempts
+        )
+        if letter is not None:
+            return "dead_letter", letter
+        article, letter = run_step(
+            self.clean_step, parsed, "clean", _parsed_original, _parsed_position, attempts
+        )
+        if letter is not None:
+            return "dead_letter", letter
+        if self.processing.passthrough:
+            return "article", article
+        if self.learned is not None:
+            article = self.learned.apply(article)
+        article, verdict = self.deduplicator.check(article)
+        if verdict is not None:
+            return "duplicate", verdict
+        if self.entity_step is not None:
+            article, letter = run_step(
+                self.entity_step, article, "entities", _article_original, _article_position, attempts
+            )
+            if letter is not None:
+                return "dead_letter", letter
+        return "article", article
