@@ -39,8 +39,12 @@ mkdir -p "$here/target"
 tmp="$(mktemp -d "$here/target/lib.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 echo "kafka jars: fetching into $lib"
-mvn -B -q -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
-  -DincludeScope=runtime -DoutputDirectory="$tmp/lib"
+if ! mvn -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
+  -DincludeScope=runtime -DoutputDirectory="$tmp/lib" >"$tmp/mvn.log" 2>&1; then
+  tail -n 40 "$tmp/mvn.log" >&2
+  echo "kafka jars: mvn failed (last lines above)" >&2
+  exit 1
+fi
 echo "$want" > "$tmp/lib/.fetched"
 rm -rf "$lib"
 mv "$tmp/lib" "$lib"
