@@ -317,7 +317,7 @@ def up(
         )
         _write_config(config)
         if not (config.storage_dir / "meta.properties").exists():
-            _format_storage(data_dir, Path(lib_dir))
+            _format_storage(data_dir, _jars(lib_dir))
         start(data_dir, timeout=timeout, lib_dir=lib_dir, heap=heap)
     ensure_topics(f"{HOST}:{port}", topics, partitions)
     return status(data_dir)
@@ -339,9 +339,7 @@ def start(
     for name, port in ports.items():
         if not _port_free(port):
             raise BrokerError(f"port {port} for the {name} listener is in use by another process")
-    lib_dir = Path(lib_dir).resolve()
-    if not any(lib_dir.glob("kafka_2.13-*.jar")):
-        raise BrokerError(f"no Kafka jars in {lib_dir}: run `make kafka-jars`")
+    lib_dir = _jars(lib_dir)
     logs_dir = data_dir / _LOGS
     logs_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -577,6 +575,13 @@ def _log_flags(data_dir: Path) -> list[str]:
     return [f"-Dlog4j2.configurationFile={data_dir / _LOG4J}", f"-Dkafka.logs.dir={data_dir / _LOGS}"]
 
 
+def _jars(lib_dir: Path | str) -> Path:
+    lib_dir = Path(lib_dir).resolve()
+    if not any(lib_dir.glob("kafka_2.13-*.jar")):
+        raise BrokerError(f"no Kafka jars in {lib_dir}: run `make kafka-jars`")
+    return lib_dir
+
+
 def _cds_flags(data_dir: Path, lib_dir: Path) -> list[str]:
     """Class-data sharing: the JVM maps the classes a previous broker loaded and starts about twice as fast.
 
@@ -614,7 +619,7 @@ def _format_storage(data_dir: Path, lib_dir: Path) -> None:
         "java",
         *_log_flags(data_dir),
         "-cp",
-        f"{lib_dir.resolve()}/*",
+        f"{lib_dir}/*",
         "kafka.tools.StorageTool",
         "format",
         "--cluster-id",

@@ -149,8 +149,9 @@ def test_start_refuses_a_port_in_use(tmp_path: Path) -> None:
             broker.start(tmp_path)
 
 
-def test_start_without_jars_says_how_to_get_them(tmp_path: Path) -> None:
-    _write_properties(tmp_path, broker.free_port())
+def test_up_and_start_without_jars_say_how_to_get_them(tmp_path: Path) -> None:
+    with pytest.raises(BrokerError, match="make kafka-jars"):
+        broker.up(broker.free_port(), tmp_path, lib_dir=tmp_path / "no-lib")
     with pytest.raises(BrokerError, match="make kafka-jars"):
         broker.start(tmp_path, lib_dir=tmp_path / "no-lib")
 
