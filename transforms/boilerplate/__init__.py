@@ -42,6 +42,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 400
 TIME_BUDGET = 10.0
 MIN_BODY_CHARS = 20
+MAX_CAPTION_CHARS = 300
 
 
 @dataclass
@@ -70,13 +71,12 @@ def _same_text(a: str, b: str) -> bool:
 def _split_html_blocks(blocks: list[str], extraction: Extraction) -> None:
     """Move photo captions and reporting credits out of the extracted main content."""
     for block in blocks:
-        if sig.is_reporting_credit(block):
+        split = sig.split_caption_credit(block) if len(block) <= MAX_CAPTION_CHARS else None
+        if len(block) <= MAX_CAPTION_CHARS and sig.is_reporting_credit(block):
             extraction.credits.append(block)
-            continue
-        split = sig.split_caption_credit(block)
-        if split and split[0] and sig.length_units(split[0]) < 40:
+        elif split and split[0] and sig.length_units(split[0]) < 40:
             extraction.captions.append(Caption(text=split[0], credit=split[1]))
-        elif sig.is_credit_only(block):
+        elif len(block) <= MAX_CAPTION_CHARS and sig.is_credit_only(block):
             extraction.captions.append(Caption(text="", credit=block))
         else:
             extraction.paragraphs.append(block)

@@ -21,8 +21,7 @@ AUTHOR_NOISE = re.compile(
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code from py3langid (offline, fast), on a sample of the text; None for too little text."""
-    sample = " ".join(text[:LANG_SAMPLE].split())
-    return _classify(sample)
+    return _classify(" ".join(text[: LANG_SAMPLE // 4].split()))
 
 
 def detect_text_language(lines: list[str]) -> str | None:
