@@ -118,7 +118,9 @@ def test_round_trip_over_tls(kafka_broker: LocalBroker, kafka_tls: TlsMaterial, 
     assert refuses(untrusting), "a client that does not trust the test CA must not connect"
 
 
-def test_mutual_tls_admits_only_clients_with_a_certificate(tmp_path: Path, kafka_tls: TlsMaterial) -> None:
+def test_mutual_tls_admits_only_clients_with_a_certificate_across_restarts(
+    tmp_path: Path, kafka_tls: TlsMaterial
+) -> None:
     ssl_port = broker.free_port()
     handle = LocalBroker.launch(
         tmp_path, topics=["m"], ssl=kafka_tls.listener(ssl_port, client_auth="required")
@@ -126,6 +128,8 @@ def test_mutual_tls_admits_only_clients_with_a_certificate(tmp_path: Path, kafka
     try:
         mutual = kafka_tls.client_settings(handle.ssl_bootstrap, mutual=True)
         produce(mutual, "m", b"with-cert")
+        assert refuses(kafka_tls.client_settings(handle.ssl_bootstrap))
+        handle.restart()  # the listener and its stores come back from the data dir's configuration
         assert read_all(mutual, "m", expected=1) == [b"with-cert"]
         assert refuses(kafka_tls.client_settings(handle.ssl_bootstrap))
     finally:
