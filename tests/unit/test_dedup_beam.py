@@ -99,3 +99,13 @@ def test_batch_mode_skips_what_the_live_index_already_delivered(tmp_path: Path) 
         mode="batch",
         state_dir=str(tmp_path),
     )
+
+
+def test_batch_mode_without_a_live_index_yet_dedups_on_its_own(tmp_path: Path) -> None:
+    run(
+        FIRST_BATCH + SECOND_BATCH,
+        ["other", "wire"],
+        EXPECTED,
+        mode="batch",
+        state_dir=str(tmp_path / "none"),
+    )

@@ -17,6 +17,7 @@ later article may therefore point at a dropped one, which in turn points at an e
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
@@ -28,11 +29,11 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
 
-from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve
+from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve, token
 from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
-from transforms.dedup.store import SqliteStore
+from transforms.dedup.store import DB_NAME, SqliteStore
 from transforms.dedup.verdicts import annotate, verdict
 from transforms.records import Article
 
@@ -76,7 +77,7 @@ class _Fingerprint(beam.DoFn):
 
     def process(self, article: Article) -> Iterator[Any]:
         fp = fingerprint(article, self.settings, self.hasher)
-        tok = f"{fp.article_id}:{fp.priority.hex()}"
+        tok = token(fp)
         yield (tok, ("article", article, fp))
         for key, kind in fp.keys:
             yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, fp)))
@@ -180,7 +181,11 @@ class _Prepare(beam.DoFn):
 
     def setup(self) -> None:
         self.hasher = _hasher(self.settings)
-        self.store = SqliteStore(self.state_dir, read_only=True) if self.state_dir else None
+        self.store = None
+        if self.state_dir and (Path(self.state_dir) / DB_NAME).exists():
+            self.store = SqliteStore(self.state_dir, read_only=True)
+        elif self.state_dir:
+            log.warning("dedup_no_live_index", state_dir=self.state_dir)
 
     def teardown(self) -> None:
         if self.store:
