@@ -18,6 +18,11 @@ def _redact(_logger: object, _method: str, event: dict) -> dict:
     return event
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    """Look ``sys.stderr`` up at each use, so a replaced stream (tests, daemons) is never stale."""
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure(level: str = "INFO", *, json: bool | None = None) -> None:
     use_json = (not sys.stderr.isatty()) if json is None else json
     renderer = (
@@ -35,6 +40,6 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

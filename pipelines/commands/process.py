@@ -7,11 +7,9 @@ import json
 import sys
 from typing import Any, TextIO
 
-from pipelines.chain import LocalChain
 from pipelines.commands.consume import to_json
 from pipelines.inputs import iter_messages
 from pipelines.options import Limits, Processing, add_arguments, resolve
-from transforms.kafka_io import KafkaRecord
 from transforms.records import Article, to_dict
 
 
@@ -51,6 +49,9 @@ def write_text(kind: str, record: Any, out: TextIO) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipelines.chain import LocalChain  # Beam is imported only by the commands that run it
+    from transforms.kafka_io import KafkaRecord
+
     chain = LocalChain(resolve(Limits, args), resolve(Processing, args))
     for value, position in iter_messages(args.paths, args.source):
         record = KafkaRecord(position.topic, position.partition, position.offset, None, value, 0)

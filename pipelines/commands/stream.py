@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from pipelines.options import Consumption, KafkaSettings, Limits, Processing, Topics, add_common, resolve
-from pipelines.stream import StreamJob, run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipelines.stream import StreamJob, run  # Beam is imported only by the commands that run it
+
     consumption = resolve(Consumption, args)
     job = StreamJob(
         kafka=resolve(KafkaSettings, args),
