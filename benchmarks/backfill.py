@@ -1,0 +1,106 @@
+"""Backfill throughput with 1 and with 2 DirectRunner worker processes on the extraction benchmark pages.
+
+Input: the Scrapinghub benchmark pages (``../shared/bench/extraction/scrapinghub``), read in place, written
+once into a JSONL file of envelopes (URL from the ground truth, a publication day spread over three days).
+``--repeat N`` adds N-1 copies of every page under other URLs: realistic for archives (the same story
+re-crawled) and enough work for the start-up of the worker processes to matter less; the copies go through
+cleaning and are dropped by dedup.
+
+Each configuration runs ``newsflow backfill --input ... --output DIR --workers W`` as a fresh process,
+``--runs`` times; the figure is input records per second over the pipeline's own run time (the summary's
+``seconds``: from building the pipeline to the last file written, worker start-up included), median of the
+runs. The baseline is the 1-worker run in the same invocation; the ratio is 2 workers over 1.
+
+Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 2] [--runs 3] [--passthrough]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / ".." / "shared" / "bench" / "extraction" / "scrapinghub"
+DAYS = ("2026-11-01", "2026-11-02", "2026-11-03")
+
+
+def write_input(path: Path, repeat: int) -> int:
+    """The benchmark pages as JSONL envelopes, ``repeat`` times each; returns the number of lines."""
+    truth = json.loads((BENCH / "ground-truth.json").read_text())
+    pages = sorted((BENCH / "html").glob("*.html.gz"))
+    count = 0
+    with open(path, "w") as out:
+        for copy in range(repeat):
+            for i, page in enumerate(pages):
+                url = truth[page.name.split(".")[0]]["url"]
+                envelope = {
+                    "url": url if copy == 0 else f"{url}#copy{copy}",
+                    "html": gzip.decompress(page.read_bytes()).decode("utf-8", "replace"),
+                    "published_at": f"{DAYS[i % 3]}T08:00:00Z",
+                }
+                out.write(json.dumps(envelope) + "\n")
+                count += 1
+    return count
+
+
+def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> dict:
+    """One backfill in a fresh process; returns its run summary (counters and seconds)."""
+    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "--log-level", "INFO", "backfill"]
+    cmd += ["--input", str(input_path), "--output", str(output), "--workers", str(workers), *extra]
+    started = time.monotonic()
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"backfill failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    for line in (done.stdout + done.stderr).splitlines():
+        if '"run_summary"' in line:
+            summary = json.loads(line[line.index("{") :])
+            summary["wall"] = wall
+            return summary
+    raise SystemExit("no run_summary line in the backfill's output")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2, help="Copies of every page (1 = each page once).")
+    parser.add_argument("--runs", type=int, default=3, help="Runs per configuration (the median is shown).")
+    parser.add_argument("--passthrough", action="store_true", help="Parse and write only (no cleaning).")
+    args = parser.parse_args()
+    extra = ["--passthrough", "true"] if args.passthrough else []
+    with tempfile.TemporaryDirectory(prefix="newsflow-bench-backfill-") as tmp:
+        input_path = Path(tmp) / "pages.jsonl"
+        records = write_input(input_path, args.repeat)
+        print(
+            f"input: {records} records ({records // args.repeat} pages x {args.repeat}), chain: "
+            f"{'pass-through' if args.passthrough else 'full (clean, boilerplate, dedup, entities)'}"
+        )
+        rates: dict[int, float] = {}
+        for workers in (1, 2):
+            seconds, walls = [], []
+            for run in range(args.runs):
+                summary = run_once(input_path, Path(tmp) / f"out-{workers}-{run}", workers, extra)
+                seconds.append(summary["seconds"])
+                walls.append(summary["wall"])
+                out = summary.get("files.articles_written", 0)
+                print(
+                    f"  workers={workers} run={run + 1}: {summary['seconds']:.1f} s pipeline, "
+                    f"{summary['wall']:.1f} s wall, {out} articles written"
+                )
+            rates[workers] = records / statistics.median(seconds)
+            print(
+                f"workers={workers}: median {statistics.median(seconds):.1f} s, "
+                f"{rates[workers]:.2f} records/s (median wall {statistics.median(walls):.1f} s)"
+            )
+        print(f"ratio 2 workers / 1 worker (baseline): {rates[2] / rates[1]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
