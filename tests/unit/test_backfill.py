@@ -1,0 +1,154 @@
+"""``newsflow backfill`` without a broker: time windows, job validation, run identity, options, progress."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta, timezone
+
+import fastavro
+import pytest
+from apache_beam.options.pipeline_options import DirectOptions
+
+from pipelines.backfill import (
+    BOARD,
+    BackfillJob,
+    beam_options,
+    day_window,
+    format_progress,
+    in_window,
+    parse_instant,
+    progress_line,
+    read_board,
+)
+from pipelines.cli import main
+from pipelines.options import Topics
+from transforms.kafka_io import KafkaRecord
+
+NOV1 = datetime(2026, 11, 1, tzinfo=UTC)
+NOV2 = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-01T00:00Z", NOV1),
+        ("2026-11-01", NOV1),
+        ("2026-11-01T01:00:00+01:00", NOV1),
+        ("2026-11-01T00:00:00", NOV1),
+    ],
+)
+def test_parse_instant_reads_iso_times_as_utc(text, expected):
+    assert parse_instant(text) == expected
+
+
+def test_parse_instant_rejects_other_text():
+    with pytest.raises(ValueError, match="not an ISO 8601 time"):
+        parse_instant("last tuesday")
+
+
+def test_day_window_is_one_utc_day():
+    assert day_window("2026-11-01", datetime(2030, 1, 1, tzinfo=UTC)) == (NOV1, NOV2)
+    late = datetime(2026, 11, 2, 23, 59, tzinfo=timezone(timedelta(hours=-5)))
+    assert day_window("yesterday", late.astimezone(UTC)) == (NOV2, NOV2 + timedelta(days=1))
+
+
+def test_window_is_half_open():
+    start, stop = int(NOV1.timestamp() * 1000), int(NOV2.timestamp() * 1000)
+    record = KafkaRecord("t", 0, 0, None, b"x", start)
+    assert in_window(record, start, stop)
+    assert not in_window(KafkaRecord("t", 0, 1, None, b"x", stop), start, stop)
+    assert not in_window(KafkaRecord("t", 0, 2, None, b"x", start - 1), start, stop)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"outputs": ["out"]}, "either input files"),
+        ({"outputs": ["out"], "inputs": ["a.jsonl"], "start": NOV1, "stop": NOV2}, "either input files"),
+        ({"outputs": ["out"], "start": NOV1}, "both --from and --to"),
+        ({"outputs": ["out"], "start": NOV2, "stop": NOV1}, "empty window"),
+        ({"outputs": [], "inputs": ["a.jsonl"]}, "at least one --output"),
+    ],
+)
+def test_job_rejects_incomplete_requests(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BackfillJob(**kwargs)
+
+
+def test_run_id_names_what_is_read_not_where_it_goes():
+    topics = Topics(input_topic="articles.raw")
+    one = BackfillJob(outputs=["a"], topics=topics, start=NOV1, stop=NOV2)
+    same = BackfillJob(outputs=["b", "kafka"], topics=topics, start=NOV1, stop=NOV2, codec="snappy")
+    other = BackfillJob(outputs=["a"], topics=topics, start=NOV1, stop=NOV2 + timedelta(hours=1))
+    assert one.run_id() == same.run_id() != other.run_id()
+    assert one.spec() == {
+        "source": "kafka",
+        "topic": "articles.raw",
+        "from": NOV1.isoformat(),
+        "to": NOV2.isoformat(),
+    }
+    assert same.directories == ["b"] and same.to_kafka and not one.to_kafka
+
+
+def test_direct_runner_defaults_to_one_process_per_worker():
+    options, local = beam_options([], 2)
+    direct = options.view_as(DirectOptions)
+    assert local and direct.direct_num_workers == 2 and direct.direct_running_mode == "multi_processing"
+    options, local = beam_options(["--direct_num_workers=3", "--direct_running_mode=in_memory"], 2)
+    assert options.view_as(DirectOptions).direct_num_workers == 3
+    assert options.view_as(DirectOptions).direct_running_mode == "in_memory"
+    assert beam_options(["--runner=FlinkRunner"], 2)[1] is False
+
+
+def test_progress_sums_every_worker_and_estimates_the_rest(tmp_path):
+    board = str(tmp_path)
+    BOARD.add(board, "read", 10)
+    BOARD.add(board, "articles", 3)
+    BOARD.flush(board)
+    (tmp_path / "99999999.json").write_text(json.dumps({"articles": 2, "dlq": 1}))
+    (tmp_path / "torn.json").write_text("{")
+    counts = read_board(board)
+    assert counts == {"read": 10, "articles": 5, "dlq": 1}
+    progress = format_progress(counts, None, 2.0)
+    assert progress["total"] == 10 and progress["dropped"] == 1 and progress["rate"] == 3.0
+    assert progress["eta_s"] == 1
+    line = progress_line(progress)
+    assert "processed 6/10" in line and "ETA 0:00:01" in line
+    assert format_progress({}, 100, 0.0)["eta_s"] is None
+
+
+def test_cli_backfills_files_in_process_and_replaces_its_output(tmp_path):
+    data = tmp_path / "in.jsonl"
+    lines = [
+        {"url": f"https://a.example/{i}", "text": f"Story {i}.", "published_at": "2026-11-01T10:00:00Z"}
+        for i in range(5)
+    ]
+    data.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
+    out = tmp_path / "out"
+    argv = [
+        "backfill",
+        "--input",
+        str(data),
+        "--output",
+        str(out),
+        "--passthrough",
+        "true",
+        "--codec",
+        "null",
+    ]
+    argv += ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    assert main(argv) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.avro"))
+    assert [p.split("/")[0] for p in written] == ["articles", "dlq"]
+    with open(out / written[0], "rb") as f:
+        assert sorted(r["url"] for r in fastavro.reader(f)) == [line["url"] for line in lines]
+    before = {p: os.stat(out / p).st_ino for p in written}
+    assert main(argv) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.avro")) == written
+    assert any(os.stat(out / p).st_ino != before[p] for p in written), "files were rewritten in place"
+
+
+def test_cli_refuses_day_and_window_together(tmp_path):
+    with pytest.raises(SystemExit, match="--day or --from/--to"):
+        main(["backfill", "--day", "yesterday", "--from", "2026-11-01", "--output", str(tmp_path)])
