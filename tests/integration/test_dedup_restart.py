@@ -18,6 +18,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.options import KafkaSettings
 from transforms import avro
+from transforms.dedup import Deduplicator
+from transforms.records import Article
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +35,8 @@ CONLL = (
 
 
 def stories(count: int) -> list[str]:
-    """Distinct Reuters stories rebuilt from CoNLL tokens, one paragraph per sentence, headline dropped."""
+    """Distinct prose stories rebuilt from CoNLL tokens (one paragraph per sentence, headline dropped);
+    results tables (mostly numbers) are skipped, they look alike and the cleaner may drop them."""
     docs: list[str] = []
     for chunk in CONLL.read_text(encoding="utf-8").split("-DOCSTART-")[1:]:
         sentences = [
@@ -41,10 +44,13 @@ def stories(count: int) -> list[str]:
             for block in chunk.strip().split("\n\n")
             if block.strip()
         ][1:]
-        if sum(len(s.split()) for s in sentences) >= 150:
+        tokens = " ".join(sentences).split()
+        if len(tokens) >= 150 and sum(t[0].isdigit() for t in tokens) < 0.04 * len(tokens):
             docs.append("\n\n".join(sentences))
         if len(docs) == count:
             break
+    fresh = Deduplicator()
+    assert all(fresh.check(Article(id=str(i), body=d))[1] is None for i, d in enumerate(docs))
     return docs
 
 
@@ -93,7 +99,10 @@ def test_duplicates_of_articles_seen_before_a_restart_are_recognised(kafka_broke
     )
     stream(kafka_broker.bootstrap, topics, tmp_path / "state")
     first = read_topic(settings, topics.output_topic)
-    assert len(first) == len(originals) and read_topic(settings, topics.duplicates_topic) == []
+    assert sorted(a["url"] for a in first) == sorted(
+        f"https://wire.example/{i}" for i in range(len(originals))
+    )
+    assert read_topic(settings, topics.duplicates_topic) == []
     ids = {a["url"]: a["id"] for a in first}
 
     second: list[tuple[int, dict]] = []
@@ -117,9 +126,9 @@ def test_duplicates_of_articles_seen_before_a_restart_are_recognised(kafka_broke
     stream(kafka_broker.bootstrap, topics, tmp_path / "state")
     clean = read_topic(settings, topics.output_topic)
     verdicts = read_topic(settings, topics.duplicates_topic)
-    assert sorted(a["url"] for a in clean[len(first) :]) == [
-        f"https://new.example/{i}" for i in range(len(fresh))
-    ]
+    summary = [(v["url"], v["duplicate_of"], v["method"]) for v in verdicts]
+    kept = sorted(a["url"] for a in clean if a["url"] not in ids)
+    assert kept == [f"https://new.example/{i}" for i in range(len(fresh))], summary
     by_url = {v["url"]: v for v in verdicts}
     assert len(verdicts) == 9
     for url, original_id in copies.items():
