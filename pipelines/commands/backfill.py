@@ -6,9 +6,9 @@ import argparse
 import os
 from datetime import UTC, datetime
 
-from pipelines.backfill import KAFKA_OUTPUT, BackfillJob, day_window, parse_instant, run
 from pipelines.options import KafkaSettings, Limits, Processing, Topics, add_common, resolve
-from transforms.avro_files import CODECS, DEFAULT_CODEC, DEFAULT_MAX_RECORDS, check_codec
+
+# Beam is imported only when the command runs (see ``_run``), so ``newsflow --help`` stays fast.
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,9 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     what.add_argument("--topic", dest="input_topic", help="Kafka topic to replay (same as --input-topic).")
     what.add_argument(
-        "--from", dest="start", type=parse_instant, metavar="TIME", help="Window start (ISO 8601)."
+        "--from", dest="start", metavar="TIME", help="Window start, ISO 8601 (e.g. 2026-11-01T00:00Z)."
     )
-    what.add_argument("--to", dest="stop", type=parse_instant, metavar="TIME", help="Window end, exclusive.")
+    what.add_argument("--to", dest="stop", metavar="TIME", help="Window end, exclusive, ISO 8601.")
     what.add_argument(
         "--day", help="A whole UTC day: YYYY-MM-DD, 'yesterday' or 'today' (instead of --from/--to)."
     )
@@ -42,14 +42,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         required=True,
         metavar="DIR|kafka",
-        help=f"A directory for Avro files, or '{KAFKA_OUTPUT}' for the output topics (repeatable: both).",
+        help="A directory for Avro files, or 'kafka' for the output topics (repeatable: both).",
     )
-    out.add_argument("--codec", choices=CODECS, default=DEFAULT_CODEC, help="Avro file codec.")
+    out.add_argument(
+        "--codec",
+        default="deflate",
+        help="Avro codec: deflate (default), snappy, zstandard, null, bzip2, xz.",
+    )
     out.add_argument(
         "--max-records-per-file",
         type=int,
-        default=DEFAULT_MAX_RECORDS,
-        help="Records per Avro file before the next shard.",
+        default=100_000,
+        help="Records per Avro file before the next shard (default 100000).",
     )
     out.add_argument(
         "--workers",
@@ -65,13 +69,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    start, stop = args.start, args.stop
-    if args.day:
-        if start or stop:
-            raise SystemExit("newsflow backfill: give --day or --from/--to, not both")
-        start, stop = day_window(args.day, datetime.now(UTC))
-    check_codec(args.codec)
+    from pipelines.backfill import BackfillJob, day_window, parse_instant, run
+    from transforms.avro_files import check_codec
+
     try:
+        start, stop = (parse_instant(t) if t else None for t in (args.start, args.stop))
+        if args.day:
+            if start or stop:
+                raise ValueError("give --day or --from/--to, not both")
+            start, stop = day_window(args.day, datetime.now(UTC))
+        check_codec(args.codec)
         job = BackfillJob(
             outputs=args.output,
             kafka=resolve(KafkaSettings, args),
