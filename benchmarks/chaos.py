@@ -1,0 +1,611 @@
+"""Chaos run: SIGKILL the streaming pipeline at random points, stop the broker, feed it hostile input; lose nothing.
+
+Produces N articles (each with its own URL) mixed with hostile inputs of every kind to a fresh raw topic on a
+real broker, while ``newsflow stream`` runs as a subprocess with a fixed consumer group and a dedup state
+dir. The harness kills its process group with SIGKILL at random moments once it is writing output (``--kills``
+times), restarts it each time, optionally stops the broker for ``--outage`` seconds under a running
+pipeline, and finally drains with ``--idle-timeout``. Then it reads the clean, duplicates and DLQ topics
+and accounts for every input by its source position (topic, partition, offset): an input is lost if no
+output names it, and delivered twice if several do. Twice-delivered inputs must all have been in flight at
+a kill: written before the kill at an offset at or above the committed offset read right after it.
+
+    .venv/bin/python benchmarks/chaos.py --articles 5000 --kills 8 --outage 20
+
+Prints one JSON report (``--json-out`` also writes it to a file); exits 1 if anything was lost, a duplicate
+was not explained by a kill, a hostile input ended in the wrong place, or the final offsets are not at
+the end. Uses its own broker in a temporary directory unless ``--bootstrap`` and ``--data-dir`` name one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipelines import broker  # noqa: E402
+from pipelines.options import KafkaSettings, Topics  # noqa: E402
+from transforms import avro  # noqa: E402
+from transforms.kafka_io import ReadLimits  # noqa: E402
+
+BENCH = ROOT / ".." / "shared" / "bench"
+FETCH_PRISM = ROOT / "deploy" / "flink" / "fetch-portable-runner.sh"
+PARTITIONS = 4
+BIG_TOPIC_BYTES = 64 * 1024 * 1024
+PIPELINE_ERRORS = {"ParseError", "LimitExceeded", "CleanError"}
+"""The only error types a hostile input may end with: a precise, deliberate reason, never a crash type."""
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def conll_documents() -> list[str]:
+    """Reuters stories rebuilt from CoNLL tokens, one paragraph per sentence."""
+    docs, sentences, tokens = [], [], []
+    for line in (BENCH / "ner" / "conllpp-2003" / "conllpp_train.txt").read_text().splitlines():
+        if line.startswith("-DOCSTART-"):
+            if len(" ".join(sentences).split()) > 60:
+                docs.append("\n\n".join(sentences))
+            sentences = []
+        elif not line.strip():
+            if tokens:
+                sentences.append(" ".join(tokens))
+            tokens = []
+        else:
+            tokens.append(line.split()[0])
+    return docs
+
+
+def articles(n: int, seed: int) -> list[bytes]:
+    """N envelopes with unique URLs: real HTML pages, two-story texts, and every 10th an exact re-post."""
+    rng = random.Random(seed)
+    pages = sorted((BENCH / "extraction" / "scrapinghub" / "html").glob("*.html.gz"))
+    docs = conll_documents()
+    out: list[bytes] = []
+    for i in range(n):
+        url = f"https://chaos.example/{seed}/{i}"
+        if i % 25 == 7 and pages:
+            html = gzip.decompress(pages[(i // 25) % len(pages)].read_bytes()).decode("utf-8", "replace")
+            envelope = {"url": url, "html": html}
+        elif i % 10 == 3 and i > 10:
+            envelope = {**json.loads(out[rng.randrange(i - 1)]), "url": url}
+        else:
+            text = docs[i % len(docs)] + "\n\n" + docs[(i * 7 + 3) % len(docs)]
+            envelope = {"url": url, "source": "wire", "text": text}
+        out.append(json.dumps(envelope).encode())
+    return out
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One hostile input, and what must become of it: a DLQ reason containing one of ``expect``, or
+    ``expect=()`` for inputs that may legitimately become articles (still: never a crash type)."""
+
+    kind: str
+    value: bytes | None
+    expect: tuple[str, ...] = ()
+
+
+def _env(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def hostile_inputs(big_mb: int) -> list[Hostile]:
+    """Every kind of broken or malicious input the pipeline must survive."""
+    laughs = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+    )
+    billion = f'<?xml version="1.0"?><!DOCTYPE lolz [{laughs}]><html><body><p>&lol9;</p></body></html>'
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<html><body><p>&x; leaked?</p></body></html>"
+    )
+    story = "The minister said on Tuesday that the talks would resume next week in Geneva. " * 20
+    cases = [
+        Hostile("not_json", b"not json at all", ("not JSON",)),
+        Hostile("not_json", b'{"text": "unterminated', ("not JSON",)),
+        Hostile("not_json", b"<html><body>no envelope</body></html>", ("not JSON",)),
+        Hostile("empty", None, ("empty message",)),
+        Hostile("empty", b"", ("empty message",)),
+        Hostile("wrong_types", _env(text=42), ("'text' must be a string",)),
+        Hostile("wrong_types", _env(url=["a"], text=story), ("'url' must be a string",)),
+        Hostile("wrong_types", _env(text=story, metadata={"k": 1}), ("'metadata' must be a map",)),
+        Hostile("wrong_types", b"[1, 2, 3]", ("must be a JSON object",)),
+        Hostile("wrong_types", _env(text=story, published_at=True), ("got bool",)),
+        Hostile("wrong_types", _env(text=story, fetched_at="next tuesday"), ("not a valid timestamp",)),
+        Hostile("missing_body", _env(url="https://chaos.example/nobody"), ("missing body",)),
+        Hostile("missing_body", _env(text="   \n\t ", html=""), ("missing body",)),
+        Hostile("invalid_utf8", b"\xff\xfe\xfd\xc3\x28\xa0\xa1 broken", ("not JSON", "charset")),
+        Hostile("invalid_utf8", b"\x81\x8d\x8f\x90\x9d" * 50, ("not JSON", "charset")),
+        Hostile("invalid_utf8", ('{"text": "caf\xe9 ' + story + '"}').encode("latin-1")),
+        Hostile("odd_charset", _env(text="Привет, мир. " + story).decode().encode("utf-16")),
+        Hostile("odd_charset", ('{"text": "Новости дня. ' + story + '"}').encode("cp1251")),
+        Hostile("odd_charset", ('{"text": "東京で会議が開かれた。' + story + '"}').encode("shift_jis")),
+        Hostile("oversized", _env(text="x" * (big_mb * 1024 * 1024)), ("limit is",)),
+        Hostile("deep_html", _env(html="<div>" * 100_000 + story)),
+        Hostile("deep_html", _env(html="<table><tr><td>" * 20_000 + story)),
+        Hostile("entity_bomb", _env(html="<p>" + "&amp;&lt;&#65;&#x10FFFF;&#xD800;&#0;" * 100_000 + "</p>")),
+        Hostile("entity_bomb", _env(html="<p>" + story + "&nosuchentity;" * 200_000 + "</p>")),
+        Hostile("billion_laughs", _env(html=billion)),
+        Hostile("billion_laughs", _env(html=xxe)),
+        Hostile("redos", _env(text="a" * 500_000)),
+        Hostile("redos", _env(text=" " * 200_000 + "x")),
+        Hostile("redos", _env(text="\n" * 200_000 + story)),
+        Hostile("redos", _env(text="." * 200_000 + story)),
+        Hostile("redos", _env(text="http://" + "a." * 100_000 + "!")),
+        Hostile("redos", _env(text=("By " + "A" * 50 + " ") * 5_000)),
+        Hostile("redos", _env(html="<" * 200_000 + story)),
+        Hostile("redos", _env(html="<!--" * 100_000 + story)),
+        Hostile("redos", _env(html='<p class="' + "a " * 100_000 + '">' + story)),
+        Hostile("redos", _env(html="<p>" + "-" * 300_000 + story + "</p>")),
+        Hostile("nul_control", b'{"text": "a\x00b\x01c"}', ("not JSON",)),
+        Hostile("nul_control", b"\x00" * 4096, ("not JSON",)),
+        Hostile("nul_control", _env(text="\x00\x07\x1b[31m" + story + "\u202e\ufeff\x7f")),
+        Hostile("nul_control", _env(html="<p>\x00" + story + "\x00</p>\x00")),
+    ]
+    return cases
+
+
+# ---------------------------------------------------------------- Kafka plumbing
+
+
+def create_topics(settings: KafkaSettings, topics: Topics) -> None:
+    """Fresh topics; the raw one accepts messages up to 64 MB so the oversized input reaches the pipeline."""
+    admin = KafkaAdminClient(**settings.client_kwargs())
+    try:
+        admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    PARTITIONS,
+                    1,
+                    topic_configs={"max.message.bytes": str(BIG_TOPIC_BYTES)}
+                    if name == topics.input_topic
+                    else {},
+                )
+                for name in topics.all()
+            ]
+        )
+        admin.wait_for_topics(topics.all(), timeout_ms=30_000)
+    finally:
+        admin.close()
+
+
+@contextlib.contextmanager
+def consumer(settings: KafkaSettings, group: str | None = None) -> Iterator[KafkaConsumer]:
+    c = KafkaConsumer(**settings.consumer_kwargs(group))
+    try:
+        yield c
+    finally:
+        c.close(autocommit=False)
+
+
+def end_total(settings: KafkaSettings, names: list[str]) -> int:
+    """Records in the given topics (sum of end offsets): grows when the pipeline writes output."""
+    with consumer(settings) as c:
+        tps = [TopicPartition(t, p) for t in names for p in range(PARTITIONS)]
+        return sum(c.end_offsets(tps).values())
+
+
+def committed(settings: KafkaSettings, group: str, topic: str) -> dict[int, int]:
+    with consumer(settings, group) as c:
+        return {p: c.committed(TopicPartition(topic, p)) or 0 for p in range(PARTITIONS)}
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output record, reduced to what accounting needs."""
+
+    topic: str  # clean | duplicates | dlq
+    partition: int  # source position
+    offset: int
+    timestamp_ms: int  # CreateTime: when the pipeline produced it
+    error_type: str | None = None
+    message: str | None = None
+
+
+def read_outputs(settings: KafkaSettings, topics: Topics) -> list[Output]:
+    names = {topics.output_topic: "clean", topics.duplicates_topic: "duplicates", topics.dlq_topic: "dlq"}
+    out = []
+    with consumer(settings) as c:
+        tps = [TopicPartition(t, p) for t in names for p in range(PARTITIONS)]
+        c.assign(tps)
+        c.seek_to_beginning(*tps)
+        end = c.end_offsets(tps)
+        while any(c.position(tp) < end[tp] for tp in tps):
+            for tp, records in c.poll(timeout_ms=1000).items():
+                for rec in records:
+                    _, record = avro.decode(rec.value)
+                    pos = record["source_position"]
+                    if pos is None or pos["topic"] != topics.input_topic:
+                        continue
+                    out.append(
+                        Output(
+                            names[tp.topic],
+                            pos["partition"],
+                            pos["offset"],
+                            rec.timestamp,
+                            record.get("error_type"),
+                            record.get("message"),
+                        )
+                    )
+    return out
+
+
+class Feeder(threading.Thread):
+    """Produces the inputs at a steady rate, recording where each one landed."""
+
+    def __init__(self, settings: KafkaSettings, topic: str, values: list[bytes | None], rate: float):
+        super().__init__(daemon=True)
+        self.settings, self.topic, self.values, self.rate = settings, topic, values, rate
+        self.landed: dict[tuple[int, int], int] = {}  # (partition, offset) -> index in values
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            producer = KafkaProducer(
+                **{**self.settings.producer_kwargs(), "max_request_size": BIG_TOPIC_BYTES}
+            )
+            started = time.monotonic()
+            futures = []
+            for i, value in enumerate(self.values):
+                delay = started + i / self.rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                futures.append(producer.send(self.topic, value=value, partition=i % PARTITIONS))
+            producer.flush()
+            for i, future in enumerate(futures):
+                meta = future.get(timeout=0)
+                self.landed[(meta.partition, meta.offset)] = i
+            producer.close()
+        except BaseException as exc:  # noqa: BLE001 - reported by the harness, which then fails
+            self.error = exc
+
+
+# ---------------------------------------------------------------- the pipeline under test
+
+
+def prism_location() -> str:
+    """Beam's Prism runner, built once by ``deploy/flink/fetch-portable-runner.sh``.
+
+    The default DirectRunner falls back to the batch FnApiRunner, which runs the unbounded read to its end
+    (``--idle-timeout``) before any later stage: nothing is written or committed while it streams, so a kill
+    could never catch anything in flight. Prism executes the same pipeline as a real stream.
+    """
+    run = subprocess.run(["bash", str(FETCH_PRISM)], capture_output=True, text=True, timeout=1500)
+    found = dict(line.split("=", 1) for line in run.stdout.splitlines() if "=" in line)
+    if "prism_location" not in found:
+        raise SystemExit(f"no Prism runner (needed to stream): {run.stderr[-2000:]}")
+    return found["prism_location"]
+
+
+def runner_args(runner: str) -> list[str]:
+    if runner == "direct":
+        return []
+    return [
+        "--",
+        "--runner=PrismRunner",
+        f"--prism_location={prism_location()}",
+        "--environment_type=LOOPBACK",
+    ]
+
+
+@dataclass
+class Pipeline:
+    """Starts ``newsflow stream`` runs (each in its own process group) with one group id and state dir."""
+
+    bootstrap: str
+    topics: Topics
+    group: str
+    state_dir: Path
+    log_dir: Path
+    extra: list[str] = field(default_factory=list)
+    beam: list[str] = field(default_factory=list)
+    runs: int = 0
+
+    def start(self, *more: str) -> tuple[subprocess.Popen, Path]:
+        self.runs += 1
+        log_path = self.log_dir / f"run-{self.runs}.log"
+        t = self.topics
+        cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
+        cmd += ["--bootstrap-servers", self.bootstrap, "--group-id", self.group]
+        cmd += ["--input-topic", t.input_topic, "--output-topic", t.output_topic]
+        cmd += ["--duplicates-topic", t.duplicates_topic, "--dlq-topic", t.dlq_topic]
+        cmd += ["--state-dir", str(self.state_dir), *self.extra, *more, *self.beam]
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        return proc, log_path
+
+
+def wait_for_line(proc: subprocess.Popen, log_path: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log_path.read_text(errors="replace"):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"pipeline exited ({proc.returncode}) before {text!r}:\n{_tail(log_path)}")
+        time.sleep(0.2)
+    raise RuntimeError(f"no {text!r} after {timeout}s:\n{_tail(log_path)}")
+
+
+def wait_for_growth(settings: KafkaSettings, names: list[str], base: int, timeout: float) -> float | None:
+    """Seconds until the output topics hold more than ``base`` records, or None after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if end_total(settings, names) > base:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    return None
+
+
+def kill(proc: subprocess.Popen) -> int:
+    """SIGKILL the whole process group, as the OOM killer or a lost machine would; returns the time (ms)."""
+    at = int(time.time() * 1000)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    return at
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------- accounting (pure)
+
+
+@dataclass(frozen=True)
+class Kill:
+    at_ms: int
+    committed: dict[int, int]  # read right after the kill: what a restart resumes from
+
+
+def account(sent: dict[tuple[int, int], str], outputs: list[Output], kills: list[Kill]) -> dict:
+    """Lost, twice-delivered, and whether every extra copy is explained by a kill's in-flight window."""
+    seen = Counter((o.partition, o.offset) for o in outputs)
+    lost = sorted(set(sent) - set(seen))
+    twice = {pos: n for pos, n in seen.items() if n > 1}
+    in_flight: list[set[tuple[int, int]]] = []
+    for k in kills:
+        window = {
+            (o.partition, o.offset)
+            for o in outputs
+            if o.timestamp_ms < k.at_ms and o.offset >= k.committed.get(o.partition, 0)
+        }
+        in_flight.append(window)
+    explained = set().union(*in_flight) if in_flight else set()
+    extra_copies = sum(n - 1 for n in twice.values())
+    return {
+        "inputs": len(sent),
+        "lost": len(lost),
+        "lost_positions": [f"{p}@{o}" for p, o in lost[:20]],
+        "duplicated_inputs": len(twice),
+        "extra_copies": extra_copies,
+        "in_flight_at_kills": [len(w) for w in in_flight],
+        "in_flight_bound": sum(len(w) for w in in_flight),
+        "duplicates_not_in_flight": len(set(twice) - explained),
+        "unknown_outputs": len(set(seen) - set(sent)),
+    }
+
+
+def hostile_outcomes(cases: dict[tuple[int, int], Hostile], outputs: list[Output]) -> tuple[dict, list[str]]:
+    """Per kind: where its inputs ended (topic and error type); and every case that ended wrongly."""
+    by_pos: dict[tuple[int, int], Output] = {}
+    for o in outputs:
+        by_pos.setdefault((o.partition, o.offset), o)
+    outcomes: dict[str, Counter] = defaultdict(Counter)
+    wrong = []
+    for pos, case in cases.items():
+        out = by_pos.get(pos)
+        if out is None:
+            continue  # counted as lost by account()
+        label = f"dlq:{out.error_type}" if out.topic == "dlq" else out.topic
+        outcomes[case.kind][label] += 1
+        if out.topic == "dlq" and out.error_type not in PIPELINE_ERRORS:
+            wrong.append(f"{case.kind}@{pos}: crash type {out.error_type}: {out.message}")
+        elif case.expect and (out.topic != "dlq" or not any(e in (out.message or "") for e in case.expect)):
+            wrong.append(f"{case.kind}@{pos}: expected DLQ reason {case.expect}, got {label}: {out.message}")
+    return {k: dict(v) for k, v in sorted(outcomes.items())}, wrong
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run(args: argparse.Namespace) -> dict:
+    rng = random.Random(args.seed)
+    settings = KafkaSettings(bootstrap_servers=args.bootstrap)
+    prefix = f"chaos-{uuid.uuid4().hex[:8]}"
+    topics = Topics(*(f"{prefix}.{name}" for name in ("raw", "clean", "duplicates", "dlq")))
+    create_topics(settings, topics)
+    outputs_names = [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
+
+    hostile = hostile_inputs(args.big_mb) if args.hostile else []
+    inputs: list[tuple[str, bytes | None, Hostile | None]] = [
+        ("article", v, None) for v in articles(args.articles, args.seed)
+    ]
+    for case in hostile:  # spread the hostile inputs through the stream
+        inputs.insert(rng.randrange(len(inputs) + 1), (case.kind, case.value, case))
+    rate = args.rate or max(5.0, len(inputs) / max(10.0, 9.0 * (args.kills + (2 if args.outage else 0))))
+    feeder = Feeder(settings, topics.input_topic, [value for _, value, _ in inputs], rate)
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="newsflow-chaos-"))
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    extra = ["--passthrough", "true"] if args.passthrough else []
+    pipeline = Pipeline(
+        args.bootstrap, topics, prefix, work / "state", work / "logs", extra, runner_args(args.runner)
+    )
+
+    started = time.monotonic()
+    feeder.start()
+    kills: list[Kill] = []
+    run_seconds = []
+    for _ in range(args.kills):
+        proc, log_path = pipeline.start()
+        spawned = time.monotonic()
+        wait_for_line(proc, log_path, "stream_start", 180)
+        if feeder.error is not None:
+            raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")
+        wait_for_growth(settings, outputs_names, end_total(settings, outputs_names), 120)
+        time.sleep(rng.uniform(0.0, args.max_kill_delay))
+        if proc.poll() is not None:
+            raise RuntimeError(f"pipeline exited by itself ({proc.returncode}):\n{_tail(log_path)}")
+        at = kill(proc)
+        run_seconds.append(round(time.monotonic() - spawned, 1))
+        kills.append(Kill(at, committed(settings, prefix, topics.input_topic)))
+        print(f"kill {len(kills)}/{args.kills} after {run_seconds[-1]}s", file=sys.stderr, flush=True)
+
+    outage = None
+    if args.outage:
+        outage = broker_outage(args, settings, pipeline, outputs_names, rng, kills)
+
+    feeder.join()
+    if feeder.error is not None:
+        raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")
+    proc, log_path = pipeline.start("--idle-timeout", str(args.idle_timeout))
+    drain_rc = proc.wait(timeout=args.drain_timeout)
+    if drain_rc != 0:
+        raise RuntimeError(f"the draining run failed ({drain_rc}):\n{_tail(log_path)}")
+
+    outputs = read_outputs(settings, topics)
+    sent = {pos: inputs[i][0] for pos, i in feeder.landed.items()}
+    report = account(sent, outputs, kills)
+    cases = {pos: inputs[i][2] for pos, i in feeder.landed.items() if inputs[i][2] is not None}
+    outcomes, wrong = hostile_outcomes(cases, outputs)
+    end = committed(settings, prefix, topics.input_topic)
+    with consumer(settings) as c:
+        raw_end = {tp.partition: o for tp, o in c.end_offsets(
+            [TopicPartition(topics.input_topic, p) for p in range(PARTITIONS)]).items()}  # fmt: skip
+    limits = ReadLimits()
+    report.update(
+        chain="passthrough" if args.passthrough else "full",
+        runner=args.runner,
+        articles=args.articles,
+        kills=len(kills),
+        kills_survived=len(kills),
+        pipeline_runs=pipeline.runs,
+        seconds_before_each_kill=run_seconds,
+        static_in_flight_bound_per_kill=f"<= {PARTITIONS} partitions x {limits.max_batch} records per poll "
+        "+ the open bundles",
+        outage=outage,
+        hostile_tried=len(hostile),
+        hostile_by_kind=dict(Counter(c.kind for c in hostile)),
+        hostile_outcomes=outcomes,
+        hostile_wrong=wrong,
+        committed_at_end=end == raw_end,
+        outputs_by_topic=dict(Counter(o.topic for o in outputs)),
+        wall_seconds=round(time.monotonic() - started, 1),
+        work_dir=str(work),
+    )
+    report["ok"] = (
+        report["lost"] == 0
+        and report["duplicates_not_in_flight"] == 0
+        and report["unknown_outputs"] == 0
+        and not wrong
+        and report["committed_at_end"]
+        and (outage is None or outage["pipeline_survived"])
+    )
+    return report
+
+
+def broker_outage(
+    args: argparse.Namespace,
+    settings: KafkaSettings,
+    pipeline: Pipeline,
+    outputs_names: list[str],
+    rng: random.Random,
+    kills: list[Kill],
+) -> dict:
+    """Stop the broker under a running pipeline, start it again, time the pipeline's first new output."""
+    proc, log_path = pipeline.start()
+    wait_for_line(proc, log_path, "stream_start", 180)
+    wait_for_growth(settings, outputs_names, end_total(settings, outputs_names), 120)
+    time.sleep(rng.uniform(0.0, 2.0))
+    broker.down(args.data_dir)
+    time.sleep(args.outage)
+    broker.start(args.data_dir)
+    ready = time.monotonic()
+    base = end_total(settings, outputs_names)
+    grew = wait_for_growth(settings, outputs_names, base, 300)
+    recovered = None if grew is None else time.monotonic() - ready
+    survived = proc.poll() is None
+    result = {
+        "seconds": args.outage,
+        "pipeline_survived": survived and recovered is not None,
+        "recovery_seconds": round(recovered, 1) if recovered is not None else None,
+    }
+    if survived:  # the outage run ends like the others: a SIGKILL at a random point
+        kills.append(Kill(kill(proc), committed(settings, pipeline.group, pipeline.topics.input_topic)))
+    else:
+        result["exit_code"] = proc.returncode
+        result["log_tail"] = _tail(log_path)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--kills", type=int, default=8, help="SIGKILLs at random points (>= 5 to prove it).")
+    parser.add_argument("--outage", type=float, default=0, help="Stop the broker this many seconds (0: no).")
+    parser.add_argument("--no-hostile", dest="hostile", action="store_false", help="Articles only.")
+    parser.add_argument("--big-mb", type=int, default=50, help="Size of the oversized message.")
+    parser.add_argument("--rate", type=float, help="Inputs per second (default: spread over the kills).")
+    parser.add_argument("--max-kill-delay", type=float, default=6.0, help="Random wait once output flows.")
+    parser.add_argument("--idle-timeout", type=float, default=15.0)
+    parser.add_argument("--drain-timeout", type=float, default=1800.0)
+    parser.add_argument("--passthrough", action="store_true", help="Parse-and-write chain only.")
+    parser.add_argument(
+        "--runner",
+        choices=("prism", "direct"),
+        default="prism",
+        help="Beam runner of the pipeline: prism streams; direct only writes once the read ends (see above).",
+    )
+    parser.add_argument("--bootstrap", help="Use this broker (with --data-dir for --outage).")
+    parser.add_argument("--data-dir", help="The broker's data dir (pipelines.broker), for --outage.")
+    parser.add_argument("--work-dir", help="Where the runs' logs and dedup state go (default: a temp dir).")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json-out", help="Also write the report here.")
+    args = parser.parse_args(argv)
+    if args.outage and args.bootstrap and not args.data_dir:
+        parser.error("--outage on a given broker needs its --data-dir")
+    own = None
+    if not args.bootstrap:
+        own = Path(tempfile.mkdtemp(prefix="newsflow-chaos-kafka-"))
+        args.bootstrap = broker.up(port=broker.free_port(), data_dir=own, topics=[]).bootstrap
+        args.data_dir = str(own)
+    try:
+        report = run(args)
+    finally:
+        if own is not None:
+            broker.down(own)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json_out:
+        Path(args.json_out).write_text(text)
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
