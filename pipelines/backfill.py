@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 import apache_beam as beam
 import structlog
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -37,7 +38,17 @@ from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
 from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
 from transforms.file_io import ReadFiles, expand_inputs
-from transforms.kafka_io import KafkaRecord, ReadFromKafka, StartRule, resolve_ranges, wait_for_broker
+from transforms.kafka_io import (
+    GAPS_TAG,
+    KafkaRecord,
+    PartitionRange,
+    ReadLimits,
+    ReadPartitions,
+    StartRule,
+    _Ranges,
+    resolve_ranges,
+    wait_for_broker,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -148,6 +159,8 @@ def beam_options(beam_args: list[str], workers: int) -> tuple[PipelineOptions, b
             args.append(f"--direct_num_workers={workers}")
         if not any(a.startswith("--direct_running_mode") for a in args):
             args.append("--direct_running_mode=multi_processing")
+        if not any(a.startswith("--default_sdk_harness_log_level") for a in args):
+            args.append("--default_sdk_harness_log_level=WARNING")  # workers' start-up chatter hides progress
     options = PipelineOptions(args)
     options.view_as(StandardOptions).streaming = False
     return options, local
@@ -291,6 +304,38 @@ class ProgressMonitor:
 # ---- the pipeline -----------------------------------------------------------------------------------------
 
 
+class ReadWindowDoFn(ReadPartitions):
+    """The streaming reader over bounded ranges, declared bounded so batch grouping applies downstream.
+
+    Ranges are still split in chunks of offsets, so both workers share one big partition.
+    """
+
+    def process(
+        self,
+        part: PartitionRange,
+        tracker=beam.DoFn.RestrictionParam(_Ranges()),
+        watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
+    ) -> Iterator:
+        yield from super().process(part, tracker, watermark)
+
+
+class ReadKafkaWindow(beam.PTransform):
+    """Bounded ranges -> KafkaRecords (gaps of compacted offsets need no acks in batch)."""
+
+    def __init__(self, settings: KafkaSettings, ranges: list[PartitionRange]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.ranges = ranges
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (
+            pbegin
+            | "Partitions" >> beam.Create(self.ranges)
+            | "Read"
+            >> beam.ParDo(ReadWindowDoFn(self.settings, ReadLimits())).with_outputs(GAPS_TAG, main="records")
+        ).records
+
+
 class InWindowDoFn(beam.DoFn):
     """Drop records stamped outside [start, stop) (producers' out-of-order timestamps), counting them."""
 
@@ -311,8 +356,10 @@ class InWindowDoFn(beam.DoFn):
 def build(pipeline: beam.Pipeline, job: BackfillJob, ranges: list, paths: list[str], board: str) -> None:
     if job.from_kafka:
         records = (
-            pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, ranges)
-        ).records | "InWindow" >> beam.ParDo(InWindowDoFn(epoch_ms(job.start), epoch_ms(job.stop)))
+            pipeline
+            | "ReadKafka" >> ReadKafkaWindow(job.kafka, ranges)
+            | "InWindow" >> beam.ParDo(InWindowDoFn(epoch_ms(job.start), epoch_ms(job.stop)))
+        )
     else:
         records = pipeline | "ReadFiles" >> ReadFiles(paths, job.source)
     records = records | "TallyRead" >> beam.ParDo(TallyDoFn(board, "read"))

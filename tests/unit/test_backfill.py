@@ -95,6 +95,7 @@ def test_direct_runner_defaults_to_one_process_per_worker():
     options, local = beam_options([], 2)
     direct = options.view_as(DirectOptions)
     assert local and direct.direct_num_workers == 2 and direct.direct_running_mode == "multi_processing"
+    assert options.get_all_options()["default_sdk_harness_log_level"] == "WARNING"
     options, local = beam_options(["--direct_num_workers=3", "--direct_running_mode=in_memory"], 2)
     assert options.view_as(DirectOptions).direct_num_workers == 3
     assert options.view_as(DirectOptions).direct_running_mode == "in_memory"
