@@ -54,7 +54,6 @@ log = structlog.get_logger(__name__)
 
 KAFKA_OUTPUT = "kafka"
 DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
-PROGRESS_KINDS = ("read", "articles", "duplicates", "dlq")
 
 
 # ---- the time window --------------------------------------------------------------------------------------
@@ -233,15 +232,25 @@ class TallyDoFn(beam.DoFn):
         BOARD.flush(self.board)
 
 
-def format_progress(counts: dict[str, int], total: int | None, elapsed: float) -> dict[str, Any]:
-    """Read, out, dropped, rate and ETA of the chain's progress (processed = articles + dropped)."""
+def format_progress(
+    counts: dict[str, int], total: int | None, elapsed: float, out_elapsed: float | None = None
+) -> dict[str, Any]:
+    """Counts, rate and ETA. Batch runners go stage by stage: first records enter the chain ("read", the
+    rate and ETA follow them); the outputs then come after dedup's grouping (the rate and ETA follow them,
+    timed from the first output, ``out_elapsed`` ago)."""
+    read = counts.get("read", 0)
     dropped = counts.get("duplicates", 0) + counts.get("dlq", 0)
     processed = counts.get("articles", 0) + dropped
-    total = total if total is not None else counts.get("read", 0)
-    rate = processed / elapsed if elapsed > 0 else 0.0
-    eta = (max(total - processed, 0) / rate) if rate > 0 and total else None
+    total = total if total is not None else counts.get("found", 0)
+    if read < total or not processed:
+        phase, done, seconds = "read", read, elapsed
+    else:
+        phase, done, seconds = "write", processed, out_elapsed or 0.0
+    rate = done / seconds if seconds > 0 else 0.0
+    eta = max(total - done, 0) / rate if rate > 0 else None
     return {
-        "read": counts.get("read", 0),
+        "phase": phase,
+        "read": read,
         "total": total,
         "articles": counts.get("articles", 0),
         "duplicates": counts.get("duplicates", 0),
@@ -255,13 +264,12 @@ def format_progress(counts: dict[str, int], total: int | None, elapsed: float) -
 def progress_line(progress: dict[str, Any]) -> str:
     eta = progress["eta_s"]
     eta_text = "--:--:--" if eta is None else str(timedelta(seconds=eta))
-    done = progress["articles"] + progress["dropped"]
-    share = f"{100 * done / progress['total']:5.1f}%" if progress["total"] else "  ?  %"
+    total = progress["total"]
+    share = f" {100 * progress['read'] / total:.0f}%" if total else ""
     return (
-        f"read {progress['read']:,}  processed {done:,}/{progress['total']:,} {share}  "
-        f"out {progress['articles']:,}  dropped {progress['dropped']:,} "
-        f"(dup {progress['duplicates']:,}, dlq {progress['dead_letters']:,})  "
-        f"{progress['rate']:.1f}/s  ETA {eta_text}"
+        f"read {progress['read']:,}/{total:,}{share}  out {progress['articles']:,}  "
+        f"dropped {progress['dropped']:,} (dup {progress['duplicates']:,}, dlq {progress['dead_letters']:,})  "
+        f"{progress['phase']} {progress['rate']:.1f}/s  ETA {eta_text}"
     )
 
 
@@ -274,6 +282,7 @@ class ProgressMonitor:
         self.stream = stream
         self.tty = stream.isatty()
         self.started = time.monotonic()
+        self.out_started: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="backfill-progress", daemon=True)
 
@@ -292,7 +301,12 @@ class ProgressMonitor:
             self.report()
 
     def report(self, final: bool = False) -> None:
-        progress = format_progress(read_board(self.board), self.total, time.monotonic() - self.started)
+        counts = read_board(self.board)
+        now = time.monotonic()
+        if self.out_started is None and any(counts.get(k) for k in ("articles", "duplicates", "dlq")):
+            self.out_started = now
+        out_elapsed = None if self.out_started is None else now - self.out_started
+        progress = format_progress(counts, self.total, now - self.started, out_elapsed)
         if self.tty:
             print(
                 "\r\033[K" + progress_line(progress), end="\n" if final else "", file=self.stream, flush=True
@@ -361,7 +375,12 @@ def build(pipeline: beam.Pipeline, job: BackfillJob, ranges: list, paths: list[s
             | "InWindow" >> beam.ParDo(InWindowDoFn(epoch_ms(job.start), epoch_ms(job.stop)))
         )
     else:
-        records = pipeline | "ReadFiles" >> ReadFiles(paths, job.source)
+        records = (
+            pipeline
+            | "ReadFiles" >> ReadFiles(paths, job.source)
+            | "TallyFound" >> beam.ParDo(TallyDoFn(board, "found"))
+            | "Spread" >> beam.Reshuffle()  # one big archive is read by one worker; all of them process it
+        )
     records = records | "TallyRead" >> beam.ParDo(TallyDoFn(board, "read"))
     outputs = records | "Chain" >> ArticleChain(job.limits, job.processing, mode="batch")
     outputs = {
@@ -393,7 +412,7 @@ def run(job: BackfillJob) -> int:
         total = sum(r.stop - r.start for r in ranges)
     else:
         paths = expand_inputs(job.inputs)
-        total = None  # known once the files are read, before the chain starts
+        total = None  # known once the files are read ("found"), before the chain starts
     options, local = beam_options(job.beam_args, job.workers)
     log.info(
         "backfill_start",

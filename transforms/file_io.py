@@ -241,7 +241,7 @@ class ReadFileDoFn(beam.DoFn):
 
 
 class ReadFiles(beam.PTransform):
-    """Input files -> KafkaRecords, reshuffled so every worker gets a share of even a single big archive."""
+    """Input files -> KafkaRecords, one file per call: reshuffle after it so all workers share a big file."""
 
     def __init__(self, paths: list[str], source: str | None = None) -> None:
         super().__init__()
@@ -250,8 +250,5 @@ class ReadFiles(beam.PTransform):
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         return (
-            pbegin
-            | "Paths" >> beam.Create(self.paths)
-            | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
-            | "Spread" >> beam.Reshuffle()
+            pbegin | "Paths" >> beam.Create(self.paths) | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
         )

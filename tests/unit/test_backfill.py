@@ -104,18 +104,21 @@ def test_direct_runner_defaults_to_one_process_per_worker():
 
 def test_progress_sums_every_worker_and_estimates_the_rest(tmp_path):
     board = str(tmp_path)
-    BOARD.add(board, "read", 10)
-    BOARD.add(board, "articles", 3)
+    BOARD.add(board, "found", 10)
+    BOARD.add(board, "read", 4)
     BOARD.flush(board)
-    (tmp_path / "99999999.json").write_text(json.dumps({"articles": 2, "dlq": 1}))
+    (tmp_path / "99999999.json").write_text(json.dumps({"read": 2}))
     (tmp_path / "torn.json").write_text("{")
     counts = read_board(board)
-    assert counts == {"read": 10, "articles": 5, "dlq": 1}
-    progress = format_progress(counts, None, 2.0)
-    assert progress["total"] == 10 and progress["dropped"] == 1 and progress["rate"] == 3.0
-    assert progress["eta_s"] == 1
-    line = progress_line(progress)
-    assert "processed 6/10" in line and "ETA 0:00:01" in line
+    assert counts == {"found": 10, "read": 6}
+    reading = format_progress(counts, None, 2.0)
+    assert (reading["phase"], reading["total"], reading["rate"], reading["eta_s"]) == ("read", 10, 3.0, 1)
+    line = progress_line(reading)
+    assert "read 6/10 60%" in line and "ETA 0:00:01" in line
+
+    done = {"found": 10, "read": 10, "articles": 4, "duplicates": 1, "dlq": 1}
+    writing = format_progress(done, None, 30.0, out_elapsed=3.0)
+    assert (writing["phase"], writing["dropped"], writing["rate"], writing["eta_s"]) == ("write", 2, 2.0, 2)
     assert format_progress({}, 100, 0.0)["eta_s"] is None
 
 
