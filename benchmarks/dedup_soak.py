@@ -106,21 +106,20 @@ def main() -> None:
                 day = (article.fetched_at - T0).total_seconds() / 86400
                 rate = n / (time.perf_counter() - start)
                 rss = rss_mb()
-                series.append((n, day, rss))
+                series.append((n, day, rss, keys))
                 print(
                     f"{n:>9} {day:>9.1f} {rss:>7.0f} {keys:>10} {size / 2**20:>8.1f} "
                     f"{size / max(1, retained_now):>10.0f} {dropped:>8} {rate:>6.0f}",
                     flush=True,
                 )
         dedup.close()
-    after_horizon = [(n, rss) for n, day, rss in series if day >= settings.horizon_days + 1]
-    if len(after_horizon) >= 2:
-        (n0, r0), (n1, r1) = after_horizon[0], after_horizon[-1]
+    after = [(rss, keys) for _, day, rss, keys in series if day >= settings.horizon_days + 1]
+    if after:
         print(
-            f"after the horizon (+1 day): RSS {r0:.0f} -> {r1:.0f} MB over {n1 - n0} more articles "
-            f"({(r1 - r0) / max(1, n1 - n0) * 1e6 / 1024:.1f} KB per 1000 articles)"
+            f"after the horizon (+1 day, {len(after)} samples): RSS {min(r for r, _ in after):.0f} to "
+            f"{max(r for r, _ in after):.0f} MB, index keys {min(k for _, k in after)} to {max(k for _, k in after)}"
         )
-    first_week = [rss for _, day, rss in series if day < settings.horizon_days]
+    first_week = [rss for _, day, rss, _ in series if day < settings.horizon_days]
     if first_week:
         print(f"first week: RSS {base:.0f} -> {first_week[-1]:.0f} MB")
     print(f"copies caught {caught} of {copies} ({caught / max(1, copies):.4f}); dropped {dropped}")
