@@ -17,7 +17,21 @@ import numpy as np
 from transforms.boilerplate.signals import densest_span
 
 MODEL_PATH = Path(__file__).with_name("text_model.json")
-STAGE2_NAMES = ("p1_logit", "p1_ctx1", "p1_ctx2", "p1_ctx5", "p1_in_span", "p1_before_span", "p1_after_span")
+STAGE2_NAMES = (
+    "p1_logit",
+    "p1_ctx1",
+    "p1_ctx2",
+    "p1_ctx5",
+    "p1_in_span",
+    "p1_before_span",
+    "p1_after_span",
+    "p1_prev_max3",
+    "p1_next_max3",
+    "p1_sandwich3",
+    "p1_prev_max8",
+    "p1_next_max8",
+    "p1_sandwich8",
+)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -91,8 +105,23 @@ def stage2_features(p1: np.ndarray, units: np.ndarray) -> np.ndarray:
             (idx >= start) & (idx < end),
             np.log1p(np.maximum(start - idx, 0)),
             np.log1p(np.maximum(idx - end + 1, 0)),
+            *_sandwich(p1, 3),
+            *_sandwich(p1, 8),
         ]
     )
+
+
+def _sandwich(p1: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best score among the previous and the next ``radius`` lines, and the smaller of the two.
+
+    A short line (a table row, a list item, a subheading) between two confident body lines is body.
+    """
+    n = len(p1)
+    padded = np.concatenate([np.zeros(radius), p1, np.zeros(radius)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, radius)
+    prev_max = windows[:n].max(axis=1)
+    next_max = windows[radius + 1 : radius + 1 + n].max(axis=1)
+    return prev_max, next_max, np.minimum(prev_max, next_max)
 
 
 @dataclass(frozen=True)

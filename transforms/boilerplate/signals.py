@@ -231,6 +231,11 @@ NAME_SLASH_CREDIT = re.compile(
     r"(?:^|(?<=[.!?\"”)\]]\s))((?:[A-Z\u00C0-\u017F][\w.'’-]*\s){0,3}[A-Z\u00C0-\u017F][\w.'’-]*"
     r"\s*[/|]\s*[A-Z][\w.&'’ -]{1,60}(?:\s*[/|]\s*[A-Z][\w.&'’ -]{1,60})*)\s*$"
 )
+COMMENT_HEADER = re.compile(
+    r"(?:\b(?:said|says|wrote|writes|replied|commented)\s*:\s*$|^\d+\s+(?:comments?|responses?|replies)\b|"
+    r"\bleave a (?:reply|comment)\b|^(?:comments?|reader comments|discussion)\s*(?:\(\d+\))?$|^reply$)",
+    re.IGNORECASE,
+)
 REPORTING_CREDIT = re.compile(
     r"(?:contributed(?: to)?(?: this)? report(?:ing)?|contributed to this (?:article|story)|"
     r"^\(?(?:additional )?reporting by\b|\bediting by\b|^\(?compiled by\b|^\(?writing by\b)",
@@ -341,6 +346,11 @@ def is_credit_only(line: str) -> bool:
     return bool(CREDIT_AGENCY.search(line)) and ("/" in line or "|" in line or len(words(line)) <= 3)
 
 
+def is_comment_header(line: str) -> bool:
+    """A reader-comment header ("Alex on September 17, 2018 at 6:34 am said:") or a comments heading."""
+    return len(line) < 150 and bool(COMMENT_HEADER.search(line))
+
+
 def digit_ratio(line: str) -> float:
     return len(DIGIT.findall(line)) / len(line) if line else 0.0
 
@@ -418,6 +428,8 @@ FEATURE_NAMES = (
     "long",
     "prev_short_run",
     "next_short_run",
+    "comment_header",
+    "after_comments",
 )
 
 
@@ -517,4 +529,7 @@ def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
     rows[:, 39] = short
     rows[:, 40] = long_
     rows[:, 41], rows[:, 42] = _short_runs(short)
+    headers = np.array([is_comment_header(line) for line in lines], dtype=float)
+    rows[:, 43] = headers
+    rows[:, 44] = np.log1p(np.cumsum(headers) - headers)
     return rows

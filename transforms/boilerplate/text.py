@@ -98,13 +98,18 @@ def classify_lines(
     units = np.array([sig.length_units(line) for line in lines])
     if deadline:
         deadline.check("text features")
-    prob = model.predict(x, units)
-    body = prob >= model.threshold
+    body = decide_body(lines, units, model.predict(x, units), model.threshold)
+    return label_lines(lines, body)
+
+
+def decide_body(lines: list[str], units: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarray:
+    """Lines whose body probability clears the threshold; failing any, the document's best prose lines."""
+    body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
-    return label_lines(lines, body)
+    return body
 
 
 def label_lines(lines: list[str], body: np.ndarray) -> TextParts:

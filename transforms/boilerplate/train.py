@@ -20,8 +20,8 @@ import numpy as np
 
 from transforms.boilerplate import signals as sig
 from transforms.boilerplate.model import MODEL_PATH, LineModel, fit_logreg, stage2_features
+from transforms.boilerplate.text import decide_body, split_lines
 from transforms.boilerplate.text import label_lines as label_parts
-from transforms.boilerplate.text import split_lines
 
 BENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "bench" / "extraction"
 THRESHOLDS = np.round(np.arange(0.30, 0.71, 0.05), 2)
@@ -91,7 +91,10 @@ def fit(data: dict, keys: list[str], seed: int, inner_folds: int = 4) -> LineMod
 def predict_pages(model: LineModel, pages, data, keys) -> dict[str, str]:
     return {
         k: "\n\n".join(
-            label_parts(pages[k][0], model.predict(data[k][0], data[k][1]) >= model.threshold).paragraphs
+            label_parts(
+                pages[k][0],
+                decide_body(pages[k][0], data[k][1], model.predict(data[k][0], data[k][1]), model.threshold),
+            ).paragraphs
         )
         for k in keys
     }
@@ -102,7 +105,12 @@ def tune_threshold(model: LineModel, pages, data, truth, keys, score) -> LineMod
     probs = {k: model.predict(data[k][0], data[k][1]) for k in keys}
     best = None
     for t in THRESHOLDS:
-        pred = {k: "\n\n".join(label_parts(pages[k][0], probs[k] >= t).paragraphs) for k in keys}
+        pred = {
+            k: "\n\n".join(
+                label_parts(pages[k][0], decide_body(pages[k][0], data[k][1], probs[k], t)).paragraphs
+            )
+            for k in keys
+        }
         f1 = score.score({k: truth[k] for k in keys}, pred)[0]
         if best is None or f1 > best[0]:
             best = (f1, float(t))
