@@ -191,3 +191,13 @@ def test_state_per_retained_article_is_under_one_kilobyte() -> None:
 def test_settings_reject_nonsense(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         DedupSettings(**kwargs)
+
+
+def test_articles_without_timestamps_are_ordered_by_the_fallback_event_time() -> None:
+    """With no fetched_at/published_at the record timestamp orders them, not the partition number."""
+    first = Article(id="a" * 32, body=bodies()[14], source_position=SourcePosition("raw", 3, 50))
+    copy = Article(id="b" * 32, body=near_copy(bodies()[14]), source_position=SourcePosition("raw", 0, 1))
+    dedup = Deduplicator()
+    assert dedup.check(first, fallback_s=1_700_000_000)[1] is None
+    _, verdict = dedup.check(copy, fallback_s=1_700_000_060)
+    assert verdict is not None and verdict.duplicate_of == first.id

@@ -27,7 +27,7 @@ from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
-from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
+from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Duration, Timestamp
 
 from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve, token
 from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
@@ -41,6 +41,11 @@ log = structlog.get_logger(__name__)
 ARTICLES, DUPLICATES = "articles", "duplicates"
 _PROBES = "probes"
 _EXPIRE_EVERY = 10_000
+
+
+def _seconds(timestamp: Timestamp) -> int:
+    """An element's timestamp (the Kafka record's) in epoch seconds; 0 when it has none."""
+    return int(timestamp.micros // 1_000_000) if MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP else 0
 
 
 def _hasher(settings: DedupSettings) -> MinHasher:
@@ -75,8 +80,8 @@ class _Fingerprint(beam.DoFn):
     def setup(self) -> None:
         self.hasher = _hasher(self.settings)
 
-    def process(self, article: Article) -> Iterator[Any]:
-        fp = fingerprint(article, self.settings, self.hasher)
+    def process(self, article: Article, timestamp: Timestamp = beam.DoFn.TimestampParam) -> Iterator[Any]:
+        fp = fingerprint(article, self.settings, self.hasher, _seconds(timestamp))
         tok = token(fp)
         yield (tok, ("article", article, fp))
         for key, kind in fp.keys:
@@ -191,8 +196,10 @@ class _Prepare(beam.DoFn):
         if self.store:
             self.store.close()
 
-    def process(self, article: Article) -> Iterator[tuple[Article, Member, Match | None]]:
-        fp = fingerprint(article, self.settings, self.hasher)
+    def process(
+        self, article: Article, timestamp: Timestamp = beam.DoFn.TimestampParam
+    ) -> Iterator[tuple[Article, Member, Match | None]]:
+        fp = fingerprint(article, self.settings, self.hasher, _seconds(timestamp))
         live = None
         if self.store:
             blobs = self.store.get_many([k for k, _ in fp.keys])

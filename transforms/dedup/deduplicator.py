@@ -38,12 +38,16 @@ class Deduplicator:
         self.expire_every = expire_every
         self._since_expiry = 0
 
-    def fingerprint(self, article: Article) -> Fingerprint:
-        return fingerprint(article, self.settings, self.hasher)
+    def fingerprint(self, article: Article, fallback_s: int = 0) -> Fingerprint:
+        return fingerprint(article, self.settings, self.hasher, fallback_s)
 
-    def check(self, article: Article) -> tuple[Article, DuplicateVerdict | None]:
-        """The article with ``dedup`` filled in, and the verdict if it is a duplicate (else ``None``)."""
-        fp = self.fingerprint(article)
+    def check(self, article: Article, *, fallback_s: int = 0) -> tuple[Article, DuplicateVerdict | None]:
+        """The article with ``dedup`` filled in, and the verdict if it is a duplicate (else ``None``).
+
+        ``fallback_s`` (epoch seconds, e.g. the Kafka record timestamp) is the event time of an article
+        with neither ``fetched_at`` nor ``published_at``.
+        """
+        fp = self.fingerprint(article, fallback_s)
         keys = [key for key, _ in fp.keys]
         blobs = self.store.get_many(keys)
         match = choose(

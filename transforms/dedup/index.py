@@ -88,26 +88,29 @@ def decode_id(id_bytes: bytes) -> str:
     return id_bytes[1:].hex() if id_bytes[0] == 0 else id_bytes[1:].decode("utf-8")
 
 
-def event_seconds(article: Article) -> int:
-    """Event time of an article for priority and expiry: when it was fetched, else published, else 0."""
+def event_seconds(article: Article, fallback_s: int = 0) -> int:
+    """Event time of an article for priority and expiry: when it was fetched, else published, else
+    ``fallback_s`` (the Kafka record's timestamp in Beam: the order the crawler handed stories over)."""
     stamp: datetime | None = article.fetched_at or article.published_at
-    return max(0, int(stamp.timestamp())) if stamp else 0
+    return max(0, int(stamp.timestamp())) if stamp else max(0, fallback_s)
 
 
-def priority_of(article: Article) -> bytes:
+def priority_of(article: Article, fallback_s: int = 0) -> bytes:
     pos = article.source_position
     topic = zlib.crc32(pos.topic.encode("utf-8")) & 0xFFFF if pos else 0
     partition = min(pos.partition, 0xFFFF) if pos else 0
     offset = min(max(pos.offset, 0), 2**48 - 1) if pos else 0
     return (
-        min(event_seconds(article), 2**32 - 1).to_bytes(4, "big")
+        min(event_seconds(article, fallback_s), 2**32 - 1).to_bytes(4, "big")
         + topic.to_bytes(2, "big")
         + partition.to_bytes(2, "big")
         + offset.to_bytes(6, "big")
     )
 
 
-def fingerprint(article: Article, settings: DedupSettings, hasher: MinHasher) -> Fingerprint:
+def fingerprint(
+    article: Article, settings: DedupSettings, hasher: MinHasher, fallback_s: int = 0
+) -> Fingerprint:
     text = normalise(article.body)
     chash = hash_normalised(text)
     signature = hasher.signature(shingle_hashes(text, settings.shingle_size))
@@ -116,7 +119,7 @@ def fingerprint(article: Article, settings: DedupSettings, hasher: MinHasher) ->
         keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
     keys.append((b"h" + bytes.fromhex(chash)[:15], EXACT))
     keys.extend((b"b" + key, NEAR) for key in signature.band_keys)
-    priority = priority_of(article)
+    priority = priority_of(article, fallback_s)
     return Fingerprint(
         article_id=article.id,
         id_bytes=encode_id(article.id),
