@@ -12,6 +12,7 @@ from transforms.boilerplate.metadata import (
     html_canonical,
     html_published,
     html_title,
+    iso639_1,
     split_authors,
 )
 
@@ -72,3 +73,10 @@ def test_language_identification():
     assert detect_language("ok") is None
     lines = ["Home", "Menu", "Le gouvernement a annoncé jeudi une nouvelle réforme des retraites en France."]
     assert detect_text_language(lines) == "fr"
+
+
+def test_language_codes_are_two_letters():
+    assert iso639_1("deu") == "de"
+    assert iso639_1("fuv") is None
+    assert iso639_1("en") == "en"
+    assert iso639_1(None) is None

@@ -41,7 +41,17 @@ def _classify(sample: str) -> str | None:
     import py3langid
 
     lang, _ = py3langid.classify(sample)
-    return lang or None
+    return iso639_1(lang)
+
+
+def iso639_1(code: str | None) -> str | None:
+    """A two-letter ISO 639-1 code, mapping three-letter ones where one exists (else None)."""
+    if not code or len(code) == 2:
+        return code or None
+    import pycountry
+
+    language = pycountry.languages.get(alpha_3=code)
+    return getattr(language, "alpha_2", None)
 
 
 def _meta(tree: lxml.html.HtmlElement, *keys: str) -> list[str]:

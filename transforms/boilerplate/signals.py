@@ -231,6 +231,10 @@ NAME_SLASH_CREDIT = re.compile(
     r"(?:^|(?<=[.!?\"”)\]]\s))((?:[A-Z\u00C0-\u017F][\w.'’-]*\s){0,3}[A-Z\u00C0-\u017F][\w.'’-]*"
     r"\s*[/|]\s*[A-Z][\w.&'’ -]{1,60}(?:\s*[/|]\s*[A-Z][\w.&'’ -]{1,60})*)\s*$"
 )
+CREDIT_TAIL = re.compile(
+    r"\s*[(\[]?\s*(?:Credit|Photo(?:graph)?|Image|Picture|Foto)\s*(?::|\.\.\.|…|by)\s*(.+?)[)\]]?$"
+)
+PHOTO_PAREN = re.compile(r"\s*[(\[]((?:AP |AFP |Reuters |Getty )?Photo[^()\[\]]{0,80})[)\]]\s*$")
 COMMENT_HEADER = re.compile(
     r"(?:\b(?:said|says|wrote|writes|replied|commented)\s*:\s*$|^\d+\s+(?:comments?|responses?|replies)\b|"
     r"\bleave a (?:reply|comment)\b|^(?:comments?|reader comments|discussion)\s*(?:\(\d+\))?$|^reply$)",
@@ -268,6 +272,8 @@ def words(line: str) -> list[str]:
 
 def length_units(line: str) -> float:
     """Length in word-equivalents, so scripts without spaces (CJK) weigh like spaced ones."""
+    if not CJK.search(line):
+        return float(len(WORD.findall(line)))
     cjk = len(CJK.findall(line))
     return len(WORD.findall(CJK.sub(" ", line))) + cjk / 1.8
 
@@ -318,14 +324,14 @@ def split_caption_credit(line: str) -> tuple[str, str] | None:
     """Split "A flag in Mariupol. Dmitry Yagodkin / TASS" into caption text and credit, if it has one."""
     if len(line) > 500:
         return None
-    match = re.search(
-        r"\s*[(\[]?\s*(?:Credit|Photo(?:graph)?|Image|Picture|Foto)\s*(?::|\.\.\.|…|by)\s*(.+?)[)\]]?$", line
-    )
+    match = CREDIT_TAIL.search(line)
     if match and match.start() > 0 and len(match.group(1)) < 80:
         return line[: match.start()].strip(), match.group(1).strip()
-    match = re.search(r"\s*[(\[]((?:AP |AFP |Reuters |Getty )?Photo[^()\[\]]{0,80})[)\]]\s*$", line)
+    match = PHOTO_PAREN.search(line)
     if match and match.start() > 0:
         return line[: match.start()].strip(), match.group(1).strip()
+    if "/" not in line and "|" not in line:
+        return None
     match = NAME_SLASH_CREDIT.search(line)
     if (
         match
@@ -497,7 +503,7 @@ def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
         rows[i, 14] = vocabulary_hits(toks, NAV_WORDS) / nt
         rows[i, 15] = second[i]
         rows[i, 16] = starts_imperative(toks)
-        rows[i, 17] = bool(DATE_LIKE.search(line)) and len(toks) < 20
+        rows[i, 17] = len(toks) < 20 and bool(DATE_LIKE.search(line))
         rows[i, 18] = is_byline(line)
         rows[i, 19] = is_reporting_credit(line)
         rows[i, 20] = split_caption_credit(line) is not None
