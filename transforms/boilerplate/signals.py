@@ -22,7 +22,6 @@ CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)(?=\s|$)")
 ENDS_SENTENCE = re.compile(r"[.!?。！？…:;][\"'”’»)\]]*\s*$")
 URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk|html?)\b|@\w{2,}", re.IGNORECASE)
-SEPARATORS = re.compile(r"[|»›•·▸►→>/]{1}")
 DATE_LIKE = re.compile(
     r"\b(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?|"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|"
@@ -231,6 +230,13 @@ NAME_SLASH_CREDIT = re.compile(
     r"(?:^|(?<=[.!?\"”)\]]\s))((?:[A-Z\u00C0-\u017F][\w.'’-]*\s){0,3}[A-Z\u00C0-\u017F][\w.'’-]*"
     r"\s*[/|]\s*[A-Z][\w.&'’ -]{1,60}(?:\s*[/|]\s*[A-Z][\w.&'’ -]{1,60})*)\s*$"
 )
+# Substrings every match of the pattern below them contains: a cheap test before the regex.
+REPORTING_KEYS = ("contributed", "reporting by", "editing by", "compiled by", "writing by")
+COMMENT_KEYS = ("comment", "respons", "replies", "reply", "leave a", "discussion")
+CREDIT_LEAD_KEYS = ("photo", "image", "pic", "credit", "illustration", "source", "foto", "bild")
+CREDIT_TAIL_KEYS = ("Credit", "Photo", "Image", "Picture", "Foto")
+DATE_WORDS = ("updated", "published", "posted")
+SEPARATOR_CHARS = "|»›•·▸►→>/"
 CREDIT_TAIL = re.compile(
     r"\s*[(\[]?\s*(?:Credit|Photo(?:graph)?|Image|Picture|Foto)\s*(?::|\.\.\.|…|by)\s*(.+?)[)\]]?$"
 )
@@ -317,17 +323,20 @@ def is_byline(line: str) -> bool:
 
 def is_reporting_credit(line: str) -> bool:
     """A credit line such as "AFP contributed reporting." or "(Reporting by ...; Editing by ...)"."""
-    return len(line) < 400 and bool(REPORTING_CREDIT.search(line))
+    if len(line) >= 400:
+        return False
+    low = line.lower()
+    return any(key in low for key in REPORTING_KEYS) and bool(REPORTING_CREDIT.search(line))
 
 
 def split_caption_credit(line: str) -> tuple[str, str] | None:
     """Split "A flag in Mariupol. Dmitry Yagodkin / TASS" into caption text and credit, if it has one."""
     if len(line) > 500:
         return None
-    match = CREDIT_TAIL.search(line)
+    match = CREDIT_TAIL.search(line) if any(key in line for key in CREDIT_TAIL_KEYS) else None
     if match and match.start() > 0 and len(match.group(1)) < 80:
         return line[: match.start()].strip(), match.group(1).strip()
-    match = PHOTO_PAREN.search(line)
+    match = PHOTO_PAREN.search(line) if "Photo" in line else None
     if match and match.start() > 0:
         return line[: match.start()].strip(), match.group(1).strip()
     if "/" not in line and "|" not in line:
@@ -347,14 +356,25 @@ def is_credit_only(line: str) -> bool:
     """A bare photo credit: "Getty Images", "Photo: Reuters", "Sakib Ali/Hindustan Times/Getty Images"."""
     if len(line) > 90:
         return False
-    if CREDIT_LEAD.search(line) and len(words(line)) <= 10:
+    low = line.lower()
+    if any(key in low for key in CREDIT_LEAD_KEYS) and CREDIT_LEAD.search(line) and len(words(line)) <= 10:
         return True
     return bool(CREDIT_AGENCY.search(line)) and ("/" in line or "|" in line or len(words(line)) <= 3)
 
 
+def is_date_like(line: str) -> bool:
+    """Mentions a date, a clock time or "updated/published/posted"."""
+    if not DIGIT.search(line) and not any(key in line.lower() for key in DATE_WORDS):
+        return False
+    return bool(DATE_LIKE.search(line))
+
+
 def is_comment_header(line: str) -> bool:
     """A reader-comment header ("Alex on September 17, 2018 at 6:34 am said:") or a comments heading."""
-    return len(line) < 150 and bool(COMMENT_HEADER.search(line))
+    if len(line) >= 150:
+        return False
+    low = line.lower()
+    return (":" in line or any(key in low for key in COMMENT_KEYS)) and bool(COMMENT_HEADER.search(line))
 
 
 def digit_ratio(line: str) -> float:
@@ -473,10 +493,16 @@ def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
         return np.zeros((0, len(FEATURE_NAMES)))
     stops = stop_words(lang)
     tokens = [words(line) for line in lines]
-    units = np.array([length_units(line) for line in lines])
+    units = np.array(
+        [
+            len(toks) if not CJK.search(line) else length_units(line)
+            for line, toks in zip(lines, tokens, strict=True)
+        ],
+        dtype=float,
+    )
     chars = np.array([len(line) for line in lines], dtype=float)
     counts = Counter(lines)
-    title_tokens = tokens[0]
+    title_set = set(map(str.lower, tokens[0]))
     span = densest_span(units)
     total_chars = chars.sum() or 1.0
     char_pos = (np.cumsum(chars) - chars) / total_chars
@@ -497,20 +523,22 @@ def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
         rows[i, 8] = upper_ratio(line)
         rows[i, 9] = line.count(",") / nt
         rows[i, 10] = bool(URL_LIKE.search(line))
-        rows[i, 11] = min(len(SEPARATORS.findall(line)), 5) / 5
+        rows[i, 11] = min(sum(map(line.count, SEPARATOR_CHARS)), 5) / 5
         rows[i, 12] = appeal[i]
         rows[i, 13] = vocabulary_hits(toks, LEGAL_WORDS) / nt
         rows[i, 14] = vocabulary_hits(toks, NAV_WORDS) / nt
         rows[i, 15] = second[i]
         rows[i, 16] = starts_imperative(toks)
-        rows[i, 17] = len(toks) < 20 and bool(DATE_LIKE.search(line))
+        rows[i, 17] = len(toks) < 20 and is_date_like(line)
         rows[i, 18] = is_byline(line)
         rows[i, 19] = is_reporting_credit(line)
         rows[i, 20] = split_caption_credit(line) is not None
         rows[i, 21] = is_credit_only(line)
         rows[i, 22] = line.rstrip().endswith(("?", "？"))
         rows[i, 25] = math.log(counts[line])
-        rows[i, 26] = token_overlap(toks, title_tokens) if i > 0 else 1.0
+        rows[i, 26] = (
+            sum(map(title_set.__contains__, map(str.lower, toks))) / nt if i > 0 and toks else float(i == 0)
+        )
     rows[:, 0] = 1.0
     rows[:, 1] = np.log1p(units)
     rows[:, 2] = np.log1p(chars)
