@@ -11,7 +11,8 @@ import lxml.html
 
 from transforms.boilerplate.urls import canonicalize_url
 
-LANG_SAMPLE = 4000
+LANG_SAMPLE = 1000
+TEXT_LANG_SAMPLE = 800  # py3langid's cost grows with the sample; this much prose is plenty
 MAX_JSONLD_CHARS = 200_000
 AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b|\by\b|\be\b)\s*")
 AUTHOR_NOISE = re.compile(
@@ -21,7 +22,7 @@ AUTHOR_NOISE = re.compile(
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code from py3langid (offline, fast), on a sample of the text; None for too little text."""
-    return _classify(" ".join(text[: LANG_SAMPLE // 4].split()))
+    return _classify(" ".join(text[:LANG_SAMPLE].split()))
 
 
 def detect_text_language(lines: list[str]) -> str | None:
@@ -30,7 +31,7 @@ def detect_text_language(lines: list[str]) -> str | None:
     for line in sorted(lines, key=len, reverse=True):
         sample.append(line)
         size += len(line)
-        if size >= LANG_SAMPLE // 2:
+        if size >= TEXT_LANG_SAMPLE:
             break
     return _classify(" ".join(sample))
 
