@@ -69,6 +69,13 @@ def test_no_content_is_a_clean_error():
         extract_text("   \n\n  ")
 
 
+def test_size_limits():
+    with pytest.raises(LimitExceeded):
+        extract_text("word " * 100, max_chars=50)
+    with pytest.raises(LimitExceeded):
+        extract_text("line\n" * 20001)
+
+
 def test_time_budget():
     with pytest.raises(LimitExceeded):
         extract_text(REFERENCE.read_text(encoding="utf-8"), time_budget=0.0)

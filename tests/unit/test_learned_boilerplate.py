@@ -133,3 +133,26 @@ def test_beam_transform_strips_the_appeal_after_the_first_article():
     with TestPipeline() as p:
         out = p | beam.Create(articles) | RemoveLearnedBoilerplate()
         assert_that(out, check)
+
+
+def test_count_removed_feeds_beam_counters_by_reason():
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from transforms.boilerplate import count_removed
+
+    def count(article: Article) -> Article:
+        count_removed(article)
+        return article
+
+    p = TestPipeline()
+    _ = p | beam.Create(_articles()[:1]) | beam.Map(count)
+    result = p.run()
+    result.wait_until_finish()
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace("newsflow"))["counters"]
+    }
+    removed = _articles()[0].boilerplate
+    short = [r for r in removed if r.reason == "text:short-line"]
+    assert counters["boilerplate.blocks.text:short-line"] == len(short)
+    assert counters["boilerplate.chars.text:short-line"] == sum(r.chars for r in short)

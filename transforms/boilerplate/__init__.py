@@ -25,7 +25,7 @@ from transforms.boilerplate.metadata import (
     html_published,
     html_title,
 )
-from transforms.boilerplate.text import classify_lines, removed, split_lines
+from transforms.boilerplate.text import MAX_LINES, classify_lines, removed, split_lines
 from transforms.boilerplate.urls import canonicalize_url
 from transforms.errors import CleanError, LimitExceeded
 from transforms.records import Caption, Removed
@@ -123,10 +123,17 @@ def extract_html(
     return extraction
 
 
-def extract_text(text: str, url: str | None = None, *, time_budget: float = TIME_BUDGET) -> Extraction:
+def extract_text(
+    text: str, url: str | None = None, *, time_budget: float = TIME_BUDGET, max_chars: int = MAX_BYTES
+) -> Extraction:
     """Title, body, captions and credits of page text that still carries the page's boilerplate."""
     deadline = Deadline(time_budget)
-    language = detect_text_language(split_lines(text))
+    if len(text) > max_chars:
+        raise LimitExceeded(f"text of {len(text)} characters exceeds the {max_chars}-character limit")
+    lines = split_lines(text)
+    if len(lines) > MAX_LINES:
+        raise LimitExceeded(f"text has {len(lines)} lines, more than the {MAX_LINES}-line limit")
+    language = detect_text_language(lines)
     parts = classify_lines(text, language, deadline=deadline)
     if not parts.paragraphs:
         raise CleanError("no article body found in text")

@@ -39,9 +39,12 @@ def parse_html(html: str, *, max_depth: int) -> lxml.html.HtmlElement:
 
 def main_text(tree: lxml.html.HtmlElement, url: str | None, deadline: Deadline) -> list[str]:
     """The main-content blocks of a parsed page, one per paragraph, list item or table row."""
-    doc = trafilatura.bare_extraction(
-        tree, url=url, fast=True, include_comments=False, include_tables=True, with_metadata=False
-    )
+    try:
+        doc = trafilatura.bare_extraction(
+            tree, url=url, fast=True, include_comments=False, include_tables=True, with_metadata=False
+        )
+    except Exception as exc:  # noqa: BLE001 - a third-party failure on one page is that page's problem
+        raise CleanError(f"main-content extraction failed: {type(exc).__name__}") from exc
     deadline.check("main-content extraction")
     text = (doc.text if doc is not None else "") or ""
     return [line for line in (" ".join(raw.split()) for raw in text.split("\n")) if line]
