@@ -178,9 +178,11 @@ class _LearnedDoFn(beam.DoFn):
         before = len(article.boilerplate)
         cleaned = strip_learned(article, sketch)
         sketch_state.write(sketch.to_state())
-        seconds = event_seconds(article)
-        if seconds is not None:
-            expiry.set(Timestamp.of(seconds + self.config.window_seconds))
+        if event_seconds(article) is not None and sketch.bucket_counts:
+            # Clear the state once the newest bucket has aged out of the window (an older article never
+            # pulls the expiry earlier).
+            newest_end = (max(sketch.bucket_counts) + 1) * sketch.bucket_seconds
+            expiry.set(Timestamp.of(newest_end + self.config.window_seconds))
         for item in cleaned.boilerplate[before:]:
             self.removed_blocks.inc()
             self.removed_chars.inc(item.chars)
