@@ -106,3 +106,18 @@ def test_line_soup_only_raises_clean_error(lines):
     except CleanError:
         return
     assert len(got.body) <= len(text)
+
+
+def test_byline_gives_authors_and_stays_out_of_the_body():
+    text = (
+        "Home\nNews\n\nBig Story Headline Here\n\nBy Jane Doe and John Roe\n\n"
+        "The council voted on Tuesday to expand the bus network, adding three routes that connect the "
+        "suburbs with the hospital.\n\nOfficials said the plan, which will cost about 40 million dollars, "
+        "would be paid for by a regional transport levy.\n\nMore officials said the contracts would be "
+        "signed in March, and that construction would start in the spring."
+    )
+    got = extract_text(text, "https://Example.com/story?utm_source=feed")
+    assert got.authors == ["Jane Doe", "John Roe"]
+    assert got.title == "Big Story Headline Here"
+    assert len(got.paragraphs) == 3 and "Jane Doe" not in got.body
+    assert got.canonical_url == "https://example.com/story"

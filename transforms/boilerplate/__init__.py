@@ -25,7 +25,7 @@ from transforms.boilerplate.metadata import (
     html_published,
     html_title,
 )
-from transforms.boilerplate.text import MAX_LINES, classify_lines, removed, split_lines
+from transforms.boilerplate.text import MAX_LINES, classify_lines, split_lines
 from transforms.boilerplate.urls import canonicalize_url
 from transforms.errors import CleanError, LimitExceeded
 from transforms.records import Caption, Removed
@@ -157,7 +157,3 @@ def count_removed(extraction_or_article: object) -> None:
     for item in items:
         Metrics.counter("newsflow", f"boilerplate.blocks.{item.reason}").inc()
         Metrics.counter("newsflow", f"boilerplate.chars.{item.reason}").inc(item.chars)
-
-
-# Re-exported for callers that build Removed entries with the same excerpt rule.
-make_removed = removed

@@ -13,6 +13,7 @@ import numpy as np
 
 from transforms.boilerplate import signals as sig
 from transforms.boilerplate.budget import Deadline
+from transforms.boilerplate.metadata import split_authors
 from transforms.boilerplate.model import LineModel, load_model
 from transforms.records import Caption, Removed
 
@@ -141,7 +142,7 @@ def label_lines(lines: list[str], body: np.ndarray) -> TextParts:
                 parts.captions.append(Caption(text="", credit=line))
             label[i] = "caption"
         elif sig.is_byline(line) and not body[i]:
-            parts.authors.append(line.split(None, 1)[1].strip())
+            parts.authors.extend(split_authors(line))
             label[i] = "byline"
     title_at = _pick_title(lines, lo, set(label))
     if title_at is not None:

@@ -71,7 +71,10 @@ def build(pages: dict[str, tuple[list[str], str | None, np.ndarray]]):
 
 def fit(data: dict, keys: list[str], seed: int, inner_folds: int = 4) -> LineModel:
     """Stage 1 on all training pages; stage 2 on out-of-fold stage-1 scores (no leakage)."""
-    cat = lambda i, ks: np.concatenate([data[k][i] for k in ks])  # noqa: E731
+
+    def cat(column: int, ks: list[str]) -> np.ndarray:
+        return np.concatenate([data[k][column] for k in ks])
+
     stage1 = fit_logreg(cat(0, keys), cat(2, keys), cat(3, keys))
     rng = np.random.default_rng(seed)
     order = list(rng.permutation(keys))
