@@ -92,7 +92,7 @@ def _build(sentences: list[list[list[str]]], detokenize: bool) -> ConllDoc:
         for j, cols in enumerate(sentence):
             word, tag = cols[0], cols[-1]
             if _has_offsets(cols):
-                gap = max(int(cols[1]) - pos, 1 if tokens else 0)
+                gap = max(int(cols[1]) - pos, 1 if tokens and j == 0 else 0)
                 sep = (" " * (gap - 1) + "\n") if (j == 0 and gap) else " " * gap
             elif not tokens:
                 sep = ""

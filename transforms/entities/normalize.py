@@ -18,6 +18,7 @@ from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
+_INSTITUTION_SEATS = {"kremlin"}
 _ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
 
 
@@ -113,7 +114,22 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
             cluster.place = place
             by_key[f"geo:{place.geonameid}"] = cluster
         by_key.setdefault(key, cluster)
-    return [c for c in clusters if c.mentions]
+    clusters = [c for c in clusters if c.mentions]
+    for c in clusters:
+        _retype(c)
+    return clusters
+
+
+def _retype(cluster: Cluster) -> None:
+    """A "person" the article only ever names by an acronym is an organisation (JAXA); a seat of power that
+    news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags it LOC)."""
+    text = cluster.mentions[0].text
+    lone_acronym = (
+        cluster.type == "PERSON" and cluster.full_name is None and text.isupper() and text.isalpha()
+    )
+    if lone_acronym or fold(text) in _INSTITUTION_SEATS:
+        cluster.types = Counter({"ORG": len(cluster.mentions)})
+        cluster.place = None
 
 
 def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:

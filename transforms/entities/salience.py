@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-TITLE = 3.0
+TITLE = 5.0
 LEDE = 2.0
 LEDE_MAX_CHARS = 600  # a body with no paragraph breaks still has a lede
 
