@@ -16,7 +16,7 @@ from apache_beam.metrics import Metrics
 from transforms.boilerplate import signals as sig
 from transforms.boilerplate.budget import Deadline
 from transforms.boilerplate.charset import decode_html
-from transforms.boilerplate.html import main_text, parse_html
+from transforms.boilerplate.html import main_text, parse_html, strip_non_content
 from transforms.boilerplate.metadata import (
     detect_language,
     detect_text_language,
@@ -105,6 +105,7 @@ def extract_html(
         canonical_url=html_canonical(tree, url),
         published_at=html_published(tree, url),
     )
+    strip_non_content(tree)
     page_chars = len(" ".join(tree.text_content().split()))
     deadline.check("metadata")
     blocks = main_text(tree, url, deadline)

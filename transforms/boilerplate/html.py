@@ -37,6 +37,29 @@ def parse_html(html: str, *, max_depth: int) -> lxml.html.HtmlElement:
     return tree
 
 
+NON_CONTENT = (
+    "script",
+    "style",
+    "noscript",
+    "svg",
+    "iframe",
+    "template",
+    "link",
+    "select",
+    "button",
+    "nav",
+    "footer",
+)
+
+
+def strip_non_content(tree: lxml.html.HtmlElement) -> None:
+    """Drop elements that never hold article text (after metadata is read: JSON-LD lives in scripts).
+
+    trafilatura would discard them too; doing it in one C pass first makes its Python passes shorter.
+    """
+    lxml.etree.strip_elements(tree, *NON_CONTENT, with_tail=False)
+
+
 def main_text(tree: lxml.html.HtmlElement, url: str | None, deadline: Deadline) -> list[str]:
     """The main-content blocks of a parsed page, one per paragraph, list item or table row."""
     try:
