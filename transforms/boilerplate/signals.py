@@ -16,7 +16,6 @@ import numpy as np
 
 WORD = re.compile(r"\w+", re.UNICODE)
 DIGIT = re.compile(r"\d")
-LETTER = re.compile(r"[^\W\d_]")
 UPPER = re.compile(r"[A-Z\u00C0-\u00DE\u0391-\u03A9\u0410-\u042F]")
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)(?=\s|$)")
@@ -382,8 +381,13 @@ def digit_ratio(line: str) -> float:
 
 
 def upper_ratio(line: str) -> float:
-    letters = len(LETTER.findall(line))
-    return len(UPPER.findall(line)) / letters if letters else 0.0
+    return _upper_share(line, words(line), len(DIGIT.findall(line)))
+
+
+def _upper_share(line: str, tokens: Sequence[str], digits: int) -> float:
+    # Letters are the word characters that are neither digits nor "_": no per-character regex needed.
+    letters = sum(map(len, tokens)) - digits - line.count("_")
+    return len(UPPER.findall(line)) / letters if letters > 0 else 0.0
 
 
 def token_overlap(a: Sequence[str], b: Sequence[str]) -> float:
@@ -519,8 +523,9 @@ def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
         rows[i, 4] = math.log1p(sentence_count(line))
         rows[i, 5] = stopr[i]
         rows[i, 6] = capitalised_ratio(toks)
-        rows[i, 7] = digit_ratio(line)
-        rows[i, 8] = upper_ratio(line)
+        digits = len(DIGIT.findall(line))
+        rows[i, 7] = digits / len(line)
+        rows[i, 8] = _upper_share(line, toks, digits)
         rows[i, 9] = line.count(",") / nt
         rows[i, 10] = bool(URL_LIKE.search(line))
         rows[i, 11] = min(sum(map(line.count, SEPARATOR_CHARS)), 5) / 5
