@@ -11,7 +11,8 @@ Each configuration runs ``newsflow backfill --input ... --output DIR --workers W
 ``seconds``: from building the pipeline to the last file written, worker start-up included), median of the
 runs. The baseline is the 1-worker run in the same invocation; the ratio is 2 workers over 1.
 
-Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 2] [--runs 3] [--passthrough]``.
+Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 2] [--runs 3] [--passthrough]``; other flags go to
+``newsflow backfill`` as they are (e.g. ``--entities false``).
 """
 
 from __future__ import annotations
@@ -72,14 +73,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="Copies of every page (1 = each page once).")
     parser.add_argument("--runs", type=int, default=3, help="Runs per configuration (the median is shown).")
     parser.add_argument("--passthrough", action="store_true", help="Parse and write only (no cleaning).")
-    args = parser.parse_args()
-    extra = ["--passthrough", "true"] if args.passthrough else []
+    args, chain_flags = parser.parse_known_args()  # any other flag goes to newsflow backfill as it is
+    extra = (["--passthrough", "true"] if args.passthrough else []) + chain_flags
     with tempfile.TemporaryDirectory(prefix="newsflow-bench-backfill-") as tmp:
         input_path = Path(tmp) / "pages.jsonl"
         records = write_input(input_path, args.repeat)
+        chain = "pass-through" if args.passthrough else "clean, learned boilerplate, dedup, entities"
         print(
-            f"input: {records} records ({records // args.repeat} pages x {args.repeat}), chain: "
-            f"{'pass-through' if args.passthrough else 'full (clean, boilerplate, dedup, entities)'}"
+            f"input: {records} records ({records // args.repeat} pages x {args.repeat}); chain: {chain}; "
+            f"flags: {' '.join(extra) or 'none'}"
         )
         rates: dict[int, float] = {}
         for workers in (1, 2):

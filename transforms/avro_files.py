@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,24 @@ def check_codec(codec: str) -> None:
         fastavro.writer(io.BytesIO(), {"type": "record", "name": "Probe", "fields": []}, [{}], codec=codec)
     except (ImportError, ValueError) as exc:
         raise ValueError(f"Avro codec {codec!r} is not usable here: {exc}") from exc
+
+
+@cache
+def stable_schema(name: str) -> dict[str, Any]:
+    """The parsed schema with the keys of every object sorted, for a header that is the same in every run.
+
+    fastavro orders some field properties by iterating a set, whose order follows the per-process string
+    hash seed: written as is, the schema JSON in the header would differ from one run to the next.
+    """
+    return _sorted_keys(avro.schemas()[name])
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def _position_key(record: dict[str, Any]) -> tuple[str, int, int]:
@@ -128,7 +147,7 @@ def write_partition(
     ordered = sorted(records, key=kind.sort_key)
     target = Path(directory) / partition
     target.mkdir(parents=True, exist_ok=True)
-    schema = avro.schemas()[kind.schema]
+    schema = stable_schema(kind.schema)
     paths = []
     for index, start in enumerate(range(0, len(ordered), max_records)):
         chunk = ordered[start : start + max_records]

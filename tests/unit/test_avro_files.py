@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,6 +68,23 @@ def test_partition_file_is_sorted_and_identical_whatever_the_input_order(tmp_pat
     assert [r["id"] for r in decoded] == sorted(r["id"] for r in records)
     assert decoded[0]["published_at"] == NOV2
     assert not list((tmp_path / "a").rglob(".*tmp*")), "no temporary file is left behind"
+
+
+WRITE_ONE = """
+import sys
+from transforms.avro_files import KINDS, write_partition
+from transforms.records import Article, SourcePosition, to_dict
+record = to_dict(Article(id="a1", body="b", source_position=SourcePosition("t", 0, 1)))
+write_partition(sys.argv[1], KINDS["articles"], "articles/dt=x", [record], run_id="h0")
+"""
+
+
+def test_files_are_identical_across_processes_with_different_hash_seeds(tmp_path):
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", WRITE_ONE, str(tmp_path / seed)], check=True, env=env)
+    files = [(tmp_path / seed / "articles/dt=x/articles-h0-00000.avro").read_bytes() for seed in "123"]
+    assert files[0] == files[1] == files[2]
 
 
 def test_shards_split_by_record_count(tmp_path):
