@@ -312,10 +312,7 @@ NEWSFLOW_FIELDS = {
     for f in dataclasses.fields(cls)
 }
 SECRET_FIELDS = {
-    f.name
-    for cls in (nf_options.KafkaSettings,)
-    for f in dataclasses.fields(cls)
-    if f.metadata.get("secret")
+    f.name for cls in (nf_options.KafkaSettings,) for f in dataclasses.fields(cls) if f.metadata.get("secret")
 }
 
 
