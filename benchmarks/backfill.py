@@ -7,9 +7,10 @@ re-crawled) and enough work for the start-up of the worker processes to matter l
 cleaning and are dropped by dedup.
 
 Each configuration runs ``newsflow backfill --input ... --output DIR --workers W`` as a fresh process,
-``--runs`` times; the figure is input records per second over the pipeline's own run time (the summary's
-``seconds``: from building the pipeline to the last file written, worker start-up included), median of the
-runs. The baseline is the 1-worker run in the same invocation; the ratio is 2 workers over 1.
+``--runs`` times, the two configurations interleaved so both see the same load of a shared machine; the
+figure is input records per second over the pipeline's own run time (the summary's ``seconds``: from
+building the pipeline to the last file written, worker start-up included), median of the runs. The
+baseline is the 1-worker run in the same invocation; the ratio is 2 workers over 1.
 
 Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 2] [--runs 3] [--passthrough]``; other flags go to
 ``newsflow backfill`` as they are (e.g. ``--entities false``).
@@ -83,22 +84,19 @@ def main() -> int:
             f"input: {records} records ({records // args.repeat} pages x {args.repeat}); chain: {chain}; "
             f"flags: {' '.join(extra) or 'none'}"
         )
-        rates: dict[int, float] = {}
-        for workers in (1, 2):
-            seconds, walls = [], []
-            for run in range(args.runs):
+        seconds: dict[int, list[float]] = {1: [], 2: []}
+        for run in range(args.runs):  # interleaved, so both configurations see the same machine load
+            for workers in (1, 2):
                 summary = run_once(input_path, Path(tmp) / f"out-{workers}-{run}", workers, extra)
-                seconds.append(summary["seconds"])
-                walls.append(summary["wall"])
-                out = summary.get("files.articles_written", 0)
+                seconds[workers].append(summary["seconds"])
                 print(
-                    f"  workers={workers} run={run + 1}: {summary['seconds']:.1f} s pipeline, "
-                    f"{summary['wall']:.1f} s wall, {out} articles written"
+                    f"  run {run + 1} workers={workers}: {summary['seconds']:.1f} s pipeline, "
+                    f"{summary['wall']:.1f} s wall, {summary.get('files.articles_written', 0)} articles written"
                 )
-            rates[workers] = records / statistics.median(seconds)
+        rates = {w: records / statistics.median(s) for w, s in seconds.items()}
+        for workers, rate in rates.items():
             print(
-                f"workers={workers}: median {statistics.median(seconds):.1f} s, "
-                f"{rates[workers]:.2f} records/s (median wall {statistics.median(walls):.1f} s)"
+                f"workers={workers}: median {statistics.median(seconds[workers]):.1f} s, {rate:.2f} records/s"
             )
         print(f"ratio 2 workers / 1 worker (baseline): {rates[2] / rates[1]:.2f}x")
     return 0
