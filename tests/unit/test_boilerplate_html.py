@@ -74,6 +74,12 @@ def test_broken_markup_still_extracts():
     assert "bus network" in extract_html(html).body
 
 
+def test_xhtml_with_an_xml_declaration():
+    html = '<?xml version="1.0" encoding="utf-8"?>' + page(PARAS[1:])
+    assert extract_html(html).paragraphs == PARAS[1:]
+    assert extract_html(html.encode("utf-8")).paragraphs == PARAS[1:]
+
+
 def test_entity_declarations_are_rejected():
     html = '<!DOCTYPE html [<!ENTITY boom "x">]>' + page(PARAS[1:])
     with pytest.raises(CleanError):

@@ -16,6 +16,7 @@ from transforms.boilerplate.budget import Deadline
 from transforms.errors import CleanError, LimitExceeded
 
 ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.IGNORECASE)
 
 
 def parse_html(html: str, *, max_depth: int) -> lxml.html.HtmlElement:
@@ -25,6 +26,7 @@ def parse_html(html: str, *, max_depth: int) -> lxml.html.HtmlElement:
     parser = lxml.html.HTMLParser(
         no_network=True, huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False
     )
+    html = XML_DECLARATION.sub("", html, count=1)  # lxml refuses decoded text that declares an encoding
     try:
         tree = lxml.html.document_fromstring(html, parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
