@@ -130,6 +130,12 @@ def check_newsflow_argv(argv: list[str]) -> tuple[str, list[str]]:
     except SystemExit:
         pytest.fail(f"newsflow rejects {ours}")
     assert not unknown, f"flags not accepted by `newsflow {args.command}`: {unknown}"
+    # argparse also accepts unambiguous prefixes (--max-record): the files must spell flags in full
+    spelled = {o for a in parser._actions for o in a.option_strings}
+    spelled |= {o for a in subcommands()[args.command]._actions for o in a.option_strings}
+    for word in ours:
+        if word.startswith("--"):
+            assert word.split("=", 1)[0] in spelled, f"`newsflow {args.command}` has no flag {word}"
     return args.command, beam
 
 
@@ -204,8 +210,8 @@ def doc_commands() -> list[tuple[str, list[str]]]:
         for line in block.replace("\\\n", " ").splitlines():
             line = line.split(" #")[0].strip()
             words = shlex.split(line) if line else []
-            if "newsflow" in words[:3]:
-                found.append((f"DEPLOY.md: {line[:60]}", words[words.index("newsflow") + 1 :]))
+            if words and words[0] == "newsflow":
+                found.append((f"DEPLOY.md: {line[:60]}", words[1:]))
     return found
 
 
