@@ -85,8 +85,18 @@ def test_one_word_person_that_is_a_capital_is_the_place(gaz):
 
 
 def test_majority_type_wins_for_a_repeated_name(gaz):
-    body = "Crimea was annexed. Crimea is disputed. Crimea matters."
-    raw = mentions(body, [("Crimea", "LOC")])
+    body = "Lavrov spoke. Lavrov left. Lavrov returned."
+    raw = mentions(body, [("Lavrov", "PERSON")])
     raw[1] = RawMention(raw[1].start, raw[1].end, "ORG")
     got = by_name(normalize(body, raw, gaz))
-    assert got["Crimea"].type == "LOC" and len(got["Crimea"].mentions) == 3
+    assert got["Lavrov"].type == "PERSON" and len(got["Lavrov"].mentions) == 3
+
+
+def test_a_place_also_read_as_a_team_is_two_entities(gaz):
+    body = "NEW YORK 1996-08-30\n\nNew York beat Boston 5-3. New York scored first."
+    raw = mentions(body, [("NEW YORK", "LOC"), ("New York", "ORG"), ("Boston", "ORG")])
+    got = normalize(body, raw, gaz)
+    places = [c for c in got if c.type == "LOC"]
+    teams = [c for c in got if c.type == "ORG" and c.mentions[0].text == "New York"]
+    assert [m.text for m in places[0].mentions] == ["NEW YORK"] and places[0].place.geonameid == 5128581
+    assert len(teams) == 1 and len(teams[0].mentions) == 2 and teams[0].place is None

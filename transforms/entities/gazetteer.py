@@ -34,6 +34,7 @@ _COUNTRY_ALIASES = {
 }
 # Cities whose common English name is not GeoNames' primary one, checked before the raw alternate names.
 _CITY_ALIASES = {
+    "New York": "New York City",
     "Kiev": "Kyiv",
     "Kharkov": "Kharkiv",
     "Odessa": "Odesa",

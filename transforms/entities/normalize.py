@@ -27,6 +27,7 @@ class Cluster:
     """One entity of the document while it is being assembled."""
 
     mentions: list[Mention] = field(default_factory=list)
+    own: list[str] = field(default_factory=list)  # each mention's own type, parallel to ``mentions``
     types: Counter = field(default_factory=Counter)
     place: Place | None = None
     full_name: str | None = None  # a PERSON's longest name
@@ -109,15 +110,34 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
                 if word[0].isupper() and len(word) > 2 and word.lower() not in _ACRONYM_SKIP:
                     by_name_part.setdefault(fold(word), cluster)
         cluster.mentions.append(Mention(text=text, start=m.start, end=m.end))
+        cluster.own.append(m.type)
         cluster.types[type_] += 1
         if place is not None and cluster.place is None:
             cluster.place = place
             by_key[f"geo:{place.geonameid}"] = cluster
         by_key.setdefault(key, cluster)
-    clusters = [c for c in clusters if c.mentions]
+    clusters = [part for c in clusters if c.mentions for part in _split_places_from_teams(c)]
     for c in clusters:
         _retype(c)
     return clusters
+
+
+def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
+    """A place name the model read as an organisation in some sentences names two things there: the place
+    and a team or institution ("NEW YORK" in a dateline, "New York" beating Boston)."""
+    if not (cluster.types["LOC"] and cluster.types["ORG"]) or cluster.full_name:
+        return [cluster]
+    org = Cluster()
+    for mention, own in zip(cluster.mentions, cluster.own, strict=True):
+        if own == "ORG":
+            org.mentions.append(mention)
+            org.own.append(own)
+    org.types = Counter({"ORG": len(org.mentions)})
+    keep = [(m, o) for m, o in zip(cluster.mentions, cluster.own, strict=True) if o != "ORG"]
+    cluster.mentions = [m for m, _ in keep]
+    cluster.own = [o for _, o in keep]
+    cluster.types = Counter(cluster.own)
+    return [cluster, org]
 
 
 def _retype(cluster: Cluster) -> None:
@@ -170,8 +190,12 @@ def _absorb_name_parts(
             and all(len(mm.text.split()) == 1 for mm in earlier.mentions)
         ):
             cluster.mentions.extend(earlier.mentions)
+            cluster.own.extend(["PERSON"] * len(earlier.mentions))
             cluster.types["PERSON"] += len(earlier.mentions)
             earlier.mentions.clear()
+            earlier.own.clear()
             by_key[key] = cluster
         parts.setdefault(key, cluster)
-    cluster.mentions.sort(key=lambda mm: mm.start)
+    order = sorted(range(len(cluster.mentions)), key=lambda i: cluster.mentions[i].start)
+    cluster.mentions = [cluster.mentions[i] for i in order]
+    cluster.own = [cluster.own[i] for i in order]
