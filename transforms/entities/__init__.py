@@ -15,7 +15,7 @@ from transforms.entities import salience
 from transforms.entities.gazetteer import Gazetteer, gazetteer
 from transforms.entities.link import entity_ids
 from transforms.entities.normalize import normalize
-from transforms.entities.recognize import MODEL_DIR, load_model, propagate, recognize
+from transforms.entities.recognize import MODEL_DIR, load_model, recognize
 from transforms.errors import LimitExceeded
 from transforms.records import Entity
 
@@ -50,7 +50,7 @@ class EntityExtractor:
         if self._nlp is None or self._gaz is None:
             self.load()
         deadline = time.monotonic() + time_budget
-        raw = propagate(body, recognize(self._nlp, body, deadline))
+        raw = recognize(self._nlp, body, deadline)
         clusters = normalize(body, raw, self._gaz)
         if time.monotonic() > deadline:
             raise LimitExceeded("entity extraction over its time budget", stage="entities")

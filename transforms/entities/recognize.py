@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -98,24 +96,3 @@ def recognize(nlp: spacy.Language, body: str, deadline: float) -> list[RawMentio
     if time.monotonic() > deadline:
         raise LimitExceeded("entity extraction over its time budget", stage="entities")
     return found
-
-
-def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
-    """One sense per document: further occurrences of a recognised name that the model missed get the
-    same type (a name the model saw in one sentence is the same name in the next)."""
-    names = {body[m.start : m.end]: m.type for m in mentions}
-    names = {n: t for n, t in names.items() if len(n) >= 3 and n[0].isupper() and n.strip() == n}
-    if not names:
-        return mentions
-    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![\w.-])(?:{alternation})(?![\w-])")
-    kept = sorted(mentions, key=lambda m: m.start)
-    starts = [m.start for m in kept]
-    added = []
-    for match in pattern.finditer(body):
-        s, e = match.span()
-        i = bisect.bisect_left(starts, e)  # mentions starting before this match ends
-        if i and kept[i - 1].end > s:
-            continue  # overlaps the nearest such mention (mentions never overlap each other)
-        added.append(RawMention(s, e, names[match.group()]))
-    return sorted(kept + added, key=lambda m: m.start)
