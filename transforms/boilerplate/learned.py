@@ -1,8 +1,8 @@
 """Learned per-source boilerplate: paragraphs that recur across a source's articles are page furniture.
 
 A :class:`ParagraphSketch` is a count-min sketch of normalised paragraph fingerprints for one source,
-split into event-time buckets so old counts expire and memory stays fixed (``buckets * depth * width``
-16-bit counters). :func:`strip_learned` is the pure step; :class:`LearnedBoilerplate` keeps one sketch per
+split into event-time buckets so old counts expire and memory stays fixed (``buckets * width`` 8-bit
+counters). :func:`strip_learned` is the pure step; :class:`LearnedBoilerplate` keeps one sketch per
 source in memory (``newsflow process``); :class:`RemoveLearnedBoilerplate` keeps it in Beam keyed state.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,19 +35,25 @@ DIGITS = re.compile(r"\d+")
 
 @dataclass(frozen=True)
 class LearnedConfig:
-    """min_others: a paragraph seen in at least this many earlier articles of the source is boilerplate."""
+    """Learned-boilerplate settings.
+
+    min_others: a paragraph seen in at least this many earlier articles of the source is boilerplate.
+    width and hashes size each bucket's counter table: with ``n`` distinct paragraphs in a bucket the chance
+    that an unseen one looks seen is about ``(1 - exp(-hashes * n / width)) ** hashes`` (0.08% for 1,500
+    paragraphs in half a day with the defaults). Memory per source: ``buckets * width`` bytes at most.
+    """
 
     min_others: int = 1
     min_words: int = 4
-    window_seconds: float = 14 * 24 * 3600.0
-    buckets: int = 4
-    depth: int = 4
-    width: int = 2048
-    max_sources: int = 10_000
+    window_seconds: float = 3 * 24 * 3600.0
+    buckets: int = 6
+    width: int = 65536
+    hashes: int = 4
+    max_sources: int = 1000
 
 
 def paragraph_key(paragraph: str) -> str | None:
-    """Case-, spacing- and number-insensitive form of a paragraph; None when too short to judge."""
+    """Case-, spacing- and number-insensitive form of a paragraph; None when there are no words."""
     tokens = TOKEN.findall(DIGITS.sub("0", paragraph.lower()))
     return " ".join(tokens) if tokens else None
 
@@ -57,7 +64,12 @@ def fingerprint(key: str) -> int:
 
 @dataclass
 class ParagraphSketch:
-    """Count-min sketch of paragraph fingerprints with event-time buckets (oldest dropped first)."""
+    """Count-min sketch of paragraph fingerprints, one counter table per event-time bucket.
+
+    Each table is a single row of 8-bit counters addressed by ``hashes`` positions (a counting Bloom
+    filter) with conservative update, so a count is only ever over-estimated, and rarely. The estimate
+    sums the per-bucket minimums; buckets that fall out of the window are dropped whole.
+    """
 
     config: LearnedConfig
     bucket_counts: dict[int, np.ndarray] = field(default_factory=dict)
@@ -66,28 +78,26 @@ class ParagraphSketch:
     def bucket_seconds(self) -> float:
         return self.config.window_seconds / self.config.buckets
 
-    def _cells(self, fp: int) -> tuple[np.ndarray, np.ndarray]:
+    def _cells(self, fp: int) -> np.ndarray:
         h1, h2 = fp & 0xFFFFFFFF, (fp >> 32) | 1
-        rows = np.arange(self.config.depth)
-        return rows, (h1 + rows * h2) % self.config.width
+        return (h1 + np.arange(self.config.hashes, dtype=np.uint64) * h2) % self.config.width
 
     def estimate(self, fp: int) -> int:
-        """Upper-bound count of articles (within the window) that contained the paragraph."""
-        if not self.bucket_counts:
-            return 0
-        rows, cols = self._cells(fp)
-        total = sum(counts[rows, cols].astype(np.int64) for counts in self.bucket_counts.values())
-        return int(np.min(total))
+        """Upper bound of the number of articles (within the window) that contained the paragraph."""
+        cells = self._cells(fp)
+        return sum(int(counts[cells].min()) for counts in self.bucket_counts.values())
 
     def add(self, fps: Iterable[int], event_time: float | None) -> None:
         bucket = self._bucket(event_time)
         counts = self.bucket_counts.get(bucket)
         if counts is None:
-            counts = self.bucket_counts[bucket] = np.zeros((self.config.depth, self.config.width), np.uint16)
+            counts = self.bucket_counts[bucket] = np.zeros(self.config.width, np.uint8)
         for fp in fps:
-            rows, cols = self._cells(fp)
-            cell = counts[rows, cols]
-            counts[rows, cols] = np.where(cell < np.iinfo(np.uint16).max, cell + 1, cell)
+            cells = self._cells(fp)
+            low = counts[cells].min()
+            if low < 255:
+                hit = cells[counts[cells] == low]
+                counts[hit] = low + 1
         self.expire()
 
     def _bucket(self, event_time: float | None) -> int:
@@ -103,12 +113,12 @@ class ParagraphSketch:
                 del self.bucket_counts[b]
 
     def to_state(self) -> dict[int, bytes]:
-        return {b: counts.tobytes() for b, counts in self.bucket_counts.items()}
+        """Compressed tables: a quiet source's mostly-zero tables cost a few hundred bytes of state."""
+        return {b: zlib.compress(counts.tobytes(), 1) for b, counts in self.bucket_counts.items()}
 
     @classmethod
     def from_state(cls, config: LearnedConfig, state: dict[int, bytes] | None) -> ParagraphSketch:
-        shape = (config.depth, config.width)
-        counts = {b: np.frombuffer(raw, np.uint16).reshape(shape).copy() for b, raw in (state or {}).items()}
+        counts = {b: np.frombuffer(zlib.decompress(raw), np.uint8).copy() for b, raw in (state or {}).items()}
         return cls(config, counts)
 
 
