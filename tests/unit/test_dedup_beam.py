@@ -8,8 +8,11 @@ from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
+from apache_beam.testing.test_stream import TestStream as BeamStream
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
 
 from transforms.dedup import Deduplicate, DedupSettings
 from transforms.records import Article, SourcePosition
@@ -109,3 +112,26 @@ def test_batch_mode_without_a_live_index_yet_dedups_on_its_own(tmp_path: Path) -
         mode="batch",
         state_dir=str(tmp_path / "none"),
     )
+
+
+def test_beam_state_of_an_idle_key_is_cleared_one_horizon_after_its_newest_element() -> None:
+    """The late copy's own event time is within the horizon of the original, so only the cleared state
+    (the expiry timer, which follows element time) explains why it is kept."""
+    start = T0.timestamp()
+    late_copy = article("late", STORY, 2, partition=2)
+    stream = (
+        BeamStream()
+        .add_elements([TimestampedValue(ORIGINAL, start)])
+        .advance_watermark_to(start + 60)
+        .add_elements([TimestampedValue(article("copy", STORY, 1, partition=1), start + 60)])
+        .advance_watermark_to(start + 3 * 86400)
+        .add_elements([TimestampedValue(late_copy, start + 3 * 86400)])
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    with BeamPipeline(options=options) as pipeline:
+        out = pipeline | stream | Deduplicate(DedupSettings(horizon_days=1))
+        assert_that(out["articles"] | beam.Map(lambda a: a.id), equal_to(["wire", "late"]), label="Kept")
+        dropped = out["duplicates"] | beam.Map(lambda v: (v.id, v.duplicate_of))
+        assert_that(dropped, equal_to([("copy", "wire")]), label="Dropped")

@@ -88,6 +88,7 @@ class _Fingerprint(beam.DoFn):
             yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, fp)))
 
 
+@beam.typehints.with_input_types(tuple[bytes, Any])
 class _Probe(beam.DoFn):
     """Stage 1, keyed by index key. Beam state holds the key's entries unless a ``state_dir`` is given."""
 
@@ -159,6 +160,7 @@ class _Probe(beam.DoFn):
         newest.clear()
 
 
+@beam.typehints.with_input_types(tuple[str, Any])
 class _Decide(_Counted):
     """Stage 2, keyed by record: waits for the article and one report per index key, then decides."""
 
@@ -253,8 +255,7 @@ class Deduplicate(beam.PTransform):
         return (
             (split["heads"], reports)
             | "Join" >> beam.Flatten()
-            | "Decide"
-            >> beam.ParDo(_Decide()).with_input_types(tuple[str, Any]).with_outputs(DUPLICATES, main=ARTICLES)
+            | "Decide" >> beam.ParDo(_Decide()).with_outputs(DUPLICATES, main=ARTICLES)
         )
 
     def _batch(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
