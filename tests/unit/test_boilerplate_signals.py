@@ -122,3 +122,23 @@ def test_line_features_shape_and_context():
     assert x[3, col["in_span"]] == 1 and x[0, col["in_span"]] == 0
     assert np.all(np.isfinite(x))
     assert sig.line_features([], None).shape == (0, len(sig.FEATURE_NAMES))
+
+
+def test_comment_headers():
+    assert sig.is_comment_header("Alex on September 17, 2018 at 6:34 am said:")
+    assert sig.is_comment_header("12 Comments")
+    assert sig.is_comment_header("Leave a Reply")
+    assert not sig.is_comment_header(PROSE)
+
+
+def test_date_like_lines():
+    assert sig.is_date_like("First Published: Tuesday, November 19, 2019 08:38 AM")
+    assert sig.is_date_like("Posted by the editors")
+    assert not sig.is_date_like("Sports Scores Schedule")
+
+
+def test_character_shares():
+    assert sig.digit_ratio("2019") == 1.0 and sig.digit_ratio("") == 0.0
+    assert sig.upper_ratio("ABC def") == 0.5
+    assert sig.upper_ratio("ПРИВЕТ мир") == 6 / 9
+    assert sig.upper_ratio("123 _") == 0.0
