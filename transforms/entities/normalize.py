@@ -2,7 +2,9 @@
 
 "Peskov" after (or before) "Dmitry Peskov" is that person; "Kiev" and "Kyiv", "the Russian Federation" and
 "Russia", "U.S." and "United States" are one place through the gazetteer; "EU" after "European Union" is that
-organisation; possessives are trimmed off. The type of an entity is the majority of its mentions' types.
+organisation; possessives are trimmed off. The type of an entity is the majority of its mentions' types,
+except that a place the model also read as an organisation is split into the place and the organisation
+(a city and its team), and a lone acronym "person" or "the Kremlin" is an organisation.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
             cluster = Cluster()
             clusters.append(cluster)
         if type_ == "PERSON" and len(words) >= 2:
-            _absorb_name_parts(cluster, words, by_name_part, by_key, clusters)
+            _absorb_name_parts(cluster, words, by_name_part, by_key)
             if cluster.full_name is None or len(words) > len(cluster.full_name.split()):
                 cluster.full_name = text
         if type_ in ("ORG", "MISC") and len(words) >= 2:
@@ -125,17 +127,14 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
     """A place name the model read as an organisation in some sentences names two things there: the place
     and a team or institution ("NEW YORK" in a dateline, "New York" beating Boston)."""
-    if not (cluster.types["LOC"] and cluster.types["ORG"]) or cluster.full_name:
+    orgs = [i for i, own in enumerate(cluster.own) if own == "ORG"]
+    if not cluster.types["LOC"] or not orgs or len(orgs) == len(cluster.own) or cluster.full_name:
         return [cluster]
-    org = Cluster()
-    for mention, own in zip(cluster.mentions, cluster.own, strict=True):
-        if own == "ORG":
-            org.mentions.append(mention)
-            org.own.append(own)
-    org.types = Counter({"ORG": len(org.mentions)})
-    keep = [(m, o) for m, o in zip(cluster.mentions, cluster.own, strict=True) if o != "ORG"]
-    cluster.mentions = [m for m, _ in keep]
-    cluster.own = [o for _, o in keep]
+    org = Cluster(mentions=[cluster.mentions[i] for i in orgs], own=["ORG"] * len(orgs))
+    org.types = Counter({"ORG": len(orgs)})
+    rest = [i for i in range(len(cluster.own)) if i not in set(orgs)]
+    cluster.mentions = [cluster.mentions[i] for i in rest]
+    cluster.own = [cluster.own[i] for i in rest]
     cluster.types = Counter(cluster.own)
     return [cluster, org]
 
@@ -175,7 +174,7 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
 
 
 def _absorb_name_parts(
-    cluster: Cluster, words: list[str], parts: dict[str, Cluster], by_key: dict[str, Cluster], clusters: list
+    cluster: Cluster, words: list[str], parts: dict[str, Cluster], by_key: dict[str, Cluster]
 ) -> None:
     """Registers a full name's first and last word; an earlier one-word entity with that last name (or a
     first name used alone) joins this person."""
