@@ -138,13 +138,12 @@ class _Probe(beam.DoFn):
         yield (tok, ("match", found))
 
     def _push_expiry(self, timestamp: Timestamp, newest: Any, expiry: Any) -> None:
-        """Clear the key one horizon after its newest element (element time, never moved backwards)."""
-        if timestamp <= MIN_TIMESTAMP:
-            return
-        micros = timestamp.micros
-        if micros > (newest.read() or 0):
-            newest.write(micros)
-            expiry.set(Timestamp(micros=micros) + Duration(seconds=self.settings.horizon_ms // 1000))
+        """Clear the key one horizon after its newest element (element time, never moved backwards; kept
+        in whole seconds, a 5-byte varint next to the entries)."""
+        seconds = _seconds(timestamp)
+        if seconds > (newest.read() or 0):
+            newest.write(seconds)
+            expiry.set(Timestamp(seconds=seconds) + Duration(seconds=self.settings.horizon_ms // 1000))
 
     def _expire_now_and_then(self) -> None:
         self.seen += 1
