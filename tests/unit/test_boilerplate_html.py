@@ -49,7 +49,10 @@ def test_main_content_and_metadata():
     assert got.published_at is not None and got.published_at.date().isoformat() == "2024-03-05"
     assert got.published_at.tzinfo is not None
     assert got.language == "en"
-    assert got.removed and got.removed[0].reason == "html:outside-main-content"
+    reasons = {r.reason: r for r in got.removed}
+    assert reasons["html:nav"].text == "Home World"
+    assert reasons["html:footer"].text.startswith("© 2024 Example Media")
+    assert reasons["html:outside-main-content"].chars > 0
 
 
 def test_bytes_with_declared_legacy_charset():

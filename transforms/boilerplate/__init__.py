@@ -105,7 +105,7 @@ def extract_html(
         canonical_url=html_canonical(tree, url),
         published_at=html_published(tree, url),
     )
-    strip_non_content(tree)
+    landmarks = strip_non_content(tree)
     page_chars = len(" ".join(tree.text_content().split()))
     deadline.check("metadata")
     blocks = main_text(tree, url, deadline)
@@ -115,9 +115,10 @@ def extract_html(
     if sum(len(p) for p in extraction.paragraphs) < MIN_BODY_CHARS:
         raise CleanError("no main content found in HTML")
     kept = sum(len(p) for p in extraction.paragraphs) + sum(len(c.text) for c in extraction.captions)
+    extraction.removed.extend(landmarks)
     if page_chars > kept:
         extraction.removed.append(
-            Removed(text="(page text outside the main content)", reason="html:outside-main-content",
+            Removed(text="(other page text outside the main content)", reason="html:outside-main-content",
                     chars=page_chars - kept)
         )  # fmt: skip
     extraction.language = detect_language(extraction.body)

@@ -13,7 +13,9 @@ import lxml.html
 import trafilatura
 
 from transforms.boilerplate.budget import Deadline
+from transforms.boilerplate.text import EXCERPT
 from transforms.errors import CleanError, LimitExceeded
+from transforms.records import Removed
 
 ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.IGNORECASE)
@@ -54,12 +56,24 @@ NON_CONTENT = (
 )
 
 
-def strip_non_content(tree: lxml.html.HtmlElement) -> None:
+LANDMARKS = ("nav", "footer")
+
+
+def strip_non_content(tree: lxml.html.HtmlElement) -> list[Removed]:
     """Drop elements that never hold article text (after metadata is read: JSON-LD lives in scripts).
 
     trafilatura would discard them too; doing it in one C pass first makes its Python passes shorter.
+    The text of navigation and footer landmarks is returned as removed blocks, named by their tag.
     """
+    removed = []
+    for el in tree.iter(*LANDMARKS):
+        if any(a.tag in LANDMARKS for a in el.iterancestors()):
+            continue
+        text = " ".join(" ".join(el.itertext()).split())
+        if text:
+            removed.append(Removed(text=text[:EXCERPT], reason=f"html:{el.tag}", chars=len(text)))
     lxml.etree.strip_elements(tree, *NON_CONTENT, with_tail=False)
+    return removed
 
 
 def main_text(tree: lxml.html.HtmlElement, url: str | None, deadline: Deadline) -> list[str]:
