@@ -100,3 +100,16 @@ def test_a_place_also_read_as_a_team_is_two_entities(gaz):
     teams = [c for c in got if c.type == "ORG" and c.mentions[0].text == "New York"]
     assert [m.text for m in places[0].mentions] == ["NEW YORK"] and places[0].place.geonameid == 5128581
     assert len(teams) == 1 and len(teams[0].mentions) == 2 and teams[0].place is None
+
+
+def test_a_lone_name_followed_by_its_is_an_organisation_and_by_he_a_person(gaz):
+    body = "Energean said its output rose. Zelensky said he would go. Energean shares fell. JAXA launched."
+    raw = mentions(body, [("Energean", "PERSON"), ("Zelensky", "PERSON"), ("JAXA", "PERSON")])
+    got = by_name(normalize(body, raw, gaz))
+    assert (got["Energean"].type, got["Zelensky"].type, got["JAXA"].type) == ("ORG", "PERSON", "ORG")
+
+
+def test_the_kremlin_is_an_organisation(gaz):
+    body = "The Kremlin said so."
+    got = by_name(normalize(body, mentions(body, [("Kremlin", "LOC")]), gaz))
+    assert got["Kremlin"].type == "ORG" and got["Kremlin"].place is None

@@ -21,6 +21,11 @@ from transforms.records import Mention
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
 _INSTITUTION_SEATS = {"kremlin"}
+_CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
+_ORG_CUE = re.compile(
+    r"\b(its|company|firm|shares|group|brand|maker|bank|producer|operator|agency|team)\b", re.IGNORECASE
+)
+_PERSON_CUE = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
 _ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
 
 
@@ -120,7 +125,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         by_key.setdefault(key, cluster)
     clusters = [part for c in clusters if c.mentions for part in _split_places_from_teams(c)]
     for c in clusters:
-        _retype(c)
+        _retype(c, body)
     return clusters
 
 
@@ -139,14 +144,19 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
     return [cluster, org]
 
 
-def _retype(cluster: Cluster) -> None:
-    """A "person" the article only ever names by an acronym is an organisation (JAXA); a seat of power that
-    news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags it LOC)."""
+def _retype(cluster: Cluster, body: str) -> None:
+    """Second thoughts on a "person" the article never names in full, which is often a company: an acronym
+    is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by "he" or
+    "her". A seat of power that news uses for the institution is that organisation ("the Kremlin said",
+    though CoNLL tags it LOC)."""
     text = cluster.mentions[0].text
-    lone_acronym = (
-        cluster.type == "PERSON" and cluster.full_name is None and text.isupper() and text.isalpha()
-    )
-    if lone_acronym or fold(text) in _INSTITUTION_SEATS:
+    to_org = fold(text) in _INSTITUTION_SEATS
+    if cluster.type == "PERSON" and cluster.full_name is None:
+        after = [body[m.end : m.end + _CUE_WINDOW] for m in cluster.mentions]
+        org_cues = sum(1 for a in after if _ORG_CUE.search(a))
+        person_cues = sum(1 for a in after if _PERSON_CUE.search(a))
+        to_org = to_org or (text.isupper() and text.isalpha()) or org_cues > person_cues
+    if to_org:
         cluster.types = Counter({"ORG": len(cluster.mentions)})
         cluster.place = None
 
