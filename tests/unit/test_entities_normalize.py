@@ -113,3 +113,9 @@ def test_the_kremlin_is_an_organisation(gaz):
     body = "The Kremlin said so."
     got = by_name(normalize(body, mentions(body, [("Kremlin", "LOC")]), gaz))
     assert got["Kremlin"].type == "ORG" and got["Kremlin"].place is None
+
+
+def test_a_lone_name_after_in_is_a_place(gaz):
+    body = "Snow fell in Asahikawa. Roads near Asahikawa closed."
+    got = by_name(normalize(body, mentions(body, [("Asahikawa", "PERSON")]), gaz))
+    assert got["Asahikawa"].type == "LOC" and got["Asahikawa"].place.country == "JP"

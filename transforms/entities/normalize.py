@@ -26,6 +26,7 @@ _ORG_CUE = re.compile(
     r"\b(its|company|firm|shares|group|brand|maker|bank|producer|operator|agency|team)\b", re.IGNORECASE
 )
 _PERSON_CUE = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
+_PLACE_CUE = re.compile(r"\b(in|near|from|across|outside)\s+$")
 _ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
 
 
@@ -125,7 +126,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         by_key.setdefault(key, cluster)
     clusters = [part for c in clusters if c.mentions for part in _split_places_from_teams(c)]
     for c in clusters:
-        _retype(c, body)
+        _retype(c, body, gaz, context)
     return clusters
 
 
@@ -144,21 +145,27 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
     return [cluster, org]
 
 
-def _retype(cluster: Cluster, body: str) -> None:
-    """Second thoughts on a "person" the article never names in full, which is often a company: an acronym
-    is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by "he" or
-    "her". A seat of power that news uses for the institution is that organisation ("the Kremlin said",
-    though CoNLL tags it LOC)."""
+def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: set[str]) -> None:
+    """Second thoughts on a "person" the article never names in full, which is often a company or a place:
+    an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
+    "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. A seat of power
+    that news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags it LOC)."""
     text = cluster.mentions[0].text
-    to_org = fold(text) in _INSTITUTION_SEATS
+    new_type = "ORG" if fold(text) in _INSTITUTION_SEATS else None
     if cluster.type == "PERSON" and cluster.full_name is None:
         after = [body[m.end : m.end + _CUE_WINDOW] for m in cluster.mentions]
         org_cues = sum(1 for a in after if _ORG_CUE.search(a))
         person_cues = sum(1 for a in after if _PERSON_CUE.search(a))
-        to_org = to_org or (text.isupper() and text.isalpha()) or org_cues > person_cues
-    if to_org:
-        cluster.types = Counter({"ORG": len(cluster.mentions)})
-        cluster.place = None
+        place_cues = sum(
+            1 for m in cluster.mentions if _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
+        )
+        if (text.isupper() and text.isalpha()) or org_cues > person_cues:
+            new_type = "ORG"
+        elif place_cues > person_cues:
+            new_type = "LOC"
+    if new_type is not None:
+        cluster.types = Counter({new_type: len(cluster.mentions)})
+        cluster.place = resolve(gaz, text, context) if new_type == "LOC" else None
 
 
 def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
