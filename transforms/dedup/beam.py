@@ -29,7 +29,7 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Duration, Timestamp
 
-from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve, token
+from transforms.dedup.batch import Member, member, pairs_in_group, resolve, token
 from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
@@ -267,11 +267,7 @@ class Deduplicate(beam.PTransform):
             | "Group" >> beam.GroupByKey()
             | "Pairs" >> beam.FlatMap(lambda kv: pairs_in_group(kv[0][1], kv[1], settings))
         )
-        dropped = pairs | "AllPairs" >> beam.combiners.ToList() | "Resolve" >> beam.Map(_resolve_list)
+        dropped = pairs | "AllPairs" >> beam.combiners.ToList() | "Resolve" >> beam.Map(resolve)
         return prepared | "Split" >> beam.ParDo(_Split(), dropped=pvalue.AsSingleton(dropped)).with_outputs(
             DUPLICATES, main=ARTICLES
         )
-
-
-def _resolve_list(pairs: list[Pair]) -> dict[str, Match]:
-    return resolve(pairs)
