@@ -121,3 +121,26 @@ def test_byline_gives_authors_and_stays_out_of_the_body():
     assert got.title == "Big Story Headline Here"
     assert len(got.paragraphs) == 3 and "Jane Doe" not in got.body
     assert got.canonical_url == "https://example.com/story"
+
+
+def test_german_page_with_photo_credit_and_agency_credit():
+    text = (
+        "Startseite\nPolitik\nWirtschaft\nSport\nAnmelden\n\nBundestag beschließt neues Klimagesetz\n\n"
+        "Foto: Max Mustermann / dpa\n\n"
+        "Der Bundestag hat am Donnerstag mit großer Mehrheit ein neues Klimagesetz beschlossen, das den "
+        "Ausstoß von Treibhausgasen bis 2030 deutlich senken soll.\n\n"
+        "Die Opposition kritisierte das Gesetz als unzureichend und kündigte an, vor dem "
+        "Bundesverfassungsgericht dagegen zu klagen, falls die Regierung nicht nachbessert.\n\n"
+        "Nach Angaben des Umweltministeriums sollen die Maßnahmen schrittweise bis zum Ende des Jahrzehnts "
+        "umgesetzt werden, beginnend mit dem Verkehrssektor.\n\n"
+        "Mit Material von dpa und Reuters.\n\n"
+        "Abonnieren Sie unseren Newsletter und erhalten Sie jeden Morgen die wichtigsten Nachrichten.\n"
+        "Datenschutz\nImpressum\n© 2024 Beispiel Verlag"
+    )
+    got = extract_text(text)
+    assert got.language == "de"
+    assert got.title == "Bundestag beschließt neues Klimagesetz"
+    assert len(got.paragraphs) == 3 and got.paragraphs[0].startswith("Der Bundestag")
+    assert got.captions == [Caption(text="", credit="Foto: Max Mustermann / dpa")]
+    assert got.credits == ["Mit Material von dpa und Reuters."]
+    assert {r.reason for r in got.removed} >= {"text:appeal", "text:legal-notice", "text:short-line"}

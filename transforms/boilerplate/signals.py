@@ -230,7 +230,16 @@ NAME_SLASH_CREDIT = re.compile(
     r"\s*[/|]\s*[A-Z][\w.&'’ -]{1,60}(?:\s*[/|]\s*[A-Z][\w.&'’ -]{1,60})*)\s*$"
 )
 # Substrings every match of the pattern below them contains: a cheap test before the regex.
-REPORTING_KEYS = ("contributed", "reporting by", "editing by", "compiled by", "writing by")
+REPORTING_KEYS = (
+    "contributed",
+    "reporting by",
+    "editing by",
+    "compiled by",
+    "writing by",
+    "mit material",
+    "con informaci",
+    "avec ",
+)
 COMMENT_KEYS = ("comment", "respons", "replies", "reply", "leave a", "discussion")
 CREDIT_LEAD_KEYS = ("photo", "image", "pic", "credit", "illustration", "source", "foto", "bild")
 CREDIT_TAIL_KEYS = ("Credit", "Photo", "Image", "Picture", "Foto")
@@ -247,7 +256,8 @@ COMMENT_HEADER = re.compile(
 )
 REPORTING_CREDIT = re.compile(
     r"(?:contributed(?: to)?(?: this)? report(?:ing)?|contributed to this (?:article|story)|"
-    r"^\(?(?:additional )?reporting by\b|\bediting by\b|^\(?compiled by\b|^\(?writing by\b)",
+    r"^\(?(?:additional )?reporting by\b|\bediting by\b|^\(?compiled by\b|^\(?writing by\b|"
+    r"^\(?mit material (?:von|der)\b|^\(?con (?:información|informaciones) de\b|^\(?avec (?:l'?)?(?:afp|reuters|ap)\b)",
     re.IGNORECASE,
 )
 

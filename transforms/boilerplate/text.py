@@ -135,7 +135,13 @@ def label_lines(lines: list[str], body: np.ndarray) -> TextParts:
             label[i] = "caption"
         elif sig.is_credit_only(line) and not body[i]:
             prev = i - 1
-            if prev >= 0 and prev not in label and not body[prev] and sig.length_units(lines[prev]) >= 4:
+            # A caption reads as a sentence; a headline just above a photo credit is not its caption.
+            if (
+                prev >= 0
+                and prev not in label
+                and not body[prev]
+                and (sig.ends_like_sentence(lines[prev]) or sig.length_units(lines[prev]) >= 12)
+            ):
                 parts.captions.append(Caption(text=lines[prev], credit=line))
                 label[prev] = "caption"
             else:
