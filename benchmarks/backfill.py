@@ -10,7 +10,9 @@ Each configuration runs ``newsflow backfill --input ... --output DIR --workers W
 ``--runs`` times, the two configurations interleaved so both see the same load of a shared machine; the
 figure is input records per second over the pipeline's own run time (the summary's ``seconds``: from
 building the pipeline to the last file written, worker start-up included), median of the runs. The
-baseline is the 1-worker run in the same invocation; the ratio is 2 workers over 1.
+baseline is the 1-worker run in the same invocation; the ratio is 2 workers over 1. Each run also shows
+the CPU time of the backfill and its workers, and so how many cores it kept busy: on a shared machine this
+tells a run that had to wait for a core from one that was slow by itself.
 
 Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 2] [--runs 3] [--passthrough]``; other flags go to
 ``newsflow backfill`` as they are (e.g. ``--entities false``).
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,15 +59,18 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
     """One backfill in a fresh process; returns its run summary (counters and seconds)."""
     cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "--log-level", "INFO", "backfill"]
     cmd += ["--input", str(input_path), "--output", str(output), "--workers", str(workers), *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and its reaped worker processes
     if done.returncode != 0:
         raise SystemExit(f"backfill failed ({done.returncode}):\n{done.stderr[-3000:]}")
     for line in (done.stdout + done.stderr).splitlines():
         if '"run_summary"' in line:
             summary = json.loads(line[line.index("{") :])
             summary["wall"] = wall
+            summary["cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             return summary
     raise SystemExit("no run_summary line in the backfill's output")
 
@@ -91,7 +97,9 @@ def main() -> int:
                 seconds[workers].append(summary["seconds"])
                 print(
                     f"  run {run + 1} workers={workers}: {summary['seconds']:.1f} s pipeline, "
-                    f"{summary['wall']:.1f} s wall, {summary.get('files.articles_written', 0)} articles written"
+                    f"{summary['wall']:.1f} s wall, {summary['cpu']:.1f} s CPU "
+                    f"({summary['cpu'] / summary['wall']:.2f} cores busy), "
+                    f"{summary.get('files.articles_written', 0)} articles written"
                 )
         rates = {w: records / statistics.median(s) for w, s in seconds.items()}
         for workers, rate in rates.items():
