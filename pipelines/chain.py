@@ -201,14 +201,7 @@ class ArticleChain(beam.PTransform):
         from transforms.dedup import Deduplicate
 
         if proc.learn_boilerplate:
-            # Runners may run a stateful stage (per-source state here) and everything fused with it on one
-            # worker (the DirectRunner does): in batch, the reshuffles keep cleaning and fingerprinting apart.
-            spread = self.mode == "batch"
-            if spread:
-                articles = articles | "SpreadCleaned" >> beam.Reshuffle()
-            articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate()
-            if spread:
-                articles = articles | "SpreadLearned" >> beam.Reshuffle()
+            articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
         dedup = articles | "Dedup" >> Deduplicate(
             dedup_settings(proc), mode=self.mode, state_dir=proc.state_dir
         )

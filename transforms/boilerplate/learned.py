@@ -207,18 +207,63 @@ class _LearnedDoFn(beam.DoFn):
         sketch_state.clear()
 
 
-class RemoveLearnedBoilerplate(beam.PTransform):
-    """Articles in, articles out: paragraphs repeated across a source's articles are removed and recorded."""
+def batch_order(article: Article) -> tuple:
+    """Event time (undated last), then id, then position: a total order that does not depend on reading."""
+    seconds = event_seconds(article)
+    pos = article.source_position
+    return (
+        seconds is None,
+        seconds or 0.0,
+        article.id,
+        (pos.topic, pos.partition, pos.offset) if pos else (),
+    )
 
-    def __init__(self, config: LearnedConfig | None = None) -> None:
+
+class _LearnedBatchDoFn(beam.DoFn):
+    """(source, its articles) -> each stripped against those before it in :func:`batch_order`, so re-runs
+    give the same result; no state, so any worker can run it."""
+
+    def __init__(self, config: LearnedConfig) -> None:
+        self.config = config
+        self.removed_blocks = Metrics.counter("newsflow", f"boilerplate.blocks.{REASON}")
+        self.removed_chars = Metrics.counter("newsflow", f"boilerplate.chars.{REASON}")
+
+    def process(self, element: tuple[str, Iterable[Article]]):
+        _, articles = element
+        sketch = ParagraphSketch(self.config)
+        for article in sorted(articles, key=batch_order):
+            cleaned = strip_learned(article, sketch)
+            for item in cleaned.boilerplate[len(article.boilerplate) :]:
+                self.removed_blocks.inc()
+                self.removed_chars.inc(item.chars)
+            yield cleaned
+
+
+class RemoveLearnedBoilerplate(beam.PTransform):
+    """Articles in, articles out: paragraphs repeated across a source's articles are removed and recorded.
+
+    ``mode="stream"`` keeps each source's sketch in keyed state (arrival order); ``mode="batch"`` groups
+    each source's articles and strips them in event-time order, the same result on every run.
+    """
+
+    def __init__(self, config: LearnedConfig | None = None, *, mode: str = "stream") -> None:
         super().__init__()
+        if mode not in ("stream", "batch"):
+            raise ValueError("mode must be 'stream' or 'batch'")
         self.config = config or LearnedConfig()
+        self.mode = mode
 
     def expand(self, articles):
         with_source = articles | "HasSource" >> beam.Partition(lambda a, _: 0 if a.source else 1, 2)
-        learned = (
-            with_source[0]
-            | "KeyBySource" >> beam.Map(lambda a: (a.source, a)).with_output_types(tuple[str, Article])
-            | "StripLearned" >> beam.ParDo(_LearnedDoFn(self.config))
+        keyed = with_source[0] | "KeyBySource" >> beam.Map(lambda a: (a.source, a)).with_output_types(
+            tuple[str, Article]
         )
+        if self.mode == "batch":
+            learned = (
+                keyed
+                | "GroupBySource" >> beam.GroupByKey()
+                | "StripInOrder" >> beam.ParDo(_LearnedBatchDoFn(self.config))
+            )
+        else:
+            learned = keyed | "StripLearned" >> beam.ParDo(_LearnedDoFn(self.config))
         return (learned, with_source[1]) | "Merge" >> beam.Flatten()
