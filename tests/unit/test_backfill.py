@@ -156,3 +156,36 @@ def test_cli_backfills_files_in_process_and_replaces_its_output(tmp_path):
 def test_cli_refuses_day_and_window_together(tmp_path):
     with pytest.raises(SystemExit, match="--day or --from/--to"):
         main(["backfill", "--day", "yesterday", "--from", "2026-11-01", "--output", str(tmp_path)])
+
+
+def test_learned_boilerplate_in_batch_is_the_same_whatever_the_reading_order():
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from transforms.boilerplate.learned import RemoveLearnedBoilerplate
+    from transforms.records import Article
+
+    furniture = "Sign up for our newsletter to get every story in your inbox"
+    articles = [
+        Article(
+            id=f"a{i}",
+            body=f"The {word} witness told the court what she saw that night.\n\n{furniture}",
+            source="paper.example",
+            published_at=NOV1 + timedelta(hours=i),
+        )
+        for i, word in enumerate(("first", "second", "third", "fourth"))
+    ]
+
+    def bodies(order):
+        with TestPipeline() as p:
+            out = (
+                p
+                | beam.Create(order, reshuffle=False)
+                | RemoveLearnedBoilerplate(mode="batch")
+                | beam.Map(lambda a: (a.id, furniture in a.body))
+            )
+            assert_that(out, equal_to([("a0", True), ("a1", False), ("a2", False), ("a3", False)]))
+
+    bodies(articles)
+    bodies(articles[::-1])
