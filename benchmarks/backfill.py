@@ -75,6 +75,12 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
     raise SystemExit("no run_summary line in the backfill's output")
 
 
+def articles_tree(out: Path) -> tuple[tuple[str, bytes], ...]:
+    return tuple(
+        (p.relative_to(out).as_posix(), p.read_bytes()) for p in sorted(out.glob("articles/*/*.avro"))
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2, help="Copies of every page (1 = each page once).")
@@ -101,6 +107,8 @@ def main() -> int:
                     f"({summary['cpu'] / summary['wall']:.2f} cores busy), "
                     f"{summary.get('files.articles_written', 0)} articles written"
                 )
+        trees = {articles_tree(out) for out in Path(tmp).glob("out-*")}
+        print(f"article files byte-identical across all runs and worker counts: {len(trees) == 1}")
         rates = {w: records / statistics.median(s) for w, s in seconds.items()}
         for workers, rate in rates.items():
             print(
