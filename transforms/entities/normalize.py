@@ -133,6 +133,12 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
     """A place name the model read as an organisation in some sentences names two things there: the place
     and a team or institution ("NEW YORK" in a dateline, "New York" beating Boston)."""
+    if cluster.place is not None and (cluster.place.kind == "country" or cluster.place.capital):
+        # A country or capital read as an organisation is its government ("Kyiv must act"): CoNLL, and
+        # news readers, take it as the place.
+        if cluster.types["LOC"]:
+            cluster.types = Counter({"LOC": len(cluster.mentions)})
+        return [cluster]
     orgs = [i for i, own in enumerate(cluster.own) if own == "ORG"]
     if not cluster.types["LOC"] or not orgs or len(orgs) == len(cluster.own) or cluster.full_name:
         return [cluster]
@@ -169,8 +175,9 @@ def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: set[str]) -> N
 
 
 def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
-    """A one-word "person" that is a country or a national capital, and no person's name in this article,
-    is that place (small models read "Kyiv" as a surname)."""
+    """A one-word "person" or "organisation" that is a country or a national capital, and no person's name
+    in this article, is that place: small models read "Kyiv" as a surname, and a capital standing for its
+    government ("Kyiv must act") is the place in CoNLL's reading and in linking."""
     name_parts = set()
     for m in mentions:
         words = body[m.start : m.end].split()
@@ -180,7 +187,7 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     for m in mentions:
         text = body[m.start : m.end]
         if (
-            m.type == "PERSON"
+            m.type in ("PERSON", "ORG")
             and " " not in text
             and fold(text) not in name_parts
             and any(p.kind == "country" or p.capital for p in gaz.candidates(text))

@@ -71,6 +71,12 @@ def train(base: str, epochs: int, out: Path, dropout: float = 0.2) -> float:
     natural = read_conll(DATA / "conllpp_train.txt", detokenize=True)
     dev = read_conll(DATA / "conllpp_dev.txt", detokenize=True)
     train_sets = (_examples(nlp, tok), _examples(nlp, natural))
+    nlp.meta.update(
+        name="newsflow_news_ner",
+        version="1.0.0",
+        description=f"en_core_web_{base} NER fine-tuned on CoNLL-2003 train (transforms/entities/train.py)",
+        performance={},
+    )
     optimizer = nlp.resume_training()
     best = -1.0
     for epoch in range(epochs):
