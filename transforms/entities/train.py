@@ -27,11 +27,10 @@ from spacy.training import Example  # noqa: E402
 from spacy.util import fix_random_seed, minibatch  # noqa: E402
 
 from transforms.entities.conll import ConllDoc, read_conll  # noqa: E402
-from transforms.entities.recognize import TO_MODEL_LABEL, load_base  # noqa: E402
+from transforms.entities.recognize import FROM_MODEL_LABEL, MODEL_DIR, TO_MODEL_LABEL, load_base  # noqa: E402
 from transforms.entities.scoring import score_spans  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "bench" / "ner" / "conllpp-2003"
-MODEL_DIR = Path(__file__).resolve().parent / "model"
 SEED = 0
 
 # Entities whose edges fall inside a spaCy token (a handful) are left out of training; spaCy warns for each.
@@ -48,8 +47,6 @@ def _examples(nlp: spacy.Language, docs: list[ConllDoc]) -> list[Example]:
 
 
 def _dev_f1(nlp: spacy.Language, docs: list[ConllDoc]) -> float:
-    from transforms.entities.recognize import FROM_MODEL_LABEL
-
     gold, pred = [], []
     for d, doc in zip(docs, nlp.pipe([d.text for d in docs], batch_size=16), strict=True):
         gold.append({s for s in d.spans if s[2] != "MISC"})
