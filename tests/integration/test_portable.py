@@ -229,6 +229,8 @@ def run_stream(runner: str, prism: str, kafka_broker, tmp_path: Path) -> dict:
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
     (tmp_path / f"stream-{runner}.log").write_text(run.stdout + run.stderr)
     assert run.returncode == 0, run.stderr[-4000:]
+    failed = [line for line in run.stderr.splitlines() if "[while running" in line]
+    assert not failed, f"bundles failed on the {runner} runner (work was lost): {failed[:3]}"
 
     consumer = KafkaConsumer(**settings.consumer_kwargs(f"portable-{runner}"))
     tps = [TopicPartition(topics.input_topic, p) for p in range(PARTITIONS)]
@@ -239,7 +241,7 @@ def run_stream(runner: str, prism: str, kafka_broker, tmp_path: Path) -> dict:
     return comparable(outputs(settings, topics))
 
 
-def check_coverage(result: dict, total: int) -> None:
+def check_coverage(result: dict, total: int, *, learned: bool = True) -> None:
     """The input exercised every path: survivors with entities, exact and near copies, dead letters and
     the learned per-source boilerplate."""
     accounted = len(result["surviving_ids"]) + len(result["verdicts"]) + len(result["dead_letters"])
@@ -247,12 +249,13 @@ def check_coverage(result: dict, total: int) -> None:
     assert sorted(v[2] for v in result["verdicts"]) == ["exact", "exact", "near"]
     assert len(result["dead_letters"]) == 3
     assert sum(bool(e) for e in result["entities"].values()) >= 10
-    learned = [
+    stripped = [
         a["id"]
         for a in result["articles"]
         if any(r["reason"].startswith("learned") for r in a["boilerplate"])
     ]
-    assert len(learned) >= len(BRIEFS), "the footer is learned from each source's first article"
+    if learned:
+        assert len(stripped) >= len(BRIEFS), "the footer is learned from each source's first article"
 
 
 def test_stream_on_the_portable_runner_equals_the_direct_runner(prism, kafka_broker, tmp_path):
@@ -277,10 +280,13 @@ def run_backfill(runner: str, prism: str, source: Path, tmp_path: Path) -> dict:
 
 
 def test_backfill_on_the_portable_runner_equals_the_direct_runner(prism, tmp_path):
-    messages = inputs()
+    # Without the articles that share a footer: in a batch the learned boilerplate keeps the footer in
+    # whichever article of the source comes first, and a batch has no order (it differs between runners
+    # and between runs with several workers), so those articles' bodies are not comparable.
+    messages = [(p, v) for p, v in inputs() if not any(b.encode() in v for b in BRIEFS)]
     source = tmp_path / "envelopes.jsonl"
     source.write_bytes(b"".join(value + b"\n" for _, value in messages))
     direct = run_backfill("direct", prism, source, tmp_path)
-    check_coverage(direct, len(messages))
+    check_coverage(direct, len(messages), learned=False)
     portable = run_backfill("prism", prism, source, tmp_path)
     assert_same(direct, portable)
