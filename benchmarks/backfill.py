@@ -66,13 +66,18 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and its reaped worker processes
     if done.returncode != 0:
         raise SystemExit(f"backfill failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    events = {}
     for line in (done.stdout + done.stderr).splitlines():
-        if '"run_summary"' in line:
-            summary = json.loads(line[line.index("{") :])
-            summary["wall"] = wall
-            summary["cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-            return summary
-    raise SystemExit("no run_summary line in the backfill's output")
+        if line.startswith("{") and '"event"' in line:
+            event = json.loads(line)
+            events[event["event"]] = event
+    if "run_summary" not in events:
+        raise SystemExit("no run_summary line in the backfill's output")
+    summary = events["run_summary"]
+    summary["wall"] = wall
+    summary["cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    summary["worker_cpu"] = events.get("backfill_workers", {}).get("cpu_s", [])
+    return summary
 
 
 def articles_tree(out: Path) -> tuple[tuple[str, bytes], ...]:
@@ -104,7 +109,7 @@ def main() -> int:
                 print(
                     f"  run {run + 1} workers={workers}: {summary['seconds']:.1f} s pipeline, "
                     f"{summary['wall']:.1f} s wall, {summary['cpu']:.1f} s CPU "
-                    f"({summary['cpu'] / summary['wall']:.2f} cores busy), "
+                    f"({summary['cpu'] / summary['wall']:.2f} cores busy; per worker {summary['worker_cpu']} s), "
                     f"{summary.get('files.articles_written', 0)} articles written"
                 )
         trees = {articles_tree(out) for out in Path(tmp).glob("out-*")}

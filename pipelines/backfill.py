@@ -54,6 +54,7 @@ log = structlog.get_logger(__name__)
 
 KAFKA_OUTPUT = "kafka"
 DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
+CPU_KEY = "cpu_s"
 
 
 # ---- the time window --------------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ class _Board:
     def flush(self, board: str) -> None:
         with self.lock:
             self.flushed = time.monotonic()
-            data = json.dumps(self.counts.get(board, {}))
+            data = json.dumps({**self.counts.get(board, {}), CPU_KEY: round(time.process_time(), 2)})
             path = os.path.join(board, f"{os.getpid()}.json")
             temporary = f"{path}.tmp"
             try:
@@ -201,20 +202,30 @@ class _Board:
 BOARD = _Board()
 
 
-def read_board(board: str) -> dict[str, int]:
-    """The counts of all worker processes, summed."""
-    totals: dict[str, int] = {}
-    for name in os.listdir(board) if os.path.isdir(board) else []:
+def _board_files(board: str) -> Iterator[dict[str, Any]]:
+    for name in sorted(os.listdir(board)) if os.path.isdir(board) else []:
         if not name.endswith(".json"):
             continue
         try:
             with open(os.path.join(board, name)) as f:
-                counts = json.load(f)
-        except (OSError, ValueError):
+                yield json.load(f)
+        except (OSError, ValueError):  # being replaced right now: next time
             continue
+
+
+def read_board(board: str) -> dict[str, int]:
+    """The counts of all worker processes, summed."""
+    totals: dict[str, int] = {}
+    for counts in _board_files(board):
         for kind, n in counts.items():
-            totals[kind] = totals.get(kind, 0) + n
+            if kind != CPU_KEY:
+                totals[kind] = totals.get(kind, 0) + n
     return totals
+
+
+def worker_cpu(board: str) -> list[float]:
+    """CPU seconds of each worker process at its last report: even shares mean every core did its part."""
+    return sorted(counts[CPU_KEY] for counts in _board_files(board) if CPU_KEY in counts)
 
 
 class TallyDoFn(beam.DoFn):
@@ -294,6 +305,7 @@ class ProgressMonitor:
         self._stop.set()
         self._thread.join()
         self.report(final=True)
+        log.info("backfill_workers", cpu_s=worker_cpu(self.board), main_cpu_s=round(time.process_time(), 2))
 
     def _loop(self) -> None:
         interval = 1.0 if self.tty else 10.0

@@ -20,6 +20,7 @@ from pipelines.backfill import (
     parse_instant,
     progress_line,
     read_board,
+    worker_cpu,
 )
 from pipelines.cli import main
 from pipelines.options import Topics
@@ -109,8 +110,10 @@ def test_progress_sums_every_worker_and_estimates_the_rest(tmp_path):
     BOARD.flush(board)
     (tmp_path / "99999999.json").write_text(json.dumps({"read": 2}))
     (tmp_path / "torn.json").write_text("{")
+    (tmp_path / "99999998.json").write_text(json.dumps({"read": 0, "cpu_s": 1.5}))
     counts = read_board(board)
     assert counts == {"found": 10, "read": 6}
+    assert len(worker_cpu(board)) == 2 and 1.5 in worker_cpu(board)
     reading = format_progress(counts, None, 2.0)
     assert (reading["phase"], reading["total"], reading["rate"], reading["eta_s"]) == ("read", 10, 3.0, 1)
     line = progress_line(reading)
