@@ -237,7 +237,12 @@ def run_stream(runner: str, prism: str, kafka_broker, tmp_path: Path) -> dict:
     end = consumer.end_offsets(tps)
     committed = {tp.partition: consumer.committed(tp) for tp in tps}
     consumer.close()
-    assert committed == {tp.partition: end[tp] for tp in tps}, "offsets committed to the end"
+    summary = next(
+        (ln for ln in run.stdout.splitlines() + run.stderr.splitlines() if "run_summary" in ln), ""
+    )
+    assert committed == {tp.partition: end[tp] for tp in tps}, (
+        f"{runner}: offsets not all committed; {summary}"
+    )
     return comparable(outputs(settings, topics))
 
 
