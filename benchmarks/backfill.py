@@ -14,7 +14,7 @@ baseline is the 1-worker run in the same invocation; the ratio is 2 workers over
 the CPU time of the backfill and its workers, and so how many cores it kept busy: on a shared machine this
 tells a run that had to wait for a core from one that was slow by itself.
 
-Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 2] [--runs 3] [--passthrough]``; other flags go to
+Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 4] [--runs 3] [--passthrough]``; other flags go to
 ``newsflow backfill`` as they are (e.g. ``--entities false``).
 """
 
@@ -88,7 +88,7 @@ def articles_tree(out: Path) -> tuple[tuple[str, bytes], ...]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2, help="Copies of every page (1 = each page once).")
+    parser.add_argument("--repeat", type=int, default=4, help="Copies of every page (1 = each page once).")
     parser.add_argument("--runs", type=int, default=3, help="Runs per configuration (the median is shown).")
     parser.add_argument("--passthrough", action="store_true", help="Parse and write only (no cleaning).")
     args, chain_flags = parser.parse_known_args()  # any other flag goes to newsflow backfill as it is
