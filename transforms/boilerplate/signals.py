@@ -245,10 +245,10 @@ CREDIT_LEAD_KEYS = ("photo", "image", "pic", "credit", "illustration", "source",
 CREDIT_TAIL_KEYS = ("Credit", "Photo", "Image", "Picture", "Foto")
 DATE_WORDS = ("updated", "published", "posted")
 SEPARATOR_CHARS = "|»›•·▸►→>/"
-CREDIT_TAIL = re.compile(
-    r"\s*[(\[]?\s*(?:Credit|Photo(?:graph)?|Image|Picture|Foto)\s*(?::|\.\.\.|…|by)\s*(.+?)[)\]]?$"
-)
-PHOTO_PAREN = re.compile(r"\s*[(\[]((?:AP |AFP |Reuters |Getty )?Photo[^()\[\]]{0,80})[)\]]\s*$")
+# Credit patterns are matched on whitespace-normalised lines and kept free of open-ended repeats around
+# the match, so their cost stays linear in the line length.
+CREDIT_TAIL = re.compile(r"(?:Credit|Photo(?:graph)?|Image|Picture|Foto) ?(?::|\.\.\.|…|by) ?")
+PHOTO_PAREN = re.compile(r"[(\[]((?:AP |AFP |Reuters |Getty )?Photo[^()\[\]]{0,80})[)\]] ?$")
 COMMENT_HEADER = re.compile(
     r"(?:\b(?:said|says|wrote|writes|replied|commented)\s*:\s*$|^\d+\s+(?:comments?|responses?|replies)\b|"
     r"\bleave a (?:reply|comment)\b|^(?:comments?|reader comments|discussion)\s*(?:\(\d+\))?$|^reply$)",
@@ -343,8 +343,13 @@ def split_caption_credit(line: str) -> tuple[str, str] | None:
     if len(line) > 500:
         return None
     match = CREDIT_TAIL.search(line) if any(key in line for key in CREDIT_TAIL_KEYS) else None
-    if match and match.start() > 0 and len(match.group(1)) < 80:
-        return line[: match.start()].strip(), match.group(1).strip()
+    if match:
+        credit = line[match.end() :]
+        credit = credit[:-1] if credit.endswith((")", "]")) else credit
+        caption = line[: match.start()].rstrip()
+        caption = caption[:-1] if caption.endswith(("(", "[")) else caption
+        if caption.strip() and credit and len(credit) < 80:
+            return caption.strip(), credit.strip()
     match = PHOTO_PAREN.search(line) if "Photo" in line else None
     if match and match.start() > 0:
         return line[: match.start()].strip(), match.group(1).strip()
