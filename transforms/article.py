@@ -26,7 +26,10 @@ def extract(raw: RawArticle, limits: Limits) -> tuple[Extraction, str]:
             max_depth=limits.max_html_depth,
         )
         return extraction, "html"
-    return extract_text(raw.text or "", raw.url, time_budget=limits.doc_time_budget), "text"
+    extraction = extract_text(
+        raw.text or "", raw.url, time_budget=limits.doc_time_budget, max_chars=limits.max_message_bytes
+    )
+    return extraction, "text"
 
 
 def build_article(parsed: Parsed, limits: Limits) -> Article:
