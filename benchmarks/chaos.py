@@ -169,7 +169,8 @@ def hostile_inputs(big_mb: int) -> list[Hostile]:
 
 
 def create_topics(settings: KafkaSettings, topics: Topics) -> None:
-    """Fresh topics; the raw one accepts messages up to 64 MB so the oversized input reaches the pipeline."""
+    """Fresh topics; the raw one takes messages up to 64 MB (a batch must fit a segment too), so the oversized
+    input reaches the pipeline."""
     admin = KafkaAdminClient(**settings.client_kwargs())
     try:
         admin.create_topics(
@@ -178,7 +179,10 @@ def create_topics(settings: KafkaSettings, topics: Topics) -> None:
                     name,
                     PARTITIONS,
                     1,
-                    topic_configs={"max.message.bytes": str(BIG_TOPIC_BYTES)}
+                    topic_configs={
+                        "max.message.bytes": str(BIG_TOPIC_BYTES),
+                        "segment.bytes": str(2 * BIG_TOPIC_BYTES),
+                    }
                     if name == topics.input_topic
                     else {},
                 )
@@ -271,7 +275,8 @@ class Feeder(threading.Thread):
                 delay = started + i / self.rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                futures.append(producer.send(self.topic, value=value, partition=i % PARTITIONS))
+                key = b"tombstone" if value is None else None  # Kafka needs a key or a value
+                futures.append(producer.send(self.topic, key=key, value=value, partition=i % PARTITIONS))
             producer.flush()
             for i, future in enumerate(futures):
                 meta = future.get(timeout=0)
