@@ -23,7 +23,9 @@ _LEADING_THE = re.compile(r"^[Tt]he\s+")
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
 _ORG_CUE = re.compile(
-    r"\b(its|company|firm|shares|group|brand|maker|bank|producer|operator|agency|team)\b", re.IGNORECASE
+    r"\b(its|company|companies|firm|shares|stock|group|brand|maker|bank|lender|producer|operator|agency|team"
+    r"|retailer|carrier|airline|insurer|miner|startup|unit|subsidiary|said in a statement)\b",
+    re.IGNORECASE,
 )
 _PERSON_CUE = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
 _PLACE_CUE = re.compile(r"\b(in|near|from|across|outside)\s+$")
