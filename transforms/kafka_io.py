@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import apache_beam as beam
 import structlog
@@ -40,6 +41,7 @@ from transforms.records import SourcePosition
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 UNBOUNDED = 2**63 - 1
 GAPS_TAG = "gaps"
 
@@ -149,6 +151,25 @@ def wait_for_broker(settings: KafkaSettings, timeout: float) -> None:
             time.sleep(min(2.0, remaining))
 
 
+def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
+    """``call()`` retried while the brokers are unreachable, for up to ``patience`` seconds.
+
+    Workers create clients and commit offsets while the pipeline runs; a broker outage there must hold the
+    bundle until the broker is back, not fail the job. Every call wrapped here is safe to repeat.
+    """
+    deadline = time.monotonic() + patience
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return call()
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("kafka_retrying", call=what, attempt=attempt, error=type(exc).__name__)
+            time.sleep(min(5.0, 0.5 * attempt))
+
+
 def resolve_ranges(
     settings: KafkaSettings, topics: Iterable[str], group_id: str | None, rule: StartRule
 ) -> list[PartitionRange]:
@@ -256,7 +277,7 @@ class ReadPartitions(beam.DoFn):
         tp = TopicPartition(part.topic, part.partition)
         consumer = self._consumers.get(key)
         if consumer is None:
-            consumer = KafkaConsumer(**self.settings.consumer_kwargs(None))
+            consumer = retrying(lambda: KafkaConsumer(**self.settings.consumer_kwargs(None)), "reader")
             consumer.assign([tp])
             consumer.seek(tp, start)
             self._consumers[key] = consumer
@@ -379,7 +400,7 @@ class WriteToKafka(beam.DoFn):
         self.flush_timeout = flush_timeout
 
     def setup(self) -> None:
-        self._producer = KafkaProducer(**self.settings.producer_kwargs())
+        self._producer = retrying(lambda: KafkaProducer(**self.settings.producer_kwargs()), "writer")
         self._written = Metrics.counter("newsflow", "kafka.records_written")
 
     def start_bundle(self) -> None:
@@ -439,7 +460,9 @@ class CommitOffsets(beam.DoFn):
         self.group_id = group_id
 
     def setup(self) -> None:
-        self._consumer = KafkaConsumer(**self.settings.consumer_kwargs(self.group_id))
+        self._consumer = retrying(
+            lambda: KafkaConsumer(**self.settings.consumer_kwargs(self.group_id)), "committer"
+        )
         self._commits = Metrics.counter("newsflow", "kafka.offset_commits")
 
     def start_bundle(self) -> None:
@@ -450,7 +473,7 @@ class CommitOffsets(beam.DoFn):
         tp = TopicPartition(ack.topic, ack.partition)
         frontier = frontier_state.read()
         if frontier is None:
-            committed = self._consumer.committed(tp)
+            committed = retrying(lambda: self._consumer.committed(tp), "committed")
             frontier = AckFrontier(committed if committed is not None else ack.first)
         if frontier.ack(ack.first, ack.last):
             self._to_commit[tp] = frontier.committed
@@ -459,7 +482,8 @@ class CommitOffsets(beam.DoFn):
     def finish_bundle(self) -> None:
         if not self._to_commit:
             return
-        self._consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in self._to_commit.items()})
+        offsets = {tp: OffsetAndMetadata(off, "", -1) for tp, off in self._to_commit.items()}
+        retrying(lambda: self._consumer.commit(offsets), "commit")
         self._commits.inc(len(self._to_commit))
         log.debug(
             "offsets_committed",
