@@ -368,6 +368,7 @@ def test_flink_deployment_uses_rocksdb_incremental_checkpoints_and_a_worker_pool
     assert spec["flinkVersion"] == "v" + FLINK_MINOR.replace(".", "_")
     check_image(spec["image"])
     conf = spec["flinkConfiguration"]
+    assert all(isinstance(v, str) for v in conf.values()), "the CRD's flinkConfiguration is map[string]string"
     assert conf["state.backend.type"] == "rocksdb"
     assert str(conf["state.backend.incremental"]).lower() == "true"
     assert conf["execution.checkpointing.interval"]
