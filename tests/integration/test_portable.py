@@ -216,6 +216,8 @@ def assert_same(direct: dict, portable: dict) -> None:
 
 
 def run_stream(runner: str, prism: str, kafka_broker, tmp_path: Path) -> dict:
+    """Run ``newsflow stream`` on fresh topics: its comparable output, plus ``commits``: (committed
+    offsets, end offsets, the run's summary line)."""
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     topics = fresh_topics(kafka_broker, runner)
     messages = inputs()
@@ -237,13 +239,11 @@ def run_stream(runner: str, prism: str, kafka_broker, tmp_path: Path) -> dict:
     end = consumer.end_offsets(tps)
     committed = {tp.partition: consumer.committed(tp) for tp in tps}
     consumer.close()
-    summary = next(
-        (ln for ln in run.stdout.splitlines() + run.stderr.splitlines() if "run_summary" in ln), ""
-    )
-    assert committed == {tp.partition: end[tp] for tp in tps}, (
-        f"{runner}: offsets not all committed; {summary}"
-    )
-    return comparable(outputs(settings, topics))
+    lines = run.stdout.splitlines() + run.stderr.splitlines()
+    summary = next((ln for ln in lines if "run_summary" in ln), "")
+    result = comparable(outputs(settings, topics))
+    result["commits"] = (committed, {tp.partition: end[tp] for tp in tps}, summary)
+    return result
 
 
 def check_coverage(result: dict, total: int, *, learned: bool = True) -> None:
@@ -265,9 +265,13 @@ def check_coverage(result: dict, total: int, *, learned: bool = True) -> None:
 
 def test_stream_on_the_portable_runner_equals_the_direct_runner(prism, kafka_broker, tmp_path):
     direct = run_stream("direct", prism, kafka_broker, tmp_path)
+    committed, end, summary = direct.pop("commits")
+    assert committed == end, f"direct: offsets not all committed; {summary}"
     check_coverage(direct, len(inputs()))
     portable = run_stream("prism", prism, kafka_broker, tmp_path)
+    committed, end, summary = portable.pop("commits")
     assert_same(direct, portable)
+    assert committed == end, f"prism: offsets not all committed; {summary}"
 
 
 def run_backfill(runner: str, prism: str, source: Path, tmp_path: Path) -> dict:
