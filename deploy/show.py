@@ -19,6 +19,8 @@ for line in sys.stdin:
         if r["credits"]:
             print(f"  credits: {r['credits']}")
     elif kind == "duplicate":
-        print(f"- {r['id']} duplicate_of={r['duplicate_of']} method={r['method']} similarity={r['similarity']:.2f}")
+        print(
+            f"- {r['id']} duplicate_of={r['duplicate_of']} method={r['method']} similarity={r['similarity']:.2f}"
+        )
     else:
         print(f"- stage={r['stage']} {r['error_type']}: {r['message']} at {r['source_position']}")
