@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from pipelines import broker  # noqa: E402
 from pipelines.options import KafkaSettings, Topics  # noqa: E402
 from transforms import avro  # noqa: E402
+from transforms.entities.conll import stories  # noqa: E402
 
 BENCH = ROOT / ".." / "shared" / "bench"
 
@@ -41,18 +42,7 @@ def articles(n: int) -> list[bytes]:
         )
         for i, p in enumerate(pages)
     ]
-    docs, tokens, sentences = [], [], []
-    for line in (BENCH / "ner" / "conllpp-2003" / "conllpp_train.txt").read_text().splitlines():
-        if line.startswith("-DOCSTART-"):
-            if len(" ".join(sentences).split()) > 80:
-                docs.append("\n\n".join(sentences))
-            sentences = []
-        elif not line.strip():
-            if tokens:
-                sentences.append(" ".join(tokens))
-            tokens = []
-        else:
-            tokens.append(line.split()[0])
+    docs = stories(BENCH / "ner" / "conllpp-2003" / "conllpp_train.txt", min_words=80)
     out += [json.dumps({"url": f"https://bench.example/text/{i}", "text": d}) for i, d in enumerate(docs)]
     if n > len(out):
         raise SystemExit(f"only {len(out)} distinct articles available")

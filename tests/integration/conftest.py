@@ -7,8 +7,10 @@ handle; :func:`topics` gives each test topics of its own so no test sees another
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -48,3 +50,17 @@ def topics(kafka_broker: LocalBroker) -> Topics:
     )
     kafka_broker.create_topics(fresh.all(), partitions=4)
     return fresh
+
+
+@pytest.fixture
+def run_stream(kafka_broker: LocalBroker, topics: Topics) -> Callable[..., subprocess.CompletedProcess]:
+    """Run ``newsflow stream`` on this test's topics as a subprocess; extra flags are appended."""
+
+    def run(*extra: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
+        cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--input-topic", topics.input_topic]
+        cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
+        cmd += ["--dlq-topic", topics.dlq_topic, *extra]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+    return run

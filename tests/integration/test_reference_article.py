@@ -77,7 +77,7 @@ def test_process_json_has_the_entities():
 
 
 @pytest.mark.integration
-def test_pipeline_gives_the_expected_article(kafka_broker, topics, tmp_path):
+def test_pipeline_gives_the_expected_article(kafka_broker, topics, run_stream, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     producer = KafkaProducer(**settings.producer_kwargs())
     envelope = {
@@ -87,18 +87,7 @@ def test_pipeline_gives_the_expected_article(kafka_broker, topics, tmp_path):
     }
     producer.send(topics.input_topic, json.dumps(envelope).encode()).get(timeout=30)
     producer.close()
-    cmd = [sys.executable, "-m", "pipelines.cli", "stream", "--bootstrap-servers", kafka_broker.bootstrap]
-    cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic, "--idle-timeout", "5"]
-    cmd += [
-        "--duplicates-topic",
-        topics.duplicates_topic,
-        "--dlq-topic",
-        topics.dlq_topic,
-        "--group-id",
-        "ref",
-    ]
-    cmd += ["--state-dir", str(tmp_path / "state")]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    run = run_stream("--idle-timeout", "5", "--group-id", "ref", "--state-dir", str(tmp_path / "state"))
     assert run.returncode == 0, run.stderr[-2000:]
     (record,) = [r for _, _, _, r in iter_records(settings, topics.output_topic)]
     check_article(from_dict(Article, record))

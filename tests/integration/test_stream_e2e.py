@@ -5,16 +5,16 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import fastavro
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from pipelines.commands.consume import iter_records
 from pipelines.options import KafkaSettings
 from transforms import avro
+from transforms.entities.conll import stories
 from transforms.records import Article, from_dict
 
 pytestmark = pytest.mark.integration
@@ -32,25 +32,6 @@ MALFORMED = {
 }
 
 
-def conll_documents(limit: int) -> list[str]:
-    """Distinct Reuters stories rebuilt from CoNLL tokens (one paragraph per sentence)."""
-    docs, sentences, tokens = [], [], []
-    for line in CONLL.read_text().splitlines():
-        if line.startswith("-DOCSTART-"):
-            if sentences:
-                docs.append("\n\n".join(sentences))
-            sentences = []
-            if len(docs) >= limit:
-                break
-        elif not line.strip():
-            if tokens:
-                sentences.append(" ".join(tokens))
-            tokens = []
-        else:
-            tokens.append(line.split()[0])
-    return [d for d in docs if len(d.split()) > 60][:limit]
-
-
 def inputs() -> list[bytes]:
     truth = json.loads((BENCH / "ground-truth.json").read_text())
     messages = []
@@ -61,7 +42,7 @@ def inputs() -> list[bytes]:
                 {"url": truth[page_id]["url"], "html": gzip.decompress(path.read_bytes()).decode()}
             ).encode()
         )
-    for i, text in enumerate(conll_documents(180)):
+    for i, text in enumerate(stories(CONLL)[:180]):
         messages.append(
             json.dumps({"url": f"https://wire.example/{i}", "source": "wire", "text": text}).encode()
         )
@@ -69,20 +50,10 @@ def inputs() -> list[bytes]:
 
 
 def read_topic(settings: KafkaSettings, topic: str) -> list[tuple[str, dict]]:
-    consumer = KafkaConsumer(**settings.consumer_kwargs(None))
-    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
-    out = []
-    while any(consumer.position(tp) < end[tp] for tp in tps):
-        for records in consumer.poll(timeout_ms=1000).values():
-            out += [avro.decode(r.value) for r in records]
-    consumer.close()
-    return out
+    return [(name, record) for _, _, name, record in iter_records(settings, topic)]
 
 
-def test_stream_until_idle_accounts_for_every_input(kafka_broker, topics, tmp_path):
+def test_stream_until_idle_accounts_for_every_input(kafka_broker, topics, run_stream, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     producer = KafkaProducer(**settings.producer_kwargs())
     sent: dict[tuple[int, int], bytes] = {}
@@ -92,12 +63,7 @@ def test_stream_until_idle_accounts_for_every_input(kafka_broker, topics, tmp_pa
         sent[(meta.partition, meta.offset)] = value
     producer.close()
 
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--group-id", "e2e", "--idle-timeout", "8"]
-    cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic]
-    cmd += ["--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic]
-    cmd += ["--state-dir", str(tmp_path / "state")]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    run = run_stream("--group-id", "e2e", "--idle-timeout", "8", "--state-dir", str(tmp_path / "state"))
     assert run.returncode == 0, run.stderr[-3000:]
 
     clean = read_topic(settings, topics.output_topic)
@@ -134,25 +100,15 @@ def test_stream_until_idle_accounts_for_every_input(kafka_broker, topics, tmp_pa
     consumer.close()
 
 
-def test_clean_records_decode_with_fastavro_against_the_schema_file(kafka_broker, topics, tmp_path):
+def test_clean_records_decode_with_fastavro_against_the_schema_file(kafka_broker, topics, run_stream):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     producer = KafkaProducer(**settings.producer_kwargs())
-    body = conll_documents(1)[0]
+    body = stories(CONLL)[0]
     producer.send(topics.input_topic, json.dumps({"url": "https://a.example/1", "text": body}).encode()).get(
         30
     )
     producer.close()
-    cmd = [sys.executable, "-m", "pipelines.cli", "stream", "--bootstrap-servers", kafka_broker.bootstrap]
-    cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic, "--idle-timeout", "5"]
-    cmd += [
-        "--duplicates-topic",
-        topics.duplicates_topic,
-        "--dlq-topic",
-        topics.dlq_topic,
-        "--entities",
-        "false",
-    ]
-    assert subprocess.run(cmd, capture_output=True, timeout=600).returncode == 0
+    assert run_stream("--idle-timeout", "5", "--entities", "false").returncode == 0
     consumer = KafkaConsumer(**settings.consumer_kwargs(None))
     tps = [TopicPartition(topics.output_topic, p) for p in range(4)]
     consumer.assign(tps)

@@ -124,3 +124,12 @@ def read_conll(path: str | Path, *, detokenize: bool = False) -> list[ConllDoc]:
     if current:
         docs.append(_build(current, detokenize))
     return docs
+
+
+def stories(path: str | Path, *, min_words: int = 60) -> list[str]:
+    """Documents as article bodies (running text, a paragraph per sentence), for pipeline tests and benchmarks."""
+    return [
+        doc.text.replace("\n", "\n\n")
+        for doc in read_conll(path, detokenize=True)
+        if len(doc.text.split()) > min_words
+    ]
