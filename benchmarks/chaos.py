@@ -487,7 +487,7 @@ def run(args: argparse.Namespace) -> dict:
     feeder.join()
     if feeder.error is not None:
         raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")
-    drains = drain(args, settings, pipeline, topics)
+    drains = drain(args, settings, pipeline, topics, kills)
 
     outputs = read_outputs(settings, topics)
     sent = {pos: inputs[i][0] for pos, i in feeder.landed.items()}
@@ -500,8 +500,9 @@ def run(args: argparse.Namespace) -> dict:
         chain="passthrough" if args.passthrough else "full",
         runner=args.runner,
         articles=args.articles,
-        kills=len(kills),
-        kills_survived=len(kills),
+        kills=args.kills + (1 if outage else 0),
+        kills_survived=args.kills + (1 if outage else 0),
+        early_drain_stops=drains - 1,
         pipeline_runs=pipeline.runs,
         drain_runs=drains,
         seconds_before_each_kill=run_seconds,
@@ -534,7 +535,9 @@ def raw_ends(settings: KafkaSettings, topics: Topics) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in c.end_offsets(tps).items()}
 
 
-def drain(args: argparse.Namespace, settings: KafkaSettings, pipeline: Pipeline, topics: Topics) -> int:
+def drain(
+    args: argparse.Namespace, settings: KafkaSettings, pipeline: Pipeline, topics: Topics, kills: list[Kill]
+) -> int:
     """Run with ``--idle-timeout`` until the committed offsets reach the end of the raw topic.
 
     One run is enough unless a record was still uncommitted when it stopped (its output not yet written):
@@ -545,8 +548,15 @@ def drain(args: argparse.Namespace, settings: KafkaSettings, pipeline: Pipeline,
         rc = proc.wait(timeout=args.drain_timeout)
         if rc != 0:
             raise RuntimeError(f"the draining run failed ({rc}):\n{_tail(log_path)}")
-        if committed(settings, pipeline.group, topics.input_topic) == raw_ends(settings, topics):
+        stopped_at, frontier = (
+            int(time.time() * 1000),
+            committed(settings, pipeline.group, topics.input_topic),
+        )
+        if frontier == raw_ends(settings, topics):
             return runs
+        kills.append(
+            Kill(stopped_at, frontier)
+        )  # a stop short of the end: the next run re-delivers from here
     return args.max_drains
 
 
