@@ -12,7 +12,7 @@ import pytest
 
 from pipelines import broker
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.portable]  # needs the Prism runner (make test-portable)
 
 CHAOS = Path(__file__).resolve().parents[2] / "benchmarks" / "chaos.py"
 
