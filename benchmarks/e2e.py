@@ -21,13 +21,14 @@ import threading
 import time
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipelines import broker  # noqa: E402
 from pipelines.options import KafkaSettings, Topics  # noqa: E402
+from pipelines.topic_reader import records_to_end  # noqa: E402
 from transforms import avro  # noqa: E402
 from transforms.entities.conll import stories  # noqa: E402
 
@@ -93,18 +94,10 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str]) 
     proc.wait(timeout=3600)
     reader.join(timeout=5)
     out = {}
-    for topic in (topics.output_topic, topics.duplicates_topic, topics.dlq_topic):
-        consumer = KafkaConsumer(**settings.consumer_kwargs(None))
-        tps = [TopicPartition(topic, p) for p in range(4)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    pos = avro.decode(r.value)[1]["source_position"]
-                    out.setdefault((pos["partition"], pos["offset"]), r.timestamp)
-        consumer.close()
+    outputs = (topics.output_topic, topics.duplicates_topic, topics.dlq_topic)
+    for r in records_to_end(settings, outputs):
+        pos = avro.decode(r.value)[1]["source_position"]
+        out.setdefault((pos["partition"], pos["offset"]), r.timestamp)
     latencies = sorted(out[k] - sent[k] for k in sent if k in out)
     first_in, last_out = min(sent.values()), max(out.values())
     return {

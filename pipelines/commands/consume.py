@@ -9,9 +9,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
 from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.topic_reader import records_to_end
 from transforms import avro
 
 
@@ -47,24 +46,12 @@ def to_json(value: Any) -> Any:
 
 def iter_records(settings: KafkaSettings, topic: str, follow: bool = False):
     """(partition, offset, schema name, record) from the beginning to the end (or forever)."""
-    consumer = KafkaConsumer(**settings.consumer_kwargs(None))
-    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    if not tps:
-        raise SystemExit(f"topic {topic!r} not found")
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
     try:
-        while True:
-            batch = consumer.poll(timeout_ms=1000)
-            for tp, records in batch.items():
-                for rec in records:
-                    name, record = avro.decode(rec.value) if rec.value else ("tombstone", {})
-                    yield tp.partition, rec.offset, name, record
-            if not follow and all(consumer.position(tp) >= end[tp] for tp in tps):
-                return
-    finally:
-        consumer.close(autocommit=False)
+        for rec in records_to_end(settings, topic, follow=follow):
+            name, record = avro.decode(rec.value) if rec.value else ("tombstone", {})
+            yield rec.partition, rec.offset, name, record
+    except LookupError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -14,11 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from pipelines.options import KafkaSettings
+from pipelines.topic_reader import records_to_end
 from transforms import avro
 from transforms.dedup import Deduplicator
+from transforms.entities import conll
 from transforms.records import Article
 
 pytestmark = pytest.mark.integration
@@ -35,20 +37,15 @@ CONLL = (
 
 
 def stories(count: int) -> list[str]:
-    """Distinct prose stories rebuilt from CoNLL tokens (one paragraph per sentence, headline dropped);
-    results tables (mostly numbers) are skipped, they look alike and the cleaner may drop them."""
-    docs: list[str] = []
-    for chunk in CONLL.read_text(encoding="utf-8").split("-DOCSTART-")[1:]:
-        sentences = [
-            " ".join(line.split()[0] for line in block.splitlines())
-            for block in chunk.strip().split("\n\n")
-            if block.strip()
-        ][1:]
-        tokens = " ".join(sentences).split()
-        if len(tokens) >= 150 and sum(t[0].isdigit() for t in tokens) < 0.04 * len(tokens):
-            docs.append("\n\n".join(sentences))
-        if len(docs) == count:
-            break
+    """Distinct prose stories rebuilt from CoNLL (one paragraph per sentence, headline dropped); results
+    tables (mostly numbers) are skipped, they look alike and the cleaner may drop them."""
+    docs = []
+    for story in conll.stories(CONLL, min_words=150):
+        body = story.split("\n\n", 1)[-1]
+        tokens = body.split()
+        if sum(t[0].isdigit() for t in tokens) < 0.04 * len(tokens):
+            docs.append(body)
+    docs = docs[:count]
     fresh = Deduplicator()
     assert all(fresh.check(Article(id=str(i), body=d))[1] is None for i, d in enumerate(docs))
     return docs
@@ -62,17 +59,7 @@ def produce(settings: KafkaSettings, topic: str, messages: list[tuple[int, dict]
 
 
 def read_topic(settings: KafkaSettings, topic: str) -> list[dict]:
-    consumer = KafkaConsumer(**settings.consumer_kwargs(None))
-    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
-    out: list[dict] = []
-    while any(consumer.position(tp) < end[tp] for tp in tps):
-        for records in consumer.poll(timeout_ms=1000).values():
-            out += [avro.decode(r.value)[1] for r in records]
-    consumer.close()
-    return out
+    return [avro.decode(r.value)[1] for r in records_to_end(settings, topic)]
 
 
 def stream(bootstrap: str, topics, state_dir: Path) -> None:

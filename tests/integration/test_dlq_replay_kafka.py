@@ -9,9 +9,10 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer
 
 from pipelines.dlq import REPLAY_HEADER
+from pipelines.topic_reader import records_to_end
 from transforms import avro
 
 pytestmark = pytest.mark.integration
@@ -43,17 +44,7 @@ def groups(settings) -> set[str]:
 
 
 def raw_messages(settings, topic: str) -> list:
-    consumer = KafkaConsumer(**settings.consumer_kwargs(None))
-    tps = [TopicPartition(topic, p) for p in range(4)]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
-    out = []
-    while any(consumer.position(tp) < end[tp] for tp in tps):
-        for records in consumer.poll(timeout_ms=500).values():
-            out += records
-    consumer.close()
-    return out
+    return list(records_to_end(settings, topic))
 
 
 def test_dry_run_then_replay_of_selected_letters(kafka_broker, topics):

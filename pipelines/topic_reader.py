@@ -1,0 +1,35 @@
+"""Read whole topics from the beginning to their end: what `newsflow consume`, the tests and the benchmarks
+use to see what a pipeline wrote. Never joins or commits to a consumer group."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from pipelines.options import KafkaSettings
+
+
+def records_to_end(
+    settings: KafkaSettings, topics: str | Iterable[str], *, follow: bool = False
+) -> Iterator[ConsumerRecord]:
+    """Every record of ``topics`` (all partitions) from the beginning to the end offsets read at the start,
+    or forever with ``follow``. A missing topic raises ``LookupError``."""
+    names = [topics] if isinstance(topics, str) else list(topics)
+    consumer = KafkaConsumer(**settings.consumer_kwargs(None))
+    try:
+        tps = []
+        for name in names:
+            partitions = consumer.partitions_for_topic(name)
+            if not partitions:
+                raise LookupError(f"topic {name!r} not found")
+            tps += [TopicPartition(name, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        while follow or any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=1000).values():
+                yield from records
+    finally:
+        consumer.close(autocommit=False)
