@@ -127,6 +127,16 @@ def test_sources_are_independent_and_full_copies_are_left_to_dedup():
     assert store.apply(copy).body == a.body
 
 
+def test_an_updated_copy_is_left_whole_for_dedup():
+    store = LearnedBoilerplate()
+    first = _articles()[0]
+    store.apply(first)
+    paragraphs = first.body.split("\n\n")
+    paragraphs[1] = "Update: the board will vote again next week after a court ruled the first vote invalid."
+    update = Article(id="u", body="\n\n".join(paragraphs), source="valley-courier")
+    assert store.apply(update).body == update.body
+
+
 def test_beam_transform_strips_the_appeal_after_the_first_article():
     articles = _articles() + [Article(id="nosource", body=APPEAL)]
 

@@ -38,12 +38,16 @@ class LearnedConfig:
     """Learned-boilerplate settings.
 
     min_others: a paragraph seen in at least this many earlier articles of the source is boilerplate.
+    max_share: when repeated paragraphs make up more than this share of the body's characters, the article
+    is a new version of an earlier one (an update, a correction), not new text wrapped in boilerplate: it is
+    left whole, for dedup to judge, instead of being cut down to its changed paragraphs.
     width and hashes size each bucket's counter table: with ``n`` distinct paragraphs in a bucket the chance
     that an unseen one looks seen is about ``(1 - exp(-hashes * n / width)) ** hashes`` (0.08% for 1,500
     paragraphs in half a day with the defaults). Memory per source: ``buckets * width`` bytes at most.
     """
 
     min_others: int = 1
+    max_share: float = 0.5
     min_words: int = 4
     window_seconds: float = 3 * 24 * 3600.0
     buckets: int = 6
@@ -130,7 +134,7 @@ def event_seconds(article: Article) -> float | None:
 def strip_learned(article: Article, sketch: ParagraphSketch) -> Article:
     """Remove paragraphs the source has repeated, then count this article's paragraphs in the sketch.
 
-    An article whose every paragraph is known (a re-sent copy) is left whole: that is dedup's job.
+    An article that is mostly known paragraphs (a re-sent or updated copy) is left whole: that is dedup's job.
     """
     config = sketch.config
     paragraphs = [p for p in article.body.split("\n\n") if p.strip()]
@@ -138,7 +142,8 @@ def strip_learned(article: Article, sketch: ParagraphSketch) -> Article:
     fps = [fingerprint(k) if k and len(k.split()) >= config.min_words else None for k in keys]
     repeated = [fp is not None and sketch.estimate(fp) >= config.min_others for fp in fps]
     sketch.add({fp for fp in fps if fp is not None}, event_seconds(article))
-    if not any(repeated) or all(repeated):
+    repeated_chars = sum(len(p) for p, r in zip(paragraphs, repeated, strict=True) if r)
+    if not any(repeated) or repeated_chars > config.max_share * sum(map(len, paragraphs)):
         return article
     kept = [p for p, r in zip(paragraphs, repeated, strict=True) if not r]
     gone = [
