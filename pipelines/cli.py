@@ -16,12 +16,7 @@ import sys
 from pipelines import __version__, commands, logs
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="newsflow",
-        description="Streaming ingestion for news: Kafka in; dedup, boilerplate removal, NER; Avro out.",
-    )
-    parser.add_argument("--version", action="version", version=f"newsflow {__version__}")
+def _add_logging_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level",
         default=os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO"),
@@ -33,6 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("NEWSFLOW_LOG_FORMAT", "auto"),
         help="Log rendering: auto is key=value on a TTY, JSON lines otherwise (env NEWSFLOW_LOG_FORMAT).",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsflow",
+        description="Streaming ingestion for news: Kafka in; dedup, boilerplate removal, NER; Avro out.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsflow {__version__}")
+    _add_logging_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -50,11 +54,14 @@ def split_beam_args(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     argv, beam_args = split_beam_args(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Logging first: importing the commands imports Beam, which already logs.
+    early = argparse.ArgumentParser(add_help=False)
+    _add_logging_flags(early)
+    flags, _ = early.parse_known_args(argv)
+    json_logs = {"auto": None, "json": True, "console": False}.get(flags.log_format)
+    logs.configure(flags.log_level.upper(), json=json_logs)
+    args = build_parser().parse_args(argv)
     args.beam_args = beam_args
-    json_logs = {"auto": None, "json": True, "console": False}[args.log_format]
-    logs.configure(args.log_level.upper(), json=json_logs)
     return int(args.func(args) or 0)
 
 

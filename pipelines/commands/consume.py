@@ -9,6 +9,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from kafka.errors import KafkaError
+
 from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
 from pipelines.topic_reader import records_to_end
 from transforms import avro
@@ -50,8 +52,8 @@ def iter_records(settings: KafkaSettings, topic: str, follow: bool = False):
         for rec in records_to_end(settings, topic, follow=follow):
             name, record = avro.decode(rec.value) if rec.value else ("tombstone", {})
             yield rec.partition, rec.offset, name, record
-    except LookupError as exc:
-        raise SystemExit(str(exc)) from None
+    except (LookupError, KafkaError) as exc:  # a missing topic or no broker: one clear line, no traceback
+        raise SystemExit(f"newsflow consume: {exc}") from None
 
 
 def _run(args: argparse.Namespace) -> int:
