@@ -35,3 +35,10 @@ class CleanError(PipelineError):
     """The cleaner could not make an article out of the input (e.g. no main content)."""
 
     stage = "clean"
+
+
+class CrashLoop(PipelineError):
+    """The input killed the worker process again and again (see ``transforms.crash_journal``)."""
+
+    def __init__(self, deaths: int, stage: str) -> None:
+        super().__init__(f"the worker process died {deaths} times while processing this input", stage=stage)
