@@ -12,6 +12,7 @@ is retried ``max_attempts`` times and then goes to the DLQ, so one poison pill n
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -65,14 +66,28 @@ class PassThroughStep:
         )
 
 
-class EntityStep:
-    """Loads the NER models once per worker (``setup``), not per bundle."""
+@functools.cache
+def process_extractor():
+    """One loaded NER model for this process, shared by the local stream's successive micro-batch runs
+    (each run builds new DoFns; loading per run would cost seconds and a model's memory each time)."""
+    from transforms.entities import EntityExtractor
 
-    def __init__(self, limits: Limits) -> None:
+    return EntityExtractor().load()
+
+
+class EntityStep:
+    """Loads the NER models once per worker (``setup``), not per bundle; ``shared`` reuses the process's
+    model across pipeline runs (local micro-batches run one bundle at a time in this process)."""
+
+    def __init__(self, limits: Limits, *, shared: bool = False) -> None:
         self.limits = limits
+        self.shared = shared
         self.extractor = None
 
     def setup(self) -> None:
+        if self.shared:
+            self.extractor = process_extractor()
+            return
         from transforms.entities import EntityExtractor
 
         self.extractor = EntityExtractor().load()
@@ -172,10 +187,19 @@ def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCol
 
 
 class ArticleChain(beam.PTransform):
-    """PCollection[KafkaRecord] -> {"articles", "duplicates", "dlq"}."""
+    """PCollection[KafkaRecord] -> {"articles", "duplicates", "dlq"}.
+
+    ``mode``: ``"stream"`` (keyed state, first arrival survives), ``"batch"`` (stable order) or ``"local"``
+    (the local stream's micro-batches: stream semantics, with state that outlives each run: dedup in
+    ``processing.state_dir``, which is then required, learned boilerplate and the NER model in this process).
+    """
 
     def __init__(self, limits: Limits, processing: Processing, *, mode: str = "stream") -> None:
         super().__init__()
+        if mode not in ("stream", "batch", "local"):
+            raise ValueError("mode must be 'stream', 'batch' or 'local'")
+        if mode == "local" and not processing.state_dir:
+            raise ValueError("mode 'local' keeps the dedup index in processing.state_dir; set one")
         self.limits = limits
         self.processing = processing
         self.mode = mode
@@ -200,17 +224,19 @@ class ArticleChain(beam.PTransform):
         from transforms.boilerplate.learned import RemoveLearnedBoilerplate
         from transforms.dedup import Deduplicate
 
+        local = self.mode == "local"
         if proc.learn_boilerplate:
             articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
         dedup = articles | "Dedup" >> Deduplicate(
-            dedup_settings(proc), mode=self.mode, state_dir=proc.state_dir
+            dedup_settings(proc), mode="stream" if local else self.mode, state_dir=proc.state_dir
         )
         articles = dedup.articles
         if proc.entities:
+            entity_step = EntityStep(limits, shared=local)
             articles, dlq_entities = _stage(
                 "Entities",
                 articles,
-                Stage(EntityStep(limits), "entities", _article_original, _article_position, attempts),
+                Stage(entity_step, "entities", _article_original, _article_position, attempts),
             )
             dead.append(dlq_entities)
         return {

@@ -197,6 +197,12 @@ class Consumption:
     connect_timeout: float = _opt(
         60.0, "Seconds to wait for the brokers at start-up before exiting non-zero."
     )
+    batch_records: int = _opt(
+        500,
+        "Local runs (no runner or the DirectRunner): most records per micro-batch, i.e. what a crash can "
+        "deliver twice.",
+    )
+    poll_interval: float = _opt(1.0, "Local runs: seconds between looks for new records when caught up.")
 
 
 def add_common(parser: argparse.ArgumentParser, *groups: tuple[type, str]) -> None:

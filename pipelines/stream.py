@@ -1,7 +1,9 @@
 """``newsflow stream``: Kafka raw topic -> chain -> clean/duplicates/DLQ topics, offsets committed after.
 
-The pipeline runs in streaming mode on any Beam runner (DirectRunner by default). ``--idle-timeout`` and
-``--max-records`` make a local run end by itself once the input is drained.
+With no runner (or the DirectRunner) it runs here as successive micro-batches (:mod:`pipelines.local_stream`,
+which says why); with any other runner (Prism, Flink, Dataflow) as one unbounded streaming pipeline.
+``--idle-timeout`` and ``--max-records`` make a run end by itself once the input is drained; SIGTERM or
+Ctrl-C stops a local run cleanly after its current batch.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import structlog
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.chain import ArticleChain
+from pipelines.local_stream import StopRequest, is_local, print_totals, run_batches
 from pipelines.options import KafkaSettings, Limits, Processing, Topics
 from pipelines.summary import print_summary
 from transforms import avro
@@ -44,6 +47,8 @@ class StreamJob:
     idle_timeout: float | None = None
     max_records: int | None = None
     connect_timeout: float = 60.0
+    batch_records: int = 500
+    poll_interval: float = 1.0
     beam_args: list[str] = field(default_factory=list)
 
 
@@ -84,11 +89,15 @@ class WriteOutputs(beam.PTransform):
         return messages | "AllMessages" >> beam.Flatten() | "Write" >> beam.ParDo(WriteToKafka(self.kafka))
 
 
-def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list) -> None:
-    read = pipeline | "ReadKafka" >> ReadFromKafka(
-        job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
-    )
-    outputs = read.records | "Chain" >> ArticleChain(job.limits, job.processing, mode="stream")
+def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list, *, mode: str = "stream") -> None:
+    """Read, chain, write, commit. ``mode="local"``: one bounded micro-batch (the ranges have stops)."""
+    if mode == "local":
+        read = pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, ranges, bounded=True)
+    else:
+        read = pipeline | "ReadKafka" >> ReadFromKafka(
+            job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
+        )
+    outputs = read.records | "Chain" >> ArticleChain(job.limits, job.processing, mode=mode)
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
     (
         (acks, read[GAPS_TAG])
@@ -106,16 +115,25 @@ def run(job: StreamJob) -> int:
     except ConnectionError as exc:  # a clear line and a non-zero exit, never a traceback or a hang
         log.error("kafka_unreachable_giving_up", error=str(exc), connect_timeout_s=job.connect_timeout)
         return EXIT_UNREACHABLE
+    started = time.monotonic()
+    if is_local(job.beam_args):
+        stop = StopRequest()
+        stop.install()
+        log.info(
+            "stream_start", input=job.topics.input_topic, group_id=job.group_id, runner="local micro-batches"
+        )
+        totals = run_batches(job, stop)
+        print_totals(totals, time.monotonic() - started)
+        return 0
     ranges = resolve_ranges(job.kafka, [job.topics.input_topic], job.group_id, StartRule(reset=job.reset))
     options = PipelineOptions(job.beam_args)
     options.view_as(StandardOptions).streaming = True
-    started = time.monotonic()
     log.info(
         "stream_start",
         input=job.topics.input_topic,
         group_id=job.group_id,
         partitions=len(ranges),
-        runner=options.view_as(StandardOptions).runner or "DirectRunner",
+        runner=options.view_as(StandardOptions).runner,
     )
     pipeline = beam.Pipeline(options=options)
     build(pipeline, job, ranges)

@@ -171,12 +171,18 @@ def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
 
 
 def resolve_ranges(
-    settings: KafkaSettings, topics: Iterable[str], group_id: str | None, rule: StartRule
+    settings: KafkaSettings,
+    topics: Iterable[str],
+    group_id: str | None,
+    rule: StartRule,
+    *,
+    announce: bool = True,
 ) -> list[PartitionRange]:
     """One offset range per partition of ``topics``, following ``rule``.
 
     In a streaming run with a group id, partitions without a committed offset get their start offset
-    committed at once, so the commit frontier always has a known starting point.
+    committed at once, so the commit frontier always has a known starting point. ``announce=False`` logs
+    the ranges at debug level only (the local stream resolves them every poll).
     """
     consumer = KafkaConsumer(**settings.consumer_kwargs(group_id))
     try:
@@ -209,7 +215,7 @@ def resolve_ranges(
         for tp in tps:
             stop = stops[tp] if stops is not None else (end[tp] if rule.bounded else None)
             ranges.append(PartitionRange(tp.topic, tp.partition, starts[tp], stop))
-        log.info(
+        (log.info if announce else log.debug)(
             "kafka_ranges",
             group_id=group_id,
             ranges=[
@@ -358,23 +364,73 @@ def _finish(tracker) -> None:
     tracker.try_claim(restriction.stop - 1)
 
 
+class ReadBoundedPartitions(ReadPartitions):
+    """The same reader declared bounded (every range has a stop), so a batch runner may run it."""
+
+    def process(
+        self,
+        part: PartitionRange,
+        tracker=beam.DoFn.RestrictionParam(_Ranges()),
+        watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
+    ) -> Iterator:
+        yield from super().process(part, tracker, watermark)
+
+
+def cap_ranges(ranges: list[PartitionRange], budget: int) -> list[PartitionRange]:
+    """Bounded ranges cut to ``budget`` offsets in all, shared evenly by the partitions that have any.
+
+    A micro-batch reads at most that much, so a crash re-delivers at most one batch and latency stays
+    bounded under a backlog. Partitions with nothing to read are left out.
+    """
+    pending = [r for r in ranges if r.stop is not None and r.stop > r.start]
+    capped: dict[int, int] = {i: 0 for i in range(len(pending))}
+    left = budget
+    while left > 0:
+        open_ = [i for i, r in enumerate(pending) if r.start + capped[i] < r.stop]
+        if not open_:
+            break
+        share = max(1, left // len(open_))
+        for i in open_:
+            take = min(share, pending[i].stop - pending[i].start - capped[i], left)
+            capped[i] += take
+            left -= take
+            if left == 0:
+                break
+    return [
+        PartitionRange(r.topic, r.partition, r.start, r.start + capped[i])
+        for i, r in enumerate(pending)
+        if capped[i] > 0
+    ]
+
+
 class ReadFromKafka(beam.PTransform):
-    """Reads ``ranges`` -> (records, gap acks). Resolve ranges first with :func:`resolve_ranges`."""
+    """Reads ``ranges`` -> (records, gap acks). Resolve ranges first with :func:`resolve_ranges`.
+
+    ``bounded=True`` (every range has a stop) declares the read bounded, for a batch runner.
+    """
 
     def __init__(
-        self, settings: KafkaSettings, ranges: list[PartitionRange], limits: ReadLimits | None = None
+        self,
+        settings: KafkaSettings,
+        ranges: list[PartitionRange],
+        limits: ReadLimits | None = None,
+        *,
+        bounded: bool = False,
     ):
         super().__init__()
+        if bounded and any(r.stop is None for r in ranges):
+            raise ValueError("a bounded read needs a stop offset on every range")
         self.settings = settings
         self.ranges = ranges
         self.limits = limits
+        self.bounded = bounded
 
     def expand(self, pbegin: pvalue.PBegin) -> pvalue.DoOutputsTuple:
+        reader = (ReadBoundedPartitions if self.bounded else ReadPartitions)(self.settings, self.limits)
         return (
             pbegin
             | "Partitions" >> beam.Create(self.ranges)
-            | "Read"
-            >> beam.ParDo(ReadPartitions(self.settings, self.limits)).with_outputs(GAPS_TAG, main="records")
+            | "Read" >> beam.ParDo(reader).with_outputs(GAPS_TAG, main="records")
         )
 
 

@@ -39,6 +39,8 @@ def _run(args: argparse.Namespace) -> int:
         idle_timeout=consumption.idle_timeout,
         max_records=consumption.max_records,
         connect_timeout=consumption.connect_timeout,
+        batch_records=consumption.batch_records,
+        poll_interval=consumption.poll_interval,
         beam_args=args.beam_args,
     )
     return run(job)

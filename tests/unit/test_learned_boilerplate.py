@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
@@ -176,3 +178,24 @@ def test_count_removed_feeds_beam_counters_by_reason():
     short = [r for r in removed if r.reason == "text:short-line"]
     assert counters["boilerplate.blocks.text:short-line"] == len(short)
     assert counters["boilerplate.chars.text:short-line"] == sum(r.chars for r in short)
+
+
+def test_local_mode_keeps_each_source_sketch_across_pipeline_runs():
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    source = f"local-{uuid.uuid4().hex}"  # the process-wide sketches are shared by every test
+    first, *rest = [dataclasses.replace(a, source=source) for a in _articles()]
+
+    def run(articles: list[Article], check) -> None:
+        with beam.Pipeline(runner=FnApiRunner()) as p:
+            assert_that(p | beam.Create(articles) | RemoveLearnedBoilerplate(mode="local"), check)
+
+    def nothing_known_yet(out: list[Article]) -> None:
+        assert [APPEAL in a.body for a in out] == [True]
+
+    def appeal_removed(out: list[Article]) -> None:
+        assert len(out) == 2 and all(APPEAL not in a.body for a in out)
+        assert all([r.reason for r in a.boilerplate].count(REASON) == 1 for a in out)
+
+    run([first], nothing_known_yet)
+    run(rest, appeal_removed)  # a new pipeline, as in the next micro-batch

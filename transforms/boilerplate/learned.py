@@ -3,13 +3,15 @@
 A :class:`ParagraphSketch` is a count-min sketch of normalised paragraph fingerprints for one source,
 split into event-time buckets so old counts expire and memory stays fixed (``buckets * width`` 8-bit
 counters). :func:`strip_learned` is the pure step; :class:`LearnedBoilerplate` keeps one sketch per
-source in memory (``newsflow process``); :class:`RemoveLearnedBoilerplate` keeps it in Beam keyed state.
+source in memory (``newsflow process``); :class:`RemoveLearnedBoilerplate` keeps it in Beam keyed state
+(or, for the local stream's micro-batches, in this process).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -212,6 +214,47 @@ class _LearnedDoFn(beam.DoFn):
         sketch_state.clear()
 
 
+class _ProcessSketches:
+    """Compressed sketches by source for one process, least recently used evicted, shared by every run.
+
+    The local stream runs one bounded pipeline per micro-batch in this process; Beam state would die with
+    each run, so the sketches live here instead (compressed, as in Beam state).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: OrderedDict[str, dict[int, bytes]] = OrderedDict()
+
+    def apply(self, article: Article, config: LearnedConfig) -> Article:
+        with self._lock:
+            sketch = ParagraphSketch.from_state(config, self._states.pop(article.source, None))
+            cleaned = strip_learned(article, sketch)
+            self._states[article.source] = sketch.to_state()
+            while len(self._states) > config.max_sources:
+                self._states.popitem(last=False)
+        return cleaned
+
+
+PROCESS_SKETCHES = _ProcessSketches()
+
+
+class _LocalLearnedDoFn(beam.DoFn):
+    """Local micro-batches: each source's sketch outlives the run in :data:`PROCESS_SKETCHES`."""
+
+    def __init__(self, config: LearnedConfig) -> None:
+        self.config = config
+        self.removed_blocks = Metrics.counter("newsflow", f"boilerplate.blocks.{REASON}")
+        self.removed_chars = Metrics.counter("newsflow", f"boilerplate.chars.{REASON}")
+
+    def process(self, element: tuple[str, Article]):
+        _, article = element
+        cleaned = PROCESS_SKETCHES.apply(article, self.config)
+        for item in cleaned.boilerplate[len(article.boilerplate) :]:
+            self.removed_blocks.inc()
+            self.removed_chars.inc(item.chars)
+        yield cleaned
+
+
 def batch_order(article: Article) -> tuple:
     """Event time (undated last), then id, then position: a total order that does not depend on reading."""
     seconds = event_seconds(article)
@@ -248,13 +291,15 @@ class RemoveLearnedBoilerplate(beam.PTransform):
     """Articles in, articles out: paragraphs repeated across a source's articles are removed and recorded.
 
     ``mode="stream"`` keeps each source's sketch in keyed state (arrival order); ``mode="batch"`` groups
-    each source's articles and strips them in event-time order, the same result on every run.
+    each source's articles and strips them in event-time order, the same result on every run;
+    ``mode="local"`` (the local stream's micro-batches, one SDK worker in this process) keeps the sketches in
+    this process across runs.
     """
 
     def __init__(self, config: LearnedConfig | None = None, *, mode: str = "stream") -> None:
         super().__init__()
-        if mode not in ("stream", "batch"):
-            raise ValueError("mode must be 'stream' or 'batch'")
+        if mode not in ("stream", "batch", "local"):
+            raise ValueError("mode must be 'stream', 'batch' or 'local'")
         self.config = config or LearnedConfig()
         self.mode = mode
 
@@ -269,6 +314,8 @@ class RemoveLearnedBoilerplate(beam.PTransform):
                 | "GroupBySource" >> beam.GroupByKey()
                 | "StripInOrder" >> beam.ParDo(_LearnedBatchDoFn(self.config))
             )
+        elif self.mode == "local":
+            learned = keyed | "StripLearned" >> beam.ParDo(_LocalLearnedDoFn(self.config))
         else:
             learned = keyed | "StripLearned" >> beam.ParDo(_LearnedDoFn(self.config))
         return (learned, with_source[1]) | "Merge" >> beam.Flatten()

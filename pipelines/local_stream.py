@@ -1,0 +1,159 @@
+"""The local stream: ``newsflow stream`` on this machine, as successive bounded runs (micro-batches).
+
+Why not one unbounded pipeline? Beam 2.77's ``DirectRunner`` first tries Prism (a binary download) and
+then falls back to the FnApiRunner, which runs stage by stage: the keyed stages (learned boilerplate, dedup,
+the offset commit) wait for the unbounded read to *end*, so an endless stream never writes or commits. The
+older ``BundleBasedDirectRunner`` cannot run any splittable DoFn in streaming mode (its streaming GroupByKey
+override is applied before the GroupByKey that the SDF expansion adds, so the pipeline is rejected with
+"... ProcessKeyedElements/GroupByKey ... was not replaced as expected"). And Prism splits bundles of
+stateful DoFns with timers and sometimes loses elements (apache/beam#35771).
+
+So, like Spark Structured Streaming's micro-batches: read each partition from the group's committed
+offset to its current end (at most ``batch_records`` in all), run the whole chain on that with the
+FnApiRunner in this process, write, commit, repeat; when caught up, poll every ``poll_interval`` seconds.
+A batch's offsets are committed only after its outputs are written (the same ack frontier as the
+unbounded pipeline), so a crash re-delivers at most one batch. State outlives each run: the dedup index
+in SQLite under ``--state-dir`` (a temporary one for this process when none is given), the learned
+boilerplate sketches and the NER model in this process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import apache_beam as beam
+import structlog
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pipelines.summary import counters
+from transforms.kafka_io import StartRule, cap_ranges, resolve_ranges, retrying
+
+if TYPE_CHECKING:
+    from pipelines.stream import StreamJob
+
+log = structlog.get_logger(__name__)
+
+LOCAL_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
+
+
+def is_local(beam_args: list[str]) -> bool:
+    """No runner, or Beam's DirectRunner: run as local micro-batches."""
+    return PipelineOptions(beam_args).view_as(StandardOptions).runner in LOCAL_RUNNERS
+
+
+class StopRequest:
+    """SIGTERM or a first Ctrl-C asks for a clean stop after the running batch is written and committed;
+    a second Ctrl-C interrupts at once (the uncommitted batch is then re-read by the next run)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._request)
+        signal.signal(signal.SIGINT, self._request)
+
+    def _request(self, signum: int, frame: object) -> None:
+        if self.event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.info("stop_requested", signal=signal.Signals(signum).name)
+        self.event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        self.event.wait(seconds)
+
+
+@contextmanager
+def _state_dir(given: str | None) -> Iterator[str]:
+    if given:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="newsflow-stream-state-") as tmp:
+        log.info("dedup_index_in_temp_dir", state_dir=tmp, note="lasts this process; --state-dir keeps it")
+        yield tmp
+
+
+def _options(beam_args: list[str]) -> PipelineOptions:
+    options = PipelineOptions(beam_args)
+    options.view_as(StandardOptions).streaming = False
+    direct = options.view_as(DirectOptions)
+    direct.direct_num_workers = 1  # one in-process worker: the process-wide state is everyone's
+    direct.direct_running_mode = "in_memory"
+    return options
+
+
+def run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
+    """Micro-batches until stopped, idle for ``job.idle_timeout`` or ``job.max_records`` read; the totals
+    of the newsflow counters over all batches."""
+    from pipelines.stream import build
+
+    totals: Counter[str] = Counter()
+    topics = [job.topics.input_topic]
+    rule = StartRule(reset=job.reset, bounded=True)
+    with _state_dir(job.processing.state_dir) as state_dir:
+        job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
+        read = 0
+        idle_since = time.monotonic()
+        announce = True
+        while not stop.requested:
+            budget = (
+                job.batch_records
+                if job.max_records is None
+                else min(job.batch_records, job.max_records - read)
+            )
+            if budget <= 0:
+                log.info("max_records_reached", max_records=job.max_records)
+                break
+            ranges = retrying(
+                lambda a=announce: resolve_ranges(job.kafka, topics, job.group_id, rule, announce=a), "ranges"
+            )
+            announce = False
+            batch = cap_ranges(ranges, budget)
+            if not batch:
+                if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
+                    log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
+                    break
+                stop.sleep(job.poll_interval)
+                continue
+            started = time.monotonic()
+            pipeline = beam.Pipeline(runner=FnApiRunner(), options=_options(job.beam_args))
+            build(pipeline, job, batch, mode="local")
+            result = pipeline.run()
+            result.wait_until_finish()
+            batch_totals = counters(result)
+            totals.update(batch_totals)
+            size = sum(r.stop - r.start for r in batch)
+            read += size
+            idle_since = time.monotonic()
+            log.info(
+                "micro_batch",
+                offsets=size,
+                seconds=round(idle_since - started, 2),
+                ranges=[f"{r.partition}:[{r.start},{r.stop})" for r in batch],
+                written=batch_totals.get("kafka.records_written", 0),
+            )
+    return dict(sorted(totals.items()))
+
+
+def print_totals(totals: dict[str, int], seconds: float, stream=sys.stderr) -> None:
+    """The run summary of :func:`pipelines.summary.print_summary`, from counters summed over the batches."""
+    log.info("run_summary", seconds=round(seconds, 1), **totals)
+    if stream.isatty() and totals:
+        width = max(len(k) for k in totals)
+        print(f"\n{'counter':<{width}}  {'value':>10}", file=stream)
+        for name, value in totals.items():
+            print(f"{name:<{width}}  {value:>10}", file=stream)
+        print(f"{'seconds':<{width}}  {seconds:>10.1f}", file=stream)
