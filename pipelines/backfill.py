@@ -13,6 +13,7 @@ files in a board directory that the main process sums into a rate and an ETA.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,12 +33,14 @@ from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipelines.chain import ArticleChain
+from pipelines import worker_cache
+from pipelines.chain import ArticleChain, EntityStep, Stage, _article_original, _article_position
 from pipelines.options import KafkaSettings, Limits, Processing, Topics
 from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
 from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
-from transforms.file_io import ReadFiles, expand_inputs
+from transforms.deadletter import DLQ_TAG
+from transforms.file_io import FileRange, ReadFiles, expand_inputs, plan_ranges
 from transforms.kafka_io import (
     GAPS_TAG,
     KafkaRecord,
@@ -55,6 +58,7 @@ log = structlog.get_logger(__name__)
 KAFKA_OUTPUT = "kafka"
 DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 CPU_KEY = "cpu_s"
+PIECES_PER_WORKER = 4  # input ranges per worker: small enough to deal out evenly, few enough to plan fast
 
 
 # ---- the time window --------------------------------------------------------------------------------------
@@ -379,7 +383,86 @@ class InWindowDoFn(beam.DoFn):
             self._outside.inc()
 
 
-def build(pipeline: beam.Pipeline, job: BackfillJob, ranges: list, paths: list[str], board: str) -> None:
+def needs_spread(files: list[FileRange], workers: int) -> bool:
+    """Whether records must be reshuffled after reading: never with one worker; otherwise when one range (an
+    unsplittable file) holds more than two pieces' worth of the bytes, so its reader would hold up the rest."""
+    total = sum(f.size for f in files)
+    return workers > 1 and max((f.size for f in files), default=0) * workers * PIECES_PER_WORKER > 2 * total
+
+
+class PreloadModelDoFn(beam.DoFn):
+    """Pass elements on; when this worker's share of the reading stage is done, start loading the NER model
+    in the background, so it loads while the worker waits at the barriers before the entities stage."""
+
+    def process(self, element: Any) -> Iterator[Any]:
+        yield element
+
+    def finish_bundle(self) -> None:
+        worker_cache.preload()
+
+
+class SharedEntityStep(EntityStep):
+    """The chain's entity step on the worker process's one model (:mod:`pipelines.worker_cache`)."""
+
+    def setup(self) -> None:
+        self.extractor = worker_cache.extractor()
+
+
+class DealByCostDoFn(beam.DoFn):
+    """Key each article by the bin with the least body text dealt so far: grouped by these keys, each of
+    the DirectRunner's workers gets one bin, so NER (its cost grows with the text) ends at the same time
+    on all of them rather than after the worker that happened to get the long articles."""
+
+    def __init__(self, bins: int) -> None:
+        self.bins = bins
+
+    def start_bundle(self) -> None:
+        self.loads = [0] * self.bins
+
+    def process(self, article: Any) -> Iterator[tuple[int, Any]]:
+        index = min(range(self.bins), key=self.loads.__getitem__)
+        self.loads[index] += len(article.body) + 1
+        yield index, article
+
+
+class BatchEntities(beam.PTransform):
+    """Articles -> (with entities, dead letters): the chain's entity stage, on the process's shared model,
+    its input dealt evenly by cost over ``bins`` workers first (when more than one)."""
+
+    def __init__(self, limits: Limits, bins: int) -> None:
+        super().__init__()
+        self.limits = limits
+        self.bins = bins
+
+    def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        if self.bins > 1:
+            articles = (
+                articles
+                | "Deal" >> beam.ParDo(DealByCostDoFn(self.bins))
+                | "Bins" >> beam.GroupByKey()
+                | "Unbin" >> beam.FlatMap(lambda kv: kv[1])
+            )
+        stage = Stage(
+            SharedEntityStep(self.limits),
+            "entities",
+            _article_original,
+            _article_position,
+            self.limits.max_attempts,
+        )
+        outputs = articles | "Extract" >> beam.ParDo(stage).with_outputs(DLQ_TAG, main="ok")
+        return outputs.ok, outputs[DLQ_TAG]
+
+
+def build(
+    pipeline: beam.Pipeline,
+    job: BackfillJob,
+    ranges: list[PartitionRange],
+    files: list[FileRange],
+    board: str,
+    bins: int = 1,
+) -> None:
+    """The backfill graph. File ranges are read where they are processed (one fused stage) unless they
+    need spreading; ``bins`` > 1 deals the NER work evenly over that many workers."""
     if job.from_kafka:
         records = (
             pipeline
@@ -389,12 +472,25 @@ def build(pipeline: beam.Pipeline, job: BackfillJob, ranges: list, paths: list[s
     else:
         records = (
             pipeline
-            | "ReadFiles" >> ReadFiles(paths, job.source)
+            | "ReadFiles" >> ReadFiles(files, job.source)
             | "TallyFound" >> beam.ParDo(TallyDoFn(board, "found"))
-            | "Spread" >> beam.Reshuffle()  # one big archive is read by one worker; all of them process it
         )
+        if needs_spread(files, job.workers):
+            records = records | "Spread" >> beam.Reshuffle()
     records = records | "TallyRead" >> beam.ParDo(TallyDoFn(board, "read"))
-    outputs = records | "Chain" >> ArticleChain(job.limits, job.processing, mode="batch")
+    processing = job.processing
+    entities = processing.entities and not processing.passthrough
+    if entities:
+        records = records | "PreloadModel" >> beam.ParDo(PreloadModelDoFn())
+        processing = dataclasses.replace(processing, entities=False)  # run below, balanced and shared
+    outputs = records | "Chain" >> ArticleChain(job.limits, processing, mode="batch")
+    if entities:
+        articles, dead = outputs["articles"] | "Entities" >> BatchEntities(job.limits, bins)
+        outputs = {
+            "articles": articles,
+            "duplicates": outputs["duplicates"],
+            "dlq": (outputs["dlq"], dead) | "FlattenDLQ" >> beam.Flatten(),
+        }
     outputs = {
         name: outputs[name] | f"Tally{name}" >> beam.ParDo(TallyDoFn(board, name))
         for name in ("articles", "duplicates", "dlq")
@@ -415,7 +511,7 @@ def build(pipeline: beam.Pipeline, job: BackfillJob, ranges: list, paths: list[s
 def run(job: BackfillJob) -> int:
     """Resolve the input, run the pipeline with live progress, print the summary; 0 on success."""
     ranges: list = []
-    paths: list[str] = []
+    files: list[FileRange] = []
     if job.from_kafka or job.to_kafka:
         wait_for_broker(job.kafka, job.connect_timeout)
     if job.from_kafka:
@@ -424,14 +520,16 @@ def run(job: BackfillJob) -> int:
         total = sum(r.stop - r.start for r in ranges)
     else:
         paths = expand_inputs(job.inputs)
-        total = None  # known once the files are read ("found"), before the chain starts
+        files = plan_ranges(paths, job.workers * PIECES_PER_WORKER)
+        total = None  # known once the files are read ("found")
     options, local = beam_options(job.beam_args, job.workers)
     log.info(
         "backfill_start",
         run_id=job.run_id(),
         spec=job.spec(),
         outputs=job.outputs,
-        files=len(paths) if paths else None,
+        files=len({f.path for f in files}) or None,
+        ranges=len(files) or None,
         records=total,
         runner=options.view_as(StandardOptions).runner or "DirectRunner",
         workers=job.workers if local else None,
@@ -440,7 +538,7 @@ def run(job: BackfillJob) -> int:
     started = time.monotonic()
     try:
         pipeline = beam.Pipeline(options=options)
-        build(pipeline, job, ranges, paths, board)
+        build(pipeline, job, ranges, files, board, bins=job.workers if local else 1)
         with ProgressMonitor(board, total):
             result = pipeline.run()
             result.wait_until_finish()

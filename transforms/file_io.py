@@ -8,7 +8,9 @@ where in the file it was read, so dead letters and articles point back at their 
 * WARC/WARC.gz archives (e.g. Common Crawl's CC-NEWS): the record's byte offset in the file as stored
   (for ``.warc.gz``, the offset of its gzip member, so ``warcio`` can seek straight to it).
 
-Compressed files (``.gz``, ``.zst``, ``.bz2``) are read as streams, never unpacked to disk or memory.
+Compressed files (``.gz``, ``.zst``, ``.bz2``) are read as streams, never unpacked to disk or memory. A plain
+JSONL file is cut into byte ranges at line starts (:func:`plan_ranges`), so several workers read one big file
+and each goes on to process what it read, without passing the records through a shuffle first.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import glob
 import gzip
 import io
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -42,6 +46,7 @@ TEXT_SUFFIXES = (".txt", ".text")
 WARC_SUFFIXES = (".warc",)
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+SCAN_BLOCK = 1 << 20
 
 
 def file_kind(path: str) -> str | None:
@@ -112,11 +117,23 @@ def _decoded(data: bytes, charset: str | None = None) -> str | None:
         return None
 
 
-def iter_jsonl(path: str) -> Iterator[KafkaRecord]:
-    """Each non-blank line as it is (a malformed line dead-letters in the chain, like on Kafka)."""
+def iter_jsonl(
+    path: str, start: int = 0, stop: int | None = None, first_line: int = 1
+) -> Iterator[KafkaRecord]:
+    """Each non-blank line as it is (a malformed line dead-letters in the chain, like on Kafka).
+
+    ``start``/``stop`` (plain files only) select the lines that start in that byte range; ``start`` is a line
+    start and ``first_line`` its number, both from :func:`plan_ranges`.
+    """
     stamp = _mtime_ms(path)
     with open_stream(path) as stream:
-        for number, line in enumerate(stream, start=1):
+        if start:
+            stream.seek(start)
+        position = start
+        for number, line in enumerate(stream, start=first_line):
+            if stop is not None and position >= stop:
+                break
+            position += len(line)
             line = line.rstrip(b"\r\n")
             if line.strip():
                 yield KafkaRecord(path, 0, number, None, line, stamp)
@@ -204,6 +221,75 @@ def iter_warc(path: str, source: str | None = None, skipped: Counter | None = No
             yield KafkaRecord(path, 0, offset, url.encode() if url else None, value, ms)
 
 
+@dataclass(frozen=True)
+class FileRange:
+    """What one reader reads: a whole file, or (plain JSONL) the lines that start in ``[start, stop)``, the
+    first of them being line ``first_line``. ``size`` is its bytes on disk, what reading it costs."""
+
+    path: str
+    size: int
+    start: int = 0
+    stop: int | None = None
+    first_line: int = 1
+
+
+def splittable(path: str) -> bool:
+    """Plain JSONL can be cut at any line start; compressed files, pages and WARC archives are read whole."""
+    return file_kind(path) == "jsonl" and not path.lower().endswith(COMPRESSION_SUFFIXES)
+
+
+def plan_ranges(paths: Iterable[str], pieces: int) -> list[FileRange]:
+    """The files as about ``pieces`` ranges of similar bytes, largest first (so dealing them out in turn
+    balances workers): plain JSONL files bigger than a piece are cut at line starts, others stay whole."""
+    sizes = {path: os.path.getsize(path) for path in paths}
+    target = max(math.ceil(sum(sizes.values()) / max(pieces, 1)), 1)
+    ranges: list[FileRange] = []
+    for path, size in sizes.items():
+        if splittable(path) and size > target:
+            ranges += _cut_lines(path, size, math.ceil(size / target))
+        else:
+            ranges.append(FileRange(path, size))
+    return sorted(ranges, key=lambda r: (-r.size, r.path, r.start))
+
+
+def _cut_lines(path: str, size: int, parts: int) -> list[FileRange]:
+    """``parts`` ranges of about ``size / parts`` bytes, each starting at a line start, with its line number
+    (one pass counting newlines: cheap next to parsing, and it keeps positions as line numbers)."""
+    with open(path, "rb") as stream:
+        cuts = [0]
+        for k in range(1, parts):
+            stream.seek(k * size // parts - 1)
+            stream.readline()  # to the end of the line holding the byte before the cut
+            if cuts[-1] < stream.tell() < size:
+                cuts.append(stream.tell())
+        stream.seek(0)
+        lines, position, first_lines = 1, 0, []
+        for cut in cuts:
+            while position < cut:
+                block = stream.read(min(SCAN_BLOCK, cut - position))
+                if not block:
+                    break
+                lines += block.count(b"\n")
+                position += len(block)
+            first_lines.append(lines)
+    ends = [*cuts[1:], size]
+    stops = [*cuts[1:], None]
+    return [
+        FileRange(path, end - start, start, stop, line)
+        for start, stop, end, line in zip(cuts, stops, ends, first_lines, strict=True)
+    ]
+
+
+def iter_range(
+    part: FileRange, source: str | None = None, skipped: Counter | None = None
+) -> Iterator[KafkaRecord]:
+    """The records of one planned range."""
+    if part.start or part.stop is not None:
+        yield from iter_jsonl(part.path, part.start, part.stop, part.first_line)
+    else:
+        yield from iter_file(part.path, source, skipped)
+
+
 def iter_file(path: str, source: str | None = None, skipped: Counter | None = None) -> Iterator[KafkaRecord]:
     """The records of one input file, by its kind."""
     kind = file_kind(path)
@@ -218,7 +304,7 @@ def iter_file(path: str, source: str | None = None, skipped: Counter | None = No
 
 
 class ReadFileDoFn(beam.DoFn):
-    """path -> its records; counts files, records and skipped WARC records."""
+    """FileRange -> its records; counts files, records and skipped WARC records."""
 
     def __init__(self, source: str | None = None) -> None:
         self.source = source
@@ -227,28 +313,32 @@ class ReadFileDoFn(beam.DoFn):
         self._files = Metrics.counter("newsflow", "files.read")
         self._records = Metrics.counter("newsflow", "files.records_read")
 
-    def process(self, path: str) -> Iterator[KafkaRecord]:
+    def process(self, part: FileRange) -> Iterator[KafkaRecord]:
         skipped: Counter = Counter()
         count = 0
-        for record in iter_file(path, self.source, skipped):
+        for record in iter_range(part, self.source, skipped):
             count += 1
             self._records.inc()
             yield record
         for reason, n in skipped.items():
             Metrics.counter("newsflow", f"files.warc_skipped.{reason}").inc(n)
-        self._files.inc()
-        log.info("file_read", path=path, records=count, skipped=sum(skipped.values()))
+        if part.start == 0:
+            self._files.inc()
+        log.info("file_read", path=part.path, start=part.start, records=count, skipped=sum(skipped.values()))
 
 
 class ReadFiles(beam.PTransform):
-    """Input files -> KafkaRecords, one file per call: reshuffle after it so all workers share a big file."""
+    """Planned ranges (:func:`plan_ranges`) -> KafkaRecords, one range per call, the ranges spread over the
+    workers. An unsplittable file much bigger than a range is read by one worker: reshuffle after it then."""
 
-    def __init__(self, paths: list[str], source: str | None = None) -> None:
+    def __init__(self, ranges: list[FileRange], source: str | None = None) -> None:
         super().__init__()
-        self.paths = paths
+        self.ranges = ranges
         self.source = source
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         return (
-            pbegin | "Paths" >> beam.Create(self.paths) | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
+            pbegin
+            | "Ranges" >> beam.Create(self.ranges)
+            | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
         )

@@ -10,13 +10,16 @@ import fastavro
 import pytest
 from apache_beam.options.pipeline_options import DirectOptions
 
+from pipelines import worker_cache
 from pipelines.backfill import (
     BOARD,
     BackfillJob,
+    DealByCostDoFn,
     beam_options,
     day_window,
     format_progress,
     in_window,
+    needs_spread,
     parse_instant,
     progress_line,
     read_board,
@@ -24,7 +27,9 @@ from pipelines.backfill import (
 )
 from pipelines.cli import main
 from pipelines.options import Topics
+from transforms.file_io import FileRange
 from transforms.kafka_io import KafkaRecord
+from transforms.records import Article
 
 NOV1 = datetime(2026, 11, 1, tzinfo=UTC)
 NOV2 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -173,7 +178,8 @@ def test_learned_boilerplate_in_batch_is_the_same_whatever_the_reading_order():
     articles = [
         Article(
             id=f"a{i}",
-            body=f"The {word} witness told the court what she saw that night.\n\n{furniture}",
+            body=f"The {word} witness told the court what she saw that night, and the judge asked her to say it "
+            f"again, slowly, for the jury.\n\n{furniture}",
             source="paper.example",
             published_at=NOV1 + timedelta(hours=i),
         )
@@ -192,3 +198,53 @@ def test_learned_boilerplate_in_batch_is_the_same_whatever_the_reading_order():
 
     bodies(articles)
     bodies(articles[::-1])
+
+
+def test_records_are_spread_only_when_one_unsplittable_file_would_hold_up_the_other_workers():
+    pieces = [FileRange("big.jsonl", 100, start=100 * i) for i in range(8)]
+    assert not needs_spread(pieces, 2)
+    archive = [FileRange("crawl.warc.gz", 800), FileRange("small.warc.gz", 10)]
+    assert needs_spread(archive, 2) and not needs_spread(archive, 1)
+    many = [FileRange(f"cc-news-{i}.warc.gz", 1000 + i) for i in range(40)]
+    assert not needs_spread(many, 2) and not needs_spread([], 2)
+
+
+def test_articles_are_dealt_to_the_bin_with_the_least_text_so_far():
+    deal = DealByCostDoFn(3)
+    deal.start_bundle()
+    sizes = [900, 100, 100, 100, 500, 400, 300, 300, 300]
+    dealt = [key for size in sizes for key, _ in deal.process(Article(id=str(size), body="x" * size))]
+    assert dealt == [0, 1, 2, 1, 2, 1, 2, 1, 0]
+    assert max(deal.loads) - min(deal.loads) <= max(sizes) and sum(deal.loads) == sum(sizes) + len(sizes)
+
+
+def test_worker_model_is_loaded_once_per_process_in_the_background(monkeypatch):
+    loads = []
+
+    class FakeExtractor:
+        def load(self):
+            loads.append(1)
+            return self
+
+        def extract(self, body, title=None, *, time_budget=10.0):
+            return [body.upper(), title, time_budget]
+
+    monkeypatch.setattr("transforms.entities.EntityExtractor", FakeExtractor)
+    monkeypatch.setattr(worker_cache, "_model", None)
+    future = worker_cache.preload()
+    assert worker_cache.preload() is future
+    model = worker_cache.extractor()
+    assert worker_cache.extractor() is model and loads == [1]
+    assert model.extract("paris", "title", time_budget=2.0) == ["PARIS", "title", 2.0]
+
+
+def test_a_failed_model_load_raises_where_the_model_is_needed(monkeypatch):
+    class Broken:
+        def load(self):
+            raise OSError("model files missing")
+
+    monkeypatch.setattr("transforms.entities.EntityExtractor", Broken)
+    monkeypatch.setattr(worker_cache, "_model", None)
+    worker_cache.preload()
+    with pytest.raises(OSError, match="model files missing"):
+        worker_cache.extractor()

@@ -18,7 +18,17 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from transforms.file_io import ReadFiles, expand_inputs, file_kind, iter_file, iter_warc, open_stream
+from transforms.file_io import (
+    FileRange,
+    ReadFiles,
+    expand_inputs,
+    file_kind,
+    iter_file,
+    iter_range,
+    iter_warc,
+    open_stream,
+    plan_ranges,
+)
 
 LINES = [b'{"url": "https://a.example/1", "text": "one"}', b"", b"not json", b'{"text": "caf\xc3\xa9"}']
 
@@ -144,7 +154,37 @@ def test_open_stream_leaves_warc_gz_compressed_for_warcio(tmp_path):
 def test_read_files_transform_reads_every_file(tmp_path):
     (tmp_path / "a.jsonl").write_bytes(b'{"text": "a"}\n{"text": "b"}\n')
     (tmp_path / "c.txt").write_text("plain text page")
-    paths = expand_inputs([str(tmp_path)])
+    ranges = plan_ranges(expand_inputs([str(tmp_path)]), pieces=4)
+    assert any(r.stop is not None for r in ranges), "the JSONL file is read in pieces"
     with TestPipeline() as p:
-        positions = p | ReadFiles(paths) | beam.Map(lambda r: (Path(r.topic).name, r.offset))
+        positions = p | ReadFiles(ranges) | beam.Map(lambda r: (Path(r.topic).name, r.offset))
         assert_that(positions, equal_to([("a.jsonl", 1), ("a.jsonl", 2), ("c.txt", 0)]))
+
+
+def test_plain_jsonl_is_cut_at_line_starts_into_ranges_that_read_each_line_once(tmp_path):
+    path = tmp_path / "big.jsonl"
+    lines = [json.dumps({"text": "x" * (7 * i % 113)}).encode() if i % 9 else b"" for i in range(300)]
+    path.write_bytes(b"\r\n".join(lines) + b"\n")
+    ranges = plan_ranges([str(path)], pieces=7)
+    assert len(ranges) == 7 and [r.size for r in ranges] == sorted((r.size for r in ranges), reverse=True)
+    ordered = sorted(ranges, key=lambda r: r.start)
+    assert ordered[0].start == 0 and ordered[-1].stop is None
+    assert [r.start for r in ordered[1:]] == [r.stop for r in ordered[:-1]]
+    data = path.read_bytes()
+    assert all(data[r.start - 1 : r.start] == b"\n" for r in ordered[1:]), "every range starts a line"
+    assert sum(r.size for r in ranges) == len(data) and max(r.size for r in ranges) < len(data) / 5
+    pieces = [(r.offset, r.value) for part in ranges for r in iter_range(part)]
+    assert sorted(pieces) == [(r.offset, r.value) for r in iter_file(str(path))]
+
+
+@pytest.mark.parametrize("name", ["big.jsonl.gz", "crawl.warc", "page.html"])
+def test_compressed_files_archives_and_pages_stay_whole(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(b"{}\n" * 1000) if name.endswith(".gz") else b"x" * 3000)
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(b"{}\n")
+    ranges = plan_ranges([str(path), str(small)], pieces=8)
+    assert ranges == [
+        FileRange(str(path), path.stat().st_size),
+        FileRange(str(small), 3),
+    ], "largest first; a file smaller than a piece is not cut either"
