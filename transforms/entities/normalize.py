@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import context_of, resolve
 from transforms.entities.recognize import RawMention
+from transforms.entities.rules import organisation_by_form, strip_titles
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
@@ -63,7 +64,7 @@ def trim(body: str, m: RawMention) -> RawMention:
     end = m.end - len(text) + len(text.rstrip())
     text = body[start:end]
     if (pos := _POSSESSIVE.search(text)) and pos.start() > 0:
-        end = start + pos.start()
+        end = start + len(text[: pos.start()].rstrip())  # "Lord 's" in tokenised text is "Lord"
     if (lead := _LEADING_THE.match(text)) and lead.end() < end - start:
         start += lead.end()
     return RawMention(start, end, m.type)
@@ -79,6 +80,7 @@ def acronym(name: str) -> str | None:
 def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]:
     """Groups the mentions of ``body`` into entities, in order of first mention."""
     mentions = [t for t in (trim(body, m) for m in raw) if t.end > t.start]
+    mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = _places_not_people(body, mentions, gaz)
     context = context_of(gaz, (body[m.start : m.end] for m in mentions if m.type == "LOC"))
     clusters: list[Cluster] = []

@@ -1,0 +1,41 @@
+"""Mention-level rules: titles off person names, organisation designators make an organisation."""
+
+from __future__ import annotations
+
+from transforms.entities.recognize import RawMention
+from transforms.entities.rules import organisation_by_form, strip_titles
+
+
+def mention(body: str, text: str, type_: str) -> RawMention:
+    start = body.index(text)
+    return RawMention(start, start + len(text), type_)
+
+
+def test_leading_titles_leave_a_person_name():
+    body = "Britain's Prince William met President Joe Biden and Mr. Smith."
+    got = [
+        strip_titles(body, mention(body, t, "PERSON"))
+        for t in ("Prince William", "President Joe Biden", "Mr. Smith")
+    ]
+    assert [body[m.start : m.end] for m in got] == ["William", "Joe Biden", "Smith"]
+
+
+def test_a_lone_title_word_is_kept_as_a_surname_and_other_types_untouched():
+    body = "Major said the Prince Edward Island vote was close."
+    assert strip_titles(body, mention(body, "Major", "PERSON")) == mention(body, "Major", "PERSON")
+    place = mention(body, "Prince Edward Island", "LOC")
+    assert strip_titles(body, place) == place
+
+
+def test_company_designators_make_organisations():
+    body = "Pirelli SpA and Faulding Inc joined the Federal Open Market Committee near the West Bank."
+    assert organisation_by_form(body, mention(body, "Pirelli SpA", "PERSON")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Faulding Inc", "LOC")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Federal Open Market Committee", "MISC")).type == "ORG"
+
+
+def test_places_ending_like_bodies_stay_places():
+    body = "Settlers in the West Bank and the Russian Federation; Bank of Japan data."
+    assert organisation_by_form(body, mention(body, "West Bank", "LOC")).type == "LOC"
+    assert organisation_by_form(body, mention(body, "Russian Federation", "LOC")).type == "LOC"
+    assert organisation_by_form(body, mention(body, "Bank of Japan", "PERSON")).type == "ORG"
