@@ -11,10 +11,12 @@ Each configuration runs ``newsflow backfill --input ... --output DIR --workers W
 figure is input records per second over the pipeline's own run time (the summary's ``seconds``: from
 building the pipeline to the last file written, worker start-up included), median of the runs. The
 baseline is the 1-worker run in the same invocation; the ratio is 2 workers over 1. Each run also shows
-the CPU time of the backfill and its workers, and so how many cores it kept busy: on a shared machine this
-tells a run that had to wait for a core from one that was slow by itself. The CPU critical path (CPU
-seconds of the main process plus those of the busiest worker) does not depend on what else the machine
-runs, and its ratio is what the wall-clock ratio becomes when both cores are free.
+the CPU time of the backfill and its workers, and so how many cores it kept busy, and how many cores other
+processes kept busy meanwhile (from ``/proc/stat``): on a shared machine this tells a run that had to wait
+for a core from one that was slow by itself, and the ratio of the run pair that found the machine quietest
+is printed too. The CPU critical path (CPU seconds of the main process plus those of the busiest worker)
+depends little on what else the machine runs, and its ratio is what the wall-clock ratio becomes when both
+cores are free.
 
 Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 4] [--runs 3] [--passthrough]``; other flags go to
 ``newsflow backfill`` as they are (e.g. ``--entities false``).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -57,14 +60,25 @@ def write_input(path: Path, repeat: int) -> int:
     return count
 
 
+def busy_seconds() -> float:
+    """CPU seconds all processes of the machine have used since boot (``/proc/stat``: all but idle and
+    iowait; steal counts as busy, since a core taken by the host is not free for us either)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> dict:
     """One backfill in a fresh process; returns its run summary (counters and seconds)."""
     cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "--log-level", "INFO", "backfill"]
     cmd += ["--input", str(input_path), "--output", str(output), "--workers", str(workers), *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine = busy_seconds()
     started = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.monotonic() - started
+    machine = busy_seconds() - machine
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and its reaped worker processes
     if done.returncode != 0:
         raise SystemExit(f"backfill failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -78,6 +92,7 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
     summary = events["run_summary"]
     summary["wall"] = wall
     summary["cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    summary["others"] = max(machine - summary["cpu"], 0.0) / wall  # cores other processes kept busy
     workers = events.get("backfill_workers", {})
     summary["worker_cpu"] = workers.get("cpu_s", [])
     summary["critical_cpu"] = workers.get("main_cpu_s", 0.0) + max(summary["worker_cpu"], default=0.0)
@@ -107,15 +122,18 @@ def main() -> int:
         )
         seconds: dict[int, list[float]] = {1: [], 2: []}
         critical: dict[int, list[float]] = {1: [], 2: []}
+        others: dict[int, list[float]] = {1: [], 2: []}
         for run in range(args.runs):  # interleaved, so both configurations see the same machine load
             for workers in (1, 2):
                 summary = run_once(input_path, Path(tmp) / f"out-{workers}-{run}", workers, extra)
                 seconds[workers].append(summary["seconds"])
                 critical[workers].append(summary["critical_cpu"])
+                others[workers].append(summary["others"])
                 print(
                     f"  run {run + 1} workers={workers}: {summary['seconds']:.1f} s pipeline, "
                     f"{summary['wall']:.1f} s wall, {summary['cpu']:.1f} s CPU "
-                    f"({summary['cpu'] / summary['wall']:.2f} cores busy; per worker {summary['worker_cpu']} s), "
+                    f"({summary['cpu'] / summary['wall']:.2f} cores busy; per worker {summary['worker_cpu']} s; "
+                    f"other processes {summary['others']:.2f} cores), "
                     f"{summary.get('files.articles_written', 0)} articles written"
                 )
         trees = {articles_tree(out) for out in Path(tmp).glob("out-*")}
@@ -126,6 +144,11 @@ def main() -> int:
                 f"workers={workers}: median {statistics.median(seconds[workers]):.1f} s, {rate:.2f} records/s"
             )
         print(f"ratio 2 workers / 1 worker (baseline): {rates[2] / rates[1]:.2f}x")
+        quiet = min(range(args.runs), key=lambda r: max(others[1][r], others[2][r]))
+        print(
+            f"ratio of the quietest run pair (run {quiet + 1}; other processes at most "
+            f"{max(others[1][quiet], others[2][quiet]):.2f} cores): {seconds[1][quiet] / seconds[2][quiet]:.2f}x"
+        )
         cpu_ratio = statistics.median(critical[1]) / statistics.median(critical[2])
         print(
             f"CPU critical-path ratio (main process + busiest worker, CPU seconds; what the wall ratio "

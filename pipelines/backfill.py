@@ -58,7 +58,7 @@ log = structlog.get_logger(__name__)
 KAFKA_OUTPUT = "kafka"
 DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 CPU_KEY = "cpu_s"
-PIECES_PER_WORKER = 4  # input ranges per worker: small enough to deal out evenly, few enough to plan fast
+PIECES_PER_WORKER = 16  # input ranges per worker: dealt out in turn, many pieces even out their costs
 
 
 # ---- the time window --------------------------------------------------------------------------------------
@@ -385,9 +385,10 @@ class InWindowDoFn(beam.DoFn):
 
 def needs_spread(files: list[FileRange], workers: int) -> bool:
     """Whether records must be reshuffled after reading: never with one worker; otherwise when one range (an
-    unsplittable file) holds more than two pieces' worth of the bytes, so its reader would hold up the rest."""
+    unsplittable file) holds more than a quarter of a worker's share of the bytes, so that its reader would
+    hold up the others (ranges dealt out in turn, largest first, differ by at most the largest range)."""
     total = sum(f.size for f in files)
-    return workers > 1 and max((f.size for f in files), default=0) * workers * PIECES_PER_WORKER > 2 * total
+    return workers > 1 and max((f.size for f in files), default=0) * workers * 4 > total
 
 
 class PreloadModelDoFn(beam.DoFn):
