@@ -66,6 +66,13 @@ def test_possessive_and_leading_the_are_trimmed(gaz):
     assert got["Zelensky"].mentions[0].text == "Zelensky"
 
 
+def test_a_capitalised_the_inside_a_sentence_is_part_of_the_name():
+    body = "They played at The Oval and at Lord 's, as the Kremlin said."
+    names = ("The Oval", "Lord 's", "the Kremlin")
+    raw = [RawMention(body.index(t), body.index(t) + len(t), "LOC") for t in names]
+    assert [body[t.start : t.end] for t in (trim(body, m) for m in raw)] == ["The Oval", "Lord", "Kremlin"]
+
+
 def test_acronym_joins_its_organisation(gaz):
     assert acronym("European Union") == "EU"
     assert acronym("Bank of England") == "BE"

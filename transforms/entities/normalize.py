@@ -21,6 +21,7 @@ from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
+_SENTENCE_ENDS = "\n.!?:\"“”'‘’("  # what may come before a sentence's first word
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
 _ORG_CUE = re.compile(
@@ -58,16 +59,27 @@ class Cluster:
 
 
 def trim(body: str, m: RawMention) -> RawMention:
-    """Drops surrounding space, a possessive ending and a leading "the" so that the mention is the name alone."""
+    """Drops surrounding space, a possessive ending and a leading "the" so that the mention is the name alone.
+    A capitalised "The" inside a sentence is part of the name ("at The Oval", "The Hut Group")."""
     text = body[m.start : m.end]
     start = m.start + len(text) - len(text.lstrip())
     end = m.end - len(text) + len(text.rstrip())
     text = body[start:end]
     if (pos := _POSSESSIVE.search(text)) and pos.start() > 0:
         end = start + len(text[: pos.start()].rstrip())  # "Lord 's" in tokenised text is "Lord"
-    if (lead := _LEADING_THE.match(text)) and lead.end() < end - start:
+    if (
+        (lead := _LEADING_THE.match(text))
+        and lead.end() < end - start
+        and (text[0] == "t" or _starts_sentence(body, start))
+    ):
         start += lead.end()
     return RawMention(start, end, m.type)
+
+
+def _starts_sentence(body: str, i: int) -> bool:
+    while i > 0 and body[i - 1] in " \t":
+        i -= 1
+    return i == 0 or body[i - 1] in _SENTENCE_ENDS
 
 
 def acronym(name: str) -> str | None:
