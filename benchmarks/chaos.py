@@ -290,12 +290,7 @@ class Feeder(threading.Thread):
 
 
 def prism_location() -> str:
-    """Beam's Prism runner, built once by ``deploy/flink/fetch-portable-runner.sh``.
-
-    The default DirectRunner falls back to the batch FnApiRunner, which runs the unbounded read to its end
-    (``--idle-timeout``) before any later stage: nothing is written or committed while it streams, so a kill
-    could never catch anything in flight. Prism executes the same pipeline as a real stream.
-    """
+    """Beam's Prism runner, built once by ``deploy/flink/fetch-portable-runner.sh`` (``--runner prism``)."""
     run = subprocess.run(["bash", str(FETCH_PRISM)], capture_output=True, text=True, timeout=1500)
     found = dict(line.split("=", 1) for line in run.stdout.splitlines() if "=" in line)
     if "prism_location" not in found:
@@ -304,7 +299,8 @@ def prism_location() -> str:
 
 
 def runner_args(runner: str) -> list[str]:
-    if runner == "direct":
+    """No runner flags: the local micro-batch stream; or one unbounded pipeline on Prism."""
+    if runner == "local":
         return []
     return [
         "--",
@@ -456,7 +452,8 @@ def run(args: argparse.Namespace) -> dict:
     feeder = Feeder(settings, topics.input_topic, [value for _, value, _ in inputs], rate)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="newsflow-chaos-"))
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    extra = ["--passthrough", "true"] if args.passthrough else []
+    extra = ["--batch-records", str(args.batch_records)]
+    extra += ["--passthrough", "true"] if args.passthrough else []
     pipeline = Pipeline(
         args.bootstrap, topics, prefix, work / "state", work / "logs", extra, runner_args(args.runner)
     )
@@ -495,7 +492,6 @@ def run(args: argparse.Namespace) -> dict:
     cases = {pos: inputs[i][2] for pos, i in feeder.landed.items() if inputs[i][2] is not None}
     outcomes, wrong = hostile_outcomes(cases, outputs)
     end, raw_end = committed(settings, prefix, topics.input_topic), raw_ends(settings, topics)
-    limits = ReadLimits()
     report.update(
         chain="passthrough" if args.passthrough else "full",
         runner=args.runner,
@@ -506,8 +502,7 @@ def run(args: argparse.Namespace) -> dict:
         pipeline_runs=pipeline.runs,
         drain_runs=drains,
         seconds_before_each_kill=run_seconds,
-        static_in_flight_bound_per_kill=f"<= {PARTITIONS} partitions x {limits.max_batch} records per poll "
-        "+ the open bundles",
+        static_in_flight_bound_per_kill=static_bound(args),
         outage=outage,
         hostile_tried=len(hostile),
         hostile_by_kind=dict(Counter(c.kind for c in hostile)),
@@ -527,6 +522,13 @@ def run(args: argparse.Namespace) -> dict:
         and (outage is None or outage["pipeline_survived"])
     )
     return report
+
+
+def static_bound(args: argparse.Namespace) -> str:
+    """What one kill can re-deliver at most, whatever the timing."""
+    if args.runner == "local":
+        return f"<= {args.batch_records} records (one micro-batch, --batch-records)"
+    return f"<= {PARTITIONS} partitions x {ReadLimits().max_batch} records per poll + the open bundles"
 
 
 def raw_ends(settings: KafkaSettings, topics: Topics) -> dict[int, int]:
@@ -611,9 +613,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passthrough", action="store_true", help="Parse-and-write chain only.")
     parser.add_argument(
         "--runner",
-        choices=("prism", "direct"),
-        default="prism",
-        help="Beam runner of the pipeline: prism streams; direct only writes once the read ends (see above).",
+        choices=("local", "prism"),
+        default="local",
+        help="local: newsflow stream with no runner flags (micro-batches); prism: one unbounded pipeline "
+        "on Beam's Prism runner.",
+    )
+    parser.add_argument(
+        "--batch-records", type=int, default=500, help="The pipeline's --batch-records (local runner)."
     )
     parser.add_argument("--bootstrap", help="Use this broker (with --data-dir for --outage).")
     parser.add_argument("--data-dir", help="The broker's data dir (pipelines.broker), for --outage.")

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 LOCAL_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
+MAX_FAILURES = 5
+"""Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
 
 
 def is_local(beam_args: list[str]) -> bool:
@@ -95,11 +97,20 @@ def _options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
+def _run_batch(job: StreamJob, batch: list) -> dict[str, int]:
+    """One bounded pipeline over ``batch`` (ranges with stops) in this process; its newsflow counters."""
+    from pipelines.stream import build  # stream imports this module
+
+    pipeline = beam.Pipeline(runner=FnApiRunner(), options=_options(job.beam_args))
+    build(pipeline, job, batch, mode="local")
+    result = pipeline.run()
+    result.wait_until_finish()
+    return counters(result)
+
+
 def run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
     """Micro-batches until stopped, idle for ``job.idle_timeout`` or ``job.max_records`` read; the totals
     of the newsflow counters over all batches."""
-    from pipelines.stream import build
-
     totals: Counter[str] = Counter()
     topics = [job.topics.input_topic]
     rule = StartRule(reset=job.reset, bounded=True)
@@ -108,6 +119,7 @@ def run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
         read = 0
         idle_since = time.monotonic()
         announce = True
+        failures = 0
         while not stop.requested:
             budget = (
                 job.batch_records
@@ -129,11 +141,21 @@ def run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
                 stop.sleep(job.poll_interval)
                 continue
             started = time.monotonic()
-            pipeline = beam.Pipeline(runner=FnApiRunner(), options=_options(job.beam_args))
-            build(pipeline, job, batch, mode="local")
-            result = pipeline.run()
-            result.wait_until_finish()
-            batch_totals = counters(result)
+            try:
+                batch_totals = _run_batch(job, batch)
+            except Exception as exc:  # the batch is re-read from the committed offsets: at least once
+                failures += 1
+                log.error(
+                    "micro_batch_failed",
+                    error=type(exc).__name__,
+                    detail=str(exc).splitlines()[0][:200] if str(exc) else "",
+                    attempt=failures,
+                )
+                if failures >= MAX_FAILURES:
+                    raise
+                stop.sleep(min(30.0, 2.0**failures))
+                continue
+            failures = 0
             totals.update(batch_totals)
             size = sum(r.stop - r.start for r in batch)
             read += size

@@ -192,8 +192,10 @@ class Consumption:
     auto_offset_reset: str = _opt(
         "earliest", "Where to start when the group has no committed offset.", choices=("earliest", "latest")
     )
-    idle_timeout: float | None = _opt(None, "Stop once every partition has been idle this many seconds.")
-    max_records: int | None = _opt(None, "Stop after reading this many records (per worker process).")
+    idle_timeout: float | None = _opt(None, "Stop once the input has been idle this many seconds.")
+    max_records: int | None = _opt(
+        None, "Stop after reading this many records (local runs: in all; other runners: per worker process)."
+    )
     connect_timeout: float = _opt(
         60.0, "Seconds to wait for the brokers at start-up before exiting non-zero."
     )
