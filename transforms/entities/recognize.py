@@ -11,6 +11,7 @@ from pathlib import Path
 import spacy
 from thinc.api import NumpyOps
 
+from transforms.entities.blas import limit_openblas_threads
 from transforms.errors import LimitExceeded
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -65,7 +66,9 @@ def load_model(path: Path = MODEL_DIR) -> spacy.Language:
 
 def use_numpy_matmul(nlp: spacy.Language) -> None:
     """Runs the NER model's matrix products with numpy (OpenBLAS) instead of thinc's default BLIS, which
-    is about 3 times slower on the tok2vec's shapes here: recognition takes a quarter less time."""
+    is about 3 times slower on the tok2vec's shapes here: recognition takes a quarter less time. OpenBLAS is
+    kept to one thread (``blas.py``), as BLIS is."""
+    limit_openblas_threads(1)
     ops = NumpyOps(use_blis=False)
     for node in nlp.get_pipe("ner").model.walk():
         node.ops = ops
