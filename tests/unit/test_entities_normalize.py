@@ -126,3 +126,12 @@ def test_a_lone_name_after_in_is_a_place(gaz):
     body = "Snow fell in Asahikawa. Roads near Asahikawa closed."
     got = by_name(normalize(body, mentions(body, [("Asahikawa", "PERSON")]), gaz))
     assert got["Asahikawa"].type == "LOC" and got["Asahikawa"].place.country == "JP"
+
+
+def test_a_short_name_takes_the_type_of_the_long_name_it_repeats(gaz):
+    body = "Bernardin is ill. Cardinal Joseph Bernardin said so. Bernardin, 68, Bernardin and Bernardin again."
+    raw = mentions(body, [("Joseph Bernardin", "PERSON"), ("Bernardin", "ORG")])
+    got = by_name(normalize(body, raw, gaz))
+    assert list(got) == ["Joseph Bernardin"]
+    assert got["Joseph Bernardin"].type == "PERSON"
+    assert len(got["Joseph Bernardin"].mentions) == 5

@@ -43,6 +43,7 @@ class Cluster:
     types: Counter = field(default_factory=Counter)
     place: Place | None = None
     full_name: str | None = None  # a PERSON's longest name
+    long_type: str | None = None  # the type of its first name of several words, if a person or organisation
 
     @property
     def type(self) -> str:
@@ -123,6 +124,11 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         if cluster is None:
             cluster = Cluster()
             clusters.append(cluster)
+        if len(words) == 1 and cluster.long_type:
+            # "Bernardin" after "Joseph Bernardin" is the person, whatever the model read it as
+            type_ = cluster.long_type
+        elif len(words) >= 2 and cluster.long_type is None and type_ in ("PERSON", "ORG"):
+            cluster.long_type = type_
         if type_ == "PERSON" and len(words) >= 2:
             _absorb_name_parts(cluster, words, by_name_part, by_key)
             if cluster.full_name is None or len(words) > len(cluster.full_name.split()):
