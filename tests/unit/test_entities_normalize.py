@@ -129,7 +129,9 @@ def test_a_lone_name_after_in_is_a_place(gaz):
 
 
 def test_a_short_name_takes_the_type_of_the_long_name_it_repeats(gaz):
-    body = "Bernardin is ill. Cardinal Joseph Bernardin said so. Bernardin, 68, Bernardin and Bernardin again."
+    body = (
+        "Bernardin is ill. Cardinal Joseph Bernardin said so. Bernardin, 68, Bernardin and Bernardin again."
+    )
     raw = mentions(body, [("Joseph Bernardin", "PERSON"), ("Bernardin", "ORG")])
     got = by_name(normalize(body, raw, gaz))
     assert list(got) == ["Joseph Bernardin"]
