@@ -252,17 +252,20 @@ def format_progress(
 ) -> dict[str, Any]:
     """Counts, rate and ETA. Batch runners go stage by stage: first records enter the chain ("read", the
     rate and ETA follow them); the outputs then come after dedup's grouping (the rate and ETA follow them,
-    timed from the first output, ``out_elapsed`` ago)."""
+    timed from the first output, ``out_elapsed`` ago). Files read in the stage that processes them are
+    counted as found when read: until the outputs start, their total (and so the ETA) is unknown."""
     read = counts.get("read", 0)
     dropped = counts.get("duplicates", 0) + counts.get("dlq", 0)
     processed = counts.get("articles", 0) + dropped
-    total = total if total is not None else counts.get("found", 0)
-    if read < total or not processed:
+    found = counts.get("found", 0)
+    if total is None:
+        total = found if found > read or processed else None
+    if total is None or read < total or not processed:
         phase, done, seconds = "read", read, elapsed
     else:
         phase, done, seconds = "write", processed, out_elapsed or 0.0
     rate = done / seconds if seconds > 0 else 0.0
-    eta = max(total - done, 0) / rate if rate > 0 else None
+    eta = max(total - done, 0) / rate if rate > 0 and total is not None else None
     return {
         "phase": phase,
         "read": read,
@@ -280,9 +283,9 @@ def progress_line(progress: dict[str, Any]) -> str:
     eta = progress["eta_s"]
     eta_text = "--:--:--" if eta is None else str(timedelta(seconds=eta))
     total = progress["total"]
-    share = f" {100 * progress['read'] / total:.0f}%" if total else ""
+    of = "" if total is None else f"/{total:,}" + (f" {100 * progress['read'] / total:.0f}%" if total else "")
     return (
-        f"read {progress['read']:,}/{total:,}{share}  out {progress['articles']:,}  "
+        f"read {progress['read']:,}{of}  out {progress['articles']:,}  "
         f"dropped {progress['dropped']:,} (dup {progress['duplicates']:,}, dlq {progress['dead_letters']:,})  "
         f"{progress['phase']} {progress['rate']:.1f}/s  ETA {eta_text}"
     )

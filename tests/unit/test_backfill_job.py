@@ -129,6 +129,9 @@ def test_progress_sums_every_worker_and_estimates_the_rest(tmp_path):
     assert (writing["phase"], writing["dropped"], writing["rate"], writing["eta_s"]) == ("write", 2, 2.0, 2)
     assert format_progress({}, 100, 0.0)["eta_s"] is None
 
+    fused = format_progress({"found": 6, "read": 6}, None, 2.0)  # read where processed: total not known yet
+    assert (fused["total"], fused["eta_s"]) == (None, None) and "read 6  out 0" in progress_line(fused)
+
 
 def test_cli_backfills_files_in_process_and_replaces_its_output(tmp_path):
     data = tmp_path / "in.jsonl"
