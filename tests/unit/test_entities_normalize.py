@@ -128,6 +128,15 @@ def test_a_lone_name_after_in_is_a_place(gaz):
     assert got["Asahikawa"].type == "LOC" and got["Asahikawa"].place.country == "JP"
 
 
+def test_a_known_place_read_as_an_organisation_after_in_is_the_place_unless_it_has_a_long_name(gaz):
+    body = "Police clash regularly in Benghazi. Two died in Benghazi on Friday. Benghazi was calm."
+    got = by_name(normalize(body, mentions(body, [("Benghazi", "ORG")]), gaz))
+    assert got["Benghazi"].type == "LOC" and got["Benghazi"].place.country == "LY"
+    body = "Benghazi FC lost in Benghazi. In Benghazi, Benghazi scored."
+    got = normalize(body, mentions(body, [("Benghazi FC", "ORG"), ("Benghazi", "ORG")]), gaz)
+    assert {c.type for c in got} == {"ORG"}
+
+
 def test_a_short_name_takes_the_type_of_the_long_name_it_repeats(gaz):
     body = (
         "Bernardin is ill. Cardinal Joseph Bernardin said so. Bernardin, 68, Bernardin and Bernardin again."

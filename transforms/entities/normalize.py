@@ -176,24 +176,35 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
 def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: set[str]) -> None:
     """Second thoughts on a "person" the article never names in full, which is often a company or a place:
     an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
-    "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. A seat of power
-    that news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags it LOC)."""
+    "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. Likewise a known
+    place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"). A seat
+    of power that news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags
+    it LOC)."""
     text = cluster.mentions[0].text
     new_type = "ORG" if fold(text) in _INSTITUTION_SEATS else None
     if cluster.type == "PERSON" and cluster.full_name is None:
-        after = [body[m.end : m.end + _CUE_WINDOW] for m in cluster.mentions]
-        org_cues = sum(1 for a in after if _ORG_CUE.search(a))
-        person_cues = sum(1 for a in after if _PERSON_CUE.search(a))
-        place_cues = sum(
-            1 for m in cluster.mentions if _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
-        )
+        org_cues, person_cues, place_cues = _cues(cluster, body)
         if (text.isupper() and text.isalpha()) or org_cues > person_cues:
             new_type = "ORG"
         elif place_cues > person_cues:
             new_type = "LOC"
+    elif cluster.type == "ORG" and cluster.long_type is None and gaz.candidates(text):
+        org_cues, _, place_cues = _cues(cluster, body)
+        if place_cues > org_cues:
+            new_type = "LOC"
     if new_type is not None:
         cluster.types = Counter({new_type: len(cluster.mentions)})
         cluster.place = resolve(gaz, text, context) if new_type == "LOC" else None
+
+
+def _cues(cluster: Cluster, body: str) -> tuple[int, int, int]:
+    """How many of the cluster's mentions are followed by an organisation's or a person's cue, and how many
+    come after a place's."""
+    after = [body[m.end : m.end + _CUE_WINDOW] for m in cluster.mentions]
+    org = sum(1 for a in after if _ORG_CUE.search(a))
+    person = sum(1 for a in after if _PERSON_CUE.search(a))
+    place = sum(1 for m in cluster.mentions if _PLACE_CUE.search(body[max(0, m.start - 12) : m.start]))
+    return org, person, place
 
 
 def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
