@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from transforms.entities.recognize import RawMention
-from transforms.entities.rules import organisation_by_form, strip_titles
+from transforms.entities.rules import organisation_by_form, split_coordination, strip_titles
 
 
 def mention(body: str, text: str, type_: str) -> RawMention:
@@ -39,3 +39,16 @@ def test_places_ending_like_bodies_stay_places():
     assert organisation_by_form(body, mention(body, "West Bank", "LOC")).type == "LOC"
     assert organisation_by_form(body, mention(body, "Russian Federation", "LOC")).type == "LOC"
     assert organisation_by_form(body, mention(body, "Bank of Japan", "PERSON")).type == "ORG"
+
+
+def test_a_list_of_names_is_split_when_each_stands_alone_elsewhere():
+    body = "Mercantile rose. Buyers may grab Mercantile or Commerce, Commerce said."
+    got = split_coordination(body, mention(body, "Mercantile or Commerce", "ORG"))
+    assert [(body[m.start : m.end], m.type) for m in got] == [("Mercantile", "ORG"), ("Commerce", "ORG")]
+
+
+def test_a_name_with_and_in_it_stays_whole():
+    body = "Trinidad and Tobago voted. Procter and Gamble and Douglas & Lomason, Douglas & Lomason said."
+    for name in ("Trinidad and Tobago", "Procter and Gamble", "Douglas & Lomason"):
+        m = mention(body, name, "ORG")
+        assert split_coordination(body, m) == [m]

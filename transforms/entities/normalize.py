@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import context_of, resolve
 from transforms.entities.recognize import RawMention
-from transforms.entities.rules import organisation_by_form, strip_titles
+from transforms.entities.rules import organisation_by_form, split_coordination, strip_titles
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
@@ -94,6 +94,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     """Groups the mentions of ``body`` into entities, in order of first mention."""
     mentions = [t for t in (trim(body, m) for m in raw) if t.end > t.start]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
+    mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = _places_not_people(body, mentions, gaz)
     context = context_of(gaz, (body[m.start : m.end] for m in mentions if m.type == "LOC"))
     clusters: list[Cluster] = []

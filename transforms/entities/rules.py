@@ -62,3 +62,26 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     ):
         return RawMention(m.start, m.end, "ORG")
     return m
+
+
+_COORDINATION = re.compile(r"\s*,\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+
+
+def split_coordination(body: str, m: RawMention) -> list[RawMention]:
+    """A mention that lists names ("Mercantile or Commerce", "Orange and Riverside") is one mention per
+    name when each name also stands alone elsewhere in the body; a name that has "and" in it ("Procter and
+    Gamble", "Trinidad and Tobago") seldom has its halves standing alone."""
+    text = body[m.start : m.end]
+    cuts = list(_COORDINATION.finditer(text))
+    if not cuts:
+        return [m]
+    bounds = [0, *(x for c in cuts for x in (c.start(), c.end())), len(text)]
+    parts = [(m.start + bounds[i], m.start + bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    elsewhere = body.replace(text, " ")
+    for start, end in parts:
+        name = body[start:end]
+        if not name[:1].isupper():
+            return [m]
+        if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", elsewhere):
+            return [m]
+    return [RawMention(start, end, m.type) for start, end in parts]
