@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from transforms.entities.recognize import RawMention
-from transforms.entities.rules import organisation_by_form, split_coordination, strip_titles
+from transforms.entities.rules import organisation_by_form, split_coordination, split_lines, strip_titles
 
 
 def mention(body: str, text: str, type_: str) -> RawMention:
@@ -52,3 +52,14 @@ def test_a_name_with_and_in_it_stays_whole():
     for name in ("Trinidad and Tobago", "Procter and Gamble", "Douglas & Lomason"):
         m = mention(body, name, "ORG")
         assert split_coordination(body, m) == [m]
+
+
+def test_a_mention_across_a_line_break_is_one_per_line():
+    body = "Photo: REUTERS/Brian Snyder \nBezuidenhout won."
+    got = split_lines(body, mention(body, "Brian Snyder \nBezuidenhout", "PERSON"))
+    assert [(body[m.start : m.end], m.type) for m in got] == [
+        ("Brian Snyder", "PERSON"),
+        ("Bezuidenhout", "PERSON"),
+    ]
+    one = mention(body, "Brian Snyder", "PERSON")
+    assert split_lines(body, one) == [one]

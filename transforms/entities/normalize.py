@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import context_of, resolve
 from transforms.entities.recognize import RawMention
-from transforms.entities.rules import organisation_by_form, split_coordination, strip_titles
+from transforms.entities.rules import organisation_by_form, split_coordination, split_lines, strip_titles
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
@@ -92,7 +92,8 @@ def acronym(name: str) -> str | None:
 
 def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]:
     """Groups the mentions of ``body`` into entities, in order of first mention."""
-    mentions = [t for t in (trim(body, m) for m in raw) if t.end > t.start]
+    lines = [part for m in raw for part in split_lines(body, m)]
+    mentions = [t for t in (trim(body, m) for m in lines) if t.end > t.start]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = _places_not_people(body, mentions, gaz)

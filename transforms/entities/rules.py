@@ -85,3 +85,15 @@ def split_coordination(body: str, m: RawMention) -> list[RawMention]:
         if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", elsewhere):
             return [m]
     return [RawMention(start, end, m.type) for start, end in parts]
+
+
+def split_lines(body: str, m: RawMention) -> list[RawMention]:
+    """A name never runs across a line break: a mention that does ("REUTERS/Brian Snyder\\nBezuidenhout",
+    a credit line and the next sentence's first word) is one mention per line."""
+    text = body[m.start : m.end]
+    if "\n" not in text:
+        return [m]
+    return [
+        RawMention(m.start + line.start(), m.start + line.end(), m.type)
+        for line in re.finditer(r"[^\s](?:[^\n]*[^\s])?", text)
+    ]
