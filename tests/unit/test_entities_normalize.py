@@ -146,3 +146,11 @@ def test_a_short_name_takes_the_type_of_the_long_name_it_repeats(gaz):
     assert list(got) == ["Joseph Bernardin"]
     assert got["Joseph Bernardin"].type == "PERSON"
     assert len(got["Joseph Bernardin"].mentions) == 5
+
+
+def test_an_unknown_place_followed_by_spokesman_or_shares_is_a_company(gaz):
+    body = "Ericsson says it won. Ericsson spokesman Per Zetterquist spoke. Ericsson shares rose."
+    got = by_name(normalize(body, mentions(body, [("Ericsson", "LOC")]), gaz))
+    assert got["Ericsson"].type == "ORG" and got["Ericsson"].place is None
+    body = "Michoacan spokesman said so. Troops reached Michoacan and Michoacan state."
+    assert by_name(normalize(body, mentions(body, [("Michoacan", "LOC")]), gaz))["Michoacan"].type == "LOC"

@@ -29,6 +29,11 @@ _ORG_CUE = re.compile(
     r"|retailer|carrier|airline|insurer|miner|startup|unit|subsidiary|said in a statement)\b",
     re.IGNORECASE,
 )
+# Words right after a name that only a company's name has before them ("Ericsson spokesman Per Zetterquist").
+_COMPANY_CUE = re.compile(
+    r"(?:['’]s)?\s+(?:spokes(?:man|woman|person)|shares|stock|chief executive|chairman|said in a statement)\b",
+    re.IGNORECASE,
+)
 _PERSON_CUE = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
 _PLACE_CUE = re.compile(r"\b(in|near|from|across|outside)\s+$")
 _ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
@@ -177,11 +182,12 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
 
 def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: set[str]) -> None:
     """Second thoughts on a "person" the article never names in full, which is often a company or a place:
-    an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
-    "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. Likewise a known
-    place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"). A seat
-    of power that news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags
-    it LOC)."""
+        an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
+        "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. Likewise a known
+        place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"), and a
+    "place" unknown to the gazetteer mostly followed by "spokesman" or "shares" is a company. A seat
+        of power that news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags
+        it LOC)."""
     text = cluster.mentions[0].text
     new_type = "ORG" if fold(text) in _INSTITUTION_SEATS else None
     if cluster.type == "PERSON" and cluster.full_name is None:
@@ -194,6 +200,10 @@ def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: set[str]) -> N
         org_cues, _, place_cues = _cues(cluster, body)
         if place_cues > org_cues:
             new_type = "LOC"
+    elif cluster.type == "LOC" and cluster.place is None and not gaz.candidates(text):
+        company_cues = sum(1 for m in cluster.mentions if _COMPANY_CUE.match(body, m.end))
+        if 2 * company_cues >= len(cluster.mentions):
+            new_type = "ORG"
     if new_type is not None:
         cluster.types = Counter({new_type: len(cluster.mentions)})
         cluster.place = resolve(gaz, text, context) if new_type == "LOC" else None
