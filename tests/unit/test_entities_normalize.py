@@ -154,3 +154,13 @@ def test_an_unknown_place_followed_by_spokesman_or_shares_is_a_company(gaz):
     assert got["Ericsson"].type == "ORG" and got["Ericsson"].place is None
     body = "Michoacan spokesman said so. Troops reached Michoacan and Michoacan state."
     assert by_name(normalize(body, mentions(body, [("Michoacan", "LOC")]), gaz))["Michoacan"].type == "LOC"
+
+
+def test_a_place_followed_by_a_capitalised_plural_is_a_team(gaz):
+    body = "The Philadelphia Eagles won. Eagles fans cheered in the Cayman Islands. Jackson Williams scored."
+    marked = [("Philadelphia Eagles", "LOC"), ("Eagles", "LOC"), ("Cayman Islands", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked + [("Jackson Williams", "PERSON")]), gaz))
+    assert got["Philadelphia Eagles"].type == "ORG"
+    assert [m.text for m in got["Philadelphia Eagles"].mentions] == ["Philadelphia Eagles", "Eagles"]
+    assert got["Cayman Islands"].type == "LOC"
+    assert got["Jackson Williams"].type == "PERSON"

@@ -102,6 +102,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = _places_not_people(body, mentions, gaz)
+    mentions = [_team(body, m, gaz) for m in mentions]
     context = context_of(gaz, (body[m.start : m.end] for m in mentions if m.type == "LOC"))
     clusters: list[Cluster] = []
     by_key: dict[str, Cluster] = {}
@@ -217,6 +218,24 @@ def _cues(cluster: Cluster, body: str) -> tuple[int, int, int]:
     person = sum(1 for a in after if _PERSON_CUE.search(a))
     place = sum(1 for m in cluster.mentions if _PLACE_CUE.search(body[max(0, m.start - 12) : m.start]))
     return org, person, place
+
+
+def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
+    """A known place followed by a capitalised plural ("Philadelphia Eagles", "Chicago Bulls") is a team,
+    unless the whole is a place's name ("Cayman Islands"); a person's ("Jackson Williams") is left alone."""
+    words = body[m.start : m.end].split()
+    if (
+        m.type in ("LOC", "MISC")
+        and len(words) >= 2
+        and len(words[-1]) > 3
+        and words[-1][0].isupper()
+        and words[-1].endswith("s")
+        and not words[-1].isupper()
+        and gaz.candidates(" ".join(words[:-1]))
+        and not gaz.candidates(" ".join(words))
+    ):
+        return RawMention(m.start, m.end, "ORG")
+    return m
 
 
 def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
