@@ -12,12 +12,12 @@ def mention(body: str, text: str, type_: str) -> RawMention:
 
 
 def test_leading_titles_leave_a_person_name():
-    body = "Britain's Prince William met President Joe Biden and Mr. Smith."
+    body = "Britain's Prince William met President Joe Biden, Mr. Smith and Welshman Evans."
     got = [
         strip_titles(body, mention(body, t, "PERSON"))
-        for t in ("Prince William", "President Joe Biden", "Mr. Smith")
+        for t in ("Prince William", "President Joe Biden", "Mr. Smith", "Welshman Evans")
     ]
-    assert [body[m.start : m.end] for m in got] == ["William", "Joe Biden", "Smith"]
+    assert [body[m.start : m.end] for m in got] == ["William", "Joe Biden", "Smith", "Evans"]
 
 
 def test_a_lone_title_word_is_kept_as_a_surname_and_other_types_untouched():

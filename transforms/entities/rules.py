@@ -1,8 +1,9 @@
 """Mention-level rules from the CoNLL-2003 annotation guidelines that a small model gets wrong.
 
-A person's title is not part of the name ("Prince William" is the person "William"), and a name ending in an
-organisation's designator ("... Holdings", "... Ministry", "... Inc") is an organisation, whatever the model
-read it as. Both hold for news in general, not for one data set.
+A person's title, or a nationality put before the name, is not part of the name ("Prince William" is the
+person "William", "Welshman Evans" is "Evans"), and a name ending in an organisation's designator
+("... Holdings", "... Ministry", "... Inc") is an organisation, whatever the model read it as. Both hold for
+news in general, not for one data set.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ TITLES = _words(
     president vice premier chancellor minister secretary governor gov gov. senator sen sen. rep rep. judge
     justice general gen gen. colonel col col. captain capt capt. major lieutenant lt lt. sergeant sgt sgt.
     admiral commander chairman chairwoman chief ceo coach father rev rev. reverend bishop archbishop
-    cardinal ayatollah mayor ambassador professor prof prof. crown"""
+    cardinal ayatollah mayor ambassador professor prof prof. crown briton englishman englishwoman welshman
+    welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman"""
 )
 # Designators only a company has.
 COMPANY_ENDINGS = _words(
