@@ -24,7 +24,7 @@ from apache_beam.metrics import Metrics
 
 from pipelines.options import Limits, Processing
 from transforms.deadletter import DLQ_TAG, dead_letter
-from transforms.errors import PipelineError
+from transforms.errors import CrashLoop, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import Parsed, envelope_json, parse
 from transforms.records import Article, SourcePosition, stable_id, to_dict
@@ -136,22 +136,46 @@ class Stage(beam.DoFn):
         original: Callable[[Any], bytes],
         position: Callable[[Any], SourcePosition | None],
         max_attempts: int,
+        journal_dir: str | None = None,
     ) -> None:
         self.step = step
         self.stage = stage
         self.original = original
         self.position = position
         self.max_attempts = max_attempts
+        self.journal_dir = journal_dir
 
     def setup(self) -> None:
         if hasattr(self.step, "setup"):
             self.step.setup()
         self._ok = Metrics.counter("newsflow", f"{self.stage}.ok")
+        self.journal = None
+        if self.journal_dir:
+            from transforms.crash_journal import CrashJournal
+
+            self.journal = CrashJournal(self.journal_dir)
+
+    def teardown(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
 
     def process(self, element: Any) -> Iterator:
-        result, letter = run_step(
-            self.step, element, self.stage, self.original, self.position, self.max_attempts
-        )
+        pos = self.position(element) if self.journal is not None else None
+        key = f"{self.stage}:{pos.topic}:{pos.partition}:{pos.offset}" if pos else None
+        if key is not None:
+            deaths = self.journal.begin(key)
+            if self.journal.should_skip(deaths):
+                error = CrashLoop(deaths, self.stage)
+                result, letter = None, dead_letter(self.original(element), error, pos, attempts=deaths)
+            else:
+                result, letter = run_step(
+                    self.step, element, self.stage, self.original, self.position, self.max_attempts
+                )
+            self.journal.end(key)
+        else:
+            result, letter = run_step(
+                self.step, element, self.stage, self.original, self.position, self.max_attempts
+            )
         if letter is not None:
             yield pvalue.TaggedOutput(DLQ_TAG, letter)
         else:
@@ -206,12 +230,18 @@ class ArticleChain(beam.PTransform):
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
         limits, proc, attempts = self.limits, self.processing, self.limits.max_attempts
+        local = self.mode == "local"
+        # The local stream restarts on this machine, so its stages journal inputs in progress there: one that
+        # keeps killing the process goes to the DLQ (see transforms.crash_journal).
+        journal = proc.state_dir if local else None
         parsed, dlq_parse = _stage(
-            "Parse", records, Stage(ParseStep(limits), "parse", _record_original, _record_position, attempts)
+            "Parse",
+            records,
+            Stage(ParseStep(limits), "parse", _record_original, _record_position, attempts, journal),
         )
         clean_step = PassThroughStep() if proc.passthrough else CleanStep(limits)
         articles, dlq_clean = _stage(
-            "Clean", parsed, Stage(clean_step, "clean", _parsed_original, _parsed_position, attempts)
+            "Clean", parsed, Stage(clean_step, "clean", _parsed_original, _parsed_position, attempts, journal)
         )
         dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
@@ -224,7 +254,6 @@ class ArticleChain(beam.PTransform):
         from transforms.boilerplate.learned import RemoveLearnedBoilerplate
         from transforms.dedup import Deduplicate
 
-        local = self.mode == "local"
         if proc.learn_boilerplate:
             articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
         dedup = articles | "Dedup" >> Deduplicate(
@@ -236,7 +265,7 @@ class ArticleChain(beam.PTransform):
             articles, dlq_entities = _stage(
                 "Entities",
                 articles,
-                Stage(entity_step, "entities", _article_original, _article_position, attempts),
+                Stage(entity_step, "entities", _article_original, _article_position, attempts, journal),
             )
             dead.append(dlq_entities)
         return {
