@@ -28,7 +28,9 @@ TITLES = _words(
 # Designators only a company has.
 COMPANY_ENDINGS = _words(
     """inc inc. corp corp. corporation co co. ltd ltd. llc plc ag sa s.a. nv n.v. gmbh spa s.p.a. bv
-    holdings group airlines airways motors pharmaceuticals technologies fc"""
+    holdings group airlines airways motors pharmaceuticals technologies fc bancorp bancshares securities
+    industries enterprises electronics semiconductor semiconductors software networks telecom
+    communications petroleum chemicals therapeutics biotech insurance realty"""
 )
 # Words that end organisations' names but also some places' ("West Bank", "Russian Federation").
 BODY_ENDINGS = _words(
