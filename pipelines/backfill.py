@@ -405,13 +405,6 @@ class PreloadModelDoFn(beam.DoFn):
         worker_cache.preload()
 
 
-class SharedEntityStep(EntityStep):
-    """The chain's entity step on the worker process's one model (:mod:`pipelines.worker_cache`)."""
-
-    def setup(self) -> None:
-        self.extractor = worker_cache.extractor()
-
-
 class DealByCostDoFn(beam.DoFn):
     """Key each article by the bin with the least body text dealt so far: grouped by these keys, each of
     the DirectRunner's workers gets one bin, so NER (its cost grows with the text) ends at the same time
@@ -447,7 +440,7 @@ class BatchEntities(beam.PTransform):
                 | "Unbin" >> beam.FlatMap(lambda kv: kv[1])
             )
         stage = Stage(
-            SharedEntityStep(self.limits),
+            EntityStep(self.limits, shared=True),
             "entities",
             _article_original,
             _article_position,

@@ -12,7 +12,6 @@ is retried ``max_attempts`` times and then goes to the DLQ, so one poison pill n
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -66,18 +65,10 @@ class PassThroughStep:
         )
 
 
-@functools.cache
-def process_extractor():
-    """One loaded NER model for this process, shared by the local stream's successive micro-batch runs
-    (each run builds new DoFns; loading per run would cost seconds and a model's memory each time)."""
-    from transforms.entities import EntityExtractor
-
-    return EntityExtractor().load()
-
-
 class EntityStep:
-    """Loads the NER models once per worker (``setup``), not per bundle; ``shared`` reuses the process's
-    model across pipeline runs (local micro-batches run one bundle at a time in this process)."""
+    """Loads the NER models once per worker (``setup``), not per bundle; ``shared`` takes the process's one
+    model (:mod:`pipelines.worker_cache`), reused across the stages and runs that build new DoFns (the local
+    stream's micro-batches, the backfill's entity stage)."""
 
     def __init__(self, limits: Limits, *, shared: bool = False) -> None:
         self.limits = limits
@@ -86,7 +77,9 @@ class EntityStep:
 
     def setup(self) -> None:
         if self.shared:
-            self.extractor = process_extractor()
+            from pipelines import worker_cache
+
+            self.extractor = worker_cache.extractor()
             return
         from transforms.entities import EntityExtractor
 
