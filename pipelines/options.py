@@ -109,7 +109,7 @@ class Limits:
         10 * 1024 * 1024, "Largest raw message accepted; larger ones go to the DLQ."
     )
     max_html_depth: int = _opt(256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).")
-    doc_time_budget: float = _opt(10.0, "Seconds one document may take in cleaning and NER.")
+    doc_time_budget: float = _opt(10.0, "CPU seconds one document may take in cleaning, and again in NER.")
     max_attempts: int = _opt(3, "Attempts for a failing article before it goes to the DLQ.")
 
 

@@ -14,7 +14,6 @@ from datetime import datetime
 from apache_beam.metrics import Metrics
 
 from transforms.boilerplate import signals as sig
-from transforms.boilerplate.budget import Deadline
 from transforms.boilerplate.charset import decode_html
 from transforms.boilerplate.html import main_text, parse_html, strip_non_content
 from transforms.boilerplate.metadata import (
@@ -27,6 +26,7 @@ from transforms.boilerplate.metadata import (
 )
 from transforms.boilerplate.text import MAX_LINES, classify_lines, split_lines
 from transforms.boilerplate.urls import canonicalize_url
+from transforms.budget import Deadline
 from transforms.errors import CleanError, LimitExceeded
 from transforms.records import Caption, Removed
 

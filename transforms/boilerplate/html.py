@@ -12,8 +12,8 @@ import lxml.etree
 import lxml.html
 import trafilatura
 
-from transforms.boilerplate.budget import Deadline
 from transforms.boilerplate.text import EXCERPT
+from transforms.budget import Deadline
 from transforms.errors import CleanError, LimitExceeded
 from transforms.records import Removed
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from transforms.boilerplate import signals as sig
-from transforms.boilerplate.budget import Deadline
 from transforms.boilerplate.metadata import split_authors
 from transforms.boilerplate.model import LineModel, load_model
+from transforms.budget import Deadline
 from transforms.records import Caption, Removed
 
 EXCERPT = 200

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import structlog
 
+from transforms.budget import Deadline
 from transforms.entities import salience
 from transforms.entities.gazetteer import Gazetteer, gazetteer
 from transforms.entities.link import entity_ids
 from transforms.entities.normalize import normalize
 from transforms.entities.recognize import MODEL_DIR, load_model, recognize
-from transforms.errors import LimitExceeded
 from transforms.records import Entity
 
 log = structlog.get_logger(__name__)
@@ -46,14 +46,13 @@ class EntityExtractor:
 
     def extract(self, body: str, title: str | None = None, *, time_budget: float = 10.0) -> list[Entity]:
         """Entities of ``body`` by decreasing salience; mention offsets index ``body``; ``title`` only
-        weighs in salience. Raises LimitExceeded when it takes longer than ``time_budget`` seconds."""
+        weighs in salience. Raises LimitExceeded when it takes more than ``time_budget`` seconds of CPU time."""
         if self._nlp is None or self._gaz is None:
             self.load()
-        deadline = time.monotonic() + time_budget
+        deadline = Deadline(time_budget, stage="entities")
         raw = recognize(self._nlp, body, deadline)
         clusters = normalize(body, raw, self._gaz)
-        if time.monotonic() > deadline:
-            raise LimitExceeded("entity extraction over its time budget", stage="entities")
+        deadline.check("normalisation")
         lede = salience.lede_end(body)
         scores = [
             salience.raw_score(

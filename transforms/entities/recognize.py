@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 import spacy
 from thinc.api import NumpyOps
 
+from transforms.budget import Deadline
 from transforms.entities.blas import limit_openblas_threads
-from transforms.errors import LimitExceeded
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 CHUNK_CHARS = 8_000  # spaCy's memory grows with the document; a chunk is a few paragraphs
@@ -104,14 +103,11 @@ def chunks(text: str, limit: int = CHUNK_CHARS) -> Iterator[tuple[int, str]]:
         yield start, text[start:]
 
 
-def recognize(nlp: spacy.Language, body: str, deadline: float) -> list[RawMention]:
+def recognize(nlp: spacy.Language, body: str, deadline: Deadline) -> list[RawMention]:
     """Entity spans in ``body`` (offsets into it), chunk by chunk; past ``deadline`` raises LimitExceeded."""
     found: list[RawMention] = []
     for offset, piece in chunks(body):
-        if time.monotonic() > deadline:
-            raise LimitExceeded(
-                f"entity extraction over its time budget at offset {offset}", stage="entities"
-            )
+        deadline.check(f"recognition up to offset {offset}")
         with nlp.memory_zone():  # frees the strings each text adds, which would grow a worker without bound
             for ent in nlp(piece).ents:
                 label = FROM_MODEL_LABEL.get(ent.label_)
@@ -119,6 +115,5 @@ def recognize(nlp: spacy.Language, body: str, deadline: float) -> list[RawMentio
                     found.append(
                         RawMention(offset + ent.start_char, offset + ent.end_char, ENTITY_TYPE[label])
                     )
-    if time.monotonic() > deadline:
-        raise LimitExceeded("entity extraction over its time budget", stage="entities")
+    deadline.check("recognition")
     return found
