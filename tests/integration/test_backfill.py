@@ -15,7 +15,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from pipelines.options import KafkaSettings
+from pipelines.topic_reader import records_to_end
 from transforms import avro
+from transforms.entities import conll
 
 pytestmark = pytest.mark.integration
 
@@ -33,19 +35,8 @@ STREAM_GROUP = "newsflow"
 
 
 def stories(count: int) -> list[str]:
-    """Distinct Reuters stories rebuilt from CoNLL tokens, long enough to be articles."""
-    docs, tokens, sentences = [], [], []
-    for line in CONLL.read_text().splitlines():
-        if line.startswith("-DOCSTART-") or not line.strip():
-            if tokens:
-                sentences.append(" ".join(tokens))
-                tokens = []
-            if line.startswith("-DOCSTART-") and sentences:
-                docs.append("\n\n".join(sentences))
-                sentences = []
-        else:
-            tokens.append(line.split()[0])
-    return [d for d in docs if len(d.split()) > 80][:count]
+    """Distinct Reuters stories rebuilt from CoNLL, long enough to be articles."""
+    return conll.stories(CONLL, min_words=80, prose_only=True)[:count]
 
 
 def produce_three_days(bootstrap: str, topic: str) -> tuple[datetime, dict[tuple[int, int], str]]:
@@ -104,17 +95,7 @@ def records(data: bytes) -> list[dict]:
 
 
 def topic_messages(settings: KafkaSettings, topic: str) -> list[tuple[bytes | None, dict]]:
-    consumer = KafkaConsumer(**settings.consumer_kwargs(None))
-    tps = [TopicPartition(topic, p) for p in range(4)]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
-    out = []
-    while any(consumer.position(tp) < end[tp] for tp in tps):
-        for batch in consumer.poll(timeout_ms=1000).values():
-            out += [(r.key, avro.decode(r.value)[1]) for r in batch]
-    consumer.close()
-    return out
+    return [(r.key, avro.decode(r.value)[1]) for r in records_to_end(settings, topic)]
 
 
 def test_backfill_of_the_middle_day_is_exact_and_rewrites_identical_files(kafka_broker, topics, tmp_path):

@@ -39,13 +39,8 @@ CONLL = (
 def stories(count: int) -> list[str]:
     """Distinct prose stories rebuilt from CoNLL (one paragraph per sentence, headline dropped); results
     tables (mostly numbers) are skipped, they look alike and the cleaner may drop them."""
-    docs = []
-    for story in conll.stories(CONLL, min_words=150):
-        body = story.split("\n\n", 1)[-1]
-        tokens = body.split()
-        if sum(t[0].isdigit() for t in tokens) < 0.04 * len(tokens):
-            docs.append(body)
-    docs = docs[:count]
+    stories = conll.stories(CONLL, min_words=150, prose_only=True)
+    docs = [story.split("\n\n", 1)[-1] for story in stories][:count]
     fresh = Deduplicator()
     assert all(fresh.check(Article(id=str(i), body=d))[1] is None for i, d in enumerate(docs))
     return docs
