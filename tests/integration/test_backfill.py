@@ -16,27 +16,19 @@ from kafka.structs import OffsetAndMetadata
 
 from pipelines.options import KafkaSettings
 from pipelines.topic_reader import records_to_end
+from tests.shared_data import CONLL_TRAIN
 from transforms import avro
 from transforms.entities import conll
 
 pytestmark = pytest.mark.integration
 
-CONLL = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "bench"
-    / "ner"
-    / "conllpp-2003"
-    / "conllpp_train.txt"
-)
 PER_DAY_AND_PARTITION = 4
 STREAM_GROUP = "newsflow"
 
 
 def stories(count: int) -> list[str]:
     """Distinct Reuters stories rebuilt from CoNLL, long enough to be articles."""
-    return conll.stories(CONLL, min_words=80, prose_only=True)[:count]
+    return conll.stories(CONLL_TRAIN, min_words=80, prose_only=True)[:count]
 
 
 def produce_three_days(bootstrap: str, topic: str) -> tuple[datetime, dict[tuple[int, int], str]]:

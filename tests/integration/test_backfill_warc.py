@@ -13,20 +13,20 @@ import fastavro
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from tests.shared_data import SCRAPINGHUB
 from transforms import avro
 
-BENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "bench" / "extraction" / "scrapinghub"
 PAGES = 12
 FETCHED = "2026-11-02T06:00:00Z"
 
 
 def write_archive(path: Path) -> dict[str, int]:
     """The first benchmark pages as 200 text/html responses (each after its request); URL -> record offset."""
-    truth = json.loads((BENCH / "ground-truth.json").read_text())
+    truth = json.loads((SCRAPINGHUB / "ground-truth.json").read_text())
     urls = {}
     with open(path, "wb") as out:
         writer = WARCWriter(out, gzip=True)
-        for page in sorted((BENCH / "html").glob("*.html.gz"))[:PAGES]:
+        for page in sorted((SCRAPINGHUB / "html").glob("*.html.gz"))[:PAGES]:
             url = truth[page.name.split(".")[0]]["url"]
             request = writer.create_warc_record(
                 url, "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"), warc_headers_dict={}

@@ -18,6 +18,7 @@ from kafka import KafkaProducer
 
 from pipelines.options import KafkaSettings
 from pipelines.topic_reader import records_to_end
+from tests.shared_data import CONLL_DEV
 from transforms import avro
 from transforms.dedup import Deduplicator
 from transforms.entities import conll
@@ -25,21 +26,11 @@ from transforms.records import Article
 
 pytestmark = pytest.mark.integration
 
-CONLL = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "bench"
-    / "ner"
-    / "conllpp-2003"
-    / "conllpp_dev.txt"
-)
-
 
 def stories(count: int) -> list[str]:
     """Distinct prose stories rebuilt from CoNLL (one paragraph per sentence, headline dropped); results
     tables (mostly numbers) are skipped, they look alike and the cleaner may drop them."""
-    stories = conll.stories(CONLL, min_words=150, prose_only=True)
+    stories = conll.stories(CONLL_DEV, min_words=150, prose_only=True)
     docs = [story.split("\n\n", 1)[-1] for story in stories][:count]
     fresh = Deduplicator()
     assert all(fresh.check(Article(id=str(i), body=d))[1] is None for i, d in enumerate(docs))

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
 
 from pipelines.commands.consume import iter_records
 from pipelines.options import KafkaSettings
+from tests.shared_data import REFERENCE
 from transforms.records import Article, from_dict
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-TEXT = FIXTURES / "000_9f6cfb509fb54cb0.txt"
-EXPECTED = json.loads((FIXTURES / "000_9f6cfb509fb54cb0.expected.json").read_text())
+TEXT = REFERENCE.with_suffix(".txt")
+EXPECTED = json.loads(REFERENCE.with_suffix(".expected.json").read_text())
 
 
 def expected_text() -> str:

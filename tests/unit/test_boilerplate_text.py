@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.shared_data import REFERENCE as FIXTURE
 from transforms.boilerplate import extract_text
 from transforms.boilerplate.text import classify_lines
 from transforms.errors import CleanError, LimitExceeded
 from transforms.records import Caption
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-REFERENCE = FIXTURES / "000_9f6cfb509fb54cb0.txt"
+REFERENCE = FIXTURE.with_suffix(".txt")
 
 
 @pytest.fixture(scope="module")

@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 import pytest
 
+from tests.shared_data import SCRAPINGHUB
 from transforms.dedup import Deduplicator, DedupSettings, content_hash
 from transforms.dedup.minhash import MinHasher, estimate_jaccard
 from transforms.dedup.shingles import normalise, shingle_hashes
 from transforms.records import Article, SourcePosition, stable_id
 
-TRUTH = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "bench"
-    / "extraction"
-    / "scrapinghub"
-    / "ground-truth.json"
-)
+TRUTH = SCRAPINGHUB / "ground-truth.json"
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.shared_data import REFERENCE
 from transforms.entities import EntityExtractor
 
-FIXTURE = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "000_9f6cfb509fb54cb0.expected.json"
-)
+FIXTURE = REFERENCE.with_suffix(".expected.json")
 GEONAMES = {"Kyiv": 703448, "Moscow": 524901, "Ukraine": 690791, "Russia": 2017370}
 
 
