@@ -39,9 +39,9 @@ def detect_text_language(lines: list[str]) -> str | None:
 def _classify(sample: str) -> str | None:
     if len(re.findall(r"\w", sample)) < 20:
         return None
-    import py3langid
+    from transforms.boilerplate.language_model import identifier
 
-    lang, _ = py3langid.classify(sample)
+    lang, _ = identifier().classify(sample)
     return iso639_1(lang)
 
 

