@@ -9,13 +9,15 @@ folded key (case, dots, a leading "the" and diacritics ignored) so "the Russian 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import hashlib
 import marshal
 import re
 import unicodedata
-from dataclasses import astuple, dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
 
@@ -74,6 +76,9 @@ class Place:
     @property
     def iso3166(self) -> str | None:
         return self.country if self.kind == "country" else None
+
+
+_FIELDS = [f.name for f in fields(Place)]
 
 
 def fold(text: str) -> str:
@@ -167,35 +172,41 @@ class Gazetteer:
 
     def to_bytes(self) -> bytes:
         """Marshal (plain tuples, no code on load) of every distinct place and each key's place numbers."""
-        number: dict[Place, int] = {}
+        places: dict[int, Place] = {}  # by id(): the buckets share one object per place
         for index in (self.primary, self.alternate):
             for bucket in index.values():
                 for place in bucket:
-                    number.setdefault(place, len(number))
+                    places.setdefault(id(place), place)
+        number = {key: i for i, key in enumerate(places)}
         return marshal.dumps(
             (
-                [astuple(p) for p in number],
-                {k: [number[p] for p in b] for k, b in self.primary.items()},
-                {k: [number[p] for p in b] for k, b in self.alternate.items()},
+                [tuple(getattr(p, f) for f in _FIELDS) for p in places.values()],
+                {k: [number[id(p)] for p in b] for k, b in self.primary.items()},
+                {k: [number[id(p)] for p in b] for k, b in self.alternate.items()},
             )
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Gazetteer:
-        """The inverse of ``to_bytes``; with the cyclic GC paused, which would otherwise rescan the
-        hundreds of thousands of new containers many times over (three times the CPU)."""
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            rows, primary, alternate = marshal.loads(data)
-            places = [Place(*row) for row in rows]
-            return cls(
-                {k: [places[i] for i in b] for k, b in primary.items()},
-                {k: [places[i] for i in b] for k, b in alternate.items()},
-            )
-        finally:
-            if was_enabled:
-                gc.enable()
+        rows, primary, alternate = marshal.loads(data)
+        places = [Place(*row) for row in rows]
+        return cls(
+            {k: [places[i] for i in b] for k, b in primary.items()},
+            {k: [places[i] for i in b] for k, b in alternate.items()},
+        )
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pauses the cyclic GC, which would otherwise rescan the hundreds of thousands of new containers of a
+    build, write or read many times over (two to three times the CPU)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def cache_path() -> Path:
@@ -210,16 +221,17 @@ def gazetteer() -> Gazetteer:
     """The per-process gazetteer: read from the cache file, else built and the file written. A cache that
     cannot be read or written (read-only home, corrupt file) only costs the build."""
     path = cache_path()
-    try:
-        return Gazetteer.from_bytes(path.read_bytes())
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError, EOFError, TypeError, IndexError) as exc:
-        log.warning("gazetteer.cache_unreadable", path=str(path), error=repr(exc))
-    gaz = Gazetteer.build()
-    try:
-        data = gaz.to_bytes()
-        publish(path, lambda tmp: tmp.write_bytes(data))
-    except OSError as exc:
-        log.warning("gazetteer.cache_unwritable", path=str(path), error=repr(exc))
-    return gaz
+    with _gc_paused():
+        try:
+            return Gazetteer.from_bytes(path.read_bytes())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, EOFError, TypeError, IndexError) as exc:
+            log.warning("gazetteer.cache_unreadable", path=str(path), error=repr(exc))
+        gaz = Gazetteer.build()
+        try:
+            data = gaz.to_bytes()
+            publish(path, lambda tmp: tmp.write_bytes(data))
+        except OSError as exc:
+            log.warning("gazetteer.cache_unwritable", path=str(path), error=repr(exc))
+        return gaz
