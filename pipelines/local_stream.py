@@ -13,21 +13,21 @@ offset to its current end (at most ``batch_records`` in all), run the whole chai
 FnApiRunner in this process, write, commit, repeat; when caught up, poll every ``poll_interval`` seconds.
 A batch's offsets are committed only after its outputs are written (the same ack frontier as the
 unbounded pipeline), so a crash re-delivers at most one batch. State outlives each run: the dedup index
-in SQLite under ``--state-dir`` (a temporary one for this process when none is given), the learned
+in SQLite under ``--state-dir`` (by default one per group and topic under the temp dir), the learned
 boilerplate sketches and the NER model in this process.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import signal
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
@@ -78,14 +78,12 @@ class StopRequest:
         self.event.wait(seconds)
 
 
-@contextmanager
-def _state_dir(given: str | None) -> Iterator[str]:
-    if given:
-        yield given
-        return
-    with tempfile.TemporaryDirectory(prefix="newsflow-stream-state-") as tmp:
-        log.info("dedup_index_in_temp_dir", state_dir=tmp, note="lasts this process; --state-dir keeps it")
-        yield tmp
+def default_state_dir(group_id: str, input_topic: str) -> Path:
+    """Where the local stream keeps its state without ``--state-dir``: one directory per consumer group and
+    input topic under the system's temporary directory, as Kafka Streams does per application id. It
+    survives restarts of the stream (not a reboot), so a restarted stream still knows what it delivered."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{group_id}--{input_topic}")
+    return Path(tempfile.gettempdir()) / "newsflow-state" / safe
 
 
 def _options(beam_args: list[str]) -> PipelineOptions:
@@ -114,59 +112,60 @@ def run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
     totals: Counter[str] = Counter()
     topics = [job.topics.input_topic]
     rule = StartRule(reset=job.reset, bounded=True)
-    with _state_dir(job.processing.state_dir) as state_dir:
-        job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
-        read = 0
-        idle_since = time.monotonic()
-        announce = True
-        failures = 0
-        while not stop.requested:
-            budget = (
-                job.batch_records
-                if job.max_records is None
-                else min(job.batch_records, job.max_records - read)
-            )
-            if budget <= 0:
-                log.info("max_records_reached", max_records=job.max_records)
+    state_dir = job.processing.state_dir
+    if not state_dir:
+        state_dir = str(default_state_dir(job.group_id, job.topics.input_topic))
+        log.info("state_dir_default", state_dir=state_dir, note="--state-dir sets a lasting place")
+    job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
+    read = 0
+    idle_since = time.monotonic()
+    announce = True
+    failures = 0
+    while not stop.requested:
+        budget = (
+            job.batch_records if job.max_records is None else min(job.batch_records, job.max_records - read)
+        )
+        if budget <= 0:
+            log.info("max_records_reached", max_records=job.max_records)
+            break
+        ranges = retrying(
+            lambda a=announce: resolve_ranges(job.kafka, topics, job.group_id, rule, announce=a), "ranges"
+        )
+        announce = False
+        batch = cap_ranges(ranges, budget)
+        if not batch:
+            if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
+                log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
                 break
-            ranges = retrying(
-                lambda a=announce: resolve_ranges(job.kafka, topics, job.group_id, rule, announce=a), "ranges"
+            stop.sleep(job.poll_interval)
+            continue
+        started = time.monotonic()
+        try:
+            batch_totals = _run_batch(job, batch)
+        except Exception as exc:  # the batch is re-read from the committed offsets: at least once
+            failures += 1
+            log.error(
+                "micro_batch_failed",
+                error=type(exc).__name__,
+                detail=str(exc).splitlines()[0][:200] if str(exc) else "",
+                attempt=failures,
             )
-            announce = False
-            batch = cap_ranges(ranges, budget)
-            if not batch:
-                if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
-                    log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
-                    break
-                stop.sleep(job.poll_interval)
-                continue
-            started = time.monotonic()
-            try:
-                batch_totals = _run_batch(job, batch)
-            except Exception as exc:  # the batch is re-read from the committed offsets: at least once
-                failures += 1
-                log.error(
-                    "micro_batch_failed",
-                    error=type(exc).__name__,
-                    detail=str(exc).splitlines()[0][:200] if str(exc) else "",
-                    attempt=failures,
-                )
-                if failures >= MAX_FAILURES:
-                    raise
-                stop.sleep(min(30.0, 2.0**failures))
-                continue
-            failures = 0
-            totals.update(batch_totals)
-            size = sum(r.stop - r.start for r in batch)
-            read += size
-            idle_since = time.monotonic()
-            log.info(
-                "micro_batch",
-                offsets=size,
-                seconds=round(idle_since - started, 2),
-                ranges=[f"{r.partition}:[{r.start},{r.stop})" for r in batch],
-                written=batch_totals.get("kafka.records_written", 0),
-            )
+            if failures >= MAX_FAILURES:
+                raise
+            stop.sleep(min(30.0, 2.0**failures))
+            continue
+        failures = 0
+        totals.update(batch_totals)
+        size = sum(r.stop - r.start for r in batch)
+        read += size
+        idle_since = time.monotonic()
+        log.info(
+            "micro_batch",
+            offsets=size,
+            seconds=round(idle_since - started, 2),
+            ranges=[f"{r.partition}:[{r.start},{r.stop})" for r in batch],
+            written=batch_totals.get("kafka.records_written", 0),
+        )
     return dict(sorted(totals.items()))
 
 

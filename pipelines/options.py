@@ -174,7 +174,8 @@ class Processing:
 
     state_dir: str | None = _opt(
         None,
-        "Directory for durable dedup state on the DirectRunner (survives restarts); unset on Flink/Dataflow.",
+        "Directory for the local stream's durable state (dedup index, crash journal); default "
+        "<temp dir>/newsflow-state/<group id>--<input topic>. Unused on Flink/Dataflow (runner state).",
     )
     dedup_threshold: float | None = _opt(
         None, "Estimated Jaccard at or above which articles are near duplicates."
