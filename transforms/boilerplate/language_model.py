@@ -73,8 +73,20 @@ def _identifier(arrays: dict[str, np.ndarray]) -> LanguageIdentifier:
 
 @functools.lru_cache(maxsize=1)
 def identifier() -> LanguageIdentifier:
-    """This process's classifier, loaded on first use: from the cache, else decoded and the cache written
-    (a cache that cannot be read or written only costs the decoding)."""
+    """This process's classifier, loaded on first use."""
+    return _read_or_decode()
+
+
+def ensure_cached() -> None:
+    """Writes the cache if it is missing: a process that starts workers calls this so that they all map it
+    instead of each decoding the model."""
+    if not cache_path().exists():
+        _read_or_decode()
+
+
+def _read_or_decode() -> LanguageIdentifier:
+    """From the cache, else decoded and the cache written (a cache that cannot be read or written only costs
+    the decoding)."""
     path = cache_path()
     try:
         return _identifier(
