@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -167,14 +166,3 @@ def run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
             written=batch_totals.get("kafka.records_written", 0),
         )
     return dict(sorted(totals.items()))
-
-
-def print_totals(totals: dict[str, int], seconds: float, stream=sys.stderr) -> None:
-    """The run summary of :func:`pipelines.summary.print_summary`, from counters summed over the batches."""
-    log.info("run_summary", seconds=round(seconds, 1), **totals)
-    if stream.isatty() and totals:
-        width = max(len(k) for k in totals)
-        print(f"\n{'counter':<{width}}  {'value':>10}", file=stream)
-        for name, value in totals.items():
-            print(f"{name:<{width}}  {value:>10}", file=stream)
-        print(f"{'seconds':<{width}}  {seconds:>10.1f}", file=stream)

@@ -16,9 +16,9 @@ import structlog
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.chain import ArticleChain
-from pipelines.local_stream import StopRequest, is_local, print_totals, run_batches
+from pipelines.local_stream import StopRequest, is_local, run_batches
 from pipelines.options import KafkaSettings, Limits, Processing, Topics
-from pipelines.summary import print_summary
+from pipelines.summary import print_summary, print_totals
 from transforms import avro
 from transforms.kafka_io import (
     GAPS_TAG,

@@ -24,7 +24,14 @@ def counters(result) -> dict[str, int]:
 
 
 def print_summary(result, seconds: float, stream=sys.stderr) -> dict[str, int]:
+    """The summary of one pipeline run's counters."""
     totals = counters(result)
+    print_totals(totals, seconds, stream)
+    return totals
+
+
+def print_totals(totals: dict[str, int], seconds: float, stream=sys.stderr) -> None:
+    """A ``run_summary`` log line, and a table on a TTY (the local stream sums its batches' counters)."""
     log.info("run_summary", seconds=round(seconds, 1), **totals)
     if stream.isatty() and totals:
         width = max(len(k) for k in totals)
@@ -32,4 +39,3 @@ def print_summary(result, seconds: float, stream=sys.stderr) -> dict[str, int]:
         for name, value in totals.items():
             print(f"{name:<{width}}  {value:>10}", file=stream)
         print(f"{'seconds':<{width}}  {seconds:>10.1f}", file=stream)
-    return totals
