@@ -98,11 +98,11 @@ def test_log4j_writes_to_the_data_dirs_log_file(tmp_path: Path) -> None:
     assert "rootLogger.appenderRef.file.ref = file" in text
 
 
-def test_cluster_ids_are_random_16_byte_urlsafe_base64() -> None:
-    ids = {broker.new_cluster_id() for _ in range(50)}
-    assert len(ids) == 50
+def test_cluster_ids_are_random_16_byte_urlsafe_base64_never_read_as_an_option() -> None:
+    ids = {broker.new_cluster_id() for _ in range(2000)}  # about 31 draws would start with "-"
+    assert len(ids) == 2000
     for cid in ids:
-        assert len(cid) == 22 and "=" not in cid
+        assert len(cid) == 22 and "=" not in cid and not cid.startswith("-")
         assert len(base64.urlsafe_b64decode(cid + "==")) == 16
 
 
