@@ -14,8 +14,8 @@ baseline is the 1-worker run in the same invocation; the ratio is 2 workers over
 the CPU time of the backfill and its workers, and so how many cores it kept busy, and how many cores other
 processes kept busy meanwhile (from ``/proc/stat``): on a shared machine this tells a run that had to wait
 for a core from one that was slow by itself, and the ratio of the run pair that found the machine quietest
-is printed too. The user cache of the models (``~/.cache/newsflow``) is written first if missing, as any
-backfill does before starting its workers, so no timed run pays for it. The CPU critical path (CPU seconds of the main process plus those of the busiest worker)
+is printed too. The models' user cache (``~/.cache/newsflow``: gazetteer, language model) is written first if
+missing, as on any machine after its first backfill, so that no timed run pays for building it. The CPU critical path (CPU seconds of the main process plus those of the busiest worker)
 depends little on what else the machine runs, and its ratio is what the wall-clock ratio becomes when both
 cores are free.
 
@@ -114,7 +114,10 @@ def main() -> int:
     args, chain_flags = parser.parse_known_args()  # any other flag goes to newsflow backfill as it is
     extra = (["--passthrough", "true"] if args.passthrough else []) + chain_flags
     # The models' user-cache files, as on any machine after its first backfill, so no timed run builds them.
-    prime = "from pipelines.worker_cache import prime_user_caches as p; p(cleaning=True, entities=True)"
+    prime = (
+        "from transforms.boilerplate.language_model import identifier; identifier(); "
+        "from transforms.entities.gazetteer import gazetteer; gazetteer()"
+    )
     subprocess.run([sys.executable, "-c", prime], check=True, capture_output=True, cwd=ROOT)
     with tempfile.TemporaryDirectory(prefix="newsflow-bench-backfill-") as tmp:
         input_path = Path(tmp) / "pages.jsonl"

@@ -531,11 +531,6 @@ def run(job: BackfillJob) -> int:
         runner=options.view_as(StandardOptions).runner or "DirectRunner",
         workers=job.workers if local else None,
     )
-    if local:  # its workers share this machine's user cache
-        worker_cache.prime_user_caches(
-            cleaning=not job.processing.passthrough,
-            entities=job.processing.entities and not job.processing.passthrough,
-        )
     board = tempfile.mkdtemp(prefix="newsflow-progress-")
     started = time.monotonic()
     try:

@@ -32,19 +32,6 @@ class SharedExtractor:
             return self._extractor.extract(body, title, time_budget=time_budget)
 
 
-def prime_user_caches(*, cleaning: bool, entities: bool) -> None:
-    """Writes the user-cache files the workers' models are read from, when missing (a new machine, a library
-    upgrade): built once here, about 2 s of CPU, instead of once in every worker process."""
-    if cleaning:
-        from transforms.boilerplate.language_model import ensure_cached as language_model
-
-        language_model()
-    if entities:
-        from transforms.entities.gazetteer import ensure_cached as gazetteer
-
-        gazetteer()
-
-
 def _load(future: Future) -> None:
     try:
         from transforms.entities import EntityExtractor

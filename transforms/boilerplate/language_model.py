@@ -77,13 +77,6 @@ def identifier() -> LanguageIdentifier:
     return _read_or_decode()
 
 
-def ensure_cached() -> None:
-    """Writes the cache if it is missing: a process that starts workers calls this so that they all map it
-    instead of each decoding the model."""
-    if not cache_path().exists():
-        _read_or_decode()
-
-
 def _read_or_decode() -> LanguageIdentifier:
     """From the cache, else decoded and the cache written (a cache that cannot be read or written only costs
     the decoding)."""

@@ -222,13 +222,6 @@ def gazetteer() -> Gazetteer:
     return _read_or_build()
 
 
-def ensure_cached() -> None:
-    """Writes the cache file if it is missing: a process that starts workers calls this so that they all
-    read it instead of each building it."""
-    if not cache_path().exists():
-        _read_or_build()
-
-
 def _read_or_build() -> Gazetteer:
     """From the cache file, else built and the file written. A cache that cannot be read or written
     (read-only home, corrupt file) only costs the build."""
