@@ -29,7 +29,6 @@ from typing import Any, TextIO
 
 import apache_beam as beam
 import structlog
-from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -45,10 +44,9 @@ from transforms.kafka_io import (
     GAPS_TAG,
     KafkaRecord,
     PartitionRange,
+    ReadBoundedPartitions,
     ReadLimits,
-    ReadPartitions,
     StartRule,
-    _Ranges,
     resolve_ranges,
     wait_for_broker,
 )
@@ -337,21 +335,6 @@ class ProgressMonitor:
 # ---- the pipeline -----------------------------------------------------------------------------------------
 
 
-class ReadWindowDoFn(ReadPartitions):
-    """The streaming reader over bounded ranges, declared bounded so batch grouping applies downstream.
-
-    Ranges are still split in chunks of offsets, so both workers share one big partition.
-    """
-
-    def process(
-        self,
-        part: PartitionRange,
-        tracker=beam.DoFn.RestrictionParam(_Ranges()),
-        watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
-    ) -> Iterator:
-        yield from super().process(part, tracker, watermark)
-
-
 class ReadKafkaWindow(beam.PTransform):
     """Bounded ranges -> KafkaRecords (gaps of compacted offsets need no acks in batch)."""
 
@@ -365,7 +348,9 @@ class ReadKafkaWindow(beam.PTransform):
             pbegin
             | "Partitions" >> beam.Create(self.ranges)
             | "Read"
-            >> beam.ParDo(ReadWindowDoFn(self.settings, ReadLimits())).with_outputs(GAPS_TAG, main="records")
+            >> beam.ParDo(ReadBoundedPartitions(self.settings, ReadLimits())).with_outputs(
+                GAPS_TAG, main="records"
+            )
         ).records
 
 

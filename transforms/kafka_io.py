@@ -365,7 +365,10 @@ def _finish(tracker) -> None:
 
 
 class ReadBoundedPartitions(ReadPartitions):
-    """The same reader declared bounded (every range has a stop), so a batch runner may run it."""
+    """The same reader declared bounded (every range has a stop), for the local stream's micro-batches and
+    backfill windows: a batch runner may run it, batch grouping applies downstream, and ranges still split
+    in chunks of offsets so workers share a big partition. ``process`` is declared again because Beam reads
+    boundedness from the method itself (the parent's carries ``unbounded_per_element``)."""
 
     def process(
         self,
