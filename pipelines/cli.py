@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     flags, _ = early.parse_known_args(argv)
     json_logs = {"auto": None, "json": True, "console": False}.get(flags.log_format)
     logs.configure(flags.log_level.upper(), json=json_logs)
+    # Worker processes (multi-process DirectRunner) log the same way: see logs.configure_from_env.
+    os.environ["NEWSFLOW_LOG_LEVEL"] = flags.log_level.upper()
+    use_json = (not sys.stderr.isatty()) if json_logs is None else json_logs
+    os.environ["NEWSFLOW_LOG_FORMAT"] = "json" if use_json else "console"
     args = build_parser().parse_args(argv)
     args.beam_args = beam_args
     return int(args.func(args) or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
@@ -59,4 +60,17 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
+    )
+
+
+def configure_from_env() -> None:
+    """For Beam's worker processes, which import our modules but never run the CLI: the level and rendering
+    the CLI chose (it exports them as ``NEWSFLOW_LOG_LEVEL`` and ``NEWSFLOW_LOG_FORMAT``), once per process,
+    never over an explicit configuration."""
+    if structlog.is_configured():
+        return
+    rendering = os.environ.get("NEWSFLOW_LOG_FORMAT", "auto")
+    configure(
+        os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO").upper(),
+        json={"json": True, "console": False}.get(rendering),
     )
