@@ -51,7 +51,7 @@ class CleanStep:
         from transforms.boilerplate import count_removed
 
         article = build_article(parsed, self.limits)
-        count_removed(article)
+        count_removed(article.boilerplate)
         return article
 
 

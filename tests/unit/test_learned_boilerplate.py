@@ -163,7 +163,7 @@ def test_count_removed_feeds_beam_counters_by_reason():
     from transforms.boilerplate import count_removed
 
     def count(article: Article) -> Article:
-        count_removed(article)
+        count_removed(article.boilerplate)
         return article
 
     p = TestPipeline()

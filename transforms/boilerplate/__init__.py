@@ -8,6 +8,7 @@ wraps them in a DoFn, ``newsflow process`` calls them directly. Learned per-sour
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -151,11 +152,8 @@ def extract_text(
     )
 
 
-def count_removed(extraction_or_article: object) -> None:
-    """Beam counters of removed blocks and characters by reason (Extraction.removed or Article.boilerplate)."""
-    items = getattr(extraction_or_article, "removed", None)
-    if items is None:
-        items = getattr(extraction_or_article, "boilerplate", [])
+def count_removed(items: Iterable[Removed]) -> None:
+    """Beam counters of removed blocks and characters by reason."""
     for item in items:
         Metrics.counter("newsflow", f"boilerplate.blocks.{item.reason}").inc()
         Metrics.counter("newsflow", f"boilerplate.chars.{item.reason}").inc(item.chars)

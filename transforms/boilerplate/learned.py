@@ -10,6 +10,7 @@ source in memory (``newsflow process``); :class:`RemoveLearnedBoilerplate` keeps
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import threading
 import zlib
@@ -22,11 +23,11 @@ import numpy as np
 import structlog
 import xxhash
 from apache_beam.coders import PickleCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
+from transforms.boilerplate import count_removed
 from transforms.records import Article, Removed
 
 log = structlog.get_logger(__name__)
@@ -157,20 +158,32 @@ def strip_learned(article: Article, sketch: ParagraphSketch) -> Article:
 
 
 class LearnedBoilerplate:
-    """In-memory per-source sketches for one process (``newsflow process``), least recently used evicted."""
+    """Per-source sketches in this process (``newsflow process``, the local stream's micro-batches), least
+    recently used evicted. Kept compressed between articles, as in Beam state: an uncompressed sketch is
+    ``buckets * width`` bytes, up to ``max_sources`` of them. Thread-safe, as runners call from threads."""
 
     def __init__(self, config: LearnedConfig | None = None) -> None:
         self.config = config or LearnedConfig()
-        self._sketches: OrderedDict[str, ParagraphSketch] = OrderedDict()
+        self._lock = threading.Lock()
+        self._states: OrderedDict[str, dict[int, bytes]] = OrderedDict()
 
     def apply(self, article: Article) -> Article:
         if not article.source:
             return article
-        sketch = self._sketches.pop(article.source, None) or ParagraphSketch(self.config)
-        self._sketches[article.source] = sketch
-        while len(self._sketches) > self.config.max_sources:
-            self._sketches.popitem(last=False)
-        return strip_learned(article, sketch)
+        with self._lock:
+            sketch = ParagraphSketch.from_state(self.config, self._states.pop(article.source, None))
+            cleaned = strip_learned(article, sketch)
+            self._states[article.source] = sketch.to_state()
+            while len(self._states) > self.config.max_sources:
+                self._states.popitem(last=False)
+        return cleaned
+
+
+@functools.cache
+def process_sketches(config: LearnedConfig) -> LearnedBoilerplate:
+    """This process's sketches for ``config``: the local stream runs one bounded pipeline per micro-batch
+    here, and Beam state would die with each run."""
+    return LearnedBoilerplate(config)
 
 
 class _LearnedDoFn(beam.DoFn):
@@ -181,8 +194,6 @@ class _LearnedDoFn(beam.DoFn):
 
     def __init__(self, config: LearnedConfig) -> None:
         self.config = config
-        self.removed_blocks = Metrics.counter("newsflow", f"boilerplate.blocks.{REASON}")
-        self.removed_chars = Metrics.counter("newsflow", f"boilerplate.chars.{REASON}")
 
     def process(
         self,
@@ -200,9 +211,7 @@ class _LearnedDoFn(beam.DoFn):
             # pulls the expiry earlier).
             newest_end = (max(sketch.bucket_counts) + 1) * sketch.bucket_seconds
             expiry.set(Timestamp.of(newest_end + self.config.window_seconds))
-        for item in cleaned.boilerplate[before:]:
-            self.removed_blocks.inc()
-            self.removed_chars.inc(item.chars)
+        count_removed(cleaned.boilerplate[before:])
         if len(cleaned.boilerplate) > before:
             log.debug(
                 "learned boilerplate removed", source=article.source, blocks=len(cleaned.boilerplate) - before
@@ -214,44 +223,16 @@ class _LearnedDoFn(beam.DoFn):
         sketch_state.clear()
 
 
-class _ProcessSketches:
-    """Compressed sketches by source for one process, least recently used evicted, shared by every run.
-
-    The local stream runs one bounded pipeline per micro-batch in this process; Beam state would die with
-    each run, so the sketches live here instead (compressed, as in Beam state).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._states: OrderedDict[str, dict[int, bytes]] = OrderedDict()
-
-    def apply(self, article: Article, config: LearnedConfig) -> Article:
-        with self._lock:
-            sketch = ParagraphSketch.from_state(config, self._states.pop(article.source, None))
-            cleaned = strip_learned(article, sketch)
-            self._states[article.source] = sketch.to_state()
-            while len(self._states) > config.max_sources:
-                self._states.popitem(last=False)
-        return cleaned
-
-
-PROCESS_SKETCHES = _ProcessSketches()
-
-
 class _LocalLearnedDoFn(beam.DoFn):
-    """Local micro-batches: each source's sketch outlives the run in :data:`PROCESS_SKETCHES`."""
+    """Local micro-batches: each source's sketch outlives the run in :func:`process_sketches`."""
 
     def __init__(self, config: LearnedConfig) -> None:
         self.config = config
-        self.removed_blocks = Metrics.counter("newsflow", f"boilerplate.blocks.{REASON}")
-        self.removed_chars = Metrics.counter("newsflow", f"boilerplate.chars.{REASON}")
 
     def process(self, element: tuple[str, Article]):
         _, article = element
-        cleaned = PROCESS_SKETCHES.apply(article, self.config)
-        for item in cleaned.boilerplate[len(article.boilerplate) :]:
-            self.removed_blocks.inc()
-            self.removed_chars.inc(item.chars)
+        cleaned = process_sketches(self.config).apply(article)
+        count_removed(cleaned.boilerplate[len(article.boilerplate) :])
         yield cleaned
 
 
@@ -273,17 +254,13 @@ class _LearnedBatchDoFn(beam.DoFn):
 
     def __init__(self, config: LearnedConfig) -> None:
         self.config = config
-        self.removed_blocks = Metrics.counter("newsflow", f"boilerplate.blocks.{REASON}")
-        self.removed_chars = Metrics.counter("newsflow", f"boilerplate.chars.{REASON}")
 
     def process(self, element: tuple[str, Iterable[Article]]):
         _, articles = element
         sketch = ParagraphSketch(self.config)
         for article in sorted(articles, key=batch_order):
             cleaned = strip_learned(article, sketch)
-            for item in cleaned.boilerplate[len(article.boilerplate) :]:
-                self.removed_blocks.inc()
-                self.removed_chars.inc(item.chars)
+            count_removed(cleaned.boilerplate[len(article.boilerplate) :])
             yield cleaned
 
 
