@@ -155,20 +155,16 @@ class Stage(beam.DoFn):
     def process(self, element: Any) -> Iterator:
         pos = self.position(element) if self.journal is not None else None
         key = f"{self.stage}:{pos.topic}:{pos.partition}:{pos.offset}" if pos else None
-        if key is not None:
-            deaths = self.journal.begin(key)
-            if self.journal.should_skip(deaths):
-                error = CrashLoop(deaths, self.stage)
-                result, letter = None, dead_letter(self.original(element), error, pos, attempts=deaths)
-            else:
-                result, letter = run_step(
-                    self.step, element, self.stage, self.original, self.position, self.max_attempts
-                )
-            self.journal.end(key)
+        deaths = self.journal.begin(key) if key else 0
+        if key and self.journal.should_skip(deaths):
+            error = CrashLoop(deaths, self.stage)
+            result, letter = None, dead_letter(self.original(element), error, pos, attempts=deaths)
         else:
             result, letter = run_step(
                 self.step, element, self.stage, self.original, self.position, self.max_attempts
             )
+        if key:
+            self.journal.end(key)
         if letter is not None:
             yield pvalue.TaggedOutput(DLQ_TAG, letter)
         else:
