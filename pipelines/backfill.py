@@ -33,7 +33,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines import worker_cache
-from pipelines.chain import ArticleChain, EntityStep, Stage, _article_original, _article_position
+from pipelines.chain import ArticleChain, entity_stage
 from pipelines.options import KafkaSettings, Limits, Processing, Topics
 from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
@@ -424,13 +424,7 @@ class BatchEntities(beam.PTransform):
                 | "Bins" >> beam.GroupByKey()
                 | "Unbin" >> beam.FlatMap(lambda kv: kv[1])
             )
-        stage = Stage(
-            EntityStep(self.limits, shared=True),
-            "entities",
-            _article_original,
-            _article_position,
-            self.limits.max_attempts,
-        )
+        stage = entity_stage(self.limits, shared=True)
         outputs = articles | "Extract" >> beam.ParDo(stage).with_outputs(DLQ_TAG, main="ok")
         return outputs.ok, outputs[DLQ_TAG]
 

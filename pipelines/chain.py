@@ -194,6 +194,12 @@ def run_step(
     return None, dead_letter(original(element), last, position(element), stage=stage, attempts=max_attempts)
 
 
+def entity_stage(limits: Limits, *, shared: bool, journal: str | None = None) -> Stage:
+    """The entities stage (NER on each article), as the chain runs it and as a backfill runs it apart."""
+    step = EntityStep(limits, shared=shared)
+    return Stage(step, "entities", _article_original, _article_position, limits.max_attempts, journal)
+
+
 def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCollection, beam.PCollection]:
     outputs = pcoll | label >> beam.ParDo(stage).with_outputs(DLQ_TAG, main="ok")
     return outputs.ok, outputs[DLQ_TAG]
@@ -250,11 +256,8 @@ class ArticleChain(beam.PTransform):
         )
         articles = dedup.articles
         if proc.entities:
-            entity_step = EntityStep(limits, shared=local)
             articles, dlq_entities = _stage(
-                "Entities",
-                articles,
-                Stage(entity_step, "entities", _article_original, _article_position, attempts, journal),
+                "Entities", articles, entity_stage(limits, shared=local, journal=journal)
             )
             dead.append(dlq_entities)
         return {
