@@ -6,11 +6,18 @@ model) is kept here, named by the versions it was built from, so the next proces
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+import structlog
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 def cache_dir() -> Path:
@@ -40,3 +47,37 @@ def publish(path: Path, fill: Callable[[Path], None], *, directory: bool = False
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+
+
+def entry(name: str, *built_from: bytes, suffix: str = "") -> Path:
+    """The cache path for ``name`` built from ``built_from`` (source files, library versions): a change to
+    any of them names a new entry, so a stale one is never read."""
+    key = hashlib.sha256()
+    for part in built_from:
+        key.update(part)
+    return cache_dir() / f"{name}-{key.hexdigest()[:16]}{suffix}"
+
+
+def read_or_build(
+    path: Path,
+    read: Callable[[Path], T],
+    build: Callable[[], T],
+    write: Callable[[T, Path], None],
+    *,
+    unreadable: tuple[type[Exception], ...] = (OSError, ValueError),
+    directory: bool = False,
+) -> T:
+    """``read(path)``; when there is no entry, or it is ``unreadable`` (corrupt), ``build()`` and
+    :func:`publish` it with ``write``. A cache that cannot be read or written only costs the build."""
+    try:
+        return read(path)
+    except FileNotFoundError:
+        pass
+    except unreadable as exc:
+        log.warning("user_cache.unreadable", path=str(path), error=repr(exc))
+    value = build()
+    try:
+        publish(path, lambda tmp: write(value, tmp), directory=directory)
+    except OSError as exc:
+        log.warning("user_cache.unwritable", path=str(path), error=repr(exc))
+    return value

@@ -9,19 +9,15 @@ the transition table into the stdlib array py3langid's scanner reads. Same array
 from __future__ import annotations
 
 import functools
-import hashlib
 from array import array
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import structlog
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from py3langid.modelio import load_model
 
-from transforms.user_cache import cache_dir, publish
-
-log = structlog.get_logger(__name__)
+from transforms.user_cache import entry, read_or_build
 
 _ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
 _TYPECODE = {2: "H", 4: "I", 8: "L"}  # py3langid's: numpy unsigned itemsize -> stdlib array typecode
@@ -29,10 +25,7 @@ _TYPECODE = {2: "H", 4: "I", 8: "L"}  # py3langid's: numpy unsigned itemsize -> 
 
 def cache_path() -> Path:
     """The cache directory for the installed py3langid and its model file."""
-    model = MODEL_DIR / MODEL_FILE
-    key = hashlib.sha256(model.read_bytes())
-    key.update(version("py3langid").encode())
-    return cache_dir() / f"langid-{key.hexdigest()[:16]}"
+    return entry("langid", (MODEL_DIR / MODEL_FILE).read_bytes(), version("py3langid").encode())
 
 
 def _stdlib_array(values: np.ndarray) -> array:
@@ -73,25 +66,11 @@ def _identifier(arrays: dict[str, np.ndarray]) -> LanguageIdentifier:
 
 @functools.lru_cache(maxsize=1)
 def identifier() -> LanguageIdentifier:
-    """This process's classifier, loaded on first use."""
-    return _read_or_decode()
-
-
-def _read_or_decode() -> LanguageIdentifier:
-    """From the cache, else decoded and the cache written (a cache that cannot be read or written only costs
-    the decoding)."""
-    path = cache_path()
-    try:
-        return _identifier(
-            {name: np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
-        )
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as exc:
-        log.warning("langid.cache_unreadable", path=str(path), error=repr(exc))
-    arrays = _decoded()
-    try:
-        publish(path, functools.partial(_save, arrays), directory=True)
-    except OSError as exc:
-        log.warning("langid.cache_unwritable", path=str(path), error=repr(exc))
+    """This process's classifier, loaded on first use: its arrays from the cache, else decoded and the cache
+    written."""
+    arrays = read_or_build(cache_path(), _load, _decoded, _save, directory=True)
     return _identifier(arrays)
+
+
+def _load(directory: Path) -> dict[str, np.ndarray]:
+    return {name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}

