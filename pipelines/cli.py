@@ -24,7 +24,7 @@ def _add_logging_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--log-format",
-        choices=("auto", "json", "console"),
+        choices=tuple(logs.RENDERINGS),
         default=os.environ.get("NEWSFLOW_LOG_FORMAT", "auto"),
         help="Log rendering: auto is key=value on a TTY, JSON lines otherwise (env NEWSFLOW_LOG_FORMAT).",
     )
@@ -58,11 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     early = argparse.ArgumentParser(add_help=False)
     _add_logging_flags(early)
     flags, _ = early.parse_known_args(argv)
-    json_logs = {"auto": None, "json": True, "console": False}.get(flags.log_format)
-    logs.configure(flags.log_level.upper(), json=json_logs)
+    use_json = logs.configure(flags.log_level.upper(), json=logs.RENDERINGS.get(flags.log_format))
     # Worker processes (multi-process DirectRunner) log the same way: see logs.configure_from_env.
     os.environ["NEWSFLOW_LOG_LEVEL"] = flags.log_level.upper()
-    use_json = (not sys.stderr.isatty()) if json_logs is None else json_logs
     os.environ["NEWSFLOW_LOG_FORMAT"] = "json" if use_json else "console"
     args = build_parser().parse_args(argv)
     args.beam_args = beam_args

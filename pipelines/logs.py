@@ -31,9 +31,13 @@ class _ImportNoise(logging.Filter):
         return not record.getMessage().startswith("apitools not found")
 
 
-def configure(level: str = "INFO", *, json: bool | None = None) -> None:
+RENDERINGS = {"auto": None, "json": True, "console": False}
+"""``--log-format`` values and their ``json`` argument for :func:`configure` (auto: JSON unless on a TTY)."""
+
+
+def configure(level: str = "INFO", *, json: bool | None = None) -> bool:
     """structlog for our lines; the standard library's (Beam, kafka-python) go through the same renderer, so
-    a run's stderr is one format: JSON lines or key=value."""
+    a run's stderr is one format: JSON lines or key=value. Returns whether it is JSON."""
     use_json = (not sys.stderr.isatty()) if json is None else json
     renderer = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=False)
@@ -61,6 +65,7 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+    return use_json
 
 
 def configure_from_env() -> None:
@@ -70,7 +75,4 @@ def configure_from_env() -> None:
     if structlog.is_configured():
         return
     rendering = os.environ.get("NEWSFLOW_LOG_FORMAT", "auto")
-    configure(
-        os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO").upper(),
-        json={"json": True, "console": False}.get(rendering),
-    )
+    configure(os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO").upper(), json=RENDERINGS.get(rendering))
