@@ -44,7 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines import broker  # noqa: E402
 from pipelines.options import KafkaSettings, Topics  # noqa: E402
+from pipelines.topic_reader import records_to_end  # noqa: E402
 from transforms import avro  # noqa: E402
+from transforms.entities.conll import stories  # noqa: E402
 from transforms.kafka_io import ReadLimits  # noqa: E402
 
 BENCH = ROOT / ".." / "shared" / "bench"
@@ -58,28 +60,11 @@ PIPELINE_ERRORS = {"ParseError", "LimitExceeded", "CleanError"}
 # ---------------------------------------------------------------- inputs
 
 
-def conll_documents() -> list[str]:
-    """Reuters stories rebuilt from CoNLL tokens, one paragraph per sentence."""
-    docs, sentences, tokens = [], [], []
-    for line in (BENCH / "ner" / "conllpp-2003" / "conllpp_train.txt").read_text().splitlines():
-        if line.startswith("-DOCSTART-"):
-            if len(" ".join(sentences).split()) > 60:
-                docs.append("\n\n".join(sentences))
-            sentences = []
-        elif not line.strip():
-            if tokens:
-                sentences.append(" ".join(tokens))
-            tokens = []
-        else:
-            tokens.append(line.split()[0])
-    return docs
-
-
 def articles(n: int, seed: int) -> list[bytes]:
     """N envelopes with unique URLs: real HTML pages, two-story texts, and every 10th an exact re-post."""
     rng = random.Random(seed)
     pages = sorted((BENCH / "extraction" / "scrapinghub" / "html").glob("*.html.gz"))
-    docs = conll_documents()
+    docs = stories(BENCH / "ner" / "conllpp-2003" / "conllpp_train.txt", min_words=60)
     out: list[bytes] = []
     for i in range(n):
         url = f"https://chaos.example/{seed}/{i}"
@@ -230,28 +215,21 @@ class Output:
 def read_outputs(settings: KafkaSettings, topics: Topics) -> list[Output]:
     names = {topics.output_topic: "clean", topics.duplicates_topic: "duplicates", topics.dlq_topic: "dlq"}
     out = []
-    with consumer(settings) as c:
-        tps = [TopicPartition(t, p) for t in names for p in range(PARTITIONS)]
-        c.assign(tps)
-        c.seek_to_beginning(*tps)
-        end = c.end_offsets(tps)
-        while any(c.position(tp) < end[tp] for tp in tps):
-            for tp, records in c.poll(timeout_ms=1000).items():
-                for rec in records:
-                    _, record = avro.decode(rec.value)
-                    pos = record["source_position"]
-                    if pos is None or pos["topic"] != topics.input_topic:
-                        continue
-                    out.append(
-                        Output(
-                            names[tp.topic],
-                            pos["partition"],
-                            pos["offset"],
-                            rec.timestamp,
-                            record.get("error_type"),
-                            record.get("message"),
-                        )
-                    )
+    for rec in records_to_end(settings, names):
+        _, record = avro.decode(rec.value)
+        pos = record["source_position"]
+        if pos is None or pos["topic"] != topics.input_topic:
+            continue
+        out.append(
+            Output(
+                names[rec.topic],
+                pos["partition"],
+                pos["offset"],
+                rec.timestamp,
+                record.get("error_type"),
+                record.get("message"),
+            )
+        )
     return out
 
 

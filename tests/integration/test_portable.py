@@ -34,14 +34,12 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.options import KafkaSettings, Topics
+from tests.shared_data import CONLL_TRAIN, SCRAPINGHUB
 from transforms import avro
 
 pytestmark = pytest.mark.portable
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT / ".." / "shared"
-CONLL = SHARED / "bench" / "ner" / "conllpp-2003" / "conllpp_train.txt"
-PAGES = SHARED / "bench" / "extraction" / "scrapinghub"
 FETCH = ROOT / "deploy" / "flink" / "fetch-portable-runner.sh"
 PARTITIONS = 4
 FOOTER = (
@@ -69,7 +67,7 @@ def stories(count: int) -> list[str]:
     for dedup (a bug of its own, not the runner's).
     """
     docs, sentences, tokens = [], [], []
-    for line in CONLL.read_text().splitlines():
+    for line in CONLL_TRAIN.read_text().splitlines():
         if line.startswith("-DOCSTART-") or not line.strip():
             if len(tokens) >= 6:  # no datelines or one-word lines: every paragraph is fingerprinted
                 sentences.append(" ".join(tokens))
@@ -104,8 +102,8 @@ def inputs() -> list[tuple[int, bytes]]:
     partition per source for the same reason.
     """
     texts = stories(20)
-    truth = json.loads((PAGES / "ground-truth.json").read_text())
-    pages = sorted((PAGES / "html").glob("*.html.gz"))[:6]
+    truth = json.loads((SCRAPINGHUB / "ground-truth.json").read_text())
+    pages = sorted((SCRAPINGHUB / "html").glob("*.html.gz"))[:6]
     out: list[tuple[int, bytes]] = []
     for i, text in enumerate(texts[:12]):
         out.append((i % PARTITIONS, envelope(f"https://wire.example/{i}", text=text, source=WIRE, hours=i)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from pathlib import Path
 
 import fastavro
 import pytest
@@ -13,15 +12,13 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.commands.consume import iter_records
 from pipelines.options import KafkaSettings
+from tests.shared_data import CONLL_TRAIN, SCRAPINGHUB
 from transforms import avro
 from transforms.entities.conll import stories
 from transforms.records import Article, from_dict
 
 pytestmark = pytest.mark.integration
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-BENCH = SHARED / "bench" / "extraction" / "scrapinghub"
-CONLL = SHARED / "bench" / "ner" / "conllpp-2003" / "conllpp_train.txt"
 MALFORMED = {
     b"not json at all": "not JSON",
     b'{"text": 42}': "'text' must be a string",
@@ -33,16 +30,16 @@ MALFORMED = {
 
 
 def inputs() -> list[bytes]:
-    truth = json.loads((BENCH / "ground-truth.json").read_text())
+    truth = json.loads((SCRAPINGHUB / "ground-truth.json").read_text())
     messages = []
-    for path in sorted((BENCH / "html").glob("*.html.gz"))[:100]:
+    for path in sorted((SCRAPINGHUB / "html").glob("*.html.gz"))[:100]:
         page_id = path.name.split(".")[0]
         messages.append(
             json.dumps(
                 {"url": truth[page_id]["url"], "html": gzip.decompress(path.read_bytes()).decode()}
             ).encode()
         )
-    for i, text in enumerate(stories(CONLL)[:180]):
+    for i, text in enumerate(stories(CONLL_TRAIN)[:180]):
         messages.append(
             json.dumps({"url": f"https://wire.example/{i}", "source": "wire", "text": text}).encode()
         )
@@ -103,7 +100,7 @@ def test_stream_until_idle_accounts_for_every_input(kafka_broker, topics, run_st
 def test_clean_records_decode_with_fastavro_against_the_schema_file(kafka_broker, topics, run_stream):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     producer = KafkaProducer(**settings.producer_kwargs())
-    body = stories(CONLL)[0]
+    body = stories(CONLL_TRAIN)[0]
     producer.send(topics.input_topic, json.dumps({"url": "https://a.example/1", "text": body}).encode()).get(
         30
     )

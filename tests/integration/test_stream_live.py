@@ -8,27 +8,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.commands.consume import iter_records
 from pipelines.options import KafkaSettings
+from tests.shared_data import CONLL_TRAIN
 from transforms.boilerplate.learned import REASON
 from transforms.entities.conll import stories
 
 pytestmark = pytest.mark.integration
 
-CONLL = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "bench"
-    / "ner"
-    / "conllpp-2003"
-    / "conllpp_train.txt"
-)
 FOOTER = "Our reporters in the newsroom work around the clock so that readers like you stay informed."
 GROUP = "live"
 
@@ -71,7 +62,7 @@ def committed(settings: KafkaSettings, topic: str) -> dict[int, int | None]:
 
 def test_default_runner_streams_batches_while_running(kafka_broker, topics, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
-    texts = stories(CONLL)[:12]
+    texts = stories(CONLL_TRAIN)[:12]
     first = [
         {"url": f"https://wire.example/{i}", "source": "wire", "text": f"{t}\n\n{FOOTER}"}
         for i, t in enumerate(texts[:8])
