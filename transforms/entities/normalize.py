@@ -15,13 +15,20 @@ from dataclasses import dataclass, field
 
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import context_of, resolve
+from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention
-from transforms.entities.rules import organisation_by_form, split_coordination, split_lines, strip_titles
+from transforms.entities.rules import (
+    organisation_by_form,
+    split_coordination,
+    split_lines,
+    starts_sentence,
+    strip_titles,
+)
+from transforms.entities.sports import teams
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
-_SENTENCE_ENDS = "\n.!?:\"“”'‘’("  # what may come before a sentence's first word
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
 _ORG_CUE = re.compile(
@@ -76,16 +83,10 @@ def trim(body: str, m: RawMention) -> RawMention:
     if (
         (lead := _LEADING_THE.match(text))
         and lead.end() < end - start
-        and (text[0] == "t" or _starts_sentence(body, start))
+        and (text[0] == "t" or starts_sentence(body, start))
     ):
         start += lead.end()
     return RawMention(start, end, m.type)
-
-
-def _starts_sentence(body: str, i: int) -> bool:
-    while i > 0 and body[i - 1] in " \t":
-        i -= 1
-    return i == 0 or body[i - 1] in _SENTENCE_ENDS
 
 
 def acronym(name: str) -> str | None:
@@ -102,7 +103,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = _places_not_people(body, mentions, gaz)
-    mentions = [_team(body, m, gaz) for m in mentions]
+    mentions = propagate(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz))
     context = context_of(gaz, (body[m.start : m.end] for m in mentions if m.type == "LOC"))
     clusters: list[Cluster] = []
     by_key: dict[str, Cluster] = {}

@@ -38,6 +38,13 @@ BODY_ENDINGS = _words(
     authority parliament"""
 )
 ORG_STARTS = _words("ministry department university bank")
+SENTENCE_ENDS = "\n.!?:\"“”'‘’("  # what may come before a sentence's first word
+
+
+def starts_sentence(body: str, i: int) -> bool:
+    while i > 0 and body[i - 1] in " \t":
+        i -= 1
+    return i == 0 or body[i - 1] in SENTENCE_ENDS
 
 
 def strip_titles(body: str, m: RawMention) -> RawMention:

@@ -1,0 +1,56 @@
+"""One reading per article: skipped occurrences of recognised names become mentions."""
+
+from __future__ import annotations
+
+from transforms.entities.propagate import propagate
+from transforms.entities.recognize import RawMention
+
+
+def mention(body: str, text: str, type_: str, nth: int = 0) -> RawMention:
+    start = -1
+    for _ in range(nth + 1):
+        start = body.index(text, start + 1)
+    return RawMention(start, start + len(text), type_)
+
+
+def spans(body: str, got: list[RawMention]) -> list[tuple[str, str]]:
+    return [(body[m.start : m.end], m.type) for m in got]
+
+
+def test_later_occurrences_and_surnames_are_added_with_the_type_of_the_name():
+    body = "Airbus said Donald Trump called. Shares of Airbus fell after President Trump's remarks."
+    got = propagate(body, [mention(body, "Airbus", "ORG"), mention(body, "Donald Trump", "PERSON")])
+    assert spans(body, got) == [
+        ("Airbus", "ORG"),
+        ("Donald Trump", "PERSON"),
+        ("Airbus", "ORG"),
+        ("Trump", "PERSON"),
+    ]
+    assert got[2] == mention(body, "Airbus", "ORG", nth=1)
+
+
+def test_parts_of_longer_names_and_joined_forms_are_not_mentions():
+    body = "Trump spoke. Trump Tower and New Airbus plans; OPEC+ met while OPEC waited for Airbus-made jets."
+    got = propagate(body, [mention(body, "Trump", "PERSON"), mention(body, "OPEC", "ORG", nth=1)])
+    assert spans(body, got) == [("Trump", "PERSON"), ("OPEC", "ORG")]
+    got = propagate(body, [mention(body, "Airbus", "ORG")])
+    assert spans(body, got) == [("Airbus", "ORG")]
+
+
+def test_common_words_opening_a_sentence_and_split_votes_are_left_alone():
+    body = "He Yafei spoke. He said Chaos Theory won. Chaos ensued, and Jordan met Jordan in Amman."
+    got = propagate(
+        body,
+        [
+            mention(body, "He Yafei", "PERSON"),
+            mention(body, "Jordan", "PERSON"),
+            mention(body, "Jordan", "LOC", nth=1),
+        ],
+    )
+    assert spans(body, got) == [("He Yafei", "PERSON"), ("Jordan", "PERSON"), ("Jordan", "LOC")]
+
+
+def test_particle_surnames_are_not_cut_from_the_name():
+    body = "Ursula von der Leyen spoke. Leyen is not her surname alone; von der Leyen is."
+    got = propagate(body, [mention(body, "Ursula von der Leyen", "PERSON")])
+    assert spans(body, got) == [("Ursula von der Leyen", "PERSON")]
