@@ -32,6 +32,8 @@ def marked(body: str, text: str, type_: str) -> list[RawMention]:
 def test_a_game_report_reads_as_sports_and_a_market_report_does_not():
     assert is_sports_report(GAME)
     assert not is_sports_report("Shares rose 30 points as investors bet on a win for the plan this season.")
+    games_industry = "Sony sold more games. " * 6 + "Its games and the season's games sold in California."
+    assert not is_sports_report(games_industry)
 
 
 def test_places_that_play_become_teams_and_venues_countries_stay_places(gaz):

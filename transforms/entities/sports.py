@@ -21,7 +21,10 @@ _SPORTS_WORDS = re.compile(
     r"|field goal|free throws?|scored|scoring|seasons?|games?|victory|defeated)\b",
     re.IGNORECASE,
 )
-_SPORTS_WORDS_NEEDED = 8  # per article; other stories say "season" or "victory" a few times at most
+# Per article, in all and different ones: other stories say "season" or "victory" a few times at most, and
+# a story about the games industry says "games" often but little else from the list.
+_SPORTS_WORDS_NEEDED = 8
+_DIFFERENT_SPORTS_WORDS_NEEDED = 3
 # Countries in sport that are not states: their teams are national teams, tagged as the place.
 _HOME_NATIONS = frozenset({"england", "scotland", "wales", "northern ireland", "west indies"})
 _VENUE_BEFORE = re.compile(
@@ -33,7 +36,8 @@ _NICKNAME = re.compile(r"(?<=\bthe )[A-Z][a-z]+s\b")
 
 
 def is_sports_report(body: str) -> bool:
-    return len(_SPORTS_WORDS.findall(body)) >= _SPORTS_WORDS_NEEDED
+    words = [w.casefold().rstrip("s") for w in _SPORTS_WORDS.findall(body)]
+    return len(words) >= _SPORTS_WORDS_NEEDED and len(set(words)) >= _DIFFERENT_SPORTS_WORDS_NEEDED
 
 
 def teams(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
