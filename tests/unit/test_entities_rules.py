@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from transforms.entities.recognize import RawMention
-from transforms.entities.rules import organisation_by_form, split_coordination, split_lines, strip_titles
+from transforms.entities.rules import (
+    cut_dash_tail,
+    join_country_to_organisation,
+    organisation_by_form,
+    split_coordination,
+    split_lines,
+    strip_titles,
+)
 
 
 def mention(body: str, text: str, type_: str) -> RawMention:
@@ -63,3 +70,34 @@ def test_a_mention_across_a_line_break_is_one_per_line():
     ]
     one = mention(body, "Brian Snyder", "PERSON")
     assert split_lines(body, one) == [one]
+
+
+def test_a_listed_name_ends_at_the_dash_before_its_description():
+    body = "Lloyd Austin - A retired general. Jean-Luc Picard - Borg expert. Marks - Spencer"
+    common = frozenset({"a", "the"})
+    assert cut_dash_tail(body, mention(body, "Lloyd Austin - A", "PERSON"), common) == mention(
+        body, "Lloyd Austin", "PERSON"
+    )
+    kept = mention(body, "Jean-Luc Picard - Borg", "PERSON")
+    assert cut_dash_tail(body, kept, common) == kept
+    assert cut_dash_tail(body, mention(body, "Marks - Spencer", "ORG"), common).end == len(body)
+
+
+def test_a_country_right_before_an_organisation_is_part_of_its_name():
+    body = "The U.S. Senate and the U.S. Treasury met; France, Airbus and Germany Siemens."
+    second_us = RawMention(body.rindex("U.S."), body.rindex("U.S.") + 4, "LOC")
+    raw = [
+        mention(body, "U.S.", "LOC"),
+        mention(body, "Senate", "ORG"),
+        second_us,
+        mention(body, "Treasury", "ORG"),
+        mention(body, "France", "LOC"),
+        mention(body, "Airbus", "ORG"),
+    ]
+    got = join_country_to_organisation(body, raw, lambda name: name in {"U.S.", "France", "Germany"})
+    assert [(body[m.start : m.end], m.type) for m in got] == [
+        ("U.S. Senate", "ORG"),
+        ("U.S. Treasury", "ORG"),
+        ("France", "LOC"),
+        ("Airbus", "ORG"),
+    ]

@@ -18,6 +18,9 @@ from transforms.entities.link import context_of, resolve
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention
 from transforms.entities.rules import (
+    COMMON_WORDS,
+    cut_dash_tail,
+    join_country_to_organisation,
     organisation_by_form,
     split_coordination,
     split_lines,
@@ -99,10 +102,13 @@ def acronym(name: str) -> str | None:
 def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]:
     """Groups the mentions of ``body`` into entities, in order of first mention."""
     lines = [part for m in raw for part in split_lines(body, m)]
-    mentions = [t for t in (trim(body, m) for m in lines) if t.end > t.start]
+    mentions = [
+        t for t in (trim(body, cut_dash_tail(body, m, COMMON_WORDS)) for m in lines) if t.end > t.start
+    ]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = _places_not_people(body, mentions, gaz)
+    mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz))
     context = context_of(gaz, (body[m.start : m.end] for m in mentions if m.type == "LOC"))
     clusters: list[Cluster] = []

@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from transforms.entities import warm_words
 from transforms.entities.recognize import RawMention
-from transforms.entities.rules import SENTENCE_ENDS, TITLES, starts_sentence
+from transforms.entities.rules import COMMON_WORDS, SENTENCE_ENDS, TITLES, starts_sentence
 
-# Frequent news words in lower case: a sentence's first word that is one of them may be just that word.
-_COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
 # What may not touch a name on either side for an occurrence to stand alone.
 _JOINED = r"\w&@#+\-–/"
 
@@ -52,7 +49,7 @@ def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
     covered = bytearray(len(body))
     for m in mentions:
         covered[m.start : m.end] = b"\1" * (m.end - m.start)
-    lowercase_words = _COMMON_WORDS | set(re.findall(r"(?<!\w)[a-z][\w'’-]*", body))
+    lowercase_words = COMMON_WORDS | set(re.findall(r"(?<!\w)[a-z][\w'’-]*", body))
     added: list[RawMention] = []
     for name, counts in types.items():
         if len(name) < 2 or not name[0].isupper():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from transforms.entities import warm_words
 from transforms.entities.recognize import RawMention
 
 
@@ -38,6 +39,8 @@ BODY_ENDINGS = _words(
     authority parliament"""
 )
 ORG_STARTS = _words("ministry department university bank")
+# Frequent news words in lower case ("he", "the", "chaos"): a capitalised one may be just that word.
+COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
 SENTENCE_ENDS = "\n.!?:\"“”'‘’("  # what may come before a sentence's first word
 
 
@@ -96,6 +99,34 @@ def split_coordination(body: str, m: RawMention) -> list[RawMention]:
         if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", elsewhere):
             return [m]
     return [RawMention(start, end, m.type) for start, end in parts]
+
+
+_DASH_TAIL = re.compile(r"\s+[-–—]\s+(\w+)$")
+
+
+def cut_dash_tail(body: str, m: RawMention, common_words: frozenset[str]) -> RawMention:
+    """A name in a list of "Name - what they are" ends at the dash: "Lloyd Austin - A" is "Lloyd Austin"
+    when the word after the dash is a common word opening the description."""
+    tail = _DASH_TAIL.search(body[m.start : m.end])
+    if tail and tail.group(1).casefold() in common_words:
+        return RawMention(m.start, m.start + tail.start(), m.type)
+    return m
+
+
+def join_country_to_organisation(body: str, mentions: list[RawMention], is_country) -> list[RawMention]:
+    """A country right before an organisation's name is part of it: "U.S. Senate", "U.S. Treasury"."""
+    out: list[RawMention] = []
+    for m in mentions:
+        if (
+            out
+            and m.type == "ORG"
+            and out[-1].type == "LOC"
+            and body[out[-1].end : m.start] == " "
+            and is_country(body[out[-1].start : out[-1].end])
+        ):
+            m = RawMention(out.pop().start, m.end, "ORG")
+        out.append(m)
+    return out
 
 
 def split_lines(body: str, m: RawMention) -> list[RawMention]:
