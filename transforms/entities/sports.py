@@ -32,6 +32,7 @@ _VENUE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _PLACE_AFTER = re.compile(r"\s*,\s+[A-Z][a-z]*\.?(?:\s|$)")  # "Norman, Okla." or "Manhattan, Kan."
+_DATE_AFTER = re.compile(r"\s+\d{4}-\d\d-\d\d")
 _NICKNAME = re.compile(r"(?<=\bthe )[A-Z][a-z]+s\b")
 
 
@@ -65,6 +66,6 @@ def _as_team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
     if _VENUE_BEFORE.search(body[max(0, m.start - 20) : m.start]) or _PLACE_AFTER.match(body, m.end):
         return m
     line_start = body.rfind("\n", 0, m.start) + 1
-    if not body[line_start : m.start].strip() and re.match(r"\s+\d{4}-\d\d-\d\d", body[m.end :]):
-        return m  # a dateline: "NEW YORK 1996-08-22"
+    if not body[line_start : m.start].strip() and (name.isupper() or _DATE_AFTER.match(body, m.end)):
+        return m  # a dateline: "MADRID (AP) --", "NEW YORK 1996-08-22"
     return RawMention(m.start, m.end, "ORG")
