@@ -16,7 +16,8 @@ later article may therefore point at a dropped one, which in turn points at an e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Duration, Timestamp
+from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.dedup.batch import Member, member, pairs_in_group, resolve, token
+from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve, token
+from transforms.dedup.best_pairs import keep_best
 from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
@@ -213,12 +216,53 @@ class _Prepare(beam.DoFn):
         yield article, member(article, fp), live
 
 
-class _Split(_Counted):
-    """Batch: survivors and verdicts, from the live match or the resolved duplicate map (a side input)."""
+def _by_key(item: tuple[Article, Member, Match | None]) -> Iterator[tuple[tuple[bytes, str], Member]]:
+    """The member once per index key, without its list of keys (16 by default): pair verification never
+    reads it, and it would travel once per key."""
+    m = item[1]
+    slim = dataclasses.replace(m, fp=dataclasses.replace(m.fp, keys=()))
+    return ((key, slim) for key in m.fp.keys)
 
-    def process(self, item: tuple[Article, Member, Match | None], dropped: dict[str, Match]) -> Iterator[Any]:
+
+class _BestPairs(beam.DoFn):
+    """Batch: (index key, its members) -> verified pairs, one per (later, earlier) article pair and window
+    in this bundle (emitted when the bundle ends), so the survivor decision reads few pairs."""
+
+    def __init__(self, settings: DedupSettings) -> None:
+        self.settings = settings
+
+    def start_bundle(self) -> None:
+        self.best: dict[Any, dict[tuple[str, str], Pair]] = {}
+
+    def process(
+        self, element: tuple[tuple[bytes, str], Iterable[Member]], window: Any = beam.DoFn.WindowParam
+    ) -> None:
+        (_, kind), members = element
+        keep_best(self.best.setdefault(window, {}), pairs_in_group(kind, members, self.settings))
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for window, best in self.best.items():
+            for pair in best.values():
+                yield WindowedValue(pair, window.max_timestamp(), [window])
+
+
+class _Split(_Counted):
+    """Batch: survivors and verdicts, from the live match or the survivor decision over all verified pairs
+    (a side input; each worker resolves it once per bundle and window)."""
+
+    def start_bundle(self) -> None:
+        self.dropped: dict[Any, dict[str, Match]] = {}
+
+    def process(
+        self,
+        item: tuple[Article, Member, Match | None],
+        pairs: list[Pair],
+        window: Any = beam.DoFn.WindowParam,
+    ) -> Iterator[Any]:
         article, m, live = item
-        yield from self.emit(article, m.fp, live or dropped.get(m.token))
+        if window not in self.dropped:
+            self.dropped[window] = resolve(pairs)
+        yield from self.emit(article, m.fp, live or self.dropped[window].get(m.token))
 
 
 class Deduplicate(beam.PTransform):
@@ -263,11 +307,10 @@ class Deduplicate(beam.PTransform):
         pairs = (
             prepared
             | "NotLive" >> beam.Filter(lambda item: item[2] is None)
-            | "ByKey" >> beam.FlatMap(lambda item: (((key, kind), item[1]) for key, kind in item[1].fp.keys))
+            | "ByKey" >> beam.FlatMap(_by_key)
             | "Group" >> beam.GroupByKey()
-            | "Pairs" >> beam.FlatMap(lambda kv: pairs_in_group(kv[0][1], kv[1], settings))
+            | "Pairs" >> beam.ParDo(_BestPairs(settings))
         )
-        dropped = pairs | "AllPairs" >> beam.combiners.ToList() | "Resolve" >> beam.Map(resolve)
-        return prepared | "Split" >> beam.ParDo(_Split(), dropped=pvalue.AsSingleton(dropped)).with_outputs(
+        return prepared | "Split" >> beam.ParDo(_Split(), pvalue.AsList(pairs)).with_outputs(
             DUPLICATES, main=ARTICLES
         )
