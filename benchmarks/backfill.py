@@ -84,10 +84,15 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
     if done.returncode != 0:
         raise SystemExit(f"backfill failed ({done.returncode}):\n{done.stderr[-3000:]}")
     events = {}
+    decoder = json.JSONDecoder()
     for line in (done.stdout + done.stderr).splitlines():
         if line.startswith("{") and '"event"' in line:
-            event = json.loads(line)
-            events[event["event"]] = event
+            try:  # the first object: a worker's line can land in the middle of another process's line
+                event, _ = decoder.raw_decode(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and "event" in event:
+                events[event["event"]] = event
     if "run_summary" not in events:
         raise SystemExit("no run_summary line in the backfill's output")
     summary = events["run_summary"]
