@@ -20,7 +20,9 @@ depends little on what else the machine runs, and its ratio is what the wall-clo
 cores are free.
 
 Run: ``.venv/bin/python benchmarks/backfill.py [--repeat 4] [--runs 3] [--passthrough]``; other flags go to
-``newsflow backfill`` as they are (e.g. ``--entities false``).
+``newsflow backfill`` as they are (e.g. ``--entities false``). ``--timeline`` adds one untimed run per worker
+count that prints where its wall time went: each fused stage's start and length, with the CPU seconds the
+main process and each worker process spent in it (the runner is patched for that run only, to log them).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -105,6 +108,89 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
     return summary
 
 
+def descendants_cpu() -> dict[int, float]:
+    """CPU seconds of each Beam worker process under this one (``/proc``; the shells between excluded)."""
+    parents, cpu, workers = {}, {}, set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(pid)] = int(fields[1])
+        cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if command.startswith(sys.executable.encode()) and b"sdk_worker_main" in command:
+            workers.add(int(pid))
+    ours, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - ours
+        ours |= frontier
+    return {pid: cpu[pid] for pid in sorted(ours & workers)}
+
+
+def traced_backfill(events_path: str, argv: list[str]) -> None:
+    """``newsflow`` in this process, the FnApiRunner patched to log each stage's start and end (time, main
+    process CPU, worker processes' CPU) and the closing of its workers into ``events_path``."""
+    from apache_beam.runners.portability.fn_api_runner import fn_runner, worker_handlers
+
+    from pipelines.cli import main as cli
+
+    started, events = time.monotonic(), []
+
+    def mark(what: str) -> None:
+        events.append((time.monotonic() - started, time.process_time(), descendants_cpu(), what))
+
+    def traced(method, label):
+        def run(self, *args, **kwargs):
+            mark(f"start {label(self, *args)}")
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                mark(f"end {label(self, *args)}")
+
+        return run
+
+    runner, manager = fn_runner.FnApiRunner, worker_handlers.WorkerHandlerManager
+    runner._execute_bundle = traced(runner._execute_bundle, lambda _, __, bundle, *a: bundle.stage.name)
+    manager.close_all = traced(manager.close_all, lambda *_: "closing the workers")
+    mark("start pipeline")
+    try:
+        cli(argv)
+    finally:
+        Path(events_path).write_text(json.dumps(events))
+
+
+def stage_label(name: str) -> str:
+    """A fused stage's name shortened to its first and last transforms."""
+    steps = re.findall(r"ref_AppliedPTransform_([\w-]+?)_\d+", name) or re.findall(r"([\w-]+/[\w/-]+)", name)
+    return " .. ".join(dict.fromkeys([*steps[:2], *steps[-1:]])) or name[:60]
+
+
+def print_timeline(input_path: Path, output: Path, workers: int, extra: list[str]) -> None:
+    """One traced backfill: each stage's start, wall seconds, and CPU seconds of the main process and each
+    worker in it (the stages run one after another; a gap between stages is the main process's own work)."""
+    events_path = output.with_suffix(".timeline.json")
+    argv = ["--log-format", "json", "--log-level", "WARNING", "backfill", "--input", str(input_path)]
+    argv += ["--output", str(output), "--workers", str(workers), *extra]
+    code = f"import sys; sys.path.insert(0, 'benchmarks'); import backfill; backfill.traced_backfill(*{(str(events_path), argv)!r})"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
+    events = json.loads(events_path.read_text())
+    print(f"timeline, workers={workers} (seconds from the start of the run; CPU seconds in each stage):")
+    print(f"  {'start':>6} {'wall':>5} {'main':>5}  workers      stage")
+    opened: dict[str, tuple] = {}
+    for at, main_cpu, worker_cpu, what in events:
+        kind, _, name = what.partition(" ")
+        if kind == "start":
+            opened[name] = (at, main_cpu, worker_cpu)
+            continue
+        if name not in opened:
+            continue
+        at0, main0, workers0 = opened.pop(name)
+        spent = " ".join(f"{cpu - workers0.get(pid, 0.0):5.2f}" for pid, cpu in worker_cpu.items())
+        print(f"  {at0:6.2f} {at - at0:5.2f} {main_cpu - main0:5.2f}  {spent or '-':12} {stage_label(name)}")
+
+
 def articles_tree(out: Path) -> tuple[tuple[str, bytes], ...]:
     return tuple(
         (p.relative_to(out).as_posix(), p.read_bytes()) for p in sorted(out.glob("articles/*/*.avro"))
@@ -116,6 +202,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=4, help="Copies of every page (1 = each page once).")
     parser.add_argument("--runs", type=int, default=3, help="Runs per configuration (the median is shown).")
     parser.add_argument("--passthrough", action="store_true", help="Parse and write only (no cleaning).")
+    parser.add_argument(
+        "--timeline", action="store_true", help="Also print a per-stage timeline per worker count."
+    )
     args, chain_flags = parser.parse_known_args()  # any other flag goes to newsflow backfill as it is
     extra = (["--passthrough", "true"] if args.passthrough else []) + chain_flags
     # The models' user-cache files, as on any machine after its first backfill, so no timed run builds them.
@@ -166,6 +255,8 @@ def main() -> int:
             f"CPU critical-path ratio (main process + busiest worker, CPU seconds; what the wall ratio "
             f"would be with both cores free): {cpu_ratio:.2f}x"
         )
+        for workers in (1, 2) if args.timeline else ():
+            print_timeline(input_path, Path(tmp) / f"timeline-{workers}", workers, extra)
     return 0
 
 
