@@ -14,8 +14,10 @@ from collections import Counter, defaultdict
 from transforms.entities.recognize import RawMention
 from transforms.entities.rules import COMMON_WORDS, SENTENCE_ENDS, TITLES, starts_sentence
 
-# What may not touch a name on either side for an occurrence to stand alone.
-_JOINED = r"\w&@#+\-–/"
+# What may not touch a name on either side for an occurrence to stand alone (besides letters and digits).
+_JOINED_CHARS = frozenset("_&@#+-–/")
+_WORD = re.compile(r"\w+")
+_LOWERCASE_WORD = re.compile(r"(?<!\w)[a-z][\w'’-]*")
 
 
 def _standalone(body: str, start: int, end: int) -> bool:
@@ -46,25 +48,40 @@ def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
             surnames.add(words[-1])  # not "Leyen" of "Ursula von der Leyen"
     for surname in surnames - types.keys():
         types[surname]["PERSON"] = 1
+    by_first_word: dict[str, list[tuple[str, str]]] = defaultdict(list)  # first word -> (name, type)
+    for name, counts in types.items():
+        ranked = counts.most_common(2)
+        if len(name) >= 2 and name[0].isupper() and not (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+            by_first_word[_WORD.match(name).group()].append((name, ranked[0][0]))
+    for names in by_first_word.values():
+        names.sort(key=lambda item: -len(item[0]))  # the longest name that fits wins
     covered = bytearray(len(body))
     for m in mentions:
         covered[m.start : m.end] = b"\1" * (m.end - m.start)
-    lowercase_words = COMMON_WORDS | set(re.findall(r"(?<!\w)[a-z][\w'’-]*", body))
+    lowercase_words = set(_LOWERCASE_WORD.findall(body))
     added: list[RawMention] = []
-    for name, counts in types.items():
-        if len(name) < 2 or not name[0].isupper():
+    for word in _WORD.finditer(body):
+        start = word.start()
+        if covered[start] or start and body[start - 1] in _JOINED_CHARS:
             continue
-        ranked = counts.most_common(2)
-        if len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
-            continue
-        type_ = ranked[0][0]
-        common_word = " " not in name and name.casefold() in lowercase_words
-        for hit in re.finditer(rf"(?<![{_JOINED}]){re.escape(name)}(?![{_JOINED}])", body):
-            start, end = hit.span()
-            if any(covered[start:end]) or not _standalone(body, start, end):
+        for name, type_ in by_first_word.get(word.group(), ()):
+            end = start + len(name)
+            if (
+                not body.startswith(name, start)
+                or end < len(body)
+                and (body[end] in _JOINED_CHARS or body[end].isalnum())
+                or any(covered[start:end])
+                or not _standalone(body, start, end)
+            ):
                 continue
-            if common_word and starts_sentence(body, start):
-                continue
+            folded = name.casefold()
+            if (
+                " " not in name
+                and (folded in COMMON_WORDS or folded in lowercase_words)
+                and starts_sentence(body, start)
+            ):
+                break
             covered[start:end] = b"\1" * (end - start)
             added.append(RawMention(start, end, type_))
+            break
     return sorted([*mentions, *added], key=lambda m: m.start)
