@@ -248,9 +248,10 @@ class _BestPairs(beam.DoFn):
 
 class _Split(_Counted):
     """Batch: survivors and verdicts, from the live match or the survivor decision over all verified pairs
-    (a side input; each worker resolves it once per bundle and window)."""
+    (a side input; each DoFn instance resolves it once per window, not per bundle: a batch side input of a
+    window does not change, and a runner with many small bundles would otherwise resolve it again each time)."""
 
-    def start_bundle(self) -> None:
+    def setup(self) -> None:
         self.dropped: dict[Any, dict[str, Match]] = {}
 
     def process(
