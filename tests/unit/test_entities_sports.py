@@ -9,10 +9,11 @@ from transforms.entities.recognize import RawMention
 from transforms.entities.sports import is_sports_report, teams
 
 GAME = (
-    "NORMAN, Okla. (AP) -- Spencer Rattler threw for 193 yards and two touchdowns as Oklahoma beat Baylor 27-14 in Norman, Okla.\n"
-    "The Sooners held Baylor to 25 rushing yards. Oklahoma's defense forced a punt before halftime.\n"
-    "England coach Gareth Southgate watched the game. The quarterback scored twice; the victory was the "
-    "Sooners' sixth straight, and their coach praised the defense after the game."
+    "NORMAN, Okla. (AP) -- Spencer Rattler threw for 193 yards and two touchdowns as Oklahoma beat Baylor "
+    "27-14 in Norman, Okla.\nThe Sooners held Baylor to 25 rushing yards. Oklahoma's defense forced a punt "
+    "before halftime.\nEngland coach Gareth Southgate, in from ARLINGTON, Texas, watched the game, as Baylor, "
+    "Texas and Oklahoma fans did. The quarterback scored twice; the victory was the Sooners' sixth straight, "
+    "and their coach praised the defense after the game."
 )
 
 
@@ -43,11 +44,15 @@ def test_places_that_play_become_teams_and_venues_countries_stay_places(gaz):
         + marked(GAME, "Norman", "LOC")
         + marked(GAME, "Okla.", "LOC")
         + marked(GAME, "England", "LOC")
-        + marked(GAME, "NORMAN", "LOC"),
+        + marked(GAME, "NORMAN", "LOC")
+        + marked(GAME, "ARLINGTON", "LOC")
+        + marked(GAME, "Texas", "LOC"),
         key=lambda m: m.start,
     )
     got = {(GAME[m.start : m.end], m.type) for m in teams(GAME, raw, gaz)}
     assert ("Oklahoma", "ORG") in got and ("Oklahoma", "LOC") not in got
+    texas = [m.type for m in teams(GAME, raw, gaz) if GAME[m.start : m.end] == "Texas"]
+    assert texas == ["LOC", "ORG"]  # the state of a city, then a team in a list
     assert {("Norman", "LOC"), ("Okla.", "LOC"), ("England", "LOC"), ("Baylor", "ORG")} <= got
     assert ("Sooners", "ORG") in got
     assert ("NORMAN", "LOC") in got  # the dateline

@@ -28,9 +28,9 @@ _DIFFERENT_SPORTS_WORDS_NEEDED = 3
 # Countries in sport that are not states: their teams are national teams, tagged as the place.
 _HOME_NATIONS = frozenset({"england", "scotland", "wales", "northern ireland", "west indies"})
 _VENUE_BEFORE = re.compile(
-    r"\b(?:in|at|near|from|outside|across|of|to|into|visit(?:ed|ing)?)\s+(?:the\s+)?$|[A-Z]\S*\s*,\s*$",
-    re.IGNORECASE,
+    r"\b(?:in|at|near|from|outside|across|of|to|into|visit(?:ed|ing)?)\s+(?:the\s+)?$", re.IGNORECASE
 )
+_CITY_COMMA_BEFORE = re.compile(r"([A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*)*)\s*,\s*$")  # "ARLINGTON, Texas"
 _PLACE_AFTER = re.compile(r"\s*,\s+[A-Z][a-z]*\.?(?:\s|$)")  # "Norman, Okla." or "Manhattan, Kan."
 _DATE_AFTER = re.compile(r"\s+\d{4}-\d\d-\d\d")
 _NICKNAME = re.compile(r"(?<=\bthe )[A-Z][a-z]+s\b")
@@ -65,6 +65,9 @@ def _as_team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         return m
     if _VENUE_BEFORE.search(body[max(0, m.start - 20) : m.start]) or _PLACE_AFTER.match(body, m.end):
         return m
+    city = _CITY_COMMA_BEFORE.search(body[max(0, m.start - 40) : m.start])
+    if city and any(p.kind == "city" for p in gaz.candidates(city.group(1))):
+        return m  # the state or country of a city: "ARLINGTON, Texas"
     line_start = body.rfind("\n", 0, m.start) + 1
     if not body[line_start : m.start].strip() and (name.isupper() or _DATE_AFTER.match(body, m.end)):
         return m  # a dateline: "MADRID (AP) --", "NEW YORK 1996-08-22"
