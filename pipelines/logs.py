@@ -19,6 +19,21 @@ def _redact(_logger: object, _method: str, event: dict) -> dict:
     return event
 
 
+MAX_VALUE_CHARS = 1_500
+"""Longest text a log field keeps. A line of JSON then stays within the 4 KB that one write to a pipe
+delivers whole, so lines of Beam's worker processes, which share the run's stderr, never run into each
+other; and no payload or page reaches a log in full."""
+
+
+def _bounded(_logger: object, _method: str, event: dict) -> dict:
+    """Cuts long text fields to their start and end (a traceback's end is where it failed)."""
+    for key, value in event.items():
+        if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+            half = MAX_VALUE_CHARS // 2
+            event[key] = f"{value[:half]} …[{len(value) - 2 * half} characters cut]… {value[-half:]}"
+    return event
+
+
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     """Look ``sys.stderr`` up at each use, so a replaced stream (tests, daemons) is never stale."""
     return structlog.PrintLogger(file=sys.stderr)
@@ -48,19 +63,21 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> bool:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
     ]
+    # JSON carries a traceback as text (a console renders it itself); then long fields are cut.
+    ending = [*([structlog.processors.format_exc_info] if use_json else []), _bounded, renderer]
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ImportNoise())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *ending],
         )
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("kafka", "apache_beam", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
-        processors=[*shared, renderer],
+        processors=[*shared, *ending],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,

@@ -78,3 +78,17 @@ def test_a_failing_command_prints_no_secret():
     output = run.stdout + run.stderr
     assert "kafka_unreachable" in output
     assert not any(s in output for s in SECRETS)
+
+
+def test_long_fields_are_cut_so_each_json_line_stays_one_pipe_write(capsys):
+    logs.configure("INFO", json=True)
+    try:
+        raise ValueError("x" * 10_000)
+    except ValueError:
+        structlog.get_logger("t").exception("boom", page="<p>" + "y" * 50_000 + "</p>")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    event = json.loads(line)
+    assert len(line.encode()) < 4096
+    assert event["page"].startswith("<p>yyy") and event["page"].endswith("yyy</p>")
+    assert "characters cut" in event["page"]
+    assert event["exception"].startswith("Traceback") and "ValueError" in event["exception"]
