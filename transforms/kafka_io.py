@@ -37,6 +37,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from pipelines.options import KafkaSettings
+from transforms.reader_pool import READERS
 from transforms.records import SourcePosition
 
 log = structlog.get_logger(__name__)
@@ -177,14 +178,18 @@ def resolve_ranges(
     rule: StartRule,
     *,
     announce: bool = True,
+    consumer: KafkaConsumer | None = None,
 ) -> list[PartitionRange]:
     """One offset range per partition of ``topics``, following ``rule``.
 
     In a streaming run with a group id, partitions without a committed offset get their start offset
     committed at once, so the commit frontier always has a known starting point. ``announce=False`` logs
-    the ranges at debug level only (the local stream resolves them every poll).
+    the ranges at debug level only (the local stream resolves them every poll, with its own ``consumer``
+    of ``group_id`` kept open between polls; without one, a consumer is opened and closed here).
     """
-    consumer = KafkaConsumer(**settings.consumer_kwargs(group_id))
+    own = consumer is None
+    if consumer is None:
+        consumer = KafkaConsumer(**settings.consumer_kwargs(group_id))
     try:
         tps = []
         for topic in topics:
@@ -224,7 +229,8 @@ def resolve_ranges(
         )
         return ranges
     finally:
-        consumer.close(autocommit=False)
+        if own:
+            consumer.close(autocommit=False)
 
 
 def _offsets_at(
@@ -265,31 +271,13 @@ class ReadPartitions(beam.DoFn):
     def __init__(self, settings: KafkaSettings, limits: ReadLimits | None = None) -> None:
         self.settings = settings
         self.limits = limits or ReadLimits()
-        self._consumers: dict[tuple[str, int], KafkaConsumer] = {}
         self._last_seen: dict[tuple[str, int], float] = {}
 
     def setup(self) -> None:
-        self._consumers = {}
+        self._kwargs = self.settings.consumer_kwargs(None)
         self._last_seen = {}
         self._read = Metrics.counter("newsflow", "kafka.records_read")
         self._bytes = Metrics.counter("newsflow", "kafka.bytes_read")
-
-    def teardown(self) -> None:
-        for consumer in self._consumers.values():
-            consumer.close(autocommit=False)
-
-    def _consumer(self, part: PartitionRange, start: int) -> KafkaConsumer:
-        key = (part.topic, part.partition)
-        tp = TopicPartition(part.topic, part.partition)
-        consumer = self._consumers.get(key)
-        if consumer is None:
-            consumer = retrying(lambda: KafkaConsumer(**self.settings.consumer_kwargs(None)), "reader")
-            consumer.assign([tp])
-            consumer.seek(tp, start)
-            self._consumers[key] = consumer
-        elif consumer.position(tp) != start:
-            consumer.seek(tp, start)
-        return consumer
 
     @beam.DoFn.unbounded_per_element()
     def process(
@@ -302,14 +290,16 @@ class ReadPartitions(beam.DoFn):
         key = (part.topic, part.partition)
         if restriction.start >= restriction.stop:
             return
-        consumer = self._consumer(part, restriction.start)
         tp = TopicPartition(part.topic, part.partition)
+        consumer = retrying(lambda: READERS.take(self._kwargs, tp, restriction.start), "reader")
         try:
             batch = consumer.poll(timeout_ms=self.limits.poll_timeout_ms, max_records=self.limits.max_batch)
         except KafkaError as exc:
+            consumer.close(autocommit=False)
             log.warning("kafka_poll_failed", partition=f"{part.topic}:{part.partition}", error=str(exc))
             tracker.defer_remainder(Duration(seconds=1))
             return
+        READERS.give(self._kwargs, tp, consumer)
         records = batch.get(tp, [])
         now = time.monotonic()
         if not records:
