@@ -18,7 +18,6 @@ from transforms.entities.link import context_of, resolve
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention
 from transforms.entities.rules import (
-    COMMON_WORDS,
     cut_dash_tail,
     join_country_to_organisation,
     organisation_by_form,
@@ -102,9 +101,7 @@ def acronym(name: str) -> str | None:
 def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]:
     """Groups the mentions of ``body`` into entities, in order of first mention."""
     lines = [part for m in raw for part in split_lines(body, m)]
-    mentions = [
-        t for t in (trim(body, cut_dash_tail(body, m, COMMON_WORDS)) for m in lines) if t.end > t.start
-    ]
+    mentions = [t for t in (trim(body, cut_dash_tail(body, m)) for m in lines) if t.end > t.start]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = _places_not_people(body, mentions, gaz)

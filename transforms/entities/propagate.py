@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from transforms.entities.recognize import RawMention
+from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import COMMON_WORDS, SENTENCE_ENDS, TITLES, starts_sentence
 
 # What may not touch a name on either side for an occurrence to stand alone (besides letters and digits).
@@ -55,14 +55,12 @@ def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
             by_first_word[_WORD.match(name).group()].append((name, ranked[0][0]))
     for names in by_first_word.values():
         names.sort(key=lambda item: -len(item[0]))  # the longest name that fits wins
-    covered = bytearray(len(body))
-    for m in mentions:
-        covered[m.start : m.end] = b"\1" * (m.end - m.start)
+    taken = covered(len(body), mentions)
     lowercase_words = set(_LOWERCASE_WORD.findall(body))
     added: list[RawMention] = []
     for word in _WORD.finditer(body):
         start = word.start()
-        if covered[start] or start and body[start - 1] in _JOINED_CHARS:
+        if taken[start] or start and body[start - 1] in _JOINED_CHARS:
             continue
         for name, type_ in by_first_word.get(word.group(), ()):
             end = start + len(name)
@@ -70,7 +68,7 @@ def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
                 not body.startswith(name, start)
                 or end < len(body)
                 and (body[end] in _JOINED_CHARS or body[end].isalnum())
-                or any(covered[start:end])
+                or any(taken[start:end])
                 or not _standalone(body, start, end)
             ):
                 continue
@@ -81,7 +79,7 @@ def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
                 and starts_sentence(body, start)
             ):
                 break
-            covered[start:end] = b"\1" * (end - start)
+            taken[start:end] = b"\1" * (end - start)
             added.append(RawMention(start, end, type_))
             break
     return sorted([*mentions, *added], key=lambda m: m.start)

@@ -32,6 +32,14 @@ class RawMention:
     type: str  # PERSON | ORG | LOC | MISC
 
 
+def covered(length: int, mentions: list[RawMention]) -> bytearray:
+    """A mask of a body's ``length`` characters, 1 where a mention lies: what later rules must not overlap."""
+    mask = bytearray(length)
+    for m in mentions:
+        mask[m.start : m.end] = b"\1" * (m.end - m.start)
+    return mask
+
+
 _NOT_NER = ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"]
 
 

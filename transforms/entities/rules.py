@@ -104,7 +104,7 @@ def split_coordination(body: str, m: RawMention) -> list[RawMention]:
 _DASH_TAIL = re.compile(r"\s+[-–—]\s+(\w+)$")
 
 
-def cut_dash_tail(body: str, m: RawMention, common_words: frozenset[str]) -> RawMention:
+def cut_dash_tail(body: str, m: RawMention, common_words: frozenset[str] = COMMON_WORDS) -> RawMention:
     """A name in a list of "Name - what they are" ends at the dash: "Lloyd Austin - A" is "Lloyd Austin"
     when the word after the dash is a common word opening the description."""
     tail = _DASH_TAIL.search(body[m.start : m.end])

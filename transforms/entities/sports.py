@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from transforms.entities.gazetteer import Gazetteer
-from transforms.entities.recognize import RawMention
+from transforms.entities.recognize import RawMention, covered
 
 _SPORTS_WORDS = re.compile(
     r"\b(?:touchdowns?|quarterback|rushing|yards?|rebounds?|assists?|innings|wickets?|goalkeeper|half-?time"
@@ -46,11 +46,9 @@ def teams(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
     if not is_sports_report(body):
         return mentions
     out = [_as_team(body, m, gaz) for m in mentions]
-    covered = bytearray(len(body))
-    for m in out:
-        covered[m.start : m.end] = b"\1" * (m.end - m.start)
+    taken = covered(len(body), out)
     for hit in _NICKNAME.finditer(body):
-        if not any(covered[hit.start() : hit.end()]):
+        if not any(taken[hit.start() : hit.end()]):
             out.append(RawMention(hit.start(), hit.end(), "ORG"))
     return sorted(out, key=lambda m: m.start)
 
