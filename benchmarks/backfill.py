@@ -73,10 +73,15 @@ def busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def backfill_argv(input_path: Path, output: Path, workers: int, extra: list[str], level: str) -> list[str]:
+    """``newsflow`` arguments of one benchmark backfill, JSON logs at ``level``."""
+    argv = ["--log-format", "json", "--log-level", level, "backfill", "--input", str(input_path)]
+    return argv + ["--output", str(output), "--workers", str(workers), *extra]
+
+
 def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> dict:
     """One backfill in a fresh process; returns its run summary (counters and seconds)."""
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "--log-level", "INFO", "backfill"]
-    cmd += ["--input", str(input_path), "--output", str(output), "--workers", str(workers), *extra]
+    cmd = [sys.executable, "-m", "pipelines.cli", *backfill_argv(input_path, output, workers, extra, "INFO")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     machine = busy_seconds()
     started = time.monotonic()
@@ -171,8 +176,7 @@ def print_timeline(input_path: Path, output: Path, workers: int, extra: list[str
     """One traced backfill: each stage's start, wall seconds, and CPU seconds of the main process and each
     worker in it (the stages run one after another; a gap between stages is the main process's own work)."""
     events_path = output.with_suffix(".timeline.json")
-    argv = ["--log-format", "json", "--log-level", "WARNING", "backfill", "--input", str(input_path)]
-    argv += ["--output", str(output), "--workers", str(workers), *extra]
+    argv = backfill_argv(input_path, output, workers, extra, "WARNING")
     code = f"import sys; sys.path.insert(0, 'benchmarks'); import backfill; backfill.traced_backfill(*{(str(events_path), argv)!r})"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
     events = json.loads(events_path.read_text())
