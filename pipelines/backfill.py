@@ -34,9 +34,11 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines import worker_cache
 from pipelines.chain import ArticleChain, entity_stage
-from pipelines.options import KafkaSettings, Limits, Processing, Topics
+from pipelines.local_runner import local_runner
+from pipelines.options import DIRECT_RUNNERS, KafkaSettings, Limits, Processing, Topics
 from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
+from pipelines.worker_forks import ForkServer
 from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
 from transforms.deadletter import DLQ_TAG
 from transforms.file_io import FileRange, ReadFiles, expand_inputs, plan_ranges
@@ -54,7 +56,6 @@ from transforms.kafka_io import (
 log = structlog.get_logger(__name__)
 
 KAFKA_OUTPUT = "kafka"
-DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 CPU_KEY = "cpu_s"
 PIECES_PER_WORKER = 16  # input ranges per worker: dealt out in turn, many pieces even out their costs
 
@@ -484,8 +485,9 @@ def build(
         outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
 
 
-def run(job: BackfillJob) -> int:
-    """Resolve the input, run the pipeline with live progress, print the summary; 0 on success."""
+def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
+    """Resolve the input, run the pipeline with live progress, print the summary; 0 on success. On the
+    DirectRunner, ``forks`` (started before Beam was imported) forks the worker processes."""
     ranges: list = []
     files: list[FileRange] = []
     if job.from_kafka or job.to_kafka:
@@ -509,11 +511,12 @@ def run(job: BackfillJob) -> int:
         records=total,
         runner=options.view_as(StandardOptions).runner or "DirectRunner",
         workers=job.workers if local else None,
+        forked_workers=forks is not None if local else None,
     )
     board = tempfile.mkdtemp(prefix="newsflow-progress-")
     started = time.monotonic()
     try:
-        pipeline = beam.Pipeline(options=options)
+        pipeline = beam.Pipeline(runner=local_runner(options, forks) if local else None, options=options)
         build(pipeline, job, ranges, files, board, bins=job.workers if local else 1)
         with ProgressMonitor(board, total):
             result = pipeline.run()

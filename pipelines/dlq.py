@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from transforms.deadletter import MAX_ORIGINAL_BYTES
+from transforms.records import MAX_ORIGINAL_BYTES
 
 REPLAY_HEADER = "newsflow.replayed_from"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ENV_PREFIX = "NEWSFLOW_"
+DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")  # --runner values meaning the local runner
 DEFAULT_TOPICS = {
     "input_topic": "articles.raw",
     "output_topic": "articles.clean",

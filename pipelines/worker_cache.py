@@ -49,14 +49,26 @@ def _load(future: Future) -> None:
         future.set_exception(exc)
 
 
-def preload() -> Future:
-    """Start loading this process's model on a background thread, unless already started."""
+def _start(background: bool) -> Future:
     global _model
     with _lock:
         if _model is None:
             _model = Future()
-            threading.Thread(target=_load, args=(_model,), name="ner-model-load", daemon=True).start()
+            if background:
+                threading.Thread(target=_load, args=(_model,), name="ner-model-load", daemon=True).start()
+            else:
+                _load(_model)
         return _model
+
+
+def preload() -> Future:
+    """Start loading this process's model on a background thread, unless already started."""
+    return _start(background=True)
+
+
+def load() -> SharedExtractor:
+    """Load this process's model now, on this thread: in the fork server, whose forks then inherit it."""
+    return _start(background=False).result()
 
 
 def extractor() -> SharedExtractor:

@@ -6,11 +6,10 @@ import structlog
 from apache_beam.metrics import Metrics
 
 from transforms.errors import PipelineError
-from transforms.records import DeadLetter, SourcePosition
+from transforms.records import MAX_ORIGINAL_BYTES, DeadLetter, SourcePosition
 
 log = structlog.get_logger(__name__)
 DLQ_TAG = "dlq"
-MAX_ORIGINAL_BYTES = 1024 * 1024
 
 
 def dead_letter(

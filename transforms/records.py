@@ -131,6 +131,9 @@ class DuplicateVerdict:
     detected_at: datetime | None = None
 
 
+MAX_ORIGINAL_BYTES = 1024 * 1024  # a dead letter keeps its input up to this size, for replay
+
+
 @dataclass
 class DeadLetter:
     """An input that could not be processed (``schemas/dead_letter.avsc``)."""

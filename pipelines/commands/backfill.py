@@ -6,6 +6,7 @@ import argparse
 import os
 from datetime import UTC, datetime
 
+from pipelines import worker_forks
 from pipelines.options import KafkaSettings, Limits, Processing, Topics, add_common, resolve
 
 # Beam is imported only when the command runs (see ``_run``), so ``newsflow --help`` stays fast.
@@ -69,6 +70,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # The workers' fork server first: it imports and loads on the idle core while this process imports Beam.
+    processing = resolve(Processing, args)
+    if not worker_forks.wanted(args.beam_args):
+        return _backfill(args, processing, None)
+    with worker_forks.ForkServer.start(model=processing.entities and not processing.passthrough) as forks:
+        return _backfill(args, processing, forks)
+
+
+def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_forks.ForkServer | None) -> int:
     from pipelines.backfill import BackfillJob, day_window, parse_instant, run
     from transforms.avro_files import check_codec
 
@@ -84,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
             kafka=resolve(KafkaSettings, args),
             topics=resolve(Topics, args),
             limits=resolve(Limits, args),
-            processing=resolve(Processing, args),
+            processing=processing,
             inputs=args.input,
             start=start,
             stop=stop,
@@ -97,4 +107,4 @@ def _run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise SystemExit(f"newsflow backfill: {exc}") from exc
-    return run(job)
+    return run(job, forks)

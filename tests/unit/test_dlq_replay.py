@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pipelines.cli import build_parser
 from pipelines.commands.dlq import selection_from
 from pipelines.dlq import REPLAY_HEADER, Selection, plan
-from transforms.deadletter import MAX_ORIGINAL_BYTES
+from transforms.records import MAX_ORIGINAL_BYTES
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
