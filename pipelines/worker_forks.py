@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -193,76 +194,89 @@ def _run_worker(environment: dict[str, str], fds: list[int], inherited: list[int
         os._exit(code)  # not the server's exit path (no atexit, no GC of the shared heap)
 
 
-def serve(listener: socket.socket, control: int) -> None:
-    """Fork a worker per request until the control pipe closes; then kill the workers still running."""
-    selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ)
-    selector.register(control, selectors.EVENT_READ)
-    workers: dict[int, socket.socket] = {}  # pid -> its client's connection
-    try:
-        while True:
-            for key, _ in selector.select(timeout=0.2):
-                if key.fileobj is listener:
-                    _fork(listener, control, selector, workers)
-                elif key.fileobj == control:
-                    if not os.read(control, 64):
-                        return
-                elif not key.fileobj.recv(64):  # its client died (the runner killed it): so does the worker
-                    selector.unregister(key.fileobj)
-                    _kill(next(p for p, c in workers.items() if c is key.fileobj))
-            _reap(selector, workers)
-    finally:
-        for pid in list(workers):
-            _kill(pid)
-        while workers:
-            _reap(selector, workers, block=True)
+@dataclass
+class _Worker:
+    pid: int
+    client: socket.socket  # the stand-in the runner watches; closed when the runner killed it
+    exited: int  # read end of a pipe only the worker holds: end of file when the worker has exited
 
 
-def _fork(listener, control, selector, workers) -> None:
-    conn, _ = listener.accept()
-    try:
-        environment, fds = _read_request(conn)
-    except (OSError, ValueError) as exc:
-        log.warning("fork_request_refused", error=str(exc))
-        conn.close()
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    inherited = [listener.fileno(), control, selector.fileno(), conn.fileno()]
-    pid = os.fork()
-    if pid == 0:
-        _run_worker(environment, fds, inherited + [c.fileno() for c in workers.values()])
-    for fd in fds:
-        os.close(fd)
-    conn.settimeout(None)
-    try:
-        conn.sendall(f"forked {pid}\n".encode())
-    except OSError:
-        _kill(pid)
-    workers[pid] = conn
-    selector.register(conn, selectors.EVENT_READ)
+class _Server:
+    """The server's loop: one selector over the listener, the control pipe, each worker's client
+    connection and exit pipe, so a request, a killed client and an exited worker are each handled at once."""
+
+    def __init__(self, listener: socket.socket, control: int) -> None:
+        self.listener = listener
+        self.control = control
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ, "request")
+        self.selector.register(control, selectors.EVENT_READ, "control")
+        self.workers: dict[int, _Worker] = {}
+
+    def serve(self) -> None:
+        """Fork a worker per request until the control pipe closes; then kill the workers still running."""
+        try:
+            while True:
+                for key, _ in self.selector.select():
+                    if key.data == "request":
+                        self.fork()
+                    elif key.data == "control":
+                        if not os.read(self.control, 64):
+                            return
+                    elif key.data[0] == "client":
+                        if not key.fileobj.recv(64):  # the runner killed the client: the worker goes too
+                            self.selector.unregister(key.fileobj)
+                            _kill(key.data[1])
+                    else:
+                        self.reap(self.workers[key.data[1]])
+        finally:
+            for worker in list(self.workers.values()):
+                _kill(worker.pid)
+                self.reap(worker)
+
+    def fork(self) -> None:
+        conn, _ = self.listener.accept()
+        try:
+            environment, fds = _read_request(conn)
+        except (OSError, ValueError) as exc:
+            log.warning("fork_request_refused", error=str(exc))
+            conn.close()
+            return
+        exited, alive = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            ours = [self.listener.fileno(), self.control, self.selector.fileno(), conn.fileno(), exited]
+            others = [fd for w in self.workers.values() for fd in (w.client.fileno(), w.exited)]
+            _run_worker(environment, fds, ours + others)
+        for fd in (*fds, alive):
+            os.close(fd)
+        worker = self.workers[pid] = _Worker(pid, conn, exited)
+        self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
+        self.selector.register(exited, selectors.EVENT_READ, ("exited", pid))
+        conn.settimeout(None)
+        try:
+            conn.sendall(f"forked {pid}\n".encode())
+        except OSError:
+            _kill(worker.pid)
+
+    def reap(self, worker: _Worker) -> None:
+        """Wait for the worker's exit and report it to its client."""
+        _, status = os.waitpid(worker.pid, 0)
+        del self.workers[worker.pid]
+        for fd in (worker.client, worker.exited):
+            with contextlib.suppress(KeyError):
+                self.selector.unregister(fd)
+        with contextlib.suppress(OSError):
+            worker.client.sendall(f"exit {_exit_code(status)}\n".encode())
+        worker.client.close()
+        os.close(worker.exited)
 
 
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-
-
-def _reap(selector, workers: dict[int, socket.socket], block: bool = False) -> None:
-    while workers:
-        pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
-        if pid == 0:
-            return
-        conn = workers.pop(pid, None)
-        if conn is None:
-            continue
-        if conn.fileno() in selector.get_map():
-            selector.unregister(conn)
-        with contextlib.suppress(OSError):
-            conn.sendall(f"exit {_exit_code(status)}\n".encode())
-        conn.close()
-        if block:
-            return
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     listener = socket.socket(fileno=args.listen_fd)
     preload(args.model)
     log.debug("fork_server_ready", pid=os.getpid())
-    serve(listener, args.control_fd)
+    _Server(listener, args.control_fd).serve()
     return 0
 
 
