@@ -57,7 +57,7 @@ log = structlog.get_logger(__name__)
 
 KAFKA_OUTPUT = "kafka"
 CPU_KEY = "cpu_s"
-PIECES_PER_WORKER = 16  # input ranges per worker: dealt out in turn, many pieces even out their costs
+PIECES_PER_WORKER = 64  # input ranges per worker: dealt out in turn, many small pieces even out their costs
 
 
 # ---- the time window --------------------------------------------------------------------------------------

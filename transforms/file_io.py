@@ -324,7 +324,7 @@ class ReadFileDoFn(beam.DoFn):
             Metrics.counter("newsflow", f"files.warc_skipped.{reason}").inc(n)
         if part.start == 0:
             self._files.inc()
-        log.info("file_read", path=part.path, start=part.start, records=count, skipped=sum(skipped.values()))
+        log.debug("file_read", path=part.path, start=part.start, records=count, skipped=sum(skipped.values()))
 
 
 class ReadFiles(beam.PTransform):
