@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import apache_beam as beam
 import structlog
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from pipelines import worker_cache
 from pipelines.chain import ArticleChain, entity_stage
@@ -437,9 +437,11 @@ def build(
     files: list[FileRange],
     board: str,
     bins: int = 1,
+    claims: str | None = None,
 ) -> None:
     """The backfill graph. File ranges are read where they are processed (one fused stage) unless they
-    need spreading; ``bins`` > 1 deals the NER work evenly over that many workers."""
+    need spreading, claimed one at a time by the workers given ``claims`` (a directory they share); ``bins``
+    > 1 deals the NER work evenly over that many workers."""
     if job.from_kafka:
         records = (
             pipeline
@@ -449,7 +451,7 @@ def build(
     else:
         records = (
             pipeline
-            | "ReadFiles" >> ReadFiles(files, job.source)
+            | "ReadFiles" >> ReadFiles(files, job.source, claims=claims, readers=job.workers)
             | "TallyFound" >> beam.ParDo(TallyDoFn(board, "found"))
         )
         if needs_spread(files, job.workers):
@@ -485,6 +487,18 @@ def build(
         outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
 
 
+def claims_dir(options: PipelineOptions, board: str) -> str | None:
+    """A directory for the workers' range claims (``ReadFiles``), on the local runner with several workers;
+    never when it repeats bundles (a debugging option), as a repeated bundle would find its ranges taken."""
+    direct = options.view_as(DirectOptions)
+    local = options.view_as(StandardOptions).runner in DIRECT_RUNNERS
+    if not local or direct.direct_num_workers == 1 or direct.direct_runner_bundle_repeat:
+        return None
+    path = os.path.join(board, "claims")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
 def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
     """Resolve the input, run the pipeline with live progress, print the summary; 0 on success. On the
     DirectRunner, ``forks`` (started before Beam was imported) forks the worker processes."""
@@ -517,7 +531,15 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
     started = time.monotonic()
     try:
         pipeline = beam.Pipeline(runner=local_runner(options, forks) if local else None, options=options)
-        build(pipeline, job, ranges, files, board, bins=job.workers if local else 1)
+        build(
+            pipeline,
+            job,
+            ranges,
+            files,
+            board,
+            bins=job.workers if local else 1,
+            claims=claims_dir(options, board),
+        )
         with ProgressMonitor(board, total):
             result = pipeline.run()
             result.wait_until_finish()

@@ -327,18 +327,65 @@ class ReadFileDoFn(beam.DoFn):
         log.debug("file_read", path=part.path, start=part.start, records=count, skipped=sum(skipped.values()))
 
 
-class ReadFiles(beam.PTransform):
-    """Planned ranges (:func:`plan_ranges`) -> KafkaRecords, one range per call, the ranges spread over the
-    workers. An unsplittable file much bigger than a range is read by one worker: reshuffle after it then."""
+def claim(claims: str, index: int) -> bool:
+    """Whether this caller is the first to claim range ``index`` (an exclusive create: atomic on a local
+    file system, so of several workers asking at once exactly one gets it)."""
+    try:
+        os.close(os.open(os.path.join(claims, str(index)), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
-    def __init__(self, ranges: list[FileRange], source: str | None = None) -> None:
+
+class ClaimRangesDoFn(ReadFileDoFn):
+    """A reader token -> the records of every range this worker claims first, in plan order (largest
+    first). Each worker runs one token and takes the next unclaimed range whenever it is free, so a worker
+    on a slower or busier core simply reads fewer ranges: the read stage ends on all workers together."""
+
+    def __init__(self, ranges: list[FileRange], claims: str, source: str | None = None) -> None:
+        super().__init__(source)
+        self.ranges = ranges
+        self.claims = claims
+
+    def process(self, _token: int) -> Iterator[KafkaRecord]:
+        for index, part in enumerate(self.ranges):
+            if claim(self.claims, index):
+                yield from super().process(part)
+
+
+class ReadFiles(beam.PTransform):
+    """Planned ranges (:func:`plan_ranges`) -> KafkaRecords, one range per call.
+
+    By default the ranges are elements, which the runner cuts into one share per worker up front. With
+    ``claims``, a directory all workers share (the local runner's workers, on one machine), ``readers``
+    tokens are spread instead and the workers claim the ranges one at a time as they get free
+    (:class:`ClaimRangesDoFn`): dynamic balancing that Beam's local runner does not do itself. Only for a
+    runner that never runs a bundle twice (the local one): a repeated bundle would find its ranges claimed.
+    An unsplittable file much bigger than a range is read by one worker: reshuffle after it then."""
+
+    def __init__(
+        self,
+        ranges: list[FileRange],
+        source: str | None = None,
+        *,
+        claims: str | None = None,
+        readers: int = 1,
+    ) -> None:
         super().__init__()
         self.ranges = ranges
         self.source = source
+        self.claims = claims
+        self.readers = readers
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        if self.claims is None:
+            return (
+                pbegin
+                | "Ranges" >> beam.Create(self.ranges)
+                | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
+            )
         return (
             pbegin
-            | "Ranges" >> beam.Create(self.ranges)
-            | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
+            | "Readers" >> beam.Create(range(self.readers))
+            | "ClaimAndRead" >> beam.ParDo(ClaimRangesDoFn(self.ranges, self.claims, self.source))
         )

@@ -19,6 +19,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from transforms.file_io import (
+    ClaimRangesDoFn,
     FileRange,
     ReadFiles,
     expand_inputs,
@@ -159,6 +160,40 @@ def test_read_files_transform_reads_every_file(tmp_path):
     with TestPipeline() as p:
         positions = p | ReadFiles(ranges) | beam.Map(lambda r: (Path(r.topic).name, r.offset))
         assert_that(positions, equal_to([("a.jsonl", 1), ("a.jsonl", 2), ("c.txt", 0)]))
+
+
+def test_claimed_ranges_are_each_read_by_exactly_one_reader(tmp_path):
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"".join(json.dumps({"text": f"line {i}"}).encode() + b"\n" for i in range(200)))
+    ranges = plan_ranges([str(path)], pieces=16)
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    readers = [ClaimRangesDoFn(ranges, str(claims)) for _ in range(2)]
+    for reader in readers:
+        reader.setup()
+    streams = [reader.process(token) for token, reader in enumerate(readers)]
+    taken: list[list[int]] = [[], []]
+    done = [False, False]
+    while not all(done):  # the two readers take turns, one record at a time, as two workers would race
+        for i, stream in enumerate(streams):
+            record = next(stream, None)
+            if record is None:
+                done[i] = True
+            else:
+                taken[i].append(record.offset)
+    assert sorted(taken[0] + taken[1]) == list(range(1, 201))  # every line once, none twice
+    assert taken[0] and taken[1]  # both readers had their share
+    assert len(list(claims.iterdir())) == len(ranges)
+
+
+def test_read_files_with_claims_reads_every_line_once_on_the_runner(tmp_path):
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"".join(json.dumps({"text": f"line {i}"}).encode() + b"\n" for i in range(50)))
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    with TestPipeline() as p:
+        read = p | ReadFiles(plan_ranges([str(path)], pieces=8), claims=str(claims), readers=3)
+        assert_that(read | beam.Map(lambda r: r.offset), equal_to(list(range(1, 51))))
 
 
 def test_plain_jsonl_is_cut_at_line_starts_into_ranges_that_read_each_line_once(tmp_path):
