@@ -258,6 +258,10 @@ def main() -> int:
             f"ratio of the quietest run pair (run {quiet + 1}; other processes at most "
             f"{max(others[1][quiet], others[2][quiet]):.2f} cores): {seconds[1][quiet] / seconds[2][quiet]:.2f}x"
         )
+        pairs = [seconds[1][r] / seconds[2][r] for r in range(args.runs)]
+        print(
+            f"per run pair: {' '.join(f'{p:.2f}x' for p in pairs)} (median {statistics.median(pairs):.2f}x)"
+        )
         cpu_ratio = statistics.median(critical[1]) / statistics.median(critical[2])
         print(
             f"CPU critical-path ratio (main process + busiest worker, CPU seconds; what the wall ratio "
