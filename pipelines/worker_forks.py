@@ -73,7 +73,8 @@ class ForkServer:
     @classmethod
     def start(cls, *, model: bool) -> ForkServer:
         """Start the server, preloading the NER model if ``model``. The socket is bound here, before the
-        server runs, so a worker can connect at once and waits in the backlog until the server is ready."""
+        server runs, so a worker can connect at once and waits in the backlog until the server is ready; it
+        lives in a new directory only this user can enter (``mkdtemp``), so no other user can ask for forks."""
         directory = tempfile.mkdtemp(prefix="newsflow-forks-")
         path = os.path.join(directory, "socket")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -156,16 +157,21 @@ def _read_request(conn: socket.socket) -> tuple[dict[str, str], list[int]]:
         for fd in fds:
             os.close(fd)
         raise ValueError("incomplete fork request")
-    (size,) = struct.unpack(">Q", header)
-    if size > MAX_REQUEST_BYTES:
-        raise ValueError(f"fork request of {size} bytes")
-    payload = bytearray()
-    while len(payload) < size:
-        chunk = conn.recv(min(size - len(payload), 1 << 16))
-        if not chunk:
-            raise ValueError("fork request cut short")
-        payload += chunk
-    return json.loads(payload), fds
+    try:
+        (size,) = struct.unpack(">Q", header)
+        if size > MAX_REQUEST_BYTES:
+            raise ValueError(f"fork request of {size} bytes")
+        payload = bytearray()
+        while len(payload) < size:
+            chunk = conn.recv(min(size - len(payload), 1 << 16))
+            if not chunk:
+                raise ValueError("fork request cut short")
+            payload += chunk
+        return json.loads(payload), fds
+    except (OSError, ValueError):
+        for fd in fds:
+            os.close(fd)
+        raise
 
 
 def _run_worker(environment: dict[str, str], fds: list[int], inherited: list[int]) -> NoReturn:
