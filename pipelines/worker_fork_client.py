@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -27,6 +28,7 @@ PLAIN_WORKER = ("-m", "apache_beam.runners.worker.sdk_worker_main")
 
 def become_plain_worker() -> None:
     """Replace this process with Beam's own worker (a new interpreter, with site-packages)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execv(sys.executable, [sys.executable, *PLAIN_WORKER])
 
 
@@ -45,6 +47,8 @@ def ask(path: str) -> socket.socket | None:
 
 
 def main(argv: list[str]) -> int:
+    # Ctrl-C reaches the whole process group: the worker handles it, and this process ends with the worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = ask(argv[1]) if len(argv) == 2 else None
     if conn is None:
         become_plain_worker()

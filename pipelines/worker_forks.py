@@ -192,6 +192,8 @@ def _run_worker(environment: dict[str, str], fds: list[int], inherited: list[int
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:  # Ctrl-C to the process group: the main process reports it
+        code = 130
     except BaseException:  # noqa: BLE001 - a worker's failure is its exit code; the runner reports it
         traceback.print_exc()
     finally:
@@ -294,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     listener = socket.socket(fileno=args.listen_fd)
     preload(args.model)
     log.debug("fork_server_ready", pid=os.getpid())
-    _Server(listener, args.control_fd).serve()
+    try:
+        _Server(listener, args.control_fd).serve()
+    except KeyboardInterrupt:  # Ctrl-C to the process group: the workers are killed on the way out
+        return 130
     return 0
 
 
