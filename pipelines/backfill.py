@@ -488,11 +488,10 @@ def build(
 
 
 def claims_dir(options: PipelineOptions, board: str) -> str | None:
-    """A directory for the workers' range claims (``ReadFiles``), on the local runner with several workers;
+    """A directory for the local runner's workers' range claims (``ReadFiles``), when there are several;
     never when it repeats bundles (a debugging option), as a repeated bundle would find its ranges taken."""
     direct = options.view_as(DirectOptions)
-    local = options.view_as(StandardOptions).runner in DIRECT_RUNNERS
-    if not local or direct.direct_num_workers == 1 or direct.direct_runner_bundle_repeat:
+    if direct.direct_num_workers == 1 or direct.direct_runner_bundle_repeat:
         return None
     path = os.path.join(board, "claims")
     os.makedirs(path, exist_ok=True)
@@ -538,7 +537,7 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
             files,
             board,
             bins=job.workers if local else 1,
-            claims=claims_dir(options, board),
+            claims=claims_dir(options, board) if local else None,
         )
         with ProgressMonitor(board, total):
             result = pipeline.run()

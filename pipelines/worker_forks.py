@@ -153,11 +153,9 @@ def _exit_code(status: int) -> int:
 def _read_request(conn: socket.socket) -> tuple[dict[str, str], list[int]]:
     conn.settimeout(REQUEST_TIMEOUT_S)
     header, fds, _, _ = socket.recv_fds(conn, 8, 3)
-    if len(header) != 8 or len(fds) != 3:
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("incomplete fork request")
     try:
+        if len(header) != 8 or len(fds) != 3:
+            raise ValueError("incomplete fork request")
         (size,) = struct.unpack(">Q", header)
         if size > MAX_REQUEST_BYTES:
             raise ValueError(f"fork request of {size} bytes")
