@@ -34,6 +34,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     listener = socket.socket(fileno=args.listen_fd)
     preload(args.model)
-    log.debug("fork_server_ready", pid=os.getpid())
+    log.debug("fork_server_ready", pid=os.getpid(), cpu_s=round(time.process_time(), 2))
     try:
         _Server(listener, args.control_fd).serve()
     except KeyboardInterrupt:  # Ctrl-C to the process group: the workers are killed on the way out
