@@ -13,7 +13,6 @@ files in a board directory that the main process sums into a rate and an ETA.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -458,18 +457,11 @@ def build(
             records = records | "Spread" >> beam.Reshuffle()
     records = records | "TallyRead" >> beam.ParDo(TallyDoFn(board, "read"))
     processing = job.processing
-    entities = processing.entities and not processing.passthrough
-    if entities:
+    entities = None
+    if processing.entities and not processing.passthrough:
         records = records | "PreloadModel" >> beam.ParDo(PreloadModelDoFn())
-        processing = dataclasses.replace(processing, entities=False)  # run below, balanced and shared
-    outputs = records | "Chain" >> ArticleChain(job.limits, processing, mode="batch")
-    if entities:
-        articles, dead = outputs["articles"] | "Entities" >> BatchEntities(job.limits, bins)
-        outputs = {
-            "articles": articles,
-            "duplicates": outputs["duplicates"],
-            "dlq": (outputs["dlq"], dead) | "FlattenDLQ" >> beam.Flatten(),
-        }
+        entities = BatchEntities(job.limits, bins)  # balanced over the workers, on the shared model
+    outputs = records | "Chain" >> ArticleChain(job.limits, processing, mode="batch", entities=entities)
     outputs = {
         name: outputs[name] | f"Tally{name}" >> beam.ParDo(TallyDoFn(board, name))
         for name in ("articles", "duplicates", "dlq")

@@ -1,8 +1,12 @@
 """The transform chain shared by ``stream``, ``backfill`` and ``process``.
 
-    KafkaRecord ─► Parse+Normalise ─► Clean ─► Learned boilerplate ─► Dedup ─► Entities ─► articles
-                        │               │                               └──────────────► duplicates
-                        └───────────────┴──────────────── (any stage) ──────────────────► dlq
+    KafkaRecord ─► Parse+Normalise ─► Clean ─► Learned boilerplate ─► Entities ─► Dedup ─► articles
+                        │               │                                  │          └─────► duplicates
+                        └───────────────┴──────────── (any stage) ─────────┴────────────────► dlq
+
+Dedup comes last, after every stage that can dead-letter an article: a copy is only ever dropped in
+favour of an article that is delivered, so a story never vanishes (transforms/dedup/README.md, "A story
+never vanishes").
 
 Each stage is a pure step (a small callable class) wrapped by :class:`Stage`, which turns failures into
 dead letters: a :class:`PipelineError` goes to the DLQ at once (it is deterministic); any other exception
@@ -208,12 +212,21 @@ def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCol
 class ArticleChain(beam.PTransform):
     """PCollection[KafkaRecord] -> {"articles", "duplicates", "dlq"}.
 
-    ``mode``: ``"stream"`` (keyed state, first arrival survives), ``"batch"`` (stable order) or ``"local"``
-    (the local stream's micro-batches: stream semantics, with state that outlives each run: dedup in
+    ``mode``: ``"stream"`` (runner state, delivery order), ``"batch"`` (stable order) or ``"local"``
+    (the local stream's micro-batches: delivery order, with state that outlives each run: dedup in
     ``processing.state_dir``, which is then required, learned boilerplate and the NER model in this process).
+    ``entities``: the transform that runs NER (articles -> (ok, dead letters)); by default the per-article
+    entities stage. It always runs before dedup.
     """
 
-    def __init__(self, limits: Limits, processing: Processing, *, mode: str = "stream") -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        processing: Processing,
+        *,
+        mode: str = "stream",
+        entities: beam.PTransform | None = None,
+    ) -> None:
         super().__init__()
         if mode not in ("stream", "batch", "local"):
             raise ValueError("mode must be 'stream', 'batch' or 'local'")
@@ -222,6 +235,7 @@ class ArticleChain(beam.PTransform):
         self.limits = limits
         self.processing = processing
         self.mode = mode
+        self.entities = entities
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
         limits, proc, attempts = self.limits, self.processing, self.limits.max_attempts
@@ -251,17 +265,20 @@ class ArticleChain(beam.PTransform):
 
         if proc.learn_boilerplate:
             articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
-        dedup = articles | "Dedup" >> Deduplicate(
-            dedup_settings(proc), mode="stream" if local else self.mode, state_dir=proc.state_dir
-        )
-        articles = dedup.articles
-        if proc.entities:
+        if self.entities is not None:
+            articles, dlq_entities = articles | "Entities" >> self.entities
+            dead.append(dlq_entities)
+        elif proc.entities:
             articles, dlq_entities = _stage(
                 "Entities", articles, entity_stage(limits, shared=local, journal=journal)
             )
             dead.append(dlq_entities)
+        # The runner's state holds an unbounded stream's index; a state dir serves the local stream's
+        # micro-batches and, read-only, a backfill.
+        state_dir = None if self.mode == "stream" else proc.state_dir
+        dedup = articles | "Dedup" >> Deduplicate(dedup_settings(proc), mode=self.mode, state_dir=state_dir)
         return {
-            "articles": articles,
+            "articles": dedup.articles,
             "duplicates": dedup.duplicates,
             "dlq": dead | "FlattenDLQ" >> beam.Flatten(),
         }
@@ -281,7 +298,8 @@ class LocalChain:
     """The same steps without Beam or Kafka, for ``newsflow process``: one input at a time, in order.
 
     Learned boilerplate and dedup keep their state in memory across the inputs of one run (dedup in
-    ``--state-dir`` when given), so a second copy of a story is reported as a duplicate here too.
+    ``--state-dir`` when given), so a second copy of a story is reported as a duplicate here too: the
+    inputs arrive in the order given, and the stream's rule (the first delivered copy survives) applies.
     """
 
     def __init__(self, limits: Limits, processing: Processing) -> None:
@@ -316,13 +334,13 @@ class LocalChain:
             return "article", article
         if self.learned is not None:
             article = self.learned.apply(article)
-        article, verdict = self.deduplicator.check(article)
-        if verdict is not None:
-            return "duplicate", verdict
         if self.entity_step is not None:
             article, letter = run_step(
                 self.entity_step, article, "entities", _article_original, _article_position, attempts
             )
             if letter is not None:
                 return "dead_letter", letter
+        article, verdict = self.deduplicator.check(article, arrival_ms=record.timestamp_ms)
+        if verdict is not None:
+            return "duplicate", verdict
         return "article", article

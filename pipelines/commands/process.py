@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any, TextIO
 
 from pipelines.commands.consume import to_json
@@ -54,7 +55,9 @@ def _run(args: argparse.Namespace) -> int:
 
     chain = LocalChain(resolve(Limits, args), resolve(Processing, args))
     for value, position in iter_messages(args.paths, args.source):
-        record = KafkaRecord(position.topic, position.partition, position.offset, None, value, 0)
+        # Read now: the arrival time, as a broker would stamp it (dedup's horizon counts from it).
+        arrived_ms = time.time_ns() // 1_000_000
+        record = KafkaRecord(position.topic, position.partition, position.offset, None, value, arrived_ms)
         kind, result = chain.run(record)
         if args.format == "text":
             write_text(kind, result, sys.stdout)

@@ -1,4 +1,4 @@
-"""Deduplicate on the DirectRunner: stream mode (Beam state, or SQLite under state_dir across a restart),
+"""Deduplicate on the DirectRunner: stream mode (Beam state), local mode (SQLite under state_dir, across a restart),
 batch mode (order-independent, optional read-only check against the live index), and the counters."""
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ def test_stream_mode_fills_dedup_on_survivors() -> None:
         assert_that(dedup, equal_to([("wire", "wire", 32), ("other", "other", 32)]))
 
 
-def test_stream_mode_with_state_dir_recognises_articles_seen_before_a_restart(tmp_path: Path) -> None:
-    run(FIRST_BATCH, ["other", "wire"], [], state_dir=str(tmp_path))
-    run(SECOND_BATCH, [], EXPECTED, state_dir=str(tmp_path))
+def test_local_mode_recognises_articles_seen_before_a_restart(tmp_path: Path) -> None:
+    run(FIRST_BATCH, ["other", "wire"], [], mode="local", state_dir=str(tmp_path))
+    run(SECOND_BATCH, [], EXPECTED, mode="local", state_dir=str(tmp_path))
 
 
 def test_stream_mode_without_state_dir_forgets_on_restart(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_batch_mode_gives_the_same_survivors_for_any_input_order() -> None:
 
 
 def test_batch_mode_skips_what_the_live_index_already_delivered(tmp_path: Path) -> None:
-    run(FIRST_BATCH, ["other", "wire"], [], state_dir=str(tmp_path))
+    run(FIRST_BATCH, ["other", "wire"], [], mode="local", state_dir=str(tmp_path))
     fresh = article("fresh", OTHER.replace("boats", "cars").replace("harbour", "garage"), 20)
     run(
         SECOND_BATCH + [fresh, ORIGINAL],

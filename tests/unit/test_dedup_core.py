@@ -1,4 +1,4 @@
-"""Dedup core (no Beam): exact and near verdicts, priority, horizon, caps and the state budget."""
+"""Dedup core (no Beam): exact and near verdicts, delivery order, horizon, caps and the state budget."""
 
 from __future__ import annotations
 
@@ -110,16 +110,23 @@ def test_distinct_stories_are_all_kept() -> None:
     assert verdicts == [None] * 40
 
 
-def test_an_article_is_only_ever_a_duplicate_of_an_earlier_priority_one() -> None:
-    """Two copies racing on different partitions: whichever order they are processed in, one survives."""
-    a = article(bodies()[4], "https://a.example/x", minutes=1, partition=0, offset=7)
-    b = article(near_copy(bodies()[4]), "https://b.example/y", minutes=1, partition=1, offset=3)
-    in_order = Deduplicator()
-    assert in_order.check(a)[1] is None
-    assert in_order.check(b)[1].duplicate_of == a.id
-    reversed_order = Deduplicator()
-    assert reversed_order.check(b)[1] is None
-    assert reversed_order.check(a)[1] is None  # b is later than a, so a may not point at it: both kept
+def test_a_copy_delivered_first_survives_whatever_the_dates() -> None:
+    """Delivery order: the copy checked (delivered) first survives even when a later copy is dated earlier."""
+    late_dated = article(bodies()[4], "https://a.example/x", minutes=300, partition=0, offset=7)
+    early_dated = article(near_copy(bodies()[4]), "https://b.example/y", minutes=1, partition=1, offset=3)
+    dedup = Deduplicator()
+    assert dedup.check(late_dated)[1] is None
+    assert dedup.check(early_dated)[1].duplicate_of == late_dated.id
+
+
+def test_copies_in_flight_together_are_decided_in_arrival_order() -> None:
+    """One micro-batch: the earliest arrival survives, whatever order the copies are handed over in."""
+    a = article(bodies()[4], "https://a.example/x", minutes=50, partition=1, offset=7)
+    b = article(near_copy(bodies()[4]), "https://b.example/y", minutes=1, partition=0, offset=3)
+    for given in ([(a, 1_000), (b, 2_000)], [(b, 2_000), (a, 1_000)]):
+        results = list(Deduplicator().check_many(given))
+        assert [v is None for _, v in results] == [True, False]
+        assert results[0][0].id == a.id and results[1][1].duplicate_of == a.id
 
 
 def test_replaying_the_same_records_gives_the_same_verdicts() -> None:
@@ -164,7 +171,7 @@ def test_per_key_cap_keeps_only_the_newest_entries() -> None:
     key = dedup.fingerprint(article(bodies()[10], url)).keys[0][0]
     blob = dedup.store.get_many([key])[0]
     fp_last = dedup.fingerprint(article(bodies()[13], url, minutes=3, offset=3))
-    entry_bytes = 14 + DedupSettings().num_perm // 8 + len(fp_last.id_bytes)
+    entry_bytes = 16 + DedupSettings().num_perm // 8 + len(fp_last.id_bytes)
     assert blob is not None and blob.endswith(fp_last.id_bytes) and len(blob) == 2 * entry_bytes
 
 
@@ -185,11 +192,10 @@ def test_settings_reject_nonsense(kwargs: dict) -> None:
         DedupSettings(**kwargs)
 
 
-def test_articles_without_timestamps_are_ordered_by_the_fallback_event_time() -> None:
-    """With no fetched_at/published_at the record timestamp orders them, not the partition number."""
+def test_articles_without_dates_are_ordered_by_their_arrival_not_the_partition_number() -> None:
+    """With no fetched_at/published_at, the record timestamp orders copies in flight together."""
     first = Article(id="a" * 32, body=bodies()[14], source_position=SourcePosition("raw", 3, 50))
     copy = Article(id="b" * 32, body=near_copy(bodies()[14]), source_position=SourcePosition("raw", 0, 1))
-    dedup = Deduplicator()
-    assert dedup.check(first, fallback_s=1_700_000_000)[1] is None
-    _, verdict = dedup.check(copy, fallback_s=1_700_000_060)
-    assert verdict is not None and verdict.duplicate_of == first.id
+    results = list(Deduplicator().check_many([(copy, 1_700_000_060_000), (first, 1_700_000_000_000)]))
+    assert results[0][1] is None and results[0][0].id == first.id
+    assert results[1][1] is not None and results[1][1].duplicate_of == first.id

@@ -1,17 +1,21 @@
-"""Beam wrappers: ``Deduplicate`` in stream mode (keyed state per index key) or batch mode (group by key).
+"""Beam wrappers of the dedup rule: ``Deduplicate`` in ``local``, ``stream`` or ``batch`` mode.
 
-Stream mode is two keyed stages, so it shards on any runner:
+``local`` (the local stream's bounded micro-batches, index in SQLite under ``state_dir``): fingerprints in
+parallel, then one ordered step that runs the :class:`Deduplicator` over the batch in arrival order
+against the durable index: the same rule as ``newsflow process``, no chains.
 
-1. ``Probe``, keyed by index key (canonical URL, content hash, or one LSH band bucket): probes that key's
-   entries for an earlier-priority match, adds the article when it found none, and reports to stage 2.
+``stream`` (an unbounded pipeline on a portable runner; the index in runner state) is two keyed stages:
+
+1. ``Probe``, keyed by index key (canonical URL, content hash, or one LSH band bucket). It holds the key's
+   elements until the watermark passes their timestamp (the Kafka timestamp), then takes them in arrival
+   order: each matches any entry already in the key (an earlier arrival), and is added when it matched
+   none. Every key sees the same arrivals in the same order, so two copies can never drop each other.
 2. ``Decide``, keyed by the record: once the article and the reports of all its keys are in, picks the
-   earliest match (or none) and emits the survivor or the verdict.
+   earliest-arrived match (or none) and emits the survivor or the verdict.
 
-Stage 1 keeps its entries in Beam keyed state, or, given ``state_dir`` (the DirectRunner, where Beam's
-state dies with the process), in a :class:`SqliteStore` there. Because stage 1 cannot know what the other
-keys found, an article that is a duplicate via one key is still added to keys that did not match it; a
-later article may therefore point at a dropped one, which in turn points at an earlier one: following
-``duplicate_of`` always ends at a survivor, since priority strictly decreases along the chain.
+Because stage 1 cannot know what the other keys found, a near copy dropped through one key is still added
+to the keys where it matched nothing; a later copy may then point at it. Following ``duplicate_of``
+always ends at a survivor (each step goes to a strictly earlier arrival); README, "Chains", bounds it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve, token
 from transforms.dedup.best_pairs import keep_best
+from transforms.dedup.deduplicator import Deduplicator
 from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
@@ -43,12 +48,11 @@ from transforms.records import Article
 log = structlog.get_logger(__name__)
 ARTICLES, DUPLICATES = "articles", "duplicates"
 _PROBES = "probes"
-_EXPIRE_EVERY = 10_000
 
 
-def _seconds(timestamp: Timestamp) -> int:
-    """An element's timestamp (the Kafka record's) in epoch seconds; 0 when it has none."""
-    return int(timestamp.micros // 1_000_000) if MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP else 0
+def _millis(timestamp: Timestamp) -> int:
+    """An element's timestamp (the Kafka record's) in epoch ms; 0 when it has none."""
+    return max(0, int(timestamp.micros // 1000)) if MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP else 0
 
 
 def _hasher(settings: DedupSettings) -> MinHasher:
@@ -84,7 +88,7 @@ class _Fingerprint(beam.DoFn):
         self.hasher = _hasher(self.settings)
 
     def process(self, article: Article, timestamp: Timestamp = beam.DoFn.TimestampParam) -> Iterator[Any]:
-        fp = fingerprint(article, self.settings, self.hasher, _seconds(timestamp))
+        fp = fingerprint(article, self.settings, self.hasher, _millis(timestamp))
         tok = token(fp)
         yield (tok, ("article", article, fp))
         for key, kind in fp.keys:
@@ -93,65 +97,75 @@ class _Fingerprint(beam.DoFn):
 
 @beam.typehints.with_input_types(tuple[bytes, Any])
 class _Probe(beam.DoFn):
-    """Stage 1, keyed by index key. Beam state holds the key's entries unless a ``state_dir`` is given."""
+    """Stage 1, keyed by index key, in runner state: arrivals are held until the watermark passes them,
+    then probed and added in arrival order (:attr:`Fingerprint.order`)."""
 
     ENTRIES = ReadModifyWriteStateSpec("entries", BytesCoder())
     NEWEST = ReadModifyWriteStateSpec("newest", VarIntCoder())
+    HELD = BagStateSpec("held", PickleCoder())
+    HELD_UNTIL = ReadModifyWriteStateSpec("held_until", VarIntCoder())
     EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+    FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
 
-    def __init__(self, settings: DedupSettings, state_dir: str | None) -> None:
+    def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
-        self.state_dir = state_dir
-
-    def setup(self) -> None:
-        self.store = SqliteStore(self.state_dir) if self.state_dir else None
-        self.clock_s = 0
-        self.seen = 0
-
-    def teardown(self) -> None:
-        if self.store:
-            self.store.close()
 
     def process(
         self,
         element: tuple[bytes, tuple[str, str, Fingerprint]],
         timestamp: Timestamp = beam.DoFn.TimestampParam,
+        held: Any = beam.DoFn.StateParam(HELD),
+        held_until: Any = beam.DoFn.StateParam(HELD_UNTIL),
+        flush: Any = beam.DoFn.TimerParam(FLUSH),
+    ) -> None:
+        _, (tok, kind, fp) = element
+        micros = max(0, int(timestamp.micros)) if timestamp > MIN_TIMESTAMP else 0
+        held.add((micros, tok, kind, fp))
+        current = held_until.read()
+        if current is None or micros < current:
+            held_until.write(micros)
+            flush.set(Timestamp(micros=micros))
+
+    @on_timer(FLUSH)
+    def release(
+        self,
+        fired: Timestamp = beam.DoFn.TimestampParam,
+        held: Any = beam.DoFn.StateParam(HELD),
+        held_until: Any = beam.DoFn.StateParam(HELD_UNTIL),
         entries: Any = beam.DoFn.StateParam(ENTRIES),
         newest: Any = beam.DoFn.StateParam(NEWEST),
+        flush: Any = beam.DoFn.TimerParam(FLUSH),
         expiry: Any = beam.DoFn.TimerParam(EXPIRY),
     ) -> Iterator[tuple[str, tuple[str, Match | None]]]:
-        key, (tok, kind, fp) = element
-        blob = self.store.get_many([key])[0] if self.store else entries.read()
-        found = probe(blob, fp, kind, self.settings)
-        if found is None:
-            self.clock_s = max(self.clock_s, fp.event_s)
-            updated = insert(
-                blob,
-                fp,
-                kind,
-                self.settings,
-                max(fp.event_s, newest_second(blob or b"", kind, self.settings)),
-            )
-            if self.store:
-                self.store.put_many([(key, updated, newest_second(updated, kind, self.settings))])
-                self._expire_now_and_then()
-            else:
-                entries.write(updated)
-                self._push_expiry(timestamp, newest, expiry)
-        yield (tok, ("match", found))
+        """Everything held up to the watermark (all arrivals up to ``fired`` are in), in arrival order."""
+        items = list(held.read())
+        due = sorted((i for i in items if i[0] <= fired.micros), key=lambda i: i[3].order)
+        rest = [i for i in items if i[0] > fired.micros]
+        held.clear()
+        held_until.clear()
+        for item in rest:
+            held.add(item)
+        if rest:
+            later = min(i[0] for i in rest)
+            held_until.write(later)
+            flush.set(Timestamp(micros=later))
+        blob = entries.read()
+        for micros, tok, kind, fp in due:
+            found = probe(blob, fp, kind, self.settings)
+            if found is None:
+                newest_s = max(fp.arrival_s, newest_second(blob or b"", kind, self.settings))
+                blob = insert(blob, fp, kind, self.settings, newest_s)
+                self._push_expiry(micros // 1_000_000, newest, expiry)
+            yield (tok, ("match", found))
+        if blob is not None:
+            entries.write(blob)
 
-    def _push_expiry(self, timestamp: Timestamp, newest: Any, expiry: Any) -> None:
+    def _push_expiry(self, seconds: int, newest: Any, expiry: Any) -> None:
         """Clear the key one horizon after its newest element (element time, never moved backwards; kept
         in whole seconds, a 5-byte varint next to the entries)."""
-        seconds = _seconds(timestamp)
         if seconds > (newest.read() or 0):
             newest.write(seconds)
             expiry.set(Timestamp(seconds=seconds) + Duration(seconds=self.settings.horizon_ms // 1000))
-
-    def _expire_now_and_then(self) -> None:
-        self.seen += 1
-        if self.store and self.seen % _EXPIRE_EVERY == 0:
-            self.store.expire(self.clock_s - self.settings.horizon_ms // 1000)
 
     @on_timer(EXPIRY)
     def expire(
@@ -160,6 +174,31 @@ class _Probe(beam.DoFn):
         """Nothing was added for a whole horizon of event time: every entry of the key has expired."""
         entries.clear()
         newest.clear()
+
+
+class _InArrivalOrder(_Counted):
+    """``local`` mode: one micro-batch's articles (grouped on one key) through the :class:`Deduplicator`
+    in arrival order, against the durable index in ``state_dir``."""
+
+    def __init__(self, settings: DedupSettings, state_dir: str) -> None:
+        super().__init__()
+        self.settings = settings
+        self.state_dir = state_dir
+
+    def setup(self) -> None:
+        self.dedup = Deduplicator(self.settings, SqliteStore(self.state_dir))
+
+    def teardown(self) -> None:
+        self.dedup.close()
+
+    def process(self, element: tuple[int, Iterable[tuple[Article, int]]]) -> Iterator[Any]:
+        for annotated, found in self.dedup.check_many(element[1]):
+            if found is None:
+                self.counters["unique"].inc()
+                yield annotated
+            else:
+                self.counters[found.method].inc()
+                yield pvalue.TaggedOutput(DUPLICATES, found)
 
 
 @beam.typehints.with_input_types(tuple[str, Any])
@@ -203,13 +242,13 @@ class _Prepare(beam.DoFn):
     def process(
         self, article: Article, timestamp: Timestamp = beam.DoFn.TimestampParam
     ) -> Iterator[tuple[Article, Member, Match | None]]:
-        fp = fingerprint(article, self.settings, self.hasher, _seconds(timestamp))
+        fp = fingerprint(article, self.settings, self.hasher, _millis(timestamp))
         live = None
         if self.store:
             blobs = self.store.get_many([k for k, _ in fp.keys])
             live = choose(
                 [
-                    probe(b, fp, kind, self.settings, earlier_only=False)
+                    probe(b, fp, kind, self.settings, own=True)
                     for b, (_, kind) in zip(blobs, fp.keys, strict=True)
                 ]
             )
@@ -270,32 +309,47 @@ class Deduplicate(beam.PTransform):
     """``PCollection[Article]`` -> outputs ``articles`` (survivors, ``dedup`` filled) and ``duplicates``
     (``DuplicateVerdict``).
 
-    ``mode="stream"``: first arrival survives (two keyed stages, see the module doc); ``state_dir`` keeps
-    the index in SQLite so it survives a restart of a DirectRunner pipeline. ``mode="batch"``: survivors by
-    the stable rule of ``batch.py``; a ``state_dir`` is then only read, to drop what the live pipeline
-    already delivered.
+    ``mode="local"``: one bounded micro-batch decided in arrival order against the SQLite index in
+    ``state_dir`` (required). ``mode="stream"``: the same rule sharded by index key in runner state (see the
+    module doc). ``mode="batch"``: survivors by the stable rule of ``batch.py``; a ``state_dir`` is then only
+    read, so what the live pipeline already delivered comes out as a duplicate of it.
     """
 
     def __init__(
         self, settings: DedupSettings | None = None, *, mode: str = "stream", state_dir: str | None = None
     ):
         super().__init__()
-        if mode not in ("stream", "batch"):
-            raise ValueError("mode must be 'stream' or 'batch'")
+        if mode not in ("stream", "local", "batch"):
+            raise ValueError("mode must be 'stream', 'local' or 'batch'")
+        if mode == "local" and not state_dir:
+            raise ValueError("mode 'local' keeps the index in state_dir; set one")
         self.settings = settings or DedupSettings()
         self.mode = mode
         self.state_dir = state_dir
 
     def expand(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
+        if self.mode == "local":
+            return self._local(articles)
         return self._stream(articles) if self.mode == "stream" else self._batch(articles)
+
+    def _local(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
+        return (
+            articles
+            | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, (a, _millis(t))))
+            | "Gather" >> beam.GroupByKey()
+            | "InArrivalOrder"
+            >> beam.ParDo(_InArrivalOrder(self.settings, self.state_dir)).with_outputs(
+                DUPLICATES, main=ARTICLES
+            )
+        )
 
     def _stream(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
         split = articles | "Fingerprint" >> beam.ParDo(_Fingerprint(self.settings)).with_outputs(
             _PROBES, main="heads"
         )
-        reports = split[_PROBES] | "Probe" >> beam.ParDo(
-            _Probe(self.settings, self.state_dir)
-        ).with_input_types(tuple[bytes, Any])
+        reports = split[_PROBES] | "Probe" >> beam.ParDo(_Probe(self.settings)).with_input_types(
+            tuple[bytes, Any]
+        )
         return (
             (split["heads"], reports)
             | "Join" >> beam.Flatten()

@@ -1,11 +1,15 @@
-"""The streaming dedup rule as one plain object: check articles one at a time against a store.
+"""The streaming dedup rule as one plain object: decide articles in delivery order against a store.
 
-Used by ``newsflow process``, the benchmarks and, with a :class:`SqliteStore`, anywhere the index has to
-survive a restart. Only survivors are indexed, so every duplicate points at an article that was delivered
-and that it is verified to be similar to.
+This is the one rule; ``newsflow process`` (one input at a time), the local stream's micro-batches
+(:class:`transforms.dedup.beam.Deduplicate` with a ``state_dir``) and the benchmarks all call it. Every
+article that matches an indexed article is its duplicate, whatever the dates; articles in flight together
+are decided in their arrival order (:meth:`check_many`). Only survivors are indexed, so every
+``duplicate_of`` names an article that was delivered and that it is verified similar to: no chains.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 
 import structlog
 
@@ -20,7 +24,7 @@ log = structlog.get_logger(__name__)
 
 
 class Deduplicator:
-    """First arrival survives; a later article similar to an earlier-priority survivor is dropped."""
+    """Delivery order: the first copy decided survives; every later similar copy points at it."""
 
     def __init__(
         self,
@@ -38,22 +42,33 @@ class Deduplicator:
         self.expire_every = expire_every
         self._since_expiry = 0
 
-    def fingerprint(self, article: Article, fallback_s: int = 0) -> Fingerprint:
-        return fingerprint(article, self.settings, self.hasher, fallback_s)
+    def fingerprint(self, article: Article, arrival_ms: int = 0) -> Fingerprint:
+        return fingerprint(article, self.settings, self.hasher, arrival_ms)
 
-    def check(self, article: Article, *, fallback_s: int = 0) -> tuple[Article, DuplicateVerdict | None]:
+    def check(self, article: Article, *, arrival_ms: int = 0) -> tuple[Article, DuplicateVerdict | None]:
         """The article with ``dedup`` filled in, and the verdict if it is a duplicate (else ``None``).
 
-        ``fallback_s`` (epoch seconds, e.g. the Kafka record timestamp) is the event time of an article
-        with neither ``fetched_at`` nor ``published_at``.
+        ``arrival_ms`` (epoch ms, the Kafka record's timestamp) places the article in arrival order and
+        on the horizon; without one its event time does.
         """
-        fp = self.fingerprint(article, fallback_s)
-        keys = [key for key, _ in fp.keys]
-        blobs = self.store.get_many(keys)
+        return self.decide(article, self.fingerprint(article, arrival_ms))
+
+    def check_many(
+        self, items: Iterable[tuple[Article, int]]
+    ) -> Iterator[tuple[Article, DuplicateVerdict | None]]:
+        """``(article, arrival_ms)`` in flight together (one micro-batch), decided in arrival order
+        (:attr:`Fingerprint.order`), whatever order they are given in; results in that order."""
+        fps = sorted(((self.fingerprint(a, ms), a) for a, ms in items), key=lambda x: x[0].order)
+        for fp, article in fps:
+            yield self.decide(article, fp)
+
+    def decide(self, article: Article, fp: Fingerprint) -> tuple[Article, DuplicateVerdict | None]:
+        """The rule for one article whose earlier arrivals have all been decided."""
+        blobs = self.store.get_many([key for key, _ in fp.keys])
         match = choose(
             [probe(blob, fp, kind, self.settings) for blob, (_, kind) in zip(blobs, fp.keys, strict=True)]
         )
-        self._tick(fp.event_s)
+        self._tick(fp.arrival_s)
         annotated = annotate(article, fp, match)
         if match:
             log.debug("duplicate", id=article.id, duplicate_of=match.article_id, method=match.method)
@@ -65,9 +80,9 @@ class Deduplicator:
         self.store.put_many(writes)
         return annotated, None
 
-    def _tick(self, event_s: int) -> None:
-        """Advance the event-time clock (the newest event seen) and expire idle keys now and then."""
-        self.clock_s = max(self.clock_s, event_s)
+    def _tick(self, arrival_s: int) -> None:
+        """Advance the clock (the newest arrival seen) and expire idle keys now and then."""
+        self.clock_s = max(self.clock_s, arrival_s)
         self._since_expiry += 1
         if self._since_expiry >= self.expire_every:
             self._since_expiry = 0

@@ -2,13 +2,14 @@
 
 Every backend (a dict, SQLite, Beam keyed state) stores, per index key, one ``bytes`` blob of packed
 entries. An index key is a canonical URL (``u``), a content hash (``h``) or one LSH band bucket (``b``),
-so the index shards by key on any runner. An entry is 14 bytes of priority, the 1-bit sketch (URL and
+so the index shards by key on any runner. An entry is 16 bytes of arrival rank, the 1-bit sketch (URL and
 band keys only) and the article id; nothing else about the article is kept.
 
-Priority is ``(event second, topic, partition, offset)`` packed so that byte order is time order, with the
-id as the last tie-break. An article may only be a duplicate of an entry with *earlier* priority, so the
-earliest member of any group of similar articles can never be dropped, whatever order they are processed
-in: a cluster never disappears.
+The rule is delivery order (see README, "The rule"): an entry in the index is an article that was
+delivered, so an article that matches *any* entry is its duplicate, whatever either one's dates. Only
+articles still in flight together (one micro-batch, one watermark step) are ordered among themselves, by
+their arrival rank ``(Kafka timestamp ms, topic, partition, offset)``, then ``published_at``, then id:
+the wrappers decide them in that order, so the tie-break is the same on every replay.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from transforms.records import Article
 
 URL, EXACT, NEAR = "url", "exact", "near"
 METHOD_RANK = {URL: 0, EXACT: 1, NEAR: 2}
-PRIORITY_BYTES = 14
+PRIORITY_BYTES = 16
+_NO_DATE = 2**62
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -43,15 +45,28 @@ class Fingerprint:
     content_hash: str
     sketch: bytes
     keys: tuple[tuple[bytes, str], ...]
+    published_ms: int = _NO_DATE
 
     @property
     def rank(self) -> tuple[bytes, bytes]:
+        """What an index entry stores of the article's place: its arrival rank and id (a replay's own entry
+        has the same rank)."""
         return (self.priority, self.id_bytes)
+
+    @property
+    def arrival_s(self) -> int:
+        return int.from_bytes(self.priority[:6], "big") // 1000
+
+    @property
+    def order(self) -> tuple[bytes, int, bytes]:
+        """The tie-break among articles in flight together: arrival first, ``published_at`` only where
+        arrival is equal (undated last), then the id."""
+        return (self.priority, self.published_ms, self.id_bytes)
 
 
 @dataclass(frozen=True)
 class Match:
-    """The earliest earlier-priority entry one index key matched (``rank`` orders matches)."""
+    """The earliest-arrived entry one index key matched (``rank`` orders matches)."""
 
     rank: tuple
     article_id: str
@@ -67,7 +82,8 @@ class Entry:
 
     @property
     def event_s(self) -> int:
-        return int.from_bytes(self.priority[:4], "big")
+        """The entry's arrival second: what the horizon and expiry measure."""
+        return int.from_bytes(self.priority[:6], "big") // 1000
 
     @property
     def rank(self) -> tuple[bytes, bytes]:
@@ -89,19 +105,26 @@ def decode_id(id_bytes: bytes) -> str:
 
 
 def event_seconds(article: Article, fallback_s: int = 0) -> int:
-    """Event time of an article for priority and expiry: when it was fetched, else published, else
-    ``fallback_s`` (the Kafka record's timestamp in Beam: the order the crawler handed stories over)."""
+    """Event time of an article (the batch rule's horizon): when it was fetched, else published, else
+    ``fallback_s``."""
     stamp: datetime | None = article.fetched_at or article.published_at
     return max(0, int(stamp.timestamp())) if stamp else max(0, fallback_s)
 
 
-def priority_of(article: Article, fallback_s: int = 0) -> bytes:
+def arrival_rank(article: Article, arrival_ms: int = 0) -> bytes:
+    """``(arrival ms, topic, partition, offset)`` packed so that byte order is arrival order.
+
+    ``arrival_ms`` is the Kafka record's timestamp (the element timestamp in Beam); without one (0) the
+    article's event time stands in, so files and tests still get a time for the horizon.
+    """
+    if arrival_ms <= 0:
+        arrival_ms = event_seconds(article) * 1000
     pos = article.source_position
     topic = zlib.crc32(pos.topic.encode("utf-8")) & 0xFFFF if pos else 0
     partition = min(pos.partition, 0xFFFF) if pos else 0
     offset = min(max(pos.offset, 0), 2**48 - 1) if pos else 0
     return (
-        min(event_seconds(article, fallback_s), 2**32 - 1).to_bytes(4, "big")
+        min(max(arrival_ms, 0), 2**48 - 1).to_bytes(6, "big")
         + topic.to_bytes(2, "big")
         + partition.to_bytes(2, "big")
         + offset.to_bytes(6, "big")
@@ -109,7 +132,7 @@ def priority_of(article: Article, fallback_s: int = 0) -> bytes:
 
 
 def fingerprint(
-    article: Article, settings: DedupSettings, hasher: MinHasher, fallback_s: int = 0
+    article: Article, settings: DedupSettings, hasher: MinHasher, arrival_ms: int = 0
 ) -> Fingerprint:
     text = normalise(article.body)
     chash = hash_normalised(text)
@@ -119,15 +142,16 @@ def fingerprint(
         keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
     keys.append((b"h" + bytes.fromhex(chash)[:15], EXACT))
     keys.extend((b"b" + key, NEAR) for key in signature.band_keys)
-    priority = priority_of(article, fallback_s)
+    priority = arrival_rank(article, arrival_ms)
     return Fingerprint(
         article_id=article.id,
         id_bytes=encode_id(article.id),
         priority=priority,
-        event_s=int.from_bytes(priority[:4], "big"),
+        event_s=event_seconds(article, arrival_ms // 1000),
         content_hash=chash,
         sketch=signature.sketch,
         keys=tuple(keys),
+        published_ms=int(article.published_at.timestamp() * 1000) if article.published_at else _NO_DATE,
     )
 
 
@@ -156,21 +180,22 @@ def pack(entries: list[Entry]) -> bytes:
 
 
 def probe(
-    blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, *, earlier_only: bool = True
+    blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, *, own: bool = False
 ) -> Match | None:
-    """The earliest entry of this key with an earlier priority than ``fp`` that ``fp`` duplicates.
+    """The earliest-arrived entry of this key that ``fp`` duplicates, whatever either one's dates: every
+    entry is a delivered article (delivery order, see the module doc).
 
     URL matches are verified like near ones: an update at the same URL that changes the body by more than
-    the threshold is a new version, not a duplicate. ``fp``'s own entry (a replay) is skipped. Entries
-    further than the horizon from ``fp`` never match, so a verdict does not depend on when a store got
-    round to expiring them. With ``earlier_only=False`` (a backfill checked against the live index) any
-    stored entry counts, ``fp``'s own included: live consumers already have it.
+    the threshold is a new version, not a duplicate. ``fp``'s own entry (a replay of a survivor) is skipped
+    unless ``own`` (a backfill checked against the live index: live consumers already have it). Entries
+    that arrived more than the horizon before ``fp`` never match, so a verdict does not depend on when a
+    store got round to expiring them.
     """
     best: Match | None = None
-    oldest = fp.event_s - settings.horizon_ms // 1000
+    oldest = fp.arrival_s - settings.horizon_ms // 1000
     for entry in iter_entries(blob, kind, settings):
-        too_late = earlier_only and entry.rank >= fp.rank
-        if too_late or entry.event_s < oldest or (best and entry.rank >= best.rank):
+        itself = not own and entry.rank == fp.rank
+        if itself or entry.event_s < oldest or (best and entry.rank >= best.rank):
             continue
         similarity = 1.0 if kind == EXACT else estimate_jaccard(entry.sketch, fp.sketch)
         if similarity >= settings.threshold:
@@ -192,7 +217,7 @@ def newest_second(blob: bytes, kind: str, settings: DedupSettings) -> int:
 
 
 def choose(matches: list[Match | None]) -> Match | None:
-    """The verdict from all keys' probes (``None`` keeps the article): the earliest matched article wins,
-    and for that article the strongest method (url, then exact, then near)."""
+    """The verdict from all keys' probes (``None`` keeps the article): the earliest-arrived matched article
+    wins, and for that article the strongest method (url, then exact, then near)."""
     found = [m for m in matches if m is not None]
     return min(found, key=lambda m: (m.rank, METHOD_RANK[m.method], -m.similarity)) if found else None
