@@ -169,11 +169,18 @@ class _Probe(beam.DoFn):
 
     @on_timer(EXPIRY)
     def expire(
-        self, entries: Any = beam.DoFn.StateParam(ENTRIES), newest: Any = beam.DoFn.StateParam(NEWEST)
+        self,
+        entries: Any = beam.DoFn.StateParam(ENTRIES),
+        newest: Any = beam.DoFn.StateParam(NEWEST),
+        held: Any = beam.DoFn.StateParam(HELD),
     ) -> None:
-        """Nothing was added for a whole horizon of event time: every entry of the key has expired."""
-        entries.clear()
+        """Nothing was added for a whole horizon of event time: every entry of the key has expired. Unless
+        arrivals are still held (a bounded run's watermark jumps to the end, so this can fire before the
+        key's later flushes): then the next flush sets it again."""
         newest.clear()
+        if next(iter(held.read()), None) is not None:
+            return
+        entries.clear()
 
 
 class _InArrivalOrder(_Counted):
