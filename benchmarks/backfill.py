@@ -115,7 +115,8 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
 
 def descendants_cpu() -> dict[int, float]:
     """CPU seconds of each Beam worker process under this one (``/proc``; the shells between excluded):
-    started by Beam, or forked by the fork server (``pipelines/engine/worker_forks.py``; not the server itself)."""
+    started by Beam, or forked by the fork server (``pipelines/engine/worker_forks.py``; not the server
+    itself)."""
     parents, cpu, workers, servers = {}, {}, set(), set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:

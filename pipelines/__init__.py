@@ -1,8 +1,8 @@
 """Pipeline assembly (``chain``, ``stream``, ``backfill``), options and the ``newsflow`` CLI.
 
-Layers point one way: ``cli`` → the assembly → ``engine`` (local execution) and ``devkafka`` (a development
-broker) → ``options``, ``logs``, ``summary`` → :mod:`transforms` → ``transforms.records`` and
-``transforms.settings``. The contracts in ``pyproject.toml`` (``make lint``) enforce it.
+Layers point one way: ``cli`` → the assembly → ``engine`` (local execution) and ``devkafka`` (a
+development broker) → ``options``, ``logs``, ``summary`` → :mod:`transforms` → ``transforms.records`` and
+``transforms.settings``. The import contracts in ``pyproject.toml`` (``make lint``) enforce it.
 """
 
 from pipelines import logs

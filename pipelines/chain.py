@@ -68,8 +68,8 @@ class PassThroughStep:
 
 class EntityStep:
     """Loads the NER models once per worker (``setup``), not per bundle; ``shared`` takes the process's one
-    model (:mod:`pipelines.engine.worker_cache`), reused across the stages and runs that build new DoFns (the local
-    stream's micro-batches, the backfill's entity stage)."""
+    model (:mod:`pipelines.engine.worker_cache`), reused across the stages and runs that build new DoFns (the
+    local stream's micro-batches, the backfill's entity stage)."""
 
     def __init__(self, limits: Limits, *, shared: bool = False) -> None:
         self.limits = limits
