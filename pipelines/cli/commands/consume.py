@@ -11,9 +11,10 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
-from pipelines.topic_reader import records_to_end
+from pipelines.cli.topic_reader import records_to_end
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from transforms import avro
+from transforms.settings import KafkaSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
