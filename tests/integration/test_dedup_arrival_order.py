@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from kafka import KafkaProducer
 
-from pipelines.options import KafkaSettings
-from pipelines.topic_reader import records_to_end
+from pipelines.cli.topic_reader import records_to_end
 from tests.dedup_arrivals import Scenario, check, scenarios
 from tests.shared_data import REFERENCE
 from transforms import avro
+from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "articles.jsonl"

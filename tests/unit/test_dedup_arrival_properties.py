@@ -17,10 +17,11 @@ from apache_beam.transforms.window import TimestampedValue
 from hypothesis import HealthCheck, Phase, given, settings
 
 from pipelines.chain import LocalChain
-from pipelines.options import Limits, Processing
+from pipelines.options import Processing
 from tests.dedup_arrivals import Copy, Scenario, check, scenarios
 from transforms.dedup import Deduplicate, Deduplicator, DedupSettings, SqliteStore
 from transforms.kafka_io import KafkaRecord
+from transforms.settings import Limits
 
 
 def examples(n: int, *, shrink: bool = True) -> settings:

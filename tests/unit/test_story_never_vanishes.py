@@ -20,9 +20,10 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.transforms.window import TimestampedValue
 
 from pipelines.chain import ArticleChain
-from pipelines.options import Limits, Processing
+from pipelines.options import Processing
 from tests.dedup_arrivals import ARRIVAL0_MS, bodies
 from transforms.kafka_io import KafkaRecord
+from transforms.settings import Limits
 
 BUDGET = "1"  # CPU seconds; an 800k-character article needs far more for NER
 
