@@ -6,10 +6,16 @@ FnApiRunner in both of its streaming modes."""
 
 from __future__ import annotations
 
+import json
+import random
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -18,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from pipelines.chain import LocalChain
 from pipelines.options import Processing
-from tests.dedup_arrivals import Copy, Scenario, check, scenarios
+from tests.dedup_arrivals import T0, Copy, Scenario, bodies, check, scenarios
 from transforms.dedup import Deduplicate, Deduplicator, DedupSettings, SqliteStore
 from transforms.kafka_io import KafkaRecord
 from transforms.settings import Limits
@@ -171,3 +177,26 @@ def test_the_sharded_stream_in_runner_state_keeps_one_copy_per_story(scenario: S
     Near copies may chain (README, "Chains"); every chain ends at a delivered copy."""
     kept, dropped = beam_batch(scenario.arrivals, mode="stream")
     check(scenario, set(kept), dict(dropped), max_chain=50)
+
+
+def test_twenty_identical_copies_in_random_order_through_newsflow_process_leave_one(tmp_path: Path) -> None:
+    """The issue's case: one body, 20 URLs, ``published_at`` a minute apart, fed in a random order."""
+    copies = [
+        {
+            "url": f"https://site{i}.example/story",
+            "text": bodies()[0],
+            "published_at": (T0 + timedelta(minutes=i)).isoformat(),
+        }
+        for i in range(20)
+    ]
+    random.Random(16).shuffle(copies)
+    path = tmp_path / "copies.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in copies), encoding="utf-8")
+    cmd = [sys.executable, "-m", "pipelines.cli", "process", "--entities", "false", str(path)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    kept = [line for line in lines if line["kind"] == "article"]
+    assert [k["url"] for k in kept] == [copies[0]["url"]]  # the first delivered, whatever its date
+    assert {line["duplicate_of"] for line in lines if line["kind"] == "duplicate"} == {kept[0]["id"]}
+    assert len(lines) == 20
