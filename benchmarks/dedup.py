@@ -9,6 +9,12 @@ on other partitions), through newsflow's :class:`Deduplicator` and, side by side
 
 Prints pair precision and recall by edit type, throughput of the dedup stage (one process, one core) and
 index bytes per retained article. Run: ``nice .venv/bin/python benchmarks/dedup.py [--threshold T]``.
+
+``--scenario arrival`` (also part of the default ``all``): syndicated clusters of 2-50 copies of each
+original (exact, or near with at most 20% of the body changed), all delivered in one random order on
+8 partitions, ``published_at`` jittered by up to ±6 h and missing for 10%, decided in micro-batches of
+``--batch`` records the way the local stream does (:meth:`Deduplicator.check_many`). Prints survivors
+per cluster, pair precision and articles per CPU-second.
 """
 
 from __future__ import annotations
@@ -375,6 +381,134 @@ def run_datasketch(articles: list[Article], settings: DedupSettings) -> tuple[di
     return verdicts, time.perf_counter() - start, time.process_time() - cpu
 
 
+@dataclass
+class Arrivals:
+    """The arrival-order scenario: copies in delivery order, with their Kafka time, cluster and kind."""
+
+    articles: list[tuple[Article, int]]  # (article, Kafka timestamp ms), in delivery order
+    cluster_of: dict[str, int]  # article id -> cluster (one per original)
+    story_of: dict[int, int]  # cluster -> story (originals that are themselves near-duplicates share one)
+    exact: dict[int, bool]  # cluster -> exact copies only
+
+
+def build_arrivals(docs: list[Doc], shingle_size: int, threshold: float, seed: int = 16) -> Arrivals:
+    """Every original gets 2-50 copies, all exact or all near (a syndication edit changing <= 20% of the
+    body); all copies of all clusters are delivered in one random order, one every 100 ms, on 8 partitions,
+    ``published_at`` within ±6 h of the story's time (10% without one)."""
+    rng = random.Random(seed)
+    story = story_clusters(docs, shingle_size, threshold)
+    copies: list[tuple[int, str]] = []
+    exact: dict[int, bool] = {}
+    for c, doc in enumerate(docs):
+        exact[c] = rng.random() < 0.5
+        for k in range(rng.randint(2, 50)):
+            if k == 0:
+                copies.append((c, doc.text))
+                continue
+            if exact[c]:
+                copies.append((c, edit("whitespace_quotes", doc, docs, rng)[0]))
+                continue
+            for _ in range(20):
+                text, change = edit(rng.choice(SYNDICATED), doc, rng.sample(docs, 80), rng)
+                if change <= 0.2:
+                    break
+            copies.append((c, text))
+    rng.shuffle(copies)
+    offsets = [0] * 8
+    articles, cluster_of = [], {}
+    for n, (c, text) in enumerate(copies):
+        url = f"https://outlet{n}.example/story/{c}"
+        partition = rng.randrange(8)
+        dated = rng.random() >= 0.1
+        article = Article(
+            id=stable_id(url, ""),
+            body=text,
+            url=url,
+            canonical_url=url,
+            published_at=T0 + timedelta(minutes=c, hours=rng.uniform(-6, 6)) if dated else None,
+            source_position=SourcePosition("articles.raw", partition, offsets[partition]),
+        )
+        offsets[partition] += 1
+        articles.append((article, int((T0 + timedelta(days=1)).timestamp() * 1000) + n * 100))
+        cluster_of[article.id] = c
+    return Arrivals(articles, cluster_of, {c: story[c] for c in range(len(docs))}, exact)
+
+
+def run_arrivals(
+    arrivals: Arrivals, settings: DedupSettings, batch: int
+) -> tuple[dict[str, str], set[str], float, float]:
+    """Micro-batches of ``batch`` records, each handed over shuffled and decided in arrival order: the
+    verdicts, the survivors, wall and CPU seconds."""
+    rng = random.Random(1)
+    dedup = Deduplicator(settings)
+    verdicts: dict[str, str] = {}
+    survivors: set[str] = set()
+    start, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(arrivals.articles), batch):
+        micro = arrivals.articles[i : i + batch]
+        rng.shuffle(micro)
+        for article, verdict in dedup.check_many(micro):
+            if verdict:
+                verdicts[verdict.id] = verdict.duplicate_of
+            else:
+                survivors.add(article.id)
+    return verdicts, survivors, time.perf_counter() - start, time.process_time() - cpu
+
+
+def arrival_scenario(docs: list[Doc], settings: DedupSettings, batch: int, repeats: int) -> None:
+    arrivals = build_arrivals(docs, settings.shingle_size, settings.threshold)
+    total = len(arrivals.articles)
+    runs = [run_arrivals(arrivals, settings, batch) for _ in range(repeats)]
+    verdicts, survivors = runs[0][0], runs[0][1]
+    assert all(r[0] == verdicts for r in runs), "the same arrivals gave other verdicts"
+    kept: dict[int, int] = defaultdict(int)
+    for article_id in survivors:
+        kept[arrivals.cluster_of[article_id]] += 1
+    # Originals that are real near-duplicates of each other (Reuters re-sends) are one story: a story
+    # keeps one survivor, whichever of its clusters that is.
+    by_story: dict[int, list[int]] = defaultdict(list)
+    for c, s in arrivals.story_of.items():
+        by_story[s].append(c)
+    exact_kept = [sum(kept[c] for c in cs) for cs in by_story.values() if all(arrivals.exact[c] for c in cs)]
+    near_kept = [
+        sum(kept[c] for c in cs) for cs in by_story.values() if not all(arrivals.exact[c] for c in cs)
+    ]
+    right = sum(
+        1
+        for d, s in verdicts.items()
+        if arrivals.story_of[arrivals.cluster_of[d]] == arrivals.story_of[arrivals.cluster_of[s]]
+    )
+    undelivered = sum(1 for s in verdicts.values() if s not in survivors)
+    body = {a.id: a.body for a, _ in arrivals.articles}
+    for cs in by_story.values():
+        if not any(kept[c] for c in cs):  # every copy dropped into another story: wrong near matches
+            into = {verdicts[a] for a, c in arrivals.cluster_of.items() if c in cs}
+            ours = next(a for a, c in arrivals.cluster_of.items() if c in cs)
+            j = max(jaccard(body[ours], body[t], settings.shingle_size) for t in into)
+            print(
+                f"[arrival order]   story of cluster(s) {cs} kept none: dropped into another story, true J {j:.3f}"
+            )
+    cpu = statistics.median(r[3] for r in runs)
+    print(
+        f"\n[arrival order] {len(docs)} clusters of 2-50 copies, {total} articles in one random delivery "
+        f"order, published_at ±6 h (10% missing), micro-batches of {batch}"
+    )
+    print(
+        f"[arrival order] survivors per story: exact {statistics.mean(exact_kept):.3f} "
+        f"(min {min(exact_kept)}, max {max(exact_kept)}, n={len(exact_kept)}); near (<= 20% changed) "
+        f"{statistics.mean(near_kept):.3f} (min {min(near_kept)}, max {max(near_kept)}, n={len(near_kept)})"
+    )
+    print(
+        f"[arrival order] pair precision {right / max(1, len(verdicts)):.4f} (drops {len(verdicts)}, "
+        f"wrong {len(verdicts) - right}); verdicts pointing at an undelivered article: {undelivered}"
+    )
+    print(
+        f"[arrival order] throughput: {total / cpu:.0f} articles per CPU-second, "
+        f"{total / statistics.median(r[2] for r in runs):.0f} per wall second (median of {repeats} runs: "
+        f"{[round(r[3], 2) for r in runs]} s CPU)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=DedupSettings().threshold)
@@ -385,6 +519,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="Timed runs of the newsflow side (median).")
     parser.add_argument("--no-reference", action="store_true", help="Skip datasketch.")
     parser.add_argument("--store", choices=("memory", "sqlite"), default="memory", help="Index backend.")
+    parser.add_argument("--scenario", choices=("all", "syndication", "arrival"), default="all")
+    parser.add_argument("--batch", type=int, default=500, help="Arrival scenario: records per micro-batch.")
     args = parser.parse_args()
     settings = DedupSettings(
         threshold=args.threshold,
@@ -395,6 +531,10 @@ def main() -> None:
     )
     logs.configure("INFO")
     docs = load_corpus()
+    if args.scenario in ("all", "arrival"):
+        arrival_scenario(docs, settings, args.batch, args.repeats)
+    if args.scenario == "arrival":
+        return
     articles, cluster, info = build_stream(docs, settings.shingle_size, settings.threshold)
     print(f"corpus: {len(docs)} originals, {len(articles) - len(docs)} copies; settings {settings}")
 
