@@ -48,11 +48,11 @@ def _millis(stamp: datetime | None) -> int:
 
 def token(fp: Fingerprint) -> str:
     """Unique per input record: the article id and where (and when) it was read."""
-    return f"{fp.article_id}:{fp.priority.hex()}"
+    return f"{fp.article_id}:{fp.arrival.hex()}"
 
 
 def member(article: Article, fp: Fingerprint) -> Member:
-    rank = (_millis(article.published_at), _millis(article.fetched_at), article.id, fp.priority)
+    rank = (_millis(article.published_at), _millis(article.fetched_at), article.id, fp.arrival)
     return Member(rank, token(fp), fp)
 
 

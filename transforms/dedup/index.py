@@ -29,7 +29,7 @@ from transforms.records import Article
 
 URL, EXACT, NEAR = "url", "exact", "near"
 METHOD_RANK = {URL: 0, EXACT: 1, NEAR: 2}
-PRIORITY_BYTES = 16
+ARRIVAL_BYTES = 16
 _NO_DATE = 2**62
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -40,7 +40,7 @@ class Fingerprint:
 
     article_id: str
     id_bytes: bytes
-    priority: bytes
+    arrival: bytes
     event_s: int
     content_hash: str
     sketch: bytes
@@ -51,17 +51,17 @@ class Fingerprint:
     def rank(self) -> tuple[bytes, bytes]:
         """What an index entry stores of the article's place: its arrival rank and id (a replay's own entry
         has the same rank)."""
-        return (self.priority, self.id_bytes)
+        return (self.arrival, self.id_bytes)
 
     @property
     def arrival_s(self) -> int:
-        return int.from_bytes(self.priority[:6], "big") // 1000
+        return int.from_bytes(self.arrival[:6], "big") // 1000
 
     @property
     def order(self) -> tuple[bytes, int, bytes]:
         """The tie-break among articles in flight together: arrival first, ``published_at`` only where
         arrival is equal (undated last), then the id."""
-        return (self.priority, self.published_ms, self.id_bytes)
+        return (self.arrival, self.published_ms, self.id_bytes)
 
 
 @dataclass(frozen=True)
@@ -76,18 +76,18 @@ class Match:
 
 @dataclass(frozen=True)
 class Entry:
-    priority: bytes
+    arrival: bytes
     sketch: bytes
     id_bytes: bytes
 
     @property
     def event_s(self) -> int:
         """The entry's arrival second: what the horizon and expiry measure."""
-        return int.from_bytes(self.priority[:6], "big") // 1000
+        return int.from_bytes(self.arrival[:6], "big") // 1000
 
     @property
     def rank(self) -> tuple[bytes, bytes]:
-        return (self.priority, self.id_bytes)
+        return (self.arrival, self.id_bytes)
 
 
 def encode_id(article_id: str) -> bytes:
@@ -142,11 +142,11 @@ def fingerprint(
         keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
     keys.append((b"h" + bytes.fromhex(chash)[:15], EXACT))
     keys.extend((b"b" + key, NEAR) for key in signature.band_keys)
-    priority = arrival_rank(article, arrival_ms)
+    arrival = arrival_rank(article, arrival_ms)
     return Fingerprint(
         article_id=article.id,
         id_bytes=encode_id(article.id),
-        priority=priority,
+        arrival=arrival,
         event_s=event_seconds(article, arrival_ms // 1000),
         content_hash=chash,
         sketch=signature.sketch,
@@ -162,21 +162,21 @@ def _sketch_len(kind: str, settings: DedupSettings) -> int:
 def iter_entries(blob: bytes | None, kind: str, settings: DedupSettings) -> Iterator[Entry]:
     if not blob:
         return
-    width = PRIORITY_BYTES + _sketch_len(kind, settings)
+    width = ARRIVAL_BYTES + _sketch_len(kind, settings)
     pos = 0
     while pos < len(blob):
         id_len = 17 if blob[pos + width] == 0 else 1 + blob[pos + width]
         end = pos + width + id_len
         yield Entry(
-            blob[pos : pos + PRIORITY_BYTES],
-            blob[pos + PRIORITY_BYTES : pos + width],
+            blob[pos : pos + ARRIVAL_BYTES],
+            blob[pos + ARRIVAL_BYTES : pos + width],
             blob[pos + width : end],
         )
         pos = end
 
 
 def pack(entries: list[Entry]) -> bytes:
-    return b"".join(e.priority + e.sketch + e.id_bytes for e in entries)
+    return b"".join(e.arrival + e.sketch + e.id_bytes for e in entries)
 
 
 def probe(
@@ -207,7 +207,7 @@ def insert(blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettin
     """``blob`` with ``fp`` added, entries older than the horizon dropped, and only the newest kept."""
     oldest = now_s - settings.horizon_ms // 1000
     entries = [e for e in iter_entries(blob, kind, settings) if e.event_s >= oldest and e.rank != fp.rank]
-    entries.append(Entry(fp.priority, fp.sketch if kind != EXACT else b"", fp.id_bytes))
+    entries.append(Entry(fp.arrival, fp.sketch if kind != EXACT else b"", fp.id_bytes))
     entries.sort(key=lambda e: e.rank)
     return pack(entries[-settings.max_per_bucket :])
 

@@ -20,15 +20,27 @@ DB_NAME = "dedup-index.sqlite3"
 
 
 class KeyStore(Protocol):
-    """The store interface the algorithm sees: blobs by index key, each with its newest event second."""
+    """The store interface the rule sees: opaque blobs by index key, each with its newest arrival second.
 
-    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]: ...
+    The rule never looks inside a store and a store never looks inside a blob, so a backend (a changelog
+    topic mirroring ``put_many``, a remote table) slots in without touching ``index.py``.
+    """
 
-    def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None: ...
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        """The blob of each key, ``None`` where there is none, in the order asked."""
+        ...
 
-    def expire(self, before_s: int) -> int: ...
+    def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
+        """``(key, blob, newest second)`` written together: all or nothing (one article's keys)."""
+        ...
 
-    def size(self) -> tuple[int, int]: ...
+    def expire(self, before_s: int) -> int:
+        """Drop keys whose newest second is before ``before_s``; how many were dropped."""
+        ...
+
+    def size(self) -> tuple[int, int]:
+        """Number of keys, and bytes of keys plus blobs."""
+        ...
 
     def close(self) -> None: ...
 
