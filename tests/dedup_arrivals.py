@@ -68,7 +68,7 @@ class Copy:
     cluster: int
     exact: bool
     url: str
-    body: str
+    body: str = field(repr=False)
     published_at: datetime | None
     partition: int = 0
     offset: int = 0
@@ -105,26 +105,23 @@ class Scenario:
     crash: tuple[int, int] | None = None  # (batch, decided before the kill) or none
 
 
-@st.composite
-def scenarios(
-    draw: st.DrawFn, *, max_copies: int = 50, max_clusters: int = 3, partitions: int = 4
+def make_scenario(
+    rng: random.Random, *, max_copies: int = 50, max_clusters: int = 3, partitions: int = 4
 ) -> Scenario:
-    rng = draw(st.randoms(use_true_random=False))
-    n_clusters = draw(st.integers(1, max_clusters))
-    picked = draw(st.lists(st.sampled_from(bodies()), min_size=n_clusters, max_size=n_clusters, unique=True))
-    clusters = [draw(st.booleans()) for _ in picked]
+    """One scenario, every choice drawn from ``rng`` (a seeded one for a fixed case)."""
+    picked = rng.sample(bodies(), rng.randint(1, max_clusters))
+    clusters = [rng.random() < 0.5 for _ in picked]
     copies: list[Copy] = []
     for c, (original, exact) in enumerate(zip(picked, clusters, strict=True)):
-        for k in range(draw(st.integers(1, max_copies))):
+        for k in range(rng.randint(1, max_copies)):
             body = original if k == 0 else (exact_copy if exact else near_copy)(original, rng)
             dated = rng.random() >= 0.1
             published = T0 + timedelta(minutes=rng.uniform(-360, 360)) if dated else None
             copies.append(Copy(c, exact, f"https://site{k}.example/c{c}/story-{k}", body, published))
-    order = draw(st.permutations(range(len(copies))))
-    arrivals = [copies[i] for i in order]
+    arrivals = rng.sample(copies, len(copies))
     # The Kafka timestamp: the broker's clock (arrival order, with ties) or the crawler's CreateTime set
     # to the article's date (any order at all; undated copies get the crawl time).
-    create_time = draw(st.booleans())
+    create_time = rng.random() < 0.5
     next_offset = [0] * partitions
     for i, copy in enumerate(arrivals):
         copy.partition = rng.randrange(partitions)
@@ -134,17 +131,26 @@ def scenarios(
             copy.arrival_ms = int(copy.published_at.timestamp() * 1000)
         else:
             copy.arrival_ms = ARRIVAL0_MS + (i // rng.choice((1, 3))) * 1000
-    cuts = sorted(set(draw(st.lists(st.integers(1, max(1, len(arrivals) - 1)), max_size=4))))
-    bounds = [0, *(c for c in cuts if c < len(arrivals)), len(arrivals)]
-    batches = [arrivals[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    cuts = (
+        sorted({rng.randrange(1, len(arrivals)) for _ in range(rng.randint(0, 4))})
+        if len(arrivals) > 1
+        else []
+    )
+    bounds = [0, *cuts, len(arrivals)]
+    batches = [arrivals[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
     for batch in batches:
         rng.shuffle(batch)  # a runner hands a batch's elements over in any order
     restarts = {b for b in range(1, len(batches)) if rng.random() < 0.4}
     crash = None
-    if draw(st.booleans()):
+    if rng.random() < 0.5:
         at = rng.randrange(len(batches))
         crash = (at, rng.randrange(len(batches[at]) + 1))
     return Scenario(clusters, arrivals, batches, restarts, crash)
+
+
+def scenarios(**limits: int) -> st.SearchStrategy[Scenario]:
+    """Hypothesis scenarios: every choice comes from a Random that hypothesis draws (and shrinks)."""
+    return st.randoms(use_true_random=False).map(lambda rng: make_scenario(rng, **limits))
 
 
 def check(scenario: Scenario, survivors: set[str], verdicts: dict[str, str], *, max_chain: int = 1) -> None:

@@ -10,16 +10,16 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from kafka import KafkaProducer
 
 from pipelines.cli.topic_reader import records_to_end
-from tests.dedup_arrivals import Scenario, check, scenarios
+from tests.dedup_arrivals import Scenario, check, make_scenario
 from tests.shared_data import REFERENCE
 from transforms import avro
 from transforms.settings import KafkaSettings
@@ -70,13 +70,8 @@ def produce_arrivals(bootstrap: str, topic: str, scenario: Scenario) -> None:
     producer.close()
 
 
-@given(scenarios(max_copies=25, max_clusters=3))
-@settings(
-    max_examples=1, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
-)
-def test_copies_in_any_arrival_order_across_a_restart(
-    kafka_broker, topics, run_stream, tmp_path_factory, scenario
-):
+def test_copies_in_any_arrival_order_across_a_restart(kafka_broker, topics, run_stream, tmp_path_factory):
+    scenario = make_scenario(random.Random(5), max_copies=25, max_clusters=3)  # 56 copies, 3 stories
     produce_arrivals(kafka_broker.bootstrap, topics.input_topic, scenario)
     state = str(tmp_path_factory.mktemp("state"))
     common = ["--group-id", "arrivals", "--state-dir", state, "--entities", "false", "--batch-records", "7"]
