@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 from pipelines.commands.consume import iter_records
 from pipelines.dlq import Selection, plan
 from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from transforms.headers import input_headers
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +86,8 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         sent += 1
         if producer is not None:
-            futures.append(producer.send(args.to_topic, value=replay.original, headers=[replay.header]))
+            headers = [replay.header, *input_headers(replay.original)]
+            futures.append(producer.send(args.to_topic, value=replay.original, headers=headers))
     if producer is not None:
         producer.flush()
         for future in futures:
