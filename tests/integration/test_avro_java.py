@@ -61,7 +61,7 @@ class Run:
 
 
 def _envelopes() -> list[dict]:
-    texts = stories(CONLL_TRAIN)[300:306]
+    texts = stories(CONLL_TRAIN)[300:307]
     return (
         [
             {
@@ -134,6 +134,8 @@ def run(kafka_broker, java_avro: JavaAvro, tmp_path_factory) -> Run:
         java_twins[envelope["url"]] = json.dumps(envelope).encode()
     legacy = avro.encode("raw_article", {"url": "https://legacy.example/a", "text": java_texts[2]})
     send(legacy[:2] + avro.known_schemas()["raw_article"].legacy_fingerprint_bytes + legacy[10:], 1)
+    twice = json.dumps({"url": "https://twice.example/1", "text": java_texts[3]}).encode()
+    send(twice, 1), send(twice, 1)  # the second is a duplicate verdict, whatever the demo's pair gives
     producer.close()
 
     jsonl = tmp / "inputs.jsonl"

@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         while not args.max_records or seen < args.max_records:
             batch = consumer.poll(timeout_ms=500)
             if not batch:
-                if args.idle_seconds and time.monotonic() - last_record >= args.idle_seconds:
+                if not consumer.assignment():
+                    last_record = time.monotonic()  # still joining the group: not idle yet
+                elif args.idle_seconds and time.monotonic() - last_record >= args.idle_seconds:
                     break
                 continue
             last_record = time.monotonic()

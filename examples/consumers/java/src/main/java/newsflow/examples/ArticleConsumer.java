@@ -41,7 +41,7 @@ public final class ArticleConsumer {
       "usage: ArticleConsumer --bootstrap-servers HOST:PORT [--topic articles.clean] [--schemas DIR]\n"
           + "       [--group-id ID] [--max-records N] [--idle-seconds S] [--fields a,b,c]\n"
           + "Reads from the group's committed offsets (earliest when it has none). Stops after N records,\n"
-          + "or after S seconds without a record (S=0: never).";
+          + "or after S seconds without a record once it has partitions (S=0: never).";
 
   private final Map<String, BinaryMessageDecoder<GenericRecord>> decoders = new LinkedHashMap<>();
 
@@ -108,7 +108,9 @@ public final class ArticleConsumer {
       while (maxRecords == 0 || seen < maxRecords) {
         ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
         if (records.isEmpty()) {
-          if (idleMillis > 0 && System.currentTimeMillis() - lastRecord >= idleMillis) {
+          if (consumer.assignment().isEmpty()) {
+            lastRecord = System.currentTimeMillis(); // still joining the group: not idle yet
+          } else if (idleMillis > 0 && System.currentTimeMillis() - lastRecord >= idleMillis) {
             break;
           }
           continue;
