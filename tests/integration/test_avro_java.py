@@ -26,14 +26,15 @@ import fastavro
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipelines.options import KafkaSettings, Limits, Processing, Topics
-from pipelines.topic_reader import records_to_end
+from pipelines.cli.topic_reader import records_to_end
+from pipelines.options import Limits, Processing, Topics
 from tests.java_avro import JAVA_EXAMPLE, ROOT, JavaAvro, build, classpath
 from tests.shared_data import CONLL_TRAIN
 from transforms import avro
 from transforms.entities.conll import stories
 from transforms.headers import as_dict
 from transforms.kafka_io import KafkaRecord
+from transforms.settings import KafkaSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.java]
 

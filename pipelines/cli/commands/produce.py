@@ -8,11 +8,12 @@ import json
 import structlog
 from kafka import KafkaProducer
 
-from pipelines.inputs import iter_messages
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.cli.inputs import iter_messages
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from transforms import avro
 from transforms.headers import input_headers
 from transforms.parse import ParseError, parse_json
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 

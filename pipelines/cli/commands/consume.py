@@ -12,10 +12,11 @@ from typing import Any
 import structlog
 from kafka.errors import KafkaError
 
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
-from pipelines.topic_reader import records_to_end
+from pipelines.cli.topic_reader import records_to_end
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from transforms import avro
 from transforms.headers import as_dict
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 import structlog
 from kafka import KafkaProducer
 
-from pipelines.commands.consume import iter_records
-from pipelines.dlq import Selection, plan
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.cli.commands.consume import iter_records
+from pipelines.cli.dlq import Selection, plan
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from transforms.headers import input_headers
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
