@@ -5,6 +5,10 @@ its Parsing Canonical Form as 8 little-endian bytes, then the binary datum. A co
 a schema registry (Java's ``BinaryMessageDecoder``, or any client that implements the spec): the
 fingerprint names the writer schema.
 
+Readers also know the schemas as last released (``schemas/released/``): a record written with one of those,
+by an older newsflow or a producer that has not upgraded, is resolved to the current schema (new fields
+get their defaults), the way Java's ``BinaryMessageDecoder.addSchema`` does.
+
 newsflow 0.1 wrote the 8 fingerprint bytes in reverse (big-endian) order. Every reading path still accepts
 them, and says so once per topic (``avro_legacy_fingerprint``), so data written before an upgrade is read.
 
@@ -27,11 +31,13 @@ from typing import Any, Protocol
 import fastavro
 import structlog
 from apache_beam.metrics import Metrics
+from fastavro.read import SchemaResolutionError
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
 log = structlog.get_logger(__name__)
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+RELEASED_DIR = SCHEMA_DIR / "released"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 SINGLE_OBJECT_HEADER = 10  # the marker and the 8-byte fingerprint
 CONTENT_TYPE = "avro/binary"  # the media type the Avro specification names for binary-encoded Avro
@@ -99,15 +105,29 @@ class KnownSchema:
         return f"{self.full_name} {self.fingerprint_bytes.hex()}"
 
 
+def _load(path: Path, name: str) -> KnownSchema:
+    parsed = parse_schema(json.loads(path.read_text()), named_schemas={})
+    canonical = to_parsing_canonical_form(parsed)
+    return KnownSchema(name, parsed["name"], parsed, crc64_avro(canonical.encode("utf-8")))
+
+
 @cache
 def known_schemas() -> dict[str, KnownSchema]:
     """All schemas by short name, parsed once per process."""
-    known = {}
+    return {name: _load(SCHEMA_DIR / filename, name) for name, filename in SCHEMA_FILES.items()}
+
+
+@cache
+def released_schemas() -> dict[str, KnownSchema]:
+    """The released version of each schema that differs from the current one (``schemas/released/``)."""
+    released = {}
     for name, filename in SCHEMA_FILES.items():
-        parsed = parse_schema(json.loads((SCHEMA_DIR / filename).read_text()), named_schemas={})
-        canonical = to_parsing_canonical_form(parsed)
-        known[name] = KnownSchema(name, parsed["name"], parsed, crc64_avro(canonical.encode("utf-8")))
-    return known
+        path = RELEASED_DIR / filename
+        if path.is_file():
+            old = _load(path, name)
+            if old.fingerprint != known_schemas()[name].fingerprint:
+                released[name] = old
+    return released
 
 
 def schemas() -> dict[str, dict]:
@@ -117,7 +137,8 @@ def schemas() -> dict[str, dict]:
 
 def known_list() -> str:
     """The schemas this newsflow reads, as an error message lists them."""
-    return ", ".join(k.describe() for k in known_schemas().values())
+    current = [k.describe() for k in known_schemas().values()]
+    return ", ".join(current + [f"{k.describe()} (released)" for k in released_schemas().values()])
 
 
 @dataclass(frozen=True)
@@ -169,14 +190,15 @@ class SingleObjectEncoding:
                 f"Avro single-object header cut short: {len(data)} bytes, the header alone is "
                 f"{SINGLE_OBJECT_HEADER} (C3 01 and an 8-byte fingerprint)"
             )
-        schema, legacy = _by_fingerprint().get(data[2:10], (None, False))
-        if schema is None:
+        writer, legacy = _by_fingerprint().get(data[2:10], (None, False))
+        if writer is None:
             unsigned = struct.unpack("<Q", data[2:10])[0]
             raise AvroDecodeError(
                 f"unknown Avro schema fingerprint {data[2:10].hex()} (CRC-64-AVRO {as_java_long(unsigned)} "
                 f"as Java prints it); this newsflow knows {known_list()}"
             )
-        return Decoded(schema, _read_datum(data, schema), legacy)
+        reader = known_schemas()[writer.name]
+        return Decoded(reader, _read_datum(data, writer, reader), legacy)
 
     def headers(self, schema: KnownSchema) -> list[tuple[str, bytes]]:
         return [
@@ -186,14 +208,16 @@ class SingleObjectEncoding:
         ]
 
 
-def _read_datum(data: bytes, schema: KnownSchema) -> dict[str, Any]:
-    where = f"{schema.full_name} (fingerprint {schema.fingerprint_bytes.hex()})"
+def _read_datum(data: bytes, writer: KnownSchema, reader: KnownSchema) -> dict[str, Any]:
+    """The datum after the header, written with ``writer`` and resolved to ``reader`` (when they differ)."""
+    where = f"{writer.full_name} (fingerprint {writer.fingerprint_bytes.hex()})"
     if len(data) == SINGLE_OBJECT_HEADER:
         raise AvroDecodeError(f"Avro datum missing: the message ends after the header for {where}")
     buf = io.BytesIO(data)
     buf.seek(SINGLE_OBJECT_HEADER)
     try:
-        record = fastavro.schemaless_reader(buf, schema.parsed, None)
+        resolve_to = None if writer is reader else reader.parsed
+        record = fastavro.schemaless_reader(buf, writer.parsed, resolve_to)
     except EOFError as exc:
         raise AvroDecodeError(
             f"Avro datum cut short: {len(data) - SINGLE_OBJECT_HEADER} bytes after the header do not hold "
@@ -203,7 +227,14 @@ def _read_datum(data: bytes, schema: KnownSchema) -> dict[str, Any]:
         raise AvroDecodeError(
             f"Avro datum does not match its schema {where}: a union branch or enum symbol out of range"
         ) from exc
-    except (ValueError, KeyError, UnicodeDecodeError, struct.error, OverflowError) as exc:
+    except (
+        ValueError,
+        KeyError,
+        UnicodeDecodeError,
+        struct.error,
+        OverflowError,
+        SchemaResolutionError,
+    ) as exc:
         detail = str(exc)[:120]
         raise AvroDecodeError(
             f"Avro datum does not match its schema {where}: {type(exc).__name__}: {detail}"
@@ -218,11 +249,14 @@ def _read_datum(data: bytes, schema: KnownSchema) -> dict[str, Any]:
 
 @cache
 def _by_fingerprint() -> dict[bytes, tuple[KnownSchema, bool]]:
+    """Fingerprint bytes -> (writer schema, legacy byte order). Current schemas win over released ones,
+    and the standard byte order over the legacy one, should two of them ever share 8 bytes."""
+    writers = [*released_schemas().values(), *known_schemas().values()]
     found: dict[bytes, tuple[KnownSchema, bool]] = {}
-    for known in known_schemas().values():
-        found[known.legacy_fingerprint_bytes] = (known, True)
-    for known in known_schemas().values():  # a current fingerprint wins over a legacy one of the same bytes
-        found[known.fingerprint_bytes] = (known, False)
+    for writer in writers:
+        found[writer.legacy_fingerprint_bytes] = (writer, True)
+    for writer in writers:
+        found[writer.fingerprint_bytes] = (writer, False)
     return found
 
 

@@ -163,3 +163,38 @@ def test_is_avro_claims_the_marker_only():
     assert avro.is_avro(b"\xc3\x01")
     assert not avro.is_avro(b'{"text": "x"}')
     assert not avro.is_avro("\u00c3\u0001".encode())  # the same characters as UTF-8 are other bytes
+
+
+@pytest.fixture
+def older_release(tmp_path, monkeypatch):
+    """A released raw_article.avsc without the ``language`` field: the current one added it since."""
+    schema = json.loads((avro.SCHEMA_DIR / "raw_article.avsc").read_text())
+    schema["fields"] = [f for f in schema["fields"] if f["name"] != "language"]
+    (tmp_path / "raw_article.avsc").write_text(json.dumps(schema))
+    monkeypatch.setattr(avro, "RELEASED_DIR", tmp_path)
+    caches = (avro.released_schemas, avro._by_fingerprint)
+    for cached in caches:
+        cached.cache_clear()
+    yield avro.released_schemas()["raw_article"]
+    for cached in caches:
+        cached.cache_clear()
+
+
+def test_records_written_with_a_released_schema_resolve_to_the_current_one(older_release):
+    current = avro.known_schemas()["raw_article"]
+    assert older_release.fingerprint != current.fingerprint
+    value = avro.SINGLE_OBJECT.encode(older_release, {"url": "https://x.org/1", "text": "hi"})
+    for data in (value, value[:2] + older_release.legacy_fingerprint_bytes + value[10:]):
+        decoded = avro.decode_message(data)
+        assert decoded.schema is current
+        assert (
+            decoded.record["text"] == "hi" and decoded.record["language"] is None
+        )  # the new field's default
+    assert f"{older_release.describe()} (released)" in avro.known_list()
+    with pytest.raises(avro.AvroDecodeError, match=older_release.fingerprint_bytes.hex()):
+        avro.decode_message(value[:-1])
+
+
+def test_released_copies_equal_to_current_add_no_fingerprints():
+    fingerprints = {k.fingerprint for k in avro.released_schemas().values()}
+    assert not fingerprints & {k.fingerprint for k in avro.known_schemas().values()}

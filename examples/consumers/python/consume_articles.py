@@ -48,26 +48,37 @@ def fingerprint(schema_json: dict) -> bytes:
     return avro.schema.parse(json.dumps(_without_logical_types(schema_json))).fingerprint("CRC-64-AVRO")
 
 
-def load_schemas(directory: Path) -> dict[bytes, avro.schema.RecordSchema]:
-    """Every ``.avsc`` file of ``directory`` by its fingerprint."""
-    found = {}
+Schemas = dict[bytes, tuple[avro.schema.RecordSchema, avro.schema.RecordSchema]]
+
+
+def load_schemas(directory: Path) -> Schemas:
+    """Fingerprint -> (writer schema, reader schema) for every ``.avsc`` file of ``directory``, and for the
+    earlier versions in ``directory/released``: their records are resolved to the current schema."""
+    current = {}
     for path in sorted(directory.glob("*.avsc")):
-        schema_json = json.loads(path.read_text())
-        found[fingerprint(schema_json)] = avro.schema.parse(json.dumps(schema_json))
-    if not found:
+        schema = avro.schema.parse(path.read_text())
+        current[schema.fullname] = (schema, json.loads(path.read_text()))
+    if not current:
         raise SystemExit(f"no .avsc files in {directory}")
+    found: Schemas = {}
+    for path in sorted((directory / "released").glob("*.avsc")):
+        writer = avro.schema.parse(path.read_text())
+        if writer.fullname in current:
+            found[fingerprint(json.loads(path.read_text()))] = (writer, current[writer.fullname][0])
+    for schema, schema_json in current.values():
+        found[fingerprint(schema_json)] = (schema, schema)
     return found
 
 
-def decode(value: bytes, schemas: dict[bytes, avro.schema.RecordSchema]) -> tuple[str, dict]:
+def decode(value: bytes, schemas: Schemas) -> tuple[str, dict]:
     """(schema full name, record) of one single-object-encoded message."""
     if value[:2] != MAGIC or len(value) < 10:
         raise ValueError("not Avro single-object encoding")
-    schema = schemas.get(value[2:10])
-    if schema is None:
+    if value[2:10] not in schemas:
         raise ValueError(f"no schema has fingerprint {value[2:10].hex()}")
-    record = avro.io.DatumReader(schema).read(avro.io.BinaryDecoder(io.BytesIO(value[10:])))
-    return schema.fullname, record
+    writer, reader = schemas[value[2:10]]
+    record = avro.io.DatumReader(writer, reader).read(avro.io.BinaryDecoder(io.BytesIO(value[10:])))
+    return reader.fullname, record
 
 
 def _jsonable(value: Any) -> Any:

@@ -55,6 +55,16 @@ public final class ArticleConsumer {
       Schema schema = new Schema.Parser().parse(file);
       decoders.put(schema.getFullName(), new BinaryMessageDecoder<>(GenericData.get(), schema));
     }
+    // Records written with an earlier version of a schema (newsflow keeps the last release in
+    // schemas/released/) are resolved to the current one: new fields get their defaults.
+    File[] released = new File(schemaDir, "released").listFiles((dir, name) -> name.endsWith(".avsc"));
+    for (File file : released == null ? new File[0] : released) {
+      Schema schema = new Schema.Parser().parse(file);
+      BinaryMessageDecoder<GenericRecord> decoder = decoders.get(schema.getFullName());
+      if (decoder != null) {
+        decoder.addSchema(schema);
+      }
+    }
   }
 
   /** The record, decoded by the decoder the header names, or by whichever knows its fingerprint. */
