@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -81,6 +82,32 @@ def day_window(day: str, now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+DEFAULT_LATENESS = timedelta(days=1)
+"""How far behind the newest timestamp already in a partition a record's own may lie and still be found by
+``--from/--to``. Producers that stamp records with the article's time (CreateTime from ``fetched_at``)
+interleave days; a crawler a day behind is still found, at the cost of reading one more day of offsets
+(dropped before any parsing)."""
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``6h``, ``1d``, ``1h30m``, ``0``, or ISO 8601 (``PT6H``, ``P1D``) -> a timedelta."""
+    value = text.strip().lower()
+    if value == "0":
+        return timedelta(0)
+    if value.startswith("p"):  # ISO 8601: P[nD]T[nH][nM][nS]
+        date, _, time_part = value[1:].partition("t")
+        value = date + time_part.replace("m", "m ")
+        if not date + time_part or re.search(r"[^\d.dw]", date):  # no years or months: not fixed lengths
+            raise ValueError(f"not a duration: {text!r} (ISO 8601 durations in weeks, days and time only)")
+    parts = _DURATION.findall(value)
+    if not parts or _DURATION.sub("", value).strip():
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 6h, 1d, 1h30m, PT6H)")
+    return timedelta(seconds=sum(float(n) * _UNITS[unit.lower()] for n, unit in parts))
+
+
 def epoch_ms(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
@@ -88,6 +115,16 @@ def epoch_ms(instant: datetime) -> int:
 def in_window(record: KafkaRecord, start_ms: int, stop_ms: int) -> bool:
     """[start, stop): offsets_for_times bounds are exact only where producer timestamps are in order."""
     return start_ms <= record.timestamp_ms < stop_ms
+
+
+def lookup_stop_ms(job: BackfillJob) -> int:
+    """The time whose offset ends the read: ``--to`` plus the lateness. Kafka's offset lookup by time gives
+    each partition's *first* offset stamped at or after a time, so a window record after the offset that
+    ``--to`` resolves to (a late one, behind a newer record) would be missed; reading on to ``--to +
+    lateness`` finds every record at most that far behind. The start needs no widening: every record before
+    the offset ``--from`` resolves to is stamped before ``--from``. :class:`InWindowDoFn` then keeps exactly
+    [from, to)."""
+    return epoch_ms(job.stop + job.lateness)
 
 
 # ---- the job ----------------------------------------------------------------------------------------------
@@ -111,8 +148,11 @@ class BackfillJob:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     connect_timeout: float = 60.0
     beam_args: list[str] = field(default_factory=list)
+    lateness: timedelta = DEFAULT_LATENESS
 
     def __post_init__(self) -> None:
+        if self.lateness < timedelta(0):
+            raise ValueError("--lateness cannot be negative")
         if bool(self.inputs) == (self.start is not None):
             raise ValueError("give either input files (--input) or a Kafka time window (--from/--to, --day)")
         if (self.start is None) != (self.stop is None):
@@ -506,7 +546,7 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
     if job.from_kafka or job.to_kafka:
         wait_for_broker(job.kafka, job.connect_timeout)
     if job.from_kafka:
-        rule = StartRule(use_committed=False, start_ms=epoch_ms(job.start), stop_ms=epoch_ms(job.stop))
+        rule = StartRule(use_committed=False, start_ms=epoch_ms(job.start), stop_ms=lookup_stop_ms(job))
         ranges = resolve_ranges(job.kafka, [job.topics.input_topic], None, rule)
         total = sum(r.stop - r.start for r in ranges)
     else:

@@ -557,6 +557,7 @@ class CommitAcks(beam.PTransform):
     def expand(self, acks: beam.PCollection) -> beam.PCollection:
         return (
             acks
-            | "KeyByPartition" >> beam.Map(lambda a: (f"{a.topic}:{a.partition}", a))
+            | "KeyByPartition"
+            >> beam.Map(lambda a: (f"{a.topic}:{a.partition}", a)).with_output_types(tuple[str, Ack])
             | "Commit" >> beam.ParDo(CommitOffsets(self.settings, self.group_id))
         )

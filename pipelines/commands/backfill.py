@@ -34,6 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     what.add_argument("--to", dest="stop", metavar="TIME", help="Window end, exclusive, ISO 8601.")
     what.add_argument(
+        "--lateness",
+        metavar="DURATION",
+        default="1d",
+        help="How far a record's timestamp may lag the newest one before it in its partition and still be "
+        "found in the window (producers stamping the article's own time interleave days): the read goes on "
+        "to --to plus this; only records stamped in [--from, --to) are kept. E.g. 0, 30m, 6h, 1d, PT6H.",
+    )
+    what.add_argument(
         "--day", help="A whole UTC day: YYYY-MM-DD, 'yesterday' or 'today' (instead of --from/--to)."
     )
     what.add_argument("--source", help="Publisher/domain recorded for .html/.txt/WARC inputs.")
@@ -79,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_forks.ForkServer | None) -> int:
-    from pipelines.backfill import BackfillJob, day_window, parse_instant, run
+    from pipelines.backfill import BackfillJob, day_window, parse_duration, parse_instant, run
     from transforms.avro_files import check_codec
 
     try:
@@ -104,6 +112,7 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
             workers=args.workers,
             connect_timeout=args.connect_timeout,
             beam_args=args.beam_args,
+            lateness=parse_duration(args.lateness),
         )
     except ValueError as exc:
         raise SystemExit(f"newsflow backfill: {exc}") from exc
