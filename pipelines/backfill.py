@@ -37,6 +37,7 @@ from pipelines import worker_cache
 from pipelines.chain import ArticleChain, entity_stage
 from pipelines.local_runner import local_runner
 from pipelines.options import DIRECT_RUNNERS, KafkaSettings, Limits, Processing, Topics
+from pipelines.preflight import check
 from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
 from pipelines.worker_forks import ForkServer
@@ -51,7 +52,6 @@ from transforms.kafka_io import (
     ReadLimits,
     StartRule,
     resolve_ranges,
-    wait_for_broker,
 )
 
 log = structlog.get_logger(__name__)
@@ -544,7 +544,13 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
     ranges: list = []
     files: list[FileRange] = []
     if job.from_kafka or job.to_kafka:
-        wait_for_broker(job.kafka, job.connect_timeout)
+        t = job.topics
+        check(
+            job.kafka,
+            read=[t.input_topic] if job.from_kafka else [],
+            write=[t.output_topic, t.duplicates_topic, t.dlq_topic] if job.to_kafka else [],
+            timeout=job.connect_timeout,
+        )
     if job.from_kafka:
         rule = StartRule(use_committed=False, start_ms=epoch_ms(job.start), stop_ms=lookup_stop_ms(job))
         ranges = resolve_ranges(job.kafka, [job.topics.input_topic], None, rule)

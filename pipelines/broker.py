@@ -32,9 +32,26 @@ from pipelines.options import KafkaSettings, Topics
 log = structlog.get_logger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = REPO_ROOT / ".kafka"
 DEFAULT_LIB_DIR = REPO_ROOT / "deploy" / "kafka" / "lib"
 DEFAULT_PORT = 9092
+DATA_DIR_ENV = "NEWSFLOW_KAFKA_DATA_DIR"
+
+
+def default_data_dir(port: int = DEFAULT_PORT) -> Path:
+    """``$NEWSFLOW_KAFKA_DATA_DIR``, else ``$XDG_DATA_HOME/newsflow/kafka-<port>`` (``~/.local/share/...``).
+
+    Per user and per port, not per checkout or working directory: a port is one broker for the whole
+    machine, so every checkout and every directory a user works from then means the same broker by
+    ``--port``, and finds it; a data dir per checkout would let two checkouts each believe the broker on
+    9092 is theirs. Per user, since another user's broker is not ours to stop."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "newsflow" / f"kafka-{port}"
+
+
+DEFAULT_DATA_DIR = default_data_dir()
 DEFAULT_PARTITIONS = 4
 DEFAULT_HEAP = "512m"
 HOST = "127.0.0.1"
@@ -358,7 +375,7 @@ def free_port() -> int:
 
 def up(
     port: int = DEFAULT_PORT,
-    data_dir: Path | str = DEFAULT_DATA_DIR,
+    data_dir: Path | str | None = None,
     partitions: int = DEFAULT_PARTITIONS,
     topics: Sequence[str] | None = None,
     ssl: SslListener | None = None,
@@ -371,8 +388,9 @@ def up(
     """Start the broker (formatting its storage on first use) and create the topics; a no-op if it runs.
 
     The controller keeps the port it was first given, so a data dir can be stopped and brought up again.
+    Without ``data_dir``, the user's one for ``port`` (:func:`default_data_dir`).
     """
-    data_dir = Path(data_dir).resolve()
+    data_dir = Path(data_dir if data_dir is not None else default_data_dir(port)).resolve()
     topics = list(Topics().all() if topics is None else topics)
     running = _running_pid(data_dir)
     if running is not None:
@@ -760,6 +778,11 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something accepts connections on the loopback ``port``."""
+    return _accepts(port)
 
 
 def _accepts(port: int) -> bool:

@@ -23,8 +23,23 @@ DEFAULT_TOPICS = {
 }
 
 
-def _opt(default: Any, help: str, *, secret: bool = False, choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "secret": secret, "choices": choices})
+class SettingError(ValueError):
+    """A setting from the environment with a value its flag would refuse."""
+
+
+def _opt(
+    default: Any,
+    help: str,
+    *,
+    secret: bool = False,
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    shown: str | None = None,
+) -> Any:
+    """A setting: ``minimum`` is the least value a number may take (a flag below it is refused at once);
+    ``shown`` is what ``--help`` says the default is when it is not the value itself (None: "no limit")."""
+    metadata = {"help": help, "secret": secret, "choices": choices, "minimum": minimum, "shown": shown}
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -37,17 +52,20 @@ class KafkaSettings:
         "Kafka security protocol.",
         choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
     )
-    ssl_cafile: str | None = _opt(None, "CA bundle (PEM) to verify the brokers.")
-    ssl_certfile: str | None = _opt(None, "Client certificate (PEM) for mutual TLS.")
-    ssl_keyfile: str | None = _opt(None, "Client private key (PEM) for mutual TLS.")
+    ssl_cafile: str | None = _opt(None, "CA bundle (PEM) to verify the brokers.", shown="the system's CAs")
+    ssl_certfile: str | None = _opt(None, "Client certificate (PEM) for mutual TLS.", shown="none")
+    ssl_keyfile: str | None = _opt(None, "Client private key (PEM) for mutual TLS.", shown="none")
     ssl_password: str | None = _opt(None, "Password of the client key.", secret=True)
     ssl_check_hostname: bool = _opt(True, "Check the broker's host name against its certificate.")
     sasl_mechanism: str | None = _opt(
-        None, "SASL mechanism.", choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+        None,
+        "SASL mechanism.",
+        choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        shown="PLAIN with a SASL protocol",
     )
-    sasl_username: str | None = _opt(None, "SASL user name.")
+    sasl_username: str | None = _opt(None, "SASL user name.", shown="none")
     sasl_password: str | None = _opt(None, "SASL password.", secret=True)
-    request_timeout_ms: int = _opt(30000, "Kafka request timeout in milliseconds.")
+    request_timeout_ms: int = _opt(30000, "Kafka request timeout in milliseconds.", minimum=1)
 
     def __repr__(self) -> str:
         shown = {
@@ -107,11 +125,15 @@ class Limits:
     """Budgets that keep one hostile input from hurting the pipeline."""
 
     max_message_bytes: int = _opt(
-        10 * 1024 * 1024, "Largest raw message accepted; larger ones go to the DLQ."
+        10 * 1024 * 1024, "Largest raw message accepted; larger ones go to the DLQ.", minimum=1
     )
-    max_html_depth: int = _opt(256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).")
-    doc_time_budget: float = _opt(10.0, "CPU seconds one document may take in cleaning, and again in NER.")
-    max_attempts: int = _opt(3, "Attempts for a failing article before it goes to the DLQ.")
+    max_html_depth: int = _opt(
+        256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).", minimum=1
+    )
+    doc_time_budget: float = _opt(
+        10.0, "CPU seconds one document may take in cleaning, and again in NER.", minimum=0.001
+    )
+    max_attempts: int = _opt(3, "Attempts for a failing article before it goes to the DLQ.", minimum=1)
 
 
 @dataclass
@@ -135,35 +157,81 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> Non
         if f.metadata.get("secret"):
             help_text += f" Secret: prefer the environment variable {env}; never shown."
         else:
-            help_text += f" (env {env}; default: {f.default})"
+            shown = f.metadata.get("shown") or f.default
+            help_text += f" (env {env}; default: {shown})"
         kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": help_text}
         if f.metadata.get("choices"):
             kwargs["choices"] = f.metadata["choices"]
         convert = _converter(f)
         if convert is not str:
             kwargs["type"] = convert
-            kwargs["metavar"] = convert.__name__.removeprefix("_parse_").upper()
+            kwargs["metavar"] = _base_type(f).upper()
         group.add_argument(flag, **kwargs)
 
 
+_BOOLS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _parse_bool(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return _BOOLS[value.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"not a boolean: {value!r} (true or false)") from None
+
+
+def _base_type(f: dataclasses.Field) -> str:
+    return str(f.type).replace(" | None", "").strip()
 
 
 def _converter(f: dataclasses.Field) -> Any:
-    """str -> value for a field annotated ``int``, ``float | None``, ``bool``... (annotations are strings)."""
-    base = str(f.type).replace(" | None", "").strip()
-    return {"bool": _parse_bool, "int": int, "float": float}.get(base, str)
+    """str -> value for a field annotated ``int``, ``float | None``, ``bool``... (annotations are strings),
+    refusing a number below the field's ``minimum`` with a message argparse shows as it is."""
+    base = _base_type(f)
+    if base == "bool":
+        return _parse_bool
+    if base not in ("int", "float"):
+        return str
+    number = int if base == "int" else float
+    minimum = f.metadata.get("minimum")
+
+    def convert(value: str) -> int | float:
+        try:
+            parsed = number(value)
+        except ValueError:
+            kind = "an integer" if base == "int" else "a number"
+            raise argparse.ArgumentTypeError(f"not {kind}: {value!r}") from None
+        if minimum is not None and not parsed >= minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the least allowed, {minimum:g}")
+        return parsed
+
+    return convert
 
 
 def resolve(cls: type, args: argparse.Namespace | None = None, env: dict[str, str] | None = None) -> Any:
-    """Build a settings dataclass: flag if given, else ``NEWSFLOW_<FIELD>``, else the default."""
+    """Build a settings dataclass: flag if given, else ``NEWSFLOW_<FIELD>``, else the default. A variable
+    with a value the flag would refuse raises :class:`SettingError` naming the variable."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         given = getattr(args, f.name, None) if args is not None else None
-        if given is None and (ENV_PREFIX + f.name.upper()) in env:
-            given = _converter(f)(env[ENV_PREFIX + f.name.upper()])
+        name = ENV_PREFIX + f.name.upper()
+        if given is None and name in env:
+            try:
+                given = _converter(f)(env[name])
+            except argparse.ArgumentTypeError as exc:
+                raise SettingError(f"environment variable {name}: {exc}") from None
+            if f.metadata.get("choices") and given not in f.metadata["choices"]:
+                choices = ", ".join(f.metadata["choices"])
+                raise SettingError(f"environment variable {name}: {given!r} is not one of {choices}")
         if given is not None:
             values[f.name] = given
     return cls(**values)
@@ -179,7 +247,10 @@ class Processing:
         "<temp dir>/newsflow-state/<group id>--<input topic>. Unused on Flink/Dataflow (runner state).",
     )
     dedup_threshold: float | None = _opt(
-        None, "Estimated Jaccard at or above which articles are near duplicates."
+        None,
+        "Estimated Jaccard at or above which articles are near duplicates, in (0, 1].",
+        minimum=0.001,
+        shown="0.5, the dedup settings' threshold",
     )
     learn_boilerplate: bool = _opt(True, "Remove paragraphs that recur across articles of the same source.")
     entities: bool = _opt(True, "Run named-entity recognition.")
@@ -194,19 +265,27 @@ class Consumption:
     auto_offset_reset: str = _opt(
         "earliest", "Where to start when the group has no committed offset.", choices=("earliest", "latest")
     )
-    idle_timeout: float | None = _opt(None, "Stop once the input has been idle this many seconds.")
+    idle_timeout: float | None = _opt(
+        None, "Stop once the input has been idle this many seconds.", minimum=0, shown="never"
+    )
     max_records: int | None = _opt(
-        None, "Stop after reading this many records (local runs: in all; other runners: per worker process)."
+        None,
+        "Stop after reading this many records (local runs: in all; other runners: per worker process).",
+        minimum=1,
+        shown="no limit",
     )
     connect_timeout: float = _opt(
-        60.0, "Seconds to wait for the brokers at start-up before exiting non-zero."
+        60.0, "Seconds to wait for the brokers at start-up before exiting non-zero (exit 4).", minimum=0.001
     )
     batch_records: int = _opt(
         500,
         "Local runs (no runner or the DirectRunner): most records per micro-batch, i.e. what a crash can "
         "deliver twice.",
+        minimum=1,
     )
-    poll_interval: float = _opt(1.0, "Local runs: seconds between looks for new records when caught up.")
+    poll_interval: float = _opt(
+        1.0, "Local runs: seconds between looks for new records when caught up.", minimum=0.001
+    )
 
 
 def add_common(parser: argparse.ArgumentParser, *groups: tuple[type, str]) -> None:

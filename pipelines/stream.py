@@ -18,6 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.chain import ArticleChain
 from pipelines.local_stream import StopRequest, is_local, run_batches
 from pipelines.options import KafkaSettings, Limits, Processing, Topics
+from pipelines.preflight import check
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
 from transforms.kafka_io import (
@@ -29,7 +30,6 @@ from transforms.kafka_io import (
     StartRule,
     WriteToKafka,
     resolve_ranges,
-    wait_for_broker,
 )
 from transforms.records import Article, DeadLetter, DuplicateVerdict, to_dict
 
@@ -106,15 +106,16 @@ def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list, *, mode: str = 
     )
 
 
-EXIT_UNREACHABLE = 3
-
-
 def run(job: StreamJob) -> int:
-    try:
-        wait_for_broker(job.kafka, job.connect_timeout)
-    except ConnectionError as exc:  # a clear line and a non-zero exit, never a traceback or a hang
-        log.error("kafka_unreachable_giving_up", error=str(exc), connect_timeout_s=job.connect_timeout)
-        return EXIT_UNREACHABLE
+    """Stream until stopped; 0 after a clean stop. A broker, credential, ACL or topic problem found at
+    start-up raises its :mod:`pipelines.failures` error before anything runs."""
+    t = job.topics
+    check(
+        job.kafka,
+        read=[t.input_topic],
+        write=[t.output_topic, t.duplicates_topic, t.dlq_topic],
+        timeout=job.connect_timeout,
+    )
     started = time.monotonic()
     if is_local(job.beam_args):
         stop = StopRequest()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 from datetime import UTC, datetime
 
 from pipelines import worker_forks
+from pipelines.failures import BadUsage, InputFileError
 from pipelines.options import KafkaSettings, Limits, Processing, Topics, add_common, resolve
 
 # Beam is imported only when the command runs (see ``_run``), so ``newsflow --help`` stays fast.
@@ -78,6 +80,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    for pattern in args.input:  # before anything loads: a backfill of nothing is almost always a typo
+        if not glob.glob(os.path.expanduser(pattern), recursive=True):
+            raise InputFileError(f"{pattern}: no such file or directory (no file matches it)")
     # The workers' fork server first: it imports and loads on the idle core while this process imports Beam.
     processing = resolve(Processing, args)
     if not worker_forks.wanted(args.beam_args):
@@ -115,5 +120,5 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
             lateness=parse_duration(args.lateness),
         )
     except ValueError as exc:
-        raise SystemExit(f"newsflow backfill: {exc}") from exc
+        raise BadUsage(str(exc)) from None
     return run(job, forks)

@@ -9,11 +9,14 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from kafka.errors import KafkaError
+import structlog
 
 from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.preflight import add_connect_timeout, check
 from pipelines.topic_reader import records_to_end
 from transforms import avro
+
+log = structlog.get_logger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,11 +24,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "consume",
         help="Print a topic's Avro records as JSON lines.",
         description="Reads every partition from the beginning and exits at the end of the topic, "
-        "unless --follow is given. Does not join or commit to any consumer group.",
+        "unless --follow is given. Does not join or commit to any consumer group. Messages that are not "
+        "newsflow Avro (the raw topic's JSON envelopes, say) are printed as they are, with _schema json "
+        "or raw.",
     )
     parser.add_argument("--topic", default=DEFAULT_TOPICS["output_topic"], help="Topic to read.")
     parser.add_argument("--follow", action="store_true", help="Keep waiting for new records.")
     parser.add_argument("--limit", type=int, help="Stop after this many records.")
+    add_connect_timeout(parser)
     add_common(parser)
     parser.set_defaults(func=_run)
 
@@ -47,17 +53,43 @@ def to_json(value: Any) -> Any:
 
 
 def iter_records(settings: KafkaSettings, topic: str, follow: bool = False):
-    """(partition, offset, schema name, record) from the beginning to the end (or forever)."""
+    """(partition, offset, schema name, record) from the beginning to the end (or forever). A message that
+    is not one of newsflow's Avro records comes as ``("json", object)`` if it is JSON (the raw topic's
+    envelopes), else ``("raw", {"value": text or base64})``; the first of each is logged once."""
+    told: set[str] = set()
+    for rec in records_to_end(settings, topic, follow=follow):
+        if not rec.value:
+            yield rec.partition, rec.offset, "tombstone", {}
+            continue
+        try:
+            name, record = avro.decode(rec.value)
+        except avro.AvroDecodeError as exc:
+            name, record = not_avro(rec.value)
+            if name not in told:
+                told.add(name)
+                log.warning(
+                    "not_avro",
+                    topic=topic,
+                    position=f"{rec.partition}:{rec.offset}",
+                    shown_as=name,
+                    reason=str(exc),
+                    note="printed as it is: is this the topic you meant?",
+                )
+        yield rec.partition, rec.offset, name, record
+
+
+def not_avro(value: bytes) -> tuple[str, dict[str, Any]]:
+    """A message in another format, as it is: a JSON object, or the text (base64 if it is binary)."""
     try:
-        for rec in records_to_end(settings, topic, follow=follow):
-            name, record = avro.decode(rec.value) if rec.value else ("tombstone", {})
-            yield rec.partition, rec.offset, name, record
-    except (LookupError, KafkaError) as exc:  # a missing topic or no broker: one clear line, no traceback
-        raise SystemExit(f"newsflow consume: {exc}") from None
+        parsed = json.loads(value)
+    except ValueError:
+        return "raw", {"value": to_json(value)}
+    return "json", parsed if isinstance(parsed, dict) else {"value": parsed}
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = resolve(KafkaSettings, args)
+    check(settings, read=[args.topic], timeout=args.connect_timeout)
     records = iter_records(settings, args.topic, args.follow)
     for count, (partition, offset, name, record) in enumerate(records, start=1):
         line = {"_partition": partition, "_offset": offset, "_schema": name, **to_json(record)}
