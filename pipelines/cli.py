@@ -17,6 +17,7 @@ import sys
 import traceback
 from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 import structlog
 
@@ -44,6 +45,10 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """One line, not the whole usage (a stream's runs to 25 lines): what is wrong and where to look."""
+        self.exit(failures.BadUsage.exit_code, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def versions() -> str:

@@ -44,9 +44,12 @@ class _ClientErrors(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args if isinstance(record.args, tuple) else (record.args,)
-        self.seen += [a for a in args if isinstance(a, BaseException)]
+        errors = [a for a in args if isinstance(a, BaseException)]
         if record.exc_info and record.exc_info[1] is not None:
-            self.seen.append(record.exc_info[1])
+            errors.append(record.exc_info[1])
+        if errors and any(_lost_in_sasl(a) for a in args):
+            errors = [kafka_errors.SaslAuthenticationFailedError("the broker ended the SASL exchange")]
+        self.seen += errors
 
     def refused(self) -> BaseException | None:
         """The first error that retrying cannot fix: refused credentials, or an untrusted certificate."""
@@ -54,6 +57,20 @@ class _ClientErrors(logging.Handler):
             if isinstance(exc, kafka_errors.SaslAuthenticationFailedError | ssl.SSLCertVerificationError):
                 return exc
         return None
+
+
+def _lost_in_sasl(connection: object) -> bool:
+    """Whether a connection in a log record's arguments was lost in the SASL exchange: after the broker
+    answered its ApiVersions request (so TCP and TLS worked) and before the connection was ready. On a
+    TLS listener a broker that refuses the credentials closes the socket before kafka-python reads its
+    error response, so this is how a wrong password shows (the broker's log says "Failed authentication")."""
+    init = getattr(connection, "_init_future", None)
+    return (
+        getattr(connection, "sasl_enabled", False) is True
+        and getattr(connection, "broker_version_data", None) is not None
+        and init is not None
+        and not init.succeeded()
+    )
 
 
 @contextlib.contextmanager
@@ -79,7 +96,8 @@ def _refusal(settings: KafkaSettings, exc: BaseException) -> AuthenticationFaile
         )
     return AuthenticationFailed(
         f"authentication as user {settings.sasl_username!r} ({settings.sasl_mechanism or 'PLAIN'}) failed at "
-        f"{settings.bootstrap_servers}: check --sasl-username and the password (NEWSFLOW_SASL_PASSWORD)"
+        f"{settings.bootstrap_servers} ({exc.args[0] if exc.args else exc}): check --sasl-username and the password "
+        "(NEWSFLOW_SASL_PASSWORD)"
     )
 
 
@@ -93,7 +111,7 @@ def connect(settings: KafkaSettings, timeout: float) -> KafkaAdminClient:
     with _watching() as errors:
         while True:
             attempt += 1
-            per_attempt = max(0.5, min(ATTEMPT_SECONDS, deadline - time.monotonic()))
+            per_attempt = max(0.5, min(ATTEMPT_SECONDS, (deadline - time.monotonic()) / 2))
             try:
                 return KafkaAdminClient(
                     **{**settings.client_kwargs(), "request_timeout_ms": int(per_attempt * 1000)},
@@ -105,6 +123,7 @@ def connect(settings: KafkaSettings, timeout: float) -> KafkaAdminClient:
                     raise _refusal(settings, refused) from None
                 reason = _reason(errors.seen, exc)
                 remaining = deadline - time.monotonic()
+                errors.seen.clear()
                 (log.warning if attempt == 1 else log.debug)(
                     "kafka_unreachable",
                     servers=settings.bootstrap_servers,
@@ -121,7 +140,9 @@ def connect(settings: KafkaSettings, timeout: float) -> KafkaAdminClient:
 
 
 def _reason(seen: Sequence[BaseException], final: BaseException) -> str:
-    exc = seen[-1] if seen else final
+    """The underlying error (connection refused, a TLS failure), not the timeout it ended in."""
+    causes = [e for e in seen if not isinstance(e, kafka_errors.KafkaTimeoutError)]
+    exc = causes[-1] if causes else final
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text and type(exc).__name__ not in text else text or repr(exc)
 
