@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -87,25 +86,6 @@ DEFAULT_LATENESS = timedelta(days=1)
 ``--from/--to``. Producers that stamp records with the article's time (CreateTime from ``fetched_at``)
 interleave days; a crawler a day behind is still found, at the cost of reading one more day of offsets
 (dropped before any parsing)."""
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``6h``, ``1d``, ``1h30m``, ``0``, or ISO 8601 (``PT6H``, ``P1D``) -> a timedelta."""
-    value = text.strip().lower()
-    if value == "0":
-        return timedelta(0)
-    if value.startswith("p"):  # ISO 8601: P[nD]T[nH][nM][nS]
-        date, _, time_part = value[1:].partition("t")
-        value = date + time_part.replace("m", "m ")
-        if not date + time_part or re.search(r"[^\d.dw]", date):  # no years or months: not fixed lengths
-            raise ValueError(f"not a duration: {text!r} (ISO 8601 durations in weeks, days and time only)")
-    parts = _DURATION.findall(value)
-    if not parts or _DURATION.sub("", value).strip():
-        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 6h, 1d, 1h30m, PT6H)")
-    return timedelta(seconds=sum(float(n) * _UNITS[unit.lower()] for n, unit in parts))
 
 
 def epoch_ms(instant: datetime) -> int:

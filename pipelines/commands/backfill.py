@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime
 
 from pipelines import worker_forks
+from pipelines.durations import duration_flag
 from pipelines.failures import BadUsage, InputFileError
 from pipelines.options import KafkaSettings, Limits, Processing, Topics, add_common, resolve
 
@@ -38,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--lateness",
         metavar="DURATION",
+        type=duration_flag,
         default="1d",
         help="How far a record's timestamp may lag the newest one before it in its partition and still be "
         "found in the window (producers stamping the article's own time interleave days): the read goes on "
@@ -92,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_forks.ForkServer | None) -> int:
-    from pipelines.backfill import BackfillJob, day_window, parse_duration, parse_instant, run
+    from pipelines.backfill import BackfillJob, day_window, parse_instant, run
     from transforms.avro_files import check_codec
 
     try:
@@ -117,7 +119,7 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
             workers=args.workers,
             connect_timeout=args.connect_timeout,
             beam_args=args.beam_args,
-            lateness=parse_duration(args.lateness),
+            lateness=args.lateness,
         )
     except ValueError as exc:
         raise BadUsage(str(exc)) from None
