@@ -33,6 +33,7 @@ test-portable: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 kafka-up: setup
 	$(BIN)/newsflow kafka up

@@ -13,8 +13,6 @@ from typing import ClassVar
 
 from kafka import errors as kafka_errors
 
-from pipelines.options import SettingError
-
 
 class UserError(Exception):
     """A mistake or a state of the world the user can fix; the message says what and how."""
@@ -148,8 +146,6 @@ def explain(exc: BaseException) -> UserError | None:
     for cause in _chain(exc):
         if isinstance(cause, UserError):
             return cause
-        if isinstance(cause, SettingError):
-            return BadUsage(str(cause))
         if isinstance(cause, KeyboardInterrupt):
             return Aborted("interrupted")
         if isinstance(cause, kafka_errors.SaslAuthenticationFailedError):

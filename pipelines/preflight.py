@@ -24,7 +24,7 @@ from pipelines.failures import (
     not_authorised,
     unknown_topic,
 )
-from pipelines.options import KafkaSettings
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 

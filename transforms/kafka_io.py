@@ -36,9 +36,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from pipelines.options import KafkaSettings
 from transforms.reader_pool import READERS
 from transforms.records import SourcePosition
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 

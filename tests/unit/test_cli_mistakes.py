@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import structlog
 
-from pipelines import broker, cli, failures, logs
-from pipelines.broker import free_port
-from pipelines.options import SettingError
+from pipelines import cli, failures, logs
+from pipelines.devkafka import broker
+from pipelines.devkafka.broker import free_port
 
 
 def newsflow(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -164,7 +164,7 @@ def test_errors_are_explained_with_their_exit_codes():
     from kafka import errors as kafka_errors
 
     assert isinstance(failures.explain(FileNotFoundError(2, "No such file", "x")), failures.InputFileError)
-    assert failures.explain(SettingError("bad")).exit_code == 2
+    assert failures.explain(failures.BadUsage("bad")).exit_code == 2
     assert failures.explain(kafka_errors.SaslAuthenticationFailedError("no")).exit_code == 3
     assert failures.explain(kafka_errors.TopicAuthorizationFailedError("t")).exit_code == 5
     wrapped = RuntimeError("in a DoFn")
@@ -250,7 +250,7 @@ def test_durations_for_lateness():
 
 
 def test_process_reads_warc_and_compressed_forms(tmp_path: Path):
-    from pipelines.inputs import plan_inputs
+    from pipelines.cli.inputs import plan_inputs
 
     for name in ("a.json", "b.jsonl.zst", "c.html.bz2", "d.htm", "e.txt.gz", "f.warc", "g.warc.gz", "h.md"):
         (tmp_path / name).write_bytes(b"")

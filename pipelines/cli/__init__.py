@@ -1,4 +1,6 @@
-"""The ``newsflow`` command line. Each sub-command lives in ``pipelines/commands/<name>.py``.
+"""The ``newsflow`` command line (``newsflow ...`` or ``python -m pipelines.cli ...``). Each sub-command lives
+in ``pipelines/cli/commands/<name>.py``; the modules beside this one are what only the commands use (reading
+input files, reading a topic to its end, planning a dead-letter replay).
 
 A command module defines ``add_parser(subparsers)``, which registers its parser and sets ``func`` to a
 callable taking the parsed namespace and returning an exit code. Arguments after a literal ``--`` are
@@ -21,7 +23,9 @@ from typing import NoReturn
 
 import structlog
 
-from pipelines import __version__, commands, failures, logs
+import transforms
+from pipelines import __version__, failures, logs
+from pipelines.cli import commands
 
 log = structlog.get_logger("newsflow")
 
@@ -59,7 +63,7 @@ def versions() -> str:
             parts.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             parts.append(f"{dist} not installed")
-    meta = Path(__file__).resolve().parents[1] / "transforms" / "entities" / "model" / "meta.json"
+    meta = Path(transforms.__file__).resolve().parent / "entities" / "model" / "meta.json"
     try:
         model = json.loads(meta.read_text(encoding="utf-8"))
         parts.append(f"NER model {model['name']} {model['version']}")
@@ -167,7 +171,3 @@ def main(argv: list[str] | None = None) -> int:
         return failure.exit_code
     finally:
         logs.flush_repeats()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from pipelines.failures import unknown_topic
-from pipelines.options import KafkaSettings
+from transforms.settings import KafkaSettings
 
 
 def records_to_end(

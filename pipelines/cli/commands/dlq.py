@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 import structlog
 from kafka import KafkaProducer
 
-from pipelines.commands.consume import iter_records
-from pipelines.dlq import Selection, plan
+from pipelines.cli.commands.consume import iter_records
+from pipelines.cli.dlq import Selection, plan
 from pipelines.failures import UnexpectedFormat
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 

@@ -8,12 +8,13 @@ import json
 import structlog
 from kafka import KafkaProducer
 
+from pipelines.cli.inputs import iter_messages, plan_inputs, reason
 from pipelines.failures import InputFileError
-from pipelines.inputs import iter_messages, plan_inputs, reason
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
 from transforms import avro
 from transforms.parse import ParseError, parse_json
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 

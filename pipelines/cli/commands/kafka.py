@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines import broker
+from pipelines.devkafka import broker
 from pipelines.failures import BrokerUnreachable, UserError
 
 

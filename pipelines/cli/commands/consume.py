@@ -11,10 +11,11 @@ from typing import Any
 
 import structlog
 
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.cli.topic_reader import records_to_end
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
-from pipelines.topic_reader import records_to_end
 from transforms import avro
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
