@@ -179,3 +179,17 @@ def test_sigterm_finishes_the_batch_commits_and_the_run_is_quiet(kafka_broker, t
     assert sum(v or 0 for v in _committed(kafka_broker.bootstrap, topics.input_topic, "term").values()) == 40
     assert "deterministic" not in err
     assert not [e for e in events(err) if str(e.get("logger", "")).startswith(("kafka", "apache_beam"))]
+
+
+def test_dlq_replay_from_a_topic_of_another_format_says_what_it_holds(kafka_broker, topics):
+    producer = KafkaProducer(**KafkaSettings(bootstrap_servers=kafka_broker.bootstrap).producer_kwargs())
+    producer.send(topics.input_topic, value=json.dumps({"url": "https://e.example/r", "text": "x"}).encode())
+    producer.flush()
+    producer.close()
+    run = newsflow(
+        "dlq", "replay", "--bootstrap-servers", kafka_broker.bootstrap, "--dlq-topic", topics.input_topic,
+        "--to-topic", topics.input_topic, "--dry-run",
+    )  # fmt: skip
+    last = failure_line(run, 8)
+    assert last["command"] == "dlq replay"
+    assert f"topic '{topics.input_topic}' holds json records, not dead letters" in last["error"]

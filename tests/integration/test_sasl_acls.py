@@ -69,7 +69,10 @@ def guarded(kafka_broker, topics) -> tuple[Topics, str]:
         (ACLOperation.WRITE, ResourceType.TOPIC, t.input_topic),
         (ACLOperation.READ, ResourceType.TOPIC, t.output_topic),
     ]
-    acls = [allow("newsflow", *need) for need in needs + extra]
+    # An ACL on the cluster for someone else guards it, so the runs below also show that newsflow needs no
+    # cluster permission (its idempotent producer included).
+    acls = [allow("nobody", ACLOperation.ALTER, ResourceType.CLUSTER, "kafka-cluster")]
+    acls += [allow("newsflow", *need) for need in needs + extra]
     acls += [allow("no-read", *need) for need in needs if need[0] != ACLOperation.READ or need[2] == group]
     acls += [allow("no-dlq-write", *need) for need in needs if need[2] != t.dlq_topic]
     with contextlib.closing(KafkaAdminClient(bootstrap_servers=[kafka_broker.bootstrap])) as admin:

@@ -75,15 +75,19 @@ def selection_from(args: argparse.Namespace) -> Selection:
 def dead_letters(
     records: Iterable[tuple[int, int, str, dict]], topic: str
 ) -> Iterator[tuple[int, int, dict]]:
-    """(partition, offset, letter) of a DLQ's records; another kind of record means the wrong topic."""
-    for partition, offset, name, record in records:
-        if name == "dead_letter":
-            yield partition, offset, record
-        elif name != "tombstone":
-            raise UnexpectedFormat(
-                f"topic {topic!r} holds {name} records, not dead letters (first at {partition}:{offset}): "
-                "is --dlq-topic right?"
-            )
+    """(partition, offset, letter) of a DLQ's records; another kind of record means the wrong topic (the
+    reader under ``records`` is then closed at once: its client would keep the process alive)."""
+    try:
+        for partition, offset, name, record in records:
+            if name == "dead_letter":
+                yield partition, offset, record
+            elif name != "tombstone":
+                raise UnexpectedFormat(
+                    f"topic {topic!r} holds {name} records, not dead letters (first at {partition}:{offset}): "
+                    "is --dlq-topic right?"
+                )
+    finally:
+        getattr(records, "close", lambda: None)()
 
 
 def _replay(args: argparse.Namespace) -> int:
