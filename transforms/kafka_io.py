@@ -123,35 +123,6 @@ class _ReadCounter:
 READ_COUNTER = _ReadCounter()
 
 
-def wait_for_broker(settings: KafkaSettings, timeout: float) -> None:
-    """Block until the cluster answers, logging each attempt; raise after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    attempt = 0
-    while True:
-        attempt += 1
-        try:  # each attempt is bounded too, so the whole wait never outlasts ``timeout`` by much
-            per_attempt_ms = int(max(1.0, min(5.0, deadline - time.monotonic())) * 1000)
-            consumer = KafkaConsumer(**settings.consumer_kwargs(None), bootstrap_timeout_ms=per_attempt_ms)
-            consumer.topics()
-            consumer.close()
-            return
-        except (KafkaError, OSError) as exc:
-            remaining = deadline - time.monotonic()
-            log.warning(
-                "kafka_unreachable",
-                servers=settings.bootstrap_servers,
-                attempt=attempt,
-                error=type(exc).__name__,
-                retry_in_s=min(2.0, max(remaining, 0)),
-            )
-            if remaining <= 0:
-                raise ConnectionError(
-                    f"Kafka at {settings.bootstrap_servers} unreachable after {timeout:.0f}s "
-                    f"({attempt} attempts, last error {type(exc).__name__})"
-                ) from exc
-            time.sleep(min(2.0, remaining))
-
-
 def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
     """``call()`` retried while the brokers are unreachable, for up to ``patience`` seconds.
 
