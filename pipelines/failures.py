@@ -40,14 +40,14 @@ class BadUsage(UserError):
 
 
 class AuthenticationFailed(UserError):
-    """The brokers refused the credentials (SASL user name or password)."""
+    """The brokers refused the credentials (SASL user or password), or their TLS certificate is not trusted."""
 
     exit_code = 3
     kind = "kafka_authentication_failed"
 
 
 class BrokerUnreachable(UserError):
-    """No broker answered at the bootstrap address within the connect timeout."""
+    """No broker answered within the connect timeout (kafka status: the local broker is not running)."""
 
     exit_code = 4
     kind = "kafka_unreachable"

@@ -78,7 +78,8 @@ def _epilog() -> str:
         "Every flag can also come from an environment variable: NEWSFLOW_<FLAG NAME> in capitals with\n"
         "underscores (--bootstrap-servers: NEWSFLOW_BOOTSTRAP_SERVERS); each command's --help names them.\n"
         "Secrets (NEWSFLOW_SASL_PASSWORD, NEWSFLOW_SSL_PASSWORD) are best given that way.\n"
-        "NEWSFLOW_LOG_LEVEL and NEWSFLOW_LOG_FORMAT set --log-level and --log-format.\n\n"
+        "NEWSFLOW_LOG_LEVEL and NEWSFLOW_LOG_FORMAT set --log-level and --log-format;\n"
+        "NEWSFLOW_KAFKA_DATA_DIR the local broker's data dir (newsflow kafka).\n\n"
         f"Exit codes:\n{codes}"
     )
 
