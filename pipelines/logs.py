@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -84,7 +85,12 @@ class _OperatorView(logging.Filter):
         if entry is not None and entry[1]:
             _report_repeats(key, entry)
         self.shown[key] = [record.created, 0]
-        record.exc_info = record.exc_text = record.stack_info = None  # a library's traceback: DEBUG only
+        # A library's traceback is for DEBUG only, attached or written into the message (Beam does both).
+        record.exc_info = record.exc_text = record.stack_info = None
+        with contextlib.suppress(Exception):  # a record whose arguments do not fit its format: as it is
+            text = record.getMessage()
+            if "\n" in text:
+                record.msg, record.args = text.split("\n", 1)[0] + " […]", None
         return True
 
     def flush(self) -> None:

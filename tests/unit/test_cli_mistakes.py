@@ -205,6 +205,9 @@ def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsy
     assert not any(view.filter(r) for r in repeats)
     beam = _record("apache_beam.runners.worker", logging.ERROR, "bundle failed", exc=True)
     assert view.filter(beam) and beam.exc_info is None  # shown, without the traceback
+    written = _record("apache_beam.runners.worker", logging.ERROR, "failed: %s", exc=False)
+    written.args = ("boom\nTraceback (most recent call last):\n  File x",)
+    assert view.filter(written) and written.getMessage() == "failed: boom […]"
     assert view.filter(_record("pipelines.stream", logging.INFO, "ours pass untouched"))
     logs.flush_repeats()
     summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
