@@ -37,6 +37,7 @@ def failure_line(run: subprocess.CompletedProcess, code: int) -> dict:
 def console(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process runs of the CLI log to a stderr that pytest replaces after each test: no stale handle."""
     monkeypatch.setattr(logs, "configure", lambda *args, **kwargs: False)
+    monkeypatch.setattr(logs, "_VIEWS", [])  # repeats counted by earlier tests' logging are not ours
 
 
 @pytest.mark.parametrize("command", ["produce", "stream"])
