@@ -23,6 +23,7 @@ from pipelines.options import Processing, Topics
 from pipelines.preflight import check
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
+from transforms.headers import dead_letter_headers, record_headers
 from transforms.kafka_io import (
     GAPS_TAG,
     CommitAcks,
@@ -56,21 +57,24 @@ class StreamJob:
 
 
 def article_message(topic: str, article: Article) -> OutMessage:
-    return OutMessage(
-        topic, article.id.encode(), avro.encode("article", to_dict(article)), article.source_position
-    )
+    value = avro.encode("article", to_dict(article))
+    return OutMessage(topic, article.id.encode(), value, article.source_position, _headers("article"))
 
 
 def duplicate_message(topic: str, verdict: DuplicateVerdict) -> OutMessage:
-    return OutMessage(
-        topic, verdict.id.encode(), avro.encode("duplicate", to_dict(verdict)), verdict.source_position
-    )
+    value = avro.encode("duplicate", to_dict(verdict))
+    return OutMessage(topic, verdict.id.encode(), value, verdict.source_position, _headers("duplicate"))
 
 
 def dead_letter_message(topic: str, letter: DeadLetter) -> OutMessage:
     pos = letter.source_position
     key = f"{pos.topic}:{pos.partition}:{pos.offset}".encode() if pos else None
-    return OutMessage(topic, key, avro.encode("dead_letter", to_dict(letter)), pos)
+    value = avro.encode("dead_letter", to_dict(letter))
+    return OutMessage(topic, key, value, pos, tuple(dead_letter_headers(letter)))
+
+
+def _headers(schema_name: str) -> tuple[tuple[str, bytes], ...]:
+    return tuple(record_headers(schema_name))
 
 
 class WriteOutputs(beam.PTransform):

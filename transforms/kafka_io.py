@@ -434,6 +434,7 @@ class OutMessage:
     key: bytes | None
     value: bytes
     position: SourcePosition | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class WriteToKafka(beam.DoFn):
@@ -455,7 +456,9 @@ class WriteToKafka(beam.DoFn):
         self._pending: list[tuple] = []
 
     def process(self, message: OutMessage) -> None:
-        future = self._producer.send(message.topic, key=message.key, value=message.value)
+        future = self._producer.send(
+            message.topic, key=message.key, value=message.value, headers=list(message.headers)
+        )
         self._pending.append((future, message))
 
     def finish_bundle(self) -> Iterator[WindowedValue]:

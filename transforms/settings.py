@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-VERSION = "0.1.0"  # the release, stamped on every output record (records.PIPELINE_VERSION)
+VERSION = "0.2.0"  # the release, stamped on every output record (records.PIPELINE_VERSION)
 
 
 def setting(

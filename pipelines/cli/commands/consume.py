@@ -15,6 +15,7 @@ from pipelines.cli.topic_reader import records_to_end
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
 from transforms import avro
+from transforms.headers import as_dict
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -32,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--topic", default=DEFAULT_TOPICS["output_topic"], help="Topic to read.")
     parser.add_argument("--follow", action="store_true", help="Keep waiting for new records.")
     parser.add_argument("--limit", type=int, help="Stop after this many records.")
+    parser.add_argument("--headers", action="store_true", help="Add each record's Kafka headers (_headers).")
     add_connect_timeout(parser)
     add_common(parser)
     parser.set_defaults(func=_run)
@@ -54,29 +56,42 @@ def to_json(value: Any) -> Any:
 
 
 def iter_records(settings: KafkaSettings, topic: str, follow: bool = False):
-    """(partition, offset, schema name, record) from the beginning to the end (or forever). A message that
-    is not one of newsflow's Avro records comes as ``("json", object)`` if it is JSON (the raw topic's
-    envelopes), else ``("raw", {"value": text or base64})``; the first of each is logged once."""
+    """(partition, offset, schema name, record) from the beginning to the end (or forever)."""
+    for rec, name, record in iter_decoded(settings, topic, follow):
+        yield rec.partition, rec.offset, name, record
+
+
+def iter_decoded(settings: KafkaSettings, topic: str, follow: bool = False):
+    """(Kafka record, schema name, record) from the beginning to the end (or forever).
+
+    A value no known schema decodes is yielded as schema ``undecodable`` with the reason, and logged, so
+    one bad record never ends the read. A message that is not Avro single-object encoding at all (the raw
+    topic's JSON envelopes) comes as it is: ``("json", object)`` if it is JSON, else ``("raw", {"value":
+    text or base64})``, and the first of each kind is logged once.
+    """
     told: set[str] = set()
     for rec in records_to_end(settings, topic, follow=follow):
         if not rec.value:
-            yield rec.partition, rec.offset, "tombstone", {}
+            yield rec, "tombstone", {}
             continue
         try:
-            name, record = avro.decode(rec.value)
+            name, record = avro.decode(rec.value, topic=topic)
         except avro.AvroDecodeError as exc:
-            name, record = not_avro(rec.value)
-            if name not in told:
-                told.add(name)
-                log.warning(
-                    "not_avro",
-                    topic=topic,
-                    position=f"{rec.partition}:{rec.offset}",
-                    shown_as=name,
-                    reason=str(exc),
-                    note="printed as it is: is this the topic you meant?",
-                )
-        yield rec.partition, rec.offset, name, record
+            if avro.is_single_object(rec.value):
+                log.warning("undecodable_record", topic=topic, partition=rec.partition, offset=rec.offset)
+                name, record = "undecodable", {"error": str(exc), "bytes": len(rec.value)}
+            else:
+                name, record = not_avro(rec.value)
+                if name not in told:
+                    told.add(name)
+                    log.warning(
+                        "not_avro",
+                        topic=topic,
+                        position=f"{rec.partition}:{rec.offset}",
+                        shown_as=name,
+                        note="printed as it is: is this the topic you meant?",
+                    )
+        yield rec, name, record
 
 
 def not_avro(value: bytes) -> tuple[str, dict[str, Any]]:
@@ -91,9 +106,12 @@ def not_avro(value: bytes) -> tuple[str, dict[str, Any]]:
 def _run(args: argparse.Namespace) -> int:
     settings = resolve(KafkaSettings, args)
     check(settings, read=[args.topic], timeout=args.connect_timeout)
-    records = iter_records(settings, args.topic, args.follow)
-    for count, (partition, offset, name, record) in enumerate(records, start=1):
-        line = {"_partition": partition, "_offset": offset, "_schema": name, **to_json(record)}
+    records = iter_decoded(settings, args.topic, args.follow)
+    for count, (rec, name, record) in enumerate(records, start=1):
+        line = {"_partition": rec.partition, "_offset": rec.offset, "_schema": name}
+        if args.headers:
+            line["_headers"] = as_dict(rec.headers)
+        line.update(to_json(record))
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
         if args.limit and count >= args.limit:
             break

@@ -16,6 +16,7 @@ from pipelines.cli.dlq import Selection, plan
 from pipelines.failures import UnexpectedFormat
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
+from transforms.headers import input_headers
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -81,7 +82,7 @@ def dead_letters(
         for partition, offset, name, record in records:
             if name == "dead_letter":
                 yield partition, offset, record
-            elif name != "tombstone":
+            elif name not in ("tombstone", "undecodable"):  # an undecodable one is logged and skipped
                 raise UnexpectedFormat(
                     f"topic {topic!r} holds {name} records, not dead letters (first at {partition}:{offset}): "
                     "is --dlq-topic right?"
@@ -106,7 +107,8 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         sent += 1
         if producer is not None:
-            futures.append(producer.send(args.to_topic, value=replay.original, headers=[replay.header]))
+            headers = [replay.header, *input_headers(replay.original)]
+            futures.append(producer.send(args.to_topic, value=replay.original, headers=headers))
     if producer is not None:
         producer.flush()
         for future in futures:

@@ -13,6 +13,7 @@ from pipelines.failures import InputFileError
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
 from transforms import avro
+from transforms.headers import input_headers
 from transforms.parse import ParseError, parse_json
 from transforms.settings import KafkaSettings
 
@@ -79,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
                     counts["skipped"] += 1
                     continue
                 value = avro.encode("raw_article", raw.__dict__)
-            future = producer.send(args.topic, key=key, value=value)
+            future = producer.send(args.topic, key=key, value=value, headers=input_headers(value))
             future.add_callback(delivered).add_errback(undelivered)
         producer.flush()
     finally:
