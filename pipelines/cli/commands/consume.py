@@ -77,7 +77,7 @@ def iter_decoded(settings: KafkaSettings, topic: str, follow: bool = False):
         try:
             name, record = avro.decode(rec.value, topic=topic)
         except avro.AvroDecodeError as exc:
-            if avro.is_single_object(rec.value):
+            if avro.is_avro(rec.value):
                 log.warning("undecodable_record", topic=topic, partition=rec.partition, offset=rec.offset)
                 name, record = "undecodable", {"error": str(exc), "bytes": len(rec.value)}
             else:
