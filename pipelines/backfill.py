@@ -36,6 +36,7 @@ from pipelines.engine import worker_cache
 from pipelines.engine.local_runner import local_runner
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.options import DIRECT_RUNNERS, Processing, Topics
+from pipelines.preflight import check
 from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
 from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
@@ -49,7 +50,6 @@ from transforms.kafka_io import (
     ReadLimits,
     StartRule,
     resolve_ranges,
-    wait_for_broker,
 )
 from transforms.settings import KafkaSettings, Limits
 
@@ -81,6 +81,13 @@ def day_window(day: str, now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+DEFAULT_LATENESS = timedelta(days=1)
+"""How far behind the newest timestamp already in a partition a record's own may lie and still be found by
+``--from/--to``. Producers that stamp records with the article's time (CreateTime from ``fetched_at``)
+interleave days; a crawler a day behind is still found, at the cost of reading one more day of offsets
+(dropped before any parsing)."""
+
+
 def epoch_ms(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
@@ -88,6 +95,16 @@ def epoch_ms(instant: datetime) -> int:
 def in_window(record: KafkaRecord, start_ms: int, stop_ms: int) -> bool:
     """[start, stop): offsets_for_times bounds are exact only where producer timestamps are in order."""
     return start_ms <= record.timestamp_ms < stop_ms
+
+
+def lookup_stop_ms(job: BackfillJob) -> int:
+    """The time whose offset ends the read: ``--to`` plus the lateness. Kafka's offset lookup by time gives
+    each partition's *first* offset stamped at or after a time, so a window record after the offset that
+    ``--to`` resolves to (a late one, behind a newer record) would be missed; reading on to ``--to +
+    lateness`` finds every record at most that far behind. The start needs no widening: every record before
+    the offset ``--from`` resolves to is stamped before ``--from``. :class:`InWindowDoFn` then keeps exactly
+    [from, to)."""
+    return epoch_ms(job.stop + job.lateness)
 
 
 # ---- the job ----------------------------------------------------------------------------------------------
@@ -111,8 +128,11 @@ class BackfillJob:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     connect_timeout: float = 60.0
     beam_args: list[str] = field(default_factory=list)
+    lateness: timedelta = DEFAULT_LATENESS
 
     def __post_init__(self) -> None:
+        if self.lateness < timedelta(0):
+            raise ValueError("--lateness cannot be negative")
         if bool(self.inputs) == (self.start is not None):
             raise ValueError("give either input files (--input) or a Kafka time window (--from/--to, --day)")
         if (self.start is None) != (self.stop is None):
@@ -497,9 +517,15 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
     ranges: list = []
     files: list[FileRange] = []
     if job.from_kafka or job.to_kafka:
-        wait_for_broker(job.kafka, job.connect_timeout)
+        t = job.topics
+        check(
+            job.kafka,
+            read=[t.input_topic] if job.from_kafka else [],
+            write=[t.output_topic, t.duplicates_topic, t.dlq_topic] if job.to_kafka else [],
+            timeout=job.connect_timeout,
+        )
     if job.from_kafka:
-        rule = StartRule(use_committed=False, start_ms=epoch_ms(job.start), stop_ms=epoch_ms(job.stop))
+        rule = StartRule(use_committed=False, start_ms=epoch_ms(job.start), stop_ms=lookup_stop_ms(job))
         ranges = resolve_ranges(job.kafka, [job.topics.input_topic], None, rule)
         total = sum(r.stop - r.start for r in ranges)
     else:

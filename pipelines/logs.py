@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import time
 
 import structlog
 
@@ -46,6 +48,78 @@ class _ImportNoise(logging.Filter):
         return not record.getMessage().startswith("apitools not found")
 
 
+THIRD_PARTY = ("kafka", "apache_beam", "urllib3")
+"""Libraries whose own log records pass through :class:`_OperatorView` (all of them at DEBUG)."""
+
+DEMOTED = ("kafka.net", "kafka.cluster", "kafka.coordinator", "kafka.client_async", "kafka.conn")
+"""kafka-python's connection, metadata and coordinator chatter (refused connections, "No node available",
+"Marking the coordinator dead", "blocking the event loop", "Topic ... not found in cluster metadata"): each
+problem it describes newsflow reports in its own terms (broker unreachable, unknown topic, a retry that
+failed), so an operator sees these at DEBUG only."""
+
+REPEAT_WINDOW = 60.0
+"""Seconds during which a record repeating one already shown is counted instead of shown."""
+
+
+class _OperatorView(logging.Filter):
+    """Third-party records as an operator needs them, unless the level is DEBUG (then everything passes):
+    kafka-python's chatter in :data:`DEMOTED` is dropped; a record repeating the same message of the same
+    library within :data:`REPEAT_WINDOW` s is counted, and the count reported in one line (``log_repeats``)
+    when the message next shows or at exit; tracebacks attached to their records are left out."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+        self.shown: dict[tuple[str, int, str], list[float]] = {}  # key -> [shown at, repeats since]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.debug or not record.name.startswith(THIRD_PARTY):
+            return True
+        if record.name.startswith(DEMOTED):
+            return False
+        key = (record.name, record.levelno, str(record.msg))
+        entry = self.shown.get(key)
+        if entry is not None and record.created - entry[0] < REPEAT_WINDOW:
+            entry[1] += 1
+            return False
+        if entry is not None and entry[1]:
+            _report_repeats(key, entry)
+        self.shown[key] = [record.created, 0]
+        # A library's traceback is for DEBUG only, attached or written into the message (Beam does both).
+        record.exc_info = record.exc_text = record.stack_info = None
+        with contextlib.suppress(Exception):  # a record whose arguments do not fit its format: as it is
+            text = record.getMessage()
+            if "\n" in text:
+                record.msg, record.args = text.split("\n", 1)[0] + " […]", None
+        return True
+
+    def flush(self) -> None:
+        for key, entry in self.shown.items():
+            if entry[1]:
+                _report_repeats(key, entry)
+                entry[1] = 0
+
+
+def _report_repeats(key: tuple[str, int, str], entry: list[float]) -> None:
+    name, level, message = key
+    structlog.get_logger(name).log(
+        level,
+        "log_repeats",
+        message=message[:200],
+        repeats=int(entry[1]),
+        seconds=round(time.time() - entry[0], 1),
+    )
+
+
+_VIEWS: list[_OperatorView] = []
+
+
+def flush_repeats() -> None:
+    """Report the repeats counted but not reported yet (the CLI calls this as a command ends)."""
+    for view in _VIEWS:
+        view.flush()
+
+
 RENDERINGS = {"auto": None, "json": True, "console": False}
 """``--log-format`` values and their ``json`` argument for :func:`configure` (auto: JSON unless on a TTY)."""
 
@@ -65,8 +139,12 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> bool:
     ]
     # JSON carries a traceback as text (a console renders it itself); then long fields are cut.
     ending = [*([structlog.processors.format_exc_info] if use_json else []), _bounded, renderer]
+    debug = logging.getLevelName(level) <= logging.DEBUG
+    view = _OperatorView(debug)
+    _VIEWS[:] = [view]
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ImportNoise())
+    handler.addFilter(view)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
@@ -74,8 +152,10 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> bool:
         )
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("kafka", "apache_beam", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Their DEBUG records trace every request (thousands a second); at our DEBUG, their INFO and up
+    # pass whole, which holds every record the operator's view filters (all WARNING and up).
+    for library in THIRD_PARTY:
+        logging.getLogger(library).setLevel(logging.INFO if debug else logging.WARNING)
     structlog.configure(
         processors=[*shared, *ending],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.failures import BadUsage
 from transforms.settings import KafkaSettings, setting
 from transforms.settings import Limits as Limits  # re-exported: commands build it with resolve(Limits, ...)
 
@@ -51,35 +52,81 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> Non
         if f.metadata.get("secret"):
             help_text += f" Secret: prefer the environment variable {env}; never shown."
         else:
-            help_text += f" (env {env}; default: {f.default})"
+            shown = f.metadata.get("shown") or f.default
+            help_text += f" (env {env}; default: {shown})"
         kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": help_text}
         if f.metadata.get("choices"):
             kwargs["choices"] = f.metadata["choices"]
         convert = _converter(f)
         if convert is not str:
             kwargs["type"] = convert
-            kwargs["metavar"] = convert.__name__.removeprefix("_parse_").upper()
+            kwargs["metavar"] = _base_type(f).upper()
         group.add_argument(flag, **kwargs)
 
 
+_BOOLS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _parse_bool(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return _BOOLS[value.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"not a boolean: {value!r} (true or false)") from None
+
+
+def _base_type(f: dataclasses.Field) -> str:
+    return str(f.type).replace(" | None", "").strip()
 
 
 def _converter(f: dataclasses.Field) -> Any:
-    """str -> value for a field annotated ``int``, ``float | None``, ``bool``... (annotations are strings)."""
-    base = str(f.type).replace(" | None", "").strip()
-    return {"bool": _parse_bool, "int": int, "float": float}.get(base, str)
+    """str -> value for a field annotated ``int``, ``float | None``, ``bool``... (annotations are strings),
+    refusing a number below the field's ``minimum`` with a message argparse shows as it is."""
+    base = _base_type(f)
+    if base == "bool":
+        return _parse_bool
+    if base not in ("int", "float"):
+        return str
+    number = int if base == "int" else float
+    minimum = f.metadata.get("minimum")
+
+    def convert(value: str) -> int | float:
+        try:
+            parsed = number(value)
+        except ValueError:
+            kind = "an integer" if base == "int" else "a number"
+            raise argparse.ArgumentTypeError(f"not {kind}: {value!r}") from None
+        if minimum is not None and not parsed >= minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the least allowed, {minimum:g}")
+        return parsed
+
+    return convert
 
 
 def resolve(cls: type, args: argparse.Namespace | None = None, env: dict[str, str] | None = None) -> Any:
-    """Build a settings dataclass: flag if given, else ``NEWSFLOW_<FIELD>``, else the default."""
+    """Build a settings dataclass: flag if given, else ``NEWSFLOW_<FIELD>``, else the default. A variable
+    with a value the flag would refuse raises :class:`~pipelines.failures.BadUsage` naming the variable."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         given = getattr(args, f.name, None) if args is not None else None
-        if given is None and (ENV_PREFIX + f.name.upper()) in env:
-            given = _converter(f)(env[ENV_PREFIX + f.name.upper()])
+        name = ENV_PREFIX + f.name.upper()
+        if given is None and name in env:
+            try:
+                given = _converter(f)(env[name])
+            except argparse.ArgumentTypeError as exc:
+                raise BadUsage(f"environment variable {name}: {exc}") from None
+            if f.metadata.get("choices") and given not in f.metadata["choices"]:
+                choices = ", ".join(f.metadata["choices"])
+                raise BadUsage(f"environment variable {name}: {given!r} is not one of {choices}")
         if given is not None:
             values[f.name] = given
     return cls(**values)
@@ -95,7 +142,10 @@ class Processing:
         "<temp dir>/newsflow-state/<group id>--<input topic>. Unused on Flink/Dataflow (runner state).",
     )
     dedup_threshold: float | None = setting(
-        None, "Estimated Jaccard at or above which articles are near duplicates."
+        None,
+        "Estimated Jaccard at or above which articles are near duplicates, in (0, 1].",
+        minimum=0.001,
+        shown="0.5, the dedup settings' threshold",
     )
     learn_boilerplate: bool = setting(
         True, "Remove paragraphs that recur across articles of the same source."
@@ -112,19 +162,27 @@ class Consumption:
     auto_offset_reset: str = setting(
         "earliest", "Where to start when the group has no committed offset.", choices=("earliest", "latest")
     )
-    idle_timeout: float | None = setting(None, "Stop once the input has been idle this many seconds.")
+    idle_timeout: float | None = setting(
+        None, "Stop once the input has been idle this many seconds.", minimum=0, shown="never"
+    )
     max_records: int | None = setting(
-        None, "Stop after reading this many records (local runs: in all; other runners: per worker process)."
+        None,
+        "Stop after reading this many records (local runs: in all; other runners: per worker process).",
+        minimum=1,
+        shown="no limit",
     )
     connect_timeout: float = setting(
-        60.0, "Seconds to wait for the brokers at start-up before exiting non-zero."
+        60.0, "Seconds to wait for the brokers at start-up before exiting non-zero (exit 4).", minimum=0.001
     )
     batch_records: int = setting(
         500,
         "Local runs (no runner or the DirectRunner): most records per micro-batch, i.e. what a crash can "
         "deliver twice.",
+        minimum=1,
     )
-    poll_interval: float = setting(1.0, "Local runs: seconds between looks for new records when caught up.")
+    poll_interval: float = setting(
+        1.0, "Local runs: seconds between looks for new records when caught up.", minimum=0.001
+    )
 
 
 def add_common(parser: argparse.ArgumentParser, *groups: tuple[type, str]) -> None:

@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.chain import ArticleChain
 from pipelines.engine.local_stream import Batches, StopRequest, default_state_dir, is_local, run_batches
 from pipelines.options import Processing, Topics
+from pipelines.preflight import check
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
 from transforms.headers import dead_letter_headers, record_headers
@@ -32,7 +33,6 @@ from transforms.kafka_io import (
     StartRule,
     WriteToKafka,
     resolve_ranges,
-    wait_for_broker,
 )
 from transforms.records import Article, DeadLetter, DuplicateVerdict, to_dict
 from transforms.settings import KafkaSettings, Limits
@@ -113,15 +113,16 @@ def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list, *, mode: str = 
     )
 
 
-EXIT_UNREACHABLE = 3
-
-
 def run(job: StreamJob) -> int:
-    try:
-        wait_for_broker(job.kafka, job.connect_timeout)
-    except ConnectionError as exc:  # a clear line and a non-zero exit, never a traceback or a hang
-        log.error("kafka_unreachable_giving_up", error=str(exc), connect_timeout_s=job.connect_timeout)
-        return EXIT_UNREACHABLE
+    """Stream until stopped; 0 after a clean stop. A broker, credential, ACL or topic problem found at
+    start-up raises its :mod:`pipelines.failures` error before anything runs."""
+    t = job.topics
+    check(
+        job.kafka,
+        read=[t.input_topic],
+        write=[t.output_topic, t.duplicates_topic, t.dlq_topic],
+        timeout=job.connect_timeout,
+    )
     started = time.monotonic()
     if is_local(job.beam_args):
         stop = StopRequest()

@@ -123,52 +123,38 @@ class _ReadCounter:
 READ_COUNTER = _ReadCounter()
 
 
-def wait_for_broker(settings: KafkaSettings, timeout: float) -> None:
-    """Block until the cluster answers, logging each attempt; raise after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    attempt = 0
-    while True:
-        attempt += 1
-        try:  # each attempt is bounded too, so the whole wait never outlasts ``timeout`` by much
-            per_attempt_ms = int(max(1.0, min(5.0, deadline - time.monotonic())) * 1000)
-            consumer = KafkaConsumer(**settings.consumer_kwargs(None), bootstrap_timeout_ms=per_attempt_ms)
-            consumer.topics()
-            consumer.close()
-            return
-        except (KafkaError, OSError) as exc:
-            remaining = deadline - time.monotonic()
-            log.warning(
-                "kafka_unreachable",
-                servers=settings.bootstrap_servers,
-                attempt=attempt,
-                error=type(exc).__name__,
-                retry_in_s=min(2.0, max(remaining, 0)),
-            )
-            if remaining <= 0:
-                raise ConnectionError(
-                    f"Kafka at {settings.bootstrap_servers} unreachable after {timeout:.0f}s "
-                    f"({attempt} attempts, last error {type(exc).__name__})"
-                ) from exc
-            time.sleep(min(2.0, remaining))
-
-
 def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
     """``call()`` retried while the brokers are unreachable, for up to ``patience`` seconds.
 
     Workers create clients and commit offsets while the pipeline runs; a broker outage there must hold the
     bundle until the broker is back, not fail the job. Every call wrapped here is safe to repeat.
+
+    The first failure is logged as a warning, the later ones at debug level, and a success after failures
+    as one ``kafka_recovered`` line with the count: an outage is two lines, however long it lasts.
     """
-    deadline = time.monotonic() + patience
+    started = time.monotonic()
+    deadline = started + patience
     attempt = 0
     while True:
         attempt += 1
         try:
-            return call()
+            result = call()
         except (KafkaError, OSError) as exc:
             if time.monotonic() >= deadline:
                 raise
-            log.warning("kafka_retrying", call=what, attempt=attempt, error=type(exc).__name__)
+            (log.warning if attempt == 1 else log.debug)(
+                "kafka_retrying", call=what, attempt=attempt, error=type(exc).__name__, patience_s=patience
+            )
             time.sleep(min(5.0, 0.5 * attempt))
+            continue
+        if attempt > 1:
+            log.info(
+                "kafka_recovered",
+                call=what,
+                failed_attempts=attempt - 1,
+                seconds=round(time.monotonic() - started, 1),
+            )
+        return result
 
 
 def resolve_ranges(
@@ -276,6 +262,7 @@ class ReadPartitions(beam.DoFn):
     def setup(self) -> None:
         self._kwargs = self.settings.consumer_kwargs(None)
         self._last_seen = {}
+        self._failed_polls: dict[TopicPartition, int] = {}  # a warning for the first, debug for the rest
         self._read = Metrics.counter("newsflow", "kafka.records_read")
         self._bytes = Metrics.counter("newsflow", "kafka.bytes_read")
 
@@ -296,9 +283,21 @@ class ReadPartitions(beam.DoFn):
             batch = consumer.poll(timeout_ms=self.limits.poll_timeout_ms, max_records=self.limits.max_batch)
         except KafkaError as exc:
             consumer.close(autocommit=False)
-            log.warning("kafka_poll_failed", partition=f"{part.topic}:{part.partition}", error=str(exc))
+            failed = self._failed_polls[tp] = self._failed_polls.get(tp, 0) + 1
+            (log.warning if failed == 1 else log.debug)(
+                "kafka_poll_failed",
+                partition=f"{part.topic}:{part.partition}",
+                error=str(exc),
+                attempt=failed,
+            )
             tracker.defer_remainder(Duration(seconds=1))
             return
+        if self._failed_polls.get(tp):
+            log.info(
+                "kafka_poll_recovered",
+                partition=f"{part.topic}:{part.partition}",
+                failed_polls=self._failed_polls.pop(tp),
+            )
         READERS.give(self._kwargs, tp, consumer)
         records = batch.get(tp, [])
         now = time.monotonic()
@@ -560,6 +559,7 @@ class CommitAcks(beam.PTransform):
     def expand(self, acks: beam.PCollection) -> beam.PCollection:
         return (
             acks
-            | "KeyByPartition" >> beam.Map(lambda a: (f"{a.topic}:{a.partition}", a))
+            | "KeyByPartition"
+            >> beam.Map(lambda a: (f"{a.topic}:{a.partition}", a)).with_output_types(tuple[str, Ack])
             | "Commit" >> beam.ParDo(CommitOffsets(self.settings, self.group_id))
         )

@@ -14,9 +14,20 @@ from typing import Any
 VERSION = "0.2.0"  # the release, stamped on every output record (records.PIPELINE_VERSION)
 
 
-def setting(default: Any, help: str, *, secret: bool = False, choices: tuple[str, ...] | None = None) -> Any:
-    """A settings field with what the command line shows for it; ``secret`` ones are never shown."""
-    return field(default=default, metadata={"help": help, "secret": secret, "choices": choices})
+def setting(
+    default: Any,
+    help: str,
+    *,
+    secret: bool = False,
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    shown: str | None = None,
+) -> Any:
+    """A settings field with what the command line shows for it; ``secret`` ones are never shown.
+    ``minimum`` is the least value a number may take (a flag below it is refused at once); ``shown`` is
+    what ``--help`` gives as the default when that is not the value itself (None meaning "no limit")."""
+    metadata = {"help": help, "secret": secret, "choices": choices, "minimum": minimum, "shown": shown}
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -29,17 +40,20 @@ class KafkaSettings:
         "Kafka security protocol.",
         choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
     )
-    ssl_cafile: str | None = setting(None, "CA bundle (PEM) to verify the brokers.")
-    ssl_certfile: str | None = setting(None, "Client certificate (PEM) for mutual TLS.")
-    ssl_keyfile: str | None = setting(None, "Client private key (PEM) for mutual TLS.")
+    ssl_cafile: str | None = setting(None, "CA bundle (PEM) to verify the brokers.", shown="the system's CAs")
+    ssl_certfile: str | None = setting(None, "Client certificate (PEM) for mutual TLS.", shown="none")
+    ssl_keyfile: str | None = setting(None, "Client private key (PEM) for mutual TLS.", shown="none")
     ssl_password: str | None = setting(None, "Password of the client key.", secret=True)
     ssl_check_hostname: bool = setting(True, "Check the broker's host name against its certificate.")
     sasl_mechanism: str | None = setting(
-        None, "SASL mechanism.", choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+        None,
+        "SASL mechanism.",
+        choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        shown="PLAIN with a SASL protocol",
     )
-    sasl_username: str | None = setting(None, "SASL user name.")
+    sasl_username: str | None = setting(None, "SASL user name.", shown="none")
     sasl_password: str | None = setting(None, "SASL password.", secret=True)
-    request_timeout_ms: int = setting(30000, "Kafka request timeout in milliseconds.")
+    request_timeout_ms: int = setting(30000, "Kafka request timeout in milliseconds.", minimum=1)
 
     def __repr__(self) -> str:
         shown = {
@@ -99,8 +113,12 @@ class Limits:
     """Budgets that keep one hostile input from hurting the pipeline."""
 
     max_message_bytes: int = setting(
-        10 * 1024 * 1024, "Largest raw message accepted; larger ones go to the DLQ."
+        10 * 1024 * 1024, "Largest raw message accepted; larger ones go to the DLQ.", minimum=1
     )
-    max_html_depth: int = setting(256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).")
-    doc_time_budget: float = setting(10.0, "CPU seconds one document may take in cleaning, and again in NER.")
-    max_attempts: int = setting(3, "Attempts for a failing article before it goes to the DLQ.")
+    max_html_depth: int = setting(
+        256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).", minimum=1
+    )
+    doc_time_budget: float = setting(
+        10.0, "CPU seconds one document may take in cleaning, and again in NER.", minimum=0.001
+    )
+    max_attempts: int = setting(3, "Attempts for a failing article before it goes to the DLQ.", minimum=1)

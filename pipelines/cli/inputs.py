@@ -1,62 +1,117 @@
-"""Local input files -> raw envelopes: JSONL envelopes, ``.html``/``.htm`` and ``.txt`` pages (gzip ok).
+"""Local input files -> raw messages, for ``produce`` (to Kafka) and ``process`` (no Kafka).
 
-Shared by ``produce`` (to Kafka) and ``process`` (no Kafka), so both read files the same way.
+Both read files exactly as a file backfill does (:mod:`transforms.file_io`): JSONL lines as they are,
+``.html``/``.htm``/``.txt`` pages as one envelope each, WARC/WARC.gz records, and ``.gz``/``.zst``/``.bz2``
+forms of all of them. A directory is walked; files of other kinds in it are skipped and summed up in one
+line. A path that does not exist is the user's mistake and stops the command before any work; a file that
+exists but cannot be read (permissions, a corrupt archive) is reported by name and the rest goes on.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import os
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from transforms.parse import decode_bytes
+import structlog
+
+from pipelines.failures import InputFileError
+from transforms.file_io import (
+    COMPRESSION_SUFFIXES,
+    HTML_SUFFIXES,
+    JSONL_SUFFIXES,
+    TEXT_SUFFIXES,
+    WARC_SUFFIXES,
+    file_kind,
+    iter_file,
+)
 from transforms.records import SourcePosition
 
-HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+log = structlog.get_logger(__name__)
+
+READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
+"""What reading a damaged or unreadable file raises (gzip's and zstandard's errors are among these)."""
+
+KNOWN_SUFFIXES = JSONL_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES + WARC_SUFFIXES
 
 
-def read_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    return gzip.decompress(data) if path.suffix == ".gz" else data
+@dataclass
+class InputPlan:
+    """The files to read, in order, and what was skipped."""
+
+    files: list[str] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def skipped_line(self) -> str | None:
+        """``skipped 3 files: 2 .png, 1 .md``, or None."""
+        total = sum(self.skipped.values())
+        if not total:
+            return None
+        kinds = ", ".join(
+            f"{n} {suffix}" for suffix, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])
+        )
+        return f"skipped {total} file{'s' if total > 1 else ''}: {kinds}"
 
 
-def _kind(path: Path) -> str:
-    name = path.name.lower().removesuffix(".gz")
-    if name.endswith(JSONL_SUFFIXES):
-        return "jsonl"
-    if name.endswith(HTML_SUFFIXES):
-        return "html"
-    return "text"
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if len(suffixes) == 2 and suffixes[1] in COMPRESSION_SUFFIXES:
+        return "".join(suffixes)
+    return suffixes[-1] if suffixes else "(no extension)"
 
 
-def iter_paths(paths: list[str]) -> Iterator[Path]:
-    """Files as given, directories walked in sorted order."""
+def plan_inputs(paths: list[str]) -> InputPlan:
+    """Every readable-kind file under ``paths`` (directories walked in sorted order). Raises
+    :class:`InputFileError` for a path that does not exist, before anything is read or loaded."""
+    plan = InputPlan()
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file())
-        else:
-            yield path
+        if not path.exists():
+            raise InputFileError(f"{raw}: no such file or directory")
+        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for candidate in candidates:
+            if file_kind(str(candidate)):
+                plan.files.append(str(candidate))
+            else:
+                plan.skipped[_suffix(candidate)] += 1
+    line = plan.skipped_line()
+    if line:
+        log.warning(
+            "files_skipped",
+            message=line,
+            reads=", ".join(KNOWN_SUFFIXES) + f" (and their {'/'.join(COMPRESSION_SUFFIXES)} forms)",
+        )
+    return plan
 
 
-def iter_messages(paths: list[str], source: str | None = None) -> Iterator[tuple[bytes, SourcePosition]]:
-    """(message bytes, file:line position) for every input: each JSONL line is sent exactly as it is."""
-    for path in iter_paths(paths):
-        kind = _kind(path)
-        data = read_bytes(path)
-        if kind == "jsonl":
-            for number, line in enumerate(data.splitlines(), start=1):
-                if line.strip():
-                    yield line, SourcePosition(str(path), 0, number)
-            continue
-        envelope = {
-            "url": None,
-            "source": source,
-            kind: decode_bytes(data),
-            "fetched_at": datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat(),
-            "metadata": {"file": path.name},
-        }
-        yield json.dumps(envelope, ensure_ascii=False).encode("utf-8"), SourcePosition(str(path), 0, 0)
+Unreadable = Callable[[str, BaseException], None]
+"""Called with a file's path and the error when it cannot be read (or stops being readable part way)."""
+
+
+def iter_messages(
+    paths: list[str] | InputPlan,
+    source: str | None = None,
+    unreadable: Unreadable | None = None,
+) -> Iterator[tuple[bytes, SourcePosition]]:
+    """(message bytes, position) for every input: the position's topic is the file, its offset the line
+    (JSONL), 0 (a page) or the byte offset (WARC). Without ``unreadable``, a read error raises."""
+    plan = paths if isinstance(paths, InputPlan) else plan_inputs(paths)
+    for path in plan.files:
+        try:
+            if not os.access(path, os.R_OK):
+                raise PermissionError(13, "permission denied", path)
+            for record in iter_file(path, source):
+                yield record.value, SourcePosition(path, record.partition, record.offset)
+        except READ_ERRORS as exc:
+            if unreadable is None:
+                raise InputFileError(f"{path}: {reason(exc)}") from exc
+            unreadable(path, exc)
+
+
+def reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {str(exc).strip() or 'unreadable'}"

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from pipelines.failures import unknown_topic
 from transforms.settings import KafkaSettings
 
 
@@ -15,7 +16,7 @@ def records_to_end(
     settings: KafkaSettings, topics: str | Iterable[str], *, follow: bool = False
 ) -> Iterator[ConsumerRecord]:
     """Every record of ``topics`` (all partitions) from the beginning to the end offsets read at the start,
-    or forever with ``follow``. A missing topic raises ``LookupError``."""
+    or forever with ``follow``. A missing topic raises :class:`~pipelines.failures.UnknownTopic`."""
     names = [topics] if isinstance(topics, str) else list(topics)
     consumer = KafkaConsumer(**settings.consumer_kwargs(None))
     try:
@@ -23,7 +24,7 @@ def records_to_end(
         for name in names:
             partitions = consumer.partitions_for_topic(name)
             if not partitions:
-                raise LookupError(f"topic {name!r} not found")
+                raise unknown_topic(name, consumer.topics(), settings.bootstrap_servers)
             tps += [TopicPartition(name, p) for p in sorted(partitions)]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -32,9 +33,26 @@ from transforms.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA_DIR = REPO_ROOT / ".kafka"
 DEFAULT_LIB_DIR = REPO_ROOT / "deploy" / "kafka" / "lib"
 DEFAULT_PORT = 9092
+DATA_DIR_ENV = "NEWSFLOW_KAFKA_DATA_DIR"
+
+
+def default_data_dir(port: int = DEFAULT_PORT) -> Path:
+    """``$NEWSFLOW_KAFKA_DATA_DIR``, else ``$XDG_DATA_HOME/newsflow/kafka-<port>`` (``~/.local/share/...``).
+
+    Per user and per port, not per checkout or working directory: a port is one broker for the whole
+    machine, so every checkout and every directory a user works from then means the same broker by
+    ``--port``, and finds it; a data dir per checkout would let two checkouts each believe the broker on
+    9092 is theirs. Per user, since another user's broker is not ours to stop."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "newsflow" / f"kafka-{port}"
+
+
+DEFAULT_DATA_DIR = default_data_dir()
 DEFAULT_PARTITIONS = 4
 DEFAULT_HEAP = "512m"
 HOST = "127.0.0.1"
@@ -74,6 +92,35 @@ class SslListener:
 
 
 @dataclass(frozen=True)
+class SaslListener:
+    """An extra ``SASL_SSL://127.0.0.1:<port>`` listener with SCRAM users and ACLs enforced.
+
+    It shares the :class:`SslListener`'s keystore, so a broker with one needs the other. The users are
+    created when the storage is formatted (``kafka-storage format --add-scram``), and the broker then runs
+    KRaft's ``StandardAuthorizer``: the plain-text and controller listeners' ``ANONYMOUS`` principal is a
+    super user (so the tests and the local tools keep working), and a resource without any ACL stays open
+    to every user (``allow.everyone.if.no.acl.found``), so only the topics given ACLs are guarded."""
+
+    port: int
+    users: dict[str, str] = field(repr=False)
+    mechanism: str = "SCRAM-SHA-512"
+
+    def __post_init__(self) -> None:
+        if self.mechanism not in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+            raise ValueError(f"mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, not {self.mechanism!r}")
+        for name, password in self.users.items():
+            if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or not re.fullmatch(r"[A-Za-z0-9._~-]+", password):
+                raise ValueError("SCRAM user names and passwords: letters, digits and . _ - ~ only")
+
+    def scram_arguments(self) -> list[str]:
+        """``--add-scram`` arguments of ``kafka-storage format``, one per user."""
+        args = []
+        for name, password in self.users.items():
+            args += ["--add-scram", f"{self.mechanism}=[name={name},password={password}]"]
+        return args
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """Everything that goes into one broker's ``server.properties``."""
 
@@ -82,6 +129,11 @@ class BrokerConfig:
     data_dir: Path
     partitions: int = DEFAULT_PARTITIONS
     ssl: SslListener | None = None
+    sasl: SaslListener | None = None
+
+    def __post_init__(self) -> None:
+        if self.sasl is not None and self.ssl is None:
+            raise ValueError("a SASL_SSL listener needs the SSL listener's keystore: give ssl too")
 
     @property
     def storage_dir(self) -> Path:
@@ -101,6 +153,7 @@ class BrokerStatus:
     pid: int | None = None
     bootstrap: str | None = None
     ssl_bootstrap: str | None = None
+    sasl_bootstrap: str | None = None
     topics: dict[str, int] = field(default_factory=dict)
 
 
@@ -112,6 +165,7 @@ class LocalBroker:
     port: int
     ssl_port: int | None = None
     lib_dir: Path = DEFAULT_LIB_DIR
+    sasl_port: int | None = None
 
     @classmethod
     def launch(
@@ -122,12 +176,19 @@ class LocalBroker:
         partitions: int = DEFAULT_PARTITIONS,
         topics: Sequence[str] | None = None,
         ssl: SslListener | None = None,
+        sasl: SaslListener | None = None,
         lib_dir: Path | str = DEFAULT_LIB_DIR,
     ) -> LocalBroker:
         """:func:`up` on ``port`` (a free one if None) and a handle on the running broker."""
         port = free_port() if port is None else port
-        up(port, data_dir, partitions, topics, ssl, lib_dir=lib_dir)
-        return cls(Path(data_dir).resolve(), port, ssl.port if ssl else None, Path(lib_dir))
+        up(port, data_dir, partitions, topics, ssl, sasl=sasl, lib_dir=lib_dir)
+        return cls(
+            Path(data_dir).resolve(),
+            port,
+            ssl.port if ssl else None,
+            Path(lib_dir),
+            sasl.port if sasl else None,
+        )
 
     @property
     def bootstrap(self) -> str:
@@ -138,6 +199,12 @@ class LocalBroker:
         if self.ssl_port is None:
             raise BrokerError("this broker has no SSL listener")
         return f"{HOST}:{self.ssl_port}"
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        if self.sasl_port is None:
+            raise BrokerError("this broker has no SASL_SSL listener")
+        return f"{HOST}:{self.sasl_port}"
 
     def settings(self) -> KafkaSettings:
         """Plain-text client settings for this broker."""
@@ -170,9 +237,15 @@ def render_properties(config: BrokerConfig) -> str:
     """The broker's configuration: one node, loopback only, single-replica everything, no auto-created topics."""
     listeners = [f"PLAINTEXT://{HOST}:{config.port}", f"CONTROLLER://{HOST}:{config.controller_port}"]
     advertised = [f"PLAINTEXT://{HOST}:{config.port}"]
+    protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"]
     if config.ssl is not None:
         listeners.append(f"SSL://{HOST}:{config.ssl.port}")
         advertised.append(f"SSL://{HOST}:{config.ssl.port}")
+        protocols.append("SSL:SSL")
+    if config.sasl is not None:
+        listeners.append(f"SASL_SSL://{HOST}:{config.sasl.port}")
+        advertised.append(f"SASL_SSL://{HOST}:{config.sasl.port}")
+        protocols.append("SASL_SSL:SASL_SSL")
     props: dict[str, object] = {
         "process.roles": "broker,controller",
         "node.id": NODE_ID,
@@ -181,7 +254,7 @@ def render_properties(config: BrokerConfig) -> str:
         "listeners": ",".join(listeners),
         "advertised.listeners": ",".join(advertised),
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL",
+        "listener.security.protocol.map": ",".join(protocols),
         "log.dirs": config.storage_dir,
         "num.partitions": config.partitions,
         "auto.create.topics.enable": "false",
@@ -225,6 +298,19 @@ def render_properties(config: BrokerConfig) -> str:
                     "ssl.truststore.password": config.ssl.password,
                 }
             )
+    if config.sasl is not None:
+        mechanism = config.sasl.mechanism.lower()
+        props.update(
+            {
+                "sasl.enabled.mechanisms": config.sasl.mechanism,
+                f"listener.name.sasl_ssl.{mechanism}.sasl.jaas.config": (
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                ),
+                "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "super.users": "User:ANONYMOUS",
+                "allow.everyone.if.no.acl.found": "true",
+            }
+        )
     return "".join(f"{key}={_escape(str(value))}\n" for key, value in props.items())
 
 
@@ -290,11 +376,12 @@ def free_port() -> int:
 
 def up(
     port: int = DEFAULT_PORT,
-    data_dir: Path | str = DEFAULT_DATA_DIR,
+    data_dir: Path | str | None = None,
     partitions: int = DEFAULT_PARTITIONS,
     topics: Sequence[str] | None = None,
     ssl: SslListener | None = None,
     *,
+    sasl: SaslListener | None = None,
     timeout: float = 90.0,
     lib_dir: Path | str = DEFAULT_LIB_DIR,
     heap: str = DEFAULT_HEAP,
@@ -302,8 +389,9 @@ def up(
     """Start the broker (formatting its storage on first use) and create the topics; a no-op if it runs.
 
     The controller keeps the port it was first given, so a data dir can be stopped and brought up again.
+    Without ``data_dir``, the user's one for ``port`` (:func:`default_data_dir`).
     """
-    data_dir = Path(data_dir).resolve()
+    data_dir = Path(data_dir if data_dir is not None else default_data_dir(port)).resolve()
     topics = list(Topics().all() if topics is None else topics)
     running = _running_pid(data_dir)
     if running is not None:
@@ -320,10 +408,11 @@ def up(
             data_dir=data_dir,
             partitions=partitions,
             ssl=ssl,
+            sasl=sasl,
         )
         _write_config(config)
         if not (config.storage_dir / "meta.properties").exists():
-            _format_storage(data_dir, _jars(lib_dir))
+            _format_storage(data_dir, _jars(lib_dir), sasl.scram_arguments() if sasl else [])
         start(data_dir, timeout=timeout, lib_dir=lib_dir, heap=heap)
     ensure_topics(f"{HOST}:{port}", topics, partitions)
     return status(data_dir)
@@ -462,6 +551,7 @@ def status(data_dir: Path | str = DEFAULT_DATA_DIR, *, timeout: float = 10.0) ->
     ports = listener_ports(_read_properties(data_dir))
     bootstrap = f"{HOST}:{ports['PLAINTEXT']}"
     ssl_bootstrap = f"{HOST}:{ports['SSL']}" if "SSL" in ports else None
+    sasl_bootstrap = f"{HOST}:{ports['SASL_SSL']}" if "SASL_SSL" in ports else None
     try:
         topics = describe_topics(bootstrap, timeout=timeout)
     except KafkaError as exc:
@@ -472,6 +562,7 @@ def status(data_dir: Path | str = DEFAULT_DATA_DIR, *, timeout: float = 10.0) ->
         pid=pid,
         bootstrap=bootstrap,
         ssl_bootstrap=ssl_bootstrap,
+        sasl_bootstrap=sasl_bootstrap,
         topics=topics,
     )
 
@@ -619,7 +710,7 @@ def _settle_cds_archive(data_dir: Path, *, complete: bool) -> None:
     marker.unlink()
 
 
-def _format_storage(data_dir: Path, lib_dir: Path) -> None:
+def _format_storage(data_dir: Path, lib_dir: Path, extra: Sequence[str] = ()) -> None:
     cluster_id = new_cluster_id()
     command = [
         "java",
@@ -632,6 +723,7 @@ def _format_storage(data_dir: Path, lib_dir: Path) -> None:
         cluster_id,
         "--config",
         str(data_dir / _PROPERTIES),
+        *extra,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
@@ -687,6 +779,11 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something accepts connections on the loopback ``port``."""
+    return _accepts(port)
 
 
 def _accepts(port: int) -> bool:

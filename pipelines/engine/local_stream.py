@@ -35,6 +35,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from kafka import KafkaConsumer
 
+from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
 from pipelines.summary import counters
 from transforms.kafka_io import PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
 from transforms.settings import KafkaSettings
@@ -42,6 +43,8 @@ from transforms.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 
 LOCAL_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
+FATAL = (AuthenticationFailed, NotAuthorised, UnknownTopic)
+"""Batch failures that retrying cannot fix (an ACL revoked, a topic deleted while running)."""
 MAX_FAILURES = 5
 """Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
 
@@ -72,10 +75,11 @@ def is_local(beam_args: list[str]) -> bool:
 
 class StopRequest:
     """SIGTERM or a first Ctrl-C asks for a clean stop after the running batch is written and committed;
-    a second Ctrl-C interrupts at once (the uncommitted batch is then re-read by the next run)."""
+    a second Ctrl-C aborts that batch at once, uncommitted, so the next run re-reads it."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.aborted = False
 
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._request)
@@ -83,8 +87,13 @@ class StopRequest:
 
     def _request(self, signum: int, frame: object) -> None:
         if self.event.is_set() and signum == signal.SIGINT:
+            self.aborted = True
             raise KeyboardInterrupt
-        log.info("stop_requested", signal=signal.Signals(signum).name)
+        log.info(
+            "stop_requested",
+            signal=signal.Signals(signum).name,
+            note="the running batch is finished and committed first; Ctrl-C again aborts it",
+        )
         self.event.set()
 
     @property
@@ -188,9 +197,14 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
             stop.sleep(job.poll_interval)
             continue
         started = time.monotonic()
+        size = sum(r.stop - r.start for r in batch)
         try:
             batch_totals = _run_batch(job, build, batch)
-        except Exception as exc:  # the batch is re-read from the committed offsets: at least once
+        except (Exception, KeyboardInterrupt) as exc:  # the batch is re-read from the committed offsets
+            if stop.aborted or isinstance(exc, KeyboardInterrupt):
+                raise Aborted(f"aborted; {size} records will be re-read") from None
+            if isinstance(explain(exc), FATAL):  # no retry can fix these: say so at once
+                raise
             failures += 1
             log.error(
                 "micro_batch_failed",
@@ -204,7 +218,6 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
             continue
         failures = 0
         totals.update(batch_totals)
-        size = sum(r.stop - r.start for r in batch)
         read += size
         idle_since = time.monotonic()
         log.info(

@@ -1,12 +1,13 @@
 """Fixtures for tests against a real Kafka broker, started here through ``pipelines.devkafka.broker``.
 
 One broker per test session, on free ports in a temporary dir (never 9092, so a developer's own broker is
-left alone), with a plain-text listener and a TLS listener. Fault tests stop and start it through the
+left alone), with a plain-text listener, a TLS listener and a SASL_SSL listener with SCRAM users and ACLs. Fault tests stop and start it through the
 handle; :func:`topics` gives each test topics of its own so no test sees another's messages.
 """
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import uuid
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from pipelines.devkafka import broker
-from pipelines.devkafka.broker import LocalBroker
+from pipelines.devkafka.broker import LocalBroker, SaslListener
 from pipelines.devkafka.tls import TlsMaterial, make_tls_material
 from pipelines.options import Topics
 
@@ -26,12 +27,29 @@ def kafka_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     return make_tls_material(tmp_path_factory.mktemp("kafka-tls"))
 
 
+SASL_USERS = ("newsflow", "no-read", "no-dlq-write")
+"""SCRAM users of the session broker's SASL_SSL listener; the tests give each its ACLs."""
+
+
 @pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory, kafka_tls: TlsMaterial) -> Iterator[LocalBroker]:
-    """The session's broker: ``.bootstrap``, ``.ssl_bootstrap``, ``.port``, ``.data_dir``, and
-    ``.stop()``, ``.start()``, ``.restart()``, ``.stopped()``, ``.stop_for()`` for fault tests."""
+def sasl_passwords() -> dict[str, str]:
+    """A random password per SCRAM user, made for this session."""
+    return {user: secrets.token_urlsafe(18) for user in SASL_USERS}
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(
+    tmp_path_factory: pytest.TempPathFactory, kafka_tls: TlsMaterial, sasl_passwords: dict[str, str]
+) -> Iterator[LocalBroker]:
+    """The session's broker: ``.bootstrap``, ``.ssl_bootstrap``, ``.sasl_bootstrap`` (SCRAM-SHA-512 users
+    with ACLs enforced), ``.port``, ``.data_dir``, and ``.stop()``, ``.start()``, ``.restart()``,
+    ``.stopped()``, ``.stop_for()`` for fault tests."""
     data_dir = tmp_path_factory.mktemp("kafka")
-    handle = LocalBroker.launch(data_dir, ssl=kafka_tls.listener(broker.free_port()))
+    handle = LocalBroker.launch(
+        data_dir,
+        ssl=kafka_tls.listener(broker.free_port()),
+        sasl=SaslListener(broker.free_port(), sasl_passwords),
+    )
     try:
         yield handle
     finally:

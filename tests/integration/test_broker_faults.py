@@ -22,11 +22,11 @@ def test_broker_down_at_start_up_exits_non_zero_with_a_clear_message():
     cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
     cmd += ["--bootstrap-servers", f"127.0.0.1:{port}", "--connect-timeout", "4", "--passthrough", "true"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 3, run.stderr[-2000:]
+    assert run.returncode == 4, run.stderr[-2000:]
     events = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
     names = [e["event"] for e in events]
-    assert "kafka_unreachable" in names and names[-1] == "kafka_unreachable_giving_up"
-    assert "unreachable after 4s" in events[-1]["error"]
+    assert names == ["kafka_unreachable", "command_failed"], names  # one warning, one failure line
+    assert events[-1]["reason"] == "kafka_unreachable" and "unreachable after 4s" in events[-1]["error"]
     assert "Traceback" not in run.stderr
 
 

@@ -50,4 +50,4 @@ def test_plaintext_client_cannot_use_the_tls_listener(kafka_broker):
         "stream", "--bootstrap-servers", kafka_broker.ssl_bootstrap, "--connect-timeout", "4",
         "--passthrough", "true", timeout=120,
     )  # fmt: skip
-    assert run.returncode == 3 and "kafka_unreachable_giving_up" in run.stderr
+    assert run.returncode == 4 and '"reason": "kafka_unreachable"' in run.stderr

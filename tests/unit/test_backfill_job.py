@@ -164,9 +164,10 @@ def test_cli_backfills_files_in_process_and_replaces_its_output(tmp_path):
     assert any(os.stat(out / p).st_ino != before[p] for p in written), "files were rewritten in place"
 
 
-def test_cli_refuses_day_and_window_together(tmp_path):
-    with pytest.raises(SystemExit, match="--day or --from/--to"):
-        main(["backfill", "--day", "yesterday", "--from", "2026-11-01", "--output", str(tmp_path)])
+def test_cli_refuses_day_and_window_together(tmp_path, capsys):
+    argv = ["--log-format", "console", "backfill", "--day", "yesterday", "--from", "2026-11-01"]
+    assert main([*argv, "--output", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "newsflow backfill: give --day or --from/--to, not both"
 
 
 def test_learned_boilerplate_in_batch_is_the_same_whatever_the_reading_order():

@@ -188,7 +188,7 @@ def test_cli_status_of_a_stopped_broker(
 ) -> None:
     # logs.configure binds the current sys.stderr, which pytest closes after this test.
     monkeypatch.setattr(logs, "configure", lambda *args, **kwargs: None)
-    assert cli.main(["kafka", "status", "--data-dir", str(tmp_path)]) == 3
+    assert cli.main(["kafka", "status", "--data-dir", str(tmp_path)]) == 4
     assert "not running" in capsys.readouterr().out
 
 

@@ -47,11 +47,14 @@ def test_empty_body_has_no_entities(extractor):
 def test_cli_prints_json_per_file(tmp_path, capsys):
     path = tmp_path / "a.txt"
     path.write_text(PARAGRAPH, encoding="utf-8")
-    assert main(["entities", str(path), str(tmp_path / "missing.txt")]) == 1
+    argv = ["--log-format", "console", "entities", str(path)]
+    assert main([*argv, str(tmp_path / "missing.txt")]) == 7  # checked before the model loads
+    missing = capsys.readouterr()
+    assert missing.out == "" and missing.err.strip().endswith("missing.txt: no such file")
+    assert main(argv) == 0
     out = capsys.readouterr()
     record = json.loads(out.out)
     assert record["path"] == str(path)
     names = {e["name"]: e for e in record["entities"]}
     assert names["Emmanuel Macron"]["type"] == "PERSON"
     assert names["Berlin"]["mentions"] == [{"text": "Berlin", "start": 65, "end": 71}]
-    assert "missing.txt" in out.err

@@ -74,7 +74,7 @@ def test_a_failing_command_prints_no_secret():
     cmd += ["--security-protocol", "SASL_PLAINTEXT", "--sasl-mechanism", "SCRAM-SHA-512"]
     cmd += ["--sasl-username", "newsflow", "--sasl-password", FLAG_SECRET]
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-    assert run.returncode == 3, run.stderr[-2000:]
+    assert run.returncode == 4, run.stderr[-2000:]  # unreachable
     output = run.stdout + run.stderr
     assert "kafka_unreachable" in output
     assert not any(s in output for s in SECRETS)

@@ -96,6 +96,7 @@ class _Fingerprint(beam.DoFn):
 
 
 @beam.typehints.with_input_types(tuple[bytes, Any])
+@beam.typehints.with_output_types(tuple[str, Any])
 class _Probe(beam.DoFn):
     """Stage 1, keyed by index key, in runner state: arrivals are held until the watermark passes them,
     then probed and added in arrival order (:attr:`Fingerprint.order`)."""
@@ -354,9 +355,11 @@ class Deduplicate(beam.PTransform):
         split = articles | "Fingerprint" >> beam.ParDo(_Fingerprint(self.settings)).with_outputs(
             _PROBES, main="heads"
         )
-        reports = split[_PROBES] | "Probe" >> beam.ParDo(_Probe(self.settings)).with_input_types(
-            tuple[bytes, Any]
-        )
+        # Both stages hold keyed state. Beam types a DoFn's tagged outputs as Any, whose coder (pickling)
+        # is not deterministic; declared key types give them deterministic key coders (bytes, str).
+        split[_PROBES].element_type = beam.typehints.Tuple[bytes, Any]
+        split["heads"].element_type = beam.typehints.Tuple[str, Any]
+        reports = split[_PROBES] | "Probe" >> beam.ParDo(_Probe(self.settings))
         return (
             (split["heads"], reports)
             | "Join" >> beam.Flatten()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 from datetime import UTC, datetime
 
+from pipelines.durations import duration_flag
 from pipelines.engine import worker_forks
+from pipelines.failures import BadUsage, InputFileError
 from pipelines.options import Processing, Topics, add_common, resolve
 from transforms.settings import KafkaSettings, Limits
 
@@ -34,6 +37,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--from", dest="start", metavar="TIME", help="Window start, ISO 8601 (e.g. 2026-11-01T00:00Z)."
     )
     what.add_argument("--to", dest="stop", metavar="TIME", help="Window end, exclusive, ISO 8601.")
+    what.add_argument(
+        "--lateness",
+        metavar="DURATION",
+        type=duration_flag,
+        default="1d",
+        help="How far a record's timestamp may lag the newest one before it in its partition and still be "
+        "found in the window (producers stamping the article's own time interleave days): the read goes on "
+        "to --to plus this; only records stamped in [--from, --to) are kept. E.g. 0, 30m, 6h, 1d, PT6H.",
+    )
     what.add_argument(
         "--day", help="A whole UTC day: YYYY-MM-DD, 'yesterday' or 'today' (instead of --from/--to)."
     )
@@ -71,6 +83,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    for pattern in args.input:  # before anything loads: a backfill of nothing is almost always a typo
+        if not glob.glob(os.path.expanduser(pattern), recursive=True):
+            raise InputFileError(f"{pattern}: no such file or directory (no file matches it)")
     # The workers' fork server first: it imports and loads on the idle core while this process imports Beam.
     processing = resolve(Processing, args)
     if not worker_forks.wanted(args.beam_args):
@@ -106,7 +121,8 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
             workers=args.workers,
             connect_timeout=args.connect_timeout,
             beam_args=args.beam_args,
+            lateness=args.lateness,
         )
     except ValueError as exc:
-        raise SystemExit(f"newsflow backfill: {exc}") from exc
+        raise BadUsage(str(exc)) from None
     return run(job, forks)

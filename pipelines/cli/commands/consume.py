@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from kafka.errors import KafkaError
 
 from pipelines.cli.topic_reader import records_to_end
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
+from pipelines.preflight import add_connect_timeout, check
 from transforms import avro
 from transforms.headers import as_dict
 from transforms.settings import KafkaSettings
@@ -26,12 +26,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "consume",
         help="Print a topic's Avro records as JSON lines.",
         description="Reads every partition from the beginning and exits at the end of the topic, "
-        "unless --follow is given. Does not join or commit to any consumer group.",
+        "unless --follow is given. Does not join or commit to any consumer group. Messages that are not "
+        "newsflow Avro (the raw topic's JSON envelopes, say) are printed as they are, with _schema json "
+        "or raw.",
     )
     parser.add_argument("--topic", default=DEFAULT_TOPICS["output_topic"], help="Topic to read.")
     parser.add_argument("--follow", action="store_true", help="Keep waiting for new records.")
     parser.add_argument("--limit", type=int, help="Stop after this many records.")
     parser.add_argument("--headers", action="store_true", help="Add each record's Kafka headers (_headers).")
+    add_connect_timeout(parser)
     add_common(parser)
     parser.set_defaults(func=_run)
 
@@ -62,25 +65,47 @@ def iter_decoded(settings: KafkaSettings, topic: str, follow: bool = False):
     """(Kafka record, schema name, record) from the beginning to the end (or forever).
 
     A value no known schema decodes is yielded as schema ``undecodable`` with the reason, and logged, so
-    one bad record never ends the read.
+    one bad record never ends the read. A message that is not Avro single-object encoding at all (the raw
+    topic's JSON envelopes) comes as it is: ``("json", object)`` if it is JSON, else ``("raw", {"value":
+    text or base64})``, and the first of each kind is logged once.
     """
-    try:
-        for rec in records_to_end(settings, topic, follow=follow):
-            if not rec.value:
-                yield rec, "tombstone", {}
-                continue
-            try:
-                name, record = avro.decode(rec.value, topic=topic)
-            except avro.AvroDecodeError as exc:
+    told: set[str] = set()
+    for rec in records_to_end(settings, topic, follow=follow):
+        if not rec.value:
+            yield rec, "tombstone", {}
+            continue
+        try:
+            name, record = avro.decode(rec.value, topic=topic)
+        except avro.AvroDecodeError as exc:
+            if avro.is_avro(rec.value):
                 log.warning("undecodable_record", topic=topic, partition=rec.partition, offset=rec.offset)
                 name, record = "undecodable", {"error": str(exc), "bytes": len(rec.value)}
-            yield rec, name, record
-    except (LookupError, KafkaError) as exc:  # a missing topic or no broker: one clear line, no traceback
-        raise SystemExit(f"newsflow consume: {exc}") from None
+            else:
+                name, record = not_avro(rec.value)
+                if name not in told:
+                    told.add(name)
+                    log.warning(
+                        "not_avro",
+                        topic=topic,
+                        position=f"{rec.partition}:{rec.offset}",
+                        shown_as=name,
+                        note="printed as it is: is this the topic you meant?",
+                    )
+        yield rec, name, record
+
+
+def not_avro(value: bytes) -> tuple[str, dict[str, Any]]:
+    """A message in another format, as it is: a JSON object, or the text (base64 if it is binary)."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return "raw", {"value": to_json(value)}
+    return "json", parsed if isinstance(parsed, dict) else {"value": parsed}
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = resolve(KafkaSettings, args)
+    check(settings, read=[args.topic], timeout=args.connect_timeout)
     records = iter_decoded(settings, args.topic, args.follow)
     for count, (rec, name, record) in enumerate(records, start=1):
         line = {"_partition": rec.partition, "_offset": rec.offset, "_schema": name}

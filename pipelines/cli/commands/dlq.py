@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 import structlog
@@ -12,7 +13,9 @@ from kafka import KafkaProducer
 
 from pipelines.cli.commands.consume import iter_records
 from pipelines.cli.dlq import Selection, plan
+from pipelines.failures import UnexpectedFormat
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
+from pipelines.preflight import add_connect_timeout, check
 from transforms.headers import input_headers
 from transforms.settings import KafkaSettings
 
@@ -47,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     replay.add_argument("--until", type=_time, help="Failed before this ISO 8601 time.")
     replay.add_argument("--limit", type=int, help="Replay at most this many letters.")
     replay.add_argument("--dry-run", action="store_true", help="Print what would be sent; send nothing.")
+    add_connect_timeout(replay)
     add_common(replay)
     replay.set_defaults(func=_replay)
 
@@ -69,13 +73,29 @@ def selection_from(args: argparse.Namespace) -> Selection:
     )
 
 
+def dead_letters(
+    records: Iterable[tuple[int, int, str, dict]], topic: str
+) -> Iterator[tuple[int, int, dict]]:
+    """(partition, offset, letter) of a DLQ's records; another kind of record means the wrong topic (the
+    reader under ``records`` is then closed at once: its client would keep the process alive)."""
+    try:
+        for partition, offset, name, record in records:
+            if name == "dead_letter":
+                yield partition, offset, record
+            elif name not in ("tombstone", "undecodable"):  # an undecodable one is logged and skipped
+                raise UnexpectedFormat(
+                    f"topic {topic!r} holds {name} records, not dead letters (first at {partition}:{offset}): "
+                    "is --dlq-topic right?"
+                )
+    finally:
+        getattr(records, "close", lambda: None)()
+
+
 def _replay(args: argparse.Namespace) -> int:
     settings = resolve(KafkaSettings, args)
-    letters = (
-        (partition, offset, record)
-        for partition, offset, name, record in iter_records(settings, args.dlq_topic)
-        if name == "dead_letter"
-    )
+    writes = [] if args.dry_run else [args.to_topic]
+    check(settings, read=[args.dlq_topic], write=writes, timeout=args.connect_timeout)
+    letters = dead_letters(iter_records(settings, args.dlq_topic), args.dlq_topic)
     producer = None if args.dry_run else KafkaProducer(**settings.producer_kwargs())
     sent, skipped, futures = 0, 0, []
     for replay in plan(letters, selection_from(args)):

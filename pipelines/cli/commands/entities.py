@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from pipelines.failures import InputFileError
 from transforms.errors import PipelineError
 from transforms.records import to_dict
 
@@ -25,6 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for path in args.paths:  # before the model loads (seconds): a typo fails at once
+        if not path.is_file():
+            raise InputFileError(f"{path}: {'a directory' if path.is_dir() else 'no such file'}")
     from transforms.entities import EntityExtractor
 
     extractor = EntityExtractor().load()
@@ -35,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             entities = extractor.extract(body, args.title, time_budget=args.time_budget)
         except (OSError, UnicodeDecodeError, PipelineError) as exc:
             print(f"newsflow entities: {path}: {exc}", file=sys.stderr)
-            status = 1
+            status = 1 if isinstance(exc, PipelineError) else InputFileError.exit_code
             continue
         out = {"path": str(path), "entities": [to_dict(e) for e in entities]}
         print(json.dumps(out, ensure_ascii=False, indent=args.indent))

@@ -9,9 +9,9 @@ import time
 from typing import Any, TextIO
 
 from pipelines.cli.commands.consume import to_json
-from pipelines.cli.inputs import iter_messages
+from pipelines.cli.inputs import iter_messages, plan_inputs
 from pipelines.options import Processing, add_arguments, resolve
-from transforms.records import Article, to_dict
+from transforms.records import Article, SourcePosition, to_dict
 from transforms.settings import Limits
 
 
@@ -19,8 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "process",
         help="Run the per-article chain on files and print the output records.",
-        description="Each JSONL line, .html or .txt file is one input. Prints one JSON line per input: the "
-        "article, its duplicate verdict, or its dead letter (with the reason), and carries on after bad input.",
+        description="Each JSONL line, .html/.htm/.txt file or WARC record is one input (.gz, .zst and .bz2 "
+        "forms are read directly; directories are walked, and files of other kinds skipped with one summary "
+        "line). Prints one JSON line per input: the article, its duplicate verdict, or its dead letter (with "
+        "the reason); a file that cannot be read becomes a dead letter too, and the rest goes on.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
     parser.add_argument("--source", help="Publisher/domain for .html/.txt files.")
@@ -51,19 +53,28 @@ def write_text(kind: str, record: Any, out: TextIO) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    limits, processing = resolve(Limits, args), resolve(Processing, args)
+    plan = plan_inputs(args.paths)  # a missing path fails here, before the model loads
     from pipelines.chain import LocalChain  # Beam is imported only by the commands that run it
+    from transforms.deadletter import dead_letter
     from transforms.kafka_io import KafkaRecord
 
-    chain = LocalChain(resolve(Limits, args), resolve(Processing, args))
-    for value, position in iter_messages(args.paths, args.source):
-        # Read now: the arrival time, as a broker would stamp it (dedup's horizon counts from it).
-        arrived_ms = time.time_ns() // 1_000_000
-        record = KafkaRecord(position.topic, position.partition, position.offset, None, value, arrived_ms)
-        kind, result = chain.run(record)
+    def emit(kind: str, result: Any) -> None:
         if args.format == "text":
             write_text(kind, result, sys.stdout)
         else:
-            line = {"kind": kind, **to_json(to_dict(result))}
-            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps({"kind": kind, **to_json(to_dict(result))}, ensure_ascii=False) + "\n"
+            )
+
+    def unreadable(path: str, error: BaseException) -> None:
+        emit("dead_letter", dead_letter(b"", error, SourcePosition(path, 0, 0), stage="read"))
+
+    chain = LocalChain(limits, processing)
+    for value, position in iter_messages(plan, args.source, unreadable):
+        # Read now: the arrival time, as a broker would stamp it (dedup's horizon counts from it).
+        arrived_ms = time.time_ns() // 1_000_000
+        record = KafkaRecord(position.topic, position.partition, position.offset, None, value, arrived_ms)
+        emit(*chain.run(record))
     sys.stdout.flush()
     return 0

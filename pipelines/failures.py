@@ -1,0 +1,170 @@
+"""What a user can get wrong, each with one clear message and its own exit code.
+
+Commands raise these (or let kafka-python's and the standard library's errors through); ``pipelines.cli``
+turns any of them into one line on stderr and the exit code below, with the traceback only at
+``--log-level debug``. The README's "Troubleshooting" section lists the same table.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
+
+from kafka import errors as kafka_errors
+
+
+class UserError(Exception):
+    """A mistake or a state of the world the user can fix; the message says what and how."""
+
+    exit_code: ClassVar[int] = 1
+    kind: ClassVar[str] = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unexpected(UserError):
+    """Anything else: a bug, or a failure newsflow does not know how to explain."""
+
+    exit_code = 1
+    kind = "unexpected_error"
+
+
+class BadUsage(UserError):
+    """A flag or environment variable with a value newsflow cannot use (argparse's own errors exit 2 too)."""
+
+    exit_code = 2
+    kind = "bad_usage"
+
+
+class AuthenticationFailed(UserError):
+    """The brokers refused the credentials (SASL user or password), or their TLS certificate is not trusted."""
+
+    exit_code = 3
+    kind = "kafka_authentication_failed"
+
+
+class BrokerUnreachable(UserError):
+    """No broker answered within the connect timeout (kafka status: the local broker is not running)."""
+
+    exit_code = 4
+    kind = "kafka_unreachable"
+
+
+class NotAuthorised(UserError):
+    """The user is known but a Kafka ACL does not let it do an operation on a topic or group."""
+
+    exit_code = 5
+    kind = "kafka_not_authorised"
+
+
+def not_authorised(resource: str, operation: str, principal: str | None = None) -> NotAuthorised:
+    who = f"user {principal!r}" if principal else "this client"
+    return NotAuthorised(
+        f"{who} is not authorised to {operation} {resource}: an ACL allowing {operation} on it is missing "
+        "(the README lists the ACLs newsflow needs)"
+    )
+
+
+class UnknownTopic(UserError):
+    """A topic named by a flag does not exist (the message suggests the closest existing name)."""
+
+    exit_code = 6
+    kind = "unknown_topic"
+
+
+def unknown_topic(topic: str, existing: Iterable[str] = (), where: str = "") -> UnknownTopic:
+    close = closest(topic, existing)
+    hint = f"; did you mean {close!r}?" if close else ""
+    return UnknownTopic(f"topic {topic!r} does not exist{' on ' + where if where else ''}{hint}")
+
+
+class InputFileError(UserError):
+    """A file or directory named on the command line is missing or cannot be read."""
+
+    exit_code = 7
+    kind = "input_file_error"
+
+
+class UnexpectedFormat(UserError):
+    """A topic holds messages of another format than the command reads."""
+
+    exit_code = 8
+    kind = "unexpected_format"
+
+
+class Aborted(UserError):
+    """Interrupted (a second Ctrl-C, or Ctrl-C in a command that has no clean stop): 128 + SIGINT."""
+
+    exit_code = 130
+    kind = "aborted"
+
+
+EXIT_CODES: tuple[tuple[int, str], ...] = tuple(
+    (cls.exit_code, (cls.__doc__ or cls.kind).strip().splitlines()[0])
+    for cls in (
+        Unexpected,
+        BadUsage,
+        AuthenticationFailed,
+        BrokerUnreachable,
+        NotAuthorised,
+        UnknownTopic,
+        InputFileError,
+        UnexpectedFormat,
+        Aborted,
+    )
+)
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like ``name`` (a typo's likely intent), if any is close enough."""
+    matches = difflib.get_close_matches(name, [c for c in candidates if not c.startswith("__")], n=1)
+    return matches[0] if matches else None
+
+
+_AUTHORISATION = {
+    kafka_errors.TopicAuthorizationFailedError: ("a topic", "READ or WRITE"),
+    kafka_errors.GroupAuthorizationFailedError: ("the consumer group", "READ"),
+    kafka_errors.ClusterAuthorizationFailedError: ("the cluster", "the cluster operation"),
+    kafka_errors.TransactionalIdAuthorizationFailedError: ("the transactional id", "WRITE"),
+}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its cause and context, and so on (Beam wraps a DoFn's error in its own)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def explain(exc: BaseException) -> UserError | None:
+    """The :class:`UserError` an exception amounts to, or None when it is not a user's mistake."""
+    for cause in _chain(exc):
+        if isinstance(cause, UserError):
+            return cause
+        if isinstance(cause, KeyboardInterrupt):
+            return Aborted("interrupted")
+        if isinstance(cause, kafka_errors.SaslAuthenticationFailedError):
+            return AuthenticationFailed(f"the brokers refused the SASL credentials: {_first_line(cause)}")
+        for error_type, (resource, operation) in _AUTHORISATION.items():
+            if isinstance(cause, error_type):
+                return not_authorised(f"{resource} ({_first_line(cause)})", operation)
+        if isinstance(cause, kafka_errors.KafkaConnectionError):
+            return BrokerUnreachable(f"Kafka unreachable: {_first_line(cause)}")
+        if isinstance(cause, kafka_errors.KafkaTimeoutError) and "bootstrap" in str(cause).lower():
+            return BrokerUnreachable(f"Kafka unreachable: {_first_line(cause)}")
+        if isinstance(cause, kafka_errors.UnknownTopicOrPartitionError):
+            return UnknownTopic(f"unknown topic or partition: {_first_line(cause)}")
+        if isinstance(cause, OSError) and cause.filename is not None:
+            reason = cause.strerror or type(cause).__name__
+            return InputFileError(f"{cause.filename}: {reason}")
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

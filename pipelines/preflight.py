@@ -1,0 +1,200 @@
+"""Checks before any heavy work: the brokers answer, accept the credentials, and have the topics a command
+names, with the ACLs it needs on them. Each failure is one :mod:`pipelines.failures` error, raised before a
+model loads or a pipeline starts, instead of a retry storm and a traceback later.
+
+kafka-python reports a refused password only in its log (its bootstrap then times out like an unreachable
+broker), so the connection attempt watches the client's log records for the exceptions they carry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Iterable, Iterator, Sequence
+
+import structlog
+from kafka import KafkaAdminClient
+from kafka import errors as kafka_errors
+
+from pipelines.failures import (
+    AuthenticationFailed,
+    BrokerUnreachable,
+    not_authorised,
+    unknown_topic,
+)
+from transforms.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+ATTEMPT_SECONDS = 5.0
+"""Longest single connection attempt, so that the whole wait never outlasts the timeout by much."""
+
+_UNKNOWN_TOPIC = kafka_errors.UnknownTopicOrPartitionError.errno
+_TOPIC_DENIED = kafka_errors.TopicAuthorizationFailedError.errno
+
+
+class _ClientErrors(logging.Handler):
+    """Collects the exceptions kafka-python's log records carry while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        errors = [a for a in args if isinstance(a, BaseException)]
+        if record.exc_info and record.exc_info[1] is not None:
+            errors.append(record.exc_info[1])
+        if errors and any(_lost_in_sasl(a) for a in args):
+            errors = [kafka_errors.SaslAuthenticationFailedError("the broker ended the SASL exchange")]
+        self.seen += errors
+
+    def refused(self) -> BaseException | None:
+        """The first error that retrying cannot fix: refused credentials, or an untrusted certificate."""
+        for exc in self.seen:
+            if isinstance(exc, kafka_errors.SaslAuthenticationFailedError | ssl.SSLCertVerificationError):
+                return exc
+        return None
+
+
+def _lost_in_sasl(connection: object) -> bool:
+    """Whether a connection in a log record's arguments was lost in the SASL exchange: after the broker
+    answered its ApiVersions request (so TCP and TLS worked) and before the connection was ready. On a
+    TLS listener a broker that refuses the credentials closes the socket before kafka-python reads its
+    error response, so this is how a wrong password shows (the broker's log says "Failed authentication")."""
+    init = getattr(connection, "_init_future", None)
+    return (
+        getattr(connection, "sasl_enabled", False) is True
+        and getattr(connection, "broker_version_data", None) is not None
+        and init is not None
+        and not init.succeeded()
+    )
+
+
+@contextlib.contextmanager
+def _watching() -> Iterator[_ClientErrors]:
+    handler = _ClientErrors()
+    logger = logging.getLogger("kafka")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def _principal(settings: KafkaSettings) -> str | None:
+    return settings.sasl_username if "SASL" in settings.security_protocol else None
+
+
+def _refusal(settings: KafkaSettings, exc: BaseException) -> AuthenticationFailed:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return AuthenticationFailed(
+            f"the TLS certificate of {settings.bootstrap_servers} is not trusted "
+            f"({exc.verify_message or exc.reason}): check --ssl-cafile"
+        )
+    return AuthenticationFailed(
+        f"authentication as user {settings.sasl_username!r} ({settings.sasl_mechanism or 'PLAIN'}) failed at "
+        f"{settings.bootstrap_servers} ({exc.args[0] if exc.args else exc}): check --sasl-username and the password "
+        "(NEWSFLOW_SASL_PASSWORD)"
+    )
+
+
+def connect(settings: KafkaSettings, timeout: float) -> KafkaAdminClient:
+    """An admin client on the cluster, trying for up to ``timeout`` seconds (a broker may be starting).
+
+    The first failed attempt is logged, the later ones only at debug level; refused credentials end the
+    wait at once, since trying again cannot help."""
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    with _watching() as errors:
+        while True:
+            attempt += 1
+            per_attempt = max(0.5, min(ATTEMPT_SECONDS, (deadline - time.monotonic()) / 2))
+            try:
+                return KafkaAdminClient(
+                    **{**settings.client_kwargs(), "request_timeout_ms": int(per_attempt * 1000)},
+                    bootstrap_timeout_ms=int(per_attempt * 1000),
+                )
+            except (kafka_errors.KafkaError, OSError) as exc:
+                refused = errors.refused()
+                if refused is not None:
+                    raise _refusal(settings, refused) from None
+                reason = _reason(errors.seen, exc)
+                remaining = deadline - time.monotonic()
+                errors.seen.clear()
+                (log.warning if attempt == 1 else log.debug)(
+                    "kafka_unreachable",
+                    servers=settings.bootstrap_servers,
+                    attempt=attempt,
+                    error=reason,
+                    retrying_for_s=round(max(remaining, 0), 1),
+                )
+                if remaining <= 0:
+                    raise BrokerUnreachable(
+                        f"Kafka at {settings.bootstrap_servers} unreachable after {timeout:.0f}s "
+                        f"({attempt} attempts; last error: {reason})"
+                    ) from None
+                time.sleep(min(1.0, remaining))
+
+
+def _reason(seen: Sequence[BaseException], final: BaseException) -> str:
+    """The underlying error (connection refused, a TLS failure), not the timeout it ended in."""
+    causes = [e for e in seen if not isinstance(e, kafka_errors.KafkaTimeoutError)]
+    exc = causes[-1] if causes else final
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text and type(exc).__name__ not in text else text or repr(exc)
+
+
+def check(
+    settings: KafkaSettings,
+    *,
+    read: Iterable[str] = (),
+    write: Iterable[str] = (),
+    timeout: float = 60.0,
+) -> None:
+    """Raise the first problem with the cluster, the credentials, or the topics: each of ``read`` must exist
+    and be readable, each of ``write`` exist and be writable, by this client."""
+    needs: dict[str, set[str]] = {}
+    for topic in read:
+        needs.setdefault(topic, set()).add("READ")
+    for topic in write:
+        needs.setdefault(topic, set()).add("WRITE")
+    admin = connect(settings, timeout)
+    try:
+        if not needs:
+            return
+        described = {t["name"]: t for t in admin.describe_topics(list(needs))}
+        for topic, operations in needs.items():
+            info = described.get(topic, {"error_code": _UNKNOWN_TOPIC})
+            if info["error_code"] == _UNKNOWN_TOPIC:
+                raise unknown_topic(topic, admin.list_topics(), settings.bootstrap_servers)
+            if info["error_code"] == _TOPIC_DENIED:
+                operation = " and ".join(sorted(operations))
+                raise not_authorised(f"topic {topic!r}", operation, _principal(settings))
+            allowed = info.get("authorized_operations")
+            if allowed:  # reported by brokers with an authorizer (KIP-430); otherwise everything is allowed
+                for operation in sorted(operations - set(allowed)):
+                    raise not_authorised(f"topic {topic!r}", operation, _principal(settings))
+    finally:
+        admin.close()
+
+
+def add_connect_timeout(parser, default: float = 15.0) -> None:
+    """``--connect-timeout`` for the one-shot commands (``produce``, ``consume``, ``dlq``): they fail fast,
+    where ``stream`` and ``backfill`` wait a minute for a broker that is still starting."""
+    parser.add_argument(
+        "--connect-timeout",
+        type=positive_float,
+        default=default,
+        metavar="SECONDS",
+        help="Seconds to wait for the brokers before giving up (exit 4).",
+    )
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value

@@ -1,0 +1,265 @@
+"""The mistakes a newcomer makes, without a broker: each ends in one clear line and its own exit code, with
+no traceback at the default log level; inputs are checked before anything heavy loads."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import structlog
+
+from pipelines import cli, failures, logs
+from pipelines.devkafka import broker
+from pipelines.devkafka.broker import free_port
+
+
+def newsflow(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def failure_line(run: subprocess.CompletedProcess, code: int) -> dict:
+    """The run exited ``code`` and its last stderr line is the one failure line; no traceback anywhere."""
+    assert run.returncode == code, run.stderr[-3000:]
+    assert "Traceback" not in run.stdout + run.stderr
+    last = json.loads(run.stderr.strip().splitlines()[-1])
+    assert last["event"] == "command_failed" and last["exit_code"] == code
+    return last
+
+
+@pytest.fixture
+def console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process runs of the CLI log to a stderr that pytest replaces after each test: no stale handle."""
+    monkeypatch.setattr(logs, "configure", lambda *args, **kwargs: False)
+    monkeypatch.setattr(logs, "_VIEWS", [])  # repeats counted by earlier tests' logging are not ours
+
+
+@pytest.mark.parametrize("command", ["produce", "stream"])
+def test_nothing_listening_is_one_warning_then_one_line_exit_4(command, tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    args = (
+        [command, str(tmp_path / "a.jsonl")] if command == "produce" else [command, "--passthrough", "true"]
+    )
+    run = newsflow(*args, "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--connect-timeout", "3")
+    last = failure_line(run, 4)
+    assert last["reason"] == "kafka_unreachable" and "unreachable after 3s" in last["error"]
+    assert "ECONNREFUSED" in last["error"]  # the cause, not only the timeout
+    events = [json.loads(line)["event"] for line in run.stderr.strip().splitlines()]
+    assert events == ["kafka_unreachable", "command_failed"], run.stderr  # nothing from kafka-python
+
+
+def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, capsys, console):
+    import pipelines.chain
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the chain (and its NER model) was built before the inputs were checked")
+
+    monkeypatch.setattr(pipelines.chain, "LocalChain", no_model)
+    assert cli.main(["--log-format", "console", "process", str(tmp_path / "does-not-exist.jsonl")]) == 7
+    assert capsys.readouterr().err.strip().endswith("does-not-exist.jsonl: no such file or directory")
+    assert cli.main(["--log-format", "console", "produce", str(tmp_path / "nope.jsonl")]) == 7
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("newsflow produce: ") and "nope.jsonl: no such file or directory" in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "text"),
+    [
+        (["stream", "--batch-records", "0"], {}, "argument --batch-records: 0 is below the least allowed, 1"),
+        (["process", "x.jsonl", "--entities", "flase"], {}, "not a boolean: 'flase'"),
+        (["stream", "--dedup-threshold", "half"], {}, "not a number: 'half'"),
+        (["stream"], {"NEWSFLOW_BATCH_RECORDS": "abc"}, "NEWSFLOW_BATCH_RECORDS: not an integer: 'abc'"),
+        (["stream"], {"NEWSFLOW_AUTO_OFFSET_RESET": "newest"}, "NEWSFLOW_AUTO_OFFSET_RESET: 'newest' is not"),
+        (["backfill", "--topic", "t", "--day", "today", "--lateness", "1y", "--output", "o"], {}, "1y"),
+    ],
+)
+def test_a_bad_flag_or_variable_value_is_one_line_exit_2(argv, env, text, monkeypatch):
+    run = newsflow(*argv, env={**__import__("os").environ, **env})
+    assert run.returncode == 2, run.stderr
+    assert text in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_process_on_a_directory_skips_other_kinds_and_dead_letters_an_unreadable_file(tmp_path, capsys):
+    good = {"url": "https://ok.example/1", "text": "The council met on Monday to discuss the budget. " * 4}
+    (tmp_path / "a.jsonl").write_text(json.dumps(good) + "\n")
+    other = {"url": "https://ok.example/2", "text": "Rain is expected across the north on Tuesday. " * 4}
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress((json.dumps(other) + "\n").encode()))
+    (tmp_path / "broken.jsonl.gz").write_bytes(b"this is no gzip")
+    (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00")
+    (tmp_path / "y.png").write_bytes(b"\x89PNG\r\n\x1a\n\x01")
+    (tmp_path / "notes.md").write_text("# notes\n")
+    run = newsflow("process", str(tmp_path), "--entities", "false")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["kind"] for line in lines] == ["article", "article", "dead_letter"]
+    letter = lines[2]
+    assert letter["stage"] == "read" and letter["source_position"]["topic"].endswith("broken.jsonl.gz")
+    skipped = [json.loads(line) for line in run.stderr.splitlines() if '"files_skipped"' in line]
+    assert [s["message"] for s in skipped] == ["skipped 3 files: 2 .png, 1 .md"]
+
+
+def test_help_shows_every_default_and_the_environment(capsys):
+    parser = cli.build_parser()
+    texts = []
+    for parsers in _all_parsers(parser):
+        for action in parsers._actions:
+            if not action.option_strings or action.default in (None, False, argparse.SUPPRESS, []):
+                continue
+            if isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                continue
+            text = cli.HelpFormatter("x")._get_help_string(action) % {"default": action.default}
+            assert "default" in text.lower(), (parsers.prog, action.option_strings)
+        texts.append(parsers.format_help())
+    every = "\n".join(texts)
+    assert "default: 0.5" in every  # --dedup-threshold, whose value is None until resolved
+    stream = _parser(parser, "stream").format_help()
+    assert "NEWSFLOW_BOOTSTRAP_SERVERS" in stream and "NEWSFLOW_SASL_PASSWORD" in stream
+    assert "(default: articles.raw)" in _parser(parser, "produce").format_help()
+    assert "(default: 9092)" in _parser(parser, "kafka", "up").format_help()
+    top = parser.format_help()
+    assert "NEWSFLOW_LOG_LEVEL" in top and "Exit codes:" in top
+    for code, _ in failures.EXIT_CODES:
+        assert f"  {code:>3}  " in top
+
+
+def _all_parsers(parser: argparse.ArgumentParser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_parsers(sub)
+
+
+def _parser(parser: argparse.ArgumentParser, *names: str) -> argparse.ArgumentParser:
+    for name in names:
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parser = sub.choices[name]
+    return parser
+
+
+def test_version_names_beam_the_kafka_client_and_the_model(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("newsflow ", "apache-beam 2.", "kafka-python ", "NER model newsflow_news_ner "):
+        assert name in out
+
+
+def test_unknown_topics_get_the_closest_name():
+    existing = ["articles.raw", "articles.clean", "articles.dlq", "__consumer_offsets"]
+    assert "did you mean 'articles.raw'?" in failures.unknown_topic("articles.rwa", existing).message
+    assert "did you mean" not in failures.unknown_topic("weather", existing).message
+
+
+def test_errors_are_explained_with_their_exit_codes():
+    from kafka import errors as kafka_errors
+
+    assert isinstance(failures.explain(FileNotFoundError(2, "No such file", "x")), failures.InputFileError)
+    assert failures.explain(failures.BadUsage("bad")).exit_code == 2
+    assert failures.explain(kafka_errors.SaslAuthenticationFailedError("no")).exit_code == 3
+    assert failures.explain(kafka_errors.TopicAuthorizationFailedError("t")).exit_code == 5
+    wrapped = RuntimeError("in a DoFn")
+    wrapped.__cause__ = kafka_errors.GroupAuthorizationFailedError("g")
+    assert failures.explain(wrapped).exit_code == 5
+    assert failures.explain(KeyboardInterrupt()).exit_code == 130
+    assert failures.explain(ValueError("a bug")) is None
+    codes = [code for code, _ in failures.EXIT_CODES]
+    assert len(codes) == len(set(codes))
+
+
+def test_default_data_dir_is_per_user_and_port(monkeypatch, tmp_path):
+    monkeypatch.delenv(broker.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert broker.default_data_dir(9092) == tmp_path / "newsflow" / "kafka-9092"
+    assert broker.default_data_dir(19092) == tmp_path / "newsflow" / "kafka-19092"
+    monkeypatch.setenv(broker.DATA_DIR_ENV, str(tmp_path / "mine"))
+    assert broker.default_data_dir(9092) == tmp_path / "mine"
+
+
+def _record(name: str, level: int, msg: str, exc: bool = False) -> logging.LogRecord:
+    record = logging.LogRecord(name, level, __file__, 1, msg, None, None)
+    if exc:
+        try:
+            raise ValueError("deep inside")
+        except ValueError:
+            record.exc_info = sys.exc_info()
+    return record
+
+
+def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsys):
+    logs.configure("INFO", json=True)
+    (view,) = logs._VIEWS
+    assert not view.filter(_record("kafka.net.manager", logging.ERROR, "Connection failed: refused"))
+    assert not view.filter(_record("kafka.cluster", logging.WARNING, "Topic t not found in cluster metadata"))
+    assert view.filter(_record("kafka.producer.sender", logging.WARNING, "retrying %s"))
+    repeats = [_record("kafka.producer.sender", logging.WARNING, "retrying %s") for _ in range(5)]
+    assert not any(view.filter(r) for r in repeats)
+    beam = _record("apache_beam.runners.worker", logging.ERROR, "bundle failed", exc=True)
+    assert view.filter(beam) and beam.exc_info is None  # shown, without the traceback
+    written = _record("apache_beam.runners.worker", logging.ERROR, "failed: %s", exc=False)
+    written.args = ("boom\nTraceback (most recent call last):\n  File x",)
+    assert view.filter(written) and written.getMessage() == "failed: boom […]"
+    assert view.filter(_record("pipelines.stream", logging.INFO, "ours pass untouched"))
+    logs.flush_repeats()
+    summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert summary["event"] == "log_repeats" and summary["repeats"] == 5
+    assert summary["message"] == "retrying %s" and summary["logger"] if "logger" in summary else True
+
+    logs.configure("DEBUG", json=True)
+    (view,) = logs._VIEWS
+    assert view.filter(_record("kafka.net.manager", logging.ERROR, "Connection failed: refused"))
+    again = [_record("kafka.producer.sender", logging.WARNING, "retrying %s") for _ in range(3)]
+    assert all(view.filter(r) for r in again)
+    beam = _record("apache_beam.runners.worker", logging.ERROR, "bundle failed", exc=True)
+    assert view.filter(beam) and beam.exc_info is not None
+    logs.configure("INFO", json=True)
+    structlog.reset_defaults()
+
+
+def test_keyed_stages_have_deterministic_key_coders(tmp_path, caplog):
+    import apache_beam as beam
+
+    from pipelines.options import Processing
+    from pipelines.stream import StreamJob, build
+    from transforms.kafka_io import PartitionRange
+
+    caplog.set_level(logging.WARNING, logger="apache_beam")
+    pipeline = beam.Pipeline()
+    job = StreamJob(processing=Processing(state_dir=str(tmp_path)))
+    build(pipeline, job, [PartitionRange("t", 0, 0, 10)], mode="local")
+    assert not [r for r in caplog.records if "deterministic" in r.getMessage()]
+
+
+def test_durations_for_lateness():
+    from datetime import timedelta
+
+    from pipelines.durations import parse_duration
+
+    assert parse_duration("1d") == parse_duration("P1D") == parse_duration("24h") == timedelta(days=1)
+    assert parse_duration("1h30m") == parse_duration("PT1H30M") == timedelta(minutes=90)
+    assert parse_duration("0") == timedelta(0)
+    for bad in ("", "5", "1y", "P1M", "six hours"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+
+
+def test_process_reads_warc_and_compressed_forms(tmp_path: Path):
+    from pipelines.cli.inputs import plan_inputs
+
+    for name in ("a.json", "b.jsonl.zst", "c.html.bz2", "d.htm", "e.txt.gz", "f.warc", "g.warc.gz", "h.md"):
+        (tmp_path / name).write_bytes(b"")
+    plan = plan_inputs([str(tmp_path)])
+    assert [Path(p).name for p in plan.files] == [
+        "a.json", "b.jsonl.zst", "c.html.bz2", "d.htm", "e.txt.gz", "f.warc", "g.warc.gz",
+    ]  # fmt: skip
+    assert plan.skipped_line() == "skipped 1 file: 1 .md"
