@@ -22,11 +22,11 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from pipelines.options import Limits, Processing
-from transforms.deadletter import DLQ_TAG, dead_letter
+from transforms.deadletter import DLQ_TAG, Keeping, dead_letter
 from transforms.errors import CrashLoop, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import Parsed, envelope_json, parse
-from transforms.records import Article, SourcePosition, stable_id, to_dict
+from transforms.records import Article, Origin, SourcePosition, stable_id, to_dict
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
 # move bytes (consume, produce, the pass-through baseline) start fast.
@@ -39,7 +39,9 @@ class ParseStep:
         self.limits = limits
 
     def __call__(self, record: KafkaRecord) -> Parsed:
-        return parse(record.value, record.position(), max_bytes=self.limits.max_message_bytes)
+        parsed = parse(record.value, record.position(), max_bytes=self.limits.max_message_bytes)
+        parsed.origin = record.origin()
+        return parsed
 
 
 class CleanStep:
@@ -61,7 +63,12 @@ class PassThroughStep:
     def __call__(self, parsed: Parsed) -> Article:
         body = parsed.raw.text or parsed.raw.html or ""
         return Article(
-            id=stable_id(parsed.raw.url, body), body=body, url=parsed.raw.url, source_position=parsed.position
+            id=stable_id(parsed.raw.url, body),
+            body=body,
+            url=parsed.raw.url,
+            source_position=parsed.position,
+            metadata=parsed.raw.metadata,
+            origin=parsed.origin,
         )
 
 
@@ -97,8 +104,8 @@ def _record_position(record: KafkaRecord) -> SourcePosition:
     return record.position()
 
 
-def _record_original(record: KafkaRecord) -> bytes:
-    return record.value or b""
+def _record_original(record: KafkaRecord) -> Origin:
+    return record.origin()
 
 
 def _parsed_position(parsed: Parsed) -> SourcePosition | None:
@@ -109,14 +116,23 @@ def _article_position(article: Article) -> SourcePosition | None:
     return article.source_position
 
 
-def _parsed_original(parsed: Parsed) -> bytes:
-    """The input again as a JSON envelope, for dead letters of stages after parsing."""
-    return envelope_json(parsed.raw)
+def _parsed_original(parsed: Parsed) -> Origin:
+    """The message as read. (Only a Parsed built outside the chain lacks it: then its envelope as JSON.)"""
+    return parsed.origin or Origin(_utf8(lambda: envelope_json(parsed.raw)))
 
 
-def _article_original(article: Article) -> bytes:
-    """A failed article as JSON, for dead letters of the stages after cleaning."""
-    return json.dumps(to_dict(article), default=str, ensure_ascii=False).encode("utf-8")
+def _article_original(article: Article) -> Origin:
+    """The message as read. (Only an Article built outside the chain lacks it: then the article as JSON.)"""
+    return article.origin or Origin(
+        _utf8(lambda: json.dumps(to_dict(article), default=str, ensure_ascii=False).encode("utf-8"))
+    )
+
+
+def _utf8(encode: Callable[[], bytes]) -> bytes:
+    try:
+        return encode()
+    except UnicodeEncodeError:
+        return b""
 
 
 class Stage(beam.DoFn):
@@ -130,6 +146,7 @@ class Stage(beam.DoFn):
         position: Callable[[Any], SourcePosition | None],
         max_attempts: int,
         journal_dir: str | None = None,
+        keeping: Keeping | None = None,
     ) -> None:
         self.step = step
         self.stage = stage
@@ -137,6 +154,7 @@ class Stage(beam.DoFn):
         self.position = position
         self.max_attempts = max_attempts
         self.journal_dir = journal_dir
+        self.keeping = keeping
 
     def setup(self) -> None:
         if hasattr(self.step, "setup"):
@@ -158,10 +176,17 @@ class Stage(beam.DoFn):
         deaths = self.journal.begin(key) if key else 0
         if key and self.journal.should_skip(deaths):
             error = CrashLoop(deaths, self.stage)
-            result, letter = None, dead_letter(self.original(element), error, pos, attempts=deaths)
+            letter = dead_letter(self.original(element), error, pos, attempts=deaths, keeping=self.keeping)
+            result = None
         else:
             result, letter = run_step(
-                self.step, element, self.stage, self.original, self.position, self.max_attempts
+                self.step,
+                element,
+                self.stage,
+                self.original,
+                self.position,
+                self.max_attempts,
+                keeping=self.keeping,
             )
         if key:
             self.journal.end(key)
@@ -179,6 +204,8 @@ def run_step(
     original: Callable[[Any], bytes],
     position: Callable[[Any], SourcePosition | None],
     max_attempts: int,
+    *,
+    keeping: Keeping | None = None,
 ) -> tuple[Any, Any]:
     """(result, None) or (None, dead letter): the one error policy for Beam and ``newsflow process``."""
     last: Exception | None = None
@@ -186,18 +213,31 @@ def run_step(
         try:
             return step(element), None
         except PipelineError as exc:
-            return None, dead_letter(original(element), exc, position(element), stage=stage, attempts=attempt)
+            letter = dead_letter(
+                original(element), exc, position(element), stage=stage, attempts=attempt, keeping=keeping
+            )
+            return None, letter
         except Exception as exc:  # noqa: BLE001 - a bug or fault in one article must not stop the stream
             last = exc
             log.warning("stage_retry", stage=stage, attempt=attempt, error=type(exc).__name__)
     assert last is not None
-    return None, dead_letter(original(element), last, position(element), stage=stage, attempts=max_attempts)
+    letter = dead_letter(
+        original(element), last, position(element), stage=stage, attempts=max_attempts, keeping=keeping
+    )
+    return None, letter
 
 
-def entity_stage(limits: Limits, *, shared: bool, journal: str | None = None) -> Stage:
+def keeping(limits: Limits, processing: Processing) -> Keeping:
+    """Where the chain's dead letters keep their originals (see :class:`transforms.deadletter.Keeping`)."""
+    return Keeping(limits.max_dead_letter_bytes, processing.state_dir)
+
+
+def entity_stage(
+    limits: Limits, *, shared: bool, journal: str | None = None, keep: Keeping | None = None
+) -> Stage:
     """The entities stage (NER on each article), as the chain runs it and as a backfill runs it apart."""
     step = EntityStep(limits, shared=shared)
-    return Stage(step, "entities", _article_original, _article_position, limits.max_attempts, journal)
+    return Stage(step, "entities", _article_original, _article_position, limits.max_attempts, journal, keep)
 
 
 def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCollection, beam.PCollection]:
@@ -229,14 +269,17 @@ class ArticleChain(beam.PTransform):
         # The local stream restarts on this machine, so its stages journal inputs in progress there: one that
         # keeps killing the process goes to the DLQ (see transforms.crash_journal).
         journal = proc.state_dir if local else None
+        keep = keeping(limits, proc)
         parsed, dlq_parse = _stage(
             "Parse",
             records,
-            Stage(ParseStep(limits), "parse", _record_original, _record_position, attempts, journal),
+            Stage(ParseStep(limits), "parse", _record_original, _record_position, attempts, journal, keep),
         )
         clean_step = PassThroughStep() if proc.passthrough else CleanStep(limits)
         articles, dlq_clean = _stage(
-            "Clean", parsed, Stage(clean_step, "clean", _parsed_original, _parsed_position, attempts, journal)
+            "Clean",
+            parsed,
+            Stage(clean_step, "clean", _parsed_original, _parsed_position, attempts, journal, keep),
         )
         dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
@@ -257,7 +300,7 @@ class ArticleChain(beam.PTransform):
         articles = dedup.articles
         if proc.entities:
             articles, dlq_entities = _stage(
-                "Entities", articles, entity_stage(limits, shared=local, journal=journal)
+                "Entities", articles, entity_stage(limits, shared=local, journal=journal, keep=keep)
             )
             dead.append(dlq_entities)
         return {

@@ -112,6 +112,12 @@ class Limits:
     max_html_depth: int = _opt(256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).")
     doc_time_budget: float = _opt(10.0, "CPU seconds one document may take in cleaning, and again in NER.")
     max_attempts: int = _opt(3, "Attempts for a failing article before it goes to the DLQ.")
+    max_dead_letter_bytes: int | None = _opt(
+        None,
+        "Largest original kept inside a dead letter; a larger one goes to <state dir>/dlq-originals and "
+        "the letter names it. Default: the DLQ topic's max.message.bytes (read at start-up) less 64 KiB; "
+        "no limit for files.",
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ Ctrl-C stops a local run cleanly after its current batch.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -115,6 +116,11 @@ def run(job: StreamJob) -> int:
     except ConnectionError as exc:  # a clear line and a non-zero exit, never a traceback or a hang
         log.error("kafka_unreachable_giving_up", error=str(exc), connect_timeout_s=job.connect_timeout)
         return EXIT_UNREACHABLE
+    if job.limits.max_dead_letter_bytes is None:  # never a dead letter the DLQ topic would refuse
+        from transforms.dlq_limit import dead_letter_inline_bytes
+
+        inline = dead_letter_inline_bytes(job.kafka, job.topics.dlq_topic)
+        job = dataclasses.replace(job, limits=dataclasses.replace(job.limits, max_dead_letter_bytes=inline))
     started = time.monotonic()
     if is_local(job.beam_args):
         stop = StopRequest()

@@ -13,8 +13,10 @@ from kafka import KafkaProducer
 from pipelines.commands.consume import iter_records
 from pipelines.dlq import Selection, plan
 from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from transforms.original_store import OriginalStore
 
 log = structlog.get_logger(__name__)
+REPLAY_REQUEST_BYTES = 128 * 1024 * 1024
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,11 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
     replay = actions.add_parser(
         "replay",
-        help="Re-publish selected dead letters' original bytes to the raw topic.",
+        help="Re-publish selected dead letters' original messages (value, key, headers) to the raw topic.",
         description="Reads the DLQ from the beginning to its current end without joining or committing to "
         "any consumer group (the stream's committed offsets are never touched), selects letters by stage, "
-        "error type, source position and failure time, and publishes each one's original bytes to "
-        "--to-topic with a newsflow.replayed_from header. --dry-run prints the plan and sends nothing.",
+        "error type, source position and failure time, and publishes each one's original message (value, "
+        "key and headers, whatever stage failed) to --to-topic with a newsflow.replayed_from header. "
+        "--dry-run prints the plan and sends nothing.",
     )
     replay.add_argument("--dlq-topic", default=DEFAULT_TOPICS["dlq_topic"], help="Dead-letter topic to read.")
     replay.add_argument("--to-topic", default=DEFAULT_TOPICS["input_topic"], help="Topic to re-publish to.")
@@ -45,6 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     replay.add_argument("--until", type=_time, help="Failed before this ISO 8601 time.")
     replay.add_argument("--limit", type=int, help="Replay at most this many letters.")
     replay.add_argument("--dry-run", action="store_true", help="Print what would be sent; send nothing.")
+    replay.add_argument(
+        "--state-dir",
+        help="The stream's state dir, where originals too large for the DLQ topic are kept (dlq-originals).",
+    )
     add_common(replay)
     replay.set_defaults(func=_replay)
 
@@ -74,9 +81,12 @@ def _replay(args: argparse.Namespace) -> int:
         for partition, offset, name, record in iter_records(settings, args.dlq_topic)
         if name == "dead_letter"
     )
-    producer = None if args.dry_run else KafkaProducer(**settings.producer_kwargs())
+    # An original from the store can be larger than the DLQ took: the raw topic's limit is the broker's say.
+    big = {"max_request_size": REPLAY_REQUEST_BYTES, "buffer_memory": 2 * REPLAY_REQUEST_BYTES}
+    producer = None if args.dry_run else KafkaProducer(**{**settings.producer_kwargs(), **big})
+    store = OriginalStore(args.state_dir) if args.state_dir else None
     sent, skipped, futures = 0, 0, []
-    for replay in plan(letters, selection_from(args)):
+    for replay in plan(letters, selection_from(args), store):
         if args.limit is not None and sent >= args.limit:
             break
         sys.stdout.write(json.dumps(replay.describe(), ensure_ascii=False) + "\n")
@@ -85,7 +95,9 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         sent += 1
         if producer is not None:
-            futures.append(producer.send(args.to_topic, value=replay.original, headers=[replay.header]))
+            futures.append(
+                producer.send(args.to_topic, key=replay.key, value=replay.original, headers=replay.headers)
+            )
     if producer is not None:
         producer.flush()
         for future in futures:
