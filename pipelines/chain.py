@@ -23,10 +23,11 @@ from apache_beam.metrics import Metrics
 
 from pipelines.options import Limits, Processing
 from transforms.deadletter import DLQ_TAG, Keeping, dead_letter
-from transforms.errors import CrashLoop, PipelineError
+from transforms.errors import CrashLoop, LimitExceeded, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import Parsed, envelope_json, parse
 from transforms.records import Article, Origin, SourcePosition, stable_id, to_dict
+from transforms.watchdog import Expired, cpu_limit
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
 # move bytes (consume, produce, the pass-through baseline) start fast.
@@ -147,6 +148,7 @@ class Stage(beam.DoFn):
         max_attempts: int,
         journal_dir: str | None = None,
         keeping: Keeping | None = None,
+        cpu_budget: float | None = None,
     ) -> None:
         self.step = step
         self.stage = stage
@@ -155,6 +157,7 @@ class Stage(beam.DoFn):
         self.max_attempts = max_attempts
         self.journal_dir = journal_dir
         self.keeping = keeping
+        self.cpu_budget = cpu_budget
 
     def setup(self) -> None:
         if hasattr(self.step, "setup"):
@@ -187,6 +190,7 @@ class Stage(beam.DoFn):
                 self.position,
                 self.max_attempts,
                 keeping=self.keeping,
+                cpu_budget=self.cpu_budget,
             )
         if key:
             self.journal.end(key)
@@ -206,12 +210,23 @@ def run_step(
     max_attempts: int,
     *,
     keeping: Keeping | None = None,
+    cpu_budget: float | None = None,
 ) -> tuple[Any, Any]:
-    """(result, None) or (None, dead letter): the one error policy for Beam and ``newsflow process``."""
+    """(result, None) or (None, dead letter): the one error policy for Beam and ``newsflow process``.
+
+    ``cpu_budget``: CPU seconds after which the watchdog stops the step where it is (a LimitExceeded)."""
     last: Exception | None = None
     for attempt in range(1, max_attempts + 1):
         try:
-            return step(element), None
+            if cpu_budget is None:
+                return step(element), None
+            try:
+                with cpu_limit(cpu_budget):
+                    return step(element), None
+            except Expired:
+                raise LimitExceeded(
+                    f"CPU time budget of {cpu_budget:g}s exceeded: stopped by the watchdog", stage=stage
+                ) from None
         except PipelineError as exc:
             letter = dead_letter(
                 original(element), exc, position(element), stage=stage, attempts=attempt, keeping=keeping
@@ -227,6 +242,16 @@ def run_step(
     return None, letter
 
 
+WATCHDOG_GRACE = 1.0
+"""CPU seconds past ``--doc-time-budget`` before the watchdog stops a step: the budget's own checks between
+steps come first, with their precise reasons."""
+
+
+def hard_budget(limits: Limits) -> float:
+    """CPU seconds one input may take in one stage before the watchdog stops it where it is."""
+    return limits.doc_time_budget + WATCHDOG_GRACE
+
+
 def keeping(limits: Limits, processing: Processing) -> Keeping:
     """Where the chain's dead letters keep their originals (see :class:`transforms.deadletter.Keeping`)."""
     return Keeping(limits.max_dead_letter_bytes, processing.state_dir)
@@ -237,7 +262,16 @@ def entity_stage(
 ) -> Stage:
     """The entities stage (NER on each article), as the chain runs it and as a backfill runs it apart."""
     step = EntityStep(limits, shared=shared)
-    return Stage(step, "entities", _article_original, _article_position, limits.max_attempts, journal, keep)
+    return Stage(
+        step,
+        "entities",
+        _article_original,
+        _article_position,
+        limits.max_attempts,
+        journal,
+        keep,
+        hard_budget(limits),
+    )
 
 
 def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCollection, beam.PCollection]:
@@ -273,13 +307,31 @@ class ArticleChain(beam.PTransform):
         parsed, dlq_parse = _stage(
             "Parse",
             records,
-            Stage(ParseStep(limits), "parse", _record_original, _record_position, attempts, journal, keep),
+            Stage(
+                ParseStep(limits),
+                "parse",
+                _record_original,
+                _record_position,
+                attempts,
+                journal,
+                keep,
+                hard_budget(limits),
+            ),
         )
         clean_step = PassThroughStep() if proc.passthrough else CleanStep(limits)
         articles, dlq_clean = _stage(
             "Clean",
             parsed,
-            Stage(clean_step, "clean", _parsed_original, _parsed_position, attempts, journal, keep),
+            Stage(
+                clean_step,
+                "clean",
+                _parsed_original,
+                _parsed_position,
+                attempts,
+                journal,
+                keep,
+                hard_budget(limits),
+            ),
         )
         dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
@@ -346,12 +398,24 @@ class LocalChain:
         """("article" | "duplicate" | "dead_letter", record) for one input message."""
         attempts = self.limits.max_attempts
         parsed, letter = run_step(
-            self.parse_step, record, "parse", _record_original, _record_position, attempts
+            self.parse_step,
+            record,
+            "parse",
+            _record_original,
+            _record_position,
+            attempts,
+            cpu_budget=hard_budget(self.limits),
         )
         if letter is not None:
             return "dead_letter", letter
         article, letter = run_step(
-            self.clean_step, parsed, "clean", _parsed_original, _parsed_position, attempts
+            self.clean_step,
+            parsed,
+            "clean",
+            _parsed_original,
+            _parsed_position,
+            attempts,
+            cpu_budget=hard_budget(self.limits),
         )
         if letter is not None:
             return "dead_letter", letter
@@ -364,7 +428,13 @@ class LocalChain:
             return "duplicate", verdict
         if self.entity_step is not None:
             article, letter = run_step(
-                self.entity_step, article, "entities", _article_original, _article_position, attempts
+                self.entity_step,
+                article,
+                "entities",
+                _article_original,
+                _article_position,
+                attempts,
+                cpu_budget=hard_budget(self.limits),
             )
             if letter is not None:
                 return "dead_letter", letter
