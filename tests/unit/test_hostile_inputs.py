@@ -75,6 +75,19 @@ REJECTED = [
         id="xxe",
     ),
     pytest.param(env(html="<div>" * 100_000 + STORY), LimitExceeded, "", id="deep-html"),
+    pytest.param(
+        env(html="<p " + " ".join(f"a{i}=x" for i in range(1_000_000)) + ">" + STORY),
+        LimitExceeded,
+        "before parsing",
+        id="1M-attributes",
+    ),
+    pytest.param(
+        env(html="<div " + " ".join(f'data-{i}="{i}"' for i in range(100_000)) + "><p>" + STORY),
+        LimitExceeded,
+        "before parsing",
+        id="100k-attributes",
+    ),
+    pytest.param(env(text=STORY, source="\ud800" * 10), ParseError, "'source' is not text", id="not-text"),
     pytest.param(env(text="\x00\x01\x02\x7f\u202e\u200b"), PipelineError, "", id="only-controls"),
 ]
 
