@@ -82,7 +82,7 @@ def _replay(args: argparse.Namespace) -> int:
         if name == "dead_letter"
     )
     # An original from the store can be larger than the DLQ took: the raw topic's limit is the broker's say.
-    big = {"max_request_size": REPLAY_REQUEST_BYTES, "buffer_memory": 2 * REPLAY_REQUEST_BYTES}
+    big = {"max_request_size": REPLAY_REQUEST_BYTES}
     producer = None if args.dry_run else KafkaProducer(**{**settings.producer_kwargs(), **big})
     store = OriginalStore(args.state_dir) if args.state_dir else None
     sent, skipped, futures = 0, 0, []
