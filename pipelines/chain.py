@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,6 +34,8 @@ from transforms.watchdog import Expired, cpu_limit
 # move bytes (consume, produce, the pass-through baseline) start fast.
 
 log = structlog.get_logger(__name__)
+SLOW_INPUT_SECONDS = 1.0
+"""An input that takes a stage this long (wall clock) is logged as ``slow_input``: how long it held the batch."""
 
 
 class ParseStep:
@@ -182,6 +185,7 @@ class Stage(beam.DoFn):
             letter = dead_letter(self.original(element), error, pos, attempts=deaths, keeping=self.keeping)
             result = None
         else:
+            started, cpu = time.monotonic(), time.thread_time()
             result, letter = run_step(
                 self.step,
                 element,
@@ -192,6 +196,7 @@ class Stage(beam.DoFn):
                 keeping=self.keeping,
                 cpu_budget=self.cpu_budget,
             )
+            self._note_slow(element, time.monotonic() - started, time.thread_time() - cpu, letter)
         if key:
             self.journal.end(key)
         if letter is not None:
@@ -199,6 +204,20 @@ class Stage(beam.DoFn):
         else:
             self._ok.inc()
             yield result
+
+    def _note_slow(self, element: Any, seconds: float, cpu_seconds: float, letter: Any) -> None:
+        """One line per input that held its bundle (and, in a micro-batch, every partition) for long."""
+        if seconds < SLOW_INPUT_SECONDS:
+            return
+        pos = self.position(element)
+        log.info(
+            "slow_input",
+            stage=self.stage,
+            position=f"{pos.topic}:{pos.partition}@{pos.offset}" if pos else None,
+            seconds=round(seconds, 2),
+            cpu_seconds=round(cpu_seconds, 2),
+            outcome=f"dlq:{letter.error_type}" if letter is not None else "ok",
+        )
 
 
 def run_step(
