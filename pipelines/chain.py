@@ -22,12 +22,13 @@ import structlog
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
-from pipelines.options import Limits, Processing
+from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG, Keeping, dead_letter
 from transforms.errors import CrashLoop, LimitExceeded, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import Parsed, envelope_json, parse
 from transforms.records import Article, Origin, SourcePosition, stable_id, to_dict
+from transforms.settings import Limits
 from transforms.watchdog import Expired, cpu_limit
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
@@ -78,8 +79,8 @@ class PassThroughStep:
 
 class EntityStep:
     """Loads the NER models once per worker (``setup``), not per bundle; ``shared`` takes the process's one
-    model (:mod:`pipelines.worker_cache`), reused across the stages and runs that build new DoFns (the local
-    stream's micro-batches, the backfill's entity stage)."""
+    model (:mod:`pipelines.engine.worker_cache`), reused across the stages and runs that build new DoFns (the
+    local stream's micro-batches, the backfill's entity stage)."""
 
     def __init__(self, limits: Limits, *, shared: bool = False) -> None:
         self.limits = limits
@@ -88,7 +89,7 @@ class EntityStep:
 
     def setup(self) -> None:
         if self.shared:
-            from pipelines import worker_cache
+            from pipelines.engine import worker_cache
 
             self.extractor = worker_cache.extractor()
             return

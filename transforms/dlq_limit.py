@@ -13,8 +13,8 @@ import structlog
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from pipelines.options import KafkaSettings
 from transforms.deadletter import ENVELOPE_BYTES
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 FALLBACK_TOPIC_BYTES = 1024 * 1024 + 12

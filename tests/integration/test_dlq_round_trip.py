@@ -21,9 +21,9 @@ from kafka.admin import NewTopic
 
 from pipelines import stream
 from pipelines.chain import EntityStep
-from pipelines.dlq import REPLAY_HEADER
+from pipelines.cli.dlq import REPLAY_HEADER
+from pipelines.cli.topic_reader import records_to_end
 from pipelines.options import Limits, Processing, Topics
-from pipelines.topic_reader import records_to_end
 from transforms import avro
 
 pytestmark = pytest.mark.integration

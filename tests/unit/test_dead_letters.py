@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from pipelines.chain import CleanStep, ParseStep, Stage, _parsed_original, _record_original, run_step
-from pipelines.options import Limits
 from pipelines.stream import dead_letter_message
 from transforms import avro
 from transforms.deadletter import Keeping, dead_letter
@@ -14,6 +13,7 @@ from transforms.errors import CleanError
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import OriginalStore
 from transforms.records import Origin, SourcePosition
+from transforms.settings import Limits
 
 POS = SourcePosition("raw", 3, 99)
 ORIGIN = Origin(b"\xff\xfe not text \xed\xa0\x80", b"\xffkey", (("trace", b"\x00\x01"), ("empty", None)))

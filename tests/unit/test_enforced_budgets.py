@@ -11,11 +11,11 @@ import time
 import pytest
 
 from pipelines.chain import ParseStep, Stage, run_step
-from pipelines.options import Limits
 from transforms.boilerplate.prescan import HtmlBudget, census, check
 from transforms.errors import LimitExceeded
 from transforms.kafka_io import KafkaRecord
 from transforms.records import SourcePosition
+from transforms.settings import Limits
 from transforms.watchdog import Expired, cpu_limit
 
 STORY = "The minister said on Tuesday that the talks would resume next week in Geneva. " * 10

@@ -95,8 +95,8 @@ def test_repairs_are_counted_in_beam_counters():
     from apache_beam.metrics.metric import MetricsFilter
 
     from pipelines.chain import ParseStep, Stage, _record_original, _record_position
-    from pipelines.options import Limits
     from transforms.kafka_io import KafkaRecord
+    from transforms.settings import Limits
 
     values = [
         json.dumps({"text": BODY + "\ud800", "url": "u\udfff"}).encode(),

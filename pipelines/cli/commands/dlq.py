@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 import structlog
 from kafka import KafkaProducer
 
-from pipelines.commands.consume import iter_records
-from pipelines.dlq import Selection, plan
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.cli.commands.consume import iter_records
+from pipelines.cli.dlq import Selection, plan
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
+from transforms.headers import input_headers
 from transforms.original_store import OriginalStore
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 REPLAY_REQUEST_BYTES = 128 * 1024 * 1024
@@ -95,8 +97,14 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         sent += 1
         if producer is not None:
+            # The input's own headers when the letter kept them; else what `produce` would have added.
+            headers = (
+                replay.headers
+                if replay.original_headers
+                else [replay.header, *input_headers(replay.original)]
+            )
             futures.append(
-                producer.send(args.to_topic, key=replay.key, value=replay.original, headers=replay.headers)
+                producer.send(args.to_topic, key=replay.key, value=replay.original, headers=headers)
             )
     if producer is not None:
         producer.flush()
