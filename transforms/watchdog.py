@@ -26,6 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 POLL_SECONDS = 0.05
+REFIRE_SECONDS = 0.25
+"""CPU seconds after which Expired is raised again if the thread is still inside the block: code that
+swallows exceptions (a bare ``except``, a callback from C whose errors are only printed) gets another one."""
 
 
 class Expired(BaseException):
@@ -38,7 +41,11 @@ class _Watch:
     clock: int
     limit: float  # on the thread's CPU clock
     done: bool = False
-    fired: bool = False
+    fired_at: float | None = None  # the thread's CPU time when Expired was last raised in it
+
+    @property
+    def fired(self) -> bool:
+        return self.fired_at is not None
 
 
 class _Monitor:
@@ -76,8 +83,9 @@ class _Monitor:
                     except OSError:  # the thread is gone
                         self._watches.discard(watch)
                         continue
-                    if used > watch.limit and not watch.done and not watch.fired:
-                        watch.fired = True
+                    due = watch.fired_at is None or used - watch.fired_at >= REFIRE_SECONDS
+                    if used > watch.limit and not watch.done and due:
+                        watch.fired_at = used
                         _raise_in(watch.thread_id, Expired)
             time.sleep(POLL_SECONDS)
 

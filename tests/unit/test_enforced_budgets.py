@@ -62,6 +62,21 @@ def test_the_watchdog_stops_pure_python_work_where_it_is():
     assert time.process_time() - started < 5
 
 
+def test_the_watchdog_fires_again_when_the_work_swallows_its_exception():
+    started = time.process_time()
+    swallowed = 0
+    with pytest.raises(Expired), cpu_limit(0.2):
+        while True:
+            try:
+                while True:
+                    pass
+            except BaseException:  # noqa: BLE001 - a library that swallows everything
+                swallowed += 1
+                if swallowed >= 3:
+                    raise
+    assert swallowed == 3 and time.process_time() - started < 10
+
+
 def test_the_watchdog_leaves_nothing_pending_after_the_block():
     for _ in range(50):  # a block that ends right at its limit must not leak an Expired afterwards
         try:
