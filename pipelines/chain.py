@@ -98,8 +98,12 @@ class EntityStep:
         self.extractor = EntityExtractor().load()
 
     def __call__(self, article: Article) -> Article:
+        from transforms.budget import mask_long_tokens
+
         entities = self.extractor.extract(
-            article.body, article.title, time_budget=self.limits.doc_time_budget
+            mask_long_tokens(article.body),
+            mask_long_tokens(article.title) if article.title else article.title,
+            time_budget=self.limits.doc_time_budget,
         )
         Metrics.counter("newsflow", "entities.found").inc(len(entities))
         return dataclasses.replace(article, entities=entities)

@@ -142,3 +142,12 @@ def test_an_attribute_bomb_is_dead_lettered_with_its_complete_original():
     assert result is None and letter.error_type == "LimitExceeded" and "before parsing" in letter.message
     assert letter.original == value and letter.original_key == b"key"
     assert [(h.key, h.value) for h in letter.original_headers] == [("trace", b"1")]
+
+
+def test_ner_sees_spaces_for_runs_too_long_to_be_words_with_offsets_kept():
+    from transforms.budget import MAX_TOKEN_CHARS, mask_long_tokens
+
+    text = "In Paris " + "<" * (MAX_TOKEN_CHARS * 200) + " and Geneva " + "x" * MAX_TOKEN_CHARS
+    masked = mask_long_tokens(text)
+    assert len(masked) == len(text) and masked.index("Geneva") == text.index("Geneva")
+    assert "<" not in masked and masked.endswith("x" * MAX_TOKEN_CHARS), "a run at the limit is kept"
