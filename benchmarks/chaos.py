@@ -1,6 +1,23 @@
 """Chaos run: SIGKILL the streaming pipeline at random points, stop the broker, feed it hostile input; lose nothing.
 
-Produces N articles (each with its own URL) mixed with hostile inputs of every kind to a fresh raw topic on a
+The run is a table of scenarios (``--scenario``, repeatable; all by default), each on fresh topics with its own
+consumer group and state dir:
+
+* ``kills``: N articles and every known hostile input, ``--kills`` SIGKILLs and an optional broker outage;
+* ``surrogates``: lone surrogates in every field and the HTML title, stray bytes in one field of a UTF-8
+  message (the cp775 case), a legacy-charset message, overlong UTF-8, a field that is not text;
+* ``attribute_bomb``: one tag with 1M and with 100k attributes, a page of 240k elements (the watchdog),
+  10k entities on one line, and the ReDoS cases.
+
+A scenario is its inputs plus a driver (:func:`kill_and_drain` for all three); two instances with one
+group id, or a state wipe between batches, are a new driver and a new row of :data:`SCENARIOS`.
+
+For each scenario the report gives: inputs, kills, lost, delivered twice, the longest time any input held
+its batch (every partition of a micro-batch waits for it: the ``slow_input`` log lines, wall clock and CPU),
+dead letters by reason, garbled records (mojibake, or a known phrase that did not come through), and
+whether every dead letter holds its input's exact bytes (replayable).
+
+Per scenario: produces N articles (each with its own URL) mixed with hostile inputs of every kind to a fresh raw topic on a
 real broker, while ``newsflow stream`` runs as a subprocess with a fixed consumer group and a dedup state
 dir. The harness kills its process group with SIGKILL at random moments once it is writing output (``--kills``
 times), restarts it each time, optionally stops the broker for ``--outage`` seconds under a running
@@ -24,6 +41,7 @@ import gzip
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -32,7 +50,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,13 +66,18 @@ from pipelines.options import Topics  # noqa: E402
 from transforms import avro  # noqa: E402
 from transforms.entities.conll import stories  # noqa: E402
 from transforms.kafka_io import ReadLimits  # noqa: E402
-from transforms.settings import KafkaSettings  # noqa: E402
+from transforms.original_store import OriginalStore  # noqa: E402
+from transforms.settings import KafkaSettings, Limits  # noqa: E402
 
 BENCH = ROOT / ".." / "shared" / "bench"
 FETCH_PRISM = ROOT / "deploy" / "flink" / "fetch-portable-runner.sh"
 PARTITIONS = 4
 BIG_TOPIC_BYTES = 64 * 1024 * 1024
 PIPELINE_ERRORS = {"ParseError", "LimitExceeded", "CleanError"}
+HOLD_SLACK_SECONDS = 5.0
+"""Target: no input holds its batch for more CPU seconds than --doc-time-budget plus this, in any stage."""
+MOJIBAKE = re.compile("â€|Ã[\u0080-\u00bf]|ŌĆ|Ð[\u0080-\u00bf]Ð|Ã©")
+"""UTF-8 read as cp1252/latin-1/cp775: what a garbling charset guess leaves in the text."""
 """The only error types a hostile input may end with: a precise, deliberate reason, never a crash type."""
 
 
@@ -89,6 +112,8 @@ class Hostile:
     kind: str
     value: bytes | None
     expect: tuple[str, ...] = ()
+    publish: bool = False  # must become an article (clean or duplicate), never a dead letter
+    phrase: str | None = None  # must come through unchanged in the published title or body
 
 
 def _env(**fields: object) -> bytes:
@@ -151,6 +176,90 @@ def hostile_inputs(big_mb: int) -> list[Hostile]:
     return cases
 
 
+STORY = "The minister said on Tuesday that the talks would resume next week in Geneva. " * 20
+
+
+def surrogate_inputs() -> list[Hostile]:
+    """Lone surrogates (as JSON escapes) in every field, stray bytes in one field, charsets, overlong UTF-8."""
+    s = "\ud800"
+    title = "It’s a “test” – of the title"
+    body = (
+        "Heavy rain flooded the streets of Lisbon overnight, and the mayor’s office asked residents to stay "
+        "at home. “We have never seen this much water,” a firefighter said – the river rose two metres. "
+    ) * 8
+    page = f"<html><head><title>{title}</title></head><body><p>{body}</p></body></html>"
+    cp775 = json.dumps({"url": "https://chaos.example/cp775/XYZ", "html": page * 700}, ensure_ascii=False)
+    cases = [
+        Hostile("surrogate_text", _env(text=STORY + s + " one"), publish=True),
+        Hostile("surrogate_url", _env(url="https://chaos.example/s" + s, text=STORY + " two"), publish=True),
+        Hostile("surrogate_source", _env(source="wire" + s, text=STORY + " three"), publish=True),
+        Hostile(
+            "surrogate_metadata", _env(text=STORY + " four", metadata={"k" + s: "v\udfff"}), publish=True
+        ),
+        Hostile(
+            "surrogate_title",
+            _env(html=f"<html><head><title>Title {s}</title></head><body><p>{STORY} five</p></body></html>"),
+            publish=True,
+        ),
+        Hostile("surrogate_not_text", _env(text=STORY, source=s * 20), ("is not text",)),
+        Hostile("cp775_url", cp775.encode().replace(b"XYZ", b"X\x8d\xe6\xf0"), publish=True, phrase=title),
+        Hostile(
+            "legacy_charset",
+            json.dumps(
+                {"text": "Новости дня. Правительство заявило во вторник, что переговоры продолжатся. " * 8},
+                ensure_ascii=False,
+            ).encode("cp1251"),
+            publish=True,
+            phrase="Новости дня",
+        ),
+        Hostile(
+            "overlong_utf8",
+            _env(text=STORY + " six").replace(b" six", b" \xc0\xaf\xe0\x80\xaf six"),
+            publish=True,
+        ),
+    ]
+    return cases
+
+
+def bomb_inputs() -> list[Hostile]:
+    """Inputs that ask for unbounded work: attribute bombs, an element flood, 10k entities on one line, ReDoS."""
+    rng = random.Random(20)
+    names = [
+        "Angela Merkel",
+        "Paris",
+        "Reuters",
+        "Barack Obama",
+        "Geneva",
+        "Siemens AG",
+        "Tokyo",
+        "John Smith",
+    ]
+    line = ", ".join(f"{rng.choice(names)} {i}" for i in range(10_000))
+    cases = [
+        Hostile(
+            "attribute_bomb",
+            _env(html="<html><body><p " + " ".join(f"a{i}" for i in range(1_000_000)) + f">{STORY}</p>"),
+            ("attributes",),
+        ),
+        Hostile(
+            "attribute_bomb",
+            _env(
+                html="<div " + " ".join(f'data-{i}="{i}"' for i in range(100_000)) + f"><p>{STORY}</p></div>"
+            ),
+            ("attributes",),
+        ),
+        Hostile(
+            "element_flood",
+            _env(html="<html><body>" + "<p class='a' id='b'>x</p>" * 240_000 + f"<p>{STORY}</p>"),
+            ("CPU time budget",),
+        ),
+        Hostile(
+            "entities_per_line", _env(text=STORY + "\n\n" + line + ".\n\nMore talks followed."), publish=True
+        ),
+    ]
+    return cases + [c for c in hostile_inputs(1) if c.kind == "redos"]
+
+
 # ---------------------------------------------------------------- Kafka plumbing
 
 
@@ -211,9 +320,13 @@ class Output:
     timestamp_ms: int  # CreateTime: when the pipeline produced it
     error_type: str | None = None
     message: str | None = None
+    text: str = ""  # a clean article's title and body
+    original: bytes | None = field(
+        default=None, repr=False
+    )  # a dead letter's complete original, if it has one
 
 
-def read_outputs(settings: KafkaSettings, topics: Topics) -> list[Output]:
+def read_outputs(settings: KafkaSettings, topics: Topics, store: OriginalStore | None = None) -> list[Output]:
     names = {topics.output_topic: "clean", topics.duplicates_topic: "duplicates", topics.dlq_topic: "dlq"}
     out = []
     for rec in records_to_end(settings, names):
@@ -221,6 +334,9 @@ def read_outputs(settings: KafkaSettings, topics: Topics) -> list[Output]:
         pos = record["source_position"]
         if pos is None or pos["topic"] != topics.input_topic:
             continue
+        text = (
+            f"{record.get('title') or ''}\n{record.get('body') or ''}" if names[rec.topic] == "clean" else ""
+        )
         out.append(
             Output(
                 names[rec.topic],
@@ -229,9 +345,22 @@ def read_outputs(settings: KafkaSettings, topics: Topics) -> list[Output]:
                 rec.timestamp,
                 record.get("error_type"),
                 record.get("message"),
+                text,
+                complete_original(record, store) if names[rec.topic] == "dlq" else None,
             )
         )
     return out
+
+
+def complete_original(letter: dict, store: OriginalStore | None) -> bytes | None:
+    """The dead letter's original as ``dlq replay`` would send it, or None if it cannot."""
+    if letter.get("original_ref"):
+        try:
+            return store.get(letter["original_ref"]) if store else None
+        except (OSError, ValueError):
+            return None
+    size = letter.get("original_size")
+    return letter["original"] if size is None or size == len(letter["original"]) else None
 
 
 class Feeder(threading.Thread):
@@ -405,6 +534,10 @@ def hostile_outcomes(cases: dict[tuple[int, int], Hostile], outputs: list[Output
         outcomes[case.kind][label] += 1
         if out.topic == "dlq" and out.error_type not in PIPELINE_ERRORS:
             wrong.append(f"{case.kind}@{pos}: crash type {out.error_type}: {out.message}")
+        elif case.publish and out.topic == "dlq":
+            wrong.append(f"{case.kind}@{pos}: must be published, went to the DLQ: {out.message}")
+        elif case.phrase and out.topic == "clean" and case.phrase not in out.text:
+            wrong.append(f"{case.kind}@{pos}: {case.phrase!r} did not come through unchanged")
         elif case.expect and (out.topic != "dlq" or not any(e in (out.message or "") for e in case.expect)):
             wrong.append(f"{case.kind}@{pos}: expected DLQ reason {case.expect}, got {label}: {out.message}")
     return {k: dict(v) for k, v in sorted(outcomes.items())}, wrong
@@ -413,25 +546,93 @@ def hostile_outcomes(cases: dict[tuple[int, int], Hostile], outputs: list[Output
 # ---------------------------------------------------------------- the run
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """One row of the chaos table: what is fed to the stream, how many kills, and the driver that runs it."""
+
+    name: str
+    about: str
+    hostile: Callable[[argparse.Namespace], list[Hostile]]
+    articles: Callable[[argparse.Namespace], int]
+    kills: Callable[[argparse.Namespace], int]
+    outage: bool = False
+    driver: Callable[..., dict] | None = None  # default: kill_and_drain
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario(
+            "kills",
+            "articles and every known hostile input; SIGKILLs at random points, then an optional broker outage",
+            lambda a: hostile_inputs(a.big_mb) if a.hostile else [],
+            lambda a: a.articles,
+            lambda a: a.kills,
+            outage=True,
+        ),
+        Scenario(
+            "surrogates",
+            "lone surrogates in every field and the title, stray bytes in one field (cp775), legacy charsets",
+            lambda a: surrogate_inputs(),
+            lambda a: a.scenario_articles,
+            lambda a: a.scenario_kills,
+        ),
+        Scenario(
+            "attribute_bomb",
+            "1M and 100k attributes on one tag, 240k elements, 10k entities on a line, the ReDoS cases",
+            lambda a: bomb_inputs(),
+            lambda a: a.scenario_articles,
+            lambda a: a.scenario_kills,
+        ),
+    )
+}
+
+
 def run(args: argparse.Namespace) -> dict:
+    """Every chosen scenario in turn, each on fresh topics; ``ok`` only if every one met its targets."""
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="newsflow-chaos-"))
+    reports = {}
+    for name in args.scenario or list(SCENARIOS):
+        scenario = SCENARIOS[name]
+        print(f"scenario {name}: {scenario.about}", file=sys.stderr, flush=True)
+        driver = scenario.driver or kill_and_drain
+        reports[name] = driver(args, scenario, work / name)
+    return {
+        "scenarios": reports,
+        "summary": {name: summary(r) for name, r in reports.items()},
+        "ok": all(r["ok"] for r in reports.values()),
+        "work_dir": str(work),
+    }
+
+
+def summary(report: dict) -> dict:
+    """The figures the issue asks for, per scenario, in one line each."""
+    keys = ("inputs", "kills", "lost", "duplicated_inputs", "extra_copies", "in_flight_bound")
+    keys += ("longest_hold_seconds", "longest_hold_cpu_seconds", "garbled", "dead_letters_replayable", "ok")
+    return {k: report[k] for k in keys} | {"dead_letters_by_reason": report["dead_letters_by_reason"]}
+
+
+def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> dict:
     rng = random.Random(args.seed)
     settings = KafkaSettings(bootstrap_servers=args.bootstrap)
-    prefix = f"chaos-{uuid.uuid4().hex[:8]}"
+    prefix = f"chaos-{scenario.name.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
     topics = Topics(*(f"{prefix}.{name}" for name in ("raw", "clean", "duplicates", "dlq")))
     create_topics(settings, topics)
     outputs_names = [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
 
-    hostile = hostile_inputs(args.big_mb) if args.hostile else []
+    hostile = scenario.hostile(args)
+    n_articles, n_kills = scenario.articles(args), scenario.kills(args)
+    outage_seconds = args.outage if scenario.outage else 0
+    seed = args.seed + list(SCENARIOS).index(scenario.name)
     inputs: list[tuple[str, bytes | None, Hostile | None]] = [
-        ("article", v, None) for v in articles(args.articles, args.seed)
+        ("article", v, None) for v in articles(n_articles, seed)
     ]
     for case in hostile:  # spread the hostile inputs through the stream
         inputs.insert(rng.randrange(len(inputs) + 1), (case.kind, case.value, case))
-    rate = args.rate or max(5.0, len(inputs) / max(10.0, 9.0 * (args.kills + (2 if args.outage else 0))))
+    rate = args.rate or max(5.0, len(inputs) / max(10.0, 9.0 * (n_kills + (2 if outage_seconds else 0))))
     feeder = Feeder(settings, topics.input_topic, [value for _, value, _ in inputs], rate)
-    work = Path(args.work_dir or tempfile.mkdtemp(prefix="newsflow-chaos-"))
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    extra = ["--batch-records", str(args.batch_records)]
+    extra = ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
     extra += ["--passthrough", "true"] if args.passthrough else []
     pipeline = Pipeline(
         args.bootstrap, topics, prefix, work / "state", work / "logs", extra, runner_args(args.runner)
@@ -441,7 +642,7 @@ def run(args: argparse.Namespace) -> dict:
     feeder.start()
     kills: list[Kill] = []
     run_seconds = []
-    for _ in range(args.kills):
+    for _ in range(n_kills):
         proc, log_path = pipeline.start()
         spawned = time.monotonic()
         wait_for_line(proc, log_path, "stream_start", 180)
@@ -454,10 +655,10 @@ def run(args: argparse.Namespace) -> dict:
         at = kill(proc)
         run_seconds.append(round(time.monotonic() - spawned, 1))
         kills.append(Kill(at, committed(settings, prefix, topics.input_topic)))
-        print(f"kill {len(kills)}/{args.kills} after {run_seconds[-1]}s", file=sys.stderr, flush=True)
+        print(f"kill {len(kills)}/{n_kills} after {run_seconds[-1]}s", file=sys.stderr, flush=True)
 
     outage = None
-    if args.outage:
+    if outage_seconds:
         outage = broker_outage(args, settings, pipeline, outputs_names, rng, kills)
 
     feeder.join()
@@ -465,18 +666,26 @@ def run(args: argparse.Namespace) -> dict:
         raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")
     drains = drain(args, settings, pipeline, topics, kills)
 
-    outputs = read_outputs(settings, topics)
+    outputs = read_outputs(settings, topics, OriginalStore(work / "state"))
     sent = {pos: inputs[i][0] for pos, i in feeder.landed.items()}
     report = account(sent, outputs, kills)
     cases = {pos: inputs[i][2] for pos, i in feeder.landed.items() if inputs[i][2] is not None}
     outcomes, wrong = hostile_outcomes(cases, outputs)
+    values = {pos: inputs[i][1] or b"" for pos, i in feeder.landed.items()}
+    holds = hold_times(pipeline.log_dir, topics.input_topic, sent)
     end, raw_end = committed(settings, prefix, topics.input_topic), raw_ends(settings, topics)
+    letters = [o for o in outputs if o.topic == "dlq"]
+    replayable = sum(
+        o.original is not None and o.original == values.get((o.partition, o.offset)) for o in letters
+    )
+    garbled = [f"{o.partition}@{o.offset}" for o in outputs if o.topic == "clean" and MOJIBAKE.search(o.text)]
     report.update(
+        scenario=scenario.name,
         chain="passthrough" if args.passthrough else "full",
         runner=args.runner,
-        articles=args.articles,
-        kills=args.kills + (1 if outage else 0),
-        kills_survived=args.kills + (1 if outage else 0),
+        articles=n_articles,
+        kills=n_kills + (1 if outage else 0),
+        kills_survived=n_kills + (1 if outage else 0),
         early_drain_stops=drains - 1,
         pipeline_runs=pipeline.runs,
         drain_runs=drains,
@@ -489,6 +698,12 @@ def run(args: argparse.Namespace) -> dict:
         hostile_wrong=wrong,
         committed_at_end=end == raw_end,
         outputs_by_topic=dict(Counter(o.topic for o in outputs)),
+        dead_letters_by_reason=dict(Counter(reason(o) for o in letters).most_common()),
+        dead_letters_replayable=f"{replayable}/{len(letters)}",
+        garbled=len(garbled),
+        garbled_positions=garbled[:20],
+        doc_time_budget=args.doc_time_budget,
+        **holds,
         wall_seconds=round(time.monotonic() - started, 1),
         work_dir=str(work),
     )
@@ -499,8 +714,54 @@ def run(args: argparse.Namespace) -> dict:
         and not wrong
         and report["committed_at_end"]
         and (outage is None or outage["pipeline_survived"])
+        and not garbled
+        and replayable == len(letters)
+        and holds["longest_hold_cpu_seconds"] <= args.doc_time_budget + HOLD_SLACK_SECONDS
     )
     return report
+
+
+def reason(output: Output) -> str:
+    """A dead letter's error type and message with its numbers taken out, so that like counts with like."""
+    return f"{output.error_type}: {re.sub(r'[0-9]+', 'N', (output.message or '')[:70])}"
+
+
+def hold_times(log_dir: Path, topic: str, sent: dict[tuple[int, int], str]) -> dict:
+    """How long single inputs held their batch, from the runs' ``slow_input`` lines (stages of >= 1 s).
+
+    In a micro-batch every partition waits for the slowest input, so this is how long the others were held.
+    """
+    per_input: dict[str, list[dict]] = defaultdict(list)
+    for path in sorted(log_dir.glob("run-*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"slow_input"' not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if event.get("event") == "slow_input" and str(event.get("position", "")).startswith(
+                    topic + ":"
+                ):
+                    per_input[event["position"].removeprefix(topic + ":")].append(event)
+
+    def kind(position: str) -> str:
+        partition, offset = position.split("@")
+        return sent.get((int(partition), int(offset)), "?")
+
+    longest = sorted(per_input.items(), key=lambda kv: -max(e["seconds"] for e in kv[1]))[:5]
+    return {
+        "longest_hold_seconds": max((e["seconds"] for es in per_input.values() for e in es), default=0.0),
+        "longest_hold_cpu_seconds": max(
+            (e["cpu_seconds"] for es in per_input.values() for e in es), default=0.0
+        ),
+        "slowest_inputs": [
+            {
+                "input": p,
+                "kind": kind(p),
+                "stages": {e["stage"]: [e["seconds"], e["cpu_seconds"]] for e in es},
+            }
+            for p, es in longest
+        ],
+    }
 
 
 def static_bound(args: argparse.Namespace) -> str:
@@ -579,7 +840,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=list(SCENARIOS),
+        help="Run this scenario (repeatable; default: all, in table order).",
+    )
+    parser.add_argument("--articles", type=int, default=5000, help="Articles of the 'kills' scenario.")
+    parser.add_argument("--scenario-articles", type=int, default=40, help="Articles of the other scenarios.")
+    parser.add_argument("--scenario-kills", type=int, default=1, help="SIGKILLs in the other scenarios.")
+    parser.add_argument(
+        "--doc-time-budget", type=float, default=Limits().doc_time_budget, help="The pipeline's budget."
+    )
     parser.add_argument("--kills", type=int, default=8, help="SIGKILLs at random points (>= 5 to prove it).")
     parser.add_argument("--outage", type=float, default=0, help="Stop the broker this many seconds (0: no).")
     parser.add_argument("--no-hostile", dest="hostile", action="store_false", help="Articles only.")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,17 +27,20 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from pipelines.options import Processing
-from transforms.deadletter import DLQ_TAG, dead_letter
-from transforms.errors import CrashLoop, PipelineError
+from transforms.deadletter import DLQ_TAG, Keeping, dead_letter
+from transforms.errors import CrashLoop, LimitExceeded, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import Parsed, envelope_json, parse
-from transforms.records import Article, SourcePosition, stable_id, to_dict
+from transforms.records import Article, Origin, SourcePosition, stable_id, to_dict
 from transforms.settings import Limits
+from transforms.watchdog import Expired, cpu_limit
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
 # move bytes (consume, produce, the pass-through baseline) start fast.
 
 log = structlog.get_logger(__name__)
+SLOW_INPUT_SECONDS = 1.0
+"""An input that takes a stage this long (wall clock) is logged as ``slow_input``: how long it held the batch."""
 
 
 class ParseStep:
@@ -44,7 +48,9 @@ class ParseStep:
         self.limits = limits
 
     def __call__(self, record: KafkaRecord) -> Parsed:
-        return parse(record.value, record.position(), max_bytes=self.limits.max_message_bytes)
+        parsed = parse(record.value, record.position(), max_bytes=self.limits.max_message_bytes)
+        parsed.origin = record.origin()
+        return parsed
 
 
 class CleanStep:
@@ -66,7 +72,12 @@ class PassThroughStep:
     def __call__(self, parsed: Parsed) -> Article:
         body = parsed.raw.text or parsed.raw.html or ""
         return Article(
-            id=stable_id(parsed.raw.url, body), body=body, url=parsed.raw.url, source_position=parsed.position
+            id=stable_id(parsed.raw.url, body),
+            body=body,
+            url=parsed.raw.url,
+            source_position=parsed.position,
+            metadata=parsed.raw.metadata,
+            origin=parsed.origin,
         )
 
 
@@ -91,8 +102,12 @@ class EntityStep:
         self.extractor = EntityExtractor().load()
 
     def __call__(self, article: Article) -> Article:
+        from transforms.budget import mask_long_tokens
+
         entities = self.extractor.extract(
-            article.body, article.title, time_budget=self.limits.doc_time_budget
+            mask_long_tokens(article.body),
+            mask_long_tokens(article.title) if article.title else article.title,
+            time_budget=self.limits.doc_time_budget,
         )
         Metrics.counter("newsflow", "entities.found").inc(len(entities))
         return dataclasses.replace(article, entities=entities)
@@ -102,8 +117,8 @@ def _record_position(record: KafkaRecord) -> SourcePosition:
     return record.position()
 
 
-def _record_original(record: KafkaRecord) -> bytes:
-    return record.value or b""
+def _record_original(record: KafkaRecord) -> Origin:
+    return record.origin()
 
 
 def _parsed_position(parsed: Parsed) -> SourcePosition | None:
@@ -114,14 +129,23 @@ def _article_position(article: Article) -> SourcePosition | None:
     return article.source_position
 
 
-def _parsed_original(parsed: Parsed) -> bytes:
-    """The input again as a JSON envelope, for dead letters of stages after parsing."""
-    return envelope_json(parsed.raw)
+def _parsed_original(parsed: Parsed) -> Origin:
+    """The message as read. (Only a Parsed built outside the chain lacks it: then its envelope as JSON.)"""
+    return parsed.origin or Origin(_utf8(lambda: envelope_json(parsed.raw)))
 
 
-def _article_original(article: Article) -> bytes:
-    """A failed article as JSON, for dead letters of the stages after cleaning."""
-    return json.dumps(to_dict(article), default=str, ensure_ascii=False).encode("utf-8")
+def _article_original(article: Article) -> Origin:
+    """The message as read. (Only an Article built outside the chain lacks it: then the article as JSON.)"""
+    return article.origin or Origin(
+        _utf8(lambda: json.dumps(to_dict(article), default=str, ensure_ascii=False).encode("utf-8"))
+    )
+
+
+def _utf8(encode: Callable[[], bytes]) -> bytes:
+    try:
+        return encode()
+    except UnicodeEncodeError:
+        return b""
 
 
 class Stage(beam.DoFn):
@@ -135,6 +159,8 @@ class Stage(beam.DoFn):
         position: Callable[[Any], SourcePosition | None],
         max_attempts: int,
         journal_dir: str | None = None,
+        keeping: Keeping | None = None,
+        cpu_budget: float | None = None,
     ) -> None:
         self.step = step
         self.stage = stage
@@ -142,6 +168,8 @@ class Stage(beam.DoFn):
         self.position = position
         self.max_attempts = max_attempts
         self.journal_dir = journal_dir
+        self.keeping = keeping
+        self.cpu_budget = cpu_budget
 
     def setup(self) -> None:
         if hasattr(self.step, "setup"):
@@ -163,11 +191,21 @@ class Stage(beam.DoFn):
         deaths = self.journal.begin(key) if key else 0
         if key and self.journal.should_skip(deaths):
             error = CrashLoop(deaths, self.stage)
-            result, letter = None, dead_letter(self.original(element), error, pos, attempts=deaths)
+            letter = dead_letter(self.original(element), error, pos, attempts=deaths, keeping=self.keeping)
+            result = None
         else:
+            started, cpu = time.monotonic(), time.thread_time()
             result, letter = run_step(
-                self.step, element, self.stage, self.original, self.position, self.max_attempts
+                self.step,
+                element,
+                self.stage,
+                self.original,
+                self.position,
+                self.max_attempts,
+                keeping=self.keeping,
+                cpu_budget=self.cpu_budget,
             )
+            self._note_slow(element, time.monotonic() - started, time.thread_time() - cpu, letter)
         if key:
             self.journal.end(key)
         if letter is not None:
@@ -175,6 +213,20 @@ class Stage(beam.DoFn):
         else:
             self._ok.inc()
             yield result
+
+    def _note_slow(self, element: Any, seconds: float, cpu_seconds: float, letter: Any) -> None:
+        """One line per input that held its bundle (and, in a micro-batch, every partition) for long."""
+        if seconds < SLOW_INPUT_SECONDS:
+            return
+        pos = self.position(element)
+        log.info(
+            "slow_input",
+            stage=self.stage,
+            position=f"{pos.topic}:{pos.partition}@{pos.offset}" if pos else None,
+            seconds=round(seconds, 2),
+            cpu_seconds=round(cpu_seconds, 2),
+            outcome=f"dlq:{letter.error_type}" if letter is not None else "ok",
+        )
 
 
 def run_step(
@@ -184,25 +236,70 @@ def run_step(
     original: Callable[[Any], bytes],
     position: Callable[[Any], SourcePosition | None],
     max_attempts: int,
+    *,
+    keeping: Keeping | None = None,
+    cpu_budget: float | None = None,
 ) -> tuple[Any, Any]:
-    """(result, None) or (None, dead letter): the one error policy for Beam and ``newsflow process``."""
+    """(result, None) or (None, dead letter): the one error policy for Beam and ``newsflow process``.
+
+    ``cpu_budget``: CPU seconds after which the watchdog stops the step where it is (a LimitExceeded)."""
     last: Exception | None = None
     for attempt in range(1, max_attempts + 1):
         try:
-            return step(element), None
+            if cpu_budget is None:
+                return step(element), None
+            try:
+                with cpu_limit(cpu_budget):
+                    return step(element), None
+            except Expired:
+                raise LimitExceeded(
+                    f"CPU time budget of {cpu_budget:g}s exceeded: stopped by the watchdog", stage=stage
+                ) from None
         except PipelineError as exc:
-            return None, dead_letter(original(element), exc, position(element), stage=stage, attempts=attempt)
+            letter = dead_letter(
+                original(element), exc, position(element), stage=stage, attempts=attempt, keeping=keeping
+            )
+            return None, letter
         except Exception as exc:  # noqa: BLE001 - a bug or fault in one article must not stop the stream
             last = exc
             log.warning("stage_retry", stage=stage, attempt=attempt, error=type(exc).__name__)
     assert last is not None
-    return None, dead_letter(original(element), last, position(element), stage=stage, attempts=max_attempts)
+    letter = dead_letter(
+        original(element), last, position(element), stage=stage, attempts=max_attempts, keeping=keeping
+    )
+    return None, letter
 
 
-def entity_stage(limits: Limits, *, shared: bool, journal: str | None = None) -> Stage:
+WATCHDOG_GRACE = 1.0
+"""CPU seconds past ``--doc-time-budget`` before the watchdog stops a step: the budget's own checks between
+steps come first, with their precise reasons."""
+
+
+def hard_budget(limits: Limits) -> float:
+    """CPU seconds one input may take in one stage before the watchdog stops it where it is."""
+    return limits.doc_time_budget + WATCHDOG_GRACE
+
+
+def keeping(limits: Limits, processing: Processing) -> Keeping:
+    """Where the chain's dead letters keep their originals (see :class:`transforms.deadletter.Keeping`)."""
+    return Keeping(limits.max_dead_letter_bytes, processing.state_dir)
+
+
+def entity_stage(
+    limits: Limits, *, shared: bool, journal: str | None = None, keep: Keeping | None = None
+) -> Stage:
     """The entities stage (NER on each article), as the chain runs it and as a backfill runs it apart."""
     step = EntityStep(limits, shared=shared)
-    return Stage(step, "entities", _article_original, _article_position, limits.max_attempts, journal)
+    return Stage(
+        step,
+        "entities",
+        _article_original,
+        _article_position,
+        limits.max_attempts,
+        journal,
+        keep,
+        hard_budget(limits),
+    )
 
 
 def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCollection, beam.PCollection]:
@@ -244,14 +341,35 @@ class ArticleChain(beam.PTransform):
         # The local stream restarts on this machine, so its stages journal inputs in progress there: one that
         # keeps killing the process goes to the DLQ (see transforms.crash_journal).
         journal = proc.state_dir if local else None
+        keep = keeping(limits, proc)
         parsed, dlq_parse = _stage(
             "Parse",
             records,
-            Stage(ParseStep(limits), "parse", _record_original, _record_position, attempts, journal),
+            Stage(
+                ParseStep(limits),
+                "parse",
+                _record_original,
+                _record_position,
+                attempts,
+                journal,
+                keep,
+                hard_budget(limits),
+            ),
         )
         clean_step = PassThroughStep() if proc.passthrough else CleanStep(limits)
         articles, dlq_clean = _stage(
-            "Clean", parsed, Stage(clean_step, "clean", _parsed_original, _parsed_position, attempts, journal)
+            "Clean",
+            parsed,
+            Stage(
+                clean_step,
+                "clean",
+                _parsed_original,
+                _parsed_position,
+                attempts,
+                journal,
+                keep,
+                hard_budget(limits),
+            ),
         )
         dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
@@ -271,7 +389,7 @@ class ArticleChain(beam.PTransform):
             dead.append(dlq_entities)
         elif proc.entities:
             articles, dlq_entities = _stage(
-                "Entities", articles, entity_stage(limits, shared=local, journal=journal)
+                "Entities", articles, entity_stage(limits, shared=local, journal=journal, keep=keep)
             )
             dead.append(dlq_entities)
         # The runner's state holds an unbounded stream's index; a state dir serves the local stream's
@@ -322,12 +440,24 @@ class LocalChain:
         """("article" | "duplicate" | "dead_letter", record) for one input message."""
         attempts = self.limits.max_attempts
         parsed, letter = run_step(
-            self.parse_step, record, "parse", _record_original, _record_position, attempts
+            self.parse_step,
+            record,
+            "parse",
+            _record_original,
+            _record_position,
+            attempts,
+            cpu_budget=hard_budget(self.limits),
         )
         if letter is not None:
             return "dead_letter", letter
         article, letter = run_step(
-            self.clean_step, parsed, "clean", _parsed_original, _parsed_position, attempts
+            self.clean_step,
+            parsed,
+            "clean",
+            _parsed_original,
+            _parsed_position,
+            attempts,
+            cpu_budget=hard_budget(self.limits),
         )
         if letter is not None:
             return "dead_letter", letter
@@ -337,7 +467,13 @@ class LocalChain:
             article = self.learned.apply(article)
         if self.entity_step is not None:
             article, letter = run_step(
-                self.entity_step, article, "entities", _article_original, _article_position, attempts
+                self.entity_step,
+                article,
+                "entities",
+                _article_original,
+                _article_position,
+                attempts,
+                cpu_budget=hard_budget(self.limits),
             )
             if letter is not None:
                 return "dead_letter", letter

@@ -123,6 +123,11 @@ def run(job: StreamJob) -> int:
         write=[t.output_topic, t.duplicates_topic, t.dlq_topic],
         timeout=job.connect_timeout,
     )
+    if job.limits.max_dead_letter_bytes is None:  # never a dead letter the DLQ topic would refuse
+        from transforms.dlq_limit import dead_letter_inline_bytes
+
+        inline = dead_letter_inline_bytes(job.kafka, job.topics.dlq_topic)
+        job = dataclasses.replace(job, limits=dataclasses.replace(job.limits, max_dead_letter_bytes=inline))
     started = time.monotonic()
     if is_local(job.beam_args):
         stop = StopRequest()

@@ -57,6 +57,7 @@ def build_article(parsed: Parsed, limits: Limits) -> Article:
         source_position=parsed.position,
         input_format=input_format,
         metadata=raw.metadata,
+        origin=parsed.origin,
     )
 
 

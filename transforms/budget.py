@@ -8,6 +8,7 @@ backfill re-run writes the same dead letters.
 
 from __future__ import annotations
 
+import re
 import time
 
 from transforms.errors import LimitExceeded
@@ -25,3 +26,20 @@ class Deadline:
             raise LimitExceeded(
                 f"CPU time budget of {self.seconds:g}s exceeded after {step}", stage=self.stage
             )
+
+
+MAX_TOKEN_CHARS = 1000
+"""A run without whitespace longer than this is no word and holds no entity: NER sees spaces instead."""
+_LONG_TOKEN = re.compile(r"\S{" + str(MAX_TOKEN_CHARS + 1) + ",}")
+
+
+def mask_long_tokens(text: str) -> str:
+    """``text`` with each whitespace-free run over MAX_TOKEN_CHARS replaced by as many spaces, so offsets
+    into it are offsets into ``text``.
+
+    spaCy's tokenizer splits prefixes and suffixes off a token one at a time, in C: a run of 200k ``<``
+    took 15 CPU-s in one call, which neither the budget checks nor the watchdog can interrupt.
+    """
+    if len(text) <= MAX_TOKEN_CHARS:
+        return text
+    return _LONG_TOKEN.sub(lambda m: " " * len(m.group()), text)

@@ -37,7 +37,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from transforms.reader_pool import READERS
-from transforms.records import SourcePosition
+from transforms.records import Header, Origin, SourcePosition
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -55,9 +55,14 @@ class KafkaRecord:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int
+    headers: tuple[Header, ...] = ()
 
     def position(self) -> SourcePosition:
         return SourcePosition(self.topic, self.partition, self.offset)
+
+    def origin(self) -> Origin:
+        """The message as read (value, key, headers): what a dead letter keeps and a replay sends."""
+        return Origin(self.value or b"", self.key, self.headers)
 
 
 @dataclass(frozen=True)
@@ -332,7 +337,15 @@ class ReadPartitions(beam.DoFn):
             timestamp = Timestamp(micros=max(rec.timestamp, 0) * 1000)
             _advance(watermark, timestamp)
             yield TimestampedValue(
-                KafkaRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp),
+                KafkaRecord(
+                    rec.topic,
+                    rec.partition,
+                    rec.offset,
+                    rec.key,
+                    rec.value,
+                    rec.timestamp,
+                    tuple(rec.headers or ()),
+                ),
                 timestamp,
             )
         if restriction.stop != UNBOUNDED and expected >= restriction.stop:

@@ -7,17 +7,26 @@ with a precise reason, which becomes the dead letter's message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from apache_beam.metrics import Metrics
 from charset_normalizer import from_bytes
 
 from transforms import avro
 from transforms.errors import LimitExceeded, ParseError
 from transforms.normalize import normalize_raw
-from transforms.records import RawArticle, SourcePosition
+from transforms.records import Origin, RawArticle, SourcePosition
+from transforms.text_repair import (
+    Repairs,
+    decode_json_text,
+    detect_charset,
+    is_mostly_legacy,
+    repair_string,
+)
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _STRING_FIELDS = ("url", "source", "html", "text", "language")
@@ -31,6 +40,7 @@ class Parsed:
 
     raw: RawArticle
     position: SourcePosition | None
+    origin: Origin | None = None  # the message as read, for dead letters of any later stage
 
 
 def parse(
@@ -58,7 +68,7 @@ def parse_message(
             expected = avro.known_schemas()["raw_article"].describe()
             raise ParseError(f"Avro record of {decoded.schema.describe()}, expected {expected}")
         return validate_envelope(decoded.record)
-    return parse_json(decode_bytes(value))
+    return parse_json_bytes(value)
 
 
 def decode_bytes(value: bytes) -> str:
@@ -76,26 +86,78 @@ def decode_bytes(value: bytes) -> str:
         raise ParseError(f"bytes are not valid UTF-8 nor {best.encoding}") from exc
 
 
-def parse_json(text: str) -> RawArticle:
+def parse_json_bytes(value: bytes) -> RawArticle:
+    """A JSON envelope from bytes, decoded per field (see :mod:`transforms.text_repair`): stray invalid bytes
+    are repaired where they are; a message in one legacy charset is decoded with the detected charset and
+    flagged."""
+    text, escaped = decode_json_text(value)
     try:
-        envelope = json.loads(text)
+        envelope = _loads(text)
+    except ParseError:
+        if not escaped:
+            raise
+        envelope = None
+    charset = None
+    if escaped and (envelope is None or is_mostly_legacy(_strings(envelope))):
+        legacy = _decode_legacy(value)
+        if legacy is not None:
+            with contextlib.suppress(ParseError):  # then the stray bytes are repaired in place
+                envelope, charset, escaped = _loads(legacy[0]), legacy[1], False
+        if envelope is None:
+            raise ParseError("not JSON: bytes are not valid UTF-8 and no detected charset makes them JSON")
+    return validate_envelope(envelope, escaped=escaped, charset=charset)
+
+
+def _decode_legacy(value: bytes) -> tuple[str, str] | None:
+    """The whole message in its detected charset (strictly), or None."""
+    encoding = detect_charset(value)
+    if encoding is None or encoding.replace("-", "_") in ("utf_8", "ascii"):
+        return None
+    try:
+        return value.decode(encoding), encoding
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _strings(envelope: Any) -> list[str]:
+    if not isinstance(envelope, dict):
+        return []
+    found = [v for v in envelope.values() if isinstance(v, str)]
+    metadata = envelope.get("metadata")
+    if isinstance(metadata, dict):
+        found += [s for kv in metadata.items() for s in kv if isinstance(s, str)]
+    return found
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except RecursionError as exc:
         raise ParseError("not JSON: nesting too deep") from exc
-    return validate_envelope(envelope)
 
 
-def validate_envelope(envelope: Any) -> RawArticle:
-    """Type-check every field; require html or text with some content."""
+def parse_json(text: str) -> RawArticle:
+    """A JSON envelope from text (``newsflow produce``); lone surrogates are repaired like in bytes."""
+    return validate_envelope(_loads(text))
+
+
+def validate_envelope(envelope: Any, *, escaped: bool = False, charset: str | None = None) -> RawArticle:
+    """Type-check every field and make every string valid Unicode; require html or text with some content.
+
+    ``escaped``: invalid bytes are in the strings as surrogateescape stand-ins, to be repaired per field.
+    ``charset``: the message was decoded with this detected charset (noted as ``charset_repaired``).
+    """
     if not isinstance(envelope, dict):
         raise ParseError(f"envelope must be a JSON object, got {type(envelope).__name__}")
+    repairs = Repairs(charset=charset)
     fields: dict[str, Any] = {}
     for name in _STRING_FIELDS:
         value = envelope.get(name)
         if value is not None and not isinstance(value, str):
             raise ParseError(f"field {name!r} must be a string, got {type(value).__name__}")
-        fields[name] = value
+        fields[name] = None if value is None else repair_string(value, name, repairs, escaped=escaped)
     for name in _TIME_FIELDS:
         fields[name] = parse_time(envelope.get(name), name)
     metadata = envelope.get("metadata") or {}
@@ -103,9 +165,24 @@ def validate_envelope(envelope: Any) -> RawArticle:
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise ParseError("field 'metadata' must be a map of string to string")
+    metadata = {
+        repair_string(k, "metadata", repairs, escaped=escaped): repair_string(
+            v, "metadata", repairs, escaped=escaped
+        )
+        for k, v in metadata.items()
+    }
     unknown = sorted(set(envelope) - _KNOWN)
     if unknown:
-        metadata = {**metadata, "unknown_fields": ",".join(unknown)[:200]}
+        names = ",".join(unknown)[:200]
+        metadata = {
+            **metadata,
+            "unknown_fields": repair_string(names, "unknown_fields", repairs, escaped=escaped),
+        }
+    if repairs.total or repairs.charset:
+        metadata = {**metadata, **repairs.metadata()}
+        Metrics.counter("newsflow", "parse.repaired_chars").inc(repairs.total)
+        if repairs.charset:
+            Metrics.counter("newsflow", "parse.charset_repaired").inc()
     if not (fields["html"] or "").strip() and not (fields["text"] or "").strip():
         raise ParseError("missing body: neither 'html' nor 'text' has content")
     return RawArticle(metadata=metadata, **fields)

@@ -30,6 +30,23 @@ class SourcePosition:
         return f"{self.topic}:{self.partition}"
 
 
+Header = tuple[str, bytes | None]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """An input message exactly as read: value, key and headers. Records carry it (off the wire) through
+    every stage, so a dead letter of any stage holds the input itself, never a re-encoding of it."""
+
+    value: bytes
+    key: bytes | None = None
+    headers: tuple[Header, ...] = ()
+
+
+WIRE = "wire"
+"""Field metadata key: ``{WIRE: False}`` marks a field that never goes to Avro (see :func:`to_dict`)."""
+
+
 @dataclass
 class RawArticle:
     """A validated input envelope (``schemas/raw_article.avsc``)."""
@@ -115,6 +132,7 @@ class Article:
     input_format: str = "text"
     metadata: dict[str, str] = field(default_factory=dict)
     pipeline_version: str = PIPELINE_VERSION
+    origin: Origin | None = field(default=None, repr=False, compare=False, metadata={WIRE: False})
 
 
 @dataclass
@@ -131,12 +149,25 @@ class DuplicateVerdict:
     detected_at: datetime | None = None
 
 
-MAX_ORIGINAL_BYTES = 1024 * 1024  # a dead letter keeps its input up to this size, for replay
+LEGACY_ORIGINAL_CAP = 1024 * 1024
+"""newsflow before 0.2 cut a dead letter's original to this size; such letters (no ``original_size``) are
+complete only when shorter."""
+
+
+@dataclass
+class OriginalHeader:
+    key: str
+    value: bytes | None = None
 
 
 @dataclass
 class DeadLetter:
-    """An input that could not be processed (``schemas/dead_letter.avsc``)."""
+    """An input that could not be processed (``schemas/dead_letter.avsc``).
+
+    ``original`` holds the complete input, unless it was too large for a Kafka message: then it is empty
+    and ``original_ref`` names it in the content-addressed store under the state dir
+    (:mod:`transforms.original_store`). ``original_size`` is the input's full size either way.
+    """
 
     original: bytes
     stage: str
@@ -145,6 +176,10 @@ class DeadLetter:
     source_position: SourcePosition | None = None
     failed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attempts: int = 1
+    original_key: bytes | None = None
+    original_headers: list[OriginalHeader] = field(default_factory=list)
+    original_size: int | None = None
+    original_ref: str | None = None
 
 
 def utcnow() -> datetime:
@@ -157,9 +192,17 @@ def stable_id(canonical_url: str | None, text: str) -> str:
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
 
 
+def wire_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields of a record dataclass that its Avro schema has (all but ``{WIRE: False}`` ones)."""
+    return [f for f in dataclasses.fields(cls) if f.metadata.get(WIRE, True)]
+
+
 def to_dict(record: Any) -> dict[str, Any]:
-    """A dataclass record as the plain dict fastavro writes (nested records included)."""
-    return dataclasses.asdict(record)
+    """A dataclass record as the plain dict fastavro writes (nested records included, off-wire fields not)."""
+    hidden = [f.name for f in dataclasses.fields(record) if not f.metadata.get(WIRE, True)]
+    if not hidden:
+        return dataclasses.asdict(record)
+    return dataclasses.asdict(dataclasses.replace(record, **dict.fromkeys(hidden)))
 
 
 def _build(cls: type, value: Any) -> Any:
@@ -182,6 +225,7 @@ _NESTED = {
     "list[Entity]": Entity,
     "list[Caption]": Caption,
     "list[Removed]": Removed,
+    "list[OriginalHeader]": OriginalHeader,
 }
 
 

@@ -122,3 +122,11 @@ class Limits:
         10.0, "CPU seconds one document may take in cleaning, and again in NER.", minimum=0.001
     )
     max_attempts: int = setting(3, "Attempts for a failing article before it goes to the DLQ.", minimum=1)
+    max_dead_letter_bytes: int | None = setting(
+        None,
+        "Largest original kept inside a dead letter; a larger one goes to <state dir>/dlq-originals and "
+        "the letter names it. Default: the DLQ topic's max.message.bytes (read at start-up) less 64 KiB; "
+        "no limit for files.",
+        minimum=1,
+        shown="the DLQ topic's max.message.bytes less 64 KiB",
+    )

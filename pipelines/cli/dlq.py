@@ -1,8 +1,10 @@
 """Choosing dead letters to replay: pure selection and planning, no Kafka (``newsflow dlq replay`` wires it).
 
-A replay re-publishes a dead letter's ``original`` bytes, the input exactly as it was read, to the raw topic
-once the cause is fixed. Letters whose original was cut to the DLQ's size cap are never replayed: the bytes
-would not be the input any more.
+A replay re-publishes a dead letter's original message, exactly as it was read, to the raw topic once the
+cause is fixed: its value (from the letter, or from the content-addressed store under the state dir when it
+was too large for the DLQ topic), its key and its headers, whatever stage failed. Letters whose original is
+incomplete (cut by a version before 0.2, or stored on another machine) are skipped with the reason: the
+bytes would not be the input any more.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from transforms.records import MAX_ORIGINAL_BYTES
+from transforms.original_store import OriginalStore
+from transforms.records import LEGACY_ORIGINAL_CAP
 
 REPLAY_HEADER = "newsflow.replayed_from"
 
@@ -68,11 +71,18 @@ class Replay:
     source: str | None
     original: bytes = field(repr=False)
     skip_reason: str | None = None
+    key: bytes | None = field(default=None, repr=False)
+    original_headers: tuple[tuple[str, bytes | None], ...] = field(default=(), repr=False)
 
     @property
     def header(self) -> tuple[str, bytes]:
         """Traceability on the replayed message: which DLQ record it came from."""
         return REPLAY_HEADER, f"{self.dlq_partition}:{self.dlq_offset}".encode()
+
+    @property
+    def headers(self) -> list[tuple[str, bytes | None]]:
+        """The original message's headers, then where this replay came from (replacing an older mark)."""
+        return [(k, v) for k, v in self.original_headers if k != REPLAY_HEADER] + [self.header]
 
     def describe(self) -> dict[str, Any]:
         """What ``--dry-run`` prints for this letter (the bytes as size and digest, never the content)."""
@@ -89,18 +99,19 @@ class Replay:
         }
 
 
-def plan(letters: Iterable[tuple[int, int, dict[str, Any]]], selection: Selection) -> Iterator[Replay]:
-    """(DLQ partition, DLQ offset, decoded letter) -> the replays the selection asks for, in input order."""
+def plan(
+    letters: Iterable[tuple[int, int, dict[str, Any]]],
+    selection: Selection,
+    store: OriginalStore | None = None,
+) -> Iterator[Replay]:
+    """(DLQ partition, DLQ offset, decoded letter) -> the replays the selection asks for, in input order.
+
+    ``store``: the content-addressed store of originals too large for the DLQ (``--state-dir``)."""
     for partition, offset, letter in letters:
         if not selection.matches(letter):
             continue
-        original = letter["original"] or b""
+        original, skip = _original(letter, store)
         position = letter.get("source_position")
-        skip = None
-        if not original:
-            skip = "empty original (tombstone): nothing to replay"
-        elif len(original) >= MAX_ORIGINAL_BYTES:
-            skip = f"original was cut to {MAX_ORIGINAL_BYTES} bytes in the DLQ: replay from the source"
         yield Replay(
             dlq_partition=partition,
             dlq_offset=offset,
@@ -110,4 +121,26 @@ def plan(letters: Iterable[tuple[int, int, dict[str, Any]]], selection: Selectio
             source=f"{position['topic']}:{position['partition']}@{position['offset']}" if position else None,
             original=original,
             skip_reason=skip,
+            key=letter.get("original_key"),
+            original_headers=tuple((h["key"], h["value"]) for h in letter.get("original_headers") or ()),
         )
+
+
+def _original(letter: dict[str, Any], store: OriginalStore | None) -> tuple[bytes, str | None]:
+    """(the complete original value, None) or (what there is, why it cannot be replayed)."""
+    original = letter["original"] or b""
+    size, ref = letter.get("original_size"), letter.get("original_ref")
+    if ref:
+        if store is None:
+            return original, f"original is in the store as {ref[:20]}...: give --state-dir"
+        try:
+            original = store.get(ref)
+        except (OSError, ValueError) as exc:
+            return original, f"original {ref[:20]}... unreadable in {store.root}: {type(exc).__name__}"
+    if not original:
+        return original, "empty original (tombstone): nothing to replay"
+    if size is None and len(original) >= LEGACY_ORIGINAL_CAP:
+        return original, f"original was cut to {LEGACY_ORIGINAL_CAP} bytes in the DLQ: replay from the source"
+    if size is not None and len(original) != size:
+        return original, f"original was cut to {len(original)} of {size} bytes: replay from the source"
+    return original, None

@@ -35,10 +35,10 @@ def test_twenty_second_outage_loses_nothing_and_the_stream_recovers(tmp_path):
     report_path = tmp_path / "report.json"
     cmd = [sys.executable, str(CHAOS), "--work-dir", str(tmp_path / "work"), "--batch-records", "40"]
     cmd += ["--articles", "120", "--kills", "0", "--outage", "20", "--no-hostile", "--idle-timeout", "8"]
-    cmd += ["--json-out", str(report_path)]
+    cmd += ["--scenario", "kills", "--json-out", str(report_path)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     assert report_path.exists(), run.stderr[-4000:]
-    report = json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text())["scenarios"]["kills"]
     outage = report["outage"]
     assert outage["pipeline_survived"], outage
     assert outage["recovery_seconds"] is not None

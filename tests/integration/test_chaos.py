@@ -22,10 +22,10 @@ def test_sigkills_lose_nothing_and_duplicates_stay_in_flight(kafka_broker, tmp_p
     cmd += ["--data-dir", str(kafka_broker.data_dir), "--work-dir", str(tmp_path / "work")]
     cmd += ["--articles", "150", "--kills", "5", "--max-kill-delay", "3", "--idle-timeout", "8"]
     cmd += ["--batch-records", "40"]
-    cmd += ["--json-out", str(report_path)]
+    cmd += ["--scenario", "kills", "--json-out", str(report_path)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
     assert report_path.exists(), run.stderr[-4000:]
-    report = json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text())["scenarios"]["kills"]
     assert report["chain"] == "full" and report["runner"] == "local" and report["kills"] == 5
     assert report["lost"] == 0, report["lost_positions"]
     assert report["unknown_outputs"] == 0

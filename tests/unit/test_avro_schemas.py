@@ -21,6 +21,7 @@ from transforms.records import (
     SourcePosition,
     from_dict,
     to_dict,
+    wire_fields,
 )
 
 PAIRS = [
@@ -37,7 +38,7 @@ def _names(schema: dict) -> set[str]:
 
 @pytest.mark.parametrize(("name", "cls"), PAIRS)
 def test_records_and_schemas_have_the_same_fields(name, cls):
-    assert _names(avro.schemas()[name]) == {f.name for f in dataclasses.fields(cls)}
+    assert _names(avro.schemas()[name]) == {f.name for f in wire_fields(cls)}
 
 
 def test_source_position_is_the_same_record_everywhere():

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pipelines.cli import build_parser
 from pipelines.cli.commands.dlq import selection_from
 from pipelines.cli.dlq import REPLAY_HEADER, Selection, plan
-from transforms.records import MAX_ORIGINAL_BYTES
+from transforms.original_store import OriginalStore
+from transforms.records import LEGACY_ORIGINAL_CAP
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -68,11 +69,34 @@ def test_replay_carries_the_original_bytes_and_its_dlq_origin():
 
 
 def test_truncated_and_empty_originals_are_skipped_with_a_reason():
-    cut = letter(original=b"a" * MAX_ORIGINAL_BYTES)
+    legacy_cut = letter(original=b"a" * LEGACY_ORIGINAL_CAP)  # written before v2: no original_size
+    cut = {**letter(original=b"a" * 10), "original_size": 11}
     empty = letter(original=b"")
-    replays = list(plan([(0, 0, cut), (0, 1, empty)], Selection()))
-    assert [r.describe()["action"] for r in replays] == ["skip", "skip"]
-    assert "cut to" in replays[0].skip_reason and "tombstone" in replays[1].skip_reason
+    replays = list(plan([(0, 0, legacy_cut), (0, 1, cut), (0, 2, empty)], Selection()))
+    assert [r.describe()["action"] for r in replays] == ["skip", "skip", "skip"]
+    assert "cut to" in replays[0].skip_reason and "10 of 11" in replays[1].skip_reason
+    assert "tombstone" in replays[2].skip_reason
+
+
+def test_replay_sends_the_original_key_and_headers_with_its_own_mark_last():
+    headers = [{"key": "trace", "value": b"abc"}, {"key": REPLAY_HEADER, "value": b"0:1"}]
+    record = {**letter(stage="entities"), "original_key": b"k1", "original_headers": headers}
+    (replay,) = plan([(2, 7, record)], Selection())
+    assert replay.key == b"k1"
+    assert replay.headers == [("trace", b"abc"), (REPLAY_HEADER, b"2:7")]
+
+
+def test_an_original_in_the_store_is_read_back_and_checked(tmp_path):
+    big = b"x" * 5000
+    ref = OriginalStore(tmp_path).put(big)
+    record = {**letter(original=b""), "original_size": len(big), "original_ref": ref}
+    (without,) = plan([(0, 0, record)], Selection())
+    assert "--state-dir" in without.skip_reason
+    (replay,) = plan([(0, 0, record)], Selection(), OriginalStore(tmp_path))
+    assert replay.skip_reason is None and replay.original == big
+    OriginalStore(tmp_path).path(ref).write_bytes(b"tampered")
+    (broken,) = plan([(0, 0, record)], Selection(), OriginalStore(tmp_path))
+    assert "unreadable" in broken.skip_reason
 
 
 def test_cli_flags_build_the_selection():

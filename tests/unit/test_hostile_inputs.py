@@ -75,6 +75,19 @@ REJECTED = [
         id="xxe",
     ),
     pytest.param(env(html="<div>" * 100_000 + STORY), LimitExceeded, "", id="deep-html"),
+    pytest.param(
+        env(html="<p " + " ".join(f"a{i}=x" for i in range(1_000_000)) + ">" + STORY),
+        LimitExceeded,
+        "before parsing",
+        id="1M-attributes",
+    ),
+    pytest.param(
+        env(html="<div " + " ".join(f'data-{i}="{i}"' for i in range(100_000)) + "><p>" + STORY),
+        LimitExceeded,
+        "before parsing",
+        id="100k-attributes",
+    ),
+    pytest.param(env(text=STORY, source="\ud800" * 10), ParseError, "'source' is not text", id="not-text"),
     pytest.param(env(text="\x00\x01\x02\x7f\u202e\u200b"), PipelineError, "", id="only-controls"),
 ]
 
@@ -96,18 +109,19 @@ def test_dead_letter_keeps_the_input_its_stage_and_reason():
 
 
 ODD_CHARSETS = [
-    pytest.param(('{"text": "café ' + STORY + '"}').encode("latin-1"), id="latin-1"),
-    pytest.param(('{"text": "Новости дня. ' + STORY + '"}').encode("cp1251"), id="cp1251"),
-    pytest.param(json.dumps({"text": "Привет. " + STORY}).encode("utf-16"), id="utf-16-bom"),
-    pytest.param(b"\xef\xbb\xbf" + env(text=STORY), id="utf-8-bom"),
+    pytest.param(('{"text": "café ' + STORY + '"}').encode("latin-1"), "café", id="latin-1"),
+    pytest.param(('{"text": "Новости дня. ' + STORY + '"}').encode("cp1251"), "Новости дня", id="cp1251"),
+    pytest.param(('{"text": "東京で会議。' + STORY + '"}').encode("shift_jis"), "東京で会議", id="shift-jis"),
+    pytest.param(json.dumps({"text": "Привет. " + STORY}).encode("utf-16"), "Привет", id="utf-16-bom"),
+    pytest.param(b"\xef\xbb\xbf" + env(text=STORY), "minister", id="utf-8-bom"),
 ]
 
 
-@pytest.mark.parametrize("value", ODD_CHARSETS)
-def test_other_charsets_are_decoded_not_rejected(value):
+@pytest.mark.parametrize(("value", "phrase"), ODD_CHARSETS)
+def test_other_charsets_are_decoded_not_rejected(value, phrase):
     article = process(value)
     assert not isinstance(article, PipelineError), article
-    assert "minister said" in article.body
+    assert "minister said" in article.body and phrase in article.body
 
 
 SURVIVABLE = [

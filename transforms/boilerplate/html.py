@@ -12,6 +12,8 @@ import lxml.etree
 import lxml.html
 import trafilatura
 
+from transforms.boilerplate import prescan
+from transforms.boilerplate.prescan import HtmlBudget
 from transforms.boilerplate.text import EXCERPT
 from transforms.budget import Deadline
 from transforms.errors import CleanError, LimitExceeded
@@ -21,10 +23,12 @@ ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.IGNORECASE)
 
 
-def parse_html(html: str, *, max_depth: int) -> lxml.html.HtmlElement:
-    """A tree for ``html``; ``LimitExceeded`` when it nests deeper than ``max_depth`` (or libxml2's cap)."""
+def parse_html(html: str, *, max_depth: int, budget: HtmlBudget = HtmlBudget()) -> lxml.html.HtmlElement:
+    """A tree for ``html``; ``LimitExceeded`` when it nests deeper than ``max_depth`` (or libxml2's cap), or
+    asks more of the parser than ``budget`` (counted before parsing: :mod:`transforms.boilerplate.prescan`)."""
     if ENTITY_DECL.search(html[:65536]):
         raise CleanError("HTML declares its own entities (DOCTYPE internal subset); rejected")
+    prescan.check(html, budget)
     parser = lxml.html.HTMLParser(
         no_network=True, huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False
     )

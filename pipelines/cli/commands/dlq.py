@@ -17,9 +17,11 @@ from pipelines.failures import UnexpectedFormat
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
 from transforms.headers import input_headers
+from transforms.original_store import OriginalStore
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
+REPLAY_REQUEST_BYTES = 128 * 1024 * 1024
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,11 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
     replay = actions.add_parser(
         "replay",
-        help="Re-publish selected dead letters' original bytes to the raw topic.",
+        help="Re-publish selected dead letters' original messages (value, key, headers) to the raw topic.",
         description="Reads the DLQ from the beginning to its current end without joining or committing to "
         "any consumer group (the stream's committed offsets are never touched), selects letters by stage, "
-        "error type, source position and failure time, and publishes each one's original bytes to "
-        "--to-topic with a newsflow.replayed_from header. --dry-run prints the plan and sends nothing.",
+        "error type, source position and failure time, and publishes each one's original message (value, "
+        "key and headers, whatever stage failed) to --to-topic with a newsflow.replayed_from header. "
+        "--dry-run prints the plan and sends nothing.",
     )
     replay.add_argument("--dlq-topic", default=DEFAULT_TOPICS["dlq_topic"], help="Dead-letter topic to read.")
     replay.add_argument("--to-topic", default=DEFAULT_TOPICS["input_topic"], help="Topic to re-publish to.")
@@ -51,6 +54,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     replay.add_argument("--limit", type=int, help="Replay at most this many letters.")
     replay.add_argument("--dry-run", action="store_true", help="Print what would be sent; send nothing.")
     add_connect_timeout(replay)
+    replay.add_argument(
+        "--state-dir",
+        help="The stream's state dir, where originals too large for the DLQ topic are kept (dlq-originals).",
+    )
     add_common(replay)
     replay.set_defaults(func=_replay)
 
@@ -96,9 +103,12 @@ def _replay(args: argparse.Namespace) -> int:
     writes = [] if args.dry_run else [args.to_topic]
     check(settings, read=[args.dlq_topic], write=writes, timeout=args.connect_timeout)
     letters = dead_letters(iter_records(settings, args.dlq_topic), args.dlq_topic)
-    producer = None if args.dry_run else KafkaProducer(**settings.producer_kwargs())
+    # An original from the store can be larger than the DLQ took: the raw topic's limit is the broker's say.
+    big = {"max_request_size": REPLAY_REQUEST_BYTES}
+    producer = None if args.dry_run else KafkaProducer(**{**settings.producer_kwargs(), **big})
+    store = OriginalStore(args.state_dir) if args.state_dir else None
     sent, skipped, futures = 0, 0, []
-    for replay in plan(letters, selection_from(args)):
+    for replay in plan(letters, selection_from(args), store):
         if args.limit is not None and sent >= args.limit:
             break
         sys.stdout.write(json.dumps(replay.describe(), ensure_ascii=False) + "\n")
@@ -107,8 +117,15 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         sent += 1
         if producer is not None:
-            headers = [replay.header, *input_headers(replay.original)]
-            futures.append(producer.send(args.to_topic, value=replay.original, headers=headers))
+            # The input's own headers when the letter kept them; else what `produce` would have added.
+            headers = (
+                replay.headers
+                if replay.original_headers
+                else [replay.header, *input_headers(replay.original)]
+            )
+            futures.append(
+                producer.send(args.to_topic, key=replay.key, value=replay.original, headers=headers)
+            )
     if producer is not None:
         producer.flush()
         for future in futures:

@@ -1,0 +1,140 @@
+"""Lossless text at the door: every string that enters a record is valid Unicode, and every repair is counted.
+
+Two things make a string unusable downstream (``str.encode("utf-8")`` fails in the Avro writer, the dedup
+fingerprint, the learned-boilerplate key):
+
+* a **lone surrogate** (U+D800..U+DFFF), which JSON lets a producer write as ``"\\ud800"``;
+* **bytes that are not UTF-8** in a message that is otherwise UTF-8: three stray bytes in ``url`` must not
+  make the whole message decode as some legacy charset (``’`` becoming ``ŌĆÖ`` in a body that was fine).
+
+So a JSON message is decoded *per field*: the bytes are read as UTF-8 with ``surrogateescape`` (each invalid
+byte becomes one U+DC80..U+DCFF stand-in), JSON is parsed, and only then does each string decide:
+
+* **mostly valid UTF-8** (the valid non-ASCII characters outnumber the invalid bytes): the invalid bytes of
+  each field become U+FFFD where they are; nothing else changes.
+* **mostly invalid** (a message written in one legacy charset, e.g. cp1251): the charset is detected on the
+  whole message and every field is decoded with it; the record is flagged ``metadata.charset_repaired``.
+
+A string that would be more than half U+FFFD after repair is not text: the message goes to the DLQ with
+the field's name (:class:`transforms.errors.ParseError`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import islice
+
+from transforms.errors import ParseError
+
+REPLACEMENT = "\ufffd"
+SURROGATES = re.compile("[\ud800-\udfff]")
+ESCAPED_BYTES = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of each invalid byte
+JSON_SURROGATES = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # never an escaped byte
+NON_ASCII_VALID = re.compile("[^\x00-\x7f\ud800-\udfff]")
+MAX_REPAIRED_SHARE = 0.5
+"""A string more than this share U+FFFD after repair is binary, not text: the message is dead-lettered."""
+MIN_UNREPAIRABLE = 4
+"""...and has at least this many repaired characters (one bad byte in a two-letter language code is
+repaired, not rejected)."""
+DETECT_BYTES = 1024 * 1024
+HIGH_BYTES = re.compile(rb"[\x80-\xff]+")
+MAX_SAMPLE_RUNS = 4000
+
+
+@dataclass
+class Repairs:
+    """What repairing one message changed: characters replaced per field, and a detected charset."""
+
+    chars: dict[str, int] = field(default_factory=dict)
+    charset: str | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.chars.values())
+
+    def add(self, name: str, count: int) -> None:
+        if count:
+            self.chars[name] = self.chars.get(name, 0) + count
+
+    def metadata(self) -> dict[str, str]:
+        """The notes a record carries about its repairs (empty when nothing was changed)."""
+        notes = {}
+        if self.chars:
+            notes["repaired_chars"] = ",".join(f"{k}:{v}" for k, v in sorted(self.chars.items()))[:200]
+        if self.charset:
+            notes["charset_repaired"] = self.charset
+        return notes
+
+
+def decode_json_text(value: bytes) -> tuple[str, bool]:
+    """The message as text for ``json.loads``; True when invalid bytes are kept as escaped stand-ins."""
+    for bom, encoding in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
+        if value.startswith(bom):
+            try:
+                return value[len(bom) :].decode(encoding), False
+            except UnicodeDecodeError:
+                break  # a BOM that lies: treat the bytes like any others
+    try:
+        return value.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return value.decode("utf-8", "surrogateescape"), True
+
+
+def is_mostly_legacy(strings: list[str]) -> bool:
+    """True when invalid bytes outnumber valid non-ASCII characters: one legacy charset, not stray bytes."""
+    invalid = sum(len(ESCAPED_BYTES.findall(s)) for s in strings)
+    valid = sum(len(NON_ASCII_VALID.findall(s)) for s in strings)
+    return invalid > valid
+
+
+def detect_charset(value: bytes) -> str | None:
+    """The charset of a message that is not UTF-8, or None.
+
+    Detection runs first on the non-ASCII runs with a little context: in a news envelope they are a small
+    share of the bytes (a Cyrillic phrase in an English wire story), and the ASCII around them drowns the
+    signal (cp1251 read as cp850). Then on the whole message. UTF-16 and UTF-32 are only believed for the
+    whole message (a few bytes of sample often have an even length that decodes as UTF-16).
+    """
+    from charset_normalizer import from_bytes
+
+    head = value[:DETECT_BYTES]
+    runs = islice(HIGH_BYTES.finditer(head), MAX_SAMPLE_RUNS)
+    sample = b" ".join(head[max(0, m.start() - 16) : m.end() + 16] for m in runs)
+    for data, wide in ((sample, False), (head, True)):
+        best = from_bytes(data).best() if data else None
+        if best is None or not best.encoding:
+            continue
+        if wide or not best.encoding.startswith(("utf_16", "utf_32")):
+            return best.encoding
+    return None
+
+
+def repair_string(text: str, name: str, repairs: Repairs, *, escaped: bool) -> str:
+    """``text`` with lone surrogates (and, when ``escaped``, invalid bytes) replaced by U+FFFD.
+
+    Escaped invalid bytes are decoded again as UTF-8 with ``replace`` so that only they change; a JSON
+    escape of a lone surrogate becomes one U+FFFD. Raises ParseError when the result is mostly U+FFFD.
+    """
+    if not SURROGATES.search(text):
+        return text
+    before = text.count(REPLACEMENT)
+    if escaped:
+        text = JSON_SURROGATES.sub(REPLACEMENT, text)
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    else:
+        text = SURROGATES.sub(REPLACEMENT, text)
+    count = text.count(REPLACEMENT) - before
+    if count >= MIN_UNREPAIRABLE and count > MAX_REPAIRED_SHARE * len(text):
+        raise ParseError(
+            f"field {name!r} is not text: {count} of {len(text)} characters are invalid UTF-8 or lone "
+            "surrogates"
+        )
+    repairs.add(name, count)
+    return text
