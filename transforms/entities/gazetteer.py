@@ -170,6 +170,7 @@ class Place:
         return self.country if self.kind == "country" else None
 
 
+@functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """The lookup key: no diacritics, dots, possessive, leading "the" or case."""
     text = unicodedata.normalize("NFKD", text)
@@ -192,6 +193,7 @@ def _code_key(kind: str, code: str) -> str:
     return f"\x00{kind}:{code}"
 
 
+_KEEP = 100_000  # places and lookups a process keeps once made (an article repeats the same few)
 _ARRAYS = (
     "geonameid",
     "lat",
@@ -404,6 +406,7 @@ class Gazetteer:
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self._a = arrays
         self._cache: dict[int, Place] = {}
+        self._found: dict[tuple[str, str], tuple[Place, ...]] = {}  # lookups already made, up to _KEEP
 
     def __len__(self) -> int:
         return len(self._a["geonameid"])
@@ -431,18 +434,23 @@ class Gazetteer:
             lat=None if math.isnan(lat) else round(lat, 5),
             lon=None if math.isnan(lon) else round(lon, 5),
         )
-        if len(self._cache) < 100_000:
+        if len(self._cache) < _KEEP:
             self._cache[i] = p
         return p
 
     def _lookup(self, index: str, key: str) -> list[Place]:
-        keys = self._a[f"{index}_keys"]
-        h = np.uint64(_hash(key))
-        pos = int(np.searchsorted(keys, h))
-        if pos >= len(keys) or keys[pos] != h:
-            return []
-        start, end = self._a[f"{index}_start"][pos : pos + 2]
-        return [self.place(int(i)) for i in self._a[f"{index}_members"][start:end]]
+        found = self._found.get((index, key))
+        if found is None:
+            keys = self._a[f"{index}_keys"]
+            h = np.uint64(_hash(key))
+            pos = int(np.searchsorted(keys, h))
+            found = ()
+            if pos < len(keys) and keys[pos] == h:
+                start, end = self._a[f"{index}_start"][pos : pos + 2]
+                found = tuple(self.place(int(i)) for i in self._a[f"{index}_members"][start:end])
+            if len(self._found) < _KEEP:
+                self._found[(index, key)] = found
+        return list(found)
 
     def candidates(self, name: str) -> list[Place]:
         key = fold(name)

@@ -37,6 +37,9 @@ _IN_DOMINANT_REGION = 1.0  # ... which is the one most of its places are in (at 
 _IN_COUNTY = 2.0  # inside a second-level division the article names or has places in
 _IN_COUNTRY = 2.0  # inside a country the article names or has places in
 _CONTAINS_NAMED = 3.0  # a division or country containing other places the article names
+_MAY_CONTAIN = 1.5  # a division that another name of the article could lie in ("Lamar County": Georgia)
+_MAY_BE_IN = 1.5  # a place in a division another name could be ("Georgia": Lamar County, Ga.)
+_FEW_READINGS = 8  # a name with more readings says nothing about where the article is
 _COUNTRY_PRIOR = 2.0
 _CONTINENT_PRIOR = 2.0
 _CAPITAL_PRIOR = 1.5
@@ -60,6 +63,11 @@ class Context:
     counties: Counter = field(default_factory=Counter)
     named_regions: Counter = field(default_factory=Counter)  # first-level divisions named as such
     first: dict[str, tuple[Place, int]] = field(default_factory=dict)  # folded name → first reading, mentions
+    # Regions any reading of a name could lie in (``possible``), or be (``possible_named``), each name
+    # counted once: "Lamar County" could be in Georgia, "Georgia" could be the state.
+    possible: Counter = field(default_factory=Counter)
+    possible_named: Counter = field(default_factory=Counter)
+    options: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # folded name → its keys
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -75,18 +83,39 @@ class Context:
             self.counties.copy(),
             self.named_regions.copy(),
             self.first,
+            self.possible.copy(),
+            self.possible_named.copy(),
+            self.options,
         )
+
+    def consider(self, key: str, found: list[Place]) -> None:
+        """Registers the regions a name's readings could lie in or be (names with few readings only: a
+        name as common as "Springfield" says nothing about where the article is)."""
+        if len(found) > _FEW_READINGS:
+            return
+        inside = {p.region_key for p in found if p.kind in ("city", "admin2") and p.region_key}
+        named = {p.region_key for p in found if p.kind == "admin1" and p.region_key}
+        self.options[key] = (inside, named)
+        self.possible.update(inside)
+        self.possible_named.update(named)
 
     def without(self, name: str) -> Context:
         """This context less a name's own first reading: a name is no evidence for itself."""
-        own = self.first.get(fold(name))
-        if own is None:
+        own, options = self.first.get(fold(name)), self.options.get(fold(name))
+        if own is None and options is None:
             return self
         ctx = self.copy()
-        place, n = own
-        for counter, key in _keys(place) + (
-            [("named_regions", place.region_key)] if place.kind == "admin1" else []
-        ):
+        drop: list[tuple[str, str, int]] = []
+        if own is not None:
+            place, n = own
+            drop += [(counter, key, n) for counter, key in _keys(place)]
+            if place.kind == "admin1":
+                drop.append(("named_regions", place.region_key, n))
+        if options is not None:
+            drop += [("possible", key, 1) for key in options[0]] + [
+                ("possible_named", key, 1) for key in options[1]
+            ]
+        for counter, key, n in drop:
             counts = getattr(ctx, counter)
             counts[key] -= n
             if counts[key] <= 0:
@@ -156,17 +185,32 @@ def context_of(
     """The article's context from its place names (one item per mention): the qualifier found after each
     ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention."""
     counts = Counter(fold(n) for n in names)
-    ctx = Context()
+    qualifiers: dict[str, Place] = {}
     for name, end in ends:
         found = qualifier(gaz, body, end)
         if found is not None and any(_inside(p, found[0]) for p in gaz.candidates(name)):
-            ctx.qualifiers.setdefault(fold(name), found[0])
-    alone = Context(qualifiers=ctx.qualifiers)
-    for key, n in counts.items():
-        reading = resolve(gaz, key, alone)
+            qualifiers.setdefault(fold(name), found[0])
+    ctx = Context(qualifiers=qualifiers)
+    for key in counts:
+        ctx.consider(key, gaz.candidates(key))
+    for _ in range(2):  # readings alone, then in the light of the others' readings
+        readings = {key: resolve(gaz, key, ctx) for key in counts}
+        ctx = _counted(ctx, readings, counts)
+    return ctx
+
+
+def _counted(before: Context, readings: dict[str, Place | None], counts: Counter) -> Context:
+    """A new context of ``before``'s qualifiers and possibilities with these readings counted."""
+    ctx = Context(
+        qualifiers=before.qualifiers,
+        possible=before.possible,
+        possible_named=before.possible_named,
+        options=before.options,
+    )
+    for key, reading in readings.items():
         if reading is not None:
-            ctx.first[key] = (reading, n)
-            ctx.add(reading, n)
+            ctx.first[key] = (reading, counts[key])
+            ctx.add(reading, counts[key])
     for q in ctx.qualifiers.values():  # "Paris, Tenn." names Tennessee even when "Tenn." is no mention
         ctx.add(q, 1)
     return ctx
@@ -198,16 +242,20 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
             s += _QUALIFIED
         if p.kind != "country" and ctx.countries.get(p.country or ""):
             s += _IN_COUNTRY
-        if p.kind in ("city", "admin2") and ctx.named_regions.get(p.region_key or ""):
-            s += _IN_NAMED_REGION
-        elif p.kind in ("city", "admin2") and ctx.regions.get(p.region_key or ""):
-            s += _IN_REGION
-        if p.kind in ("city", "admin2") and p.region_key == dominant:
-            s += _IN_DOMINANT_REGION
+        if p.kind in ("city", "admin2"):  # the strongest evidence of its region counts, not their sum
+            key = p.region_key or ""
+            s += max(
+                _IN_NAMED_REGION if ctx.named_regions.get(key) else 0.0,
+                _IN_REGION if ctx.regions.get(key) else 0.0,
+                _MAY_BE_IN if ctx.possible_named.get(key) else 0.0,
+            )
+            s += _IN_DOMINANT_REGION if key == dominant else 0.0
         if p.kind == "city" and ctx.counties.get(p.county_key or ""):
             s += _IN_COUNTY
         if _contains_named(p, ctx):
             s += _CONTAINS_NAMED
+        elif p.kind == "admin1" and ctx.possible.get(p.region_key or ""):
+            s += _MAY_CONTAIN
         return s
 
     return max(found, key=lambda p: (score(p), p.population))

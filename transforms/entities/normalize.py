@@ -33,6 +33,7 @@ from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
+_DOTTED = re.compile(r"(?:\b[A-Z]\.)+[A-Z]$")  # an abbreviation with dots, short of its last one ("U.S")
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
 _ORG_CUE = re.compile(
@@ -90,6 +91,8 @@ def trim(body: str, m: RawMention) -> RawMention:
         and (text[0] == "t" or starts_sentence(body, start))
     ):
         start += lead.end()
+    if _DOTTED.search(body, start, end) and body[end : end + 1] == ".":
+        end += 1  # "the U.S." ending a sentence: the tokenizer took the abbreviation's dot for the full stop
     return RawMention(start, end, m.type)
 
 
