@@ -7,8 +7,8 @@
   miscellaneous names, as CoNLL annotates them.
 - A nationality word ("Russian", "Americans") is a miscellaneous name, not a place, person or organisation.
 - A social network ("Twitter", "TikTok") is an organisation (the company), wherever it appears.
-- A generic noun after "the" ("the Kingdom", "the Republic") is no place name.
-- An all-capitals or mixed-case acronym read as a place the gazetteer does not know ("BJP", "TxDOT") is an
+- A generic noun for a state after "the" ("the Kingdom", "the Republic") is no place name.
+- A short all-capitals or a mixed-case acronym (outside a line in capitals) read as a place the gazetteer does not know ("BJP", "TxDOT") is an
   organisation.
 - A legislature named by its common name ("Parliament", "Congress") mid-sentence is an organisation.
 
@@ -21,7 +21,7 @@ import re
 
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
-from transforms.entities.rules import COMMON_WORDS, starts_sentence
+from transforms.entities.rules import starts_sentence
 
 
 def _words(text: str) -> frozenset[str]:
@@ -45,9 +45,13 @@ SOCIAL_NETWORKS = _words(
     """Twitter Facebook Instagram YouTube TikTok WhatsApp LinkedIn Snapchat Reddit Telegram WeChat Weibo
     Pinterest Tumblr Bluesky Mastodon Twitch Discord"""
 )
+# Generic nouns for a state that "the" makes a reference, not a name ("the Kingdom said").
+POLITY_NOUNS = _words(
+    "kingdom republic emirate emirates principality federation commonwealth union nation realm"
+)
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
-_MIXED_ACRONYM = re.compile(r"[A-Z][a-z]?[A-Z][A-Za-z]*")
+_MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
 
 
 def _fold(text: str) -> str:
@@ -68,8 +72,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or word in _TITLE_ABBREVIATIONS
             or word in DEITIES
             or m.type == "LOC"
-            and " " not in text
-            and word in COMMON_WORDS
+            and word in POLITY_NOUNS
             and re.search(r"\b[Tt]he\s+$", body[max(0, m.start - 4) : m.start])
         ):
             continue
@@ -78,12 +81,23 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         elif text in SOCIAL_NETWORKS or (
             m.type == "LOC"
             and " " not in text
-            and (text.isupper() and text.isalpha() or _MIXED_ACRONYM.fullmatch(text))
+            and (3 <= len(text) <= 5 and text.isupper() and text.isalpha() or _MIXED_ACRONYM.fullmatch(text))
+            and not _capitals_line(body, m.start)
             and not gaz.candidates(text)
         ):
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
     return sorted(out + _unread(body, out), key=lambda m: m.start)
+
+
+def _capitals_line(body: str, i: int) -> bool:
+    """A line's first word (a dateline: "TOFTIR, Faroe Islands") or a headline in capitals, where a word in
+    capitals is no acronym."""
+    start, end = body.rfind("\n", 0, i) + 1, body.find("\n", i)
+    if not body[start:i].strip():
+        return True
+    letters = [c for c in body[start : end if end >= 0 else len(body)] if c.isalpha()]
+    return len(letters) > 12 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
 
 
 def _demonym(gaz: Gazetteer, word: str) -> bool:
