@@ -269,9 +269,9 @@ def _well_known(gaz: Gazetteer, text: str, context: Context) -> tuple[Place, str
     if " " not in text and text.casefold() in COMMON_WORDS:
         return None
     place = resolve(gaz, text, context)
-    if place is None:
+    if place is None:  # a country's nationality word; a continent's names bodies ("European Union")
         country = gaz.demonym(text)
-        return (country, "MISC") if country is not None else None
+        return (country, "MISC") if country is not None and country.kind == "country" else None
     if place.kind in ("country", "continent", "admin1"):
         return place, "LOC"
     if place.kind == "admin2" and " " in text:
