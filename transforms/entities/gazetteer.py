@@ -155,12 +155,12 @@ class Place:
     lat: float | None = None
     lon: float | None = None
 
-    @property
+    @functools.cached_property  # a frozen dataclass still has a __dict__, where this is kept
     def region_key(self) -> str | None:
         """``CC.A1``: the first-level division it is in (or is)."""
         return f"{self.country}.{self.admin1}" if self.country and self.admin1 else None
 
-    @property
+    @functools.cached_property
     def county_key(self) -> str | None:
         """``CC.A1.A2``: the second-level division it is in (or is)."""
         return f"{self.country}.{self.admin1}.{self.admin2}" if self.region_key and self.admin2 else None

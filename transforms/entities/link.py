@@ -68,6 +68,7 @@ class Context:
     possible: Counter = field(default_factory=Counter)
     possible_named: Counter = field(default_factory=Counter)
     options: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # folded name → its keys
+    excluding: dict[str, Context] = field(default_factory=dict, repr=False)  # ``without`` results
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -101,9 +102,12 @@ class Context:
 
     def without(self, name: str) -> Context:
         """This context less a name's own first reading: a name is no evidence for itself."""
-        own, options = self.first.get(fold(name)), self.options.get(fold(name))
+        key = fold(name)
+        own, options = self.first.get(key), self.options.get(key)
         if own is None and options is None:
             return self
+        if (done := self.excluding.get(key)) is not None:
+            return done
         ctx = self.copy()
         drop: list[tuple[str, str, int]] = []
         if own is not None:
@@ -120,6 +124,7 @@ class Context:
             counts[key] -= n
             if counts[key] <= 0:
                 del counts[key]
+        self.excluding[fold(name)] = ctx
         return ctx
 
     @property
