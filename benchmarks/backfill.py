@@ -115,7 +115,8 @@ def run_once(input_path: Path, output: Path, workers: int, extra: list[str]) -> 
 
 def descendants_cpu() -> dict[int, float]:
     """CPU seconds of each Beam worker process under this one (``/proc``; the shells between excluded):
-    started by Beam, or forked by the fork server (``pipelines/worker_forks.py``; not the server itself)."""
+    started by Beam, or forked by the fork server (``pipelines/engine/worker_forks.py``; not the server
+    itself)."""
     parents, cpu, workers, servers = {}, {}, set(), set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -128,7 +129,7 @@ def descendants_cpu() -> dict[int, float]:
         cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         if command.startswith(sys.executable.encode()) and b"sdk_worker_main" in command:
             workers.add(int(pid))
-        elif b"pipelines.worker_forks" in command:
+        elif b"pipelines.engine.worker_forks" in command:
             servers.add(int(pid))
     workers |= {pid for pid in servers if parents[pid] in servers}  # forked by the fork server
     ours, frontier = set(), {os.getpid()}

@@ -42,12 +42,13 @@ from kafka.admin import NewTopic
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines import broker  # noqa: E402
-from pipelines.options import KafkaSettings, Topics  # noqa: E402
-from pipelines.topic_reader import records_to_end  # noqa: E402
+from pipelines.cli.topic_reader import records_to_end  # noqa: E402
+from pipelines.devkafka import broker  # noqa: E402
+from pipelines.options import Topics  # noqa: E402
 from transforms import avro  # noqa: E402
 from transforms.entities.conll import stories  # noqa: E402
 from transforms.kafka_io import ReadLimits  # noqa: E402
+from transforms.settings import KafkaSettings  # noqa: E402
 
 BENCH = ROOT / ".." / "shared" / "bench"
 FETCH_PRISM = ROOT / "deploy" / "flink" / "fetch-portable-runner.sh"
@@ -600,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-records", type=int, default=500, help="The pipeline's --batch-records (local runner)."
     )
     parser.add_argument("--bootstrap", help="Use this broker (with --data-dir for --outage).")
-    parser.add_argument("--data-dir", help="The broker's data dir (pipelines.broker), for --outage.")
+    parser.add_argument("--data-dir", help="The broker's data dir (pipelines.devkafka.broker), for --outage.")
     parser.add_argument("--work-dir", help="Where the runs' logs and dedup state go (default: a temp dir).")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json-out", help="Also write the report here.")

@@ -29,11 +29,12 @@ from kafka import KafkaProducer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines import broker  # noqa: E402
-from pipelines.options import KafkaSettings, Topics  # noqa: E402
-from pipelines.topic_reader import records_to_end  # noqa: E402
+from pipelines.cli.topic_reader import records_to_end  # noqa: E402
+from pipelines.devkafka import broker  # noqa: E402
+from pipelines.options import Topics  # noqa: E402
 from transforms import avro  # noqa: E402
 from transforms.entities.conll import stories  # noqa: E402
+from transforms.settings import KafkaSettings  # noqa: E402
 
 BENCH = ROOT / ".." / "shared" / "bench"
 CONLL_DEV = BENCH / "ner" / "conllpp-2003" / "conllpp_dev.txt"

@@ -36,13 +36,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines import logs  # noqa: E402
-from pipelines.options import Limits  # noqa: E402
 from transforms import avro  # noqa: E402
 from transforms.article import build_article  # noqa: E402
 from transforms.boilerplate.learned import LearnedBoilerplate  # noqa: E402
 from transforms.dedup import Deduplicator  # noqa: E402
 from transforms.parse import parse  # noqa: E402
 from transforms.records import SourcePosition, to_dict  # noqa: E402
+from transforms.settings import Limits  # noqa: E402
 
 PAGES = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "extraction" / "scrapinghub"
 STAGES = ("parse", "clean", "learned", "dedup", "ner", "encode")

@@ -22,5 +22,9 @@ echo "== 5. articles.duplicates"
 $NF consume --topic articles.duplicates | .venv/bin/python deploy/show.py duplicate
 echo "== 6. articles.dlq"
 $NF consume --topic articles.dlq | .venv/bin/python deploy/show.py dead_letter
+echo "== 7. articles.clean read by a consumer newsflow did not write: Apache Avro's Java BinaryMessageDecoder"
+java -cp "examples/consumers/java/target/classes:examples/consumers/java/target/lib/*" \
+  newsflow.examples.ArticleConsumer --bootstrap-servers "$BOOT" --topic articles.clean \
+  --group-id "newsflow-demo-java-$$" --idle-seconds 3 --fields id,title,published_at
 echo
 echo "Full records: $NF consume --topic articles.clean   Stop the broker: $NF kafka down"

@@ -32,13 +32,13 @@ import structlog
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from pipelines import worker_cache
 from pipelines.chain import ArticleChain, entity_stage
-from pipelines.local_runner import local_runner
-from pipelines.options import DIRECT_RUNNERS, KafkaSettings, Limits, Processing, Topics
+from pipelines.engine import worker_cache
+from pipelines.engine.local_runner import local_runner
+from pipelines.engine.worker_forks import ForkServer
+from pipelines.options import DIRECT_RUNNERS, Processing, Topics
 from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
-from pipelines.worker_forks import ForkServer
 from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
 from transforms.deadletter import DLQ_TAG
 from transforms.file_io import FileRange, ReadFiles, expand_inputs, plan_ranges
@@ -52,6 +52,7 @@ from transforms.kafka_io import (
     resolve_ranges,
     wait_for_broker,
 )
+from transforms.settings import KafkaSettings, Limits
 
 log = structlog.get_logger(__name__)
 

@@ -21,12 +21,13 @@ import structlog
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
-from pipelines.options import Limits, Processing
+from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG, dead_letter
 from transforms.errors import CrashLoop, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import Parsed, envelope_json, parse
 from transforms.records import Article, SourcePosition, stable_id, to_dict
+from transforms.settings import Limits
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
 # move bytes (consume, produce, the pass-through baseline) start fast.
@@ -67,8 +68,8 @@ class PassThroughStep:
 
 class EntityStep:
     """Loads the NER models once per worker (``setup``), not per bundle; ``shared`` takes the process's one
-    model (:mod:`pipelines.worker_cache`), reused across the stages and runs that build new DoFns (the local
-    stream's micro-batches, the backfill's entity stage)."""
+    model (:mod:`pipelines.engine.worker_cache`), reused across the stages and runs that build new DoFns (the
+    local stream's micro-batches, the backfill's entity stage)."""
 
     def __init__(self, limits: Limits, *, shared: bool = False) -> None:
         self.limits = limits
@@ -77,7 +78,7 @@ class EntityStep:
 
     def setup(self) -> None:
         if self.shared:
-            from pipelines import worker_cache
+            from pipelines.engine import worker_cache
 
             self.extractor = worker_cache.extractor()
             return

@@ -1,8 +1,12 @@
-"""The one configuration object: every setting, from flags or ``NEWSFLOW_*`` environment variables.
+"""Every setting as a command-line flag and a ``NEWSFLOW_*`` environment variable, and the settings objects
+built from them.
 
-Flags win over the environment, the environment over defaults. Every Kafka client (reader, writer, admin,
-offset committer) is built from :class:`KafkaSettings`, so security settings apply everywhere at once.
-Secrets are never printed: not in ``--help``, not in ``repr``, not in logs.
+Flags win over the environment, the environment over defaults. The settings that transforms take
+(:class:`~transforms.settings.KafkaSettings`, :class:`~transforms.settings.Limits`) are defined in
+:mod:`transforms.settings`, below the transforms; the ones only the pipelines use (topics, processing,
+consumption) are defined here. Every Kafka client (reader, writer, admin, offset committer) is built from
+``KafkaSettings``, so security settings apply everywhere at once. Secrets are never printed: not in
+``--help``, not in ``repr``, not in logs.
 """
 
 from __future__ import annotations
@@ -10,8 +14,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from transforms.settings import KafkaSettings, setting
+from transforms.settings import Limits as Limits  # re-exported: commands build it with resolve(Limits, ...)
 
 ENV_PREFIX = "NEWSFLOW_"
 DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")  # --runner values meaning the local runner
@@ -23,103 +30,12 @@ DEFAULT_TOPICS = {
 }
 
 
-def _opt(default: Any, help: str, *, secret: bool = False, choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "secret": secret, "choices": choices})
-
-
-@dataclass
-class KafkaSettings:
-    """Connection and security settings shared by every Kafka client."""
-
-    bootstrap_servers: str = _opt("127.0.0.1:9092", "Kafka bootstrap servers, comma-separated.")
-    security_protocol: str = _opt(
-        "PLAINTEXT",
-        "Kafka security protocol.",
-        choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
-    )
-    ssl_cafile: str | None = _opt(None, "CA bundle (PEM) to verify the brokers.")
-    ssl_certfile: str | None = _opt(None, "Client certificate (PEM) for mutual TLS.")
-    ssl_keyfile: str | None = _opt(None, "Client private key (PEM) for mutual TLS.")
-    ssl_password: str | None = _opt(None, "Password of the client key.", secret=True)
-    ssl_check_hostname: bool = _opt(True, "Check the broker's host name against its certificate.")
-    sasl_mechanism: str | None = _opt(
-        None, "SASL mechanism.", choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-    )
-    sasl_username: str | None = _opt(None, "SASL user name.")
-    sasl_password: str | None = _opt(None, "SASL password.", secret=True)
-    request_timeout_ms: int = _opt(30000, "Kafka request timeout in milliseconds.")
-
-    def __repr__(self) -> str:
-        shown = {
-            f.name: ("***" if f.metadata.get("secret") and getattr(self, f.name) else getattr(self, f.name))
-            for f in dataclasses.fields(self)
-        }
-        return f"KafkaSettings({shown})"
-
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments common to kafka-python's producer, consumer and admin client."""
-        kwargs: dict[str, Any] = {
-            "bootstrap_servers": [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()],
-            "security_protocol": self.security_protocol,
-            "request_timeout_ms": self.request_timeout_ms,
-        }
-        if "SSL" in self.security_protocol:
-            kwargs.update(
-                ssl_cafile=self.ssl_cafile,
-                ssl_certfile=self.ssl_certfile,
-                ssl_keyfile=self.ssl_keyfile,
-                ssl_password=self.ssl_password,
-                ssl_check_hostname=self.ssl_check_hostname,
-            )
-        if "SASL" in self.security_protocol:
-            kwargs.update(
-                sasl_mechanism=self.sasl_mechanism or "PLAIN",
-                sasl_plain_username=self.sasl_username,
-                sasl_plain_password=self.sasl_password,
-            )
-        return kwargs
-
-    def producer_kwargs(self) -> dict[str, Any]:
-        """At-least-once, ordered, idempotent delivery: acks from all in-sync replicas, bounded retries."""
-        return {
-            **self.client_kwargs(),
-            "acks": "all",
-            "enable_idempotence": True,
-            "retries": 10,
-            "max_in_flight_requests_per_connection": 5,
-            "linger_ms": 5,
-            "max_request_size": 16 * 1024 * 1024,
-        }
-
-    def consumer_kwargs(self, group_id: str | None) -> dict[str, Any]:
-        """Manual assignment and manual commits: offsets only move when the output has been written."""
-        return {
-            **self.client_kwargs(),
-            "group_id": group_id,
-            "enable_auto_commit": False,
-            "max_partition_fetch_bytes": 64 * 1024 * 1024,
-            "fetch_max_bytes": 64 * 1024 * 1024,
-        }
-
-
-@dataclass
-class Limits:
-    """Budgets that keep one hostile input from hurting the pipeline."""
-
-    max_message_bytes: int = _opt(
-        10 * 1024 * 1024, "Largest raw message accepted; larger ones go to the DLQ."
-    )
-    max_html_depth: int = _opt(256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).")
-    doc_time_budget: float = _opt(10.0, "CPU seconds one document may take in cleaning, and again in NER.")
-    max_attempts: int = _opt(3, "Attempts for a failing article before it goes to the DLQ.")
-
-
 @dataclass
 class Topics:
-    input_topic: str = _opt(DEFAULT_TOPICS["input_topic"], "Raw articles topic.")
-    output_topic: str = _opt(DEFAULT_TOPICS["output_topic"], "Clean articles topic.")
-    duplicates_topic: str = _opt(DEFAULT_TOPICS["duplicates_topic"], "Dedup verdicts topic.")
-    dlq_topic: str = _opt(DEFAULT_TOPICS["dlq_topic"], "Dead-letter topic.")
+    input_topic: str = setting(DEFAULT_TOPICS["input_topic"], "Raw articles topic.")
+    output_topic: str = setting(DEFAULT_TOPICS["output_topic"], "Clean articles topic.")
+    duplicates_topic: str = setting(DEFAULT_TOPICS["duplicates_topic"], "Dedup verdicts topic.")
+    dlq_topic: str = setting(DEFAULT_TOPICS["dlq_topic"], "Dead-letter topic.")
 
     def all(self) -> list[str]:
         return [self.input_topic, self.output_topic, self.duplicates_topic, self.dlq_topic]
@@ -173,40 +89,42 @@ def resolve(cls: type, args: argparse.Namespace | None = None, env: dict[str, st
 class Processing:
     """What the chain does to each article, and where durable state lives."""
 
-    state_dir: str | None = _opt(
+    state_dir: str | None = setting(
         None,
         "Directory for the local stream's durable state (dedup index, crash journal); default "
         "<temp dir>/newsflow-state/<group id>--<input topic>. Unused on Flink/Dataflow (runner state).",
     )
-    dedup_threshold: float | None = _opt(
+    dedup_threshold: float | None = setting(
         None, "Estimated Jaccard at or above which articles are near duplicates."
     )
-    learn_boilerplate: bool = _opt(True, "Remove paragraphs that recur across articles of the same source.")
-    entities: bool = _opt(True, "Run named-entity recognition.")
-    passthrough: bool = _opt(False, "Parse and write only (a baseline for benchmarks; no cleaning).")
+    learn_boilerplate: bool = setting(
+        True, "Remove paragraphs that recur across articles of the same source."
+    )
+    entities: bool = setting(True, "Run named-entity recognition.")
+    passthrough: bool = setting(False, "Parse and write only (a baseline for benchmarks; no cleaning).")
 
 
 @dataclass
 class Consumption:
     """How ``stream`` consumes the raw topic, and when a local run stops."""
 
-    group_id: str = _opt("newsflow", "Consumer group whose committed offsets mark the progress.")
-    auto_offset_reset: str = _opt(
+    group_id: str = setting("newsflow", "Consumer group whose committed offsets mark the progress.")
+    auto_offset_reset: str = setting(
         "earliest", "Where to start when the group has no committed offset.", choices=("earliest", "latest")
     )
-    idle_timeout: float | None = _opt(None, "Stop once the input has been idle this many seconds.")
-    max_records: int | None = _opt(
+    idle_timeout: float | None = setting(None, "Stop once the input has been idle this many seconds.")
+    max_records: int | None = setting(
         None, "Stop after reading this many records (local runs: in all; other runners: per worker process)."
     )
-    connect_timeout: float = _opt(
+    connect_timeout: float = setting(
         60.0, "Seconds to wait for the brokers at start-up before exiting non-zero."
     )
-    batch_records: int = _opt(
+    batch_records: int = setting(
         500,
         "Local runs (no runner or the DirectRunner): most records per micro-batch, i.e. what a crash can "
         "deliver twice.",
     )
-    poll_interval: float = _opt(1.0, "Local runs: seconds between looks for new records when caught up.")
+    poll_interval: float = setting(1.0, "Local runs: seconds between looks for new records when caught up.")
 
 
 def add_common(parser: argparse.ArgumentParser, *groups: tuple[type, str]) -> None:

@@ -1,13 +1,15 @@
 """``newsflow stream``: Kafka raw topic -> chain -> clean/duplicates/DLQ topics, offsets committed after.
 
-With no runner (or the DirectRunner) it runs here as successive micro-batches (:mod:`pipelines.local_stream`,
-which says why); with any other runner (Prism, Flink, Dataflow) as one unbounded streaming pipeline.
+With no runner (or the DirectRunner) it runs here as successive micro-batches
+(:mod:`pipelines.engine.local_stream`, which says why); with any other runner (Prism, Flink, Dataflow) as one
+unbounded streaming pipeline.
 ``--idle-timeout`` and ``--max-records`` make a run end by itself once the input is drained; SIGTERM or
 Ctrl-C stops a local run cleanly after its current batch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -16,10 +18,11 @@ import structlog
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.chain import ArticleChain
-from pipelines.local_stream import StopRequest, is_local, run_batches
-from pipelines.options import KafkaSettings, Limits, Processing, Topics
+from pipelines.engine.local_stream import Batches, StopRequest, default_state_dir, is_local, run_batches
+from pipelines.options import Processing, Topics
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
+from transforms.headers import dead_letter_headers, record_headers
 from transforms.kafka_io import (
     GAPS_TAG,
     CommitAcks,
@@ -32,6 +35,7 @@ from transforms.kafka_io import (
     wait_for_broker,
 )
 from transforms.records import Article, DeadLetter, DuplicateVerdict, to_dict
+from transforms.settings import KafkaSettings, Limits
 
 log = structlog.get_logger(__name__)
 
@@ -53,21 +57,24 @@ class StreamJob:
 
 
 def article_message(topic: str, article: Article) -> OutMessage:
-    return OutMessage(
-        topic, article.id.encode(), avro.encode("article", to_dict(article)), article.source_position
-    )
+    value = avro.encode("article", to_dict(article))
+    return OutMessage(topic, article.id.encode(), value, article.source_position, _headers("article"))
 
 
 def duplicate_message(topic: str, verdict: DuplicateVerdict) -> OutMessage:
-    return OutMessage(
-        topic, verdict.id.encode(), avro.encode("duplicate", to_dict(verdict)), verdict.source_position
-    )
+    value = avro.encode("duplicate", to_dict(verdict))
+    return OutMessage(topic, verdict.id.encode(), value, verdict.source_position, _headers("duplicate"))
 
 
 def dead_letter_message(topic: str, letter: DeadLetter) -> OutMessage:
     pos = letter.source_position
     key = f"{pos.topic}:{pos.partition}:{pos.offset}".encode() if pos else None
-    return OutMessage(topic, key, avro.encode("dead_letter", to_dict(letter)), pos)
+    value = avro.encode("dead_letter", to_dict(letter))
+    return OutMessage(topic, key, value, pos, tuple(dead_letter_headers(letter)))
+
+
+def _headers(schema_name: str) -> tuple[tuple[str, bytes], ...]:
+    return tuple(record_headers(schema_name))
 
 
 class WriteOutputs(beam.PTransform):
@@ -122,10 +129,31 @@ def run(job: StreamJob) -> int:
         log.info(
             "stream_start", input=job.topics.input_topic, group_id=job.group_id, runner="local micro-batches"
         )
-        totals = run_batches(job, stop)
+        totals = _run_batches(job, stop)
         print_totals(totals, time.monotonic() - started)
         return 0
     return _run_unbounded(job, started)
+
+
+def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
+    """The local micro-batches (:mod:`pipelines.engine.local_stream`), each a bounded :func:`build`."""
+    state_dir = job.processing.state_dir
+    if not state_dir:
+        state_dir = str(default_state_dir(job.group_id, job.topics.input_topic))
+        log.info("state_dir_default", state_dir=state_dir, note="--state-dir sets a lasting place")
+    job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
+    batches = Batches(
+        kafka=job.kafka,
+        input_topic=job.topics.input_topic,
+        group_id=job.group_id,
+        reset=job.reset,
+        idle_timeout=job.idle_timeout,
+        max_records=job.max_records,
+        batch_records=job.batch_records,
+        poll_interval=job.poll_interval,
+        beam_args=job.beam_args,
+    )
+    return run_batches(batches, lambda pipeline, ranges: build(pipeline, job, ranges, mode="local"), stop)
 
 
 def _run_unbounded(job: StreamJob, started: float) -> int:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipelines.options import Limits
 from transforms.boilerplate import Extraction, canonicalize_url, extract_html, extract_text
 from transforms.errors import CleanError
 from transforms.parse import Parsed
 from transforms.records import Article, RawArticle, stable_id
+from transforms.settings import Limits
 
 
 def extract(raw: RawArticle, limits: Limits) -> tuple[Extraction, str]:

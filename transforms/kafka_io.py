@@ -36,9 +36,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from pipelines.options import KafkaSettings
 from transforms.reader_pool import READERS
 from transforms.records import SourcePosition
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
@@ -435,6 +435,7 @@ class OutMessage:
     key: bytes | None
     value: bytes
     position: SourcePosition | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class WriteToKafka(beam.DoFn):
@@ -456,7 +457,9 @@ class WriteToKafka(beam.DoFn):
         self._pending: list[tuple] = []
 
     def process(self, message: OutMessage) -> None:
-        future = self._producer.send(message.topic, key=message.key, value=message.value)
+        future = self._producer.send(
+            message.topic, key=message.key, value=message.value, headers=list(message.headers)
+        )
         self._pending.append((future, message))
 
     def finish_bundle(self) -> Iterator[WindowedValue]:

@@ -37,23 +37,27 @@ def parse(
     value: bytes | None, position: SourcePosition | None, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Parsed:
     """Parse and validate the message bytes, then normalise its text fields."""
-    return Parsed(normalize_raw(parse_message(value, max_bytes=max_bytes)), position)
+    topic = position.topic if position else None
+    return Parsed(normalize_raw(parse_message(value, max_bytes=max_bytes, topic=topic)), position)
 
 
-def parse_message(value: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> RawArticle:
+def parse_message(
+    value: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES, topic: str | None = None
+) -> RawArticle:
     """Bytes of one message -> validated RawArticle, or ParseError/LimitExceeded with the reason."""
     if value is None or len(value) == 0:
         raise ParseError("empty message (tombstone or no value)")
     if len(value) > max_bytes:
         raise LimitExceeded(f"message is {len(value)} bytes, limit is {max_bytes}", stage="parse")
-    if avro.is_single_object(value):
+    if avro.is_avro(value):
         try:
-            name, record = avro.decode(value)
+            decoded = avro.decode_message(value, topic=topic)
         except avro.AvroDecodeError as exc:
             raise ParseError(str(exc)) from exc
-        if name != "raw_article":
-            raise ParseError(f"Avro record of schema {name!r}, expected raw_article")
-        return validate_envelope(record)
+        if decoded.schema.name != "raw_article":
+            expected = avro.known_schemas()["raw_article"].describe()
+            raise ParseError(f"Avro record of {decoded.schema.describe()}, expected {expected}")
+        return validate_envelope(decoded.record)
     return parse_json(decode_bytes(value))
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines import __version__
+from transforms.settings import VERSION
 
-PIPELINE_VERSION = f"newsflow/{__version__}"
+PIPELINE_VERSION = f"newsflow/{VERSION}"
 ENTITY_TYPES = ("PERSON", "ORG", "LOC", "MISC")
 
 

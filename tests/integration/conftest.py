@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real Kafka broker, started here through ``pipelines.broker``.
+"""Fixtures for tests against a real Kafka broker, started here through ``pipelines.devkafka.broker``.
 
 One broker per test session, on free ports in a temporary dir (never 9092, so a developer's own broker is
 left alone), with a plain-text listener and a TLS listener. Fault tests stop and start it through the
@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from pipelines import broker
-from pipelines.broker import LocalBroker
+from pipelines.devkafka import broker
+from pipelines.devkafka.broker import LocalBroker
+from pipelines.devkafka.tls import TlsMaterial, make_tls_material
 from pipelines.options import Topics
-from pipelines.tls import TlsMaterial, make_tls_material
 
 
 @pytest.fixture(scope="session")

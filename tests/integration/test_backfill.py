@@ -14,11 +14,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from pipelines.options import KafkaSettings
-from pipelines.topic_reader import records_to_end
+from pipelines.cli.topic_reader import records_to_end
 from tests.shared_data import CONLL_TRAIN
 from transforms import avro
 from transforms.entities import conll
+from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,11 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from pipelines import broker
-from pipelines.broker import BrokerConfig, BrokerError, LocalBroker
-from pipelines.options import KafkaSettings, Topics
-from pipelines.tls import TlsMaterial
+from pipelines.devkafka import broker
+from pipelines.devkafka.broker import BrokerConfig, BrokerError, LocalBroker
+from pipelines.devkafka.tls import TlsMaterial
+from pipelines.options import Topics
+from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

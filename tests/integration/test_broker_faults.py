@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import broker
+from pipelines.devkafka import broker
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from pipelines.options import KafkaSettings
-from pipelines.topic_reader import records_to_end
+from pipelines.cli.topic_reader import records_to_end
 from tests.shared_data import CONLL_DEV
 from transforms import avro
 from transforms.dedup import Deduplicator
 from transforms.entities import conll
 from transforms.records import Article
+from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

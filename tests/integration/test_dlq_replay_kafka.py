@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 
-from pipelines.dlq import REPLAY_HEADER
-from pipelines.topic_reader import records_to_end
+from pipelines.cli.dlq import REPLAY_HEADER
+from pipelines.cli.topic_reader import records_to_end
 from transforms import avro
 
 pytestmark = pytest.mark.integration

@@ -33,9 +33,10 @@ import fastavro
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipelines.options import KafkaSettings, Topics
+from pipelines.options import Topics
 from tests.shared_data import CONLL_TRAIN, SCRAPINGHUB
 from transforms import avro
+from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.portable
 

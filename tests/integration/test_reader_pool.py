@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafka import KafkaProducer, TopicPartition
 
-from pipelines.broker import LocalBroker
+from pipelines.devkafka.broker import LocalBroker
 from pipelines.options import Topics
 from transforms.reader_pool import ReaderPool
 

@@ -9,10 +9,10 @@ import sys
 import pytest
 from kafka import KafkaProducer
 
-from pipelines.commands.consume import iter_records
-from pipelines.options import KafkaSettings
+from pipelines.cli.commands.consume import iter_records
 from tests.shared_data import REFERENCE
 from transforms.records import Article, from_dict
+from transforms.settings import KafkaSettings
 
 TEXT = REFERENCE.with_suffix(".txt")
 EXPECTED = json.loads(REFERENCE.with_suffix(".expected.json").read_text())

@@ -10,12 +10,12 @@ import fastavro
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipelines.commands.consume import iter_records
-from pipelines.options import KafkaSettings
+from pipelines.cli.commands.consume import iter_records
 from tests.shared_data import CONLL_TRAIN, SCRAPINGHUB
 from transforms import avro
 from transforms.entities.conll import stories
 from transforms.records import Article, from_dict
+from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

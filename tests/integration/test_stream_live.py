@@ -12,11 +12,11 @@ from collections.abc import Callable
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipelines.commands.consume import iter_records
-from pipelines.options import KafkaSettings
+from pipelines.cli.commands.consume import iter_records
 from tests.shared_data import CONLL_TRAIN
 from transforms.boilerplate.learned import REASON
 from transforms.entities.conll import stories
+from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Beam's multi-process workers forked by the fork server (``pipelines/worker_forks.py``), on the real
+"""Beam's multi-process workers forked by the fork server (``pipelines/engine/worker_forks.py``), on the real
 FnApiRunner: they run the pipeline, inherit what the server loaded, fall back to starting on their own
 when no server answers, and die with the process the runner watches."""
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.local_runner import local_runner
-from pipelines.worker_forks import ForkServer, wanted
+from pipelines.engine.local_runner import local_runner
+from pipelines.engine.worker_forks import ForkServer, wanted
 
 
 def run_pipeline(forks: ForkServer | None, out: Path, workers: int = 2) -> list[tuple[int, int, int, bool]]:
@@ -25,7 +25,7 @@ def run_pipeline(forks: ForkServer | None, out: Path, workers: int = 2) -> list[
     options = PipelineOptions([f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"])
 
     def where(element: int) -> None:  # defined here, so pickled by value: workers can't import this module
-        from pipelines import worker_cache
+        from pipelines.engine import worker_cache
 
         loaded = worker_cache._model is not None and worker_cache._model.done()
         (out / f"{element}.json").write_text(json.dumps([element, os.getpid(), os.getppid(), loaded]))

@@ -10,7 +10,6 @@ import fastavro
 import pytest
 from apache_beam.options.pipeline_options import DirectOptions
 
-from pipelines import worker_cache
 from pipelines.backfill import (
     BOARD,
     BackfillJob,
@@ -26,6 +25,7 @@ from pipelines.backfill import (
     worker_cpu,
 )
 from pipelines.cli import main
+from pipelines.engine import worker_cache
 from pipelines.options import Topics
 from transforms.file_io import FileRange
 from transforms.kafka_io import KafkaRecord

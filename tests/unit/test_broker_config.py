@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import broker, cli, logs
-from pipelines.broker import BrokerConfig, BrokerError, SslListener
-from pipelines.options import KafkaSettings, Limits
-from pipelines.tls import TlsMaterial, make_tls_material
+from pipelines import cli, logs
+from pipelines.devkafka import broker
+from pipelines.devkafka.broker import BrokerConfig, BrokerError, SslListener
+from pipelines.devkafka.tls import TlsMaterial, make_tls_material
+from transforms.settings import KafkaSettings, Limits
 
 
 def _config(tmp_path: Path, **kwargs) -> BrokerConfig:

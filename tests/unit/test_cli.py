@@ -3,7 +3,7 @@ import json
 import pytest
 
 from pipelines.cli import build_parser, main, split_beam_args
-from pipelines.inputs import iter_messages
+from pipelines.cli.inputs import iter_messages
 
 
 def _commands() -> dict:

@@ -25,6 +25,7 @@ from apache_beam.options import pipeline_options as po
 
 from pipelines import options as nf_options
 from pipelines.cli import build_parser
+from transforms.settings import KafkaSettings, Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -309,8 +310,8 @@ def test_compose_wiring_is_consistent():
 NEWSFLOW_FIELDS = {
     f.name
     for cls in (
-        nf_options.KafkaSettings,
-        nf_options.Limits,
+        KafkaSettings,
+        Limits,
         nf_options.Topics,
         nf_options.Processing,
         nf_options.Consumption,
@@ -318,7 +319,7 @@ NEWSFLOW_FIELDS = {
     for f in dataclasses.fields(cls)
 }
 SECRET_FIELDS = {
-    f.name for cls in (nf_options.KafkaSettings,) for f in dataclasses.fields(cls) if f.metadata.get("secret")
+    f.name for cls in (KafkaSettings,) for f in dataclasses.fields(cls) if f.metadata.get("secret")
 }
 
 

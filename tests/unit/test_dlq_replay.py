@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pipelines.cli import build_parser
-from pipelines.commands.dlq import selection_from
-from pipelines.dlq import REPLAY_HEADER, Selection, plan
+from pipelines.cli.commands.dlq import selection_from
+from pipelines.cli.dlq import REPLAY_HEADER, Selection, plan
 from transforms.records import MAX_ORIGINAL_BYTES
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,10 +9,10 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.options import Limits
 from transforms.article import build_article
 from transforms.errors import PipelineError
 from transforms.parse import parse
+from transforms.settings import Limits
 
 LIMITS = Limits(doc_time_budget=5.0)
 

@@ -20,11 +20,11 @@ import pytest
 
 import transforms
 from pipelines.chain import ParseStep, Stage, run_step
-from pipelines.options import Limits
 from transforms.article import build_article
 from transforms.errors import CleanError, LimitExceeded, ParseError, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import parse
+from transforms.settings import Limits
 
 STORY = "The minister said on Tuesday that the talks would resume next week in Geneva, officials said. " * 12
 LIMITS = Limits()

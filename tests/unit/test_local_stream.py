@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from pipelines.local_stream import default_state_dir, is_local
+from pipelines.engine.local_stream import default_state_dir, is_local
 
 
 def test_default_state_dir_is_one_per_group_and_topic_and_a_safe_name():

@@ -1,6 +1,7 @@
 import argparse
 
-from pipelines.options import Consumption, KafkaSettings, add_arguments, resolve
+from pipelines.options import Consumption, add_arguments, resolve
+from transforms.settings import KafkaSettings
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,9 +14,9 @@ import pytest
 import structlog
 
 from pipelines import logs
-from pipelines.broker import free_port
 from pipelines.cli import build_parser
-from pipelines.options import KafkaSettings
+from pipelines.devkafka.broker import free_port
+from transforms.settings import KafkaSettings
 
 FLAG_SECRET = "flag-s3cret-Zq81"
 ENV_SECRETS = {"NEWSFLOW_SASL_PASSWORD": "env-s3cret-Kv27", "NEWSFLOW_SSL_PASSWORD": "env-s3cret-Lp93"}

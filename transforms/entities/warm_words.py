@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from transforms.entities.base_models import base_path
+
 WARM_WORDS = Path(__file__).with_name("warm_words.txt")
 COUNT = 10_000
 
@@ -26,8 +28,6 @@ def load() -> list[str]:
 
 def known_words() -> list[str]:
     """en_core_web_sm's strings that are single printable tokens, in its file's order."""
-    from transforms.entities.recognize import base_path
-
     strings = json.loads((base_path("sm") / "vocab" / "strings.json").read_text(encoding="utf-8"))
     return [w for w in strings if w.isprintable() and " " not in w]
 

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.broker import SslListener
-from pipelines.options import KafkaSettings
+from pipelines.devkafka.broker import SslListener
+from transforms.settings import KafkaSettings
 
 _PASSWORD_ENV = "NEWSFLOW_TLS_STOREPASS"
 _FAST_JVM = ("-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC")  # keytool runs for a moment: start fast

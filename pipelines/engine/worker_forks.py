@@ -15,7 +15,8 @@ The runner sees its usual subprocess workers: the client program stands in for e
 kills any worker still running then. Linux only (forking a process with imported frameworks is unsafe on
 macOS); elsewhere, or with another runner or running mode, workers start as Beam starts them.
 
-Run as ``python -m pipelines.worker_forks LISTEN_FD CONTROL_FD [--model]`` by :meth:`ForkServer.start`.
+Run as ``python -m pipelines.engine.worker_forks LISTEN_FD CONTROL_FD [--model] [--import=MODULE...]`` by
+:meth:`ForkServer.start`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib
 import json
 import os
 import selectors
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -72,8 +75,9 @@ class ForkServer:
         self.path = path
 
     @classmethod
-    def start(cls, *, model: bool) -> ForkServer:
-        """Start the server, preloading the NER model if ``model``. The socket is bound here, before the
+    def start(cls, *, model: bool, modules: Sequence[str] = ()) -> ForkServer:
+        """Start the server, importing ``modules`` (those whose DoFns the workers unpickle) and preloading
+        the NER model if ``model``. The socket is bound here, before the
         server runs, so a worker can connect at once and waits in the backlog until the server is ready; it
         lives in a new directory only this user can enter (``mkdtemp``), so no other user can ask for forks."""
         directory = tempfile.mkdtemp(prefix="newsflow-forks-")
@@ -84,7 +88,7 @@ class ForkServer:
         control_read, control_write = os.pipe()
         argv = [sys.executable, "-m", __name__, str(listener.fileno()), str(control_read)]
         process = subprocess.Popen(
-            [*argv, *(["--model"] if model else [])],
+            [*argv, *(["--model"] if model else []), *(f"--import={name}" for name in modules)],
             pass_fds=(listener.fileno(), control_read),
             stdin=subprocess.DEVNULL,
             cwd=os.getcwd(),
@@ -92,7 +96,7 @@ class ForkServer:
         # Only the server holds the listener now: if it dies, workers are refused and start on their own.
         listener.close()
         os.close(control_read)
-        log.debug("fork_server_started", pid=process.pid, model=model)
+        log.debug("fork_server_started", pid=process.pid, model=model, modules=list(modules))
         return cls(process, control_write, directory, path)
 
     @property
@@ -123,7 +127,7 @@ class ForkServer:
 # ---- the server process -----------------------------------------------------------------------------------
 
 
-def preload(model: bool) -> None:
+def preload(model: bool, modules: Sequence[str] = ()) -> None:
     """Import what every worker imports, and load what it loads, so that forked workers start with it.
 
     A failed model load is logged and left to the workers, which then load it themselves, as without a
@@ -131,10 +135,11 @@ def preload(model: bool) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # no BLAS thread pool, which a fork would not copy
     import apache_beam.runners.worker.sdk_worker_main  # noqa: F401 - the worker itself
 
-    import pipelines.backfill  # noqa: F401 - the transforms the workers unpickle
-    from pipelines import worker_cache
+    from pipelines.engine import worker_cache
     from transforms.boilerplate.language_model import identifier
 
+    for name in modules:  # the pipeline's own modules, whose DoFns the workers unpickle
+        importlib.import_module(name)
     identifier()
     if model:
         try:
@@ -291,9 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("listen_fd", type=int)
     parser.add_argument("control_fd", type=int)
     parser.add_argument("--model", action="store_true", help="Preload the NER model.")
+    parser.add_argument(
+        "--import", dest="modules", action="append", default=[], help="A module to import before forking."
+    )
     args = parser.parse_args(argv)
     listener = socket.socket(fileno=args.listen_fd)
-    preload(args.model)
+    preload(args.model, args.modules)
     log.debug("fork_server_ready", pid=os.getpid(), cpu_s=round(time.process_time(), 2))
     try:
         _Server(listener, args.control_fd).serve()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines import broker
+from pipelines.devkafka import broker
 
 EXIT_NOT_RUNNING = 3
 

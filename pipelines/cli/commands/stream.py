@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.options import Consumption, KafkaSettings, Limits, Processing, Topics, add_common, resolve
+from pipelines.options import Consumption, Processing, Topics, add_common, resolve
+from transforms.settings import KafkaSettings, Limits
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -8,10 +8,12 @@ import json
 import structlog
 from kafka import KafkaProducer
 
-from pipelines.inputs import iter_messages
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.cli.inputs import iter_messages
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from transforms import avro
+from transforms.headers import input_headers
 from transforms.parse import ParseError, parse_json
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
                 )
                 continue
             value = avro.encode("raw_article", raw.__dict__)
-        futures.append(producer.send(args.topic, key=key, value=value))
+        futures.append(producer.send(args.topic, key=key, value=value, headers=input_headers(value)))
     producer.flush()
     for future in futures:
         future.get(timeout=0)

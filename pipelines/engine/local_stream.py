@@ -19,15 +19,15 @@ boilerplate sketches and the NER model in this process.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import signal
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 import structlog
@@ -37,15 +37,32 @@ from kafka import KafkaConsumer
 
 from pipelines.summary import counters
 from transforms.kafka_io import PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
-
-if TYPE_CHECKING:
-    from pipelines.stream import StreamJob
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
 LOCAL_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 MAX_FAILURES = 5
 """Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
+
+
+@dataclass
+class Batches:
+    """What the micro-batch loop reads, and when it stops (from the stream's settings)."""
+
+    kafka: KafkaSettings
+    input_topic: str
+    group_id: str
+    reset: str = "earliest"
+    idle_timeout: float | None = None
+    max_records: int | None = None
+    batch_records: int = 500
+    poll_interval: float = 1.0
+    beam_args: list[str] = field(default_factory=list)
+
+
+BuildBatch = Callable[[beam.Pipeline, list[PartitionRange]], None]
+"""Adds one bounded batch's pipeline (read these ranges, process, write, commit) to the given pipeline."""
 
 
 def is_local(beam_args: list[str]) -> bool:
@@ -95,12 +112,10 @@ def _options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def _run_batch(job: StreamJob, batch: list) -> dict[str, int]:
+def _run_batch(job: Batches, build: BuildBatch, batch: list[PartitionRange]) -> dict[str, int]:
     """One bounded pipeline over ``batch`` (ranges with stops) in this process; its newsflow counters."""
-    from pipelines.stream import build  # stream imports this module
-
     pipeline = beam.Pipeline(runner=FnApiRunner(), options=_options(job.beam_args))
-    build(pipeline, job, batch, mode="local")
+    build(pipeline, batch)
     result = pipeline.run()
     result.wait_until_finish()
     return counters(result)
@@ -111,7 +126,7 @@ class RangeLookup:
     one per poll (connection, metadata) cost about 0.2 s of every batch and every idle poll. A failed
     lookup closes it, and the next one opens a new consumer."""
 
-    def __init__(self, job: StreamJob, rule: StartRule) -> None:
+    def __init__(self, job: Batches, rule: StartRule) -> None:
         self.job = job
         self.rule = rule
         self._consumer: KafkaConsumer | None = None
@@ -120,7 +135,7 @@ class RangeLookup:
     def __call__(self) -> list[PartitionRange]:
         if self._consumer is None:
             self._consumer = KafkaConsumer(**self.job.kafka.consumer_kwargs(self.job.group_id))
-        topics = [self.job.topics.input_topic]
+        topics = [self.job.input_topic]
         try:
             ranges = resolve_ranges(
                 self.job.kafka,
@@ -142,22 +157,17 @@ class RangeLookup:
             self._consumer = None
 
 
-def run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
-    """Micro-batches until stopped, idle for ``job.idle_timeout`` or ``job.max_records`` read; the totals
-    of the newsflow counters over all batches."""
-    state_dir = job.processing.state_dir
-    if not state_dir:
-        state_dir = str(default_state_dir(job.group_id, job.topics.input_topic))
-        log.info("state_dir_default", state_dir=state_dir, note="--state-dir sets a lasting place")
-    job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
+def run_batches(job: Batches, build: BuildBatch, stop: StopRequest) -> dict[str, int]:
+    """Micro-batches, each a pipeline ``build`` adds, until stopped, idle for ``job.idle_timeout`` or
+    ``job.max_records`` read; the totals of the newsflow counters over all batches."""
     lookup = RangeLookup(job, StartRule(reset=job.reset, bounded=True))
     try:
-        return _loop(job, stop, lookup)
+        return _loop(job, build, stop, lookup)
     finally:
         lookup.close()
 
 
-def _loop(job: StreamJob, stop: StopRequest, lookup: RangeLookup) -> dict[str, int]:
+def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLookup) -> dict[str, int]:
     """Read, run, write and commit batch after batch; poll when caught up."""
     totals: Counter[str] = Counter()
     read = 0
@@ -179,7 +189,7 @@ def _loop(job: StreamJob, stop: StopRequest, lookup: RangeLookup) -> dict[str, i
             continue
         started = time.monotonic()
         try:
-            batch_totals = _run_batch(job, batch)
+            batch_totals = _run_batch(job, build, batch)
         except Exception as exc:  # the batch is re-read from the committed offsets: at least once
             failures += 1
             log.error(

@@ -7,10 +7,11 @@ import json
 import sys
 from typing import Any, TextIO
 
-from pipelines.commands.consume import to_json
-from pipelines.inputs import iter_messages
-from pipelines.options import Limits, Processing, add_arguments, resolve
+from pipelines.cli.commands.consume import to_json
+from pipelines.cli.inputs import iter_messages
+from pipelines.options import Processing, add_arguments, resolve
 from transforms.records import Article, to_dict
+from transforms.settings import Limits
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -6,8 +6,9 @@ import argparse
 import os
 from datetime import UTC, datetime
 
-from pipelines import worker_forks
-from pipelines.options import KafkaSettings, Limits, Processing, Topics, add_common, resolve
+from pipelines.engine import worker_forks
+from pipelines.options import Processing, Topics, add_common, resolve
+from transforms.settings import KafkaSettings, Limits
 
 # Beam is imported only when the command runs (see ``_run``), so ``newsflow --help`` stays fast.
 
@@ -74,7 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     processing = resolve(Processing, args)
     if not worker_forks.wanted(args.beam_args):
         return _backfill(args, processing, None)
-    with worker_forks.ForkServer.start(model=processing.entities and not processing.passthrough) as forks:
+    model = processing.entities and not processing.passthrough
+    with worker_forks.ForkServer.start(model=model, modules=["pipelines.backfill"]) as forks:
         return _backfill(args, processing, forks)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from pipelines.options import KafkaSettings
+from transforms.settings import KafkaSettings
 
 
 def records_to_end(

@@ -26,11 +26,12 @@ import structlog
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from pipelines.options import KafkaSettings, Topics
+from pipelines.options import Topics
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT / ".kafka"
 DEFAULT_LIB_DIR = REPO_ROOT / "deploy" / "kafka" / "lib"
 DEFAULT_PORT = 9092
@@ -57,7 +58,7 @@ class BrokerError(RuntimeError):
 
 @dataclass(frozen=True)
 class SslListener:
-    """An extra ``SSL://127.0.0.1:<port>`` listener; stores are PKCS12 files (see ``pipelines.tls``)."""
+    """An extra ``SSL://127.0.0.1:<port>`` listener; stores are PKCS12 files (see ``pipelines.devkafka.tls``)."""
 
     port: int
     keystore: Path

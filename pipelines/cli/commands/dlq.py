@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 import structlog
 from kafka import KafkaProducer
 
-from pipelines.commands.consume import iter_records
-from pipelines.dlq import Selection, plan
-from pipelines.options import DEFAULT_TOPICS, KafkaSettings, add_common, resolve
+from pipelines.cli.commands.consume import iter_records
+from pipelines.cli.dlq import Selection, plan
+from pipelines.options import DEFAULT_TOPICS, add_common, resolve
+from transforms.headers import input_headers
+from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +87,8 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         sent += 1
         if producer is not None:
-            futures.append(producer.send(args.to_topic, value=replay.original, headers=[replay.header]))
+            headers = [replay.header, *input_headers(replay.original)]
+            futures.append(producer.send(args.to_topic, value=replay.original, headers=headers))
     if producer is not None:
         producer.flush()
         for future in futures:

@@ -1,4 +1,6 @@
-"""The ``newsflow`` command line. Each sub-command lives in ``pipelines/commands/<name>.py``.
+"""The ``newsflow`` command line (``newsflow ...`` or ``python -m pipelines.cli ...``). Each sub-command lives
+in ``pipelines/cli/commands/<name>.py``; the modules beside this one are what only the commands use (reading
+input files, reading a topic to its end, planning a dead-letter replay).
 
 A command module defines ``add_parser(subparsers)``, which registers its parser and sets ``func`` to a
 callable taking the parsed namespace and returning an exit code. Arguments after a literal ``--`` are
@@ -13,7 +15,8 @@ import os
 import pkgutil
 import sys
 
-from pipelines import __version__, commands, logs
+from pipelines import __version__, logs
+from pipelines.cli import commands
 
 
 def _add_logging_flags(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +70,3 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(rest[0] if rest else None).parse_args(argv)
     args.beam_args = beam_args
     return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,7 @@ from apache_beam.portability.api import beam_provision_api_pb2, beam_runner_api_
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
-from pipelines.worker_forks import ForkServer
+from pipelines.engine.worker_forks import ForkServer
 
 
 class _ForkedWorkersRunner(fn_runner.FnApiRunner):

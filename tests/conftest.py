@@ -1,0 +1,19 @@
+"""Fixtures shared by unit and integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.java_avro import JavaAvro
+
+
+@pytest.fixture(scope="session")
+def java_avro() -> Iterator[JavaAvro]:
+    """Apache Avro's Java library in one JVM for the whole session (built by Maven on first use)."""
+    java = JavaAvro()
+    try:
+        yield java
+    finally:
+        java.close()

@@ -1,0 +1,106 @@
+"""Settings the transforms need: Kafka client settings, per-input limits, and the release version.
+
+They live here, below the transforms that take them, so that a transform can be built and tested without
+the command line. :mod:`pipelines.options` maps each field to a ``--flag`` and a ``NEWSFLOW_*`` environment
+variable (from the ``help``, ``secret`` and ``choices`` each field declares) and builds these objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = "0.2.0"  # the release, stamped on every output record (records.PIPELINE_VERSION)
+
+
+def setting(default: Any, help: str, *, secret: bool = False, choices: tuple[str, ...] | None = None) -> Any:
+    """A settings field with what the command line shows for it; ``secret`` ones are never shown."""
+    return field(default=default, metadata={"help": help, "secret": secret, "choices": choices})
+
+
+@dataclass
+class KafkaSettings:
+    """Connection and security settings shared by every Kafka client."""
+
+    bootstrap_servers: str = setting("127.0.0.1:9092", "Kafka bootstrap servers, comma-separated.")
+    security_protocol: str = setting(
+        "PLAINTEXT",
+        "Kafka security protocol.",
+        choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+    )
+    ssl_cafile: str | None = setting(None, "CA bundle (PEM) to verify the brokers.")
+    ssl_certfile: str | None = setting(None, "Client certificate (PEM) for mutual TLS.")
+    ssl_keyfile: str | None = setting(None, "Client private key (PEM) for mutual TLS.")
+    ssl_password: str | None = setting(None, "Password of the client key.", secret=True)
+    ssl_check_hostname: bool = setting(True, "Check the broker's host name against its certificate.")
+    sasl_mechanism: str | None = setting(
+        None, "SASL mechanism.", choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+    )
+    sasl_username: str | None = setting(None, "SASL user name.")
+    sasl_password: str | None = setting(None, "SASL password.", secret=True)
+    request_timeout_ms: int = setting(30000, "Kafka request timeout in milliseconds.")
+
+    def __repr__(self) -> str:
+        shown = {
+            f.name: ("***" if f.metadata.get("secret") and getattr(self, f.name) else getattr(self, f.name))
+            for f in dataclasses.fields(self)
+        }
+        return f"KafkaSettings({shown})"
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments common to kafka-python's producer, consumer and admin client."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()],
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": self.request_timeout_ms,
+        }
+        if "SSL" in self.security_protocol:
+            kwargs.update(
+                ssl_cafile=self.ssl_cafile,
+                ssl_certfile=self.ssl_certfile,
+                ssl_keyfile=self.ssl_keyfile,
+                ssl_password=self.ssl_password,
+                ssl_check_hostname=self.ssl_check_hostname,
+            )
+        if "SASL" in self.security_protocol:
+            kwargs.update(
+                sasl_mechanism=self.sasl_mechanism or "PLAIN",
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
+        return kwargs
+
+    def producer_kwargs(self) -> dict[str, Any]:
+        """At-least-once, ordered, idempotent delivery: acks from all in-sync replicas, bounded retries."""
+        return {
+            **self.client_kwargs(),
+            "acks": "all",
+            "enable_idempotence": True,
+            "retries": 10,
+            "max_in_flight_requests_per_connection": 5,
+            "linger_ms": 5,
+            "max_request_size": 16 * 1024 * 1024,
+        }
+
+    def consumer_kwargs(self, group_id: str | None) -> dict[str, Any]:
+        """Manual assignment and manual commits: offsets only move when the output has been written."""
+        return {
+            **self.client_kwargs(),
+            "group_id": group_id,
+            "enable_auto_commit": False,
+            "max_partition_fetch_bytes": 64 * 1024 * 1024,
+            "fetch_max_bytes": 64 * 1024 * 1024,
+        }
+
+
+@dataclass
+class Limits:
+    """Budgets that keep one hostile input from hurting the pipeline."""
+
+    max_message_bytes: int = setting(
+        10 * 1024 * 1024, "Largest raw message accepted; larger ones go to the DLQ."
+    )
+    max_html_depth: int = setting(256, "Deepest HTML nesting accepted (lxml's parser stops at 256 anyway).")
+    doc_time_budget: float = setting(10.0, "CPU seconds one document may take in cleaning, and again in NER.")
+    max_attempts: int = setting(3, "Attempts for a failing article before it goes to the DLQ.")
