@@ -59,9 +59,8 @@ def test_entries_carry_ids_points_populations_and_codes(fresh):
     assert lamar_ga.lat is not None and 32 < lamar_ga.lat < 34 and lamar_ga.population > 0
     (paris_tn,) = [p for p in fresh.candidates("Paris") if p.admin1 == "TN"]
     assert paris_tn.kind == "city" and paris_tn.population > 1000 and paris_tn.admin2
-    assert (
-        fresh.parent(paris_tn).kind == "admin2" and fresh.parent(fresh.parent(paris_tn)).name == "Tennessee"
-    )
+    assert fresh.by_code("admin2", paris_tn.county_key).name == "Henry County"
+    assert fresh.by_code("admin1", paris_tn.region_key).name == "Tennessee"
     assert {p.kind for p in fresh.candidates("Georgia")} >= {"country", "admin1"}
     assert fresh.by_id(703448).name == "Kyiv" and fresh.candidates("Kiev") == [fresh.by_id(703448)]
     assert fresh.candidates("Tenn.")[0].name == "Tennessee"

@@ -476,16 +476,6 @@ class Gazetteer:
         found = self._lookup("demonym", fold(word))
         return max(found, key=lambda p: p.population) if found else None
 
-    def parent(self, place: Place) -> Place | None:
-        """The division or country directly containing ``place``."""
-        if place.kind == "city" and place.county_key:
-            return self.by_code("admin2", place.county_key)
-        if place.kind in ("city", "admin2") and place.region_key:
-            return self.by_code("admin1", place.region_key)
-        if place.kind != "country" and place.country:
-            return self.by_code("country", place.country)
-        return None
-
     def write(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         for name in _ARRAYS:
