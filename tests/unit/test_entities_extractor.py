@@ -57,4 +57,4 @@ def test_cli_prints_json_per_file(tmp_path, capsys):
     assert record["path"] == str(path)
     names = {e["name"]: e for e in record["entities"]}
     assert names["Emmanuel Macron"]["type"] == "PERSON"
-    assert names["Berlin"]["mentions"] == [{"text": "Berlin", "start": 65, "end": 71}]
+    assert names["Berlin"]["mentions"] == [{"text": "Berlin", "start": 65, "end": 71, "nested": False}]

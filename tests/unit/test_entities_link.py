@@ -50,3 +50,52 @@ def test_unknown_place_has_no_ids(gaz):
 def test_fold_ignores_case_dots_diacritics_article_and_possessive():
     assert fold("The U.S.") == fold("us") == "us"
     assert fold("Zürich's") == "zurich"
+
+
+def _link(gaz, body: str, names: list[str]) -> dict[str, object]:
+    """Each name's reading in ``body``, every occurrence a mention (as normalisation calls the linker)."""
+    import re
+
+    found = [(n, m.end()) for n in names for m in re.finditer(rf"\b{re.escape(n)}(?!\w)", body)]
+    ctx = context_of(gaz, [n for n, _ in found], body, found)
+    return {n: resolve(gaz, n, ctx) for n in names}
+
+
+def test_city_state_and_city_country_qualifiers_decide(gaz):
+    got = _link(gaz, "From Paris, Tenn., to Cambridge, Ohio, and London, Ontario, then Albany, NY.", [
+        "Paris", "Cambridge", "London", "Albany"
+    ])  # fmt: skip
+    assert (got["Paris"].country, got["Paris"].admin1) == ("US", "TN")
+    assert (got["Cambridge"].country, got["Cambridge"].admin1) == ("US", "OH")
+    assert got["London"].country == "CA"
+    assert (got["Albany"].country, got["Albany"].admin1) == ("US", "NY")
+    for abbr, state in (("Pa.", "Pennsylvania"), ("Calif.", "California"), ("Mass.", "Massachusetts")):
+        assert resolve(gaz, abbr).name == state, abbr
+
+
+def test_georgia_is_told_apart_by_the_other_places(gaz):
+    assert (
+        _link(gaz, "Atlanta police said Georgia would act.", ["Atlanta", "Georgia"])["Georgia"].kind
+        == "admin1"
+    )
+    assert _link(gaz, "Tbilisi said Georgia would act.", ["Tbilisi", "Georgia"])["Georgia"].kind == "country"
+
+
+def test_a_state_the_article_names_holds_its_towns(gaz):
+    got = _link(
+        gaz, "Lamar County deputies and Georgia troopers met in Atlanta.", ["Lamar County", "Georgia"]
+    )
+    assert got["Lamar County"].admin1 == "GA"
+    assert (
+        _link(gaz, "Officials in Ontario said London flooded.", ["Ontario", "London"])["London"].country
+        == "CA"
+    )
+
+
+def test_population_is_the_last_tie_break(gaz):
+    assert resolve(gaz, "Paris").country == "FR"
+    assert (
+        _link(gaz, "In Chicago and in Boston and in Paris.", ["Chicago", "Boston", "Paris"])["Paris"].country
+        == "FR"
+    )
+    assert _link(gaz, "New York is big.", ["New York"])["New York"].kind == "city"

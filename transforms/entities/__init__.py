@@ -71,7 +71,7 @@ class EntityExtractor:
                 count=len(c.mentions),
                 first_offset=c.mentions[0].start,
                 salience=s,
-                ids=entity_ids(c.place if c.type == "LOC" else None),
+                ids=entity_ids(c.place if c.type in ("LOC", "MISC") else None),
             )
             for c, s in zip(clusters, salience.normalise(scores), strict=True)
         ]

@@ -1,56 +1,280 @@
-"""Linking places to GeoNames (and countries to ISO 3166), disambiguated by population and the article's
-other places: "Moscow" in an article about Russia is 524901, not Moscow, Idaho."""
+"""Linking an article's places to GeoNames (countries also to ISO 3166), each name read in the light of the
+article's other places.
+
+What decides, strongest first:
+1. A qualifier right after the name: "Paris, Tenn.", "Cambridge, Ohio", "London, Ontario", "Albany, N.Y."
+   (state and province names, AP abbreviations, US postal codes after a comma, country names): only a place
+   inside it is taken.
+2. Containment: a place inside a first- or second-level division or a country that the article names, or that
+   its other places lie in, wins ("Moscow" in an article about Idaho is Moscow, Idaho); more so inside the
+   article's dominant division.
+3. A place's type, through the places it would contain: "Georgia" is the US state when the article's other
+   places lie in it (Atlanta) or in the United States, and the country when they lie in the Caucasus; a
+   division that shares its name with its main city ("New York") is the city unless the article names other
+   places inside the division.
+4. Prominence: a country, a national capital, and lastly the population.
+
+Every name is read twice: first alone (with only qualifiers and unambiguous names as context), then with
+the context of the other names' first readings, so that "Atlanta" helps "Georgia" and the reverse.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from transforms.entities.gazetteer import Gazetteer, Place
+from transforms.entities.gazetteer import AP_ABBREVIATIONS, Gazetteer, Place, fold
 from transforms.records import EntityIds
 
-# Bonuses in orders of magnitude of population: the article names the place's country, its region (Moscow
-# in an article about Idaho), or the place is a national capital (Washington the city, not the state).
-_COUNTRY_BONUS = 3.0
-_REGION_BONUS = 4.0
-_CAPITAL_BONUS = 2.0
-_REGION_LOG_POPULATION = 6.5  # US states carry no population in the source; a typical one has millions
+# Score terms, in orders of magnitude of population.
+_QUALIFIED = 20.0  # inside the place named right after it
+_IN_NAMED_REGION = 4.0  # inside a first-level division the article names
+_IN_REGION = 1.5  # inside a first-level division other places of the article lie in
+_IN_DOMINANT_REGION = 1.0  # ... which is the one most of its places are in (at least two mentions)
+_IN_COUNTY = 2.0  # inside a second-level division the article names or has places in
+_IN_COUNTRY = 2.0  # inside a country the article names or has places in
+_CONTAINS_NAMED = 3.0  # a division or country containing other places the article names
+_MAY_CONTAIN = 1.5  # a division that another name of the article could lie in ("Lamar County": Georgia)
+_MAY_BE_IN = 1.5  # a place in a division another name could be ("Georgia": Lamar County, Ga.)
+_FEW_READINGS = 8  # a name with more readings says nothing about where the article is
+_COUNTRY_PRIOR = 2.0
+_CONTINENT_PRIOR = 2.0
+_CAPITAL_PRIOR = 1.5
+_NAMESAKE_DIVISION = -1.5  # a division read where its namesake main city is meant ("New York")
+
+# "City, State": a comma, then up to four words of a qualifier (a name or an abbreviation with dots).
+_QUALIFIER = re.compile(r",\s*((?:[A-Z][\w'’.-]*\.?)(?:\s+[A-Z][\w'’.-]*\.?){0,3})")
+_POSTAL = set(AP_ABBREVIATIONS["US"])
+# Abbreviations whose final dot is part of the name ("Tenn."), not a sentence's end.
+_ABBREVIATED = {fold(a) for by_code in AP_ABBREVIATIONS.values() for names in by_code.values() for a in names}
 
 
-def context_of(gaz: Gazetteer, names: Iterable[str]) -> set[str]:
-    """Countries and regions the article names, directly or through a place with only one reading."""
-    out: set[str] = set()
-    for name in names:
-        found = gaz.candidates(name)
-        country = gaz.country(name)
-        if country is not None:
-            out.add(country.country or "")
-        elif len(found) == 1 or all(p.kind == "region" for p in found):
-            out.update(p.country or "" for p in found)
-            out.update(p.region_key or "" for p in found if p.kind == "region")
-    out.discard("")
+@dataclass
+class Context:
+    """What an article says about where it is: qualifiers, and how many mentions' first readings lie in each
+    country, first-level division ("CC.A1") and second-level one ("CC.A1.A2")."""
+
+    qualifiers: dict[str, Place] = field(default_factory=dict)  # folded name → the place named after it
+    countries: Counter = field(default_factory=Counter)
+    regions: Counter = field(default_factory=Counter)
+    counties: Counter = field(default_factory=Counter)
+    named_regions: Counter = field(default_factory=Counter)  # first-level divisions named as such
+    first: dict[str, tuple[Place, int]] = field(default_factory=dict)  # folded name → first reading, mentions
+    # Regions any reading of a name could lie in (``possible``), or be (``possible_named``), each name
+    # counted once: "Lamar County" could be in Georgia, "Georgia" could be the state.
+    possible: Counter = field(default_factory=Counter)
+    possible_named: Counter = field(default_factory=Counter)
+    options: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # folded name → its keys
+    excluding: dict[str, Context] = field(default_factory=dict, repr=False)  # ``without`` results
+
+    def add(self, place: Place, n: int) -> None:
+        for counter, key in _keys(place):
+            getattr(self, counter)[key] += n
+        if place.kind == "admin1":
+            self.named_regions[place.region_key] += n
+
+    def copy(self) -> Context:
+        return Context(
+            self.qualifiers,
+            self.countries.copy(),
+            self.regions.copy(),
+            self.counties.copy(),
+            self.named_regions.copy(),
+            self.first,
+            self.possible.copy(),
+            self.possible_named.copy(),
+            self.options,
+        )
+
+    def consider(self, key: str, found: list[Place]) -> None:
+        """Registers the regions a name's readings could lie in or be (names with few readings only: a
+        name as common as "Springfield" says nothing about where the article is)."""
+        if len(found) > _FEW_READINGS:
+            return
+        inside = {p.region_key for p in found if p.kind in ("city", "admin2") and p.region_key}
+        named = {p.region_key for p in found if p.kind == "admin1" and p.region_key}
+        self.options[key] = (inside, named)
+        self.possible.update(inside)
+        self.possible_named.update(named)
+
+    def without(self, name: str) -> Context:
+        """This context less a name's own first reading: a name is no evidence for itself."""
+        key = fold(name)
+        own, options = self.first.get(key), self.options.get(key)
+        if own is None and options is None:
+            return self
+        if (done := self.excluding.get(key)) is not None:
+            return done
+        ctx = self.copy()
+        drop: list[tuple[str, str, int]] = []
+        if own is not None:
+            place, n = own
+            drop += [(counter, key, n) for counter, key in _keys(place)]
+            if place.kind == "admin1":
+                drop.append(("named_regions", place.region_key, n))
+        if options is not None:
+            drop += [("possible", key, 1) for key in options[0]] + [
+                ("possible_named", key, 1) for key in options[1]
+            ]
+        for counter, key, n in drop:
+            counts = getattr(ctx, counter)
+            counts[key] -= n
+            if counts[key] <= 0:
+                del counts[key]
+        self.excluding[fold(name)] = ctx
+        return ctx
+
+    @property
+    def dominant_region(self) -> str | None:
+        top = self.regions.most_common(2)
+        if not top or top[0][1] < 2 or (len(top) == 2 and top[0][1] == top[1][1]):
+            return None
+        return top[0][0]
+
+
+def _keys(place: Place) -> list[tuple[str, str]]:
+    """The context counters a place adds to, with their keys: its country, its region, its county."""
+    out = []
+    if place.country:
+        out.append(("countries", place.country))
+    if place.region_key:
+        out.append(("regions", place.region_key))
+    if place.county_key:
+        out.append(("counties", place.county_key))
     return out
 
 
-def resolve(gaz: Gazetteer, name: str, context: set[str]) -> Place | None:
-    """The most likely reading of a place name: a country or continent if it is one, else the region or
-    city with the best score of population, capital status and the article's other places."""
+def qualifier(gaz: Gazetteer, body: str, end: int) -> tuple[Place, int, int] | None:
+    """The first-level division or country named right after a comma at ``end`` ("Paris, Tenn."), with its
+    span in ``body``."""
+    m = _QUALIFIER.match(body, end)
+    if m is None:
+        return None
+    words = list(re.finditer(r"\S+", m.group(1)))
+    for n in range(len(words), 0, -1):
+        text = m.group(1)[: words[n - 1].end()].rstrip(",;:")
+        start = m.start(1)
+        if n == 1 and text in _POSTAL:
+            place = gaz.by_code("admin1", f"US.{text}")
+            if place is not None:
+                return place, start, start + len(text)
+            continue
+        if len(text.rstrip(".")) < 2:
+            continue
+        found = [p for p in gaz.candidates(text) if p.kind in ("admin1", "country")]
+        if found:
+            if text.endswith(".") and fold(text) not in _ABBREVIATED:
+                text = text.rstrip(".")  # a sentence's full stop ("in Paris, Texas.")
+            return max(found, key=lambda p: (p.kind == "country", p.population)), start, start + len(text)
+    return None
+
+
+def _inside(place: Place, container: Place) -> bool:
+    if place.geonameid == container.geonameid:
+        return False
+    if container.kind == "country":
+        return place.country == container.country
+    if container.kind == "admin1":
+        return place.region_key == container.region_key and place.kind != "admin1"
+    if container.kind == "admin2":
+        return place.county_key == container.county_key and place.kind == "city"
+    return False
+
+
+def context_of(
+    gaz: Gazetteer, names: Iterable[str], body: str = "", ends: Iterable[tuple[str, int]] = ()
+) -> Context:
+    """The article's context from its place names (one item per mention): the qualifier found after each
+    ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention."""
+    counts = Counter(fold(n) for n in names)
+    qualifiers: dict[str, Place] = {}
+    for name, end in ends:
+        found = qualifier(gaz, body, end)
+        if found is not None and any(_inside(p, found[0]) for p in gaz.candidates(name)):
+            qualifiers.setdefault(fold(name), found[0])
+    ctx = Context(qualifiers=qualifiers)
+    for key in counts:
+        ctx.consider(key, gaz.candidates(key))
+    for _ in range(2):  # readings alone, then in the light of the others' readings
+        readings = {key: resolve(gaz, key, ctx) for key in counts}
+        ctx = _counted(ctx, readings, counts)
+    return ctx
+
+
+def _counted(before: Context, readings: dict[str, Place | None], counts: Counter) -> Context:
+    """A new context of ``before``'s qualifiers and possibilities with these readings counted."""
+    ctx = Context(
+        qualifiers=before.qualifiers,
+        possible=before.possible,
+        possible_named=before.possible_named,
+        options=before.options,
+    )
+    for key, reading in readings.items():
+        if reading is not None:
+            ctx.first[key] = (reading, counts[key])
+            ctx.add(reading, counts[key])
+    for q in ctx.qualifiers.values():  # "Paris, Tenn." names Tennessee even when "Tenn." is no mention
+        ctx.add(q, 1)
+    return ctx
+
+
+def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place | None:
+    """The most likely reading of a place name in an article with ``context`` (see the module's doc)."""
     found = gaz.candidates(name)
     if not found:
         return None
-    for kind in ("country", "continent"):
-        for p in found:
-            if p.kind == kind:
-                return p
+    if len(found) == 1:
+        return found[0]
+    ctx = (context or Context()).without(name)
+    q = ctx.qualifiers.get(fold(name))
+    dominant = ctx.dominant_region
+    cities = {p.region_key for p in found if p.kind == "city"}
 
     def score(p: Place) -> float:
-        s = _REGION_LOG_POPULATION if p.kind == "region" else math.log10(p.population + 10)
-        s += _CAPITAL_BONUS if p.capital else 0.0
-        s += _COUNTRY_BONUS if p.country in context else 0.0
-        s += _REGION_BONUS if p.kind == "city" and p.region_key in context else 0.0
+        s = math.log10(p.population + 10)
+        if p.kind == "country":
+            s += _COUNTRY_PRIOR
+        elif p.kind == "continent":
+            s += _CONTINENT_PRIOR
+        elif p.capital:
+            s += _CAPITAL_PRIOR
+        if p.kind in ("admin1", "admin2") and p.region_key in cities:
+            s += _NAMESAKE_DIVISION
+        if q is not None and _inside(p, q):
+            s += _QUALIFIED
+        if p.kind != "country" and ctx.countries.get(p.country or ""):
+            s += _IN_COUNTRY
+        if p.kind in ("city", "admin2"):  # the strongest evidence of its region counts, not their sum
+            key = p.region_key or ""
+            s += max(
+                _IN_NAMED_REGION if ctx.named_regions.get(key) else 0.0,
+                _IN_REGION if ctx.regions.get(key) else 0.0,
+                _MAY_BE_IN if ctx.possible_named.get(key) else 0.0,
+            )
+            s += _IN_DOMINANT_REGION if key == dominant else 0.0
+        if p.kind == "city" and ctx.counties.get(p.county_key or ""):
+            s += _IN_COUNTY
+        if _contains_named(p, ctx):
+            s += _CONTAINS_NAMED
+        elif p.kind == "admin1" and ctx.possible.get(p.region_key or ""):
+            s += _MAY_CONTAIN
         return s
 
-    return max(found, key=score)
+    return max(found, key=lambda p: (score(p), p.population))
+
+
+def _contains_named(place: Place, ctx: Context) -> bool:
+    """A division or country with other places of the article inside it."""
+    if place.kind == "country":
+        return any(key.startswith(f"{place.country}.") for key in ctx.regions)
+    if place.kind == "admin1":
+        return bool(ctx.regions.get(place.region_key or ""))
+    if place.kind == "admin2":
+        return bool(ctx.counties.get(place.county_key or ""))
+    return False
 
 
 def entity_ids(place: Place | None) -> EntityIds:

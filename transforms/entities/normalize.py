@@ -13,11 +13,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
-from transforms.entities.link import context_of, resolve
+from transforms.entities.link import Context, context_of, qualifier, resolve
 from transforms.entities.propagate import propagate
-from transforms.entities.recognize import RawMention
+from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
+    COMMON_WORDS,
     cut_dash_tail,
     join_country_to_organisation,
     organisation_by_form,
@@ -31,6 +33,7 @@ from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
+_DOTTED = re.compile(r"(?:\b[A-Z]\.)+[A-Z]$")  # an abbreviation with dots, short of its last one ("U.S")
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
 _ORG_CUE = re.compile(
@@ -88,6 +91,8 @@ def trim(body: str, m: RawMention) -> RawMention:
         and (text[0] == "t" or starts_sentence(body, start))
     ):
         start += lead.end()
+    if _DOTTED.search(body, start, end) and body[end : end + 1] == ".":
+        end += 1  # "the U.S." ending a sentence: the tokenizer took the abbreviation's dot for the full stop
     return RawMention(start, end, m.type)
 
 
@@ -104,10 +109,18 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [t for t in (trim(body, cut_dash_tail(body, m)) for m in lines) if t.end > t.start]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
+    mentions = lexicon.apply(body, mentions, gaz)
     mentions = _places_not_people(body, mentions, gaz)
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz))
-    context = context_of(gaz, (body[m.start : m.end] for m in mentions if m.type == "LOC"))
+    mentions = sorted(mentions + _qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
+    places_named = [m for m in mentions if m.type == "LOC"]
+    context = context_of(
+        gaz,
+        [body[m.start : m.end] for m in places_named],
+        body,
+        [(body[m.start : m.end], m.end) for m in places_named],
+    )
     clusters: list[Cluster] = []
     by_key: dict[str, Cluster] = {}
     by_name_part: dict[str, Cluster] = {}  # a PERSON's first and last names
@@ -161,7 +174,111 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     clusters = [part for c in clusters if c.mentions for part in _split_places_from_teams(c)]
     for c in clusters:
         _retype(c, body, gaz, context)
+        if c.type == "MISC" and c.place is None:
+            text = c.mentions[0].text  # "Russian" and "Russians" refer to Russia
+            c.place = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
+    _nest_places(body, clusters, gaz, context)
     return clusters
+
+
+def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """The state or country qualifying a place ("Paris, Tenn.", "Albany, NY"), as a place mention when
+    recognition left it out: abbreviations and postal codes are rarely read as names."""
+    taken = covered(len(body), mentions)
+    out = []
+    for m in mentions:
+        if m.type != "LOC":
+            continue
+        found = qualifier(gaz, body, m.end)
+        if found is None or any(taken[found[1] : found[2]]):
+            continue
+        place, start, end = found
+        if any(
+            p.geonameid != place.geonameid and _within(p, place)
+            for p in gaz.candidates(body[m.start : m.end])
+        ):
+            out.append(RawMention(start, end, "LOC"))
+            taken[start:end] = b"\1" * (end - start)
+    return out
+
+
+def _within(p: Place, container: Place) -> bool:
+    return p.country == container.country and (container.kind == "country" or p.admin1 == container.admin1)
+
+
+# A place named inside an organisation's or event's name: a country, continent or first-level division, a
+# second-level one named with its word ("Lamar County"), or a city of at least this many people whose name is
+# no common word ("Union" in "European Union" is not Union, New Jersey); and a nationality word, which refers
+# to its country ("Syrian" in "Syrian Observatory for Human Rights").
+_NESTED_CITY_POPULATION = 100_000
+_WORD = re.compile(r"[A-Z][\w'’.]*")
+_JOINED = re.compile(r"[ -]")  # what may stand between the words of one place name
+
+
+def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
+    """Adds each place inside an organisation's or miscellaneous name ("Texas" in "Texas Department of
+    Transportation") as a nested mention, with its own offsets, of that place's entity (a nationality word's
+    of a miscellaneous entity linked to its country)."""
+    by_id = {(c.type, c.place.geonameid): c for c in clusters if c.place is not None}
+    touched = set()
+    for c in list(clusters):
+        if c.type not in ("ORG", "MISC"):
+            continue
+        for m in list(c.mentions):
+            for start, end, place, type_ in _places_inside(m, gaz, context):
+                target = by_id.get((type_, place.geonameid))
+                if target is None:
+                    target = Cluster(place=place)
+                    clusters.append(target)
+                    by_id[(type_, place.geonameid)] = target
+                target.mentions.append(Mention(text=body[start:end], start=start, end=end, nested=True))
+                target.own.append(type_)
+                target.types[type_] += 1
+                touched.add(id(target))
+    for c in clusters:
+        if id(c) in touched:
+            order = sorted(range(len(c.mentions)), key=lambda i: c.mentions[i].start)
+            c.mentions = [c.mentions[i] for i in order]
+            c.own = [c.own[i] for i in order]
+
+
+def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[int, int, Place, str]]:
+    """The longest runs of capitalised words inside ``m`` (not all of it) that name a well-known place (LOC)
+    or are a nationality word (MISC)."""
+    words = [(w.start(), w.end()) for w in _WORD.finditer(m.text)]
+    out: list[tuple[int, int, Place, str]] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(4, len(words) - i), 0, -1):
+            start, end = words[i][0], words[i + n - 1][1]
+            gaps = [m.text[words[j][1] : words[j + 1][0]] for j in range(i, i + n - 1)]
+            if (start, end) == (0, len(m.text)) or not all(_JOINED.fullmatch(g) for g in gaps):
+                continue  # the whole name, or words that are not next to each other
+            text = m.text[start:end].rstrip(".")
+            found = _well_known(gaz, text, context)
+            if found is not None:
+                out.append((m.start + start, m.start + start + len(text), *found))
+                i += n
+                break
+        else:
+            i += 1
+    return out
+
+
+def _well_known(gaz: Gazetteer, text: str, context: Context) -> tuple[Place, str] | None:
+    if " " not in text and text.casefold() in COMMON_WORDS:
+        return None
+    place = resolve(gaz, text, context)
+    if place is None:  # a country's nationality word; a continent's names bodies ("European Union")
+        country = gaz.demonym(text)
+        return (country, "MISC") if country is not None and country.kind == "country" else None
+    if place.kind in ("country", "continent", "admin1"):
+        return place, "LOC"
+    if place.kind == "admin2" and " " in text:
+        return place, "LOC"
+    if place.kind == "city" and (place.population >= _NESTED_CITY_POPULATION or place.capital):
+        return place, "LOC"
+    return None
 
 
 def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
@@ -185,7 +302,7 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
     return [cluster, org]
 
 
-def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: set[str]) -> None:
+def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> None:
     """Second thoughts on a "person" the article never names in full, which is often a company or a place:
         an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
         "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. Likewise a known

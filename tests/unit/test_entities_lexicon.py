@@ -1,0 +1,54 @@
+"""Word classes a Reuters-trained model confuses: dropped, retyped or added by ``lexicon.apply``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from transforms.entities import lexicon
+from transforms.entities.gazetteer import gazetteer
+from transforms.entities.recognize import RawMention
+
+
+@pytest.fixture(scope="module")
+def gaz():
+    return gazetteer()
+
+
+def marked(body: str, spans: list[tuple[str, str]]) -> list[RawMention]:
+    out = []
+    for text, type_ in spans:
+        m = re.search(rf"(?<!\w){re.escape(text)}(?!\w)", body)
+        out.append(RawMention(m.start(), m.end(), type_))
+    return out
+
+
+def read(body: str, spans: list[tuple[str, str]], gaz) -> dict[str, str]:
+    return {body[m.start : m.end]: m.type for m in lexicon.apply(body, marked(body, spans), gaz)}
+
+
+def test_common_acronyms_currency_codes_titles_and_deities_are_no_names(gaz):
+    body = "Its AI and EV units, worth US $5 billion, hired Dr Smith. God willing, Mr said."
+    got = read(body, [("AI", "ORG"), ("EV", "ORG"), ("US", "LOC"), ("Dr", "PERSON"), ("God", "PERSON")], gaz)
+    assert got == {}
+
+
+def test_nationalities_and_religions_are_miscellaneous(gaz):
+    body = "Russian troops and Americans met Muslims and Catholics."
+    spans = [("Russian", "LOC"), ("Americans", "PERSON"), ("Muslims", "ORG"), ("Catholics", "PERSON")]
+    assert set(read(body, spans, gaz).values()) == {"MISC"}
+
+
+def test_social_networks_and_unknown_acronym_places_are_organisations(gaz):
+    body = "He wrote on Twitter that the BJP and TxDOT agreed, then posted on TikTok. Parliament met; MPs in Parliament voted."
+    got = read(body, [("Twitter", "PERSON"), ("BJP", "LOC"), ("TxDOT", "LOC")], gaz)
+    assert got == {"Twitter": "ORG", "BJP": "ORG", "TxDOT": "ORG", "TikTok": "ORG", "Parliament": "ORG"}
+    starts = [m.start for m in lexicon.apply(body, [], gaz) if body[m.start : m.end] == "Parliament"]
+    assert starts == [body.rindex("Parliament")]  # not the sentence's first word
+
+
+def test_a_generic_noun_after_the_is_no_place_but_a_known_place_stays(gaz):
+    body = "Officials in the Kingdom said so. Troops left Jordan for the Netherlands."
+    got = read(body, [("Kingdom", "LOC"), ("Jordan", "LOC"), ("Netherlands", "LOC")], gaz)
+    assert got == {"Jordan": "LOC", "Netherlands": "LOC"}
