@@ -203,7 +203,10 @@ def to_dict(record: Any) -> dict[str, Any]:
     hidden = [f.name for f in dataclasses.fields(record) if not f.metadata.get(WIRE, True)]
     if not hidden:
         return dataclasses.asdict(record)
-    return dataclasses.asdict(dataclasses.replace(record, **dict.fromkeys(hidden)))
+    data = dataclasses.asdict(dataclasses.replace(record, **dict.fromkeys(hidden)))
+    for name in hidden:
+        del data[name]
+    return data
 
 
 def _build(cls: type, value: Any) -> Any:
