@@ -68,8 +68,8 @@ class Cluster:
 
     @property
     def name(self) -> str:
-        if self.place is not None and self.type == "LOC":
-            return self.place.name
+        if self.place is not None and self.type == "LOC" and self.place.kind not in ("admin1", "admin2"):
+            return self.place.name  # a division's table name is often its official local form ("Bayern")
         if self.full_name and self.type == "PERSON":
             return self.full_name
         forms = Counter(m.text for m in self.mentions)
