@@ -16,25 +16,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from tests.cli_runs import failure_line, newsflow
 from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
 STORY = "The central bank held rates on Thursday, its governor told reporters in Frankfurt. " * 5
-
-
-def newsflow(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def failure_line(run: subprocess.CompletedProcess, code: int) -> dict:
-    """Exit ``code``; the last stderr line is the one failure line; no traceback anywhere."""
-    assert run.returncode == code, run.stderr[-3000:]
-    assert "Traceback" not in run.stdout + run.stderr
-    last = json.loads(run.stderr.strip().splitlines()[-1])
-    assert last["event"] == "command_failed" and last["exit_code"] == code, last
-    return last
 
 
 def events(stderr: str) -> list[dict]:

@@ -7,7 +7,6 @@ import argparse
 import gzip
 import json
 import logging
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,20 +16,7 @@ import structlog
 from pipelines import cli, failures, logs
 from pipelines.devkafka import broker
 from pipelines.devkafka.broker import free_port
-
-
-def newsflow(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def failure_line(run: subprocess.CompletedProcess, code: int) -> dict:
-    """The run exited ``code`` and its last stderr line is the one failure line; no traceback anywhere."""
-    assert run.returncode == code, run.stderr[-3000:]
-    assert "Traceback" not in run.stdout + run.stderr
-    last = json.loads(run.stderr.strip().splitlines()[-1])
-    assert last["event"] == "command_failed" and last["exit_code"] == code
-    return last
+from tests.cli_runs import failure_line, newsflow
 
 
 @pytest.fixture
