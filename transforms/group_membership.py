@@ -36,9 +36,9 @@ from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-SESSION_TIMEOUT_MS = 10_000
+SESSION_TIMEOUT_MS = 6_000
 """A member that stops heartbeating (killed, host gone) is evicted after this; its partitions move on."""
-HEARTBEAT_INTERVAL_MS = 3_000
+HEARTBEAT_INTERVAL_MS = 2_000
 """A third of the session timeout, as Kafka recommends."""
 MAX_POLL_INTERVAL_MS = 300_000
 """The longest a micro-batch may run: the member polls between batches, and the broker waits this long
