@@ -131,7 +131,7 @@ class GroupMember:
         self._owned: frozenset[TopicPartition] = frozenset()
         self._joined = threading.Event()
         self._settled = threading.Event()
-        self._generations = 0
+        self._assignments = 0
         self.consumer = KafkaConsumer(
             **settings.consumer_kwargs(group_id),
             session_timeout_ms=SESSION_TIMEOUT_MS,
@@ -203,14 +203,14 @@ class GroupMember:
         self.consumer.pause(*assigned)
         with self._lock:
             self._owned = self._owned | assigned
-            self._generations += 1
+            self._assignments += 1
         self._joined.set()
         self._settled.set()
         log.info(
             "group_partitions_assigned",
             group_id=self.group_id,
             partitions=sorted(tp.partition for tp in assigned),
-            rebalances=self._generations - 1,
+            assignment=self._assignments,
         )
 
     def _give_up(self, partitions: set[TopicPartition], *, lost: bool) -> None:

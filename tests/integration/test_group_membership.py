@@ -118,15 +118,15 @@ def wait_for(condition: Callable[[], bool], procs: list[subprocess.Popen], timeo
 
 def test_two_instances_share_the_partitions_lose_nothing_and_commit_forward(kafka_broker, topics, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
-    texts = stories(CONLL_TRAIN)[:96]
-    sent = produce(settings, topics.input_topic, texts[:64], 0)
+    texts = stories(CONLL_TRAIN)[:64]
+    sent = produce(settings, topics.input_topic, texts[:40], 0)
     sampler = CommitSampler(settings, topics.input_topic)
     sampler.start()
     a_log, b_log = tmp_path / "a.log", tmp_path / "b.log"
     a = start(kafka_broker.bootstrap, topics, tmp_path / "a", a_log)
     procs = [a]
     try:
-        wait_for(lambda: sum(delivered(settings, topics).values()) >= 16, procs, timeout=120)
+        wait_for(lambda: sum(delivered(settings, topics).values()) >= 8, procs, timeout=120)
         b = start(kafka_broker.bootstrap, topics, tmp_path / "b", b_log)  # mid-run: a has a backlog left
         procs.append(b)
         wait_for(
@@ -134,7 +134,7 @@ def test_two_instances_share_the_partitions_lose_nothing_and_commit_forward(kafk
             procs,
             timeout=60,
         )
-        sent |= produce(settings, topics.input_topic, texts[64:], 64)
+        sent |= produce(settings, topics.input_topic, texts[40:], 40)
         end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
         wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
         wait_for(lambda: sampler.latest() == end, procs, timeout=30)
