@@ -44,6 +44,13 @@ MAX_POLL_INTERVAL_MS = 300_000
 """The longest a micro-batch may run: the member polls between batches, and the broker waits this long
 for a member to rejoin a rebalance. Kafka's default; ``--batch-records`` keeps batches far below it."""
 
+RECONNECT_BACKOFF_MAX_MS = 1_000
+"""Java's default. kafka-python's (30 s) made the member find the coordinator again up to 30 s after a
+broker came back, and the running batch's commits waited for it."""
+
+REJOIN_WAIT = 2 * SESSION_TIMEOUT_MS / 1000
+"""How long a refused commit waits for the member to rejoin before its offsets are given up."""
+
 LOST_MEMBERSHIP = (
     kafka_errors.CommitFailedError,
     kafka_errors.RebalanceInProgressError,
@@ -131,12 +138,14 @@ class GroupMember:
         self._owned: frozenset[TopicPartition] = frozenset()
         self._joined = threading.Event()
         self._settled = threading.Event()
+        self._committing = threading.Lock()
         self._assignments = 0
         self.consumer = KafkaConsumer(
             **settings.consumer_kwargs(group_id),
             session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
             max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         )
         try:
             self.consumer.subscribe([topic], listener=_Listener(self))
@@ -172,27 +181,51 @@ class GroupMember:
         return self.owned
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> CommitOutcome:
-        """Commit ``offsets`` for the partitions this member owns, never backwards. Offsets of partitions it
-        no longer owns, or all of them when the group refuses the commit (membership lost), are skipped
-        and logged: the partition's next owner re-reads them from the committed offset."""
+        """Commit ``offsets`` for the partitions this member owns, never backwards.
+
+        When the group refuses the commit (the member was dropped: a broker restart, a session lost), the
+        member rejoins at once and commits what it owns again; offsets of partitions it does not own are
+        skipped and logged: their new owner re-reads them from the committed offset. Committing after a
+        rejoin is safe: an owner is the only one that commits, and a commit never goes back."""
+        with self._committing:
+            try:
+                return self._commit_owned(offsets)
+            except LOST_MEMBERSHIP as exc:
+                log.warning("commit_refused_by_group", group_id=self.group_id, error=type(exc).__name__)
+            self._rejoin()
+            try:
+                return self._commit_owned(offsets)
+            except LOST_MEMBERSHIP as exc:
+                log.warning("commit_refused_by_group", group_id=self.group_id, error=type(exc).__name__)
+                return self._skipped(dict(offsets))
+
+    def _commit_owned(self, offsets: Mapping[TopicPartition, int]) -> CommitOutcome:
         owned = self.owned
         mine = {tp: o for tp, o in offsets.items() if tp in owned}
-        not_owned = {tp: o for tp, o in offsets.items() if tp not in owned}
-        try:
-            outcome = commit_forward(self.consumer, mine) if mine else CommitOutcome()
-        except LOST_MEMBERSHIP as exc:
-            not_owned.update(mine)
-            outcome = CommitOutcome()
-            log.warning("commit_refused_by_group", group_id=self.group_id, error=type(exc).__name__)
-        if not_owned:
-            outcome.not_owned = not_owned
-            log.warning(
-                "commit_skipped_not_owner",
-                group_id=self.group_id,
-                offsets={f"{tp.topic}:{tp.partition}": o for tp, o in sorted(not_owned.items())},
-                note="these partitions moved to another member, which re-reads from the committed offset",
-            )
+        outcome = commit_forward(self.consumer, mine) if mine else CommitOutcome()
+        others = {tp: o for tp, o in offsets.items() if tp not in owned}
+        return self._skipped(others, outcome) if others else outcome
+
+    def _skipped(
+        self, offsets: dict[TopicPartition, int], outcome: CommitOutcome | None = None
+    ) -> CommitOutcome:
+        outcome = outcome or CommitOutcome()
+        outcome.not_owned = offsets
+        log.warning(
+            "commit_skipped_not_owner",
+            group_id=self.group_id,
+            offsets={f"{tp.topic}:{tp.partition}": o for tp, o in sorted(offsets.items())},
+            note="these partitions moved to another member, which re-reads from the committed offset",
+        )
         return outcome
+
+    def _rejoin(self) -> None:
+        """Poll until the next assignment (or ``REJOIN_WAIT`` seconds). Called from a batch's commit while the
+        micro-batch loop waits for that batch, so this is still the only thread polling."""
+        before = self._assignments
+        deadline = time.monotonic() + REJOIN_WAIT
+        while self._assignments == before and time.monotonic() < deadline:
+            self.poll(0.25)
 
     def close(self) -> None:
         """Leave the group at once (its partitions move without waiting for the session timeout)."""
