@@ -127,8 +127,9 @@ class _Listener(ConsumerRebalanceListener):
 class GroupMember:
     """This process's membership of ``group_id`` on ``topic``; see the module docstring for the protocol.
 
-    Only the micro-batch loop polls it (between batches); commits may come from the batch's worker threads
-    (kafka-python 3 runs every request on its IO thread and lets several threads wait on it).
+    Only one thread polls it at a time: the micro-batch loop between batches, or a refused commit while the
+    loop waits for that batch. Commits come from the batch's worker threads (kafka-python 3 runs every
+    request on its IO thread and lets several threads wait on it); they are serialised here.
     """
 
     def __init__(self, settings: KafkaSettings, topic: str, group_id: str) -> None:

@@ -143,7 +143,7 @@ class RangeLookup:
         self._announced: frozenset | None = None
 
     def __call__(self) -> list[PartitionRange]:
-        owned = self.member.owned
+        owned = self.member.poll(0)  # on a retry, rejoins first if a failed commit dropped the member
         ranges = resolve_ranges(
             self.job.kafka,
             [self.job.input_topic],
