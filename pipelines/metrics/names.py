@@ -61,6 +61,7 @@ RULES: tuple[Rule, ...] = (
     _rule(r"files\.warc_skipped\.(?P<reason>.+)", "warc_records_skipped", "WARC records skipped, by why."),
 )
 """First match wins: ``dlq.originals_cut`` is not a dead letter of a stage called ``originals_cut``."""
+_RULE_NAMES = frozenset(rule.name for rule in RULES)
 
 
 def prometheus_name(beam_name: str) -> tuple[str, str, dict[str, str]]:
@@ -70,4 +71,6 @@ def prometheus_name(beam_name: str) -> tuple[str, str, dict[str, str]]:
         if match:
             return rule.name, rule.help, match.groupdict()
     family = PREFIX + _INVALID.sub("_", beam_name) + "_total"
+    if family in _RULE_NAMES:  # "records_read" with no area: never a series of a labelled family
+        family = PREFIX + "beam_" + family.removeprefix(PREFIX)
     return family, f"Beam counter newsflow/{beam_name}.", {}
