@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 
 from prometheus_client import (
@@ -47,7 +47,7 @@ class BeamCounters(Collector):
             for name, value in totals.items():
                 self._totals[name] = self._totals.get(name, 0) + int(value)
 
-    def declare(self, names: Iterator[str] | tuple[str, ...]) -> None:
+    def declare(self, names: Iterable[str]) -> None:
         """Show these counters at 0 before they first count, so that ``rate()`` sees their first increase."""
         self.add(dict.fromkeys(names, 0))
 

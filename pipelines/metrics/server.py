@@ -9,6 +9,7 @@ metrics name topics and partitions, which a host need not show to its whole netw
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -77,8 +78,10 @@ class _QuietHandler(WSGIRequestHandler):
 @contextmanager
 def serving(host: str, port: int) -> Iterator[int]:
     """Serve on ``host:port`` (0: a free port) on a daemon thread while in the block; yields the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "::" listens on IPv6 (and v4, where mapped)
+    server_class = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
     try:
-        server = make_server(host, port, application(), ThreadingWSGIServer, handler_class=_QuietHandler)
+        server = make_server(host, port, application(), server_class, handler_class=_QuietHandler)
     except (OSError, OverflowError) as exc:
         raise BadUsage(f"--metrics-port {port} on {host}: {getattr(exc, 'strerror', None) or exc}") from None
     thread = threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True)

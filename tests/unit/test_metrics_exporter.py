@@ -15,6 +15,7 @@ from pipelines.failures import BadUsage
 from pipelines.metrics import exporter
 from pipelines.metrics.lag import partition_lags
 from pipelines.metrics.server import serving
+from pipelines.options import Monitoring, resolve
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,19 @@ def test_a_port_in_use_is_a_usage_error(url):
     port = int(url.rsplit(":", 1)[1])
     with pytest.raises(BadUsage, match="--metrics-port"), serving("127.0.0.1", port):
         pass
+
+
+def test_off_by_default_and_set_by_flag_or_environment():
+    assert resolve(Monitoring, env={}) == Monitoring(metrics_port=None, metrics_host="127.0.0.1")
+    assert resolve(Monitoring, env={"NEWSFLOW_METRICS_PORT": "9108"}).metrics_port == 9108
+    with pytest.raises(BadUsage, match="NEWSFLOW_METRICS_PORT"):
+        resolve(Monitoring, env={"NEWSFLOW_METRICS_PORT": "nine"})
+
+
+def test_serves_on_ipv6_when_the_host_says_so():
+    try:
+        with serving("::1", 0) as port:
+            text = urllib.request.urlopen(f"http://[::1]:{port}/healthz", timeout=10).read()
+    except BadUsage as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    assert json.loads(text) == {"alive": True}
