@@ -38,8 +38,9 @@ def partition_lags(
 
 
 class BrokerWatch:
-    """Every ``interval`` s: ask the brokers for the topic's end offsets and, given a group, its committed
-    offsets; publish the lags, the brokers' reachability and each move of the committed offsets."""
+    """Every ``interval`` s: ask the brokers for the topic's end offsets and the group's committed offsets,
+    and publish the lags, the brokers' reachability and each move of the committed offsets; without a
+    topic and group (a backfill), only whether the brokers answer."""
 
     def __init__(
         self,
@@ -93,14 +94,12 @@ class BrokerWatch:
         if self._consumer is None:
             self._consumer = KafkaConsumer(**self.kafka.consumer_kwargs(self.group_id))
         consumer = self._consumer
-        if self.topic is None:
+        if self.topic is None or self.group_id is None:
             consumer.topics()  # a metadata round trip: the brokers answer
             return
         partitions = sorted(consumer.partitions_for_topic(self.topic) or ())
         tps = [TopicPartition(self.topic, p) for p in partitions]
         end = {tp.partition: o for tp, o in consumer.end_offsets(tps).items()}
-        if self.group_id is None:
-            return
         beginning = {tp.partition: o for tp, o in consumer.beginning_offsets(tps).items()}
         committed = {tp.partition: consumer.committed(tp) for tp in tps}
         lags = partition_lags(end, committed, beginning, self.reset)
