@@ -126,9 +126,6 @@ WORKERS = Gauge("newsflow_workers", "Worker processes running the chain.", regis
 WORKER_RESTARTS = Counter(
     "newsflow_worker_restarts", "Worker processes restarted after they died.", registry=REGISTRY
 )
-BROKER_UP = Gauge(
-    "newsflow_broker_reachable", "1 when the last look at the brokers answered, else 0.", registry=REGISTRY
-)
 WORKERS.set(1)
 
 
@@ -150,6 +147,22 @@ SINCE_COMMIT = Gauge(
     registry=REGISTRY,
 )
 SINCE_COMMIT.set_function(lambda: time.monotonic() - PROCESS.last_commit)
+
+BROKER_STALE_S = 15.0
+"""An answer from the brokers older than this no longer counts (a look takes milliseconds, every 2 s; one
+that hangs on a lost broker gives up only after its bootstrap timeout)."""
+
+
+def broker_reachable() -> bool:
+    """The last look at the brokers answered, and recently."""
+    seen = PROCESS.broker_seen
+    return seen is not None and time.monotonic() - seen < BROKER_STALE_S
+
+
+BROKER_UP = Gauge(
+    "newsflow_broker_reachable", "1 when the brokers answered the last look, recently.", registry=REGISTRY
+)
+BROKER_UP.set_function(lambda: 1.0 if broker_reachable() else 0.0)
 
 
 # ---- what the commands call -------------------------------------------------------------------------------
@@ -215,9 +228,7 @@ def set_lag(lags: Mapping[tuple[str, int], int]) -> None:
 
 def broker_answered(ok: bool) -> None:
     """Whether the last look at the brokers got an answer."""
-    BROKER_UP.set(1 if ok else 0)
-    if ok:
-        PROCESS.broker_seen = time.monotonic()
+    PROCESS.broker_seen = time.monotonic() if ok else None
 
 
 def require_broker() -> None:

@@ -21,6 +21,8 @@ from transforms.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 
 INTERVAL_S = 2.0
+BOOTSTRAP_TIMEOUT_MS = 5000
+"""A look at lost brokers gives up after this (not the client's 30 s): /readyz says so sooner."""
 
 
 def partition_lags(
@@ -92,7 +94,8 @@ class BrokerWatch:
 
     def look(self) -> None:
         if self._consumer is None:
-            self._consumer = KafkaConsumer(**self.kafka.consumer_kwargs(self.group_id))
+            kwargs = self.kafka.consumer_kwargs(self.group_id)
+            self._consumer = KafkaConsumer(**kwargs, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
         consumer = self._consumer
         if self.topic is None or self.group_id is None:
             consumer.topics()  # a metadata round trip: the brokers answer

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,20 +21,16 @@ from prometheus_client import make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from pipelines.failures import BadUsage
-from pipelines.metrics.exporter import PROCESS, REGISTRY
+from pipelines.metrics.exporter import PROCESS, REGISTRY, broker_reachable
 
 log = structlog.get_logger(__name__)
-
-BROKER_STALE_S = 30.0
-"""An answer from the brokers older than this no longer counts as reachable."""
 
 
 def readiness() -> dict[str, Any]:
     """Each check that applies to this command, true when passed."""
     checks: dict[str, Any] = {}
     if PROCESS.broker_required:
-        seen = PROCESS.broker_seen
-        checks["broker_reachable"] = seen is not None and time.monotonic() - seen < BROKER_STALE_S
+        checks["broker_reachable"] = broker_reachable()
     if PROCESS.model_required:
         model = PROCESS.model
         checks["model_loaded"] = bool(model and model.done() and model.exception() is None)

@@ -4,6 +4,7 @@ minus committed; /healthz and /readyz answer from the process's state, over a re
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import Future
@@ -11,11 +12,13 @@ from concurrent.futures import Future
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pipelines.devkafka.broker import free_port
 from pipelines.failures import BadUsage
 from pipelines.metrics import exporter
-from pipelines.metrics.lag import partition_lags
+from pipelines.metrics.lag import BrokerWatch, partition_lags
 from pipelines.metrics.server import serving
 from pipelines.options import Monitoring, resolve
+from transforms.settings import KafkaSettings
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +140,14 @@ def test_serves_on_ipv6_when_the_host_says_so():
     except BadUsage as exc:
         pytest.skip(f"no IPv6 loopback here: {exc}")
     assert json.loads(text) == {"alive": True}
+
+
+def test_brokers_that_do_not_answer_make_the_process_unready(url):
+    nobody = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}")
+    exporter.broker_answered(True)
+    with BrokerWatch(nobody, "raw", "group", interval=0.2):
+        deadline = time.monotonic() + 30
+        while get(url, "/readyz")[1].get("broker_reachable") is not False:
+            assert time.monotonic() < deadline, "still ready with no broker"
+            time.sleep(0.2)
+    assert samples(url)[("newsflow_broker_reachable", ())] == 0
