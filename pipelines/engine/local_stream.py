@@ -35,6 +35,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from kafka import KafkaConsumer
 
+from pipelines import metrics
 from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
 from pipelines.summary import counters
 from transforms.kafka_io import PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
@@ -220,6 +221,7 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
         totals.update(batch_totals)
         read += size
         idle_since = time.monotonic()
+        metrics.observe_batch(size, idle_since - started, batch_totals)
         log.info(
             "micro_batch",
             offsets=size,
