@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-portable lint bench kafka-jars java kafka-up kafka-down clean
+.PHONY: setup demo test test-unit test-portable lint bench kafka-jars java prometheus kafka-up kafka-down clean
 
 $(STAMP): pyproject.toml requirements-model.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,11 @@ kafka-jars:
 java: kafka-jars
 	bash tests/java/build.sh
 
-setup: $(STAMP) kafka-jars java
+# Prometheus and promtool (Debian's package; needs root, skipped with a message without): the monitoring tests.
+prometheus:
+	bash deploy/prometheus/install.sh
+
+setup: $(STAMP) kafka-jars java prometheus
 
 demo: setup
 	bash deploy/demo.sh

@@ -31,11 +31,12 @@ import structlog
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
+from pipelines import metrics
 from pipelines.chain import ArticleChain, entity_stage
 from pipelines.engine import worker_cache
 from pipelines.engine.local_runner import local_runner
 from pipelines.engine.worker_forks import ForkServer
-from pipelines.options import DIRECT_RUNNERS, Processing, Topics
+from pipelines.options import DIRECT_RUNNERS, Monitoring, Processing, Topics
 from pipelines.preflight import check
 from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
@@ -129,6 +130,7 @@ class BackfillJob:
     connect_timeout: float = 60.0
     beam_args: list[str] = field(default_factory=list)
     lateness: timedelta = DEFAULT_LATENESS
+    monitoring: Monitoring = field(default_factory=Monitoring)
 
     def __post_init__(self) -> None:
         if self.lateness < timedelta(0):
@@ -547,20 +549,24 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
     )
     board = tempfile.mkdtemp(prefix="newsflow-progress-")
     started = time.monotonic()
+    metrics.set_workers(job.workers if local else 1)
+    metrics.watch_progress(lambda: read_board(board))
+    kafka = job.kafka if job.from_kafka or job.to_kafka else None
     try:
-        pipeline = beam.Pipeline(runner=local_runner(options, forks) if local else None, options=options)
-        build(
-            pipeline,
-            job,
-            ranges,
-            files,
-            board,
-            bins=job.workers if local else 1,
-            claims=claims_dir(options, board) if local else None,
-        )
-        with ProgressMonitor(board, total):
-            result = pipeline.run()
-            result.wait_until_finish()
+        with metrics.serve(job.monitoring, kafka):
+            pipeline = beam.Pipeline(runner=local_runner(options, forks) if local else None, options=options)
+            build(
+                pipeline,
+                job,
+                ranges,
+                files,
+                board,
+                bins=job.workers if local else 1,
+                claims=claims_dir(options, board) if local else None,
+            )
+            with ProgressMonitor(board, total):
+                result = pipeline.run()
+                result.wait_until_finish()
     finally:
         shutil.rmtree(board, ignore_errors=True)
     print_summary(result, time.monotonic() - started)

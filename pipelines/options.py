@@ -185,6 +185,21 @@ class Consumption:
     )
 
 
+@dataclass
+class Monitoring:
+    """The metrics server of a long run (:mod:`pipelines.metrics`)."""
+
+    metrics_port: int | None = setting(
+        None,
+        "Serve Prometheus metrics on /metrics, and /healthz and /readyz, on this port (0: any free port).",
+        minimum=0,
+        shown="off",
+    )
+    metrics_host: str = setting(
+        "127.0.0.1", "Address the metrics server listens on (0.0.0.0: every interface)."
+    )
+
+
 def add_common(parser: argparse.ArgumentParser, *groups: tuple[type, str]) -> None:
     """Kafka settings on every Kafka-facing command, plus the given groups."""
     add_arguments(parser, KafkaSettings, "Kafka connection and security")

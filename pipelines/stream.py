@@ -17,9 +17,10 @@ import apache_beam as beam
 import structlog
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipelines import metrics
 from pipelines.chain import ArticleChain
 from pipelines.engine.local_stream import Batches, StopRequest, default_state_dir, is_local, run_batches
-from pipelines.options import Processing, Topics
+from pipelines.options import Monitoring, Processing, Topics
 from pipelines.preflight import check
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
@@ -54,6 +55,7 @@ class StreamJob:
     batch_records: int = 500
     poll_interval: float = 1.0
     beam_args: list[str] = field(default_factory=list)
+    monitoring: Monitoring = field(default_factory=Monitoring)
 
 
 def article_message(topic: str, article: Article) -> OutMessage:
@@ -129,16 +131,27 @@ def run(job: StreamJob) -> int:
         inline = dead_letter_inline_bytes(job.kafka, job.topics.dlq_topic)
         job = dataclasses.replace(job, limits=dataclasses.replace(job.limits, max_dead_letter_bytes=inline))
     started = time.monotonic()
-    if is_local(job.beam_args):
+    with metrics.serve(job.monitoring, job.kafka, t.input_topic, job.group_id, job.reset):
+        if not is_local(job.beam_args):
+            return _run_unbounded(job, started)
         stop = StopRequest()
         stop.install()
-        log.info(
-            "stream_start", input=job.topics.input_topic, group_id=job.group_id, runner="local micro-batches"
-        )
+        log.info("stream_start", input=t.input_topic, group_id=job.group_id, runner="local micro-batches")
+        metrics.declare_counters("kafka.records_read", "kafka.records_written", "kafka.offset_commits")
+        _watch_model(job)
         totals = _run_batches(job, stop)
         print_totals(totals, time.monotonic() - started)
         return 0
-    return _run_unbounded(job, started)
+
+
+def _watch_model(job: StreamJob) -> None:
+    """With metrics served, load the NER model at start-up, so /readyz and its load time tell when the
+    stream can process articles (without, the first batch loads it)."""
+    if job.monitoring.metrics_port is None or not job.processing.entities or job.processing.passthrough:
+        return
+    from pipelines.engine import worker_cache
+
+    metrics.watch_model(worker_cache.preload())
 
 
 def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
@@ -185,5 +198,5 @@ def _run_unbounded(job: StreamJob, started: float) -> int:
     build(pipeline, job, ranges)
     result = pipeline.run()
     result.wait_until_finish()
-    print_summary(result, time.monotonic() - started)
+    metrics.add_counters(print_summary(result, time.monotonic() - started))
     return 0

@@ -34,6 +34,7 @@ import structlog
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+from pipelines import metrics
 from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
 from pipelines.summary import counters
 from transforms.group_membership import SESSION_TIMEOUT_MS, GroupMember
@@ -227,6 +228,7 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
         totals.update(batch_totals)
         read += size
         idle_since = time.monotonic()
+        metrics.observe_batch(size, idle_since - started, batch_totals)
         log.info(
             "micro_batch",
             offsets=size,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pipelines.durations import duration_flag
 from pipelines.engine import worker_forks
 from pipelines.failures import BadUsage, InputFileError
-from pipelines.options import Processing, Topics, add_common, resolve
+from pipelines.options import Monitoring, Processing, Topics, add_common, resolve
 from transforms.settings import KafkaSettings, Limits
 
 # Beam is imported only when the command runs (see ``_run``), so ``newsflow --help`` stays fast.
@@ -78,7 +78,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     out.add_argument(
         "--connect-timeout", type=float, default=60.0, help="Seconds to wait for the brokers at start-up."
     )
-    add_common(parser, (Topics, "Topics"), (Processing, "Processing"), (Limits, "Limits"))
+    add_common(
+        parser,
+        (Topics, "Topics"),
+        (Processing, "Processing"),
+        (Limits, "Limits"),
+        (Monitoring, "Monitoring"),
+    )
     parser.set_defaults(func=_run)
 
 
@@ -122,6 +128,7 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
             connect_timeout=args.connect_timeout,
             beam_args=args.beam_args,
             lateness=args.lateness,
+            monitoring=resolve(Monitoring, args),
         )
     except ValueError as exc:
         raise BadUsage(str(exc)) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.options import Consumption, Processing, Topics, add_common, resolve
+from pipelines.options import Consumption, Monitoring, Processing, Topics, add_common, resolve
 from transforms.settings import KafkaSettings, Limits
 
 
@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         (Consumption, "Consumption"),
         (Processing, "Processing"),
         (Limits, "Limits"),
+        (Monitoring, "Monitoring"),
     )
     parser.set_defaults(func=_run)
 
@@ -43,5 +44,6 @@ def _run(args: argparse.Namespace) -> int:
         batch_records=consumption.batch_records,
         poll_interval=consumption.poll_interval,
         beam_args=args.beam_args,
+        monitoring=resolve(Monitoring, args),
     )
     return run(job)
