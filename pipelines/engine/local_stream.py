@@ -47,10 +47,10 @@ LOCAL_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 FATAL = (AuthenticationFailed, NotAuthorised, UnknownTopic)
 """Batch failures that retrying cannot fix (an ACL revoked, a topic deleted while running)."""
 MAX_FAILURES = 5
+"""Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
 JOIN_WAIT = SESSION_TIMEOUT_MS / 1000 + 5.0
 """How long the first join may take before batches start anyway: a member of the group killed just before
 (no leave) holds the rebalance until its session times out."""
-"""Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
 
 
 @dataclass
