@@ -7,7 +7,13 @@
   miscellaneous names, as CoNLL annotates them.
 - A nationality word ("Russian", "Americans") is a miscellaneous name, not a place, person or organisation.
 - A social network ("Twitter", "TikTok") is an organisation (the company), wherever it appears.
-- A generic noun for a state after "the" ("the Kingdom", "the Republic") is no place name.
+- A generic noun for a state or its seat after "the" ("the Kingdom", "the Republic", "the National Capital")
+  is no place name.
+- A religious or cultural festival ("Diwali", "Ramadan", "Thanksgiving") is a miscellaneous name, not a place
+  or person.
+- One word with a capital inside after a lowercase stem of three letters or more ("AppleSkin", "PlayStation",
+  "iPhone") is a product's or brand's name, not a person's (surnames with a capital inside start with a
+  particle: McCain, MacArthur, DeSantis, LaGuardia, DiCaprio).
 - A short all-capitals or a mixed-case acronym (outside a line in capitals) read as a place the gazetteer does not know ("BJP", "TxDOT") is an
   organisation.
 - A legislature named by its common name ("Parliament", "Congress") mid-sentence is an organisation.
@@ -45,13 +51,22 @@ SOCIAL_NETWORKS = _words(
     """Twitter Facebook Instagram YouTube TikTok WhatsApp LinkedIn Snapchat Reddit Telegram WeChat Weibo
     Pinterest Tumblr Bluesky Mastodon Twitch Discord"""
 )
-# Generic nouns for a state that "the" makes a reference, not a name ("the Kingdom said").
+# Generic nouns for a state or its seat that "the" makes a reference, not a name ("the Kingdom said"),
+# alone or after an ordinary adjective ("the National Capital").
 POLITY_NOUNS = _words(
-    "kingdom republic emirate emirates principality federation commonwealth union nation realm"
+    "kingdom republic emirate emirates principality federation commonwealth union nation realm capital"
+)
+_POLITY_ADJECTIVES = _words("national federal royal holy great")
+FESTIVALS = _words(
+    """diwali deepavali holi navratri dussehra durga puja onam pongal ramadan ramzan eid hajj hanukkah chanukah
+    passover purim sukkot yom kippur rosh hashanah christmas easter pentecost halloween
+    thanksgiving kwanzaa nowruz vesak songkran"""
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
+_PRODUCT = re.compile(r"(?:[A-Z][a-z]{2,}|[a-z]{1,3})[A-Z][a-z]+")  # "AppleSkin", "iPhone"; not "McCain"
+_NAME_PARTICLES = ("Mac", "Van", "Von", "Del", "Des", "Den", "Der", "Fitz", "San", "Dela")
 
 
 def _fold(text: str) -> str:
@@ -71,12 +86,20 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             and len(text.rstrip(".").replace(".", "")) <= 3
             or word in _TITLE_ABBREVIATIONS
             or word in DEITIES
-            or m.type == "LOC"
-            and word in POLITY_NOUNS
+            or m.type in ("LOC", "ORG")
+            and _generic_polity(word)
             and re.search(r"\b[Tt]he\s+$", body[max(0, m.start - 4) : m.start])
         ):
             continue
-        if word in RELIGIONS or (m.type != "MISC" and " " not in text and _demonym(gaz, text)):
+        if (
+            word in RELIGIONS
+            or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
+            or all(w in FESTIVALS for w in word.split())
+            or m.type == "PERSON"
+            and _PRODUCT.fullmatch(text)
+            and not text.startswith(_NAME_PARTICLES)
+            and text not in SOCIAL_NETWORKS
+        ):
             m = RawMention(m.start, m.end, "MISC")
         elif text in SOCIAL_NETWORKS or (
             m.type == "LOC"
@@ -88,6 +111,12 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
     return sorted(out + _unread(body, out), key=lambda m: m.start)
+
+
+def _generic_polity(word: str) -> bool:
+    """ "kingdom", "national capital": a generic noun for a state or its seat, alone or after an adjective."""
+    *before, last = word.split()
+    return last in POLITY_NOUNS and len(before) <= 1 and all(w in _POLITY_ADJECTIVES for w in before)
 
 
 def _capitals_line(body: str, i: int) -> bool:
