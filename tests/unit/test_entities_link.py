@@ -124,3 +124,9 @@ def test_an_ordinary_word_links_where_the_article_locates_it(gaz):
         _link(gaz, "Douala and Bafoussam lie in the West.", ["Douala", "Bafoussam", "West"])["West"].country
         == "CM"
     )
+
+
+def test_an_alternate_name_alone_links_only_to_a_prominent_place_or_where_the_article_is(gaz):
+    assert gaz.alternate_only("Persia") and resolve(gaz, "Persia") is None  # a village in New York
+    assert _link(gaz, "Buffalo, Gowanda and Persia voted.", ["Buffalo", "Persia"])["Persia"].country == "US"
+    assert resolve(gaz, "Bosnia").iso3166 == "BA"

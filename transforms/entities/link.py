@@ -18,7 +18,10 @@ A name made only of ordinary English words ("West", "Middle East", "White House"
 direction, region or building than the town or foreign division of that name, so such a name is linked only
 to a country or continent, or to a place the article itself locates: inside the qualifier after it, in a
 division or county the article names or has places in, or, for a first-level division, a capital or a city
-of at least 100,000 people, in a country the article names or has places in.
+of at least 100,000 people, in a country the article names or has places in. A name that is only an
+alternate name of its places (an old name, a transliteration: "Persia" is a village in New York, "Sahara" a
+hamlet in Yemen) is linked only to a place in a country the article names or has places in, a first-level division, or a
+capital or city of at least 100,000 people.
 
 Every name is read twice: first alone (with only qualifiers and unambiguous names as context), then with
 the context of the other names' first readings, so that "Atlanta" helps "Georgia" and the reverse.
@@ -238,6 +241,10 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     q = ctx.qualifiers.get(fold(name))
     if ordinary_words(name):
         found = [p for p in found if _located(p, ctx, q)]
+    elif gaz.alternate_only(name):
+        found = [
+            p for p in found if _prominent(p) or ctx.countries.get(p.country or "") or _located(p, ctx, q)
+        ]
     if len(found) <= 1:
         return found[0] if found else None
     dominant = ctx.dominant_region
@@ -279,7 +286,7 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
 def ordinary_words(name: str) -> bool:
     """A name made only of words that news prints in lowercase ("West", "Middle East", "White House"); not an
     abbreviation ("Mass.", "Pa.")."""
-    if name.endswith(".") or fold(name) in _ABBREVIATED:
+    if name.endswith("."):
         return False
     words = re.findall(r"[^\W\d_]+", name)
     return bool(words) and all(w.casefold() in COMMON_WORDS for w in words)
@@ -295,7 +302,11 @@ def _located(place: Place, ctx: Context, q: Place | None) -> bool:
     key = place.region_key or ""
     if ctx.named_regions.get(key) or ctx.regions.get(key) or ctx.counties.get(place.county_key or ""):
         return True
-    return in_country and (place.capital or place.population >= _PROMINENT_CITY)
+    return in_country and place.kind == "city" and _prominent(place)
+
+
+def _prominent(place: Place) -> bool:
+    return place.kind == "admin1" or place.capital or place.population >= _PROMINENT_CITY
 
 
 def _contains_named(place: Place, ctx: Context) -> bool:
