@@ -39,6 +39,12 @@ BODY_ENDINGS = _words(
     authority parliament"""
 )
 ORG_STARTS = _words("ministry department university bank")
+# Words that end the names of streets and natural features, and never a person's name ("Royal Street",
+# "Collins Avenue", "Mekong River").
+PLACE_ENDINGS = _words(
+    """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
+    river mountains ocean desert peninsula canyon creek"""
+)
 # Frequent news words in lower case ("he", "the", "chaos"): a capitalised one may be just that word.
 COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
 SENTENCE_ENDS = "\n.!?:\"“”'‘’("  # what may come before a sentence's first word
@@ -64,11 +70,14 @@ def strip_titles(body: str, m: RawMention) -> RawMention:
 def organisation_by_form(body: str, m: RawMention) -> RawMention:
     """A mention of several words that ends in a company's designator is an organisation; so is a person
     or other name that ends as bodies' names do ("... Committee") or starts as ministries and banks do
-    ("Bank of Japan"), but a place may end so too ("West Bank")."""
+    ("Bank of Japan"), but a place may end so too ("West Bank"). A "person" that ends as a street's or a
+    river's name does is that place ("Royal Street")."""
     words = body[m.start : m.end].split()
     if m.type == "ORG" or len(words) < 2:
         return m
     last, first = words[-1].casefold(), words[0].casefold()
+    if m.type == "PERSON" and last in PLACE_ENDINGS:
+        return RawMention(m.start, m.end, "LOC")
     if (
         last in COMPANY_ENDINGS
         or m.type != "LOC"
