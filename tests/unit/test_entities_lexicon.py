@@ -78,3 +78,9 @@ def test_a_one_word_name_with_a_capital_inside_is_no_person(gaz, product):
 def test_a_surname_with_a_particle_stays_a_person(gaz, surname):
     body = f"Senator {surname} said so."
     assert read(body, [(surname, "PERSON")], gaz) == {surname: "PERSON"}
+
+
+def test_a_currency_code_before_an_amount_is_no_name_but_a_name_is(gaz):
+    body = "It costs INR 500 or Rs 20 at RWD stores; Ron 5 scored and the BOB office opened."
+    spans = [("INR", "ORG"), ("Rs", "MISC"), ("RWD", "ORG"), ("Ron", "PERSON"), ("BOB", "ORG")]
+    assert read(body, spans, gaz) == {"Ron": "PERSON", "BOB": "ORG"}

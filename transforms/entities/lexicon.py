@@ -1,7 +1,8 @@
 """Classes of words that a news NER model trained on Reuters 1996 gets wrong in today's news, and what each is.
 
 - Common-noun acronyms (AI, EV, HVAC, ID, TB) are no names: dropped.
-- A country code before a currency sign ("US $", "HK$") is part of the currency, not a place: dropped.
+- A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
+  code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
 - An abbreviated title standing alone ("Dr", "Mrs") is no person: dropped.
 - A deity ("God", "Allah") is no person: dropped; religions and their followers ("Muslims", "Catholic") are
   miscellaneous names, as CoNLL annotates them.
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import re
 
+import pycountry
+
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import starts_sentence
@@ -38,8 +41,11 @@ COMMON_ACRONYMS = _words(
     """AI AR VR XR EV EVs SUV SUVs AWD 4WD HVAC ID IDs TB HIV DNA RNA GDP CEO CEOs CFO COO CTO IPO IPOs ETF
     ETFs GPS LED LEDs LCD USB PC PCs TV TVs IT HR PR FAQ PDF URL API APIs SMS VPN IQ ICU ER MRI CT PTSD ADHD
     OK AM PM RPM MPH MPG ATM ATMs CCTV DIY DUI DWI ESG GMO IVF NFT NFTs OTC PPE SEO SIM STEM UV VAT VIP VIPs
-    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR"""
+    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD"""
 )
+# ISO 4217 codes (pycountry) and the abbreviations news prints before amounts of rupees, rupiah and taka.
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) | _words("Rs Rs. Rp Rp. Tk Tk.")
+_AMOUNT_AFTER = re.compile(r"\s?\d")
 _TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
 DEITIES = _words("god allah jehovah yahweh almighty")
 RELIGIONS = _words(
@@ -84,6 +90,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or _CURRENCY_AFTER.match(body, m.end)
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
+            or text in CURRENCIES
+            and _AMOUNT_AFTER.match(body, m.end)
             or word in _TITLE_ABBREVIATIONS
             or word in DEITIES
             or m.type in ("LOC", "ORG")
