@@ -39,6 +39,11 @@ BODY_ENDINGS = _words(
     authority parliament"""
 )
 ORG_STARTS = _words("ministry department university bank")
+# Words that end the names of events, which CoNLL-2003 and OntoNotes read as miscellaneous names, not as
+# organisations or places ("World Cup", "Hong Kong Open", "Nobel Prize", "Cannes Festival").
+EVENT_ENDINGS = _words(
+    """cup open championship championships olympics paralympics prix festival awards prize marathon expo"""
+)
 # Words that end the names of streets and natural features, and never a person's name ("Royal Street",
 # "Collins Avenue", "Mekong River").
 PLACE_ENDINGS = _words(
@@ -71,11 +76,16 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     """A mention of several words that ends in a company's designator is an organisation; so is a person
     or other name that ends as bodies' names do ("... Committee") or starts as ministries and banks do
     ("Bank of Japan"), but a place may end so too ("West Bank"). A "person" that ends as a street's or a
-    river's name does is that place ("Royal Street")."""
+    river's name does is that place ("Royal Street"), and one that ends as an event's name does is a
+    miscellaneous name ("World Cup", "Hong Kong Open")."""
     words = body[m.start : m.end].split()
-    if m.type == "ORG" or len(words) < 2:
+    if len(words) < 2:
         return m
     last, first = words[-1].casefold(), words[0].casefold()
+    if last in EVENT_ENDINGS and words[-1][0].isupper():
+        return RawMention(m.start, m.end, "MISC")
+    if m.type == "ORG":
+        return m
     if m.type == "PERSON" and last in PLACE_ENDINGS:
         return RawMention(m.start, m.end, "LOC")
     if (
