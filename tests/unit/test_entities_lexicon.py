@@ -84,3 +84,8 @@ def test_a_currency_code_before_an_amount_is_no_name_but_a_name_is(gaz):
     body = "It costs INR 500 or Rs 20 at RWD stores; Ron 5 scored and the BOB office opened."
     spans = [("INR", "ORG"), ("Rs", "MISC"), ("RWD", "ORG"), ("Ron", "PERSON"), ("BOB", "ORG")]
     assert read(body, spans, gaz) == {"Ron": "PERSON", "BOB": "ORG"}
+
+
+def test_an_era_after_a_year_is_no_name_but_bc_alone_may_be_a_place(gaz):
+    body = "Games ran from 776 BCE to 394 AD. Fires hit BC again."
+    assert read(body, [("BCE", "ORG"), ("AD", "ORG"), ("BC", "LOC")], gaz) == {"BC": "LOC"}

@@ -59,9 +59,16 @@ def test_a_person_ending_as_streets_and_rivers_do_is_the_place_but_a_surname_lik
 
 def test_a_name_ending_as_events_do_is_miscellaneous():
     body = "He won the Hong Kong Open and the World Cup, then the Nobel Prize; the Open University wrote."
-    for name, type_ in (("Hong Kong Open", "LOC"), ("World Cup", "ORG"), ("Nobel Prize", "PERSON")):
+    body += " Athens hosted the Summer Olympic Games; Epic Games sued."
+    for name, type_ in (
+        ("Hong Kong Open", "LOC"),
+        ("World Cup", "ORG"),
+        ("Nobel Prize", "PERSON"),
+        ("Olympic Games", "ORG"),
+    ):
         assert organisation_by_form(body, mention(body, name, type_)).type == "MISC", name
     assert organisation_by_form(body, mention(body, "Open University", "ORG")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Epic Games", "ORG")).type == "ORG"
 
 
 def test_a_list_of_names_is_split_when_each_stands_alone_elsewhere():

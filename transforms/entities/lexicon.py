@@ -3,7 +3,8 @@
 - Common-noun acronyms (AI, EV, HVAC, ID, TB) are no names: dropped.
 - A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
   code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
-- An abbreviated title standing alone ("Dr", "Mrs") is no person: dropped.
+- An abbreviated title standing alone ("Dr", "Mrs") is no person, and an era after a year ("394 AD",
+  "776 BCE") no organisation: dropped.
 - A deity ("God", "Allah") is no person: dropped; religions and their followers ("Muslims", "Catholic") are
   miscellaneous names, as CoNLL annotates them.
 - A nationality word ("Russian", "Americans") is a miscellaneous name, not a place, person or organisation.
@@ -46,6 +47,8 @@ COMMON_ACRONYMS = _words(
 # ISO 4217 codes (pycountry) and the abbreviations news prints before amounts of rupees, rupiah and taka.
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) | _words("Rs Rs. Rp Rp. Tk Tk.")
 _AMOUNT_AFTER = re.compile(r"\s?\d")
+_ERAS = _words("AD BC BCE CE")
+_YEAR_BEFORE = re.compile(r"\d\s?$")
 _TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
 DEITIES = _words("god allah jehovah yahweh almighty")
 RELIGIONS = _words(
@@ -92,6 +95,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             and len(text.rstrip(".").replace(".", "")) <= 3
             or text in CURRENCIES
             and _AMOUNT_AFTER.match(body, m.end)
+            or text.rstrip(".").replace(".", "") in _ERAS
+            and _YEAR_BEFORE.search(body, max(0, m.start - 2), m.start)
             or word in _TITLE_ABBREVIATIONS
             or word in DEITIES
             or m.type in ("LOC", "ORG")

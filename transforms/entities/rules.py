@@ -44,6 +44,7 @@ ORG_STARTS = _words("ministry department university bank")
 EVENT_ENDINGS = _words(
     """cup open championship championships olympics paralympics prix festival awards prize marathon expo"""
 )
+_GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
 # Words that end the names of streets and natural features, and never a person's name ("Royal Street",
 # "Collins Avenue", "Mekong River").
 PLACE_ENDINGS = _words(
@@ -77,12 +78,14 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     or other name that ends as bodies' names do ("... Committee") or starts as ministries and banks do
     ("Bank of Japan"), but a place may end so too ("West Bank"). A "person" that ends as a street's or a
     river's name does is that place ("Royal Street"), and one that ends as an event's name does is a
-    miscellaneous name ("World Cup", "Hong Kong Open")."""
+    miscellaneous name ("World Cup", "Hong Kong Open", "Olympic Games")."""
     words = body[m.start : m.end].split()
     if len(words) < 2:
         return m
     last, first = words[-1].casefold(), words[0].casefold()
-    if last in EVENT_ENDINGS and words[-1][0].isupper():
+    if words[-1][0].isupper() and (
+        last in EVENT_ENDINGS or last == "games" and words[-2].casefold() in _GAMES_KINDS
+    ):
         return RawMention(m.start, m.end, "MISC")
     if m.type == "ORG":
         return m
