@@ -89,3 +89,9 @@ def test_a_currency_code_before_an_amount_is_no_name_but_a_name_is(gaz):
 def test_an_era_after_a_year_is_no_name_but_bc_alone_may_be_a_place(gaz):
     body = "Games ran from 776 BCE to 394 AD. Fires hit BC again."
     assert read(body, [("BCE", "ORG"), ("AD", "ORG"), ("BC", "LOC")], gaz) == {"BC": "LOC"}
+
+
+def test_a_sentence_opening_word_printed_in_lowercase_elsewhere_is_that_word(gaz):
+    body = "Ceasefire monitors met. The ceasefire held. Apple rose. Shares of Apple and apple growers fell."
+    got = read(body, [("Ceasefire", "ORG"), ("Apple", "ORG")], gaz)
+    assert got == {"Apple": "ORG"}  # "Apple" is also capitalised inside a sentence

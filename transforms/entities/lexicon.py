@@ -18,6 +18,8 @@
   particle: McCain, MacArthur, DeSantis, LaGuardia, DiCaprio).
 - A short all-capitals or a mixed-case acronym (outside a line in capitals) read as a place the gazetteer does not know ("BJP", "TxDOT") is an
   organisation.
+- A word opening a sentence that the same article prints in lowercase elsewhere and never capitalised
+  inside a sentence ("Iodine deficiency ..." in an article about iodine) is that common word: dropped.
 - A legislature named by its common name ("Parliament", "Congress") mid-sentence is an organisation.
 
 Each list holds ordinary English words of its class, not names from any data set.
@@ -90,6 +92,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         word = _fold(text)
         if (
             text in COMMON_ACRONYMS
+            or _common_noun_opening(body, m.start, text)
             or _CURRENCY_AFTER.match(body, m.end)
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
@@ -124,6 +127,16 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
     return sorted(out + _unread(body, out), key=lambda m: m.start)
+
+
+def _common_noun_opening(body: str, start: int, text: str) -> bool:
+    """A one-word mention opening a sentence, printed in lowercase elsewhere in ``body`` and never
+    capitalised inside a sentence."""
+    if not text.isalpha() or not text.istitle() or not starts_sentence(body, start):
+        return False
+    if not re.search(rf"(?<!\w){re.escape(text.lower())}(?!\w)", body):
+        return False
+    return all(starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){text}(?!\w)", body))
 
 
 def _generic_polity(word: str) -> bool:
