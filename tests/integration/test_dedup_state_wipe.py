@@ -91,5 +91,7 @@ def test_every_duplicate_is_caught_after_the_state_dir_is_wiped(kafka_broker, to
     verdicts = {v["url"]: v for v in read_topic(settings, topics.duplicates_topic)}
     assert {url: v["duplicate_of"] for url, v in verdicts.items()} == copies
     delivered = [a["url"] for a in read_topic(settings, topics.output_topic)]
-    assert sorted(u for u in delivered if u not in ids) == [f"https://new.example/{i}" for i in range(len(fresh))]
+    assert sorted(u for u in delivered if u not in ids) == [
+        f"https://new.example/{i}" for i in range(len(fresh))
+    ]
     assert len(delivered) == len(originals) + len(fresh)  # nothing delivered twice
