@@ -164,3 +164,13 @@ def test_progress_is_logged_every_interval_with_counts_and_rate() -> None:
             now[0] = at
             progress.update(done)
     assert [(e["records"], e["of"], e["per_s"]) for e in logs] == [(400, 1000, 80), (1000, 1000, 100)]
+
+
+def test_a_bulk_load_rebuilds_the_expiry_index_so_expiry_still_works(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path)
+    with store.bulk():
+        replay([(b"old", encode(b"x", 10)), (b"new", encode(b"y", 99)), (b"gone", encode(b"z", 50))], store)
+        replay([(b"gone", None)], store)
+    indexes = store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    assert ("idx_newest",) in indexes
+    assert store.expire_keys(50) == [b"old"] and all_rows(store) == {b"new": (b"y", 99)}

@@ -180,16 +180,17 @@ def restore(
         progress = Progress(total, progress_every_s)
         todo = {tp for tp in partitions if ends[tp] > starts[tp]}
         records = keys = deleted = 0
-        while todo:
-            batch: list[tuple[bytes, bytes | None]] = []
-            for tp, got in consumer.poll(timeout_ms=1000).items():
-                batch.extend((r.key, r.value) for r in got if r.offset < ends[tp])
-            for tp in list(todo):
-                if consumer.position(tp) >= ends[tp]:
-                    todo.discard(tp)
-            put, dropped = replay(batch, store)
-            records, keys, deleted = records + len(batch), keys + put, deleted + dropped
-            progress.update(records)
+        with store.bulk():
+            while todo:
+                batch: list[tuple[bytes, bytes | None]] = []
+                for tp, got in consumer.poll(timeout_ms=1000).items():
+                    batch.extend((r.key, r.value) for r in got if r.offset < ends[tp])
+                for tp in list(todo):
+                    if consumer.position(tp) >= ends[tp]:
+                        todo.discard(tp)
+                put, dropped = replay(batch, store)
+                records, keys, deleted = records + len(batch), keys + put, deleted + dropped
+                progress.update(records)
     finally:
         consumer.close(autocommit=False)
     done = Restored(records, keys, deleted, round(time.monotonic() - started, 2))
