@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -64,10 +65,16 @@ def state_dir_for(group_id: str, input_topic: str, given: str | None) -> str:
 
 
 def changelog_for(
-    kafka: KafkaSettings, group_id: str, topic: str | None, state_dir: str, timeout: float
+    kafka: KafkaSettings,
+    group_id: str,
+    topic: str | None,
+    state_dir: str,
+    timeout: float,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Changelog | None:
     """The dedup changelog (``topic``, default ``<group id>-dedup-changelog``; ``"none"`` for none): created
-    if missing, its ACLs checked, and the state dir's index made to agree with it before any batch runs."""
+    if missing, its ACLs checked, and the state dir's index made to agree with it before any batch runs
+    (a restore stops early when ``stopping()``, e.g. on SIGTERM)."""
     if topic == NO_CHANGELOG:
         log.warning("dedup_changelog_off", note="a wiped --state-dir forgets every delivered story")
         return None
@@ -81,5 +88,5 @@ def changelog_for(
     finally:
         admin.close()
     check(kafka, read=[changelog.topic], write=[changelog.topic], timeout=timeout)
-    prepare(kafka, changelog, state_dir)
+    prepare(kafka, changelog, state_dir, stopping)
     return changelog

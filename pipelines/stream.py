@@ -161,7 +161,12 @@ def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
     changelog = None  # the dedup index's backup topic, restored from before the first batch
     if not job.processing.passthrough:
         changelog = changelog_for(
-            job.kafka, job.group_id, job.dedup_changelog, state_dir, job.connect_timeout
+            job.kafka,
+            job.group_id,
+            job.dedup_changelog,
+            state_dir,
+            job.connect_timeout,
+            lambda: stop.requested,
         )
     batches = Batches(
         kafka=job.kafka,

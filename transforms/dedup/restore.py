@@ -40,12 +40,14 @@ APPLY_EVERY = 5_000
 
 @dataclass(frozen=True)
 class Restored:
-    """What a restore replayed: records read, keys written and tombstones applied, and how long it took."""
+    """What a restore replayed: records read, keys written and tombstones applied, how long it took, and
+    whether it reached the end (a stop request ends it early; the next start restores again)."""
 
     records: int
     keys: int
     deleted: int
     seconds: float
+    complete: bool = True
 
 
 def ensure_topic(admin: KafkaAdminClient, topic: str, partitions: int = 1) -> bool:
@@ -158,9 +160,14 @@ class Progress:
 
 
 def restore(
-    kafka: KafkaSettings, topic: str, store: SqliteStore, *, progress_every_s: float = 5.0
+    kafka: KafkaSettings,
+    topic: str,
+    store: SqliteStore,
+    *,
+    progress_every_s: float = 5.0,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Restored:
-    """Replay the whole changelog (to the end offsets it has now) into ``store``."""
+    """Replay the whole changelog (to the end offsets it has now) into ``store``, unless ``stopping()``."""
     started = time.monotonic()
     consumer = KafkaConsumer(
         **{
@@ -181,7 +188,7 @@ def restore(
         todo = {tp for tp in partitions if ends[tp] > starts[tp]}
         records = keys = deleted = 0
         with store.bulk():
-            while todo:
+            while todo and not stopping():
                 batch: list[tuple[bytes, bytes | None]] = []
                 for tp, got in consumer.poll(timeout_ms=1000).items():
                     batch.extend((r.key, r.value) for r in got if r.offset < ends[tp])
@@ -193,9 +200,9 @@ def restore(
                 progress.update(records)
     finally:
         consumer.close(autocommit=False)
-    done = Restored(records, keys, deleted, round(time.monotonic() - started, 2))
+    done = Restored(records, keys, deleted, round(time.monotonic() - started, 2), complete=not todo)
     log.info(
-        "dedup_restored",
+        "dedup_restored" if done.complete else "dedup_restore_stopped",
         topic=topic,
         records=done.records,
         keys_written=done.keys,
@@ -225,8 +232,14 @@ def seed(kafka: KafkaSettings, topic: str, store: SqliteStore) -> int:
     return sent
 
 
-def prepare(kafka: KafkaSettings, changelog: Changelog, state_dir: str | Path) -> str:
-    """Bring ``state_dir``'s index and the changelog into agreement (see the module doc); the case taken."""
+def prepare(
+    kafka: KafkaSettings,
+    changelog: Changelog,
+    state_dir: str | Path,
+    stopping: Callable[[], bool] = lambda: False,
+) -> str:
+    """Bring ``state_dir``'s index and the changelog into agreement (see the module doc); the case taken.
+    A restore ended by ``stopping()`` leaves the marker unfinished, so the next start restores again."""
     state = Path(state_dir)
     case = plan(state, changelog.topic)
     if case == "none":
@@ -235,7 +248,8 @@ def prepare(kafka: KafkaSettings, changelog: Changelog, state_dir: str | Path) -
     try:
         if case == "restore":
             write_marker(state, changelog.topic, complete=False)
-            restore(kafka, changelog.topic, store)
+            if not restore(kafka, changelog.topic, store, stopping=stopping).complete:
+                return case
         else:
             seed(kafka, changelog.topic, store)
     finally:
