@@ -169,13 +169,7 @@ def restore(
 ) -> Restored:
     """Replay the whole changelog (to the end offsets it has now) into ``store``, unless ``stopping()``."""
     started = time.monotonic()
-    consumer = KafkaConsumer(
-        **{
-            **kafka.consumer_kwargs(None),
-            "max_poll_records": APPLY_EVERY,
-            "fetch_max_bytes": 64 * 1024 * 1024,
-        }
-    )
+    consumer = KafkaConsumer(**{**kafka.consumer_kwargs(None), "max_poll_records": APPLY_EVERY})
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(partitions)
