@@ -11,7 +11,7 @@ before its first batch) and checks every key arrived.
 Baseline, same session and same consumer settings: reading the topic to its end without writing SQLite
 (kafka-python's consume rate), so the ratio says what the index writes add.
 
-    nice .venv/bin/python benchmarks/dedup_restore.py               # 1M entries, 3 runs: a few minutes
+    nice .venv/bin/python benchmarks/dedup_restore.py               # 1M entries, 3 runs: ~4 CPU-minutes
     nice .venv/bin/python benchmarks/dedup_restore.py --entries 100000 --runs 2
 """
 
