@@ -21,6 +21,9 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from tests.integration.test_dedup_restart import produce, read_topic, stories
+from transforms.dedup import SqliteStore
+from transforms.dedup.changelog import Changelog, ChangelogStore
+from transforms.dedup.restore import ensure_topic, prepare
 from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
@@ -95,3 +98,28 @@ def test_every_duplicate_is_caught_after_the_state_dir_is_wiped(kafka_broker, to
         f"https://new.example/{i}" for i in range(len(fresh))
     ]
     assert len(delivered) == len(originals) + len(fresh)  # nothing delivered twice
+
+
+def test_an_index_from_before_the_changelog_is_seeded_then_restored_whole(kafka_broker, tmp_path):
+    """The upgrade path on the real broker: a state dir whose index no changelog backs is copied to the
+    topic at start-up (``seed``); a wiped one is then rebuilt from it, row for row, tombstones applied."""
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    changelog = Changelog(settings, f"upgrade-{uuid.uuid4().hex[:8]}-dedup-changelog")
+    with contextlib.closing(KafkaAdminClient(bootstrap_servers=[kafka_broker.bootstrap])) as admin:
+        assert ensure_topic(admin, changelog.topic)
+    old = tmp_path / "old"
+    store = SqliteStore(old)
+    rows = [(b"k%05d" % i, b"blob-%d" % i, 1_000 + i) for i in range(12_000)]  # > one restore transaction
+    store.put_many(rows)
+    store.close()
+    assert prepare(settings, changelog, old) == "seed"
+    assert prepare(settings, changelog, old) == "none"  # backed now: nothing to do at the next start
+    live = ChangelogStore(SqliteStore(old), changelog)
+    assert live.expire(1_010) == 10  # tombstones for k00000..k00009
+    live.put_many([(b"k00010", b"rewritten", 5_000)])
+    live.close()
+    wiped = tmp_path / "wiped"
+    assert prepare(settings, changelog, wiped) == "restore"
+    restored, original = SqliteStore(wiped, read_only=True), SqliteStore(old, read_only=True)
+    assert list(restored.rows()) == list(original.rows())
+    assert restored.size() == (11_990, original.size()[1])
