@@ -5,7 +5,9 @@ One family of multiply-shift hash functions (fixed seed, so every worker and eve
 each verification value is kept: 1-bit MinHash (Li and König, 2010) estimates Jaccard as ``2 * agree - 1``
 at 1/32 of the storage of a 32-bit signature, which is what keeps the index under 1 KB per article. The
 banding values are never stored, only hashed into bucket keys; the verification values are drawn from
-other hash functions, so sharing a bucket does not bias the estimate.
+other hash functions, so sharing a bucket does not bias the estimate. Where the estimate is too close to
+the threshold to trust (:func:`estimate_margin`), the shingle samples (:func:`shingle_sample`) measure the
+Jaccard instead (``verify.py``).
 """
 
 from __future__ import annotations
