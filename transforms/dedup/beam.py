@@ -39,11 +39,21 @@ from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve
 from transforms.dedup.best_pairs import keep_best
 from transforms.dedup.changelog import Changelog, ChangelogStore
 from transforms.dedup.deduplicator import Deduplicator
-from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
+from transforms.dedup.index import (
+    Fingerprint,
+    Match,
+    candidates,
+    choose,
+    fingerprint,
+    insert,
+    newest_second,
+    probe,
+)
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.store import DB_NAME, SqliteStore
 from transforms.dedup.verdicts import annotate, verdict
+from transforms.dedup.verify import verified
 from transforms.records import Article
 
 log = structlog.get_logger(__name__)
@@ -92,8 +102,9 @@ class _Fingerprint(beam.DoFn):
         fp = fingerprint(article, self.settings, self.hasher, _millis(timestamp))
         tok = token(fp)
         yield (tok, ("article", article, fp))
+        slim = dataclasses.replace(fp, sample=b"")  # one key's state has no samples to measure against
         for key, kind in fp.keys:
-            yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, fp)))
+            yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, slim)))
 
 
 @beam.typehints.with_input_types(tuple[bytes, Any])
@@ -261,12 +272,12 @@ class _Prepare(beam.DoFn):
         live = None
         if self.store:
             blobs = self.store.get_many([k for k, _ in fp.keys])
-            live = choose(
-                [
-                    probe(b, fp, kind, self.settings, own=True)
-                    for b, (_, kind) in zip(blobs, fp.keys, strict=True)
-                ]
-            )
+            found = [
+                m
+                for b, (_, kind) in zip(blobs, fp.keys, strict=True)
+                for m in candidates(b, fp, kind, self.settings, own=True)
+            ]
+            live = verified(found, fp, self.settings, self.store.get_many)
         yield article, member(article, fp), live
 
 
