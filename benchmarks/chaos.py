@@ -7,14 +7,16 @@ consumer group and state dir:
 * ``surrogates``: lone surrogates in every field and the HTML title, stray bytes in one field of a UTF-8
   message (the cp775 case), a legacy-charset message, overlong UTF-8, a field that is not text;
 * ``attribute_bomb``: one tag with 1M and with 100k attributes, a page of 240k elements (the watchdog),
-  10k entities on one line, and the ReDoS cases.
+  10k entities on one line, and the ReDoS cases;
+* ``state_wipe``: articles, then their copies under new URLs and a few new stories; the state dir is
+  deleted between the two batches and again after a SIGKILL in the second (:func:`wipe_between_batches`):
+  the dedup index comes back from its changelog topic, so every copy must still be caught.
 
 * ``two-instances``: two streams with one group id, the second started ``--second-after`` seconds after
   the first, one of them SIGKILLed and restarted while both run (:func:`two_instances`). It also reports
   the longest time a partition with input waiting saw no commit, and any committed offset that went back.
 
-A scenario is its inputs plus a driver (:func:`kill_and_drain` for the first three); a state wipe between
-batches is a new driver and a new row of :data:`SCENARIOS`.
+A scenario is its inputs plus a driver (:func:`kill_and_drain` by default).
 
 For each scenario the report gives: inputs, kills, lost, delivered twice, the longest time any input held
 its batch (every partition of a micro-batch waits for it: the ``slow_input`` log lines, wall clock and CPU),
@@ -46,6 +48,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -589,13 +592,21 @@ SCENARIOS = {
             lambda a: a.scenario_kills,
         ),
         Scenario(
+            "state_wipe",
+            "articles, then copies of each and new stories; the state dir deleted before and during the copies",
+            lambda a: [],
+            lambda a: a.scenario_articles,
+            lambda a: a.scenario_kills,
+            driver=lambda *a: wipe_between_batches(*a),
+        ),
+        Scenario(
             "two-instances",
             "two streams with one group id, the second started --second-after s later; one SIGKILLed and "
             "restarted while both run",
             lambda a: [],
             lambda a: a.instance_articles,
             lambda a: a.scenario_kills,
-            driver=lambda args, scenario, work: two_instances(args, scenario, work),
+            driver=lambda *a: two_instances(*a),
         ),
     )
 }
@@ -730,6 +741,121 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
         and not garbled
         and replayable == len(letters)
         and holds["longest_hold_cpu_seconds"] <= args.doc_time_budget + HOLD_SLACK_SECONDS
+    )
+    return report
+
+
+def wipe_between_batches(args: argparse.Namespace, scenario: Scenario, work: Path) -> dict:
+    """Batch 1 (articles) is drained; the state dir is deleted; batch 2 (an exact copy of every batch-1
+    article under a new URL, and a quarter as many new stories) is fed to a run that is SIGKILLed once output
+    flows (``--scenario-kills`` times), the state dir deleted after each kill, then drained. Every copy must
+    end on the duplicates topic: a copy on the clean topic is one the wiped index let through."""
+    rng = random.Random(args.seed)
+    settings = KafkaSettings(bootstrap_servers=args.bootstrap)
+    prefix = f"chaos-state-wipe-{uuid.uuid4().hex[:8]}"
+    topics = Topics(*(f"{prefix}.{name}" for name in ("raw", "clean", "duplicates", "dlq")))
+    create_topics(settings, topics)
+    outputs_names = [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
+    n = scenario.articles(args)
+    seed = args.seed + list(SCENARIOS).index(scenario.name)
+    first = articles(n, seed)
+    copies = [
+        json.dumps({**json.loads(v), "url": f"https://copies.example/{seed}/{i}"}).encode()
+        for i, v in enumerate(first)
+    ]
+    fresh = articles(n + max(1, n // 4), seed + 1000)[n:]
+    second = [("copy", v) for v in copies] + [("new", v) for v in fresh]
+    rng.shuffle(second)
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    extra = ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
+    pipeline = Pipeline(
+        args.bootstrap, topics, prefix, work / "state", work / "logs", extra, runner_args(args.runner)
+    )
+    started = time.monotonic()
+    kills: list[Kill] = []
+
+    feeders = [Feeder(settings, topics.input_topic, first, rate=200.0)]
+    feeders[0].run()
+    drain(args, settings, pipeline, topics, kills)
+    wipes = 1
+    shutil.rmtree(pipeline.state_dir)
+    feeders.append(
+        Feeder(settings, topics.input_topic, [v for _, v in second], rate=max(5.0, len(second) / 20.0))
+    )
+    feeders[1].start()
+    n_kills = scenario.kills(args)
+    for _ in range(n_kills):
+        proc, log_path = pipeline.start()
+        wait_for_line(proc, log_path, "stream_start", 180)
+        wait_for_growth(settings, outputs_names, end_total(settings, outputs_names), 120)
+        time.sleep(rng.uniform(0.0, args.max_kill_delay))
+        if proc.poll() is not None:
+            raise RuntimeError(f"pipeline exited by itself ({proc.returncode}):\n{_tail(log_path)}")
+        kills.append(Kill(kill(proc), committed(settings, prefix, topics.input_topic)))
+        shutil.rmtree(pipeline.state_dir, ignore_errors=True)
+        wipes += 1
+    feeders[1].join()
+    for feeder in feeders:
+        if feeder.error is not None:
+            raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")
+    drains = drain(args, settings, pipeline, topics, kills)
+
+    outputs = read_outputs(settings, topics, OriginalStore(work / "state"))
+    sent = {pos: "article" for pos in feeders[0].landed}
+    sent |= {pos: second[i][0] for pos, i in feeders[1].landed.items()}
+    report = account(sent, outputs, kills)
+    values = {pos: first[i] for pos, i in feeders[0].landed.items()}
+    values |= {pos: second[i][1] for pos, i in feeders[1].landed.items()}
+    where: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for o in outputs:
+        where[(o.partition, o.offset)].add(o.topic)
+    copy_positions = [pos for pos, kind in sent.items() if kind == "copy"]
+    let_through = [f"{p}@{o}" for p, o in copy_positions if "clean" in where[(p, o)]]
+    restores = [
+        json.loads(line)
+        for path in sorted(pipeline.log_dir.glob("run-*.log"))
+        for line in path.read_text(errors="replace").splitlines()
+        if '"dedup_restored"' in line
+    ]
+    letters = [o for o in outputs if o.topic == "dlq"]
+    replayable = sum(
+        o.original is not None and o.original == values.get((o.partition, o.offset)) for o in letters
+    )
+    garbled = [f"{o.partition}@{o.offset}" for o in outputs if o.topic == "clean" and MOJIBAKE.search(o.text)]
+    end, raw_end = committed(settings, prefix, topics.input_topic), raw_ends(settings, topics)
+    report.update(
+        scenario=scenario.name,
+        chain="full",
+        runner=args.runner,
+        articles=n,
+        kills=n_kills,
+        wipes=wipes,
+        copies=len(copy_positions),
+        copies_caught=sum("duplicates" in where[pos] for pos in copy_positions),
+        copies_let_through=len(let_through),
+        copies_let_through_positions=let_through[:20],
+        restores=[{k: r.get(k) for k in ("records", "keys_written", "seconds")} for r in restores],
+        pipeline_runs=pipeline.runs,
+        drain_runs=drains,
+        committed_at_end=end == raw_end,
+        outputs_by_topic=dict(Counter(o.topic for o in outputs)),
+        dead_letters_by_reason=dict(Counter(reason(o) for o in letters).most_common()),
+        dead_letters_replayable=f"{replayable}/{len(letters)}",
+        garbled=len(garbled),
+        **hold_times(pipeline.log_dir, topics.input_topic, sent),
+        wall_seconds=round(time.monotonic() - started, 1),
+        work_dir=str(work),
+    )
+    report["ok"] = (
+        report["lost"] == 0
+        and report["duplicates_not_in_flight"] == 0
+        and report["unknown_outputs"] == 0
+        and not let_through
+        and sum(r.get("records", 0) > 0 for r in restores) == wipes
+        and report["committed_at_end"]
+        and not garbled
+        and replayable == len(letters)
+        and report["longest_hold_cpu_seconds"] <= args.doc_time_budget + HOLD_SLACK_SECONDS
     )
     return report
 

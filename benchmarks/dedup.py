@@ -36,6 +36,7 @@ from pathlib import Path
 from pipelines import logs
 from transforms.dedup import Deduplicator, DedupSettings, SqliteStore
 from transforms.dedup.shingles import normalise, words
+from transforms.dedup.verify import sample_key
 from transforms.records import Article, SourcePosition, stable_id
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench"
@@ -578,6 +579,10 @@ def main() -> None:
         )
     keys, state_bytes = dedup.store.size()
     retained = len(articles) - len(verdicts)
+    sample_bytes = sum(
+        len(sample_key(fp.id_bytes)) + len(fp.sample)
+        for fp in (dedup.fingerprint(a) for a in articles if a.id not in verdicts)
+    )
     rate = len(articles) / statistics.median(times)
     cpu_rate = len(articles) / statistics.median(cpu_times)
     print(
@@ -587,7 +592,8 @@ def main() -> None:
     )
     print(
         f"[newsflow] index: {keys} keys, {state_bytes} bytes for {retained} retained articles = "
-        f"{state_bytes / retained:.0f} bytes per retained article"
+        f"{state_bytes / retained:.0f} bytes per retained article ({(state_bytes - sample_bytes) / retained:.0f} "
+        f"of entries, {sample_bytes / retained:.0f} of shingle samples)"
     )
     if not args.no_reference:
         ref_verdicts, ref_time, ref_cpu = run_datasketch(articles, settings)

@@ -19,7 +19,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import apache_beam as beam
 import structlog
@@ -34,6 +34,9 @@ from transforms.parse import Parsed, envelope_json, parse
 from transforms.records import Article, Origin, SourcePosition, stable_id, to_dict
 from transforms.settings import Limits
 from transforms.watchdog import Expired, cpu_limit
+
+if TYPE_CHECKING:
+    from transforms.dedup.changelog import Changelog
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
 # move bytes (consume, produce, the pass-through baseline) start fast.
@@ -314,7 +317,8 @@ class ArticleChain(beam.PTransform):
     (the local stream's micro-batches: delivery order, with state that outlives each run: dedup in
     ``processing.state_dir``, which is then required, learned boilerplate and the NER model in this process).
     ``entities``: the transform that runs NER (articles -> (ok, dead letters)); by default the per-article
-    entities stage. It always runs before dedup.
+    entities stage. It always runs before dedup. ``changelog`` (local mode): the topic the dedup index is
+    mirrored to (:mod:`transforms.dedup.changelog`).
     """
 
     def __init__(
@@ -324,6 +328,7 @@ class ArticleChain(beam.PTransform):
         *,
         mode: str = "stream",
         entities: beam.PTransform | None = None,
+        changelog: Changelog | None = None,
     ) -> None:
         super().__init__()
         if mode not in ("stream", "batch", "local"):
@@ -334,6 +339,7 @@ class ArticleChain(beam.PTransform):
         self.processing = processing
         self.mode = mode
         self.entities = entities
+        self.changelog = changelog
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
         limits, proc, attempts = self.limits, self.processing, self.limits.max_attempts
@@ -395,7 +401,9 @@ class ArticleChain(beam.PTransform):
         # The runner's state holds an unbounded stream's index; a state dir serves the local stream's
         # micro-batches and, read-only, a backfill.
         state_dir = None if self.mode == "stream" else proc.state_dir
-        dedup = articles | "Dedup" >> Deduplicate(dedup_settings(proc), mode=self.mode, state_dir=state_dir)
+        dedup = articles | "Dedup" >> Deduplicate(
+            dedup_settings(proc), mode=self.mode, state_dir=state_dir, changelog=self.changelog
+        )
         return {
             "articles": dedup.articles,
             "duplicates": dedup.duplicates,

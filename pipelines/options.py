@@ -139,7 +139,8 @@ class Processing:
     state_dir: str | None = setting(
         None,
         "Directory for the local stream's durable state (dedup index, crash journal); default "
-        "<temp dir>/newsflow-state/<group id>--<input topic>. Unused on Flink/Dataflow (runner state).",
+        "<user data dir>/newsflow/state/<group id>--<input topic> (~/.local/share on Linux). Unused on "
+        "Flink/Dataflow (runner state).",
     )
     dedup_threshold: float | None = setting(
         None,
@@ -182,6 +183,12 @@ class Consumption:
     )
     poll_interval: float = setting(
         1.0, "Local runs: seconds between looks for new records when caught up.", minimum=0.001
+    )
+    dedup_changelog: str | None = setting(
+        None,
+        "Local runs: compacted topic that backs the dedup index, created if missing; a new or wiped "
+        "--state-dir is restored from it. 'none' keeps the index in --state-dir only.",
+        shown="<group id>-dedup-changelog",
     )
 
 

@@ -19,11 +19,13 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines import metrics
 from pipelines.chain import ArticleChain
-from pipelines.engine.local_stream import Batches, StopRequest, default_state_dir, is_local, run_batches
+from pipelines.engine.local_stream import Batches, StopRequest, is_local, run_batches
+from pipelines.local_state import changelog_for, state_dir_for
 from pipelines.options import Monitoring, Processing, Topics
 from pipelines.preflight import check
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
+from transforms.dedup.changelog import Changelog
 from transforms.headers import dead_letter_headers, record_headers
 from transforms.kafka_io import (
     GAPS_TAG,
@@ -54,6 +56,7 @@ class StreamJob:
     connect_timeout: float = 60.0
     batch_records: int = 500
     poll_interval: float = 1.0
+    dedup_changelog: str | None = None
     beam_args: list[str] = field(default_factory=list)
     monitoring: Monitoring = field(default_factory=Monitoring)
 
@@ -98,15 +101,25 @@ class WriteOutputs(beam.PTransform):
         return messages | "AllMessages" >> beam.Flatten() | "Write" >> beam.ParDo(WriteToKafka(self.kafka))
 
 
-def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list, *, mode: str = "stream") -> None:
-    """Read, chain, write, commit. ``mode="local"``: one bounded micro-batch (the ranges have stops)."""
+def build(
+    pipeline: beam.Pipeline,
+    job: StreamJob,
+    ranges: list,
+    *,
+    mode: str = "stream",
+    changelog: Changelog | None = None,
+) -> None:
+    """Read, chain, write, commit. ``mode="local"``: one bounded micro-batch (the ranges have stops), its
+    dedup index mirrored to ``changelog``."""
     if mode == "local":
         read = pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, ranges, bounded=True)
     else:
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
-    outputs = read.records | "Chain" >> ArticleChain(job.limits, job.processing, mode=mode)
+    outputs = read.records | "Chain" >> ArticleChain(
+        job.limits, job.processing, mode=mode, changelog=changelog
+    )
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
     (
         (acks, read[GAPS_TAG])
@@ -156,11 +169,18 @@ def _watch_model(job: StreamJob) -> None:
 
 def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
     """The local micro-batches (:mod:`pipelines.engine.local_stream`), each a bounded :func:`build`."""
-    state_dir = job.processing.state_dir
-    if not state_dir:
-        state_dir = str(default_state_dir(job.group_id, job.topics.input_topic))
-        log.info("state_dir_default", state_dir=state_dir, note="--state-dir sets a lasting place")
+    state_dir = state_dir_for(job.group_id, job.topics.input_topic, job.processing.state_dir)
     job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
+    changelog = None  # the dedup index's backup topic, restored from before the first batch
+    if not job.processing.passthrough:
+        changelog = changelog_for(
+            job.kafka,
+            job.group_id,
+            job.dedup_changelog,
+            state_dir,
+            job.connect_timeout,
+            lambda: stop.requested,
+        )
     batches = Batches(
         kafka=job.kafka,
         input_topic=job.topics.input_topic,
@@ -172,7 +192,11 @@ def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
         poll_interval=job.poll_interval,
         beam_args=job.beam_args,
     )
-    return run_batches(batches, lambda pipeline, ranges: build(pipeline, job, ranges, mode="local"), stop)
+    return run_batches(
+        batches,
+        lambda pipeline, ranges: build(pipeline, job, ranges, mode="local", changelog=changelog),
+        stop,
+    )
 
 
 def _run_unbounded(job: StreamJob, started: float) -> int:

@@ -13,21 +13,19 @@ offset to its current end (at most ``batch_records`` in all), run the whole chai
 FnApiRunner in this process, write, commit, repeat; when caught up, poll every ``poll_interval`` seconds.
 A batch's offsets are committed only after its outputs are written (the same ack frontier as the
 unbounded pipeline), so a crash re-delivers at most one batch. State outlives each run: the dedup index
-in SQLite under ``--state-dir`` (by default one per group and topic under the temp dir), the learned
+in SQLite under ``--state-dir`` (by default one per group and topic in the user's data dir, see
+:mod:`pipelines.local_state`, backed by a compacted changelog topic), the learned
 boilerplate sketches and the NER model in this process.
 """
 
 from __future__ import annotations
 
-import re
 import signal
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import apache_beam as beam
 import structlog
@@ -103,14 +101,6 @@ class StopRequest:
     @property
     def requested(self) -> bool:
         return self.event.is_set()
-
-
-def default_state_dir(group_id: str, input_topic: str) -> Path:
-    """Where the local stream keeps its state without ``--state-dir``: one directory per consumer group and
-    input topic under the system's temporary directory, as Kafka Streams does per application id. It
-    survives restarts of the stream (not a reboot), so a restarted stream still knows what it delivered."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{group_id}--{input_topic}")
-    return Path(tempfile.gettempdir()) / "newsflow-state" / safe
 
 
 def _options(beam_args: list[str]) -> PipelineOptions:

@@ -21,6 +21,15 @@ from pipelines.devkafka.tls import TlsMaterial, make_tls_material
 from pipelines.options import Topics
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user data dir of every ``newsflow`` these tests start, so a stream run without ``--state-dir``
+    keeps its default state dir in this session's temp dir, not the developer's home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def kafka_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     """A throw-away CA, broker keystore, truststore and client certificate for this session."""

@@ -14,13 +14,16 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
 
 from pipelines.options import Topics
+from tests.integration.test_dedup_restart import stories
 
 pytestmark = pytest.mark.integration
 
+CHANGELOG_OPERATIONS = (ACLOperation.CREATE, ACLOperation.READ, ACLOperation.WRITE)
+"""What the local stream needs on its dedup changelog topic (README, "ACLs newsflow needs")."""
 STORY = "The central bank held rates on Thursday, its governor told reporters in Frankfurt. " * 5
 
 
@@ -64,6 +67,7 @@ def guarded(kafka_broker, topics) -> tuple[Topics, str]:
         (ACLOperation.WRITE, ResourceType.TOPIC, t.output_topic),
         (ACLOperation.WRITE, ResourceType.TOPIC, t.duplicates_topic),
         (ACLOperation.WRITE, ResourceType.TOPIC, t.dlq_topic),
+        *((op, ResourceType.TOPIC, f"{group}-dedup-changelog") for op in CHANGELOG_OPERATIONS),
     ]
     extra = [  # what this test itself does as that user: publish the input, read back the output
         (ACLOperation.WRITE, ResourceType.TOPIC, t.input_topic),
@@ -145,6 +149,33 @@ def test_a_wrong_password_is_one_line_and_exit_3_without_the_password(
         assert_one_clear_line(run, 3, "authentication as user 'newsflow'", "SCRAM-SHA-512")
         assert wrong not in run.stdout + run.stderr
         assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_the_dedup_changelog_is_created_and_written_with_only_the_acls_on_its_own_topic(
+    kafka_broker, kafka_tls, guarded, sasl_passwords, tmp_path
+):
+    """The full local stream (not --passthrough) creates ``<group>-dedup-changelog`` with CREATE on that topic
+    alone (the cluster is guarded) and mirrors its dedup index there."""
+    topics, group = guarded
+    me = sasl(kafka_broker, kafka_tls, "newsflow")
+    password = sasl_passwords["newsflow"]
+    story = stories(1)[0]
+    lines = [json.dumps({"url": f"https://sasl.example/copy-{i}", "text": story}) for i in range(2)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    produced = newsflow("produce", str(source), "--topic", topics.input_topic, *me, password=password)
+    assert produced.returncode == 0, produced.stderr[-2000:]
+    streamed = newsflow(
+        "stream", *me, *topic_flags(topics), "--group-id", group, "--idle-timeout", "5",
+        "--entities", "false", "--learn-boilerplate", "false", "--state-dir", str(tmp_path / "state"),
+        password=password,
+    )  # fmt: skip
+    assert streamed.returncode == 0, streamed.stderr[-3000:]
+    assert '"dedup_changelog_created"' in streamed.stderr
+    changelog = TopicPartition(f"{group}-dedup-changelog", 0)
+    with contextlib.closing(KafkaConsumer(bootstrap_servers=[kafka_broker.bootstrap])) as consumer:
+        assert consumer.end_offsets([changelog])[changelog] > 0  # the survivor's index keys
+    assert password not in streamed.stdout + streamed.stderr
 
 
 def test_a_missing_read_acl_names_the_topic_and_the_operation(

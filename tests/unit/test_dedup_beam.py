@@ -98,7 +98,7 @@ def test_batch_mode_skips_what_the_live_index_already_delivered(tmp_path: Path) 
     run(
         SECOND_BATCH + [fresh, ORIGINAL],
         ["fresh"],
-        EXPECTED + [("wire", "wire", "url")],
+        EXPECTED + [("wire", "wire", "exact")],  # the same body delivered: exact content wins over the URL
         mode="batch",
         state_dir=str(tmp_path),
     )

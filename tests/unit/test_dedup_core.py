@@ -12,6 +12,7 @@ from tests.shared_data import SCRAPINGHUB
 from transforms.dedup import Deduplicator, DedupSettings, content_hash
 from transforms.dedup.minhash import MinHasher, estimate_jaccard
 from transforms.dedup.shingles import normalise, shingle_hashes
+from transforms.dedup.verify import sample_key
 from transforms.records import Article, SourcePosition, stable_id
 
 TRUTH = SCRAPINGHUB / "ground-truth.json"
@@ -160,7 +161,7 @@ def test_expiry_drops_idle_keys_from_the_store() -> None:
     assert all(dedup.store.get_many(old_keys))
     dedup.check(article(bodies()[9], "https://a.example/new", minutes=3 * 24 * 60))
     assert dedup.store.get_many(old_keys) == [None] * len(old_keys)
-    assert dedup.store.size()[0] == len(old_keys)
+    assert dedup.store.size()[0] == len(old_keys) + 1  # the new article's keys and its shingle sample
 
 
 def test_per_key_cap_keeps_only_the_newest_entries() -> None:
@@ -175,13 +176,18 @@ def test_per_key_cap_keeps_only_the_newest_entries() -> None:
     assert blob is not None and blob.endswith(fp_last.id_bytes) and len(blob) == 2 * entry_bytes
 
 
-def test_state_per_retained_article_is_under_one_kilobyte() -> None:
-    dedup = Deduplicator()
+def test_state_per_retained_article_is_its_entries_under_one_kilobyte_and_a_bounded_sample() -> None:
+    settings = DedupSettings()
+    dedup = Deduplicator(settings)
+    samples = 0
     for i, b in enumerate(bodies()):
+        fp = dedup.fingerprint(article(b, f"https://x.example/{i}", minutes=i))
         dedup.check(article(b, f"https://x.example/{i}", minutes=i))
+        assert len(fp.sample) <= 4 * settings.sample_size
+        samples += len(sample_key(fp.id_bytes)) + len(fp.sample)
     keys, total = dedup.store.size()
-    assert total / len(bodies()) <= 1024
-    assert keys == len(bodies()) * (2 + DedupSettings().bands)
+    assert (total - samples) / len(bodies()) <= 1024
+    assert keys == len(bodies()) * (3 + settings.bands)
 
 
 @pytest.mark.parametrize(

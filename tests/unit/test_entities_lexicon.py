@@ -52,3 +52,46 @@ def test_a_generic_noun_after_the_is_no_place_but_a_known_place_stays(gaz):
     body = "Officials in the Kingdom said so. Troops left Jordan for the Netherlands."
     got = read(body, [("Kingdom", "LOC"), ("Jordan", "LOC"), ("Netherlands", "LOC")], gaz)
     assert got == {"Jordan": "LOC", "Netherlands": "LOC"}
+
+
+def test_the_national_capital_is_no_name_but_a_named_capital_stays(gaz):
+    body = "Smog hangs over the National Capital. The Capital Gazette reported it from Annapolis."
+    got = read(body, [("National Capital", "ORG"), ("Capital Gazette", "ORG"), ("Annapolis", "LOC")], gaz)
+    assert got == {"Capital Gazette": "ORG", "Annapolis": "LOC"}
+
+
+def test_festivals_are_miscellaneous_names(gaz):
+    body = "Since Diwali the air is worse; Yom Kippur and Eid fall late, and Easter Island is far."
+    spans = [("Diwali", "LOC"), ("Yom Kippur", "PERSON"), ("Eid", "ORG"), ("Easter Island", "LOC")]
+    assert read(body, spans, gaz) == {
+        "Diwali": "MISC", "Yom Kippur": "MISC", "Eid": "MISC", "Easter Island": "LOC"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("product", ["AppleSkin", "PlayStation", "iPhone", "eBay", "TreeHouse"])
+def test_a_one_word_name_with_a_capital_inside_is_no_person(gaz, product):
+    body = f"Buyers chose {product} over leather."
+    assert read(body, [(product, "PERSON")], gaz) == {product: "MISC"}
+
+
+@pytest.mark.parametrize("surname", ["McCain", "MacArthur", "DeSantis", "LaGuardia", "DiCaprio", "VanDyke"])
+def test_a_surname_with_a_particle_stays_a_person(gaz, surname):
+    body = f"Senator {surname} said so."
+    assert read(body, [(surname, "PERSON")], gaz) == {surname: "PERSON"}
+
+
+def test_a_currency_code_before_an_amount_is_no_name_but_a_name_is(gaz):
+    body = "It costs INR 500 or Rs 20 at RWD stores; Ron 5 scored and the BOB office opened."
+    spans = [("INR", "ORG"), ("Rs", "MISC"), ("RWD", "ORG"), ("Ron", "PERSON"), ("BOB", "ORG")]
+    assert read(body, spans, gaz) == {"Ron": "PERSON", "BOB": "ORG"}
+
+
+def test_an_era_after_a_year_is_no_name_but_bc_alone_may_be_a_place(gaz):
+    body = "Games ran from 776 BCE to 394 AD. Fires hit BC again."
+    assert read(body, [("BCE", "ORG"), ("AD", "ORG"), ("BC", "LOC")], gaz) == {"BC": "LOC"}
+
+
+def test_a_sentence_opening_word_printed_in_lowercase_elsewhere_is_that_word(gaz):
+    body = "Ceasefire monitors met. The ceasefire held. Apple rose. Shares of Apple and apple growers fell."
+    got = read(body, [("Ceasefire", "ORG"), ("Apple", "ORG")], gaz)
+    assert got == {"Apple": "ORG"}  # "Apple" is also capitalised inside a sentence

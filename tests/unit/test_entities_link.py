@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.entities.gazetteer import fold, gazetteer
-from transforms.entities.link import context_of, entity_ids, resolve
+from transforms.entities.link import Context, context_of, entity_ids, resolve
+from transforms.entities.rules import COMMON_WORDS
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +102,31 @@ def test_population_is_the_last_tie_break(gaz):
         == "FR"
     )
     assert _link(gaz, "New York is big.", ["New York"])["New York"].kind == "city"
+
+
+@settings(max_examples=200, deadline=None)
+@given(word=st.sampled_from(sorted(w for w in COMMON_WORDS if w.isalpha() and len(w) > 2)))
+def test_an_ordinary_word_alone_links_only_to_a_country_or_continent(gaz, word):
+    """Read with no other place in the article, "West" or "Reading" is no town or foreign division."""
+    for name in (word.title(), word.upper()):
+        place = resolve(gaz, name, Context())
+        assert place is None or place.kind in ("country", "continent"), (name, place)
+
+
+def test_an_ordinary_word_links_where_the_article_locates_it(gaz):
+    got = _link(
+        gaz, "Trains from Oxford to Reading stopped; storms hit the West.", ["Oxford", "Reading", "West"]
+    )
+    assert (got["Reading"].country, got["Reading"].admin1) == ("GB", "ENG")
+    assert got["West"] is None
+    assert _link(gaz, "Flights from Paris to Nice resumed.", ["Paris", "Nice"])["Nice"].country == "FR"
+    assert (
+        _link(gaz, "Douala and Bafoussam lie in the West.", ["Douala", "Bafoussam", "West"])["West"].country
+        == "CM"
+    )
+
+
+def test_an_alternate_name_alone_links_only_to_a_prominent_place_or_where_the_article_is(gaz):
+    assert gaz.alternate_only("Persia") and resolve(gaz, "Persia") is None  # a village in New York
+    assert _link(gaz, "Buffalo, Gowanda and Persia voted.", ["Buffalo", "Persia"])["Persia"].country == "US"
+    assert resolve(gaz, "Bosnia").iso3166 == "BA"

@@ -169,3 +169,12 @@ def test_a_place_followed_by_a_capitalised_plural_is_a_team(gaz):
     assert [m.text for m in got["Philadelphia Eagles"].mentions] == ["Philadelphia Eagles", "Eagles"]
     assert got["Cayman Islands"].type == "LOC"
     assert got["Jackson Williams"].type == "PERSON"
+
+
+def test_a_one_word_person_after_in_that_the_gazetteer_knows_is_the_place(gaz):
+    body = "He died in Cork last week. Officials from Owerri came. In Smith's view, Smith erred."
+    marked = [("Cork", "PERSON"), ("Owerri", "PERSON"), ("Smith", "PERSON")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Cork"].type == "LOC" and got["Cork"].place.country == "IE"
+    assert got["Owerri"].type == "LOC"
+    assert got["Smith"].type == "PERSON"

@@ -48,6 +48,29 @@ def test_places_ending_like_bodies_stay_places():
     assert organisation_by_form(body, mention(body, "Bank of Japan", "PERSON")).type == "ORG"
 
 
+def test_a_person_ending_as_streets_and_rivers_do_is_the_place_but_a_surname_like_lake_stays():
+    body = "Bars on Royal Street and Collins Avenue near the Mekong River; Ricki Lake and Michael Bay came."
+    for name in ("Royal Street", "Collins Avenue", "Mekong River"):
+        assert organisation_by_form(body, mention(body, name, "PERSON")).type == "LOC", name
+    for name in ("Ricki Lake", "Michael Bay"):
+        assert organisation_by_form(body, mention(body, name, "PERSON")).type == "PERSON", name
+    assert organisation_by_form(body, mention(body, "Royal Street", "ORG")).type == "ORG"
+
+
+def test_a_name_ending_as_events_do_is_miscellaneous():
+    body = "He won the Hong Kong Open and the World Cup, then the Nobel Prize; the Open University wrote."
+    body += " Athens hosted the Summer Olympic Games; Epic Games sued."
+    for name, type_ in (
+        ("Hong Kong Open", "LOC"),
+        ("World Cup", "ORG"),
+        ("Nobel Prize", "PERSON"),
+        ("Olympic Games", "ORG"),
+    ):
+        assert organisation_by_form(body, mention(body, name, type_)).type == "MISC", name
+    assert organisation_by_form(body, mention(body, "Open University", "ORG")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Epic Games", "ORG")).type == "ORG"
+
+
 def test_a_list_of_names_is_split_when_each_stands_alone_elsewhere():
     body = "Mercantile rose. Buyers may grab Mercantile or Commerce, Commerce said."
     got = split_coordination(body, mention(body, "Mercantile or Commerce", "ORG"))

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from transforms.dedup.index import EXACT, METHOD_RANK, NEAR, Fingerprint, Match
-from transforms.dedup.minhash import estimate_jaccard
+from transforms.dedup.index import METHOD_RANK, NEAR, Fingerprint, Match
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.verdicts import annotate, verdict
+from transforms.dedup.verify import similarity
 from transforms.records import Article, DuplicateVerdict
 
 _NEVER = 2**62
@@ -65,9 +65,9 @@ def pairs_in_group(kind: str, members: Iterable[Member], settings: DedupSettings
         for earlier in ordered[max(0, j - settings.max_per_bucket) : j]:
             if earlier.token == later.token or abs(later.fp.event_s - earlier.fp.event_s) > horizon_s:
                 continue
-            similarity = 1.0 if kind == EXACT else estimate_jaccard(earlier.fp.sketch, later.fp.sketch)
-            if similarity >= settings.threshold:
-                found = Match(earlier.rank, earlier.fp.article_id, kind, similarity if kind == NEAR else 1.0)
+            measured = similarity(earlier.fp, later.fp, kind, settings)
+            if measured >= settings.threshold:
+                found = Match(earlier.rank, earlier.fp.article_id, kind, measured if kind == NEAR else 1.0)
                 yield Pair(later.token, later.rank, earlier.token, found)
 
 

@@ -37,12 +37,23 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedup.batch import Member, Pair, member, pairs_in_group, resolve, token
 from transforms.dedup.best_pairs import keep_best
+from transforms.dedup.changelog import Changelog, ChangelogStore
 from transforms.dedup.deduplicator import Deduplicator
-from transforms.dedup.index import Fingerprint, Match, choose, fingerprint, insert, newest_second, probe
+from transforms.dedup.index import (
+    Fingerprint,
+    Match,
+    candidates,
+    choose,
+    fingerprint,
+    insert,
+    newest_second,
+    probe,
+)
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.store import DB_NAME, SqliteStore
 from transforms.dedup.verdicts import annotate, verdict
+from transforms.dedup.verify import verified
 from transforms.records import Article
 
 log = structlog.get_logger(__name__)
@@ -91,8 +102,9 @@ class _Fingerprint(beam.DoFn):
         fp = fingerprint(article, self.settings, self.hasher, _millis(timestamp))
         tok = token(fp)
         yield (tok, ("article", article, fp))
+        slim = dataclasses.replace(fp, sample=b"")  # one key's state has no samples to measure against
         for key, kind in fp.keys:
-            yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, fp)))
+            yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, slim)))
 
 
 @beam.typehints.with_input_types(tuple[bytes, Any])
@@ -186,15 +198,19 @@ class _Probe(beam.DoFn):
 
 class _InArrivalOrder(_Counted):
     """``local`` mode: one micro-batch's articles (grouped on one key) through the :class:`Deduplicator`
-    in arrival order, against the durable index in ``state_dir``."""
+    in arrival order, against the durable index in ``state_dir``, mirrored to ``changelog`` when given."""
 
-    def __init__(self, settings: DedupSettings, state_dir: str) -> None:
+    def __init__(self, settings: DedupSettings, state_dir: str, changelog: Changelog | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.state_dir = state_dir
+        self.changelog = changelog
 
     def setup(self) -> None:
-        self.dedup = Deduplicator(self.settings, SqliteStore(self.state_dir))
+        store = SqliteStore(self.state_dir)
+        self.mirror = ChangelogStore(store, self.changelog) if self.changelog else None
+        self.dedup = Deduplicator(self.settings, self.mirror or store)
+        self.logged = Metrics.counter("newsflow", "dedup.changelog_records")
 
     def teardown(self) -> None:
         self.dedup.close()
@@ -207,6 +223,8 @@ class _InArrivalOrder(_Counted):
             else:
                 self.counters[found.method].inc()
                 yield pvalue.TaggedOutput(DUPLICATES, found)
+        if self.mirror is not None:  # on the changelog before the batch's outputs are acknowledged
+            self.logged.inc(self.mirror.flush())
 
 
 @beam.typehints.with_input_types(tuple[str, Any])
@@ -254,12 +272,12 @@ class _Prepare(beam.DoFn):
         live = None
         if self.store:
             blobs = self.store.get_many([k for k, _ in fp.keys])
-            live = choose(
-                [
-                    probe(b, fp, kind, self.settings, own=True)
-                    for b, (_, kind) in zip(blobs, fp.keys, strict=True)
-                ]
-            )
+            found = [
+                m
+                for b, (_, kind) in zip(blobs, fp.keys, strict=True)
+                for m in candidates(b, fp, kind, self.settings, own=True)
+            ]
+            live = verified(found, fp, self.settings, self.store.get_many)
         yield article, member(article, fp), live
 
 
@@ -320,11 +338,17 @@ class Deduplicate(beam.PTransform):
     ``mode="local"``: one bounded micro-batch decided in arrival order against the SQLite index in
     ``state_dir`` (required). ``mode="stream"``: the same rule sharded by index key in runner state (see the
     module doc). ``mode="batch"``: survivors by the stable rule of ``batch.py``; a ``state_dir`` is then only
-    read, so what the live pipeline already delivered comes out as a duplicate of it.
+    read, so what the live pipeline already delivered comes out as a duplicate of it. ``changelog`` (local
+    mode): every index write is also produced there (:mod:`transforms.dedup.changelog`).
     """
 
     def __init__(
-        self, settings: DedupSettings | None = None, *, mode: str = "stream", state_dir: str | None = None
+        self,
+        settings: DedupSettings | None = None,
+        *,
+        mode: str = "stream",
+        state_dir: str | None = None,
+        changelog: Changelog | None = None,
     ):
         super().__init__()
         if mode not in ("stream", "local", "batch"):
@@ -334,6 +358,7 @@ class Deduplicate(beam.PTransform):
         self.settings = settings or DedupSettings()
         self.mode = mode
         self.state_dir = state_dir
+        self.changelog = changelog
 
     def expand(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
         if self.mode == "local":
@@ -346,7 +371,7 @@ class Deduplicate(beam.PTransform):
             | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, (a, _millis(t))))
             | "Gather" >> beam.GroupByKey()
             | "InArrivalOrder"
-            >> beam.ParDo(_InArrivalOrder(self.settings, self.state_dir)).with_outputs(
+            >> beam.ParDo(_InArrivalOrder(self.settings, self.state_dir, self.changelog)).with_outputs(
                 DUPLICATES, main=ARTICLES
             )
         )

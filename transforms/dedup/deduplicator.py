@@ -5,6 +5,8 @@ This is the one rule; ``newsflow process`` (one input at a time), the local stre
 article that matches an indexed article is its duplicate, whatever the dates; articles in flight together
 are decided in their arrival order (:meth:`check_many`). Only survivors are indexed, so every
 ``duplicate_of`` names an article that was delivered and that it is verified similar to: no chains.
+A near match close to the threshold is measured on the two articles' shingle samples (``verify.py``), and
+an exact-content match wins over any near one.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections.abc import Iterable, Iterator
 
 import structlog
 
-from transforms.dedup.index import Fingerprint, choose, fingerprint, insert, newest_second, probe
+from transforms.dedup.index import Fingerprint, candidates, fingerprint, insert, newest_second
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.store import KeyStore, MemoryStore
 from transforms.dedup.verdicts import annotate, verdict
+from transforms.dedup.verify import sample_write, verified
 from transforms.records import Article, DuplicateVerdict
 
 log = structlog.get_logger(__name__)
@@ -65,9 +68,12 @@ class Deduplicator:
     def decide(self, article: Article, fp: Fingerprint) -> tuple[Article, DuplicateVerdict | None]:
         """The rule for one article whose earlier arrivals have all been decided."""
         blobs = self.store.get_many([key for key, _ in fp.keys])
-        match = choose(
-            [probe(blob, fp, kind, self.settings) for blob, (_, kind) in zip(blobs, fp.keys, strict=True)]
-        )
+        found = [
+            m
+            for blob, (_, kind) in zip(blobs, fp.keys, strict=True)
+            for m in candidates(blob, fp, kind, self.settings)
+        ]
+        match = verified(found, fp, self.settings, self.store.get_many)
         self._tick(fp.arrival_s)
         annotated = annotate(article, fp, match)
         if match:
@@ -77,6 +83,7 @@ class Deduplicator:
         for blob, (key, kind) in zip(blobs, fp.keys, strict=True):
             updated = insert(blob, fp, kind, self.settings, self.clock_s)
             writes.append((key, updated, newest_second(updated, kind, self.settings)))
+        writes.append(sample_write(fp))
         self.store.put_many(writes)
         return annotated, None
 

@@ -10,6 +10,11 @@ delivered, so an article that matches *any* entry is its duplicate, whatever eit
 articles still in flight together (one micro-batch, one watermark step) are ordered among themselves, by
 their arrival rank ``(Kafka timestamp ms, topic, partition, offset)``, then ``published_at``, then id:
 the wrappers decide them in that order, so the tie-break is the same on every replay.
+
+A near (or URL) candidate is *certain* when its sketch estimate is further than
+:func:`minhash.estimate_margin` from the threshold; one closer than that is settled on the two articles'
+shingle samples where they are at hand (``verify.py``), else on the estimate. An exact-content match
+always wins over any other: exact copies collapse onto one delivered article.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from datetime import datetime
 
 import xxhash
 
-from transforms.dedup.minhash import MinHasher, estimate_jaccard
+from transforms.dedup.minhash import MinHasher, estimate_jaccard, estimate_margin, shingle_sample
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.shingles import hash_normalised, normalise, shingle_hashes
 from transforms.records import Article
@@ -46,6 +51,7 @@ class Fingerprint:
     sketch: bytes
     keys: tuple[tuple[bytes, str], ...]
     published_ms: int = _NO_DATE
+    sample: bytes = b""
 
     @property
     def rank(self) -> tuple[bytes, bytes]:
@@ -66,12 +72,15 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class Match:
-    """The earliest-arrived entry one index key matched (``rank`` orders matches)."""
+    """An entry an article matched (``rank`` orders matches). ``certain`` is false for a near or URL
+    match whose sketch estimate (``similarity``) is within the margin of the threshold: it still has to
+    be verified on the shingle samples."""
 
     rank: tuple
     article_id: str
     method: str
     similarity: float
+    certain: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,8 @@ def fingerprint(
 ) -> Fingerprint:
     text = normalise(article.body)
     chash = hash_normalised(text)
-    signature = hasher.signature(shingle_hashes(text, settings.shingle_size))
+    shingles = shingle_hashes(text, settings.shingle_size)
+    signature = hasher.signature(shingles)
     keys: list[tuple[bytes, str]] = []
     if article.canonical_url:
         keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
@@ -152,6 +162,7 @@ def fingerprint(
         sketch=signature.sketch,
         keys=tuple(keys),
         published_ms=int(article.published_at.timestamp() * 1000) if article.published_at else _NO_DATE,
+        sample=shingle_sample(shingles, settings.sample_size),
     )
 
 
@@ -179,28 +190,47 @@ def pack(entries: list[Entry]) -> bytes:
     return b"".join(e.arrival + e.sketch + e.id_bytes for e in entries)
 
 
+def candidates(
+    blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, *, own: bool = False
+) -> list[Match]:
+    """Every entry of this key that ``fp`` may duplicate, whatever either one's dates: every entry is a
+    delivered article (delivery order, see the module doc).
+
+    URL matches are verified like near ones: an update at the same URL that changes the body by more than
+    the threshold is a new version, not a duplicate. An estimate below the threshold by more than the
+    margin is no candidate; one within the margin is uncertain. ``fp``'s own entry (a replay of a
+    survivor) is skipped unless ``own`` (a backfill checked against the live index: live consumers
+    already have it). Entries that arrived more than the horizon before ``fp`` never match, so a verdict
+    does not depend on when a store got round to expiring them.
+    """
+    found: list[Match] = []
+    oldest = fp.arrival_s - settings.horizon_ms // 1000
+    margin = estimate_margin(settings.threshold, settings.num_perm)
+    for entry in iter_entries(blob, kind, settings):
+        if (not own and entry.rank == fp.rank) or entry.event_s < oldest:
+            continue
+        similarity = 1.0 if kind == EXACT else estimate_jaccard(entry.sketch, fp.sketch)
+        if similarity >= settings.threshold - margin:
+            certain = kind == EXACT or similarity >= settings.threshold + margin
+            found.append(Match(entry.rank, decode_id(entry.id_bytes), kind, similarity, certain))
+    return found
+
+
+def settled(match: Match, similarity: float, settings: DedupSettings) -> Match | None:
+    """``match`` as a verdict if ``similarity`` (its estimate, or its measured Jaccard) reaches the
+    threshold; a URL match reports 1.0, as the same address does."""
+    if similarity < settings.threshold:
+        return None
+    return Match(match.rank, match.article_id, match.method, 1.0 if match.method != NEAR else similarity)
+
+
 def probe(
     blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, *, own: bool = False
 ) -> Match | None:
-    """The earliest-arrived entry of this key that ``fp`` duplicates, whatever either one's dates: every
-    entry is a delivered article (delivery order, see the module doc).
-
-    URL matches are verified like near ones: an update at the same URL that changes the body by more than
-    the threshold is a new version, not a duplicate. ``fp``'s own entry (a replay of a survivor) is skipped
-    unless ``own`` (a backfill checked against the live index: live consumers already have it). Entries
-    that arrived more than the horizon before ``fp`` never match, so a verdict does not depend on when a
-    store got round to expiring them.
-    """
-    best: Match | None = None
-    oldest = fp.arrival_s - settings.horizon_ms // 1000
-    for entry in iter_entries(blob, kind, settings):
-        itself = not own and entry.rank == fp.rank
-        if itself or entry.event_s < oldest or (best and entry.rank >= best.rank):
-            continue
-        similarity = 1.0 if kind == EXACT else estimate_jaccard(entry.sketch, fp.sketch)
-        if similarity >= settings.threshold:
-            best = Match(entry.rank, decode_id(entry.id_bytes), kind, 1.0 if kind != NEAR else similarity)
-    return best
+    """The earliest-arrived entry of this key that ``fp`` duplicates on the sketch estimate alone: where
+    no shingle samples are at hand (one key's runner state, see ``beam.py``)."""
+    found = (settled(m, m.similarity, settings) for m in candidates(blob, fp, kind, settings, own=own))
+    return min((m for m in found if m), key=lambda m: m.rank, default=None)
 
 
 def insert(blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, now_s: int) -> bytes:
@@ -216,8 +246,13 @@ def newest_second(blob: bytes, kind: str, settings: DedupSettings) -> int:
     return max((e.event_s for e in iter_entries(blob, kind, settings)), default=0)
 
 
+def preference(match: Match) -> tuple:
+    """How matches of one article are ranked: an exact-content match before any other (exact copies
+    collapse onto one article even when an earlier delivered story is also near), then the
+    earliest-arrived matched article, and for that article the strongest method (url, exact, near)."""
+    return (match.method != EXACT, match.rank, METHOD_RANK[match.method], -match.similarity)
+
+
 def choose(matches: list[Match | None]) -> Match | None:
-    """The verdict from all keys' probes (``None`` keeps the article): the earliest-arrived matched article
-    wins, and for that article the strongest method (url, then exact, then near)."""
-    found = [m for m in matches if m is not None]
-    return min(found, key=lambda m: (m.rank, METHOD_RANK[m.method], -m.similarity)) if found else None
+    """The verdict from all keys' probes (``None`` keeps the article), by :func:`preference`."""
+    return min((m for m in matches if m is not None), key=preference, default=None)

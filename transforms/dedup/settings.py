@@ -13,7 +13,9 @@ class DedupSettings:
 
     ``num_perm`` MinHash functions feed the 1-bit verification sketch; ``bands * rows`` more feed the LSH
     bucket keys. A pair whose true Jaccard is J becomes a candidate with probability
-    ``1 - (1 - J**rows) ** bands`` and is kept as a duplicate when its estimated Jaccard is ``>= threshold``.
+    ``1 - (1 - J**rows) ** bands`` and is kept as a duplicate when its Jaccard is ``>= threshold``: the
+    sketch's estimate where it is clearly on one side, else measured on the two articles' shingle samples
+    of ``sample_size`` (every shingle of a body up to that many; see ``verify.py``).
     """
 
     threshold: float = 0.5
@@ -23,6 +25,7 @@ class DedupSettings:
     shingle_size: int = 3
     horizon_days: float = 7.0
     max_per_bucket: int = 32
+    sample_size: int = 512
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -31,8 +34,8 @@ class DedupSettings:
             raise ValueError("num_perm must be a positive multiple of 8")
         if not 0 < self.bands < 256 or self.rows <= 0:
             raise ValueError("bands must be in 1..255 and rows positive")
-        if self.shingle_size <= 0 or self.max_per_bucket <= 0 or self.horizon_days <= 0:
-            raise ValueError("shingle_size, max_per_bucket and horizon_days must be positive")
+        if min(self.shingle_size, self.max_per_bucket, self.sample_size) <= 0 or self.horizon_days <= 0:
+            raise ValueError("shingle_size, max_per_bucket, sample_size and horizon_days must be positive")
 
     @property
     def horizon_ms(self) -> int:

@@ -52,6 +52,7 @@ _COUNTRY_ALIASES = {
     "TL": ["East Timor", "Timor-Leste"],
     "PS": ["Palestine", "Palestinian Territories"],
     "VA": ["Vatican City", "Holy See"],
+    "BA": ["Bosnia"],
     "CV": ["Cape Verde"],
     "AE": ["UAE", "U.A.E."],
 }
@@ -457,6 +458,12 @@ class Gazetteer:
         if not key:
             return []
         return self._lookup("primary", key) or self._lookup("alternate", key)
+
+    def alternate_only(self, name: str) -> bool:
+        """Whether ``name`` is no place's official or common name, only an alternate one (a transliteration,
+        an old or local name: "Persia" is an alternate name of a village in New York)."""
+        key = fold(name)
+        return bool(key) and not self._lookup("primary", key) and bool(self._lookup("alternate", key))
 
     def country(self, name: str) -> Place | None:
         return next((p for p in self._lookup("primary", fold(name)) if p.kind == "country"), None)

@@ -1,15 +1,25 @@
 """Classes of words that a news NER model trained on Reuters 1996 gets wrong in today's news, and what each is.
 
 - Common-noun acronyms (AI, EV, HVAC, ID, TB) are no names: dropped.
-- A country code before a currency sign ("US $", "HK$") is part of the currency, not a place: dropped.
-- An abbreviated title standing alone ("Dr", "Mrs") is no person: dropped.
+- A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
+  code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
+- An abbreviated title standing alone ("Dr", "Mrs") is no person, and an era after a year ("394 AD",
+  "776 BCE") no organisation: dropped.
 - A deity ("God", "Allah") is no person: dropped; religions and their followers ("Muslims", "Catholic") are
   miscellaneous names, as CoNLL annotates them.
 - A nationality word ("Russian", "Americans") is a miscellaneous name, not a place, person or organisation.
 - A social network ("Twitter", "TikTok") is an organisation (the company), wherever it appears.
-- A generic noun for a state after "the" ("the Kingdom", "the Republic") is no place name.
+- A generic noun for a state or its seat after "the" ("the Kingdom", "the Republic", "the National Capital")
+  is no place name.
+- A religious or cultural festival ("Diwali", "Ramadan", "Thanksgiving") is a miscellaneous name, not a place
+  or person.
+- One word with a capital inside after a lowercase stem of three letters or more ("AppleSkin", "PlayStation",
+  "iPhone") is a product's or brand's name, not a person's (surnames with a capital inside start with a
+  particle: McCain, MacArthur, DeSantis, LaGuardia, DiCaprio).
 - A short all-capitals or a mixed-case acronym (outside a line in capitals) read as a place the gazetteer does not know ("BJP", "TxDOT") is an
   organisation.
+- A word opening a sentence that the same article prints in lowercase elsewhere and never capitalised
+  inside a sentence ("Iodine deficiency ..." in an article about iodine) is that common word: dropped.
 - A legislature named by its common name ("Parliament", "Congress") mid-sentence is an organisation.
 
 Each list holds ordinary English words of its class, not names from any data set.
@@ -18,6 +28,8 @@ Each list holds ordinary English words of its class, not names from any data set
 from __future__ import annotations
 
 import re
+
+import pycountry
 
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
@@ -32,8 +44,13 @@ COMMON_ACRONYMS = _words(
     """AI AR VR XR EV EVs SUV SUVs AWD 4WD HVAC ID IDs TB HIV DNA RNA GDP CEO CEOs CFO COO CTO IPO IPOs ETF
     ETFs GPS LED LEDs LCD USB PC PCs TV TVs IT HR PR FAQ PDF URL API APIs SMS VPN IQ ICU ER MRI CT PTSD ADHD
     OK AM PM RPM MPH MPG ATM ATMs CCTV DIY DUI DWI ESG GMO IVF NFT NFTs OTC PPE SEO SIM STEM UV VAT VIP VIPs
-    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR"""
+    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD"""
 )
+# ISO 4217 codes (pycountry) and the abbreviations news prints before amounts of rupees, rupiah and taka.
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) | _words("Rs Rs. Rp Rp. Tk Tk.")
+_AMOUNT_AFTER = re.compile(r"\s?\d")
+_ERAS = _words("AD BC BCE CE")
+_YEAR_BEFORE = re.compile(r"\d\s?$")
 _TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
 DEITIES = _words("god allah jehovah yahweh almighty")
 RELIGIONS = _words(
@@ -45,13 +62,22 @@ SOCIAL_NETWORKS = _words(
     """Twitter Facebook Instagram YouTube TikTok WhatsApp LinkedIn Snapchat Reddit Telegram WeChat Weibo
     Pinterest Tumblr Bluesky Mastodon Twitch Discord"""
 )
-# Generic nouns for a state that "the" makes a reference, not a name ("the Kingdom said").
+# Generic nouns for a state or its seat that "the" makes a reference, not a name ("the Kingdom said"),
+# alone or after an ordinary adjective ("the National Capital").
 POLITY_NOUNS = _words(
-    "kingdom republic emirate emirates principality federation commonwealth union nation realm"
+    "kingdom republic emirate emirates principality federation commonwealth union nation realm capital"
+)
+_POLITY_ADJECTIVES = _words("national federal royal holy great")
+FESTIVALS = _words(
+    """diwali deepavali holi navratri dussehra durga puja onam pongal ramadan ramzan eid hajj hanukkah chanukah
+    passover purim sukkot yom kippur rosh hashanah christmas easter pentecost halloween
+    thanksgiving kwanzaa nowruz vesak songkran"""
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
+_PRODUCT = re.compile(r"(?:[A-Z][a-z]{2,}|[a-z]{1,3})[A-Z][a-z]+")  # "AppleSkin", "iPhone"; not "McCain"
+_NAME_PARTICLES = ("Mac", "Van", "Von", "Del", "Des", "Den", "Der", "Fitz", "San", "Dela")
 
 
 def _fold(text: str) -> str:
@@ -66,17 +92,30 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         word = _fold(text)
         if (
             text in COMMON_ACRONYMS
+            or _common_noun_opening(body, m.start, text)
             or _CURRENCY_AFTER.match(body, m.end)
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
+            or text in CURRENCIES
+            and _AMOUNT_AFTER.match(body, m.end)
+            or text.rstrip(".").replace(".", "") in _ERAS
+            and _YEAR_BEFORE.search(body, max(0, m.start - 2), m.start)
             or word in _TITLE_ABBREVIATIONS
             or word in DEITIES
-            or m.type == "LOC"
-            and word in POLITY_NOUNS
+            or m.type in ("LOC", "ORG")
+            and _generic_polity(word)
             and re.search(r"\b[Tt]he\s+$", body[max(0, m.start - 4) : m.start])
         ):
             continue
-        if word in RELIGIONS or (m.type != "MISC" and " " not in text and _demonym(gaz, text)):
+        if (
+            word in RELIGIONS
+            or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
+            or all(w in FESTIVALS for w in word.split())
+            or m.type == "PERSON"
+            and _PRODUCT.fullmatch(text)
+            and not text.startswith(_NAME_PARTICLES)
+            and text not in SOCIAL_NETWORKS
+        ):
             m = RawMention(m.start, m.end, "MISC")
         elif text in SOCIAL_NETWORKS or (
             m.type == "LOC"
@@ -88,6 +127,22 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
     return sorted(out + _unread(body, out), key=lambda m: m.start)
+
+
+def _common_noun_opening(body: str, start: int, text: str) -> bool:
+    """A one-word mention opening a sentence, printed in lowercase elsewhere in ``body`` and never
+    capitalised inside a sentence."""
+    if not text.isalpha() or not text.istitle() or not starts_sentence(body, start):
+        return False
+    if not re.search(rf"(?<!\w){re.escape(text.lower())}(?!\w)", body):
+        return False
+    return all(starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){text}(?!\w)", body))
+
+
+def _generic_polity(word: str) -> bool:
+    """ "kingdom", "national capital": a generic noun for a state or its seat, alone or after an adjective."""
+    *before, last = word.split()
+    return last in POLITY_NOUNS and len(before) <= 1 and all(w in _POLITY_ADJECTIVES for w in before)
 
 
 def _capitals_line(body: str, i: int) -> bool:

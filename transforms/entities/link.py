@@ -14,6 +14,15 @@ What decides, strongest first:
    places inside the division.
 4. Prominence: a country, a national capital, and lastly the population.
 
+A name made only of ordinary English words ("West", "Middle East", "White House") is far more often a
+direction, region or building than the town or foreign division of that name, so such a name is linked only
+to a country or continent, or to a place the article itself locates: inside the qualifier after it, in a
+division or county the article names or has places in, or, for a first-level division, a capital or a city
+of at least 100,000 people, in a country the article names or has places in. A name that is only an
+alternate name of its places (an old name, a transliteration: "Persia" is a village in New York, "Sahara" a
+hamlet in Yemen) is linked only to a place in a country the article names or has places in, a first-level division, or a
+capital or city of at least 100,000 people.
+
 Every name is read twice: first alone (with only qualifiers and unambiguous names as context), then with
 the context of the other names' first readings, so that "Atlanta" helps "Georgia" and the reverse.
 """
@@ -27,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from transforms.entities.gazetteer import AP_ABBREVIATIONS, Gazetteer, Place, fold
+from transforms.entities.rules import COMMON_WORDS
 from transforms.records import EntityIds
 
 # Score terms, in orders of magnitude of population.
@@ -44,6 +54,7 @@ _COUNTRY_PRIOR = 2.0
 _CONTINENT_PRIOR = 2.0
 _CAPITAL_PRIOR = 1.5
 _NAMESAKE_DIVISION = -1.5  # a division read where its namesake main city is meant ("New York")
+_PROMINENT_CITY = 100_000  # a city of an ordinary word's name that its country alone may place ("Nice")
 
 # "City, State": a comma, then up to four words of a qualifier (a name or an abbreviation with dots).
 _QUALIFIER = re.compile(r",\s*((?:[A-Z][\w'’.-]*\.?)(?:\s+[A-Z][\w'’.-]*\.?){0,3})")
@@ -226,10 +237,16 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     found = gaz.candidates(name)
     if not found:
         return None
-    if len(found) == 1:
-        return found[0]
     ctx = (context or Context()).without(name)
     q = ctx.qualifiers.get(fold(name))
+    if ordinary_words(name):
+        found = [p for p in found if _located(p, ctx, q)]
+    elif gaz.alternate_only(name):
+        found = [
+            p for p in found if _prominent(p) or ctx.countries.get(p.country or "") or _located(p, ctx, q)
+        ]
+    if len(found) <= 1:
+        return found[0] if found else None
     dominant = ctx.dominant_region
     cities = {p.region_key for p in found if p.kind == "city"}
 
@@ -264,6 +281,32 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
         return s
 
     return max(found, key=lambda p: (score(p), p.population))
+
+
+def ordinary_words(name: str) -> bool:
+    """A name made only of words that news prints in lowercase ("West", "Middle East", "White House"); not an
+    abbreviation ("Mass.", "Pa.")."""
+    if name.endswith("."):
+        return False
+    words = re.findall(r"[^\W\d_]+", name)
+    return bool(words) and all(w.casefold() in COMMON_WORDS for w in words)
+
+
+def _located(place: Place, ctx: Context, q: Place | None) -> bool:
+    """Whether the article itself puts a place where it is (see the module's doc)."""
+    if place.kind in ("country", "continent") or q is not None and _inside(place, q):
+        return True
+    in_country = bool(ctx.countries.get(place.country or ""))
+    if place.kind == "admin1":
+        return in_country
+    key = place.region_key or ""
+    if ctx.named_regions.get(key) or ctx.regions.get(key) or ctx.counties.get(place.county_key or ""):
+        return True
+    return in_country and place.kind == "city" and _prominent(place)
+
+
+def _prominent(place: Place) -> bool:
+    return place.kind == "admin1" or place.capital or place.population >= _PROMINENT_CITY
 
 
 def _contains_named(place: Place, ctx: Context) -> bool:

@@ -362,7 +362,8 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
 def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """A one-word "person" or "organisation" that is a country or a national capital, and no person's name
     in this article, is that place: small models read "Kyiv" as a surname, and a capital standing for its
-    government ("Kyiv must act") is the place in CoNLL's reading and in linking."""
+    government ("Kyiv must act") is the place in CoNLL's reading and in linking. So is a one-word "person"
+    the gazetteer knows, right after "in", "near" or "from" and not before a possessive ("died in Cork")."""
     name_parts = set()
     for m in mentions:
         words = body[m.start : m.end].split()
@@ -375,7 +376,13 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
             m.type in ("PERSON", "ORG")
             and " " not in text
             and fold(text) not in name_parts
-            and any(p.kind == "country" or p.capital for p in gaz.candidates(text))
+            and (
+                any(p.kind == "country" or p.capital for p in gaz.candidates(text))
+                or m.type == "PERSON"
+                and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
+                and not re.match(r"['’]s?\b", body[m.end : m.end + 2])
+                and gaz.candidates(text)
+            )
         ):
             m = RawMention(m.start, m.end, "LOC")
         out.append(m)

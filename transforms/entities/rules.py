@@ -39,6 +39,18 @@ BODY_ENDINGS = _words(
     authority parliament"""
 )
 ORG_STARTS = _words("ministry department university bank")
+# Words that end the names of events, which CoNLL-2003 and OntoNotes read as miscellaneous names, not as
+# organisations or places ("World Cup", "Hong Kong Open", "Nobel Prize", "Cannes Festival").
+EVENT_ENDINGS = _words(
+    """cup open championship championships olympics paralympics prix festival awards prize marathon expo"""
+)
+_GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
+# Words that end the names of streets and natural features, and never a person's name ("Royal Street",
+# "Collins Avenue", "Mekong River").
+PLACE_ENDINGS = _words(
+    """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
+    river mountains ocean desert peninsula canyon creek"""
+)
 # Frequent news words in lower case ("he", "the", "chaos"): a capitalised one may be just that word.
 COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
 SENTENCE_ENDS = "\n.!?:\"“”'‘’("  # what may come before a sentence's first word
@@ -64,11 +76,21 @@ def strip_titles(body: str, m: RawMention) -> RawMention:
 def organisation_by_form(body: str, m: RawMention) -> RawMention:
     """A mention of several words that ends in a company's designator is an organisation; so is a person
     or other name that ends as bodies' names do ("... Committee") or starts as ministries and banks do
-    ("Bank of Japan"), but a place may end so too ("West Bank")."""
+    ("Bank of Japan"), but a place may end so too ("West Bank"). A "person" that ends as a street's or a
+    river's name does is that place ("Royal Street"), and one that ends as an event's name does is a
+    miscellaneous name ("World Cup", "Hong Kong Open", "Olympic Games")."""
     words = body[m.start : m.end].split()
-    if m.type == "ORG" or len(words) < 2:
+    if len(words) < 2:
         return m
     last, first = words[-1].casefold(), words[0].casefold()
+    if words[-1][0].isupper() and (
+        last in EVENT_ENDINGS or last == "games" and words[-2].casefold() in _GAMES_KINDS
+    ):
+        return RawMention(m.start, m.end, "MISC")
+    if m.type == "ORG":
+        return m
+    if m.type == "PERSON" and last in PLACE_ENDINGS:
+        return RawMention(m.start, m.end, "LOC")
     if (
         last in COMPANY_ENDINGS
         or m.type != "LOC"

@@ -43,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
         connect_timeout=consumption.connect_timeout,
         batch_records=consumption.batch_records,
         poll_interval=consumption.poll_interval,
+        dedup_changelog=consumption.dedup_changelog,
         beam_args=args.beam_args,
         monitoring=resolve(Monitoring, args),
     )

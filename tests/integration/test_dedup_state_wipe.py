@@ -1,0 +1,125 @@
+"""A wiped state dir forgets nothing: ``newsflow stream`` restores its dedup index from the changelog topic.
+
+Run 1 delivers distinct stories; the state dir is then deleted (a reboot that wiped it, a new machine).
+Run 2, same consumer group, reads copies of every story (exact copies under other URLs, syndicated near
+copies, re-crawls of the same URLs) and a few new ones: it must rebuild the index from
+``<group>-dedup-changelog`` before its first batch and catch every copy as a duplicate of a run-1 article.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from tests.integration.test_dedup_restart import produce, read_topic, stories
+from transforms.dedup import SqliteStore
+from transforms.dedup.changelog import Changelog, ChangelogStore
+from transforms.dedup.restore import ensure_topic, prepare
+from transforms.settings import KafkaSettings
+
+pytestmark = pytest.mark.integration
+
+
+def stream(bootstrap: str, topics, group: str, state_dir: Path) -> list[dict]:
+    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
+    cmd += ["--bootstrap-servers", bootstrap, "--group-id", group, "--idle-timeout", "4"]
+    cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic]
+    cmd += ["--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic]
+    cmd += ["--state-dir", str(state_dir), "--entities", "false", "--learn-boilerplate", "false"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    events = []
+    for line in run.stderr.splitlines():
+        with contextlib.suppress(ValueError):
+            events.append(json.loads(line))
+    return events
+
+
+def test_every_duplicate_is_caught_after_the_state_dir_is_wiped(kafka_broker, topics, tmp_path):
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    group = f"wipe-{uuid.uuid4().hex[:8]}"
+    state = tmp_path / "state"
+    docs = stories(12)
+    originals, fresh = docs[:9], docs[9:]
+    first_batch = [
+        (i % 4, {"url": f"https://wire.example/{i}", "source": "wire", "text": t})
+        for i, t in enumerate(originals)
+    ]
+    produce(settings, topics.input_topic, first_batch)
+    first_run = stream(kafka_broker.bootstrap, topics, group, state)
+    assert any(e["event"] == "dedup_changelog_created" for e in first_run)
+    ids = {a["url"]: a["id"] for a in read_topic(settings, topics.output_topic)}
+    assert len(ids) == len(originals)
+
+    changelog = f"{group}-dedup-changelog"
+    with contextlib.closing(KafkaAdminClient(bootstrap_servers=[kafka_broker.bootstrap])) as admin:
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, changelog)])
+    assert described["topic"][changelog]["cleanup.policy"]["value"] == "compact"
+
+    shutil.rmtree(state)
+
+    second: list[tuple[int, dict]] = []
+    copies: dict[str, str] = {}  # copy url -> id of the run-1 article it copies
+    for i, text in enumerate(originals[:3]):
+        url = f"https://mirror.example/{i}"
+        second.append(((i + 1) % 4, {"url": url, "source": "mirror", "text": text}))
+        copies[url] = ids[f"https://wire.example/{i}"]
+    for i, text in enumerate(originals[3:6], start=3):
+        body = "A new lede for our readers, written by the syndicating paper.\n\n" + text.split("\n\n", 1)[1]
+        url = f"https://paper.example/{i}"
+        second.append(((i + 2) % 4, {"url": url, "source": "paper", "text": body}))
+        copies[url] = ids[f"https://wire.example/{i}"]
+    for i, text in enumerate(originals[6:9], start=6):
+        url = f"https://wire.example/{i}"
+        second.append((i % 4, {"url": url, "source": "wire", "text": text + "\n\nThis story was re-sent."}))
+        copies[url] = ids[url]
+    for i, text in enumerate(fresh):
+        second.append((i % 4, {"url": f"https://new.example/{i}", "source": "wire", "text": text}))
+    produce(settings, topics.input_topic, second)
+
+    second_run = stream(kafka_broker.bootstrap, topics, group, state)
+    restored = [e for e in second_run if e["event"] == "dedup_restored"]
+    assert len(restored) == 1 and restored[0]["keys_written"] > 0, second_run[-5:]
+    assert (state / "dedup-index.sqlite3").exists()
+
+    verdicts = {v["url"]: v for v in read_topic(settings, topics.duplicates_topic)}
+    assert {url: v["duplicate_of"] for url, v in verdicts.items()} == copies
+    delivered = [a["url"] for a in read_topic(settings, topics.output_topic)]
+    assert sorted(u for u in delivered if u not in ids) == [
+        f"https://new.example/{i}" for i in range(len(fresh))
+    ]
+    assert len(delivered) == len(originals) + len(fresh)  # nothing delivered twice
+
+
+def test_an_index_from_before_the_changelog_is_seeded_then_restored_whole(kafka_broker, tmp_path):
+    """The upgrade path on the real broker: a state dir whose index no changelog backs is copied to the
+    topic at start-up (``seed``); a wiped one is then rebuilt from it, row for row, tombstones applied."""
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    changelog = Changelog(settings, f"upgrade-{uuid.uuid4().hex[:8]}-dedup-changelog")
+    with contextlib.closing(KafkaAdminClient(bootstrap_servers=[kafka_broker.bootstrap])) as admin:
+        assert ensure_topic(admin, changelog.topic)
+    old = tmp_path / "old"
+    store = SqliteStore(old)
+    rows = [(b"k%05d" % i, b"blob-%d" % i, 1_000 + i) for i in range(12_000)]  # > one restore transaction
+    store.put_many(rows)
+    store.close()
+    assert prepare(settings, changelog, old) == "seed"
+    assert prepare(settings, changelog, old) == "none"  # backed now: nothing to do at the next start
+    live = ChangelogStore(SqliteStore(old), changelog)
+    assert live.expire(1_010) == 10  # tombstones for k00000..k00009
+    live.put_many([(b"k00010", b"rewritten", 5_000)])
+    live.close()
+    wiped = tmp_path / "wiped"
+    assert prepare(settings, changelog, wiped) == "restore"
+    restored, original = SqliteStore(wiped, read_only=True), SqliteStore(old, read_only=True)
+    assert list(restored.rows()) == list(original.rows())
+    assert restored.size() == (11_990, original.size()[1])

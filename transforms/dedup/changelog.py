@@ -1,0 +1,108 @@
+"""The dedup index's changelog: every index write mirrored to a compacted Kafka topic.
+
+The SQLite file under ``--state-dir`` is the index the rule reads; the topic
+``<group id>-dedup-changelog`` is its backup, as Kafka Streams backs a RocksDB store with a changelog.
+Each record is keyed by the index key, so compaction keeps exactly the key's latest blob, and a key the
+store expires is written as a tombstone, so the topic holds what the store holds. A wiped or new state dir
+is rebuilt from it (:mod:`transforms.dedup.restore`).
+
+Ordering (why a restored index is never behind the committed offsets): :class:`ChangelogStore` sends each
+write as the store makes it and :meth:`ChangelogStore.flush` waits for every send of the micro-batch
+(acks from all in-sync replicas) before the dedup step hands the batch on. The batch's outputs are
+acknowledged, and its offsets committed, only after that; a failed send fails the batch, which is re-read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaProducer
+
+from transforms.dedup.store import SqliteStore
+from transforms.settings import KafkaSettings
+
+FORMAT = 1
+"""First byte of every non-tombstone value: the layout below, so a later layout can be told apart."""
+
+TOPIC_CONFIG = {
+    "cleanup.policy": "compact",
+    "segment.ms": str(24 * 3600 * 1000),  # compaction only cleans closed segments: roll them daily
+    "min.cleanable.dirty.ratio": "0.5",
+}
+"""The config a changelog topic is created with (and what the restore checks an existing one for)."""
+
+
+def changelog_topic(group_id: str) -> str:
+    """The changelog of a consumer group's index: the group id names the application, as in Kafka Streams."""
+    return f"{group_id}-dedup-changelog"
+
+
+def encode(blob: bytes, newest_s: int) -> bytes:
+    """A changelog value: format byte, newest arrival second (4 bytes, big-endian), the key's blob."""
+    return bytes([FORMAT]) + newest_s.to_bytes(4, "big") + blob
+
+
+def decode(value: bytes | None) -> tuple[bytes, int] | None:
+    """``(blob, newest second)`` of a changelog value; ``None`` for a tombstone (the key was expired)."""
+    if value is None:
+        return None
+    if len(value) < 5 or value[0] != FORMAT:
+        raise ValueError(f"not a dedup changelog value of format {FORMAT} ({len(value)} bytes)")
+    return value[5:], int.from_bytes(value[1:5], "big")
+
+
+@dataclass(frozen=True)
+class Changelog:
+    """Where a store mirrors its writes (picklable: it travels in the Beam DoFn)."""
+
+    kafka: KafkaSettings
+    topic: str
+
+
+class ChangelogStore:
+    """A :class:`SqliteStore` whose writes and expiries are also produced to the changelog topic.
+
+    Reads go to SQLite only. Sends are asynchronous; :meth:`flush` makes them durable and raises the first
+    delivery error, and is called once per micro-batch (see the module doc for why that ordering holds).
+    """
+
+    def __init__(self, store: SqliteStore, changelog: Changelog, producer: Any | None = None) -> None:
+        self.store = store
+        self.topic = changelog.topic
+        self.producer = producer or KafkaProducer(**changelog.kafka.producer_kwargs())
+        self._pending: list[Any] = []
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        return self.store.get_many(keys)
+
+    def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
+        self.store.put_many(items)
+        for key, blob, newest in items:
+            self._pending.append(self.producer.send(self.topic, key=key, value=encode(blob, newest)))
+
+    def expire(self, before_s: int) -> int:
+        dropped = self.store.expire_keys(before_s)
+        for key in dropped:
+            self._pending.append(self.producer.send(self.topic, key=key, value=None))
+        return len(dropped)
+
+    def size(self) -> tuple[int, int]:
+        return self.store.size()
+
+    def flush(self, timeout: float = 120.0) -> int:
+        """Wait until every write so far is on the changelog; how many were; raises a delivery error."""
+        pending, self._pending = self._pending, []
+        if pending:
+            self.producer.flush(timeout=timeout)
+            for future in pending:
+                future.get(timeout=0)
+        return len(pending)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.producer.close(timeout=10)
+            self.store.close()
