@@ -12,8 +12,11 @@ consumer group and state dir:
   deleted between the two batches and again after a SIGKILL in the second (:func:`wipe_between_batches`):
   the dedup index comes back from its changelog topic, so every copy must still be caught.
 
-A scenario is its inputs plus a driver (:func:`kill_and_drain` by default); two instances with one group
-id are a new driver and a new row of :data:`SCENARIOS`.
+* ``two-instances``: two streams with one group id, the second started ``--second-after`` seconds after
+  the first, one of them SIGKILLed and restarted while both run (:func:`two_instances`). It also reports
+  the longest time a partition with input waiting saw no commit, and any committed offset that went back.
+
+A scenario is its inputs plus a driver (:func:`kill_and_drain` by default).
 
 For each scenario the report gives: inputs, kills, lost, delivered twice, the longest time any input held
 its batch (every partition of a micro-batch waits for it: the ``slow_input`` log lines, wall clock and CPU),
@@ -596,6 +599,15 @@ SCENARIOS = {
             lambda a: a.scenario_kills,
             driver=lambda *a: wipe_between_batches(*a),
         ),
+        Scenario(
+            "two-instances",
+            "two streams with one group id, the second started --second-after s later; one SIGKILLed and "
+            "restarted while both run",
+            lambda a: [],
+            lambda a: a.instance_articles,
+            lambda a: a.scenario_kills,
+            driver=lambda *a: two_instances(*a),
+        ),
     )
 }
 
@@ -848,6 +860,150 @@ def wipe_between_batches(args: argparse.Namespace, scenario: Scenario, work: Pat
     return report
 
 
+class CommitWatch(threading.Thread):
+    """Samples the group's committed offsets and the raw topic's end offsets every 0.25 s: how long a
+    partition with input waiting saw no commit (a dead member's partitions wait for its session to time
+    out, a rebalance for the running batch), and whether a committed offset ever went back."""
+
+    def __init__(self, settings: KafkaSettings, group: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.group, self.topic = settings, group, topic
+        self.stalls: dict[int, float] = dict.fromkeys(range(PARTITIONS), 0.0)
+        self.went_back: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        tps = [TopicPartition(self.topic, p) for p in range(PARTITIONS)]
+        last: dict[int, int] = {}
+        since: dict[int, float] = {}
+        with consumer(self.settings, self.group) as c:
+            while not self.done.wait(0.25):
+                now, ends = time.monotonic(), c.end_offsets(tps)
+                for tp in tps:
+                    p, offset = tp.partition, c.committed(tp) or 0
+                    if offset < last.get(p, 0):
+                        self.went_back.append(f"{p}: {last[p]} -> {offset}")
+                    if offset != last.get(p) or offset >= ends[tp]:
+                        since[p] = now  # moved, or nothing waiting
+                    self.stalls[p] = max(self.stalls[p], now - since.setdefault(p, now))
+                    last[p] = offset
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.is_alive():
+            self.join(timeout=30)
+
+
+def two_instances(args: argparse.Namespace, scenario: Scenario, work: Path) -> dict:
+    """Instance A streams; B joins with the same group id ``--second-after`` seconds later; once both run,
+    one of them is SIGKILLed and restarted (``--scenario-kills`` times, alternating). Both share one state
+    dir (one machine). When the input is all in, both are stopped with SIGTERM once the committed offsets
+    reach the end of the raw topic."""
+    rng = random.Random(args.seed)
+    settings = KafkaSettings(bootstrap_servers=args.bootstrap)
+    prefix = f"chaos-{scenario.name}-{uuid.uuid4().hex[:8]}"
+    topics = Topics(*(f"{prefix}.{name}" for name in ("raw", "clean", "duplicates", "dlq")))
+    create_topics(settings, topics)
+    outputs_names = [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
+    n_articles, n_kills = scenario.articles(args), scenario.kills(args)
+    values = articles(n_articles, args.seed + list(SCENARIOS).index(scenario.name))
+    rate = args.rate or max(2.0, n_articles / (args.second_after + 20.0 + 15.0 * n_kills))
+    feeder = Feeder(settings, topics.input_topic, values, rate)
+    extra = ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
+    extra += ["--poll-interval", "0.5"] + (["--passthrough", "true"] if args.passthrough else [])
+    instances = []
+    for name in ("a", "b"):
+        (work / f"logs-{name}").mkdir(parents=True, exist_ok=True)
+        instances.append(
+            Pipeline(args.bootstrap, topics, prefix, work / "state", work / f"logs-{name}", extra)
+        )
+    watch = CommitWatch(settings, prefix, topics.input_topic)
+
+    started = time.monotonic()
+    feeder.start()
+    procs = [instances[0].start()]
+    kills: list[Kill] = []
+    try:
+        wait_for_line(*procs[0], "stream_start", 180)
+        wait_for_growth(settings, outputs_names, 0, 180)
+        watch.start()  # from A's first output: its start-up (imports, the NER model) is no stall
+        time.sleep(max(0.0, args.second_after - (time.monotonic() - started)))
+        procs.append(instances[1].start())
+        wait_for_line(*procs[1], "group_partitions_assigned", 180)
+        for k in range(n_kills):
+            victim = k % 2
+            wait_for_growth(settings, outputs_names, end_total(settings, outputs_names), 120)
+            time.sleep(rng.uniform(0.0, args.max_kill_delay))
+            for proc, log_path in procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"an instance exited by itself ({proc.returncode}):\n{_tail(log_path)}"
+                    )
+            kills.append(Kill(kill(procs[victim][0]), committed(settings, prefix, topics.input_topic)))
+            print(f"kill {k + 1}/{n_kills}: instance {'ab'[victim]}", file=sys.stderr, flush=True)
+            procs[victim] = instances[victim].start()
+        feeder.join()
+        if feeder.error is not None:
+            raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")
+        deadline = time.monotonic() + args.drain_timeout
+        while committed(settings, prefix, topics.input_topic) != raw_ends(settings, topics):
+            if time.monotonic() > deadline or any(proc.poll() is not None for proc, _ in procs):
+                break
+            time.sleep(0.5)
+        for proc, _ in procs:
+            proc.send_signal(signal.SIGTERM)
+        exits = [proc.wait(timeout=120) for proc, _ in procs]
+    finally:
+        watch.stop()
+        for proc, _ in procs:
+            if proc.poll() is None:
+                kill(proc)
+
+    outputs = read_outputs(settings, topics, OriginalStore(work / "state"))
+    sent = {pos: "article" for pos in feeder.landed}
+    report = account(sent, outputs, kills)
+    holds = [hold_times(p.log_dir, topics.input_topic, sent) for p in instances]
+    letters = [o for o in outputs if o.topic == "dlq"]
+    originals = {pos: values[i] for pos, i in feeder.landed.items()}
+    replayable = sum(
+        o.original is not None and o.original == originals.get((o.partition, o.offset)) for o in letters
+    )
+    garbled = [f"{o.partition}@{o.offset}" for o in outputs if o.topic == "clean" and MOJIBAKE.search(o.text)]
+    report.update(
+        scenario=scenario.name,
+        chain="passthrough" if args.passthrough else "full",
+        runner="local",
+        articles=n_articles,
+        kills=n_kills,
+        second_after_seconds=args.second_after,
+        instance_runs=[p.runs for p in instances],
+        exit_codes_on_sigterm=exits,
+        committed_at_end=committed(settings, prefix, topics.input_topic) == raw_ends(settings, topics),
+        commits_went_back=watch.went_back,
+        longest_partition_stall_seconds=round(max(watch.stalls.values()), 1),
+        partition_stall_seconds={p: round(s, 1) for p, s in watch.stalls.items()},
+        outputs_by_topic=dict(Counter(o.topic for o in outputs)),
+        dead_letters_by_reason=dict(Counter(reason(o) for o in letters).most_common()),
+        dead_letters_replayable=f"{replayable}/{len(letters)}",
+        garbled=len(garbled),
+        longest_hold_seconds=max(h["longest_hold_seconds"] for h in holds),
+        longest_hold_cpu_seconds=max(h["longest_hold_cpu_seconds"] for h in holds),
+        wall_seconds=round(time.monotonic() - started, 1),
+        work_dir=str(work),
+    )
+    report["ok"] = (
+        report["lost"] == 0
+        and report["duplicates_not_in_flight"] == 0
+        and report["unknown_outputs"] == 0
+        and report["committed_at_end"]
+        and not watch.went_back
+        and exits == [0, 0]
+        and not garbled
+        and replayable == len(letters)
+    )
+    return report
+
+
 def reason(output: Output) -> str:
     """A dead letter's error type and message with its numbers taken out, so that like counts with like."""
     return f"{output.error_type}: {re.sub(r'[0-9]+', 'N', (output.message or '')[:70])}"
@@ -976,6 +1132,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=5000, help="Articles of the 'kills' scenario.")
     parser.add_argument("--scenario-articles", type=int, default=40, help="Articles of the other scenarios.")
     parser.add_argument("--scenario-kills", type=int, default=1, help="SIGKILLs in the other scenarios.")
+    parser.add_argument("--instance-articles", type=int, default=300, help="Articles of 'two-instances'.")
+    parser.add_argument(
+        "--second-after", type=float, default=30.0, help="'two-instances': start B this long after A."
+    )
     parser.add_argument(
         "--doc-time-budget", type=float, default=Limits().doc_time_budget, help="The pipeline's budget."
     )

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 import apache_beam as beam
@@ -36,6 +37,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from transforms.group_membership import commit_forward, member_of
 from transforms.reader_pool import READERS
 from transforms.records import Header, Origin, SourcePosition
 from transforms.settings import KafkaSettings
@@ -170,8 +172,10 @@ def resolve_ranges(
     *,
     announce: bool = True,
     consumer: KafkaConsumer | None = None,
+    partitions: Collection[TopicPartition] | None = None,
 ) -> list[PartitionRange]:
-    """One offset range per partition of ``topics``, following ``rule``.
+    """One offset range per partition of ``topics`` (only those in ``partitions``, when given: the ones a
+    group member owns), following ``rule``.
 
     In a streaming run with a group id, partitions without a committed offset get their start offset
     committed at once, so the commit frontier always has a known starting point. ``announce=False`` logs
@@ -184,10 +188,14 @@ def resolve_ranges(
     try:
         tps = []
         for topic in topics:
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
+            found = consumer.partitions_for_topic(topic)
+            if not found:
                 raise ValueError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
-            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+            tps += [TopicPartition(topic, p) for p in sorted(found)]
+        if partitions is not None:
+            tps = [tp for tp in tps if tp in partitions]
+            if not tps:
+                return []
         beginning = consumer.beginning_offsets(tps)
         end = consumer.end_offsets(tps)
         starts: dict[TopicPartition, int] = {}
@@ -515,7 +523,9 @@ class AckFrontier:
 
 
 class CommitOffsets(beam.DoFn):
-    """Keyed by ``topic:partition``: advance the ack frontier, commit it for the group per bundle."""
+    """Keyed by ``topic:partition``: advance the ack frontier, commit it for the group per bundle, never
+    backwards. In the local stream the commit goes through this process's group member (the group refuses
+    commits from outside it), and only for the partitions the member still owns."""
 
     FRONTIER = userstate.ReadModifyWriteStateSpec("frontier", beam.coders.PickleCoder())
 
@@ -524,10 +534,16 @@ class CommitOffsets(beam.DoFn):
         self.group_id = group_id
 
     def setup(self) -> None:
-        self._consumer = retrying(
-            lambda: KafkaConsumer(**self.settings.consumer_kwargs(self.group_id)), "committer"
-        )
+        self._member = member_of(self.group_id)
+        if self._member is not None:  # the local stream: commit as the group's member in this process
+            self._consumer = self._member.consumer
+        else:
+            self._consumer = retrying(
+                lambda: KafkaConsumer(**self.settings.consumer_kwargs(self.group_id)), "committer"
+            )
         self._commits = Metrics.counter("newsflow", "kafka.offset_commits")
+        self._backwards = Metrics.counter("newsflow", "kafka.commits_backwards_skipped")
+        self._not_owned = Metrics.counter("newsflow", "kafka.commits_not_owned_skipped")
 
     def start_bundle(self) -> None:
         self._to_commit: dict[TopicPartition, int] = {}
@@ -546,18 +562,21 @@ class CommitOffsets(beam.DoFn):
     def finish_bundle(self) -> None:
         if not self._to_commit:
             return
-        offsets = {tp: OffsetAndMetadata(off, "", -1) for tp, off in self._to_commit.items()}
-        retrying(lambda: self._consumer.commit(offsets), "commit")
-        self._commits.inc(len(self._to_commit))
+        offsets = dict(self._to_commit)
+        commit = self._member.commit if self._member is not None else partial(commit_forward, self._consumer)
+        outcome = retrying(lambda: commit(offsets), "commit")
+        self._commits.inc(len(outcome.committed))
+        self._backwards.inc(len(outcome.backwards))
+        self._not_owned.inc(len(outcome.not_owned))
         log.debug(
             "offsets_committed",
-            offsets={f"{tp.topic}:{tp.partition}": o for tp, o in self._to_commit.items()},
+            offsets={f"{tp.topic}:{tp.partition}": o for tp, o in outcome.committed.items()},
         )
         self._to_commit = {}
 
     def teardown(self) -> None:
         consumer = getattr(self, "_consumer", None)
-        if consumer is not None:
+        if consumer is not None and getattr(self, "_member", None) is None:
             consumer.close(autocommit=False)
 
 

@@ -31,11 +31,11 @@ import apache_beam as beam
 import structlog
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from kafka import KafkaConsumer
 
 from pipelines import metrics
 from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
 from pipelines.summary import counters
+from transforms.group_membership import SESSION_TIMEOUT_MS, GroupMember
 from transforms.kafka_io import PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
 from transforms.settings import KafkaSettings
 
@@ -46,6 +46,9 @@ FATAL = (AuthenticationFailed, NotAuthorised, UnknownTopic)
 """Batch failures that retrying cannot fix (an ACL revoked, a topic deleted while running)."""
 MAX_FAILURES = 5
 """Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
+JOIN_WAIT = SESSION_TIMEOUT_MS / 1000 + 5.0
+"""How long the first join may take before batches start anyway: a member of the group killed just before
+(no leave) holds the rebalance until its session times out."""
 
 
 @dataclass
@@ -99,9 +102,6 @@ class StopRequest:
     def requested(self) -> bool:
         return self.event.is_set()
 
-    def sleep(self, seconds: float) -> None:
-        self.event.wait(seconds)
-
 
 def _options(beam_args: list[str]) -> PipelineOptions:
     options = PipelineOptions(beam_args)
@@ -122,49 +122,52 @@ def _run_batch(job: Batches, build: BuildBatch, batch: list[PartitionRange]) -> 
 
 
 class RangeLookup:
-    """The next batch's offset ranges, through one consumer of the group kept open between polls: opening
-    one per poll (connection, metadata) cost about 0.2 s of every batch and every idle poll. A failed
-    lookup closes it, and the next one opens a new consumer."""
+    """The next batch's offset ranges: the partitions this process's group member owns, from the group's
+    committed offsets, through the member's consumer (kept open for the whole run: opening one per poll
+    cost about 0.2 s of every batch and every idle poll). The ranges are logged when the owned set
+    changes, at debug level otherwise."""
 
-    def __init__(self, job: Batches, rule: StartRule) -> None:
+    def __init__(self, job: Batches, rule: StartRule, member: GroupMember) -> None:
         self.job = job
         self.rule = rule
-        self._consumer: KafkaConsumer | None = None
-        self._announce = True
+        self.member = member
+        self._announced: frozenset | None = None
 
     def __call__(self) -> list[PartitionRange]:
-        if self._consumer is None:
-            self._consumer = KafkaConsumer(**self.job.kafka.consumer_kwargs(self.job.group_id))
-        topics = [self.job.input_topic]
-        try:
-            ranges = resolve_ranges(
-                self.job.kafka,
-                topics,
-                self.job.group_id,
-                self.rule,
-                announce=self._announce,
-                consumer=self._consumer,
-            )
-        except Exception:
-            self.close()
-            raise
-        self._announce = False
+        owned = self.member.poll(0)  # on a retry, rejoins first if a failed commit dropped the member
+        ranges = resolve_ranges(
+            self.job.kafka,
+            [self.job.input_topic],
+            self.job.group_id,
+            self.rule,
+            announce=owned != self._announced,
+            consumer=self.member.consumer,
+            partitions=owned,
+        )
+        self._announced = owned
         return ranges
-
-    def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close(autocommit=False)
-            self._consumer = None
 
 
 def run_batches(job: Batches, build: BuildBatch, stop: StopRequest) -> dict[str, int]:
     """Micro-batches, each a pipeline ``build`` adds, until stopped, idle for ``job.idle_timeout`` or
-    ``job.max_records`` read; the totals of the newsflow counters over all batches."""
-    lookup = RangeLookup(job, StartRule(reset=job.reset, bounded=True))
+    ``job.max_records`` read; the totals of the newsflow counters over all batches. The process joins the
+    consumer group first (:mod:`transforms.group_membership`) and leaves it on the way out, so instances
+    with the same group id share the partitions."""
+    member = retrying(lambda: GroupMember(job.kafka, job.input_topic, job.group_id), "group member")
     try:
+        member.join(JOIN_WAIT)
+        lookup = RangeLookup(job, StartRule(reset=job.reset, bounded=True), member)
         return _loop(job, build, stop, lookup)
     finally:
-        lookup.close()
+        member.close()
+
+
+def _wait(member: GroupMember, stop: StopRequest, seconds: float) -> None:
+    """Wait ``seconds`` (less if stopped) while taking part in the group: a rebalance asked for meanwhile
+    is joined now, between batches, not after the wait."""
+    deadline = time.monotonic() + seconds
+    while not stop.requested and (left := deadline - time.monotonic()) > 0:
+        member.poll(min(0.25, left))
 
 
 def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLookup) -> dict[str, int]:
@@ -173,7 +176,11 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
     read = 0
     idle_since = time.monotonic()
     failures = 0
+    member = lookup.member
     while not stop.requested:
+        member.poll(0)  # join a pending rebalance now, between batches
+        if not member.settled:  # partitions revoked, not yet re-assigned: that is not idleness
+            idle_since = time.monotonic()
         budget = (
             job.batch_records if job.max_records is None else min(job.batch_records, job.max_records - read)
         )
@@ -185,7 +192,7 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
             if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
                 log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
                 break
-            stop.sleep(job.poll_interval)
+            _wait(member, stop, job.poll_interval)
             continue
         started = time.monotonic()
         size = sum(r.stop - r.start for r in batch)
@@ -205,7 +212,7 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
             )
             if failures >= MAX_FAILURES:
                 raise
-            stop.sleep(min(30.0, 2.0**failures))
+            _wait(member, stop, min(30.0, 2.0**failures))
             continue
         failures = 0
         totals.update(batch_totals)

@@ -1,0 +1,179 @@
+"""Two ``newsflow stream`` instances with one group id share the partitions (issue 20, item 6).
+
+The second instance starts while the first is working through a backlog; more input arrives once both run.
+Every input must come out exactly once (a clean handover finishes and commits the running batch before its
+partitions move), both instances must have written some of it, and the group's committed offsets, sampled
+all along, must never go back.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from pipelines.cli.commands.consume import iter_records
+from pipelines.options import Topics
+from tests.shared_data import CONLL_TRAIN
+from transforms.entities.conll import stories
+from transforms.group_membership import commit_forward
+from transforms.settings import KafkaSettings
+
+pytestmark = pytest.mark.integration
+
+GROUP = "shared"
+PARTITIONS = 4
+
+
+def produce(settings: KafkaSettings, topic: str, texts: list[str], first: int) -> set[tuple[int, int]]:
+    producer = KafkaProducer(**settings.producer_kwargs())
+    futures = [
+        producer.send(
+            topic,
+            json.dumps({"url": f"https://wire.example/{first + i}", "source": "wire", "text": t}).encode(),
+            partition=i % PARTITIONS,
+        )
+        for i, t in enumerate(texts)
+    ]
+    producer.flush()
+    sent = {(m.partition, m.offset) for m in (f.get(timeout=30) for f in futures)}
+    producer.close()
+    return sent
+
+
+def delivered(settings: KafkaSettings, topics: Topics) -> Counter:
+    """How many outputs (clean, duplicate or dead letter) name each source position."""
+    seen: Counter = Counter()
+    for topic in (topics.output_topic, topics.duplicates_topic, topics.dlq_topic):
+        for _, _, _, record in iter_records(settings, topic):
+            pos = record["source_position"]
+            seen[(pos["partition"], pos["offset"])] += 1
+    return seen
+
+
+class CommitSampler(threading.Thread):
+    """Reads the group's committed offsets every 0.1 s until stopped: the history a monotonicity check needs."""
+
+    def __init__(self, settings: KafkaSettings, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.consumer = KafkaConsumer(**settings.consumer_kwargs(GROUP))
+        self.tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        self.history: dict[int, list[int]] = {p: [] for p in range(PARTITIONS)}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            for tp in self.tps:
+                offset = self.consumer.committed(tp)
+                if offset is not None:
+                    self.history[tp.partition].append(offset)
+            time.sleep(0.1)
+
+    def latest(self) -> dict[int, int | None]:
+        return {p: (h[-1] if h else None) for p, h in self.history.items()}
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=10)
+        self.consumer.close(autocommit=False)
+
+
+def start(bootstrap: str, topics: Topics, state_dir: Path, log_path: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
+    cmd += ["--bootstrap-servers", bootstrap, "--input-topic", topics.input_topic]
+    cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
+    cmd += ["--dlq-topic", topics.dlq_topic, "--group-id", GROUP, "--state-dir", str(state_dir)]
+    cmd += ["--batch-records", "8", "--poll-interval", "0.5"]
+    with open(log_path, "w") as log_file:
+        return subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
+
+
+def events(log_path: Path, name: str) -> list[dict]:
+    found = []
+    for line in log_path.read_text().splitlines():
+        if f'"{name}"' in line:
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+    return found
+
+
+def wait_for(condition: Callable[[], bool], procs: list[subprocess.Popen], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert all(p.poll() is None for p in procs), "an instance exited while it should be running"
+        assert time.monotonic() < deadline, "timed out waiting for the instances"
+        time.sleep(0.5)
+
+
+def test_two_instances_share_the_partitions_lose_nothing_and_commit_forward(kafka_broker, topics, tmp_path):
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    texts = stories(CONLL_TRAIN)[:64]
+    sent = produce(settings, topics.input_topic, texts[:40], 0)
+    sampler = CommitSampler(settings, topics.input_topic)
+    sampler.start()
+    a_log, b_log = tmp_path / "a.log", tmp_path / "b.log"
+    a = start(kafka_broker.bootstrap, topics, tmp_path / "a", a_log)
+    procs = [a]
+    try:
+        wait_for(lambda: sum(delivered(settings, topics).values()) >= 8, procs, timeout=120)
+        b = start(kafka_broker.bootstrap, topics, tmp_path / "b", b_log)  # mid-run: a has a backlog left
+        procs.append(b)
+        wait_for(
+            lambda: any(e["partitions"] for e in events(b_log, "group_partitions_assigned")),
+            procs,
+            timeout=60,
+        )
+        sent |= produce(settings, topics.input_topic, texts[40:], 40)
+        end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
+        wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
+        wait_for(lambda: sampler.latest() == end, procs, timeout=30)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+    finally:
+        sampler.stop()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    seen = delivered(settings, topics)
+    assert sent == set(seen), "every input has an output, and every output an input"
+    assert [pos for pos, n in seen.items() if n > 1] == [], "a clean handover delivers nothing twice"
+    for partition, history in sampler.history.items():
+        assert history == sorted(history), f"partition {partition}'s committed offset went back"
+    for log_path in (a_log, b_log):
+        written = sum(e["written"] for e in events(log_path, "micro_batch"))
+        assert written > 0, f"{log_path.name} wrote nothing: the partitions were not shared"
+        text = log_path.read_text()
+        assert '"commit_skipped_not_owner"' not in text and '"commit_backwards_skipped"' not in text
+    shared = events(a_log, "group_partitions_assigned")[-1]["partitions"]
+    own_b = events(b_log, "group_partitions_assigned")[-1]["partitions"]
+    assert shared and own_b and not set(shared) & set(own_b), "each partition has one owner"
+
+
+def test_a_commit_that_would_go_back_is_skipped(kafka_broker, topics):
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    produce(settings, topics.input_topic, ["one", "two", "three", "four"] * 5, 0)
+    tp = TopicPartition(topics.input_topic, 0)
+    consumer = KafkaConsumer(**settings.consumer_kwargs("forward-only"))
+    try:
+        assert commit_forward(consumer, {tp: 4}).committed == {tp: 4}
+        outcome = commit_forward(consumer, {tp: 2})
+        assert outcome.committed == {} and outcome.backwards == {tp: (2, 4)}
+        assert consumer.committed(tp) == 4
+        assert commit_forward(consumer, {tp: 5}).committed == {tp: 5}
+        assert consumer.committed(tp) == 5
+    finally:
+        consumer.close(autocommit=False)
