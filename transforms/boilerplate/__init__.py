@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import lxml.html
 from apache_beam.metrics import Metrics
 
 from transforms.boilerplate import signals as sig
+from transforms.boilerplate.cascade import run_cascade
 from transforms.boilerplate.charset import decode_html
 from transforms.boilerplate.html import main_text, parse_html, strip_non_content
 from transforms.boilerplate.metadata import (
@@ -106,10 +108,20 @@ def extract_html(
         canonical_url=html_canonical(tree, url),
         published_at=html_published(tree, url),
     )
-    landmarks = strip_non_content(tree)
+    landmarks, page_prose = strip_non_content(tree)
     page_chars = len(" ".join(tree.text_content().split()))
     deadline.check("metadata")
-    blocks = main_text(tree, url, deadline)
+    first = main_text(tree, url, deadline)
+
+    def unstripped() -> lxml.html.HtmlElement:
+        deadline.check("fallback extraction")  # the fallbacks cost as much again: only within budget
+        return parse_html(text, max_depth=max_depth)
+
+    chosen, fell_back = run_cascade(first, tree, page_prose, unstripped, url)
+    deadline.check("fallback extraction")
+    if fell_back:
+        Metrics.counter("newsflow", f"boilerplate.html.cascade.{chosen.name}").inc()
+    blocks = list(chosen.blocks)
     while blocks and extraction.title and _same_text(blocks[0], extraction.title):
         blocks.pop(0)
     _split_html_blocks(blocks, extraction)

@@ -12,7 +12,7 @@ import lxml.etree
 import lxml.html
 import trafilatura
 
-from transforms.boilerplate import prescan
+from transforms.boilerplate import cascade, prescan
 from transforms.boilerplate.prescan import HtmlBudget
 from transforms.boilerplate.text import EXCERPT
 from transforms.budget import Deadline
@@ -45,39 +45,38 @@ def parse_html(html: str, *, max_depth: int, budget: HtmlBudget = HtmlBudget()) 
     return tree
 
 
-NON_CONTENT = (
-    "script",
-    "style",
-    "noscript",
-    "svg",
-    "iframe",
-    "template",
-    "link",
-    "select",
-    "button",
-    "nav",
-    "footer",
-)
-
-
+NEVER_CONTENT = ("script", "style", "noscript", "svg", "iframe", "template", "link")
+# Elements that rarely hold article text: removed unless one holds most of the page's prose (a page that
+# wraps its body in a <nav> or a <button> keeps it).
+USUALLY_NOT_CONTENT = ("select", "button", "nav", "footer")
 LANDMARKS = ("nav", "footer")
+MOST_OF_PAGE = 0.5
 
 
-def strip_non_content(tree: lxml.html.HtmlElement) -> list[Removed]:
+def strip_non_content(tree: lxml.html.HtmlElement) -> tuple[list[Removed], int]:
     """Drop elements that never hold article text (after metadata is read: JSON-LD lives in scripts).
 
     trafilatura would discard them too; doing it in one C pass first makes its Python passes shorter.
-    The text of navigation and footer landmarks is returned as removed blocks, named by their tag.
+    Returns the text of the navigation and footer landmarks removed, as blocks named by their tag, and
+    the page's prose words (:func:`cascade.page_prose_words`) on what remains.
     """
-    removed = []
-    for el in tree.iter(*LANDMARKS):
-        if any(a.tag in LANDMARKS for a in el.iterancestors()):
+    lxml.etree.strip_elements(tree, *NEVER_CONTENT, with_tail=False)
+    page_words = cascade.non_link_words(tree)
+    removed: list[Removed] = []
+    doomed: set[lxml.html.HtmlElement] = set()
+    for el in list(tree.iter(*USUALLY_NOT_CONTENT)):
+        if any(a in doomed for a in el.iterancestors()):
             continue
+        if page_words and cascade.non_link_words(el) > MOST_OF_PAGE * page_words:
+            el.tag = "div"  # a plain container to every later pass, which would drop the tag whole
+            continue
+        doomed.add(el)
         text = " ".join(" ".join(el.itertext()).split())
-        if text:
+        if text and el.tag in LANDMARKS:
             removed.append(Removed(text=text[:EXCERPT], reason=f"html:{el.tag}", chars=len(text)))
-    lxml.etree.strip_elements(tree, *NON_CONTENT, with_tail=False)
-    return removed
+    for el in doomed:
+        el.drop_tree()
+    return removed, cascade.page_prose_words(tree)
 
 
 def main_text(tree: lxml.html.HtmlElement, url: str | None, deadline: Deadline) -> list[str]:

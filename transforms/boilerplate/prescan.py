@@ -8,7 +8,7 @@ could only see it afterwards. Counting tags and attributes is one regular-expres
 is parsed.
 
 The tag pattern follows the HTML tokenizer closely enough to count what the parser will build: quoted
-attribute values may hold ``>`` and ``<``; comments, CDATA, ``<!DOCTYPE>`` and ``<?...>`` are not elements.
+attribute values may hold ``>`` and ``<``; script and style bodies are raw text; comments, CDATA, ``<!DOCTYPE>`` and ``<?...>`` are not elements.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from transforms.errors import LimitExceeded
 START_TAG = re.compile(r"""<[A-Za-z][^\s/>"'=]*((?:"[^"]*"?|'[^']*'?|[^"'>])*)""")
 ATTRIBUTE = re.compile(r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"?|'[^']*'?|[^\s"'>]*))?""")
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+# Script and style bodies are raw text to the parser ("a<b" in JavaScript is no tag): skipped, tag kept.
+RAW_TEXT = re.compile(
+    r"""(<(script|style)\b(?:"[^"]*"?|'[^']*'?|[^"'>])*>?).*?(?:</\2\s*>|\Z)""", re.DOTALL | re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,9 @@ class Census:
 def census(html: str, budget: HtmlBudget) -> Census:
     """Start tags and attributes in ``html``; stops counting (early) once a budget is certainly blown."""
     tags = attributes = most = 0
-    for match in START_TAG.finditer(COMMENT.sub("", html) if "<!--" in html else html):
+    html = COMMENT.sub("", html) if "<!--" in html else html
+    html = RAW_TEXT.sub(r"\1", html)
+    for match in START_TAG.finditer(html):
         tags += 1
         inside = match.group(1)
         if inside.strip():
