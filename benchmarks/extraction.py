@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import html as html_lib
 import importlib.util
 import json
@@ -197,19 +198,21 @@ OURS = {"newsflow-html", "newsflow-text"}
 BASELINE = "trafilatura"
 
 
-def loso_models(sets: list[str]) -> dict[str, object]:
-    """Text mode's line model for each scored set, fitted without that set (dragnet: the shipped model)."""
-    from transforms.boilerplate.model import load_model
-    from transforms.boilerplate.train import fit_sets
+def loso_models(sets: list[str], cache: Path) -> dict[str, object]:
+    """Text mode's line model for each scored set, fitted without that set (dragnet: the shipped model).
 
-    models: dict[str, object] = {}
-    for name in sets:
-        if name in TUNED_SETS:
-            print(f"fitting text model without {name} ...", file=sys.stderr, flush=True)
-            models[name] = fit_sets([s for s in TUNED_SETS if s != name])
-        else:
-            models[name] = load_model()
-    return models
+    Fits are cached under a hash of the code that makes them, so a rerun of unchanged code reuses them."""
+    from transforms.boilerplate import model, signals, text, train
+
+    code = b"".join(Path(m.__file__).read_bytes() for m in (model, signals, text, train))
+    path = cache / f"loso-models-{hashlib.sha256(code).hexdigest()[:16]}.json"
+    if path.exists():
+        fitted = {k: model.LineModel.from_json(v) for k, v in json.loads(path.read_text("utf-8")).items()}
+    else:
+        print("fitting text models, one without each training set ...", file=sys.stderr, flush=True)
+        fitted = train.leave_one_set_out(list(TUNED_SETS))
+        path.write_text(json.dumps({k: m.to_json() for k, m in fitted.items()}), encoding="utf-8")
+    return {name: fitted[name] if name in TUNED_SETS else model.load_model() for name in sets}
 
 
 def run_tools(
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    models = loso_models(sets) if "newsflow-text" in tools else {}
+    models = loso_models(sets, args.cache) if "newsflow-text" in tools else {}
     results: dict[str, dict[str, dict[str, str]]] = {}
     speed: dict[str, list[float]] = {t: [] for t in tools}
     german: dict[str, set[str]] = {}

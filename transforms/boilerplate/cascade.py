@@ -21,8 +21,9 @@ from transforms.boilerplate import signals as sig
 
 PROSE_BLOCK_WORDS = 10  # a paragraph of the page counts as prose from this many non-link words
 SHORT_WORDS = 200  # a fast pass below this while the page holds at least as much prose is suspect
-MIN_SHARE = 0.5  # ... as is one that keeps less than this share of the page's prose
-MAX_LINK_DENSITY = 0.5  # ... or whose words are mostly anchor text
+MIN_SHARE = 0.2  # ... as is one that keeps less than this share of the page's prose
+MAX_LINK_DENSITY = 0.3  # ... or one with this share of its words in blocks that are whole links
+BODY_LINK_DENSITY = 0.1  # a replacement may carry at most this: teaser lists are whole-link headlines
 GAIN = 1.3  # a fallback must bring this much more clean prose than the fast pass to replace it
 
 
@@ -102,19 +103,21 @@ def _grams(blocks: list[str]) -> set[tuple[str, ...]]:
 
 
 def choose(first: Candidate, fallbacks: list[Candidate]) -> Candidate:
-    """The fast pass unless a fallback has clearly more clean prose; among fallbacks, one that keeps what
-    the fast pass found (it adds the missing body) beats one that replaces it (it may be another part of
-    the page)."""
-    best = first
-    for cand in fallbacks:
-        if not cand.words or cand.link_density > MAX_LINK_DENSITY:
-            continue
-        needed = GAIN * best.clean_prose
-        if first.prose and agreement(first, cand) < 0.5:
-            needed = 2 * GAIN * best.clean_prose  # disagreeing: it must be far better
-        if cand.clean_prose > needed or (best.words == 0 and cand.words):
-            best = cand
-    return best
+    """The fast pass unless a fallback brings clearly more clean prose while keeping what the fast pass
+    found (it adds the missing body rather than taking another part of the page); of those, the smallest:
+    the least that repairs the fast pass takes the least furniture with it."""
+    if first.words == 0 or first.link_density > MAX_LINK_DENSITY:  # nothing worth keeping: the best
+        usable = [c for c in fallbacks if c.words and c.link_density <= MAX_LINK_DENSITY]
+        best = max(usable, key=lambda c: c.clean_prose, default=first)
+        return best if best.clean_prose > first.clean_prose or not first.words else first
+    better = [
+        c
+        for c in fallbacks
+        if c.link_density <= BODY_LINK_DENSITY
+        and c.clean_prose > GAIN * first.clean_prose
+        and agreement(first, c) >= 0.5
+    ]
+    return min(better, key=lambda c: c.words, default=first)
 
 
 def landmark_text(tree: lxml.html.HtmlElement) -> list[str]:

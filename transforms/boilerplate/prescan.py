@@ -19,10 +19,14 @@ from itertools import islice
 
 from transforms.errors import LimitExceeded
 
-# One start tag: name, then attributes (quoted values may hold anything but their own quote), then ">" or
-# the end of the text. The alternatives start with different characters, so this cannot backtrack.
-START_TAG = re.compile(r"""<[A-Za-z][^\s/>"'=]*((?:"[^"]*"?|'[^']*'?|[^"'>])*)""")
-ATTRIBUTE = re.compile(r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"?|'[^']*'?|[^\s"'>]*))?""")
+# One attribute as the HTML tokenizer reads it: a name (quotes in a name are part of it: only a quote just
+# after "=" opens a value), then optionally "=" and a quoted or bare value. A stray quote in real pages
+# ('data-x="a""') must not swallow the rest of the page as one tag.
+_ATTR = r"""(?:[^\s/>=][^\s/>=]*(?:\s*=\s*(?:"[^"]*"?|'[^']*'?|[^\s>]*))?|=[^\s>]*)"""
+# One start tag: name, then attributes and the whitespace or slashes between them, then ">" or the end of
+# the text. The alternatives start with different characters, so this cannot backtrack.
+START_TAG = re.compile(r"<[A-Za-z][^\s/>]*((?:[\s/]+|" + _ATTR + r")*)")
+ATTRIBUTE = re.compile(_ATTR)
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 # Script and style bodies are raw text to the parser ("a<b" in JavaScript is no tag): skipped, tag kept.
 RAW_TEXT = re.compile(
