@@ -15,7 +15,8 @@ Speed: all tools run interleaved page by page in one process, so load from other
 pages/s and the ratio against trafilatura at its defaults come from the same run. ``--reuse`` takes the
 predictions of third-party tools from an earlier run's cache (their output does not change with our code);
 ``--time-sample N`` then times every tool, interleaved, on N pages of each set in this run, and the speed
-columns come from that sample. German pages of fundus-testpages are reported on their own line.
+columns come from that sample. German pages of fundus-testpages are reported in their own column.
+``--learned`` adds the learned-boilerplate measurement (k and the share, keyed by source or by site).
 """
 
 from __future__ import annotations
@@ -231,6 +232,43 @@ def run_tools(
     return preds, times
 
 
+LEARNED_GRID = [(1, 0.5), (2, 0.3), (3, 0.3), (3, 0.5), (5, 0.3)]
+
+
+def learned_table(score, benches: dict[str, BenchSet], results: dict) -> None:
+    """Learned boilerplate on HTML mode's bodies, every page of a set under ONE source label (the way the
+    issue's damage was seen): F1 and body characters lost (removed paragraphs that are in the gold body),
+    keyed by source alone (as before) and by source + registered domain, for several k and shares."""
+    from transforms.boilerplate.learned import LearnedBoilerplate, LearnedConfig
+    from transforms.records import Article
+
+    print("\n| learned boilerplate (one label per set) | key | k | max share | F1 change | body chars lost |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, bench in benches.items():
+        preds = results[name].get("newsflow-html")
+        if preds is None:
+            continue
+        base = score.score(bench.truth, preds)[0]
+        for by_domain in (False, True):
+            for k, share in LEARNED_GRID:
+                store = LearnedBoilerplate(LearnedConfig(min_others=k, max_share=share))
+                out, lost = {}, 0
+                for key in bench.keys:
+                    url = bench.urls[key] if by_domain else None
+                    article = Article(id=key, body=preds[key], source=name, url=url)
+                    cleaned = store.apply(article)
+                    out[key] = cleaned.body
+                    gold = set(score.shingles(bench.truth[key]))
+                    for removed in cleaned.boilerplate:
+                        text = next((p for p in preds[key].split("\n\n") if p.startswith(removed.text)), "")
+                        grams = score.shingles(text)
+                        if grams and sum(g in gold for g in grams) >= len(grams) / 2:
+                            lost += removed.chars
+                f1 = score.score(bench.truth, out)[0]
+                key_name = "source + domain" if by_domain else "source only"
+                print(f"| {name} | {key_name} | {k} | {share} | {f1 - base:+.4f} | {lost:,} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -245,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--time-sample", type=int, default=0, help="time all tools on N pages per set")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--learned", action="store_true", help="also measure learned boilerplate's k and share"
+    )
     args = parser.parse_args(argv)
     score = load_score()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -255,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     speed: dict[str, list[float]] = {t: [] for t in tools}
     german: dict[str, set[str]] = {}
     truths: dict[str, dict[str, str]] = {}
+    benches: dict[str, BenchSet] = {}
     for name in sets:
-        bench = load_set(name, score, args.cache)
+        bench = benches[name] = load_set(name, score, args.cache)
         truths[name], german[name] = bench.truth, bench.german
         ctx = {"model": models.get(name)}
         first = bench.keys[0]
@@ -281,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         for t in tools:
             speed[t].extend(times.get(t, []))
     print_tables(score, sets, tools, results, truths, german, speed, args)
+    if args.learned:
+        learned_table(score, benches, results)
     return 0
 
 

@@ -20,7 +20,7 @@ import trafilatura
 from transforms.boilerplate import signals as sig
 
 PROSE_BLOCK_WORDS = 10  # a paragraph of the page counts as prose from this many non-link words
-SHORT_WORDS = 200  # a fast pass below this while the page holds at least as much prose is suspect
+SHORT_WORDS = 200  # a fast pass below this while the page holds twice its prose is suspect
 MIN_SHARE = 0.2  # ... as is one that keeps less than this share of the page's prose
 MAX_LINK_DENSITY = 0.3  # ... or one with this share of its words in blocks that are whole links
 BODY_LINK_DENSITY = 0.1  # a replacement may carry at most this: teaser lists are whole-link headlines
@@ -43,9 +43,9 @@ class Candidate:
 
 
 def non_link_words(el: lxml.html.HtmlElement) -> int:
-    """Words of an element's text that are not inside a link."""
-    total = len(sig.words(el.text_content()))
-    links = sum(len(sig.words(a.text_content())) for a in el.iter("a"))
+    """Words (whitespace-separated, counted in C) of an element's text that are not inside a link."""
+    total = len(el.text_content().split())
+    links = sum(len(a.text_content().split()) for a in el.iter("a")) if total else 0
     return max(total - links, 0)
 
 
@@ -57,8 +57,7 @@ def page_prose_words(tree: lxml.html.HtmlElement) -> int:
         if el.tag == "p":
             n = non_link_words(el)
         else:
-            own = " ".join(t for t in [el.text, *(c.tail for c in el)] if t)
-            n = len(sig.words(own))
+            n = sum(len(t.split()) for t in [el.text, *(c.tail for c in el)] if t)
         if n >= PROSE_BLOCK_WORDS:
             total += n
     return total
@@ -86,7 +85,7 @@ def looks_wrong(first: Candidate, page_prose: int) -> bool:
     """The fast pass's tell-tale failures: nothing, only an intro, mostly links."""
     if first.words == 0 or first.link_density > MAX_LINK_DENSITY:
         return True
-    if first.words < SHORT_WORDS and page_prose >= SHORT_WORDS:
+    if first.words < SHORT_WORDS and page_prose >= 2 * first.words:
         return True
     return first.words < MIN_SHARE * page_prose
 
