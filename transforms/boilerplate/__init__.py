@@ -109,16 +109,17 @@ def extract_html(
         canonical_url=html_canonical(tree, url),
         published_at=html_published(tree, url),
     )
-    landmarks, page_prose = strip_non_content(tree)
-    page_chars = len(" ".join(tree.text_content().split()))
+    landmarks = strip_non_content(tree)
+    page_words = tree.text_content().split()
+    page_chars = len(" ".join(page_words))
     deadline.check("metadata")
     first = main_text(tree, url, deadline)
 
     def unstripped() -> lxml.html.HtmlElement:
         deadline.check("fallback extraction")  # the fallbacks cost as much again: only within budget
-        return parse_html(text, max_depth=max_depth)
+        return parse_html(text, max_depth=max_depth, prescanned=True)
 
-    chosen, fell_back = run_cascade(first, tree, page_prose, unstripped, url)
+    chosen, fell_back = run_cascade(first, tree, len(page_words), unstripped, url)
     deadline.check("fallback extraction")
     if fell_back:
         Metrics.counter("newsflow", f"boilerplate.html.cascade.{chosen.name}").inc()

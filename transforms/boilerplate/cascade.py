@@ -20,8 +20,8 @@ import trafilatura
 from transforms.boilerplate import signals as sig
 
 PROSE_BLOCK_WORDS = 10  # a paragraph of the page counts as prose from this many non-link words
-SHORT_WORDS = 200  # a fast pass below this while the page holds twice its prose is suspect
-MIN_SHARE = 0.2  # ... as is one that keeps less than this share of the page's prose
+SHORT_WORDS = 200  # a fast pass below this while the page holds twice its words in prose is suspect
+MIN_SHARE = 0.2  # ... as is a longer one that keeps less than this share of the page's prose
 MAX_LINK_DENSITY = 0.3  # ... or one with this share of its words in blocks that are whole links
 BODY_LINK_DENSITY = 0.1  # a replacement may carry at most this: teaser lists are whole-link headlines
 GAIN = 1.3  # a fallback must bring this much more clean prose than the fast pass to replace it
@@ -81,13 +81,17 @@ def describe(name: str, blocks: list[str], anchors: frozenset[str]) -> Candidate
     return Candidate(name, blocks, words, prose, linked / words if words else 0.0)
 
 
+def prose_needed(first: Candidate) -> int:
+    """Page prose words above which the fast pass is suspect: twice its words when it is short (an intro,
+    a teaser), five times when it is not (it kept a fifth of the page's prose)."""
+    return 2 * first.words if first.words < SHORT_WORDS else int(first.words / MIN_SHARE)
+
+
 def looks_wrong(first: Candidate, page_prose: int) -> bool:
-    """The fast pass's tell-tale failures: nothing, only an intro, mostly links."""
+    """The fast pass's tell-tale failures: nothing, mostly links, only a small part of the page's prose."""
     if first.words == 0 or first.link_density > MAX_LINK_DENSITY:
         return True
-    if first.words < SHORT_WORDS and page_prose >= 2 * first.words:
-        return True
-    return first.words < MIN_SHARE * page_prose
+    return page_prose >= prose_needed(first)
 
 
 def agreement(a: Candidate, b: Candidate) -> float:
@@ -222,13 +226,17 @@ def prose_container_text(tree: lxml.html.HtmlElement) -> list[str]:
 def run_cascade(
     first_blocks: list[str],
     stripped: lxml.html.HtmlElement,
-    page_prose: int,
+    page_words: int,
     unstripped: Callable[[], lxml.html.HtmlElement],
     url: str | None,
 ) -> tuple[Candidate, bool]:
-    """The chosen candidate, and whether the fallbacks ran (``unstripped`` is only called when they do)."""
+    """The chosen candidate, and whether the fallbacks ran (``unstripped`` is only called when they do).
+
+    ``page_words`` (all words of the stripped page) bounds its prose: the prose count is skipped when
+    even that bound would not make the fast pass suspect."""
     first = describe("fast-pass", first_blocks, anchor_texts(stripped))
-    if not looks_wrong(first, page_prose):
+    junk = first.words == 0 or first.link_density > MAX_LINK_DENSITY
+    if not junk and (page_words < prose_needed(first) or not looks_wrong(first, page_prose_words(stripped))):
         return first, False
     tree = unstripped()
     anchors = anchor_texts(tree)

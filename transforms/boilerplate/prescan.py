@@ -23,9 +23,10 @@ from transforms.errors import LimitExceeded
 # after "=" opens a value), then optionally "=" and a quoted or bare value. A stray quote in real pages
 # ('data-x="a""') must not swallow the rest of the page as one tag.
 _ATTR = r"""(?:[^\s/>=][^\s/>=]*(?:\s*=\s*(?:"[^"]*"?|'[^']*'?|[^\s>]*))?|=[^\s>]*)"""
-# One start tag: name, then attributes and the whitespace or slashes between them, then ">" or the end of
-# the text. The alternatives start with different characters, so this cannot backtrack.
-START_TAG = re.compile(r"<[A-Za-z][^\s/>]*((?:[\s/]+|" + _ATTR + r")*)")
+# One start tag: name, then everything up to the ">" that is not inside a value quoted after "=" (a quote
+# anywhere else is an ordinary character), or the end of the text. Runs of ordinary characters are taken
+# whole, which keeps this scan cheaper than parsing; it cannot backtrack, as nothing has to follow it.
+START_TAG = re.compile(r"""<[A-Za-z][^\s/>]*((?:[^"'>=]+|=\s*"[^"]*"?|=\s*'[^']*'?|=|["'])*)""")
 ATTRIBUTE = re.compile(_ATTR)
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 # Script and style bodies are raw text to the parser ("a<b" in JavaScript is no tag): skipped, the opening
