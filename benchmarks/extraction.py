@@ -330,6 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def scored(score, truth: dict[str, str], preds: dict[str, str]) -> tuple[float, float, float]:
+    """F1, P, R; all zero when a tool returned nothing on every page (score.py cannot average that)."""
+    if not any(preds.get(k) for k in truth):
+        return 0.0, 0.0, 0.0
+    return score.score(truth, preds)[:3]
+
+
 def print_tables(score, sets, tools, results, truths, german, speed, args) -> None:
     timed = "timed on a sample" if args.time_sample else "timed on every page"
     print(f"\nsets: {', '.join(f'{s} ({len(truths[s])})' for s in sets)}; {timed}; cache {args.cache}\n")
@@ -341,13 +348,13 @@ def print_tables(score, sets, tools, results, truths, german, speed, args) -> No
     for t in tools:
         cells, f1s = [], []
         for s in sets:
-            f1, p, r, _ = score.score(truths[s], results[s][t])
+            f1, p, r = scored(score, truths[s], results[s][t])
             f1s.append(f1)
             cells.append(f"{f1:.3f} (P {p:.3f} R {r:.3f})")
         if extra:
             de = {k: v for k, v in truths["fundus-testpages"].items() if k in german["fundus-testpages"]}
             cells.append(f"{statistics.mean(f1s):.3f}")
-            f1, p, r, _ = score.score(de, results["fundus-testpages"][t])
+            f1, p, r = scored(score, de, results["fundus-testpages"][t])
             cells.append(f"{f1:.3f} (P {p:.3f} R {r:.3f})")
         else:
             cells.append(f"{statistics.mean(f1s):.3f}")
