@@ -183,11 +183,12 @@ def test_learned_boilerplate_in_batch_is_the_same_whatever_the_reading_order():
         Article(
             id=f"a{i}",
             body=f"The {word} witness told the court what she saw that night, and the judge asked her to say it "
-            f"again, slowly, for the jury.\n\n{furniture}",
+            f"again, slowly, for the jury. The defence asked no questions, and the court adjourned until the "
+            f"following morning.\n\n{furniture}",
             source="paper.example",
             published_at=NOV1 + timedelta(hours=i),
         )
-        for i, word in enumerate(("first", "second", "third", "fourth"))
+        for i, word in enumerate(("first", "second", "third", "fourth", "fifth"))
     ]
 
     def bodies(order):
@@ -198,7 +199,9 @@ def test_learned_boilerplate_in_batch_is_the_same_whatever_the_reading_order():
                 | RemoveLearnedBoilerplate(mode="batch")
                 | beam.Map(lambda a: (a.id, furniture in a.body))
             )
-            assert_that(out, equal_to([("a0", True), ("a1", False), ("a2", False), ("a3", False)]))
+            # Learned once three earlier articles of the site carried it (LearnedConfig.min_others).
+            known = [("a0", True), ("a1", True), ("a2", True), ("a3", False), ("a4", False)]
+            assert_that(out, equal_to(known))
 
     bodies(articles)
     bodies(articles[::-1])

@@ -142,3 +142,38 @@ def test_character_shares():
     assert sig.upper_ratio("ABC def") == 0.5
     assert sig.upper_ratio("ПРИВЕТ мир") == 6 / 9
     assert sig.upper_ratio("123 _") == 0.0
+
+
+def test_everyday_appeal_words_in_news_prose_are_not_an_appeal():
+    news = sig.words(
+        "The senator said she would support the bill, and union members voted to help the miners."
+    )
+    assert sig.appeal_ratio(news) == 0.0
+    assert sig.appeal_ratio(sig.words("Support our independent journalism with a monthly gift today.")) > 0
+    assert (
+        sig.appeal_ratio(sig.words("Abonnieren Sie unseren Newsletter und erhalten Sie jeden Morgen alles."))
+        > 0
+    )
+    assert sig.appeal_ratio(sig.words("Members")) > 0  # a menu item
+
+
+def test_the_safety_net_keeps_the_main_run_of_prose_the_classifier_cut():
+    from transforms.boilerplate.text import STOPWORDS, keep_most_prose
+
+    lines = (
+        ["Home", "News", "Sport"]
+        + [
+            f"The council said on day {i} that the new bus routes would be paid for by the regional levy."
+            for i in range(6)
+        ]
+        + ["Contact", "About"]
+    )
+    units = np.array([sig.length_units(line) for line in lines])
+    stops = sig.line_features(lines, "en")[:, STOPWORDS]
+    cut = np.zeros(len(lines), dtype=bool)
+    cut[3] = True  # the classifier kept one of six prose lines
+    kept = keep_most_prose(lines, units, stops, cut)
+    assert kept.tolist() == [False] * 3 + [True] * 6 + [False] * 2
+    most = np.zeros(len(lines), dtype=bool)
+    most[3:8] = True  # it kept most of the run: its decision stands
+    assert keep_most_prose(lines, units, stops, most).tolist() == most.tolist()

@@ -30,3 +30,15 @@ def test_idempotent_and_never_raises_on_junk():
 def test_arbitrary_strings(text):
     once = canonicalize_url(text)
     assert canonicalize_url(once) == once
+
+
+def test_registered_domain_from_the_bundled_public_suffix_list():
+    from transforms.boilerplate.urls import registered_domain
+
+    assert registered_domain("https://www.bbc.co.uk/news/x") == "bbc.co.uk"
+    assert registered_domain("https://news.example.com.au/a") == "example.com.au"
+    assert registered_domain("http://someone.blogspot.com/post") == "someone.blogspot.com"
+    assert registered_domain("http://10.0.0.1:8080/x") == "10.0.0.1"
+    assert registered_domain("http://localhost/x") == "localhost"
+    assert registered_domain(None) is None
+    assert registered_domain("") is None

@@ -12,7 +12,7 @@ import lxml.etree
 import lxml.html
 import trafilatura
 
-from transforms.boilerplate import prescan
+from transforms.boilerplate import cascade, prescan
 from transforms.boilerplate.prescan import HtmlBudget
 from transforms.boilerplate.text import EXCERPT
 from transforms.budget import Deadline
@@ -23,12 +23,16 @@ ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.IGNORECASE)
 
 
-def parse_html(html: str, *, max_depth: int, budget: HtmlBudget = HtmlBudget()) -> lxml.html.HtmlElement:
+def parse_html(
+    html: str, *, max_depth: int, budget: HtmlBudget = HtmlBudget(), prescanned: bool = False
+) -> lxml.html.HtmlElement:
     """A tree for ``html``; ``LimitExceeded`` when it nests deeper than ``max_depth`` (or libxml2's cap), or
-    asks more of the parser than ``budget`` (counted before parsing: :mod:`transforms.boilerplate.prescan`)."""
+    asks more of the parser than ``budget`` (counted before parsing: :mod:`transforms.boilerplate.prescan`;
+    ``prescanned``: this text already passed the count, for a second parse of the same page)."""
     if ENTITY_DECL.search(html[:65536]):
         raise CleanError("HTML declares its own entities (DOCTYPE internal subset); rejected")
-    prescan.check(html, budget)
+    if not prescanned:
+        prescan.check(html, budget)
     parser = lxml.html.HTMLParser(
         no_network=True, huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False
     )
@@ -45,38 +49,36 @@ def parse_html(html: str, *, max_depth: int, budget: HtmlBudget = HtmlBudget()) 
     return tree
 
 
-NON_CONTENT = (
-    "script",
-    "style",
-    "noscript",
-    "svg",
-    "iframe",
-    "template",
-    "link",
-    "select",
-    "button",
-    "nav",
-    "footer",
-)
-
-
+NEVER_CONTENT = ("script", "style", "noscript", "svg", "iframe", "template", "link")
+# Elements that rarely hold article text: removed unless one holds most of the page's prose (a page that
+# wraps its body in a <nav> or a <button> keeps it).
+USUALLY_NOT_CONTENT = ("select", "button", "nav", "footer")
 LANDMARKS = ("nav", "footer")
+MOST_OF_PAGE = 0.5
 
 
 def strip_non_content(tree: lxml.html.HtmlElement) -> list[Removed]:
     """Drop elements that never hold article text (after metadata is read: JSON-LD lives in scripts).
 
     trafilatura would discard them too; doing it in one C pass first makes its Python passes shorter.
-    The text of navigation and footer landmarks is returned as removed blocks, named by their tag.
+    Returns the text of the navigation and footer landmarks removed, as blocks named by their tag.
     """
-    removed = []
-    for el in tree.iter(*LANDMARKS):
-        if any(a.tag in LANDMARKS for a in el.iterancestors()):
+    lxml.etree.strip_elements(tree, *NEVER_CONTENT, with_tail=False)
+    most = MOST_OF_PAGE * len(tree.text_content().split())
+    removed: list[Removed] = []
+    doomed: set[lxml.html.HtmlElement] = set()
+    for el in list(tree.iter(*USUALLY_NOT_CONTENT)):
+        if any(a in doomed for a in el.iterancestors()):
             continue
+        if len(el.text_content().split()) > most and cascade.non_link_words(el) > most:
+            el.tag = "div"  # a plain container to every later pass, which would drop the tag whole
+            continue
+        doomed.add(el)
         text = " ".join(" ".join(el.itertext()).split())
-        if text:
+        if text and el.tag in LANDMARKS:
             removed.append(Removed(text=text[:EXCERPT], reason=f"html:{el.tag}", chars=len(text)))
-    lxml.etree.strip_elements(tree, *NON_CONTENT, with_tail=False)
+    for el in doomed:
+        el.drop_tree()
     return removed
 
 

@@ -1,6 +1,7 @@
-"""Learned per-source boilerplate: paragraphs that recur across a source's articles are page furniture.
+"""Learned per-site boilerplate: paragraphs that recur across a site's articles are page furniture.
 
-A :class:`ParagraphSketch` is a count-min sketch of normalised paragraph fingerprints for one source,
+A site is a source narrowed to the registered domain of the article's URL (:func:`sketch_key`).
+A :class:`ParagraphSketch` is a count-min sketch of normalised paragraph fingerprints for one site,
 split into event-time buckets so old counts expire and memory stays fixed (``buckets * width`` 8-bit
 counters). :func:`strip_learned` is the pure step; :class:`LearnedBoilerplate` keeps one sketch per
 source in memory (``newsflow process``); :class:`RemoveLearnedBoilerplate` keeps it in Beam keyed state
@@ -28,6 +29,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.boilerplate import count_removed
+from transforms.boilerplate.urls import registered_domain
 from transforms.records import Article, Removed
 
 log = structlog.get_logger(__name__)
@@ -40,17 +42,19 @@ DIGITS = re.compile(r"\d+")
 class LearnedConfig:
     """Learned-boilerplate settings.
 
-    min_others: a paragraph seen in at least this many earlier articles of the source is boilerplate.
-    max_share: when repeated paragraphs make up more than this share of the body's characters, the article
-    is a new version of an earlier one (an update, a correction), not new text wrapped in boilerplate: it is
-    left whole, for dedup to judge, instead of being cut down to its changed paragraphs.
+    min_others: a paragraph seen in at least this many earlier distinct articles of the same site (source and
+    registered domain) is boilerplate. 3, not 1: a quote or a background paragraph reused by one follow-up
+    story is body, furniture recurs on every page (README, "Learned boilerplate", has the measurement).
+    max_share: removal never takes more than this share of an article's body characters; when repeated
+    paragraphs make up more, the article is a new version of an earlier one (an update, a correction) or
+    the sketch is wrong about it, and it is left whole, for dedup to judge.
     width and hashes size each bucket's counter table: with ``n`` distinct paragraphs in a bucket the chance
     that an unseen one looks seen is about ``(1 - exp(-hashes * n / width)) ** hashes`` (0.08% for 1,500
     paragraphs in half a day with the defaults). Memory per source: ``buckets * width`` bytes at most.
     """
 
-    min_others: int = 1
-    max_share: float = 0.5
+    min_others: int = 3
+    max_share: float = 0.3
     min_words: int = 4
     window_seconds: float = 3 * 24 * 3600.0
     buckets: int = 6
@@ -129,6 +133,15 @@ class ParagraphSketch:
         return cls(config, counts)
 
 
+def sketch_key(article: Article) -> str | None:
+    """Whose furniture an article carries: its source, narrowed to the registered domain of its URL, so one
+    label shared by many sites (an aggregator's feed) never pools their paragraphs. None: no source."""
+    if not article.source:
+        return None
+    domain = registered_domain(article.url or article.canonical_url)
+    return f"{article.source} {domain}" if domain else article.source
+
+
 def event_seconds(article: Article) -> float | None:
     when = article.published_at or article.fetched_at
     return when.timestamp() if when else None
@@ -168,12 +181,13 @@ class LearnedBoilerplate:
         self._states: OrderedDict[str, dict[int, bytes]] = OrderedDict()
 
     def apply(self, article: Article) -> Article:
-        if not article.source:
+        key = sketch_key(article)
+        if key is None:
             return article
         with self._lock:
-            sketch = ParagraphSketch.from_state(self.config, self._states.pop(article.source, None))
+            sketch = ParagraphSketch.from_state(self.config, self._states.pop(key, None))
             cleaned = strip_learned(article, sketch)
-            self._states[article.source] = sketch.to_state()
+            self._states[key] = sketch.to_state()
             while len(self._states) > self.config.max_sources:
                 self._states.popitem(last=False)
         return cleaned
@@ -187,7 +201,8 @@ def process_sketches(config: LearnedConfig) -> LearnedBoilerplate:
 
 
 class _LearnedDoFn(beam.DoFn):
-    """Keyed by source: the sketch lives in Beam state and is cleared a window after the source goes quiet."""
+    """Keyed by site (:func:`sketch_key`): the sketch lives in Beam state, cleared a window after the site
+    goes quiet."""
 
     SKETCH = ReadModifyWriteStateSpec("sketch", PickleCoder())
     EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
@@ -214,7 +229,7 @@ class _LearnedDoFn(beam.DoFn):
         count_removed(cleaned.boilerplate[before:])
         if len(cleaned.boilerplate) > before:
             log.debug(
-                "learned boilerplate removed", source=article.source, blocks=len(cleaned.boilerplate) - before
+                "learned boilerplate removed", site=element[0], blocks=len(cleaned.boilerplate) - before
             )
         yield cleaned
 
@@ -282,13 +297,13 @@ class RemoveLearnedBoilerplate(beam.PTransform):
 
     def expand(self, articles):
         with_source = articles | "HasSource" >> beam.Partition(lambda a, _: 0 if a.source else 1, 2)
-        keyed = with_source[0] | "KeyBySource" >> beam.Map(lambda a: (a.source, a)).with_output_types(
+        keyed = with_source[0] | "KeyBySite" >> beam.Map(lambda a: (sketch_key(a), a)).with_output_types(
             tuple[str, Article]
         )
         if self.mode == "batch":
             learned = (
                 keyed
-                | "GroupBySource" >> beam.GroupByKey()
+                | "GroupBySite" >> beam.GroupByKey()
                 | "StripInOrder" >> beam.ParDo(_LearnedBatchDoFn(self.config))
             )
         elif self.mode == "local":

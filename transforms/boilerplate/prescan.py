@@ -8,7 +8,7 @@ could only see it afterwards. Counting tags and attributes is one regular-expres
 is parsed.
 
 The tag pattern follows the HTML tokenizer closely enough to count what the parser will build: quoted
-attribute values may hold ``>`` and ``<``; comments, CDATA, ``<!DOCTYPE>`` and ``<?...>`` are not elements.
+attribute values may hold ``>`` and ``<``; script and style bodies are raw text; comments, CDATA, ``<!DOCTYPE>`` and ``<?...>`` are not elements.
 """
 
 from __future__ import annotations
@@ -19,11 +19,32 @@ from itertools import islice
 
 from transforms.errors import LimitExceeded
 
-# One start tag: name, then attributes (quoted values may hold anything but their own quote), then ">" or
-# the end of the text. The alternatives start with different characters, so this cannot backtrack.
-START_TAG = re.compile(r"""<[A-Za-z][^\s/>"'=]*((?:"[^"]*"?|'[^']*'?|[^"'>])*)""")
-ATTRIBUTE = re.compile(r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"?|'[^']*'?|[^\s"'>]*))?""")
+# One attribute as the HTML tokenizer reads it: a name (quotes in a name are part of it: only a quote just
+# after "=" opens a value), then optionally "=" and a quoted or bare value. A stray quote in real pages
+# ('data-x="a""') must not swallow the rest of the page as one tag.
+_ATTR = r"""(?:[^\s/>=][^\s/>=]*(?:\s*=\s*(?:"[^"]*"?|'[^']*'?|[^\s>]*))?|=[^\s>]*)"""
+# One start tag: name, then everything up to the ">" that is not inside a value quoted after "=" (a quote
+# anywhere else is an ordinary character), or the end of the text. Runs of ordinary characters are taken
+# whole, which keeps this scan cheaper than parsing; it cannot backtrack, as nothing has to follow it.
+START_TAG = re.compile(r"""<[A-Za-z][^\s/>]*((?:[^"'>=]+|=\s*"[^"]*"?|=\s*'[^']*'?|=|["'])*)""")
+ATTRIBUTE = re.compile(_ATTR)
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+# Script and style bodies are raw text to the parser ("a<b" in JavaScript is no tag): skipped, the opening
+# tag kept (its attributes count). The body is skipped with str.find: a lazy regex up to "</script" costs
+# more than parsing the page.
+RAW_OPEN = re.compile(r"""<(script|style)\b(?:"[^"]*"?|'[^']*'?|[^"'>])*>?""", re.IGNORECASE)
+
+
+def without_raw_text(html: str) -> str:
+    """``html`` with the bodies of its script and style elements left out."""
+    lower = html.lower()
+    parts, pos = [], 0
+    while (match := RAW_OPEN.search(html, pos)) is not None:
+        parts.append(html[pos : match.end()])
+        close = lower.find("</" + match.group(1).lower(), match.end())
+        pos = len(html) if close < 0 else close
+    parts.append(html[pos:])
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -45,11 +66,17 @@ class Census:
 def census(html: str, budget: HtmlBudget) -> Census:
     """Start tags and attributes in ``html``; stops counting (early) once a budget is certainly blown."""
     tags = attributes = most = 0
-    for match in START_TAG.finditer(COMMENT.sub("", html) if "<!--" in html else html):
+    html = COMMENT.sub("", html) if "<!--" in html else html
+    html = without_raw_text(html)
+    for inside in START_TAG.findall(html):
         tags += 1
-        inside = match.group(1)
-        if inside.strip():
+        if len(inside) > 2 * budget.max_attributes_per_tag:  # may hold more: count, but stop past the cap
             count = sum(1 for _ in islice(ATTRIBUTE.finditer(inside), budget.max_attributes_per_tag + 1))
+        elif inside.strip():  # cannot hold more than the cap (an attribute takes two characters): count in C
+            count = len(ATTRIBUTE.findall(inside))
+        else:
+            count = 0
+        if count:
             attributes += count
             most = max(most, count)
         if (

@@ -47,7 +47,7 @@ def _reason(line: str, tokens: list[str]) -> str:
     lower = {t.lower() for t in tokens}
     if lower & sig.LEGAL_WORDS or "©" in line:
         return "text:legal-notice"
-    if lower & sig.APPEAL_WORDS or sig.starts_imperative(tokens):
+    if sig.appeal_ratio(tokens) or sig.starts_imperative(tokens):
         return "text:appeal"
     if sig.URL_LIKE.search(line):
         return "text:link"
@@ -99,17 +99,48 @@ def classify_lines(
     units = np.array([sig.length_units(line) for line in lines])
     if deadline:
         deadline.check("text features")
-    body = decide_body(lines, units, model.predict(x, units), model.threshold)
+    body = decide_body(lines, units, model.predict(x, units), model.threshold, x[:, STOPWORDS])
     return label_lines(lines, body)
 
 
-def decide_body(lines: list[str], units: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarray:
-    """Lines whose body probability clears the threshold; failing any, the document's best prose lines."""
+STOPWORDS = sig.FEATURE_NAMES.index("stopwords")
+PROSE_UNITS = 12  # a line this long that reads as a sentence, with function words, is prose
+PROSE_STOPWORDS = 0.2
+MIN_KEPT = 0.5  # the classifier may not cut more than half of the page's main run of prose
+
+
+def decide_body(
+    lines: list[str], units: np.ndarray, prob: np.ndarray, threshold: float, stopwords: np.ndarray
+) -> np.ndarray:
+    """Lines whose body probability clears the threshold; failing any, the document's best prose lines;
+    then the safety net (:func:`keep_most_prose`)."""
     body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
+    return keep_most_prose(lines, units, stopwords, body)
+
+
+def keep_most_prose(
+    lines: list[str], units: np.ndarray, stopwords: np.ndarray, body: np.ndarray
+) -> np.ndarray:
+    """The safety net: the page's main run of prose (the densest span of long sentence-shaped lines) is
+    article body on nearly every page; when the classifier keeps less than half of it, one prose-like
+    feature (an appeal word, a second-person sentence) has misled it, and the run's prose lines are kept."""
+    if not len(lines):
+        return body
+    prose = (
+        (units >= PROSE_UNITS)
+        & (stopwords >= PROSE_STOPWORDS)
+        & np.array([sig.ends_like_sentence(line) for line in lines])
+    )
+    start, end = sig.densest_span(np.where(prose, units, 0.0))
+    in_run = np.zeros(len(lines), dtype=bool)
+    in_run[start:end] = True
+    run_prose = units[prose & in_run].sum()
+    if run_prose and units[body & in_run].sum() < MIN_KEPT * run_prose:
+        return body | (prose & in_run)
     return body
 
 

@@ -40,3 +40,19 @@ def canonicalize_url(url: str) -> str:
         netloc = f"{parts.username}@{netloc}"
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k))
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def registered_domain(url: str | None) -> str | None:
+    """The domain a site registered (``www.bbc.co.uk`` -> ``bbc.co.uk``, ``x.blogspot.com`` stays whole),
+    from the Public Suffix List bundled with ``tld`` (offline); the bare host for IPs and local names."""
+    if not url:
+        return None
+    from tld import get_fld
+
+    try:
+        host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return get_fld(host, fix_protocol=True, fail_silently=True) or host
