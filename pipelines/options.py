@@ -183,6 +183,13 @@ class Consumption:
     poll_interval: float = setting(
         1.0, "Local runs: seconds between looks for new records when caught up.", minimum=0.001
     )
+    workers: int = setting(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        "Local runs: processes that parse, clean and annotate each micro-batch's articles (dedup and "
+        "learned boilerplate stay in the main process, so any count decides the same); 1 runs all in it.",
+        minimum=1,
+        shown="the number of cores",
+    )
 
 
 def add_common(parser: argparse.ArgumentParser, *groups: tuple[type, str]) -> None:

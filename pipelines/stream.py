@@ -19,6 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines.chain import ArticleChain
 from pipelines.engine.local_stream import Batches, StopRequest, default_state_dir, is_local, run_batches
+from pipelines.engine.worker_forks import ForkServer
 from pipelines.options import Processing, Topics
 from pipelines.preflight import check
 from pipelines.summary import print_summary, print_totals
@@ -53,6 +54,7 @@ class StreamJob:
     connect_timeout: float = 60.0
     batch_records: int = 500
     poll_interval: float = 1.0
+    workers: int = 1
     beam_args: list[str] = field(default_factory=list)
 
 
@@ -104,7 +106,13 @@ def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list, *, mode: str = 
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
-    outputs = read.records | "Chain" >> ArticleChain(job.limits, job.processing, mode=mode)
+    per_article = None
+    if mode == "local" and job.workers > 1:
+        from pipelines.chain_workers import PooledArticles
+
+        per_article = PooledArticles(job.processing)
+    chain = ArticleChain(job.limits, job.processing, mode=mode, per_article=per_article)
+    outputs = read.records | "Chain" >> chain
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
     (
         (acks, read[GAPS_TAG])
@@ -113,9 +121,10 @@ def build(pipeline: beam.Pipeline, job: StreamJob, ranges: list, *, mode: str = 
     )
 
 
-def run(job: StreamJob) -> int:
+def run(job: StreamJob, forks: ForkServer | None = None) -> int:
     """Stream until stopped; 0 after a clean stop. A broker, credential, ACL or topic problem found at
-    start-up raises its :mod:`pipelines.failures` error before anything runs."""
+    start-up raises its :mod:`pipelines.failures` error before anything runs. Local runs with ``workers``
+    > 1 fork their chain workers from ``forks`` (started before Beam was imported) when given."""
     t = job.topics
     check(
         job.kafka,
@@ -133,15 +142,19 @@ def run(job: StreamJob) -> int:
         stop = StopRequest()
         stop.install()
         log.info(
-            "stream_start", input=job.topics.input_topic, group_id=job.group_id, runner="local micro-batches"
+            "stream_start",
+            input=job.topics.input_topic,
+            group_id=job.group_id,
+            runner="local micro-batches",
+            workers=job.workers,
         )
-        totals = _run_batches(job, stop)
+        totals = _run_batches(job, stop, forks)
         print_totals(totals, time.monotonic() - started)
         return 0
     return _run_unbounded(job, started)
 
 
-def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
+def _run_batches(job: StreamJob, stop: StopRequest, forks: ForkServer | None) -> dict[str, int]:
     """The local micro-batches (:mod:`pipelines.engine.local_stream`), each a bounded :func:`build`."""
     state_dir = job.processing.state_dir
     if not state_dir:
@@ -159,7 +172,16 @@ def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
         poll_interval=job.poll_interval,
         beam_args=job.beam_args,
     )
-    return run_batches(batches, lambda pipeline, ranges: build(pipeline, job, ranges, mode="local"), stop)
+
+    def build_batch(pipeline: beam.Pipeline, ranges: list) -> None:
+        build(pipeline, job, ranges, mode="local")
+
+    if job.workers == 1:
+        return run_batches(batches, build_batch, stop)
+    from pipelines.chain_workers import chain_workers
+
+    with chain_workers(job.workers, job.limits, job.processing, forks):
+        return run_batches(batches, build_batch, stop)
 
 
 def _run_unbounded(job: StreamJob, started: float) -> int:
