@@ -141,7 +141,8 @@ class _Process:
             raise WorkerDied(f"worker {self.pid} ended") from None
 
     def exit_code(self) -> int | None:
-        """Closes our side and waits for the exit (the server kills a worker whose connection closes)."""
+        """Closes our side (the worker's end of file) and waits for its exit."""
+        self.stream.close()
         self.sock.close()
         if self.popen is not None:
             return self.popen.wait()
