@@ -223,6 +223,7 @@ class WorkerPool:
             try:
                 if process is None:
                     process = self._start()
+                    log.info("worker_replaced", pid=process.pid, restarts=self.restarts)
                 status, value = process.call(item.task)
             except WorkerDied:
                 self._died(process, item)
