@@ -283,7 +283,12 @@ class WorkerPool:
         if server is None:
             return None, None
         lines = server.makefile("r", encoding="ascii")
-        if lines.readline().split()[:1] != ["forked"]:  # the server ended before forking
+        try:
+            forked = lines.readline().split()[:1] == ["forked"]
+        except OSError:
+            forked = False
+        if not forked:  # the server ended before forking
+            lines.close()
             server.close()
             return None, None
         return server, lines
