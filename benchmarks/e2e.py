@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import resource
 import statistics
 import subprocess
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -65,7 +67,8 @@ def articles(n: int) -> list[bytes]:
 def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], rate: float | None) -> dict:
     """One ``newsflow stream`` process on fresh topics: a warm-up article first (its output means the model
     is loaded and a batch has run), then ``values`` at ``rate`` per second, or all at once when None."""
-    suffix = f"{label}-{'burst' if rate is None else 'paced'}-{int(time.time())}"
+    name = re.sub(r"[^A-Za-z0-9._-]", "", label.replace(" ", "-"))
+    suffix = f"{name}-{'burst' if rate is None else 'paced'}-{uuid.uuid4().hex[:8]}"
     topics = Topics(*(f"{t}.{suffix}" for t in Topics().all()))
     broker.ensure_topics(bootstrap, topics.all(), 4)
     settings = KafkaSettings(bootstrap_servers=bootstrap)

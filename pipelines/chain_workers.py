@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -108,11 +108,17 @@ class ChainWork:
 
 @contextmanager
 def chain_workers(
-    workers: int, limits: Limits, processing: Processing, forks: ForkServer | None
+    workers: int,
+    limits: Limits,
+    processing: Processing,
+    forks: ForkServer | None,
+    on_restart: Callable[[int], None] | None = None,
 ) -> Iterator[WorkerPool]:
-    """The process's pool of ``workers`` chain workers, which :class:`PooledArticles` runs on while open."""
+    """The process's pool of ``workers`` chain workers, which :class:`PooledArticles` runs on while open.
+    Its ``size`` and ``restarts`` (also reported to ``on_restart``) are the worker count and restarts."""
     global _pool
-    pool = WorkerPool(workers, f"{__name__}:ChainWork", (limits, processing), forks)
+    handler = f"{__name__}:{ChainWork.__name__}"
+    pool = WorkerPool(workers, handler, (limits, processing), forks, on_restart=on_restart)
     _pool = pool
     try:
         yield pool
