@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import apache_beam as beam
+import structlog
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.cells import CounterCell
@@ -41,6 +42,7 @@ from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
 from transforms.settings import Limits
 
+log = structlog.get_logger(__name__)
 NAMESPACE = "newsflow"
 _pool: WorkerPool | None = None
 
@@ -160,6 +162,9 @@ class _PooledDoFn(beam.DoFn):
         if _pool is None:
             raise RuntimeError("no chain workers: run the batch inside chain_workers()")
         self.pool = _pool
+        dropped = self.pool.cancel_queued()  # left by a batch that failed: it is read again
+        if dropped:
+            log.info("worker_tasks_dropped", tasks=dropped, note="a failed batch's; it is read again")
         self.items: list[_Item] = []
         self.cleaned = 0  # items before this one have been through clean (and learned boilerplate)
 

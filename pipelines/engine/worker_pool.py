@@ -200,8 +200,21 @@ class WorkerPool:
         self._queue.put(_Task(priority, next(self._order), task, future))
         return future
 
+    def cancel_queued(self) -> int:
+        """Cancel the tasks no worker has started (those of a batch that failed); how many there were."""
+        cancelled = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return cancelled
+            if item.future is not None and item.future.cancel():
+                cancelled += 1
+
     def close(self) -> None:
-        """Stop the drivers after the tasks queued; the workers end as their sockets close."""
+        """Cancel the tasks not started, stop the drivers after the ones running; the workers end as their
+        sockets close."""
+        self.cancel_queued()
         for _ in self._threads:
             self._queue.put(_Task(sys.maxsize, next(self._order)))
         for thread in self._threads:
@@ -220,6 +233,8 @@ class WorkerPool:
                 if process is not None:
                     process.exit_code()
                 return
+            if item.deaths == 0 and not item.future.set_running_or_notify_cancel():
+                continue  # cancelled while queued
             try:
                 if process is None:
                     process = self._start()

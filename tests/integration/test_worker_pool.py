@@ -80,3 +80,12 @@ def test_chain_workers_keep_the_crash_journal(tmp_path):
     assert (outcome, letter.stage, letter.error_type) == ("dlq", "parse", "CrashLoop")
     assert letter.original == record.value
     assert counts == {"dlq.parse": 1}
+
+
+def test_queued_tasks_of_a_failed_batch_can_be_dropped(tmp_path):
+    with WorkerPool(1, HERE, str(tmp_path), None) as pool:
+        futures = [pool.submit(i, i) for i in range(500)]
+        dropped = pool.cancel_queued()
+        assert dropped > 0 and sum(f.cancelled() for f in futures) == dropped
+        assert all(f.result(timeout=60)[0] == 2 * i for i, f in enumerate(futures) if not f.cancelled())
+        assert pool.submit(0, 5).result(timeout=60)[0] == 10, "the pool goes on with new tasks"
