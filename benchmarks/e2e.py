@@ -58,6 +58,7 @@ def articles(n: int) -> list[bytes]:
         for i, p in enumerate(pages)
     ]
     docs = stories(BENCH / "ner" / "conllpp-2003" / "conllpp_train.txt", min_words=80)
+    docs += stories(CONLL_DEV, min_words=80)[1:]  # the first is the warm-up article
     out += [json.dumps({"url": f"https://bench.example/text/{i}", "text": d}) for i, d in enumerate(docs)]
     if n > len(out):
         raise SystemExit(f"only {len(out)} distinct articles available")
