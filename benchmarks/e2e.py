@@ -211,7 +211,8 @@ def main() -> None:
         for w, burst in zip(counts, rows[2::2], strict=True):
             print(
                 f"full w={w}: burst {burst['articles_per_s'] / first['articles_per_s']:.2f}x w={counts[0]}; "
-                f"per worker {burst['articles_per_s'] / w / baseline['articles_per_s']:.2f}x newsflow process"
+                f"per worker {burst['articles_per_s'] / w / baseline['articles_per_s']:.2f}x newsflow process; "
+                f"CPU per article {baseline['cpu_per_article'] / burst['cpu_per_article']:.2f}x as efficient"
             )
 
 
