@@ -658,6 +658,7 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
     (work / "logs").mkdir(parents=True, exist_ok=True)
     extra = ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
     extra += ["--passthrough", "true"] if args.passthrough else []
+    extra += ["--workers", str(args.workers)] if args.workers else []
     pipeline = Pipeline(
         args.bootstrap, topics, prefix, work / "state", work / "logs", extra, runner_args(args.runner)
     )
@@ -1158,6 +1159,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--batch-records", type=int, default=500, help="The pipeline's --batch-records (local runner)."
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="The pipeline's --workers (local runner; default: the stream's, the cores).",
     )
     parser.add_argument("--bootstrap", help="Use this broker (with --data-dir for --outage).")
     parser.add_argument("--data-dir", help="The broker's data dir (pipelines.devkafka.broker), for --outage.")

@@ -8,7 +8,13 @@ at once (throughput; latency then includes the wait behind the backlog), then N/
 throughput measured (latency without a backlog). The baseline is the pass-through pipeline (parse, then
 write) on the same data, same session.
 
-    .venv/bin/python benchmarks/e2e.py --articles 500
+``--workers 1,2`` runs the full pipeline with each worker count on the same data and prints the burst
+throughput ratio of each to the first, and each one's burst throughput per worker against ``newsflow
+process`` (one process, no Kafka or Beam) on the same articles. ``--repeats R`` runs each burst R times and
+reports the medians. CPU s/article is the CPU time of the stream and all its processes (fork server,
+workers; start-up and model load included) per article: less sensitive to a busy machine than rates.
+
+    .venv/bin/python benchmarks/e2e.py --articles 1000 --workers 1,2 --repeats 3
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -49,6 +58,7 @@ def articles(n: int) -> list[bytes]:
         for i, p in enumerate(pages)
     ]
     docs = stories(BENCH / "ner" / "conllpp-2003" / "conllpp_train.txt", min_words=80)
+    docs += stories(CONLL_DEV, min_words=80)[1:]  # the first is the warm-up article
     out += [json.dumps({"url": f"https://bench.example/text/{i}", "text": d}) for i, d in enumerate(docs)]
     if n > len(out):
         raise SystemExit(f"only {len(out)} distinct articles available")
@@ -58,7 +68,8 @@ def articles(n: int) -> list[bytes]:
 def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], rate: float | None) -> dict:
     """One ``newsflow stream`` process on fresh topics: a warm-up article first (its output means the model
     is loaded and a batch has run), then ``values`` at ``rate`` per second, or all at once when None."""
-    suffix = f"{label}-{'burst' if rate is None else 'paced'}-{int(time.time())}"
+    name = re.sub(r"[^A-Za-z0-9._-]", "", label.replace(" ", "-"))
+    suffix = f"{name}-{'burst' if rate is None else 'paced'}-{uuid.uuid4().hex[:8]}"
     topics = Topics(*(f"{t}.{suffix}" for t in Topics().all()))
     broker.ensure_topics(bootstrap, topics.all(), 4)
     settings = KafkaSettings(bootstrap_servers=bootstrap)
@@ -91,7 +102,9 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
         meta = future.get(timeout=60)
         sent[(meta.partition, meta.offset)] = meta.timestamp
     producer.close()
+    cpu_before = _children_cpu()
     proc.wait(timeout=3600)
+    cpu = _children_cpu() - cpu_before
     reader.join(timeout=5)
     out = {}
     outputs = (topics.output_topic, topics.duplicates_topic, topics.dlq_topic)
@@ -111,7 +124,42 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
         "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
         "batches": len(batches),
         "batch_s": statistics.median(b["seconds"] for b in batches) if batches else float("nan"),
+        "cpu_per_article": cpu / len(values),
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the ended child processes and everything they waited for (the stream's whole tree)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_rate(values: list[bytes]) -> dict:
+    """``newsflow process`` on the same articles, one process: articles/s from its first output to its last
+    (the model load before the first is left out, as the stream's warm-up leaves it out)."""
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as inputs:
+        inputs.write(b"\n".join(values) + b"\n")
+        inputs.flush()
+        cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "process", inputs.name]
+        cpu_before = _children_cpu()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        stamps = [time.monotonic() for _ in proc.stdout]
+        proc.wait()
+        cpu = _children_cpu() - cpu_before
+    return {
+        "outputs": len(stamps),
+        "articles_per_s": (len(stamps) - 1) / max(stamps[-1] - stamps[0], 1e-9),
+        "cpu_per_article": cpu / len(values),
+    }
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median throughput (its own latencies and counts), its CPU per article the median."""
+    ranked = sorted(runs, key=lambda r: r["articles_per_s"])
+    row = dict(ranked[(len(ranked) - 1) // 2])
+    row["cpu_per_article"] = statistics.median(r["cpu_per_article"] for r in runs)
+    row["runs"] = [round(r["articles_per_s"], 1) for r in runs]
+    return row
 
 
 def main() -> None:
@@ -119,7 +167,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--articles", type=int, default=500)
+    parser.add_argument(
+        "--workers", default="1", help="Comma-separated worker counts of the full pipeline (e.g. 1,2)."
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="Burst runs per pipeline (medians reported).")
     args = parser.parse_args()
+    counts = [int(w) for w in args.workers.split(",")]
     values = articles(args.articles)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,22 +180,40 @@ def main() -> None:
         broker.up(port=port, data_dir=tmp, topics=[])
         try:
             bootstrap = f"127.0.0.1:{port}"
-            for label, extra in (("passthrough", ["--passthrough", "true"]), ("full", [])):
-                burst = run_once(label, bootstrap, values, extra, None)
+            pipelines = [("passthrough", ["--passthrough", "true", "--workers", "1"])]
+            pipelines += [(f"full w={w}", ["--workers", str(w)]) for w in counts]
+            for label, extra in pipelines:
+                runs = [run_once(label, bootstrap, values, extra, None) for _ in range(args.repeats)]
+                burst = median_run(runs)
                 paced = burst["articles_per_s"] / 2  # half the capacity: latency without a backlog
                 rows += [burst, run_once(label, bootstrap, values[: args.articles // 2], extra, paced)]
         finally:
             broker.down(tmp)
+    baseline = process_rate(values) if len(counts) > 1 else None
     head = f"{'pipeline':<12} {'input':>12} {'articles':>8} {'outputs':>8} {'art/s':>7} {'p50 ms':>8}"
-    print(f"\n{head} {'p99 ms':>8} {'batches':>7} {'batch s':>8}")
+    print(f"\n{head} {'p99 ms':>8} {'batches':>7} {'batch s':>8} {'CPU s/art':>9}  burst runs")
     for r in rows:
         print(
             f"{r['pipeline']:<12} {r['load']:>12} {r['articles']:>8} {r['outputs']:>8} "
             f"{r['articles_per_s']:>7.1f} {r['p50_ms']:>8.0f} {r['p99_ms']:>8.0f} {r['batches']:>7} "
-            f"{r['batch_s']:>8.2f}"
+            f"{r['batch_s']:>8.2f} {r['cpu_per_article']:>9.3f}  {r.get('runs', '')}"
         )
     full, base = rows[2], rows[0]
-    print(f"full / pass-through throughput: {full['articles_per_s'] / base['articles_per_s']:.2f}x")
+    print(
+        f"full w={counts[0]} / pass-through throughput: {full['articles_per_s'] / base['articles_per_s']:.2f}x"
+    )
+    if baseline is not None:
+        print(
+            f"newsflow process (one process, same {args.articles} articles): "
+            f"{baseline['articles_per_s']:.1f}/s, CPU {baseline['cpu_per_article']:.3f} s/article"
+        )
+        first = rows[2]
+        for w, burst in zip(counts, rows[2::2], strict=True):
+            print(
+                f"full w={w}: burst {burst['articles_per_s'] / first['articles_per_s']:.2f}x w={counts[0]}; "
+                f"per worker {burst['articles_per_s'] / w / baseline['articles_per_s']:.2f}x newsflow process; "
+                f"CPU per article {baseline['cpu_per_article'] / burst['cpu_per_article']:.2f}x as efficient"
+            )
 
 
 if __name__ == "__main__":

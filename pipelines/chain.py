@@ -305,6 +305,37 @@ def entity_stage(
     )
 
 
+def parse_stage(limits: Limits, journal: str | None = None, keep: Keeping | None = None) -> Stage:
+    """The parse stage (bytes -> Parsed), as the chain runs it and as a chain worker runs it."""
+    return Stage(
+        ParseStep(limits),
+        "parse",
+        _record_original,
+        _record_position,
+        limits.max_attempts,
+        journal,
+        keep,
+        hard_budget(limits),
+    )
+
+
+def clean_stage(
+    limits: Limits, processing: Processing, journal: str | None = None, keep: Keeping | None = None
+) -> Stage:
+    """The clean stage (Parsed -> Article; pass-through for the baseline), as the chain and a worker run it."""
+    step = PassThroughStep() if processing.passthrough else CleanStep(limits)
+    return Stage(
+        step,
+        "clean",
+        _parsed_original,
+        _parsed_position,
+        limits.max_attempts,
+        journal,
+        keep,
+        hard_budget(limits),
+    )
+
+
 def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCollection, beam.PCollection]:
     outputs = pcoll | label >> beam.ParDo(stage).with_outputs(DLQ_TAG, main="ok")
     return outputs.ok, outputs[DLQ_TAG]
@@ -319,6 +350,8 @@ class ArticleChain(beam.PTransform):
     ``entities``: the transform that runs NER (articles -> (ok, dead letters)); by default the per-article
     entities stage. It always runs before dedup. ``changelog`` (local mode): the topic the dedup index is
     mirrored to (:mod:`transforms.dedup.changelog`).
+    ``per_article``: the transform that runs every stage before dedup (records -> (articles, dead letters)),
+    e.g. on worker processes (:mod:`pipelines.chain_workers`); by default the stages below, in this graph.
     """
 
     def __init__(
@@ -329,6 +362,7 @@ class ArticleChain(beam.PTransform):
         mode: str = "stream",
         entities: beam.PTransform | None = None,
         changelog: Changelog | None = None,
+        per_article: beam.PTransform | None = None,
     ) -> None:
         super().__init__()
         if mode not in ("stream", "batch", "local"):
@@ -340,44 +374,22 @@ class ArticleChain(beam.PTransform):
         self.mode = mode
         self.entities = entities
         self.changelog = changelog
+        self.per_article = per_article
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
-        limits, proc, attempts = self.limits, self.processing, self.limits.max_attempts
+        limits, proc = self.limits, self.processing
         local = self.mode == "local"
         # The local stream restarts on this machine, so its stages journal inputs in progress there: one that
         # keeps killing the process goes to the DLQ (see transforms.crash_journal).
         journal = proc.state_dir if local else None
         keep = keeping(limits, proc)
-        parsed, dlq_parse = _stage(
-            "Parse",
-            records,
-            Stage(
-                ParseStep(limits),
-                "parse",
-                _record_original,
-                _record_position,
-                attempts,
-                journal,
-                keep,
-                hard_budget(limits),
-            ),
-        )
-        clean_step = PassThroughStep() if proc.passthrough else CleanStep(limits)
-        articles, dlq_clean = _stage(
-            "Clean",
-            parsed,
-            Stage(
-                clean_step,
-                "clean",
-                _parsed_original,
-                _parsed_position,
-                attempts,
-                journal,
-                keep,
-                hard_budget(limits),
-            ),
-        )
-        dead = [dlq_parse, dlq_clean]
+        if self.per_article is not None:
+            articles, dlq_per_article = records | "PerArticle" >> self.per_article
+            dead = [dlq_per_article]
+        else:
+            parsed, dlq_parse = _stage("Parse", records, parse_stage(limits, journal, keep))
+            articles, dlq_clean = _stage("Clean", parsed, clean_stage(limits, proc, journal, keep))
+            dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
             duplicates = records.pipeline | "NoDuplicates" >> beam.Create([])
             return {
@@ -388,16 +400,17 @@ class ArticleChain(beam.PTransform):
         from transforms.boilerplate.learned import RemoveLearnedBoilerplate
         from transforms.dedup import Deduplicate
 
-        if proc.learn_boilerplate:
-            articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
-        if self.entities is not None:
-            articles, dlq_entities = articles | "Entities" >> self.entities
-            dead.append(dlq_entities)
-        elif proc.entities:
-            articles, dlq_entities = _stage(
-                "Entities", articles, entity_stage(limits, shared=local, journal=journal, keep=keep)
-            )
-            dead.append(dlq_entities)
+        if self.per_article is None:  # otherwise learned boilerplate and entities ran in it
+            if proc.learn_boilerplate:
+                articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
+            if self.entities is not None:
+                articles, dlq_entities = articles | "Entities" >> self.entities
+                dead.append(dlq_entities)
+            elif proc.entities:
+                articles, dlq_entities = _stage(
+                    "Entities", articles, entity_stage(limits, shared=local, journal=journal, keep=keep)
+                )
+                dead.append(dlq_entities)
         # The runner's state holds an unbounded stream's index; a state dir serves the local stream's
         # micro-batches and, read-only, a backfill.
         state_dir = None if self.mode == "stream" else proc.state_dir

@@ -190,6 +190,13 @@ class Consumption:
         "--state-dir is restored from it. 'none' keeps the index in --state-dir only.",
         shown="<group id>-dedup-changelog",
     )
+    workers: int = setting(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        "Local runs: processes that parse, clean and annotate each micro-batch's articles (dedup and "
+        "learned boilerplate stay in the main process, so any count decides the same); 1 runs all in it.",
+        minimum=1,
+        shown="the number of cores",
+    )
 
 
 @dataclass

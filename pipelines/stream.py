@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines import metrics
 from pipelines.chain import ArticleChain
 from pipelines.engine.local_stream import Batches, StopRequest, is_local, run_batches
+from pipelines.engine.worker_forks import ForkServer
 from pipelines.local_state import changelog_for, state_dir_for
 from pipelines.options import Monitoring, Processing, Topics
 from pipelines.preflight import check
@@ -57,6 +58,7 @@ class StreamJob:
     batch_records: int = 500
     poll_interval: float = 1.0
     dedup_changelog: str | None = None
+    workers: int = 1
     beam_args: list[str] = field(default_factory=list)
     monitoring: Monitoring = field(default_factory=Monitoring)
 
@@ -117,9 +119,13 @@ def build(
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
-    outputs = read.records | "Chain" >> ArticleChain(
-        job.limits, job.processing, mode=mode, changelog=changelog
-    )
+    per_article = None
+    if mode == "local" and job.workers > 1:
+        from pipelines.chain_workers import PooledArticles
+
+        per_article = PooledArticles(job.processing)
+    chain = ArticleChain(job.limits, job.processing, mode=mode, changelog=changelog, per_article=per_article)
+    outputs = read.records | "Chain" >> chain
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
     (
         (acks, read[GAPS_TAG])
@@ -128,9 +134,10 @@ def build(
     )
 
 
-def run(job: StreamJob) -> int:
+def run(job: StreamJob, forks: ForkServer | None = None) -> int:
     """Stream until stopped; 0 after a clean stop. A broker, credential, ACL or topic problem found at
-    start-up raises its :mod:`pipelines.failures` error before anything runs."""
+    start-up raises its :mod:`pipelines.failures` error before anything runs. Local runs with ``workers``
+    > 1 fork their chain workers from ``forks`` (started before Beam was imported) when given."""
     t = job.topics
     check(
         job.kafka,
@@ -149,10 +156,17 @@ def run(job: StreamJob) -> int:
             return _run_unbounded(job, started)
         stop = StopRequest()
         stop.install()
-        log.info("stream_start", input=t.input_topic, group_id=job.group_id, runner="local micro-batches")
+        log.info(
+            "stream_start",
+            input=t.input_topic,
+            group_id=job.group_id,
+            runner="local micro-batches",
+            workers=job.workers,
+        )
         metrics.declare_counters("kafka.records_read", "kafka.records_written", "kafka.offset_commits")
+        metrics.set_workers(job.workers)
         _watch_model(job)
-        totals = _run_batches(job, stop)
+        totals = _run_batches(job, stop, forks)
         print_totals(totals, time.monotonic() - started)
         return 0
 
@@ -167,7 +181,7 @@ def _watch_model(job: StreamJob) -> None:
     metrics.watch_model(worker_cache.preload())
 
 
-def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
+def _run_batches(job: StreamJob, stop: StopRequest, forks: ForkServer | None) -> dict[str, int]:
     """The local micro-batches (:mod:`pipelines.engine.local_stream`), each a bounded :func:`build`."""
     state_dir = state_dir_for(job.group_id, job.topics.input_topic, job.processing.state_dir)
     job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
@@ -192,11 +206,16 @@ def _run_batches(job: StreamJob, stop: StopRequest) -> dict[str, int]:
         poll_interval=job.poll_interval,
         beam_args=job.beam_args,
     )
-    return run_batches(
-        batches,
-        lambda pipeline, ranges: build(pipeline, job, ranges, mode="local", changelog=changelog),
-        stop,
-    )
+
+    def build_batch(pipeline: beam.Pipeline, ranges: list) -> None:
+        build(pipeline, job, ranges, mode="local", changelog=changelog)
+
+    if job.workers == 1:
+        return run_batches(batches, build_batch, stop)
+    from pipelines.chain_workers import chain_workers
+
+    with chain_workers(job.workers, job.limits, job.processing, forks, lambda _: metrics.worker_restarted()):
+        return run_batches(batches, build_batch, stop)
 
 
 def _run_unbounded(job: StreamJob, started: float) -> int:

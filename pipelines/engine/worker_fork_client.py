@@ -22,6 +22,7 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Sequence
 
 PLAIN_WORKER = ("-m", "apache_beam.runners.worker.sdk_worker_main")
 
@@ -32,13 +33,16 @@ def become_plain_worker() -> None:
     os.execv(sys.executable, [sys.executable, *PLAIN_WORKER])
 
 
-def ask(path: str) -> socket.socket | None:
-    """Connect and send the request; None when no server takes it."""
+def ask(
+    path: str, environment: dict[str, str] | None = None, fds: Sequence[int] = (0, 1, 2)
+) -> socket.socket | None:
+    """Connect and send the request (this process's environment and standard streams unless given); None
+    when no server takes it."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
-        payload = json.dumps(dict(os.environ)).encode()
-        socket.send_fds(conn, [struct.pack(">Q", len(payload))], [0, 1, 2])
+        payload = json.dumps(dict(os.environ) if environment is None else environment).encode()
+        socket.send_fds(conn, [struct.pack(">Q", len(payload))], list(fds))
         conn.sendall(payload)
     except OSError:
         conn.close()

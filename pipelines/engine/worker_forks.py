@@ -52,6 +52,8 @@ log = structlog.get_logger(__name__)
 CLIENT = Path(__file__).with_name("worker_fork_client.py")
 REQUEST_TIMEOUT_S = 10.0  # a client sends its request as soon as it connects
 MAX_REQUEST_BYTES = 16 << 20  # an environment with the pipeline options: kilobytes
+TARGET_ENV = "NEWSFLOW_FORK_TARGET"
+"""In a request's environment: the ``module:function`` a worker runs instead of Beam's worker."""
 
 
 def wanted(beam_args: list[str]) -> bool:
@@ -65,6 +67,14 @@ def wanted(beam_args: list[str]) -> bool:
     return sys.platform.startswith("linux") and local and known.direct_running_mode == "multi_processing"
 
 
+def runs_here(beam_args: list[str]) -> bool:
+    """Whether these Beam arguments run the pipeline with the local runner on Linux (where forking works)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--runner")
+    known, _ = parser.parse_known_args(beam_args)
+    return sys.platform.startswith("linux") and known.runner in DIRECT_RUNNERS
+
+
 class ForkServer:
     """The main process's handle on the fork server: the worker command line, and the server's lifetime."""
 
@@ -75,11 +85,13 @@ class ForkServer:
         self.path = path
 
     @classmethod
-    def start(cls, *, model: bool, modules: Sequence[str] = ()) -> ForkServer:
+    def start(cls, *, model: bool, modules: Sequence[str] = (), own_session: bool = False) -> ForkServer:
         """Start the server, importing ``modules`` (those whose DoFns the workers unpickle) and preloading
         the NER model if ``model``. The socket is bound here, before the
         server runs, so a worker can connect at once and waits in the backlog until the server is ready; it
-        lives in a new directory only this user can enter (``mkdtemp``), so no other user can ask for forks."""
+        lives in a new directory only this user can enter (``mkdtemp``), so no other user can ask for forks.
+        ``own_session``: the server and its workers leave the terminal's process group, so a Ctrl-C reaches
+        only the main process (the stream, which finishes its batch on them before it stops)."""
         directory = tempfile.mkdtemp(prefix="newsflow-forks-")
         path = os.path.join(directory, "socket")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -92,6 +104,7 @@ class ForkServer:
             pass_fds=(listener.fileno(), control_read),
             stdin=subprocess.DEVNULL,
             cwd=os.getcwd(),
+            start_new_session=own_session,
         )
         # Only the server holds the listener now: if it dies, workers are refused and start on their own.
         listener.close()
@@ -104,6 +117,14 @@ class ForkServer:
         """The shell command that stands in for one worker process (``exec``: the runner starts it with a
         shell, and what it kills must be the client itself)."""
         return "exec " + shlex.join([sys.executable, "-S", str(CLIENT), self.path])
+
+    def fork(self, target: str, fds: Sequence[int]) -> socket.socket | None:
+        """Ask for a worker that runs ``target`` (``module:function``, of a module the server imported) with
+        ``fds`` as its standard streams. Returns the connection on which the server answers ``forked PID``
+        and then ``exit CODE`` (closing it kills the worker), or None when no server takes the request."""
+        from pipelines.engine.worker_fork_client import ask
+
+        return ask(self.path, {**os.environ, TARGET_ENV: target}, fds)
 
     def close(self) -> None:
         """End the server (it kills workers still running) and remove its socket."""
@@ -190,9 +211,14 @@ def _run_worker(environment: dict[str, str], fds: list[int], inherited: list[int
         os.environ.clear()
         os.environ.update(environment)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from apache_beam.runners.worker import sdk_worker_main
+        target = environment.get(TARGET_ENV)
+        if target:
+            module, _, function = target.partition(":")
+            getattr(importlib.import_module(module), function)()
+        else:
+            from apache_beam.runners.worker import sdk_worker_main
 
-        sdk_worker_main.main([])
+            sdk_worker_main.main([])
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1

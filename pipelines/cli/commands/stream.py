@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from pipelines.engine import worker_forks
 from pipelines.options import Consumption, Monitoring, Processing, Topics, add_common, resolve
 from transforms.settings import KafkaSettings, Limits
 
@@ -28,14 +29,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    consumption = resolve(Consumption, args)
+    processing = resolve(Processing, args)
+    if consumption.workers == 1 or not worker_forks.runs_here(args.beam_args):
+        return _stream(args, consumption, processing, None)
+    # The chain workers' fork server first: it imports and loads on another core while this process
+    # imports Beam; in its own session, so that a Ctrl-C reaches only this process, which finishes its batch.
+    model = processing.entities and not processing.passthrough
+    with worker_forks.ForkServer.start(
+        model=model, modules=["pipelines.chain_workers"], own_session=True
+    ) as forks:
+        return _stream(args, consumption, processing, forks)
+
+
+def _stream(
+    args: argparse.Namespace,
+    consumption: Consumption,
+    processing: Processing,
+    forks: worker_forks.ForkServer | None,
+) -> int:
     from pipelines.stream import StreamJob, run  # Beam is imported only by the commands that run it
 
-    consumption = resolve(Consumption, args)
     job = StreamJob(
         kafka=resolve(KafkaSettings, args),
         topics=resolve(Topics, args),
         limits=resolve(Limits, args),
-        processing=resolve(Processing, args),
+        processing=processing,
         group_id=consumption.group_id,
         reset=consumption.auto_offset_reset,
         idle_timeout=consumption.idle_timeout,
@@ -44,7 +63,8 @@ def _run(args: argparse.Namespace) -> int:
         batch_records=consumption.batch_records,
         poll_interval=consumption.poll_interval,
         dedup_changelog=consumption.dedup_changelog,
+        workers=consumption.workers,
         beam_args=args.beam_args,
         monitoring=resolve(Monitoring, args),
     )
-    return run(job)
+    return run(job, forks)

@@ -1,0 +1,313 @@
+"""A pool of long-lived worker processes that run one handler on tasks sent to them, for the local stream.
+
+The local stream's micro-batches run Beam in this process (``local_stream`` says why), so its per-article
+work (parsing, cleaning, NER) would get one core. The pool gives it N: each worker is forked from the
+preloaded fork server (:mod:`pipelines.engine.worker_forks`, the backfill's), so it starts in milliseconds
+with the NER model already in memory, and lives as long as the stream, not one batch. Per task only the
+task and its result cross a socket (pickled frames), nothing is set up again.
+
+    stream process                                      worker processes (forked, model loaded)
+    submit(priority, task) ─► priority queue ─► driver thread per worker ─► socket ─► handler(task)
+                        Future ◄───────────────────────── result ◄─────────────────────┘
+
+Each driver thread sends its worker one task at a time and takes the next as soon as the result is back, so
+the workers pull work and stay evenly loaded whatever each task costs. A worker that dies (a segfault, the
+OOM killer, a kill) is replaced and counted in :attr:`WorkerPool.restarts`; its task goes back to the queue,
+up to :data:`MAX_DEATHS` times (the handler's own crash journal turns a poison pill into a dead letter
+before that). Workers ignore SIGINT and SIGTERM: the stream decides when to stop, and they end when it
+closes their sockets. Without a fork server (not Linux), a worker is a new interpreter running :func:`main`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import os
+import pickle
+import queue
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from pipelines import logs
+from pipelines.engine.worker_forks import ForkServer
+
+log = structlog.get_logger(__name__)
+
+ENTRY = f"{__name__}:serve_stdin"
+"""What a forked worker runs: :func:`serve_stdin`, on the socket the pool passed as its standard input."""
+MAX_DEATHS = 5
+"""Worker deaths one task may cause before it fails (and with it the batch, which is re-read)."""
+_HEADER = struct.Struct(">I")
+
+
+class WorkerDied(RuntimeError):
+    """The worker process ended while it had a task."""
+
+
+class TaskFailed(RuntimeError):
+    """The handler raised (a bug: the chain's stages turn an article's failures into dead letters)."""
+
+
+# ---- frames -----------------------------------------------------------------------------------------------
+
+
+def send(sock: socket.socket, obj: Any) -> None:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(payload)) + payload)
+
+
+def receive(stream: Any) -> Any:
+    """The next frame from a buffered reader of the socket; EOFError when the other end closed it."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError
+    return pickle.loads(payload)
+
+
+# ---- the worker side --------------------------------------------------------------------------------------
+
+
+def serve(sock: socket.socket) -> None:
+    """Build the handler the first frame names (``("module:Class", setup)``), answer ``ready`` (or the
+    error), then answer each task with ``("ok", result)`` or ``("error", text)`` until the pool closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logs.configure_from_env()
+    stream = sock.makefile("rb")
+    name, setup = receive(stream)
+    module, _, attribute = name.partition(":")
+    try:
+        handler = getattr(importlib.import_module(module), attribute)(setup)
+    except Exception as exc:  # noqa: BLE001 - reported to the pool, which fails the stream's start
+        send(sock, ("error", f"{type(exc).__name__}: {exc}"))
+        return
+    send(sock, ("ready", os.getpid()))
+    while True:
+        try:
+            task = receive(stream)
+        except EOFError:
+            return
+        try:
+            answer = ("ok", handler(task))
+        except Exception as exc:  # noqa: BLE001 - one task's bug fails that task, not the worker
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        send(sock, answer)
+
+
+def serve_stdin() -> None:
+    """A worker's entry point: its standard input is its socket to the pool."""
+    serve(socket.socket(fileno=os.dup(0)))
+
+
+def main() -> int:
+    """A worker as a new interpreter (no fork server): ``python -m pipelines.engine.worker_pool``."""
+    serve_stdin()
+    return 0
+
+
+# ---- the pool side ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Process:
+    """One worker: our end of its socket, and how to learn its exit (the fork server's answer or Popen)."""
+
+    sock: socket.socket
+    stream: Any
+    pid: int
+    server: socket.socket | None = None
+    lines: Any = None
+    popen: subprocess.Popen | None = None
+
+    def call(self, task: Any) -> tuple[str, Any]:
+        try:
+            send(self.sock, task)
+            return receive(self.stream)
+        except (OSError, EOFError):
+            raise WorkerDied(f"worker {self.pid} ended") from None
+
+    def exit_code(self) -> int | None:
+        """Closes our side (the worker's end of file) and waits for its exit."""
+        self.stream.close()
+        self.sock.close()
+        if self.popen is not None:
+            return self.popen.wait()
+        assert self.server is not None
+        words = self.lines.readline().split()
+        self.server.close()
+        return int(words[1]) if words[:1] == ["exit"] else None
+
+
+@dataclass(order=True)
+class _Task:
+    priority: int
+    order: int
+    task: Any = None
+    future: Future | None = None
+    deaths: int = 0
+
+
+class WorkerPool:
+    """``size`` workers, each running ``handler(setup)`` (``module:Class``) on the tasks submitted."""
+
+    def __init__(
+        self,
+        size: int,
+        handler: str,
+        setup: Any,
+        forks: ForkServer | None = None,
+        *,
+        on_restart: Callable[[int], None] | None = None,
+    ) -> None:
+        self.size = size
+        self.handler = handler
+        self.setup = setup
+        self.forks = forks
+        self.on_restart = on_restart
+        self.restarts = 0
+        """Workers replaced after dying: the count behind a worker-restarts metric."""
+        self._queue: queue.PriorityQueue[_Task] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        processes = [self._start() for _ in range(size)]
+        self._threads = [
+            threading.Thread(target=self._drive, args=(p,), name=f"worker-pool-{i}", daemon=True)
+            for i, p in enumerate(processes)
+        ]
+        for thread in self._threads:
+            thread.start()
+        log.info(
+            "worker_pool_started", workers=size, pids=[p.pid for p in processes], forked=forks is not None
+        )
+
+    def submit(self, priority: int, task: Any) -> Future:
+        """Run ``task`` on the next free worker, lowest ``priority`` first; its result comes in the Future."""
+        future: Future = Future()
+        self._queue.put(_Task(priority, next(self._order), task, future))
+        return future
+
+    def cancel_queued(self) -> int:
+        """Cancel the tasks no worker has started (those of a batch that failed); how many there were."""
+        cancelled = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return cancelled
+            if item.future is not None and item.future.cancel():
+                cancelled += 1
+
+    def close(self) -> None:
+        """Cancel the tasks not started, stop the drivers after the ones running; the workers end as their
+        sockets close."""
+        self.cancel_queued()
+        for _ in self._threads:
+            self._queue.put(_Task(sys.maxsize, next(self._order)))
+        for thread in self._threads:
+            thread.join()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _drive(self, process: _Process | None) -> None:
+        while True:
+            item = self._queue.get()
+            if item.future is None:
+                if process is not None:
+                    process.exit_code()
+                return
+            if item.deaths == 0 and not item.future.set_running_or_notify_cancel():
+                continue  # cancelled while queued
+            try:
+                if process is None:
+                    process = self._start()
+                    log.info("worker_replaced", pid=process.pid, restarts=self.restarts)
+                status, value = process.call(item.task)
+            except WorkerDied:
+                self._died(process, item)
+                process = None  # its replacement starts with the next task
+                continue
+            except Exception as exc:  # noqa: BLE001 - no worker could start: this task fails, not the pool
+                item.future.set_exception(exc)
+                continue
+            if status == "ok":
+                item.future.set_result(value)
+            else:
+                item.future.set_exception(TaskFailed(value))
+
+    def _died(self, dead: _Process, item: _Task) -> None:
+        """Count the death and queue its task again (or fail it after MAX_DEATHS)."""
+        code = dead.exit_code()
+        with self._lock:
+            self.restarts += 1
+            restarts = self.restarts
+        item.deaths += 1
+        log.warning("worker_died", pid=dead.pid, exit_code=code, restarts=restarts, task_deaths=item.deaths)
+        if self.on_restart is not None:
+            self.on_restart(restarts)
+        if item.deaths >= MAX_DEATHS:
+            item.future.set_exception(WorkerDied(f"{item.deaths} workers died on one task"))
+        else:
+            self._queue.put(item)
+
+    def _start(self) -> _Process:
+        """A new worker (forked if the server takes it), set up and ready for tasks."""
+        ours, theirs = socket.socketpair()
+        try:
+            server, lines = self._fork(theirs)
+            popen = None
+            if server is None:
+                popen = subprocess.Popen(
+                    [sys.executable, "-m", __name__], stdin=theirs, stdout=sys.stderr, cwd=os.getcwd()
+                )
+        finally:
+            theirs.close()
+        stream = ours.makefile("rb")
+        process = _Process(ours, stream, popen.pid if popen else -1, server, lines, popen)
+        send(ours, (self.handler, self.setup))
+        try:
+            status, value = receive(stream)
+        except EOFError:
+            raise WorkerDied(f"a worker ended while starting (exit code {process.exit_code()})") from None
+        if status != "ready":
+            process.exit_code()
+            raise TaskFailed(f"a worker could not start: {value}")
+        process.pid = value
+        return process
+
+    def _fork(self, theirs: socket.socket) -> tuple[socket.socket | None, Any]:
+        """Ask the fork server for a worker on ``theirs``: its connection and line reader, or (None, None)."""
+        server = self.forks.fork(ENTRY, (theirs.fileno(), 2, 2)) if self.forks is not None else None
+        if server is None:
+            return None, None
+        lines = server.makefile("r", encoding="ascii")
+        try:
+            forked = lines.readline().split()[:1] == ["forked"]
+        except OSError:
+            forked = False
+        if not forked:  # the server ended before forking
+            lines.close()
+            server.close()
+            return None, None
+        return server, lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""`newsflow stream --workers 2` on the real broker: the decisions of one worker, a clean stop that finishes
+the running batch, and a killed worker replaced without losing a record."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from pipelines.cli.commands.consume import iter_records
+from pipelines.options import Topics
+from tests.shared_data import CONLL_TRAIN
+from transforms.entities.conll import stories
+from transforms.settings import KafkaSettings
+
+pytestmark = pytest.mark.integration
+
+FOOTER = "Sign up for our morning briefing and get the day's top stories from the wire in your inbox."
+RUN_TIMES = {"failed_at", "detected_at"}  # when this run wrote the record: the rest must match
+
+
+def inputs() -> list[bytes]:
+    """Stories of one source sharing a footer (learned boilerplate), exact copies under other URLs, near
+    copies (one sentence dropped), and poison pills for the DLQ."""
+    texts = stories(CONLL_TRAIN, min_words=80)[:24]
+    out = [
+        {"url": f"https://wire.example/{i}", "source": "wire", "text": f"{t}\n\n{FOOTER}"}
+        for i, t in enumerate(texts)
+    ]
+    out += [{"url": f"https://mirror.example/{i}", "text": texts[i]} for i in (1, 5, 17)]
+    out += [
+        {"url": f"https://near.example/{i}", "text": texts[i].rsplit(".", 2)[0] + "."} for i in (3, 11, 20)
+    ]
+    values = [json.dumps(e).encode() for e in out]
+    return values + [b"not json at all", b'{"text": 42}', b"\xff\xfe\x00 broken"]
+
+
+def produce(settings: KafkaSettings, topic: str, values: list[bytes]) -> set[tuple[int, int]]:
+    producer = KafkaProducer(**settings.producer_kwargs())
+    futures = [producer.send(topic, value=v, partition=i % 4) for i, v in enumerate(values)]
+    sent = {(m.partition, m.offset) for m in (f.get(timeout=30) for f in futures)}
+    producer.close()
+    return sent
+
+
+def outputs(settings: KafkaSettings, topics: Topics) -> dict[tuple[int, int], tuple[str, dict]]:
+    """Every output record by the source position it names (a second output for one input fails)."""
+    found: dict[tuple[int, int], tuple[str, dict]] = {}
+    for topic in (topics.output_topic, topics.duplicates_topic, topics.dlq_topic):
+        for _, _, name, record in iter_records(settings, topic):
+            pos = record["source_position"]
+            key = (pos["partition"], pos["offset"])
+            assert key not in found, f"two outputs for input {key}"
+            found[key] = (name, {k: v for k, v in record.items() if k not in RUN_TIMES})
+    return found
+
+
+def stream_command(bootstrap: str, topics: Topics, group: str, state: Path, *extra: str) -> list[str]:
+    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
+    cmd += ["--bootstrap-servers", bootstrap, "--input-topic", topics.input_topic]
+    cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
+    cmd += ["--dlq-topic", topics.dlq_topic, "--group-id", group, "--state-dir", str(state)]
+    return cmd + ["--poll-interval", "0.5", *extra]
+
+
+def output_topics(kafka_broker, topics: Topics, name: str) -> Topics:
+    """Another set of output topics for a second run on the same input."""
+    other = Topics(
+        topics.input_topic,
+        *(f"{t}.{name}" for t in (topics.output_topic, topics.duplicates_topic, topics.dlq_topic)),
+    )
+    kafka_broker.create_topics(other.all()[1:], partitions=4)
+    return other
+
+
+def committed(settings: KafkaSettings, topic: str, group: str) -> dict[int, int | None]:
+    consumer = KafkaConsumer(**settings.consumer_kwargs(group))
+    try:
+        return {p: consumer.committed(TopicPartition(topic, p)) for p in range(4)}
+    finally:
+        consumer.close(autocommit=False)
+
+
+def wait_for_line(path: Path, pattern: str, proc: subprocess.Popen, timeout: float = 120) -> re.Match:
+    deadline = time.monotonic() + timeout
+    while (found := re.search(pattern, path.read_text())) is None:
+        assert proc.poll() is None, f"the stream exited early:\n{path.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"no {pattern!r} in the log:\n{path.read_text()[-3000:]}"
+        time.sleep(0.2)
+    return found
+
+
+def test_two_workers_decide_as_one(kafka_broker, topics, tmp_path):
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    sent = produce(settings, topics.input_topic, inputs())
+    found = {}
+    for workers in (1, 2):
+        out = output_topics(kafka_broker, topics, f"w{workers}")
+        cmd = stream_command(kafka_broker.bootstrap, out, f"g{workers}", tmp_path / f"state{workers}")
+        cmd += ["--workers", str(workers), "--batch-records", "8", "--idle-timeout", "3"]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        found[workers] = outputs(settings, out)
+        assert found[workers].keys() == sent, "every input has exactly one output"
+    kinds = [name for name, _ in found[2].values()]
+    assert kinds.count("duplicate") >= 6 and kinds.count("dead_letter") == 3, kinds
+    bodies = [r["body"] for name, r in found[2].values() if name == "article" and r["source"] == "wire"]
+    assert sum(FOOTER not in b for b in bodies) >= 20, "the footer was learned as boilerplate"
+    for key in sorted(sent):
+        assert found[2][key] == found[1][key], f"input {key} decided differently with two workers"
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM to the stream", "Ctrl-C to its process group"])
+def test_a_stop_request_finishes_the_running_batch(kafka_broker, topics, tmp_path, stop):
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    sent = produce(settings, topics.input_topic, inputs())
+    log_path = tmp_path / "stream.log"
+    cmd = stream_command(kafka_broker.bootstrap, topics, "stop", tmp_path / "state", "--workers", "2")
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
+            if stop.startswith("SIGTERM"):
+                proc.send_signal(signal.SIGTERM)
+            else:
+                os.killpg(proc.pid, signal.SIGINT)
+            assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    log = log_path.read_text()
+    assert log.count('"micro_batch"') == 1 and '"stop_requested"' in log
+    assert outputs(settings, topics).keys() == sent, "the running batch was finished and written"
+    end = {p: max(o for q, o in sent if q == p) + 1 for p in range(4)}
+    assert committed(settings, topics.input_topic, "stop") == end, "and committed"
+
+
+def test_a_killed_worker_is_replaced_and_nothing_is_lost(kafka_broker, topics, tmp_path):
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    sent = produce(settings, topics.input_topic, inputs())
+    log_path = tmp_path / "stream.log"
+    cmd = stream_command(kafka_broker.bootstrap, topics, "kill", tmp_path / "state", "--workers", "2")
+    cmd += ["--idle-timeout", "3"]
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            pids = json.loads(wait_for_line(log_path, r'"pids": (\[[0-9, ]+\])', proc).group(1))
+            wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
+            time.sleep(1.0)  # into the batch's work
+            os.kill(pids[0], signal.SIGKILL)
+            assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    log = log_path.read_text()
+    assert f'"pid": {pids[0]}, "exit_code": 137' in log, "the death was seen"
+    assert '"event": "worker_replaced"' in log, "and the worker replaced"
+    assert outputs(settings, topics).keys() == sent, "no record lost, none written twice"
