@@ -139,7 +139,8 @@ def test_the_deduplicator_through_the_mirror_sends_every_survivors_keys_and_no_d
     sent = len(producer.sent)
     _, copy = dedup.check(art("b" * 32, "https://b.example/2", 1))
     assert first is None and copy is not None and copy.method == "exact"
-    assert sent == 2 + 14 and len(producer.sent) == sent  # url + hash + 14 bands; a duplicate writes nothing
+    # url + hash + 14 bands + the shingle sample; a duplicate writes nothing
+    assert sent == 2 + 14 + 1 and len(producer.sent) == sent
 
 
 def test_plan_restores_a_new_or_unfinished_index_and_seeds_one_no_changelog_backs(tmp_path: Path) -> None:
