@@ -418,8 +418,8 @@ class ArticleChain(beam.PTransform):
             dedup_settings(proc), mode=self.mode, state_dir=state_dir, changelog=self.changelog
         )
         return {
-            "articles": dedup.articles,
-            "duplicates": dedup.duplicates,
+            "articles": dedup["articles"],
+            "duplicates": dedup["duplicates"],
             "dlq": dead | "FlattenDLQ" >> beam.Flatten(),
         }
 

@@ -1,21 +1,24 @@
 """Near matches close to the threshold are settled on shingle samples, not the 1-bit sketch (verify.py),
-and an exact-content match wins over any other."""
+and an exact-content match wins over any other: in ``newsflow process`` and in the runner-state mode."""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
 
+import apache_beam as beam
 import numpy as np
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.transforms.window import TimestampedValue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.dedup_arrivals import T0, bodies
-from transforms.dedup import Deduplicator, DedupSettings
-from transforms.dedup.index import EXACT, NEAR, Match, choose, encode_id
-from transforms.dedup.minhash import estimate_margin, sample_jaccard, shingle_sample
+from transforms.dedup import Deduplicate, Deduplicator, DedupSettings
+from transforms.dedup.index import EXACT, NEAR, Match, encode_id
+from transforms.dedup.minhash import estimate_jaccard, estimate_margin, sample_jaccard, shingle_sample
 from transforms.dedup.shingles import normalise, shingle_hashes, words
-from transforms.dedup.verify import sample_key, verified
+from transforms.dedup.verify import sample_key, settle, verified
 from transforms.records import Article, SourcePosition, stable_id
 
 # 8 sketch bits: the estimate is noise (its margin covers every value), so every candidate is measured;
@@ -99,10 +102,11 @@ def test_the_margin_is_four_standard_errors_of_the_sketch() -> None:
 
 
 def test_an_exact_content_match_wins_over_an_earlier_near_match() -> None:
+    fp = Deduplicator().fingerprint(article(words_cut(bodies()[5]), 0))
     near = Match((b"\x00" * 16, encode_id("a" * 32)), "a" * 32, NEAR, 0.9)
     exact = Match((b"\x01" * 16, encode_id("b" * 32)), "b" * 32, EXACT, 1.0)
-    assert choose([near, None, exact]) == exact
-    assert choose([near, None]) == near
+    assert settle([near, exact], fp, DedupSettings(), {}) == exact
+    assert settle([near], fp, DedupSettings(), {}) == near
 
 
 def test_a_sample_that_disagrees_overrules_the_estimate_and_a_missing_one_does_not() -> None:
@@ -125,3 +129,61 @@ def test_a_sample_that_disagrees_overrules_the_estimate_and_a_missing_one_does_n
     asked.clear()
     assert verified([certain], fp, NOISY, stored(None)) == certain
     assert asked == []
+
+
+_OUT: dict[str, list] = {"kept": [], "dropped": []}
+
+
+def _kept(a: Article) -> None:
+    _OUT["kept"].append(a.id)  # the in-process FnApiRunner: this module's global, by reference
+
+
+def _dropped(v: object) -> None:
+    _OUT["dropped"].append((v.id, v.duplicate_of, v.method, v.similarity))
+
+
+def test_the_runner_state_mode_measures_like_the_local_rule() -> None:
+    """``Deduplicate(mode="stream")`` on the FnApiRunner, with a sketch too small to tell: every
+    candidate is measured on the samples (kept in runner state by article id), and survivors, verdicts,
+    methods and similarities equal ``newsflow process``'s rule on the same arrivals. Pairs of an original
+    and an edit span true Jaccards either side of the threshold, plus an exact copy of the last edit (kept:
+    measured below the threshold). The sketch's estimate alone is checked to get some of
+    these pairs wrong, so the test fails if this mode decides on the estimate."""
+    rng = random.Random(16)
+    texts: list[str] = []
+    for i in range(12):
+        original = words_cut(bodies()[i])
+        texts += [original, edited(original, 0.05 * i, rng)]
+    texts.append(texts[-1])  # the last edit again, byte for byte
+    articles = [article(text, n) for n, text in enumerate(texts)]
+    process = Deduplicator(NOISY)
+    expected_kept, expected_dropped = [], []
+    for a in articles:
+        _, found = process.check(a)
+        if found is None:
+            expected_kept.append(a.id)
+        else:
+            expected_dropped.append((found.id, found.duplicate_of, found.method, found.similarity))
+    fps = [process.fingerprint(a) for a in articles]
+    wrong_on_estimate = sum(
+        (estimate_jaccard(fps[i].sketch, fps[i + 1].sketch) >= NOISY.threshold)
+        != (true_jaccard(texts[i], texts[i + 1]) >= NOISY.threshold)
+        for i in range(0, 24, 2)
+    )
+    assert wrong_on_estimate >= 2
+    assert 3 <= len(expected_dropped) <= 10
+    assert (articles[-1].id, articles[-2].id, EXACT, 1.0) in expected_dropped
+
+    for collected in _OUT.values():
+        collected.clear()
+    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
+        out = (
+            pipeline
+            | beam.Create(articles)
+            | beam.Map(lambda a: TimestampedValue(a, a.fetched_at.timestamp()))
+            | Deduplicate(NOISY, mode="stream")
+        )
+        out["articles"] | "Kept" >> beam.Map(_kept)
+        out["duplicates"] | "Dropped" >> beam.Map(_dropped)
+    assert sorted(_OUT["kept"]) == sorted(expected_kept)
+    assert sorted(_OUT["dropped"]) == sorted(expected_dropped)

@@ -4,18 +4,25 @@
 parallel, then one ordered step that runs the :class:`Deduplicator` over the batch in arrival order
 against the durable index: the same rule as ``newsflow process``, no chains.
 
-``stream`` (an unbounded pipeline on a portable runner; the index in runner state) is two keyed stages:
+``stream`` (an unbounded pipeline on a portable runner; the index in runner state) is keyed stages:
 
 1. ``Probe``, keyed by index key (canonical URL, content hash, or one LSH band bucket). It holds the key's
    elements until the watermark passes their timestamp (the Kafka timestamp), then takes them in arrival
-   order: each matches any entry already in the key (an earlier arrival), and is added when it matched
-   none. Every key sees the same arrivals in the same order, so two copies can never drop each other.
-2. ``Decide``, keyed by the record: once the article and the reports of all its keys are in, picks the
-   earliest-arrived match (or none) and emits the survivor or the verdict.
+   order: each reports its candidates among the entries already in the key (earlier arrivals), and is
+   added unless one of them is a certain match. Every key sees the same arrivals in the same order, so
+   two copies can never drop each other.
+2. ``Decide``, keyed by the record: once the article and the reports of all its keys are in, settles the
+   verdict by the same rule as the local stream (``verify.settle``) and emits the survivor or the verdict;
+   unless a candidate within the margin of the threshold has to be measured on its shingle sample:
+3. ``Samples``, keyed by article id, keeps every article's shingle sample for one horizon and answers
+   each request for it (held until the sample is in, at the latest until the watermark passes the
+   request), and ``Verify``, keyed by the record, settles the verdict once all the samples it asked for
+   are in.
 
 Because stage 1 cannot know what the other keys found, a near copy dropped through one key is still added
-to the keys where it matched nothing; a later copy may then point at it. Following ``duplicate_of``
-always ends at a survivor (each step goes to a strictly earlier arrival); README, "Chains", bounds it.
+to the keys where it matched nothing certain; a later copy may then point at it. Following
+``duplicate_of`` always ends at a survivor (each step goes to a strictly earlier arrival); README,
+"Chains", bounds it.
 """
 
 from __future__ import annotations
@@ -43,22 +50,20 @@ from transforms.dedup.index import (
     Fingerprint,
     Match,
     candidates,
-    choose,
     fingerprint,
     insert,
     newest_second,
-    probe,
 )
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.store import DB_NAME, SqliteStore
 from transforms.dedup.verdicts import annotate, verdict
-from transforms.dedup.verify import verified
+from transforms.dedup.verify import settle, unsure, verified
 from transforms.records import Article
 
 log = structlog.get_logger(__name__)
 ARTICLES, DUPLICATES = "articles", "duplicates"
-_PROBES = "probes"
+_PROBES, _SAMPLES, _ASKS, _PENDING = "probes", "samples", "asks", "pending"
 
 
 def _millis(timestamp: Timestamp) -> int:
@@ -90,7 +95,8 @@ class _Counted(beam.DoFn):
 
 
 class _Fingerprint(beam.DoFn):
-    """``(token, article)`` for stage 2, and one ``(index key, probe)`` per key for stage 1."""
+    """``(token, article)`` for stage 2, one ``(index key, probe)`` per key for stage 1, and
+    ``(id, sample)`` for the samples stage."""
 
     def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
@@ -102,9 +108,10 @@ class _Fingerprint(beam.DoFn):
         fp = fingerprint(article, self.settings, self.hasher, _millis(timestamp))
         tok = token(fp)
         yield (tok, ("article", article, fp))
-        slim = dataclasses.replace(fp, sample=b"")  # one key's state has no samples to measure against
+        slim = dataclasses.replace(fp, sample=b"")  # samples are kept once, by id, not on every key
         for key, kind in fp.keys:
             yield pvalue.TaggedOutput(_PROBES, (key, (tok, kind, slim)))
+        yield pvalue.TaggedOutput(_SAMPLES, (fp.id_bytes, ("keep", fp.sample, fp.arrival_s)))
 
 
 @beam.typehints.with_input_types(tuple[bytes, Any])
@@ -149,8 +156,10 @@ class _Probe(beam.DoFn):
         newest: Any = beam.DoFn.StateParam(NEWEST),
         flush: Any = beam.DoFn.TimerParam(FLUSH),
         expiry: Any = beam.DoFn.TimerParam(EXPIRY),
-    ) -> Iterator[tuple[str, tuple[str, Match | None]]]:
-        """Everything held up to the watermark (all arrivals up to ``fired`` are in), in arrival order."""
+    ) -> Iterator[tuple[str, tuple[str, list[Match]]]]:
+        """Everything held up to the watermark (all arrivals up to ``fired`` are in), in arrival order:
+        each reports its candidates, and is added unless one is certain (an uncertain one may turn out
+        different on the samples, and then the article is delivered and must be found here)."""
         items = list(held.read())
         due = sorted((i for i in items if i[0] <= fired.micros), key=lambda i: i[3].order)
         rest = [i for i in items if i[0] > fired.micros]
@@ -164,8 +173,8 @@ class _Probe(beam.DoFn):
             flush.set(Timestamp(micros=later))
         blob = entries.read()
         for micros, tok, kind, fp in due:
-            found = probe(blob, fp, kind, self.settings)
-            if found is None:
+            found = candidates(blob, fp, kind, self.settings)
+            if not any(m.certain for m in found):
                 newest_s = max(fp.arrival_s, newest_second(blob or b"", kind, self.settings))
                 blob = insert(blob, fp, kind, self.settings, newest_s)
                 self._push_expiry(micros // 1_000_000, newest, expiry)
@@ -229,12 +238,18 @@ class _InArrivalOrder(_Counted):
 
 @beam.typehints.with_input_types(tuple[str, Any])
 class _Decide(_Counted):
-    """Stage 2, keyed by record: waits for the article and one report per index key, then decides."""
+    """Stage 2, keyed by record: waits for the article and one report per index key, then settles the
+    verdict, or asks for the samples it has to measure (:func:`verify.unsure`) and hands it to
+    :class:`_Verify`."""
 
     PARTS = BagStateSpec("parts", PickleCoder())
 
+    def __init__(self, settings: DedupSettings) -> None:
+        super().__init__()
+        self.settings = settings
+
     def process(self, element: tuple[str, tuple], parts: Any = beam.DoFn.StateParam(PARTS)) -> Iterator[Any]:
-        _, part = element
+        tok, part = element
         parts.add(part)
         got = list(parts.read())
         head = next((p for p in got if p[0] == "article"), None)
@@ -242,7 +257,114 @@ class _Decide(_Counted):
         if head is None or len(reports) < len(head[2].keys):
             return
         parts.clear()
-        yield from self.emit(head[1], head[2], choose(reports))
+        _, article, fp = head
+        found = [m for report in reports for m in report]
+        ids = unsure(found)
+        if not ids:
+            yield from self.emit(article, fp, settle(found, fp, self.settings, {}))
+            return
+        yield pvalue.TaggedOutput(_PENDING, (tok, ("pending", article, fp, found, len(ids))))
+        for id_bytes in ids:
+            yield pvalue.TaggedOutput(_ASKS, (id_bytes, ("ask", tok)))
+
+
+@beam.typehints.with_input_types(tuple[bytes, Any])
+@beam.typehints.with_output_types(tuple[str, Any])
+class _Samples(beam.DoFn):
+    """Keyed by article id: the article's shingle sample, kept for one horizon after its arrival (no
+    candidate further back is ever asked for, ``index.candidates``), and the answers to requests for it.
+
+    A request that comes before the sample is held; the sample comes straight from the fingerprints with
+    the article's own timestamp, never later than the request's (the asking article's, which arrived
+    after it), so once the watermark passes the request the sample is in, or never will be (a record
+    behind the watermark): then the answer is that there is none, and the estimate decides.
+    """
+
+    SAMPLE = ReadModifyWriteStateSpec("sample", BytesCoder())
+    ASKED = BagStateSpec("asked", PickleCoder())
+    ASKED_UNTIL = ReadModifyWriteStateSpec("asked_until", VarIntCoder())
+    ANSWER = TimerSpec("answer", TimeDomain.WATERMARK)
+    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+
+    def __init__(self, settings: DedupSettings) -> None:
+        self.settings = settings
+
+    def process(
+        self,
+        element: tuple[bytes, tuple],
+        timestamp: Timestamp = beam.DoFn.TimestampParam,
+        sample: Any = beam.DoFn.StateParam(SAMPLE),
+        asked: Any = beam.DoFn.StateParam(ASKED),
+        asked_until: Any = beam.DoFn.StateParam(ASKED_UNTIL),
+        answer: Any = beam.DoFn.TimerParam(ANSWER),
+        expiry: Any = beam.DoFn.TimerParam(EXPIRY),
+    ) -> Iterator[tuple[str, tuple]]:
+        id_bytes, part = element
+        if part[0] == "keep":
+            _, blob, arrival_s = part
+            sample.write(blob)
+            expiry.set(Timestamp(seconds=arrival_s + self.settings.horizon_ms // 1000 + 1))
+            yield from self._answer(id_bytes, blob, asked, asked_until)
+            return
+        blob = sample.read()
+        if blob is not None:
+            yield (part[1], ("sample", id_bytes, blob))
+            return
+        asked.add(part[1])
+        micros = max(0, int(timestamp.micros)) if timestamp > MIN_TIMESTAMP else 0
+        if micros > (asked_until.read() or -1):  # the latest request's time: every one held is due by then
+            asked_until.write(micros)
+            answer.set(Timestamp(micros=micros))
+
+    @on_timer(ANSWER)
+    def answer_held(
+        self,
+        key: bytes = beam.DoFn.KeyParam,
+        sample: Any = beam.DoFn.StateParam(SAMPLE),
+        asked: Any = beam.DoFn.StateParam(ASKED),
+        asked_until: Any = beam.DoFn.StateParam(ASKED_UNTIL),
+    ) -> Iterator[tuple[str, tuple]]:
+        yield from self._answer(key, sample.read(), asked, asked_until)
+
+    @staticmethod
+    def _answer(
+        id_bytes: bytes, blob: bytes | None, asked: Any, asked_until: Any
+    ) -> Iterator[tuple[str, tuple]]:
+        for tok in asked.read():
+            yield (tok, ("sample", id_bytes, blob))
+        asked.clear()
+        asked_until.clear()
+
+    @on_timer(EXPIRY)
+    def expire(self, sample: Any = beam.DoFn.StateParam(SAMPLE)) -> None:
+        sample.clear()
+
+
+@beam.typehints.with_input_types(tuple[str, Any])
+class _Verify(_Counted):
+    """Keyed by record: the verdict :class:`_Decide` handed over, settled once every sample it asked for
+    has been answered (by the same :func:`verify.settle` as every other mode)."""
+
+    PARTS = BagStateSpec("parts", PickleCoder())
+
+    def __init__(self, settings: DedupSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.measured = Metrics.counter("newsflow", "dedup.measured")
+
+    def process(self, element: tuple[str, tuple], parts: Any = beam.DoFn.StateParam(PARTS)) -> Iterator[Any]:
+        _, part = element
+        parts.add(part)
+        got = list(parts.read())
+        head = next((p for p in got if p[0] == "pending"), None)
+        answers = {p[1]: p[2] for p in got if p[0] == "sample"}
+        if head is None or len(answers) < head[4]:
+            return
+        parts.clear()
+        _, article, fp, found, _ = head
+        self.measured.inc()
+        stored = {i: blob for i, blob in answers.items() if blob is not None}
+        yield from self.emit(article, fp, settle(found, fp, self.settings, stored))
 
 
 class _Prepare(beam.DoFn):
@@ -360,7 +482,7 @@ class Deduplicate(beam.PTransform):
         self.state_dir = state_dir
         self.changelog = changelog
 
-    def expand(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
+    def expand(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple | dict[str, beam.PCollection]:
         if self.mode == "local":
             return self._local(articles)
         return self._stream(articles) if self.mode == "stream" else self._batch(articles)
@@ -376,20 +498,38 @@ class Deduplicate(beam.PTransform):
             )
         )
 
-    def _stream(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
+    def _stream(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
         split = articles | "Fingerprint" >> beam.ParDo(_Fingerprint(self.settings)).with_outputs(
-            _PROBES, main="heads"
+            _PROBES, _SAMPLES, main="heads"
         )
         # Both stages hold keyed state. Beam types a DoFn's tagged outputs as Any, whose coder (pickling)
         # is not deterministic; declared key types give them deterministic key coders (bytes, str).
         split[_PROBES].element_type = beam.typehints.Tuple[bytes, Any]
         split["heads"].element_type = beam.typehints.Tuple[str, Any]
+        split[_SAMPLES].element_type = beam.typehints.Tuple[bytes, Any]
         reports = split[_PROBES] | "Probe" >> beam.ParDo(_Probe(self.settings))
-        return (
+        decided = (
             (split["heads"], reports)
             | "Join" >> beam.Flatten()
-            | "Decide" >> beam.ParDo(_Decide()).with_outputs(DUPLICATES, main=ARTICLES)
+            | "Decide"
+            >> beam.ParDo(_Decide(self.settings)).with_outputs(DUPLICATES, _ASKS, _PENDING, main=ARTICLES)
         )
+        decided[_ASKS].element_type = beam.typehints.Tuple[bytes, Any]
+        decided[_PENDING].element_type = beam.typehints.Tuple[str, Any]
+        answers = (
+            (split[_SAMPLES], decided[_ASKS])
+            | "Requests" >> beam.Flatten()
+            | "Samples" >> beam.ParDo(_Samples(self.settings))
+        )
+        settled = (
+            (decided[_PENDING], answers)
+            | "Answers" >> beam.Flatten()
+            | "Verify" >> beam.ParDo(_Verify(self.settings)).with_outputs(DUPLICATES, main=ARTICLES)
+        )
+        return {
+            tag: (decided[tag], settled[tag]) | f"All{tag.title()}" >> beam.Flatten()
+            for tag in (ARTICLES, DUPLICATES)
+        }
 
     def _batch(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
         settings = self.settings

@@ -1,4 +1,4 @@
-"""The dedup index as pure functions over one key's entries: fingerprint, probe, insert.
+"""The dedup index as pure functions over one key's entries: fingerprint, candidates, insert.
 
 Every backend (a dict, SQLite, Beam keyed state) stores, per index key, one ``bytes`` blob of packed
 entries. An index key is a canonical URL (``u``), a content hash (``h``) or one LSH band bucket (``b``),
@@ -224,15 +224,6 @@ def settled(match: Match, similarity: float, settings: DedupSettings) -> Match |
     return Match(match.rank, match.article_id, match.method, 1.0 if match.method != NEAR else similarity)
 
 
-def probe(
-    blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, *, own: bool = False
-) -> Match | None:
-    """The earliest-arrived entry of this key that ``fp`` duplicates on the sketch estimate alone: where
-    no shingle samples are at hand (one key's runner state, see ``beam.py``)."""
-    found = (settled(m, m.similarity, settings) for m in candidates(blob, fp, kind, settings, own=own))
-    return min((m for m in found if m), key=lambda m: m.rank, default=None)
-
-
 def insert(blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, now_s: int) -> bytes:
     """``blob`` with ``fp`` added, entries older than the horizon dropped, and only the newest kept."""
     oldest = now_s - settings.horizon_ms // 1000
@@ -251,8 +242,3 @@ def preference(match: Match) -> tuple:
     collapse onto one article even when an earlier delivered story is also near), then the
     earliest-arrived matched article, and for that article the strongest method (url, exact, near)."""
     return (match.method != EXACT, match.rank, METHOD_RANK[match.method], -match.similarity)
-
-
-def choose(matches: list[Match | None]) -> Match | None:
-    """The verdict from all keys' probes (``None`` keeps the article), by :func:`preference`."""
-    return min((m for m in matches if m is not None), key=preference, default=None)

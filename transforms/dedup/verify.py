@@ -16,7 +16,7 @@ to the estimate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from transforms.dedup.index import EXACT, Fingerprint, Match, encode_id, preference, settled
 from transforms.dedup.minhash import estimate_jaccard, estimate_margin, sample_jaccard
@@ -35,28 +35,44 @@ def sample_write(fp: Fingerprint) -> tuple[bytes, bytes, int]:
     return sample_key(fp.id_bytes), fp.sample, fp.arrival_s
 
 
-def verified(
-    matches: Iterable[Match], fp: Fingerprint, settings: DedupSettings, samples: Samples
-) -> Match | None:
-    """The verdict among all keys' candidates: the first by :func:`index.preference` that is certain or
-    whose measured Jaccard reaches the threshold. ``samples`` reads stored samples by key; it is called at
-    most once, for the uncertain candidates ranked before the first certain one."""
-    head: list[Match] = []
+def unsure(matches: Iterable[Match]) -> list[bytes]:
+    """The encoded ids of the candidates a verdict on ``matches`` has to measure: the uncertain ones
+    ranked (:func:`index.preference`) before the first certain one. Empty when nothing needs a sample."""
+    ids: list[bytes] = []
     for match in sorted(matches, key=preference):
-        head.append(match)
         if match.certain:
             break
-    unsure = list(dict.fromkeys(encode_id(m.article_id) for m in head if not m.certain))
-    stored = dict(zip(unsure, samples([sample_key(i) for i in unsure]), strict=True)) if unsure else {}
-    for match in head:
+        ids.append(encode_id(match.article_id))
+    return list(dict.fromkeys(ids))
+
+
+def settle(
+    matches: Iterable[Match], fp: Fingerprint, settings: DedupSettings, stored: Mapping[bytes, bytes]
+) -> Match | None:
+    """The verdict among all keys' candidates: the first by :func:`index.preference` that is certain or
+    whose Jaccard reaches the threshold, measured on its sample in ``stored`` (by encoded id; the
+    estimate where its sample is missing)."""
+    for match in sorted(matches, key=preference):
         measured = match.similarity
         sample = None if match.certain else stored.get(encode_id(match.article_id))
         if sample is not None:
             measured = sample_jaccard(fp.sample, sample, settings.sample_size)
         found = settled(match, measured, settings)
-        if found:
+        if found or match.certain:
             return found
     return None
+
+
+def verified(
+    matches: Iterable[Match], fp: Fingerprint, settings: DedupSettings, samples: Samples
+) -> Match | None:
+    """:func:`settle` with the samples read through ``samples`` (stored samples by key): called at most
+    once, for the :func:`unsure` candidates."""
+    matches = list(matches)
+    ids = unsure(matches)
+    found = samples([sample_key(i) for i in ids]) if ids else []
+    stored = {i: s for i, s in zip(ids, found, strict=True) if s is not None}
+    return settle(matches, fp, settings, stored)
 
 
 def similarity(earlier: Fingerprint, later: Fingerprint, kind: str, settings: DedupSettings) -> float:
