@@ -726,7 +726,8 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
     rate = args.rate or max(5.0, len(inputs) / max(10.0, 9.0 * (n_kills + (2 if outage_seconds else 0))))
     feeder = Feeder(settings, topics.input_topic, [value for _, value, _ in inputs], rate)
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    extra = stream_flags(args) + (["--passthrough", "true"] if args.passthrough else [])
+    extra = stream_flags(args)
+    extra += ["--passthrough", "true"] if args.passthrough else []
     extra += ["--workers", str(args.workers)] if args.workers else []
     pipeline = Pipeline(
         args.bootstrap, topics, prefix, work / "state", work / "logs", extra, runner_args(args.runner)
@@ -935,11 +936,8 @@ def two_instances(args: argparse.Namespace, scenario: Scenario, work: Path) -> d
     values = articles(n_articles, scenario_seed(args, scenario))
     rate = args.rate or max(2.0, n_articles / (args.second_after + 20.0 + 15.0 * n_kills))
     feeder = Feeder(settings, topics.input_topic, values, rate)
-    extra = (
-        stream_flags(args)
-        + ["--poll-interval", "0.5"]
-        + (["--passthrough", "true"] if args.passthrough else [])
-    )
+    extra = [*stream_flags(args), "--poll-interval", "0.5"]
+    extra += ["--passthrough", "true"] if args.passthrough else []
     instances = []
     for name in ("a", "b"):
         (work / f"logs-{name}").mkdir(parents=True, exist_ok=True)
