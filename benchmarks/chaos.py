@@ -636,18 +636,88 @@ def summary(report: dict) -> dict:
     return {k: report[k] for k in keys} | {"dead_letters_by_reason": report["dead_letters_by_reason"]}
 
 
-def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> dict:
-    rng = random.Random(args.seed)
+def setup(args: argparse.Namespace, scenario: Scenario) -> tuple[KafkaSettings, str, Topics, list[str]]:
+    """A scenario's own fresh topics and group id (the prefix), so that no run sees another's records;
+    also the names of the three output topics that the waits watch."""
     settings = KafkaSettings(bootstrap_servers=args.bootstrap)
     prefix = f"chaos-{scenario.name.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
     topics = Topics(*(f"{prefix}.{name}" for name in ("raw", "clean", "duplicates", "dlq")))
     create_topics(settings, topics)
-    outputs_names = [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
+    return settings, prefix, topics, [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
+
+
+def scenario_seed(args: argparse.Namespace, scenario: Scenario) -> int:
+    """Each scenario draws other articles from the same ``--seed``."""
+    return args.seed + list(SCENARIOS).index(scenario.name)
+
+
+def stream_flags(args: argparse.Namespace) -> list[str]:
+    """The stream options every scenario's runs share."""
+    return ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
+
+
+def run_then_kill(
+    args: argparse.Namespace,
+    rng: random.Random,
+    settings: KafkaSettings,
+    pipeline: Pipeline,
+    outputs_names: list[str],
+) -> Kill:
+    """Start a run, wait for its first new output, SIGKILL it at a random point up to --max-kill-delay
+    later; the kill carries the committed offsets a restart resumes from."""
+    proc, log_path = pipeline.start()
+    wait_for_line(proc, log_path, "stream_start", 180)
+    wait_for_growth(settings, outputs_names, end_total(settings, outputs_names), 120)
+    time.sleep(rng.uniform(0.0, args.max_kill_delay))
+    if proc.poll() is not None:
+        raise RuntimeError(f"pipeline exited by itself ({proc.returncode}):\n{_tail(log_path)}")
+    return Kill(kill(proc), committed(settings, pipeline.group, pipeline.topics.input_topic))
+
+
+def output_figures(outputs: list[Output], originals: dict[tuple[int, int], bytes]) -> dict:
+    """What every scenario reports on its outputs: counts per topic, dead letters by reason and how many
+    carry their complete original bytes (``originals`` by source position), and garbled clean texts."""
+    letters = [o for o in outputs if o.topic == "dlq"]
+    replayable = sum(
+        o.original is not None and o.original == originals.get((o.partition, o.offset)) for o in letters
+    )
+    garbled = [f"{o.partition}@{o.offset}" for o in outputs if o.topic == "clean" and MOJIBAKE.search(o.text)]
+    return {
+        "outputs_by_topic": dict(Counter(o.topic for o in outputs)),
+        "dead_letters_by_reason": dict(Counter(reason(o) for o in letters).most_common()),
+        "dead_letters_replayable": f"{replayable}/{len(letters)}",
+        "garbled": len(garbled),
+        "garbled_positions": garbled[:20],
+    }
+
+
+def delivered_ok(report: dict) -> bool:
+    """The targets every scenario shares: nothing lost, every duplicate in flight at a kill, no output
+    for an unknown input, every offset committed at the end, nothing garbled, every dead letter replayable."""
+    replayable, letters = report["dead_letters_replayable"].split("/")
+    return (
+        report["lost"] == 0
+        and report["duplicates_not_in_flight"] == 0
+        and report["unknown_outputs"] == 0
+        and report["committed_at_end"]
+        and report["garbled"] == 0
+        and replayable == letters
+    )
+
+
+def held_within_budget(report: dict, args: argparse.Namespace) -> bool:
+    """No input held its batch for more CPU seconds than --doc-time-budget (plus the slack)."""
+    return report["longest_hold_cpu_seconds"] <= args.doc_time_budget + HOLD_SLACK_SECONDS
+
+
+def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> dict:
+    rng = random.Random(args.seed)
+    settings, prefix, topics, outputs_names = setup(args, scenario)
 
     hostile = scenario.hostile(args)
     n_articles, n_kills = scenario.articles(args), scenario.kills(args)
     outage_seconds = args.outage if scenario.outage else 0
-    seed = args.seed + list(SCENARIOS).index(scenario.name)
+    seed = scenario_seed(args, scenario)
     inputs: list[tuple[str, bytes | None, Hostile | None]] = [
         ("article", v, None) for v in articles(n_articles, seed)
     ]
@@ -656,7 +726,7 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
     rate = args.rate or max(5.0, len(inputs) / max(10.0, 9.0 * (n_kills + (2 if outage_seconds else 0))))
     feeder = Feeder(settings, topics.input_topic, [value for _, value, _ in inputs], rate)
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    extra = ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
+    extra = stream_flags(args)
     extra += ["--passthrough", "true"] if args.passthrough else []
     extra += ["--workers", str(args.workers)] if args.workers else []
     pipeline = Pipeline(
@@ -668,18 +738,11 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
     kills: list[Kill] = []
     run_seconds = []
     for _ in range(n_kills):
-        proc, log_path = pipeline.start()
         spawned = time.monotonic()
-        wait_for_line(proc, log_path, "stream_start", 180)
+        kills.append(run_then_kill(args, rng, settings, pipeline, outputs_names))
+        run_seconds.append(round(time.monotonic() - spawned, 1))
         if feeder.error is not None:
             raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")
-        wait_for_growth(settings, outputs_names, end_total(settings, outputs_names), 120)
-        time.sleep(rng.uniform(0.0, args.max_kill_delay))
-        if proc.poll() is not None:
-            raise RuntimeError(f"pipeline exited by itself ({proc.returncode}):\n{_tail(log_path)}")
-        at = kill(proc)
-        run_seconds.append(round(time.monotonic() - spawned, 1))
-        kills.append(Kill(at, committed(settings, prefix, topics.input_topic)))
         print(f"kill {len(kills)}/{n_kills} after {run_seconds[-1]}s", file=sys.stderr, flush=True)
 
     outage = None
@@ -697,13 +760,7 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
     cases = {pos: inputs[i][2] for pos, i in feeder.landed.items() if inputs[i][2] is not None}
     outcomes, wrong = hostile_outcomes(cases, outputs)
     values = {pos: inputs[i][1] or b"" for pos, i in feeder.landed.items()}
-    holds = hold_times(pipeline.log_dir, topics.input_topic, sent)
     end, raw_end = committed(settings, prefix, topics.input_topic), raw_ends(settings, topics)
-    letters = [o for o in outputs if o.topic == "dlq"]
-    replayable = sum(
-        o.original is not None and o.original == values.get((o.partition, o.offset)) for o in letters
-    )
-    garbled = [f"{o.partition}@{o.offset}" for o in outputs if o.topic == "clean" and MOJIBAKE.search(o.text)]
     report.update(
         scenario=scenario.name,
         chain="passthrough" if args.passthrough else "full",
@@ -722,26 +779,17 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
         hostile_outcomes=outcomes,
         hostile_wrong=wrong,
         committed_at_end=end == raw_end,
-        outputs_by_topic=dict(Counter(o.topic for o in outputs)),
-        dead_letters_by_reason=dict(Counter(reason(o) for o in letters).most_common()),
-        dead_letters_replayable=f"{replayable}/{len(letters)}",
-        garbled=len(garbled),
-        garbled_positions=garbled[:20],
+        **output_figures(outputs, values),
         doc_time_budget=args.doc_time_budget,
-        **holds,
+        **hold_times(pipeline.log_dir, topics.input_topic, sent),
         wall_seconds=round(time.monotonic() - started, 1),
         work_dir=str(work),
     )
     report["ok"] = (
-        report["lost"] == 0
-        and report["duplicates_not_in_flight"] == 0
-        and report["unknown_outputs"] == 0
+        delivered_ok(report)
         and not wrong
-        and report["committed_at_end"]
         and (outage is None or outage["pipeline_survived"])
-        and not garbled
-        and replayable == len(letters)
-        and holds["longest_hold_cpu_seconds"] <= args.doc_time_budget + HOLD_SLACK_SECONDS
+        and held_within_budget(report, args)
     )
     return report
 
@@ -752,13 +800,9 @@ def wipe_between_batches(args: argparse.Namespace, scenario: Scenario, work: Pat
     flows (``--scenario-kills`` times), the state dir deleted after each kill, then drained. Every copy must
     end on the duplicates topic: a copy on the clean topic is one the wiped index let through."""
     rng = random.Random(args.seed)
-    settings = KafkaSettings(bootstrap_servers=args.bootstrap)
-    prefix = f"chaos-state-wipe-{uuid.uuid4().hex[:8]}"
-    topics = Topics(*(f"{prefix}.{name}" for name in ("raw", "clean", "duplicates", "dlq")))
-    create_topics(settings, topics)
-    outputs_names = [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
+    settings, prefix, topics, outputs_names = setup(args, scenario)
     n = scenario.articles(args)
-    seed = args.seed + list(SCENARIOS).index(scenario.name)
+    seed = scenario_seed(args, scenario)
     first = articles(n, seed)
     copies = [
         json.dumps({**json.loads(v), "url": f"https://copies.example/{seed}/{i}"}).encode()
@@ -768,9 +812,14 @@ def wipe_between_batches(args: argparse.Namespace, scenario: Scenario, work: Pat
     second = [("copy", v) for v in copies] + [("new", v) for v in fresh]
     rng.shuffle(second)
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    extra = ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
     pipeline = Pipeline(
-        args.bootstrap, topics, prefix, work / "state", work / "logs", extra, runner_args(args.runner)
+        args.bootstrap,
+        topics,
+        prefix,
+        work / "state",
+        work / "logs",
+        stream_flags(args),
+        runner_args(args.runner),
     )
     started = time.monotonic()
     kills: list[Kill] = []
@@ -786,13 +835,7 @@ def wipe_between_batches(args: argparse.Namespace, scenario: Scenario, work: Pat
     feeders[1].start()
     n_kills = scenario.kills(args)
     for _ in range(n_kills):
-        proc, log_path = pipeline.start()
-        wait_for_line(proc, log_path, "stream_start", 180)
-        wait_for_growth(settings, outputs_names, end_total(settings, outputs_names), 120)
-        time.sleep(rng.uniform(0.0, args.max_kill_delay))
-        if proc.poll() is not None:
-            raise RuntimeError(f"pipeline exited by itself ({proc.returncode}):\n{_tail(log_path)}")
-        kills.append(Kill(kill(proc), committed(settings, prefix, topics.input_topic)))
+        kills.append(run_then_kill(args, rng, settings, pipeline, outputs_names))
         shutil.rmtree(pipeline.state_dir, ignore_errors=True)
         wipes += 1
     feeders[1].join()
@@ -818,11 +861,6 @@ def wipe_between_batches(args: argparse.Namespace, scenario: Scenario, work: Pat
         for line in path.read_text(errors="replace").splitlines()
         if '"dedup_restored"' in line
     ]
-    letters = [o for o in outputs if o.topic == "dlq"]
-    replayable = sum(
-        o.original is not None and o.original == values.get((o.partition, o.offset)) for o in letters
-    )
-    garbled = [f"{o.partition}@{o.offset}" for o in outputs if o.topic == "clean" and MOJIBAKE.search(o.text)]
     end, raw_end = committed(settings, prefix, topics.input_topic), raw_ends(settings, topics)
     report.update(
         scenario=scenario.name,
@@ -839,24 +877,16 @@ def wipe_between_batches(args: argparse.Namespace, scenario: Scenario, work: Pat
         pipeline_runs=pipeline.runs,
         drain_runs=drains,
         committed_at_end=end == raw_end,
-        outputs_by_topic=dict(Counter(o.topic for o in outputs)),
-        dead_letters_by_reason=dict(Counter(reason(o) for o in letters).most_common()),
-        dead_letters_replayable=f"{replayable}/{len(letters)}",
-        garbled=len(garbled),
+        **output_figures(outputs, values),
         **hold_times(pipeline.log_dir, topics.input_topic, sent),
         wall_seconds=round(time.monotonic() - started, 1),
         work_dir=str(work),
     )
     report["ok"] = (
-        report["lost"] == 0
-        and report["duplicates_not_in_flight"] == 0
-        and report["unknown_outputs"] == 0
+        delivered_ok(report)
         and not let_through
         and sum(r.get("records", 0) > 0 for r in restores) == wipes
-        and report["committed_at_end"]
-        and not garbled
-        and replayable == len(letters)
-        and report["longest_hold_cpu_seconds"] <= args.doc_time_budget + HOLD_SLACK_SECONDS
+        and held_within_budget(report, args)
     )
     return report
 
@@ -901,17 +931,13 @@ def two_instances(args: argparse.Namespace, scenario: Scenario, work: Path) -> d
     dir (one machine). When the input is all in, both are stopped with SIGTERM once the committed offsets
     reach the end of the raw topic."""
     rng = random.Random(args.seed)
-    settings = KafkaSettings(bootstrap_servers=args.bootstrap)
-    prefix = f"chaos-{scenario.name}-{uuid.uuid4().hex[:8]}"
-    topics = Topics(*(f"{prefix}.{name}" for name in ("raw", "clean", "duplicates", "dlq")))
-    create_topics(settings, topics)
-    outputs_names = [topics.output_topic, topics.duplicates_topic, topics.dlq_topic]
+    settings, prefix, topics, outputs_names = setup(args, scenario)
     n_articles, n_kills = scenario.articles(args), scenario.kills(args)
-    values = articles(n_articles, args.seed + list(SCENARIOS).index(scenario.name))
+    values = articles(n_articles, scenario_seed(args, scenario))
     rate = args.rate or max(2.0, n_articles / (args.second_after + 20.0 + 15.0 * n_kills))
     feeder = Feeder(settings, topics.input_topic, values, rate)
-    extra = ["--batch-records", str(args.batch_records), "--doc-time-budget", str(args.doc_time_budget)]
-    extra += ["--poll-interval", "0.5"] + (["--passthrough", "true"] if args.passthrough else [])
+    extra = [*stream_flags(args), "--poll-interval", "0.5"]
+    extra += ["--passthrough", "true"] if args.passthrough else []
     instances = []
     for name in ("a", "b"):
         (work / f"logs-{name}").mkdir(parents=True, exist_ok=True)
@@ -964,12 +990,7 @@ def two_instances(args: argparse.Namespace, scenario: Scenario, work: Path) -> d
     sent = {pos: "article" for pos in feeder.landed}
     report = account(sent, outputs, kills)
     holds = [hold_times(p.log_dir, topics.input_topic, sent) for p in instances]
-    letters = [o for o in outputs if o.topic == "dlq"]
     originals = {pos: values[i] for pos, i in feeder.landed.items()}
-    replayable = sum(
-        o.original is not None and o.original == originals.get((o.partition, o.offset)) for o in letters
-    )
-    garbled = [f"{o.partition}@{o.offset}" for o in outputs if o.topic == "clean" and MOJIBAKE.search(o.text)]
     report.update(
         scenario=scenario.name,
         chain="passthrough" if args.passthrough else "full",
@@ -983,25 +1004,13 @@ def two_instances(args: argparse.Namespace, scenario: Scenario, work: Path) -> d
         commits_went_back=watch.went_back,
         longest_partition_stall_seconds=round(max(watch.stalls.values()), 1),
         partition_stall_seconds={p: round(s, 1) for p, s in watch.stalls.items()},
-        outputs_by_topic=dict(Counter(o.topic for o in outputs)),
-        dead_letters_by_reason=dict(Counter(reason(o) for o in letters).most_common()),
-        dead_letters_replayable=f"{replayable}/{len(letters)}",
-        garbled=len(garbled),
+        **output_figures(outputs, originals),
         longest_hold_seconds=max(h["longest_hold_seconds"] for h in holds),
         longest_hold_cpu_seconds=max(h["longest_hold_cpu_seconds"] for h in holds),
         wall_seconds=round(time.monotonic() - started, 1),
         work_dir=str(work),
     )
-    report["ok"] = (
-        report["lost"] == 0
-        and report["duplicates_not_in_flight"] == 0
-        and report["unknown_outputs"] == 0
-        and report["committed_at_end"]
-        and not watch.went_back
-        and exits == [0, 0]
-        and not garbled
-        and replayable == len(letters)
-    )
+    report["ok"] = delivered_ok(report) and not watch.went_back and exits == [0, 0]
     return report
 
 

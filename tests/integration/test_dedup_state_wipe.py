@@ -9,18 +9,14 @@ copies, re-crawls of the same URLs) and a few new ones: it must rebuild the inde
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from tests.integration.test_dedup_restart import produce, read_topic, stories
+from tests.dedup_batches import first_batch, produce, read_topic, second_batch, stories, stream
 from transforms.dedup import SqliteStore
 from transforms.dedup.changelog import Changelog, ChangelogStore
 from transforms.dedup.restore import ensure_topic, prepare
@@ -29,33 +25,14 @@ from transforms.settings import KafkaSettings
 pytestmark = pytest.mark.integration
 
 
-def stream(bootstrap: str, topics, group: str, state_dir: Path) -> list[dict]:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", bootstrap, "--group-id", group, "--idle-timeout", "4"]
-    cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic]
-    cmd += ["--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic]
-    cmd += ["--state-dir", str(state_dir), "--entities", "false", "--learn-boilerplate", "false"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    events = []
-    for line in run.stderr.splitlines():
-        with contextlib.suppress(ValueError):
-            events.append(json.loads(line))
-    return events
-
-
 def test_every_duplicate_is_caught_after_the_state_dir_is_wiped(kafka_broker, topics, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     group = f"wipe-{uuid.uuid4().hex[:8]}"
     state = tmp_path / "state"
     docs = stories(12)
     originals, fresh = docs[:9], docs[9:]
-    first_batch = [
-        (i % 4, {"url": f"https://wire.example/{i}", "source": "wire", "text": t})
-        for i, t in enumerate(originals)
-    ]
-    produce(settings, topics.input_topic, first_batch)
-    first_run = stream(kafka_broker.bootstrap, topics, group, state)
+    produce(settings, topics.input_topic, first_batch(originals))
+    first_run = stream(kafka_broker.bootstrap, topics, group, state, idle_timeout=4, timeout=300)
     assert any(e["event"] == "dedup_changelog_created" for e in first_run)
     ids = {a["url"]: a["id"] for a in read_topic(settings, topics.output_topic)}
     assert len(ids) == len(originals)
@@ -67,26 +44,10 @@ def test_every_duplicate_is_caught_after_the_state_dir_is_wiped(kafka_broker, to
 
     shutil.rmtree(state)
 
-    second: list[tuple[int, dict]] = []
-    copies: dict[str, str] = {}  # copy url -> id of the run-1 article it copies
-    for i, text in enumerate(originals[:3]):
-        url = f"https://mirror.example/{i}"
-        second.append(((i + 1) % 4, {"url": url, "source": "mirror", "text": text}))
-        copies[url] = ids[f"https://wire.example/{i}"]
-    for i, text in enumerate(originals[3:6], start=3):
-        body = "A new lede for our readers, written by the syndicating paper.\n\n" + text.split("\n\n", 1)[1]
-        url = f"https://paper.example/{i}"
-        second.append(((i + 2) % 4, {"url": url, "source": "paper", "text": body}))
-        copies[url] = ids[f"https://wire.example/{i}"]
-    for i, text in enumerate(originals[6:9], start=6):
-        url = f"https://wire.example/{i}"
-        second.append((i % 4, {"url": url, "source": "wire", "text": text + "\n\nThis story was re-sent."}))
-        copies[url] = ids[url]
-    for i, text in enumerate(fresh):
-        second.append((i % 4, {"url": f"https://new.example/{i}", "source": "wire", "text": text}))
+    second, copies = second_batch(originals, fresh, ids)  # copies: copy url -> id of the run-1 article
     produce(settings, topics.input_topic, second)
 
-    second_run = stream(kafka_broker.bootstrap, topics, group, state)
+    second_run = stream(kafka_broker.bootstrap, topics, group, state, idle_timeout=4, timeout=300)
     restored = [e for e in second_run if e["event"] == "dedup_restored"]
     assert len(restored) == 1 and restored[0]["keys_written"] > 0, second_run[-5:]
     assert (state / "dedup-index.sqlite3").exists()

@@ -18,7 +18,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
 
 from pipelines.options import Topics
-from tests.integration.test_dedup_restart import stories
+from tests.dedup_batches import stories
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,7 @@ the running batch, and a killed worker replaced without losing a record."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,20 @@ def wait_for_line(path: Path, pattern: str, proc: subprocess.Popen, timeout: flo
     return found
 
 
+@contextlib.contextmanager
+def running(cmd: list[str], log_path: Path, new_session: bool = False) -> Iterator[subprocess.Popen]:
+    """The stream in the background, its output in ``log_path``; killed on the way out if a step failed
+    before it ended, so a failing test leaves no stream behind."""
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=new_session)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 def test_two_workers_decide_as_one(kafka_broker, topics, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     sent = produce(settings, topics.input_topic, inputs())
@@ -124,19 +140,13 @@ def test_a_stop_request_finishes_the_running_batch(kafka_broker, topics, tmp_pat
     sent = produce(settings, topics.input_topic, inputs())
     log_path = tmp_path / "stream.log"
     cmd = stream_command(kafka_broker.bootstrap, topics, "stop", tmp_path / "state", "--workers", "2")
-    with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
-            if stop.startswith("SIGTERM"):
-                proc.send_signal(signal.SIGTERM)
-            else:
-                os.killpg(proc.pid, signal.SIGINT)
-            assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with running(cmd, log_path, new_session=True) as proc:
+        wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
+        if stop.startswith("SIGTERM"):
+            proc.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
     log = log_path.read_text()
     assert log.count('"micro_batch"') == 1 and '"stop_requested"' in log
     assert outputs(settings, topics).keys() == sent, "the running batch was finished and written"
@@ -150,18 +160,12 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(kafka_broker, topics, t
     log_path = tmp_path / "stream.log"
     cmd = stream_command(kafka_broker.bootstrap, topics, "kill", tmp_path / "state", "--workers", "2")
     cmd += ["--idle-timeout", "3"]
-    with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            pids = json.loads(wait_for_line(log_path, r'"pids": (\[[0-9, ]+\])', proc).group(1))
-            wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
-            time.sleep(1.0)  # into the batch's work
-            os.kill(pids[0], signal.SIGKILL)
-            assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with running(cmd, log_path) as proc:
+        pids = json.loads(wait_for_line(log_path, r'"pids": (\[[0-9, ]+\])', proc).group(1))
+        wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
+        time.sleep(1.0)  # into the batch's work
+        os.kill(pids[0], signal.SIGKILL)
+        assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
     log = log_path.read_text()
     assert f'"pid": {pids[0]}, "exit_code": 137' in log, "the death was seen"
     assert '"event": "worker_replaced"' in log, "and the worker replaced"

@@ -6,22 +6,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.sample_story import PARAGRAPHS as STORY
 from transforms.boilerplate import extract_html
 from transforms.boilerplate.cascade import Candidate, choose, describe, looks_wrong, text_blocks
 from transforms.boilerplate.prescan import HtmlBudget, census
 
-STORY = [
-    "The city council voted on Tuesday to expand the bus network, adding three routes that will connect the "
-    "northern suburbs with the hospital district by the end of next year.",
-    "Officials said the plan, which will cost about 40 million dollars, would be paid for by a regional "
-    "transport levy that voters approved in a referendum last spring, and critics said it was too small.",
-    "Construction is expected to begin in March, and the council said it would publish the full timetable "
-    "for the new routes once the contracts with the operators have been signed.",
-    "Drivers' unions welcomed the decision but warned that the network would need at least sixty more "
-    "drivers, and that recruiting them would take longer than the council expects.",
-    "The first of the new routes will run every ten minutes at peak hours and every twenty minutes in the "
-    "evening, with night buses on Fridays and Saturdays from the summer onwards.",
-]
 MENU = "<ul>" + "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(12)) + "</ul>"
 
 

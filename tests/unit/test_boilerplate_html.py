@@ -6,18 +6,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.sample_story import PARAGRAPHS
 from transforms.boilerplate import extract_html
 from transforms.boilerplate.charset import declared_charset, decode_html
 from transforms.errors import CleanError, LimitExceeded
 
 PARAS = [
     "Зеленський заявив у понеділок, що Україна готова до переговорів, але не визнає окупацію жодної території.",
-    "The city council voted on Tuesday to expand the bus network, adding three routes that will connect the "
-    "northern suburbs with the hospital district by the end of next year.",
-    "Officials said the plan, which will cost about 40 million dollars, would be paid for by a regional "
-    "transport levy that voters approved in a referendum last spring, and critics said it was too small.",
-    "Construction is expected to begin in March, and the council said it would publish the full timetable "
-    "for the new routes once the contracts with the operators have been signed.",
+    *PARAGRAPHS[:3],
 ]
 
 

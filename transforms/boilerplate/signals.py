@@ -82,7 +82,8 @@ IMPERATIVE_STARTS = frozenset(
 )
 # Vocabulary of page furniture: appeals, account and legal notices, navigation and sharing. General to
 # news pages in English with a few high-frequency equivalents in other languages.
-APPEAL_WORDS = frozenset(
+# Appeal words that news prose hardly ever uses: they count wherever they stand.
+STRONG_APPEAL_WORDS = frozenset(
     [
         "subscribe",
         "subscriber",
@@ -92,6 +93,26 @@ APPEAL_WORDS = frozenset(
         "newsletter",
         "newsletters",
         "donate",
+        "signup",
+        "inbox",
+        "mailbox",
+        "unsubscribe",
+        "paywall",
+        "abonnieren",
+        "abonnement",
+        "spenden",
+        "s'abonner",
+        "abonnez",
+        "suscríbete",
+        "suscribirse",
+        "assine",
+        "assinar",
+        "iscriviti",
+    ]
+)
+# Every appeal word: the strong ones and those that news prose uses too.
+APPEAL_WORDS = STRONG_APPEAL_WORDS | frozenset(
+    [
         "donation",
         "donations",
         "contribute",
@@ -104,14 +125,9 @@ APPEAL_WORDS = frozenset(
         "supporting",
         "supporter",
         "sign",
-        "signup",
-        "inbox",
-        "mailbox",
-        "unsubscribe",
         "premium",
         "offer",
         "trial",
-        "paywall",
         "journalism",
         "independent",
         "readers",
@@ -119,16 +135,6 @@ APPEAL_WORDS = frozenset(
         "help",
         "monthly",
         "annual",
-        "abonnieren",
-        "abonnement",
-        "spenden",
-        "s'abonner",
-        "abonnez",
-        "suscríbete",
-        "suscribirse",
-        "assine",
-        "assinar",
-        "iscriviti",
     ]
 )
 LEGAL_WORDS = frozenset(
@@ -322,34 +328,6 @@ def second_person_ratio(tokens: Sequence[str]) -> float:
 
 
 APPEAL_ADDRESS_WORDS = 8
-# Appeal words that news prose hardly ever uses: they count wherever they stand.
-STRONG_APPEAL_WORDS = frozenset(
-    [
-        "subscribe",
-        "subscriber",
-        "subscribers",
-        "subscription",
-        "subscriptions",
-        "newsletter",
-        "newsletters",
-        "donate",
-        "signup",
-        "inbox",
-        "mailbox",
-        "unsubscribe",
-        "paywall",
-        "abonnieren",
-        "abonnement",
-        "spenden",
-        "s'abonner",
-        "abonnez",
-        "suscríbete",
-        "suscribirse",
-        "assine",
-        "assinar",
-        "iscriviti",
-    ]
-)
 # Words that address the reader, in the languages the appeal vocabulary covers ("Sie" is left out: in
 # German it is also "she" and "they").
 ADDRESS_WORDS = SECOND_PERSON | frozenset(
