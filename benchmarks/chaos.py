@@ -969,6 +969,8 @@ def two_instances(args: argparse.Namespace, scenario: Scenario, work: Path) -> d
             kills.append(Kill(kill(procs[victim][0]), committed(settings, prefix, topics.input_topic)))
             print(f"kill {k + 1}/{n_kills}: instance {'ab'[victim]}", file=sys.stderr, flush=True)
             procs[victim] = instances[victim].start()
+            # the final SIGTERM must find it running (its handler finishes the batch), not importing
+            wait_for_line(*procs[victim], "stream_start", 180)
         feeder.join()
         if feeder.error is not None:
             raise RuntimeError(f"producing the inputs failed: {feeder.error!r}")

@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pipelines.cli.commands.consume import iter_records
 from pipelines.options import Topics
 from tests.shared_data import CONLL_TRAIN
+from transforms.boilerplate.learned import LearnedConfig
 from transforms.entities.conll import stories
 from transforms.settings import KafkaSettings
 
@@ -126,12 +127,17 @@ def test_two_workers_decide_as_one(kafka_broker, topics, tmp_path):
         assert run.returncode == 0, run.stderr[-3000:]
         found[workers] = outputs(settings, out)
         assert found[workers].keys() == sent, "every input has exactly one output"
-    kinds = [name for name, _ in found[2].values()]
-    assert kinds.count("duplicate") >= 6 and kinds.count("dead_letter") == 3, kinds
-    bodies = [r["body"] for name, r in found[2].values() if name == "article" and r["source"] == "wire"]
-    assert sum(FOOTER not in b for b in bodies) >= 20, "the footer was learned as boilerplate"
     for key in sorted(sent):
         assert found[2][key] == found[1][key], f"input {key} decided differently with two workers"
+    kinds = [name for name, _ in found[2].values()]
+    assert kinds.count("duplicate") >= 6 and kinds.count("dead_letter") == 3, kinds
+    wire = sorted((k, r) for k, (name, r) in found[2].items() if name == "article" and r["source"] == "wire")
+    config = LearnedConfig()
+    # The footer is furniture once the site has shown it in min_others earlier articles, unless it would be
+    # more than max_share of an article's body (then the article is left whole); which wire copies survive
+    # dedup depends on arrival order across partitions.
+    kept = [k for k, r in wire if FOOTER in r["body"] and len(FOOTER) <= config.max_share * len(r["body"])]
+    assert len(wire) >= 18 and len(kept) <= config.min_others, kept
 
 
 @pytest.mark.parametrize("stop", ["SIGTERM to the stream", "Ctrl-C to its process group"])
