@@ -77,30 +77,40 @@ def is_local(beam_args: list[str]) -> bool:
 
 class StopRequest:
     """SIGTERM or a first Ctrl-C asks for a clean stop after the running batch is written and committed;
-    a second Ctrl-C aborts that batch at once, uncommitted, so the next run re-reads it."""
+    a second Ctrl-C aborts that batch at once, uncommitted, so the next run re-reads it.
+
+    The handler only sets the event: a signal handler runs in the main thread between two bytecodes, maybe
+    inside a log call holding structlog's (non-reentrant) stderr lock, so logging from it could deadlock the
+    stream. A daemon thread logs the request instead."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.aborted = False
+        self.signal = ""
 
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._request)
         signal.signal(signal.SIGINT, self._request)
+        threading.Thread(target=self._announce, name="stop-request", daemon=True).start()
 
     def _request(self, signum: int, frame: object) -> None:
-        if self.event.is_set() and signum == signal.SIGINT:
+        if self.signal and signum == signal.SIGINT:
             self.aborted = True
             raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+        self.event.set()
+
+    def _announce(self) -> None:
+        self.event.wait()
         log.info(
             "stop_requested",
-            signal=signal.Signals(signum).name,
+            signal=self.signal,
             note="the running batch is finished and committed first; Ctrl-C again aborts it",
         )
-        self.event.set()
 
     @property
     def requested(self) -> bool:
-        return self.event.is_set()
+        return bool(self.signal)
 
 
 def _options(beam_args: list[str]) -> PipelineOptions:

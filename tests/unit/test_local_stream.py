@@ -2,9 +2,47 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from pipelines.engine.local_stream import is_local
 
 
 def test_local_runs_are_micro_batches_and_other_runners_one_pipeline():
     assert is_local([]) and is_local(["--runner=DirectRunner"])
     assert not is_local(["--runner=FlinkRunner"]) and not is_local(["--runner=PrismRunner"])
+
+
+SIGNALLED_WHILE_LOGGING = """
+import os, signal, sys, threading, time
+import structlog
+from pipelines import logs
+from pipelines.engine.local_stream import StopRequest
+
+logs.configure("INFO", json=True)
+stop = StopRequest()
+stop.install()
+log = structlog.get_logger("t")
+
+def term():
+    for _ in range(300):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.001)
+
+threading.Thread(target=term, daemon=True).start()
+deadline = time.monotonic() + 3
+while time.monotonic() < deadline:
+    log.info("busy", n=1)
+print("requested" if stop.requested else "not requested", file=sys.__stdout__, flush=True)
+"""
+
+
+def test_a_signal_that_lands_inside_a_log_call_does_not_deadlock_the_stream():
+    """The main thread logs without pause while SIGTERMs arrive: the handler must not log (structlog's
+    stderr lock is not reentrant), so the run ends and the request is seen and logged once."""
+    run = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_WHILE_LOGGING], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "requested"
+    assert run.stderr.count('"stop_requested"') == 1
