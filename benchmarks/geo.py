@@ -5,7 +5,9 @@ takes as toponyms the mentions of place entities (nested ones inside organisatio
 nationality words linked to their country ("Russian" → Russia), each with its GeoNames id and the
 gazetteer's coordinates. ``score_geo.py`` (shipped with the data) then prints span precision/recall at exact
 span, end-to-end linking accuracy (a missed span counts as wrong) and accuracy@161 km. This script adds the
-share of found toponyms that got no id, and linking alone: the gold spans' names given to the linker with
+share of found toponyms that got no id, a table of where accuracy@161 km is lost (each gold toponym by
+its feature's kind in the gazetteer and by outcome: right id, wrong id within 161 km, right id with a point
+more than 161 km off, wrong id, no id, span missed), and linking alone: the gold spans' names given to the linker with
 the article's other gold names as context. GeoWebNews (GPL-3.0) is for measuring only: nothing is trained or
 tuned on it.
 
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -52,6 +56,66 @@ def predict(extractor: EntityExtractor, text: str) -> list[dict]:
                 }
             )
     return out
+
+
+OUTCOMES = ("right id", "wrong id, within 161 km", "right id, point off", "wrong id", "no id", "span missed")
+
+
+def km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance, as ``score_geo.py`` computes it."""
+    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def breakdown(articles: list[dict], preds: list[dict]) -> dict[str, Counter]:
+    """Where accuracy@161 km is lost: each gold toponym with coordinates by what its GeoNames id is in the
+    gazetteer (country, admin1, admin2, city, continent; not in it; no id given) and by what became of it."""
+    gaz = gazetteer()
+    table: dict[str, Counter] = defaultdict(Counter)
+    for a, p in zip(articles, preds, strict=True):
+        found = {(t["start"], t["end"]): t for t in p["toponyms"]}
+        for t in a["toponyms"]:
+            if t["type"] in NO_COORD_TYPES or t.get("lat") is None:
+                continue
+            gold = gaz.by_id(t["geonameid"]) if t.get("geonameid") is not None else None
+            kind = (
+                gold.kind if gold else "not in gazetteer" if t.get("geonameid") is not None else "no id given"
+            )
+            guess = found.get((t["start"], t["end"]))
+            if guess is None:
+                outcome = "span missed"
+            elif guess["geonameid"] is None:
+                outcome = "no id"
+            else:
+                near = (
+                    guess["lat"] is not None and km((t["lat"], t["lon"]), (guess["lat"], guess["lon"])) <= 161
+                )
+                right = guess["geonameid"] == t.get("geonameid")
+                outcome = OUTCOMES[(0 if near else 2) if right else (1 if near else 3)]
+            table[kind][outcome] += 1
+    return table
+
+
+def print_breakdown(table: dict[str, Counter]) -> None:
+    widths = [len(o) + 2 for o in OUTCOMES]
+    print(
+        "gold toponyms with coordinates, by gold feature and outcome (only 'right id' and 'within 161 km' count):"
+    )
+    print(f"{'':18}" + "".join(f"{o:>{w}}" for o, w in zip(OUTCOMES, widths, strict=True)) + "   total")
+    total: Counter = Counter()
+    for kind, row in sorted(table.items(), key=lambda kv: -kv[1].total()):
+        print(
+            f"{kind:18}"
+            + "".join(f"{row[o]:>{w}}" for o, w in zip(OUTCOMES, widths, strict=True))
+            + f"   {row.total():5}"
+        )
+        total.update(row)
+    print(
+        f"{'all':18}"
+        + "".join(f"{total[o]:>{w}}" for o, w in zip(OUTCOMES, widths, strict=True))
+        + f"   {total.total():5}"
+    )
 
 
 def linking_alone(articles: list[dict]) -> tuple[int, int]:
@@ -104,6 +168,7 @@ def main() -> None:
                 found += 1
                 no_id += t["geonameid"] is None
     print(f"found toponyms with no id: {no_id / found if found else 0:.3f} ({no_id} of {found})")
+    print_breakdown(breakdown(articles, preds))
     ok, n = linking_alone(articles)
     print(f"linking alone (gold spans and names as context): {ok / n if n else 0:.3f} (n={n})")
     if args.out is None:

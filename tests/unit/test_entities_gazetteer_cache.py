@@ -82,3 +82,9 @@ def test_countries_and_divisions_carry_geonames_own_points(fresh):
         itertools.islice((p for p in divisions if p.kind == "admin2" and p.geonameid not in points), 50)
     )
     assert unlisted and all(p.lat is not None and p.lon is not None for p in unlisted)
+
+
+def test_only_the_most_populous_namesake_of_a_capital_is_the_capital(fresh):
+    (capital,) = [p for p in fresh.candidates("Washington") if p.capital]
+    assert capital.admin1 == "DC"
+    assert [p.country for p in fresh.candidates("Moscow") if p.capital] == ["RU"]

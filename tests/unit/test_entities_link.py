@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.entities.gazetteer import fold, gazetteer
+from transforms.entities.gazetteer import AP_ABBREVIATIONS, fold, gazetteer
 from transforms.entities.link import Context, context_of, entity_ids, resolve
 from transforms.entities.rules import COMMON_WORDS
 
@@ -130,3 +130,53 @@ def test_an_alternate_name_alone_links_only_to_a_prominent_place_or_where_the_ar
     assert gaz.alternate_only("Persia") and resolve(gaz, "Persia") is None  # a village in New York
     assert _link(gaz, "Buffalo, Gowanda and Persia voted.", ["Buffalo", "Persia"])["Persia"].country == "US"
     assert resolve(gaz, "Bosnia").iso3166 == "BA"
+
+
+def test_an_abbreviation_is_a_state_only_as_the_ap_writes_it(gaz):
+    """ "LA" in "LA Auto Show" is no "La." (Louisiana): case and the final dot tell them apart."""
+    assert resolve(gaz, "La.").name == resolve(gaz, "LA.").name == "Louisiana"
+    assert resolve(gaz, "LA").name == resolve(gaz, "L.A.").name == "Los Angeles"
+    assert resolve(gaz, "Wash").name == "Washington" and resolve(gaz, "Wash").kind == "admin1"
+    assert resolve(gaz, "wash") is None and resolve(gaz, "Mass") is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(
+        sorted(
+            (cc, a1, abbr)
+            for cc, codes in AP_ABBREVIATIONS.items()
+            for a1, abbrs in codes.items()
+            for abbr in abbrs
+        )
+    )
+)
+def test_every_ap_abbreviation_reads_as_its_division_in_any_case(gaz, item):
+    cc, a1, abbr = item
+    for written in (abbr, abbr.upper(), abbr.replace(" ", "")):
+        place = resolve(gaz, written)
+        assert (place.kind, place.country, place.admin1) == ("admin1", cc, a1), written
+
+
+def test_a_postal_code_is_the_division_where_no_place_has_that_name(gaz):
+    assert resolve(gaz, "NJ").name == "New Jersey" and resolve(gaz, "BC").name == "British Columbia"
+    assert resolve(gaz, "LA").name == "Los Angeles"  # its own other name comes first
+    assert _link(gaz, "Philadelphia and Pittsburgh, PA, voted.", ["Philadelphia", "PA"])["PA"].name == (
+        "Pennsylvania"
+    )  # not Pa, Burkina Faso
+
+
+def test_a_qualifier_in_parentheses_decides(gaz):
+    got = _link(gaz, "The Walker County (Ga.) Sheriff's Office asked for help.", ["Walker County"])
+    assert (got["Walker County"].country, got["Walker County"].admin1) == ("US", "GA")
+
+
+def test_a_place_an_abbreviated_qualifier_puts_where_it_has_no_reading_is_left_unlinked(gaz):
+    """ "CAMP MURRAY, Wash.": a base the gazetteer lacks, not Murray, Utah; a list's comma is no qualifier."""
+    got = _link(
+        gaz, "CAMP MURRAY, Wash. - The team went home to Washington.", ["MURRAY", "Wash.", "Washington"]
+    )
+    assert got["MURRAY"] is None
+    assert got["Washington"].kind == "admin1" and got["Washington"].admin1 == "WA"
+    got = _link(gaz, "Talks in Moscow, Washington and Kyiv stalled.", ["Moscow", "Washington", "Kyiv"])
+    assert got["Moscow"].country == "RU"
