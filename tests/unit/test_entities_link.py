@@ -169,6 +169,8 @@ def test_a_postal_code_is_the_division_where_no_place_has_that_name(gaz):
 def test_a_qualifier_in_parentheses_decides(gaz):
     got = _link(gaz, "The Walker County (Ga.) Sheriff's Office asked for help.", ["Walker County"])
     assert (got["Walker County"].country, got["Walker County"].admin1) == ("US", "GA")
+    body = "Police in Columbus, Georgia, said so."  # the qualifier's reading that holds the place: the state
+    assert context_of(gaz, ["Columbus"], body, [("Columbus", 18)]).qualifiers["columbus"].kind == "admin1"
 
 
 def test_a_place_an_abbreviated_qualifier_puts_where_it_has_no_reading_is_left_unlinked(gaz):
