@@ -182,3 +182,22 @@ def test_a_place_an_abbreviated_qualifier_puts_where_it_has_no_reading_is_left_u
     assert got["Washington"].kind == "admin1" and got["Washington"].admin1 == "WA"
     got = _link(gaz, "Talks in Moscow, Washington and Kyiv stalled.", ["Moscow", "Washington", "Kyiv"])
     assert got["Moscow"].country == "RU"
+
+
+def test_a_division_named_like_its_city_needs_places_away_from_the_city(gaz):
+    """Brooklyn lies in New York State but in New York City's area: "New York" stays the city; Albany and
+    Buffalo make it the state."""
+    city = _link(gaz, "Fans at Brooklyn's arena cheered as New York won.", ["Brooklyn", "New York"])
+    assert city["New York"].kind == "city"
+    state = _link(gaz, "Albany and Buffalo voted as New York did.", ["Albany", "Buffalo", "New York"])
+    assert state["New York"].kind == "admin1"
+    boston = _link(
+        gaz, "After stops in Washington, New York and Boston, he left.", ["Washington", "New York", "Boston"]
+    )
+    assert (boston["Boston"].admin1, boston["New York"].kind) == ("MA", "city")
+
+
+def test_a_place_and_its_qualifier_in_one_mention(gaz):
+    place = resolve(gaz, "Washington, D.C.")
+    assert (place.kind, place.admin1) == ("city", "DC")
+    assert resolve(gaz, "Paris, Tenn.").admin1 == "TN" and resolve(gaz, "Nowhere, Tenn.") is None

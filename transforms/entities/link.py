@@ -11,7 +11,7 @@ What decides, strongest first:
 3. A place's type, through the places it would contain: "Georgia" is the US state when the article's other
    places lie in it (Atlanta) or in the United States, and the country when they lie in the Caucasus; a
    division that shares its name with its main city ("New York") is the city unless the article names other
-   places inside the division.
+   places inside the division away from that city's area (Albany; not Brooklyn).
 4. Prominence: a country, a national capital, and lastly the population.
 
 A name made only of ordinary English words ("West", "Middle East", "White House") is far more often a
@@ -54,6 +54,7 @@ _COUNTRY_PRIOR = 2.0
 _CONTINENT_PRIOR = 2.0
 _CAPITAL_PRIOR = 1.5
 _NAMESAKE_DIVISION = -1.5  # a division read where its namesake main city is meant ("New York")
+_METRO_KM = 80.0  # places this near a division's namesake city are its area's (Brooklyn: New York City's)
 _PROMINENT_CITY = 100_000  # a city of an ordinary word's name that its country alone may place ("Nice")
 
 # "City, State" or "County (State)": a comma or an opening parenthesis, then up to four words of a qualifier
@@ -261,7 +262,7 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
 
 def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place | None:
     """The most likely reading of a place name in an article with ``context`` (see the module's doc)."""
-    found = gaz.candidates(name)
+    found = gaz.candidates(name) or _compound(gaz, name)
     context = context or Context()
     if not found or fold(name) in context.unplaced:
         return None
@@ -276,7 +277,15 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     if len(found) <= 1:
         return found[0] if found else None
     dominant = ctx.dominant_region
-    cities = {p.region_key for p in found if p.kind == "city"}
+    namesakes: dict[str, Place] = {}  # each region's most populous city of this name
+    divisions = {p.region_key for p in found if p.kind == "admin1"}
+    for p in found:
+        if (
+            p.kind == "city"
+            and p.region_key
+            and p.population >= getattr(namesakes.get(p.region_key), "population", -1)
+        ):
+            namesakes[p.region_key] = p
 
     def score(p: Place) -> float:
         s = math.log10(p.population + 10)
@@ -286,13 +295,18 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
             s += _CONTINENT_PRIOR
         elif p.capital:
             s += _CAPITAL_PRIOR
-        if p.kind in ("admin1", "admin2") and p.region_key in cities:
+        namesake = namesakes.get(p.region_key or "") if p.kind in ("admin1", "admin2") else None
+        if namesake is not None:
             s += _NAMESAKE_DIVISION
         if q is not None and _inside(p, q):
             s += _QUALIFIED
         if p.kind != "country" and ctx.countries.get(p.country or ""):
             s += _IN_COUNTRY
-        if p.kind in ("city", "admin2"):  # the strongest evidence of its region counts, not their sum
+        if p.kind in ("city", "admin2") and not (
+            p.region_key in divisions and namesakes.get(p.region_key) == p
+        ):
+            # the strongest evidence of its region counts, not their sum; none for a division's namesake
+            # city ("New York"), for which that evidence speaks for the division
             key = p.region_key or ""
             s += max(
                 _IN_NAMED_REGION if ctx.named_regions.get(key) else 0.0,
@@ -302,13 +316,23 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
             s += _IN_DOMINANT_REGION if key == dominant else 0.0
         if p.kind == "city" and ctx.counties.get(p.county_key or ""):
             s += _IN_COUNTY
-        if _contains_named(p, ctx):
+        if _contains_named(p, ctx, namesake):
             s += _CONTAINS_NAMED
-        elif p.kind == "admin1" and ctx.possible.get(p.region_key or ""):
+        elif p.kind == "admin1" and namesake is None and ctx.possible.get(p.region_key or ""):
             s += _MAY_CONTAIN
         return s
 
     return max(found, key=lambda p: (score(p), p.population))
+
+
+def _compound(gaz: Gazetteer, name: str) -> list[Place]:
+    """The readings of a place and its qualifier in one mention ("Washington, D.C.", "Matias Romero,
+    Oaxaca"): the places of the first part inside the second."""
+    head, comma, tail = name.rpartition(",")
+    if not (comma and head.strip() and tail.strip()):
+        return []
+    containers = [p for p in gaz.candidates(tail.strip()) if p.kind in ("admin1", "country")]
+    return [p for p in gaz.candidates(head.strip()) if any(_inside(p, c) for c in containers)]
 
 
 def ordinary_words(name: str) -> bool:
@@ -337,15 +361,34 @@ def _prominent(place: Place) -> bool:
     return place.kind == "admin1" or place.capital or place.population >= _PROMINENT_CITY
 
 
-def _contains_named(place: Place, ctx: Context) -> bool:
-    """A division or country with other places of the article inside it."""
+def _contains_named(place: Place, ctx: Context, namesake: Place | None = None) -> bool:
+    """A division or country with other places of the article inside it; for a division named like its
+    main city ("New York"), places inside it away from that city's area (Albany, not Brooklyn: a reader
+    takes "New York" with Brooklyn for the city)."""
     if place.kind == "country":
         return any(key.startswith(f"{place.country}.") for key in ctx.regions)
+    if place.kind == "admin1" and namesake is not None:
+        return any(
+            r.region_key == place.region_key
+            and r.kind == "city"
+            and r.geonameid != namesake.geonameid
+            and _km(r, namesake) > _METRO_KM
+            for r, _ in ctx.first.values()
+        )
     if place.kind == "admin1":
         return bool(ctx.regions.get(place.region_key or ""))
     if place.kind == "admin2":
         return bool(ctx.counties.get(place.county_key or ""))
     return False
+
+
+def _km(a: Place, b: Place) -> float:
+    """Great-circle distance; infinite when either has no point."""
+    if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
+        return math.inf
+    la1, lo1, la2, lo2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def entity_ids(place: Place | None) -> EntityIds:
