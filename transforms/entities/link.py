@@ -12,6 +12,8 @@ What decides, strongest first:
    places lie in it (Atlanta) or in the United States, and the country when they lie in the Caucasus; a
    division that shares its name with its main city ("New York") is the city unless the article names other
    places inside the division away from that city's area (Albany; not Brooklyn).
+   A country bordering one the article names or has places in is likelier than a namesake elsewhere
+   ("Georgia" next to Armenia and Azerbaijan).
 4. Prominence: a country, a national capital, and lastly the population.
 
 A name made only of ordinary English words ("West", "Middle East", "White House") is far more often a
@@ -51,6 +53,7 @@ _MAY_CONTAIN = 1.5  # a division that another name of the article could lie in (
 _MAY_BE_IN = 1.5  # a place in a division another name could be ("Georgia": Lamar County, Ga.)
 _FEW_READINGS = 8  # a name with more readings says nothing about where the article is
 _COUNTRY_PRIOR = 2.0
+_NEXT_TO_COUNTRY = 1.5  # a country bordering one the article names or has places in (Georgia by Armenia)
 _CONTINENT_PRIOR = 2.0
 _CAPITAL_PRIOR = 1.5
 _NAMESAKE_DIVISION = -1.5  # a division read where its namesake main city is meant ("New York")
@@ -291,6 +294,8 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
         s = math.log10(p.population + 10)
         if p.kind == "country":
             s += _COUNTRY_PRIOR
+            if any(ctx.countries.get(n) for n in gaz.neighbours(p.country or "")):
+                s += _NEXT_TO_COUNTRY
         elif p.kind == "continent":
             s += _CONTINENT_PRIOR
         elif p.capital:
