@@ -53,6 +53,21 @@ def test_unknown_place_has_no_ids(gaz):
 def test_fold_ignores_case_dots_diacritics_article_and_possessive():
     assert fold("The U.S.") == fold("us") == "us"
     assert fold("Zürich's") == "zurich"
+    assert fold("St. Petersburg") == fold("Saint Petersburg") and fold("Mt. Vernon") == fold("Mount Vernon")
+    assert fold("Main St.") == "main st"
+
+
+def test_an_abbreviated_first_word_meets_the_spelt_out_name(gaz):
+    got = _link(
+        gaz, "Russia will close the US consulate in St. Petersburg.", ["Russia", "US", "St. Petersburg"]
+    )
+    assert got["St. Petersburg"].country == "RU"
+    assert (
+        _link(gaz, "Tampa and St. Petersburg, Fla., flooded.", ["Tampa", "St. Petersburg"])[
+            "St. Petersburg"
+        ].admin1
+        == "FL"
+    )
 
 
 def _link(gaz, body: str, names: list[str]) -> dict[str, object]:
@@ -163,6 +178,12 @@ def test_every_ap_abbreviation_reads_as_its_division_in_any_case(gaz, item):
 
 def test_a_postal_code_is_the_division_where_no_place_has_that_name(gaz):
     assert resolve(gaz, "NJ").name == "New Jersey" and resolve(gaz, "BC").name == "British Columbia"
+    assert resolve(gaz, "NSW").name == "New South Wales"
+    assert (
+        _link(gaz, "Rockingham and Perth said WA would act.", ["Rockingham", "Perth", "WA"])["WA"].country
+        == "AU"
+    )
+    assert resolve(gaz, "SA").name == "South Africa"  # its own short name beats South Australia's code
     assert resolve(gaz, "LA").name == "Los Angeles"  # its own other name comes first
     assert _link(gaz, "Philadelphia and Pittsburgh, PA, voted.", ["Philadelphia", "PA"])["PA"].name == (
         "Pennsylvania"

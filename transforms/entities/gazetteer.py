@@ -64,6 +64,7 @@ _COUNTRY_ALIASES = {
     "BA": ["Bosnia"],
     "CV": ["Cape Verde"],
     "AE": ["UAE", "U.A.E."],
+    "ZA": ["SA"],  # South African news's own short name (South Australia's postal code competes with it)
 }
 # Cities whose common English name is not GeoNames' primary one, checked before the raw alternate names.
 _CITY_ALIASES = {
@@ -165,19 +166,24 @@ _ABBREVIATION_CODES = {
     for abbr in abbrs
     for key in (abbreviation_key(abbr), abbreviation_key(abbr.removesuffix(".")))
 }
-# Postal codes of Canadian provinces and territories by GeoNames' codes; a US state's is its GeoNames code.
-_CANADIAN_POSTAL_CODES = {
-    "AB": "01", "BC": "02", "MB": "03", "NB": "04", "NL": "05", "NS": "07", "ON": "08", "PE": "09", "QC": "10",
-    "SK": "11", "YT": "12", "NT": "13", "NU": "14",
+# Postal abbreviations of Canadian provinces and territories and of Australian states and territories, by
+# GeoNames' division codes; a US state's is its GeoNames code.
+_POSTAL_ABBREVIATIONS = {
+    "CA": {
+        "AB": "01", "BC": "02", "MB": "03", "NB": "04", "NL": "05", "NS": "07", "ON": "08", "PE": "09",
+        "QC": "10", "SK": "11", "YT": "12", "NT": "13", "NU": "14",
+    },
+    "AU": {"ACT": "01", "NSW": "02", "NT": "03", "QLD": "04", "SA": "05", "TAS": "06", "VIC": "07", "WA": "08"},
 }  # fmt: skip
 
 
-def _postal_code(name: str) -> str | None:
-    """The division code ("US.NJ", "CA.02") a name in capitals may be the postal code of ("NJ State
-    Federation", "Small Business BC")."""
-    if not re.fullmatch(r"[A-Z]{2}", name):
-        return None
-    return f"CA.{_CANADIAN_POSTAL_CODES[name]}" if name in _CANADIAN_POSTAL_CODES else f"US.{name}"
+def _postal_codes(name: str) -> list[str]:
+    """The division codes ("US.NJ", "CA.02", "AU.08") a name in capitals may be the postal abbreviation of
+    ("NJ State Federation", "Small Business BC", "wastewater in WA")."""
+    if not re.fullmatch(r"[A-Z]{2,3}", name):
+        return []
+    found = [f"US.{name}"] if len(name) == 2 else []
+    return found + [f"{cc}.{codes[name]}" for cc, codes in _POSTAL_ABBREVIATIONS.items() if name in codes]
 
 
 KINDS = ("continent", "country", "admin1", "admin2", "city")
@@ -214,12 +220,17 @@ class Place:
 
 @functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
-    """The lookup key: no diacritics, dots, possessive, leading "the" or case."""
+    """The lookup key: no diacritics, dots, possessive, leading "the" or case; "St."/"Mt."/"Ft." spelt out."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"['’]s?$", "", text.strip())
     text = re.sub(r"^the\s+", "", text, flags=re.IGNORECASE)
-    return re.sub(r"\s+", " ", text.replace(".", "")).casefold()
+    key = re.sub(r"\s+", " ", text.replace(".", "")).casefold()
+    return re.sub(r"^(st|ste|mt|ft) ", lambda m: _SHORT_FIRST_WORDS[m.group(1)], key)
+
+
+# A place name's abbreviated first word, spelt out ("St. Petersburg" is "Saint Petersburg").
+_SHORT_FIRST_WORDS = {"st": "saint ", "ste": "sainte ", "mt": "mount ", "ft": "fort "}
 
 
 def _hash(key: str) -> int:
@@ -534,13 +545,12 @@ class Gazetteer:
         if not key:
             return []
         found = self._lookup("primary", key)
-        postal = _postal_code(name.strip())
-        division = self.by_code("admin1", postal) if postal is not None else None
-        if division is None:
+        divisions = [d for c in _postal_codes(name.strip()) if (d := self.by_code("admin1", c)) is not None]
+        if not divisions:
             return found or self._lookup("alternate", key)
         if not found:  # a place's own other name beats a code: "LA" is Los Angeles, "NJ" New Jersey
-            return self._lookup("alternate", key) or [division]
-        return found if division in found else [*found, division]  # "PA": Pa, Burkina Faso, or Pennsylvania
+            return self._lookup("alternate", key) or divisions
+        return found + [d for d in divisions if d not in found]  # "PA": Pa, Burkina Faso, or Pennsylvania
 
     def alternate_only(self, name: str) -> bool:
         """Whether ``name`` is no place's official or common name, only an alternate one (a transliteration,
