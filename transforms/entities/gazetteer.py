@@ -151,20 +151,17 @@ _CONTINENT_DEMONYMS = {
 
 
 def abbreviation_key(text: str) -> str:
-    """An abbreviation's key: with its final dot, any case ("Tenn.", "TENN."); without it, only as the AP
-    writes it ("Tenn" before a full stop the tokenizer took), so that "LA" in "LA Auto Show" is not "La."
-    (Louisiana); spaces never count ("W. Va.", "W.Va.")."""
-    text = re.sub(r"\s+", "", text)
-    return text.casefold() if text.endswith(".") else text
+    """An abbreviation's key: its dots kept and its case not ("Tenn.", "TENN."), so that neither "LA" in "LA
+    Auto Show" is "La." (Louisiana) nor "Del" in "Del Monte" Delaware; spaces never count ("W. Va.")."""
+    return re.sub(r"\s+", "", text).casefold()
 
 
-# Each AP abbreviation's keys → the division's code ("CC.A1").
+# Each AP abbreviation's key → the division's code ("CC.A1").
 _ABBREVIATION_CODES = {
-    key: f"{cc}.{a1}"
+    abbreviation_key(abbr): f"{cc}.{a1}"
     for cc, by_code in AP_ABBREVIATIONS.items()
     for a1, abbrs in by_code.items()
     for abbr in abbrs
-    for key in (abbreviation_key(abbr), abbreviation_key(abbr.removesuffix(".")))
 }
 # Postal abbreviations of Canadian provinces and territories and of Australian states and territories, by
 # GeoNames' division codes; a US state's is its GeoNames code.

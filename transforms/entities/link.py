@@ -90,6 +90,9 @@ class Context:
     # Folded names an abbreviated qualifier places where none of their readings lies ("CAMP MURRAY, Wash."):
     # a place the gazetteer lacks, not a namesake elsewhere.
     unplaced: frozenset[str] = frozenset()
+    # Folded names written as an abbreviation whose dot the tokenizer took for a full stop ("in Nashville,
+    # Tenn." read as "Tenn") → the abbreviation with its dot.
+    dotted: dict[str, str] = field(default_factory=dict)
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -109,6 +112,7 @@ class Context:
             self.possible_named.copy(),
             self.options,
             unplaced=self.unplaced,
+            dotted=self.dotted,
         )
 
     def consider(self, key: str, found: list[Place]) -> None:
@@ -221,9 +225,14 @@ def context_of(
 ) -> Context:
     """The article's context from its place names (one item per mention): the qualifier found after each
     ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention."""
-    names = list(names)
+    names, ends = list(names), list(ends)
     counts = Counter(fold(n) for n in names)
-    surface = {}  # each folded name's first written form: "Wash." and "NJ" are found as written
+    dotted = {
+        fold(name): f"{name}."
+        for name, end in ends
+        if body[end : end + 1] == "." and abbreviation_key(f"{name}.") in _ABBREVIATED
+    }
+    surface = dict(dotted)  # each folded name's written form: "Wash." and "NJ" are found as written
     for n in names:
         surface.setdefault(fold(n), n)
     qualifiers: dict[str, Place] = {}
@@ -236,7 +245,7 @@ def context_of(
             qualifiers.setdefault(fold(name), found[0])
         elif _abbreviated(body[found[1] : found[2]]):  # a comma before "Tenn." or "NY" is no list's
             unplaced.add(fold(name))
-    ctx = Context(qualifiers=qualifiers, unplaced=frozenset(unplaced - qualifiers.keys()))
+    ctx = Context(qualifiers=qualifiers, unplaced=frozenset(unplaced - qualifiers.keys()), dotted=dotted)
     for key in counts:
         ctx.consider(key, gaz.candidates(surface[key]))
     for _ in range(2):  # readings alone, then in the light of the others' readings
@@ -250,6 +259,7 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
     ctx = Context(
         qualifiers=before.qualifiers,
         unplaced=before.unplaced,
+        dotted=before.dotted,
         possible=before.possible,
         possible_named=before.possible_named,
         options=before.options,
@@ -265,15 +275,16 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
 
 def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place | None:
     """The most likely reading of a place name in an article with ``context`` (see the module's doc)."""
-    found = gaz.candidates(name) or _compound(gaz, name)
     context = context or Context()
+    written = context.dotted.get(fold(name), name)
+    found = gaz.candidates(written) or _compound(gaz, name)
     if not found or fold(name) in context.unplaced:
         return None
     ctx = context.without(name)
     q = ctx.qualifiers.get(fold(name))
-    if ordinary_words(name):
+    if ordinary_words(written):
         found = [p for p in found if _located(p, ctx, q)]
-    elif gaz.alternate_only(name):
+    elif gaz.alternate_only(written):
         found = [
             p for p in found if _prominent(p) or ctx.countries.get(p.country or "") or _located(p, ctx, q)
         ]
