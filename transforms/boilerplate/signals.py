@@ -425,6 +425,19 @@ def is_comment_header(line: str) -> bool:
     return (":" in line or any(key in low for key in COMMENT_KEYS)) and bool(COMMENT_HEADER.search(line))
 
 
+COMMENT_ACTION = re.compile(
+    r"^(?:reply|report(?: abuse| comment)?|like|flag|permalink|antworten|melden|répondre|signaler|responder|"
+    r"rispondi|svar|reageer)$",
+    re.IGNORECASE,
+)
+
+
+def is_comment_meta(line: str) -> bool:
+    """A reader comment's meta line: a short line with a date or clock time ("Chris Huang — July 10th, 2012,
+    1:26 am", "on 2012-10-09 at 9:00 am Olaf") or a comment action ("Reply", "Report abuse")."""
+    return bool(COMMENT_ACTION.match(line)) or (len(words(line)) < 20 and is_date_like(line))
+
+
 def digit_ratio(line: str) -> float:
     return len(DIGIT.findall(line)) / len(line) if line else 0.0
 
