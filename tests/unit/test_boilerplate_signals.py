@@ -35,6 +35,12 @@ def test_stop_words_fall_back_to_english_for_unknown_languages():
     assert "und" in sig.stop_words("de")
 
 
+def test_stop_words_of_languages_spacy_lacks_come_from_justext():
+    assert {"og", "ikke"} <= sig.stop_words("no")
+    assert {"na", "ya"} <= sig.stop_words("sw")
+    assert "og" not in sig.stop_words("en")
+
+
 def test_capitalised_ratio():
     assert sig.capitalised_ratio(sig.words("Real Estate Top Workplaces")) == 1.0
     assert sig.capitalised_ratio(sig.words("the market fell sharply")) == 0.0

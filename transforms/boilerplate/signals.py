@@ -268,18 +268,38 @@ REPORTING_CREDIT = re.compile(
 )
 
 
+# jusText's names for the languages whose ISO name is not its list's name.
+JUSTEXT_NAMES = {"no": "Norwegian_Bokmal", "nb": "Norwegian_Bokmal", "nn": "Norwegian_Nynorsk"}
+
+
 @lru_cache(maxsize=64)
 def stop_words(lang: str | None) -> frozenset[str]:
-    """Function words of a language (spaCy's lists, offline); English when the language has none."""
+    """Function words of a language: spaCy's list (the classifier's weights were fitted on those), else
+    jusText's (100 languages, among them Norwegian and Swahili, which spaCy lacks), else English's."""
     import importlib
 
     for code in (lang or "en", "en"):
         try:
             module = importlib.import_module(f"spacy.lang.{code}.stop_words")
-        except Exception:  # noqa: BLE001 - any language without a list falls back to English
+        except Exception:  # noqa: BLE001 - any language without a spaCy list tries jusText's, then English
+            words_ = _justext_stop_words(code)
+            if words_:
+                return words_
             continue
         return frozenset(w.lower() for w in module.STOP_WORDS)
     return frozenset()
+
+
+def _justext_stop_words(code: str) -> frozenset[str]:
+    """jusText's list for an ISO 639-1 code, or nothing."""
+    import justext
+    import pycountry
+
+    language = pycountry.languages.get(alpha_2=code)
+    name = JUSTEXT_NAMES.get(code) or (language.name.split(" (")[0].replace(" ", "_") if language else "")
+    if name not in justext.get_stoplists():
+        return frozenset()
+    return frozenset(w.lower() for w in justext.get_stoplist(name))
 
 
 def normalize_space(text: str) -> str:
