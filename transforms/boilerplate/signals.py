@@ -282,7 +282,7 @@ def stop_words(lang: str | None) -> frozenset[str]:
         try:
             module = importlib.import_module(f"spacy.lang.{code}.stop_words")
         except Exception:  # noqa: BLE001 - any language without a spaCy list tries jusText's, then English
-            words_ = _justext_stop_words(code)
+            words_ = justext_stop_words(code)
             if words_:
                 return words_
             continue
@@ -290,7 +290,7 @@ def stop_words(lang: str | None) -> frozenset[str]:
     return frozenset()
 
 
-def _justext_stop_words(code: str) -> frozenset[str]:
+def justext_stop_words(code: str) -> frozenset[str]:
     """jusText's list for an ISO 639-1 code, or nothing."""
     import justext
     import pycountry
