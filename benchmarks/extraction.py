@@ -18,6 +18,8 @@ predictions of third-party tools from an earlier run's cache (their output does 
 ``--time-sample N`` then times every tool, interleaved, on N pages of each set in this run, and the speed
 columns come from that sample. German pages of fundus-testpages are reported in their own column.
 ``--learned`` adds the learned-boilerplate measurement (k and the share, keyed by source or by site).
+jusText runs twice: with English's stop list (its default) and with the list of the language detected in
+the page's dump (``-lang``), the way text mode picks its stop words.
 """
 
 from __future__ import annotations
