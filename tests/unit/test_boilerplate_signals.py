@@ -130,6 +130,16 @@ def test_line_features_shape_and_context():
     assert sig.line_features([], None).shape == (0, len(sig.FEATURE_NAMES))
 
 
+def test_comments_headings_and_meta_lines():
+    for heading in ("[ 167 comments ]", "{ 12 Comments }", "Top Rated Comments", "Kommentare (12)"):
+        assert sig.is_comments_heading(heading), heading
+    for line in ("Comments (5 posted)", "Discussion", "The comments of the minister", PROSE):
+        assert not sig.is_comments_heading(line), line
+    assert sig.is_comment_meta("Chris Huang — July 10th, 2012, 1:26 am")
+    assert sig.is_comment_meta("Reply") and sig.is_comment_meta("2 days ago at 07:52 am")
+    assert not sig.is_comment_meta("Nick A") and not sig.is_comment_meta(PROSE)
+
+
 def test_comment_headers():
     assert sig.is_comment_header("Alex on September 17, 2018 at 6:34 am said:")
     assert sig.is_comment_header("12 Comments")

@@ -452,6 +452,28 @@ COMMENT_ACTION = re.compile(
 )
 
 
+# A comments section's heading: these words, counts and a few fillers, nothing else ("[ 167 comments ]",
+# "Top Rated Comments", "Kommentare (12)").
+COMMENT_WORDS = frozenset(
+    ["comment", "comments", "responses", "replies", "kommentar", "kommentare", "commentaire", "commentaires",
+     "comentario", "comentarios", "comentários", "commenti", "kommentarer", "reacties", "trackbacks", "pingbacks"]
+)  # fmt: skip
+COMMENT_HEADING_FILLERS = frozenset(
+    ["top", "rated", "all", "view", "show", "reader", "readers", "leave", "add", "a", "your", "one", "no",
+     "latest", "newest", "oldest", "best"]
+)  # fmt: skip
+
+
+def is_comments_heading(line: str) -> bool:
+    """A comments section's heading of a few words: comment words, counts and fillers only."""
+    tokens = [t.lower() for t in words(line) if not t.isdigit()]
+    return (
+        0 < len(tokens) <= 6
+        and any(t in COMMENT_WORDS for t in tokens)
+        and all(t in COMMENT_WORDS or t in COMMENT_HEADING_FILLERS for t in tokens)
+    )
+
+
 def is_comment_meta(line: str) -> bool:
     """A reader comment's meta line: a short line with a date or clock time ("Chris Huang — July 10th, 2012,
     1:26 am", "on 2012-10-09 at 9:00 am Olaf") or a comment action ("Reply", "Report abuse")."""

@@ -136,15 +136,15 @@ MIN_ARTICLE_UNITS = (
 
 
 def comment_thread_start(lines: list[str], units: np.ndarray, body: np.ndarray) -> int | None:
-    """Where the reader comments begin: a comments heading or comment header ("199 Comments", "Leave a Reply",
-    "Alex said:") after at least MIN_ARTICLE_UNITS words of body, followed within a few lines by a comment's
+    """Where the reader comments begin: a comments heading or comment header ("199 Comments", "[ 167 comments ]",
+    "Leave a Reply", "Alex said:") after at least MIN_ARTICLE_UNITS words of body, followed within a few lines by a comment's
     meta line (a short dated line such as "Chris Huang — July 10th, 2012, 1:26 am", or "Reply").
 
     Comments are prose and read like body line by line; the thread's shape gives them away. Everything from
     there on is comments (they close the article on every page type seen), so none of it is body."""
     before = np.cumsum(np.where(body, units, 0.0))
     for i in np.flatnonzero(before >= MIN_ARTICLE_UNITS):
-        if sig.is_comment_header(lines[i]) and any(
+        if (sig.is_comment_header(lines[i]) or sig.is_comments_heading(lines[i])) and any(
             sig.is_comment_meta(line) for line in lines[i + 1 : i + 1 + COMMENT_META_WINDOW]
         ):
             return int(i)
