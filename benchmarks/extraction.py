@@ -18,6 +18,8 @@ predictions of third-party tools from an earlier run's cache (their output does 
 ``--time-sample N`` then times every tool, interleaved, on N pages of each set in this run, and the speed
 columns come from that sample. German pages of fundus-testpages are reported in their own column.
 ``--learned`` adds the learned-boilerplate measurement (k and the share, keyed by source or by site).
+jusText runs twice: with English's stop list (its default) and with the list of the language detected in
+the page's dump (``-lang``), the way text mode picks its stop words.
 """
 
 from __future__ import annotations
@@ -150,10 +152,19 @@ def trafilatura_text(_page: bytes, _url: str | None, text: str, _ctx: dict) -> s
     return _trafilatura(wrap_lines(text).encode("utf-8"), None)
 
 
-def _justext(document: bytes | str) -> str:
+def _justext(document: bytes | str, text: str | None = None) -> str:
+    """jusText with English's stop list, or, given the page's text dump, with the list of the language
+    detected in it (as text mode detects it; English when jusText has no list)."""
     import justext
 
-    paragraphs = justext.justext(document, justext.get_stoplist("English"))
+    stoplist = justext.get_stoplist("English")
+    if text is not None:
+        from transforms.boilerplate.metadata import detect_text_language
+        from transforms.boilerplate.signals import justext_stop_words
+        from transforms.boilerplate.text import split_lines
+
+        stoplist = justext_stop_words(detect_text_language(split_lines(text)) or "en") or stoplist
+    paragraphs = justext.justext(document, stoplist)
     return "\n\n".join(p.text for p in paragraphs if not p.is_boilerplate)
 
 
@@ -161,8 +172,16 @@ def justext_html(page: bytes, _url: str | None, _text: str, _ctx: dict) -> str:
     return _justext(page)
 
 
+def justext_lang(page: bytes, _url: str | None, text: str, _ctx: dict) -> str:
+    return _justext(page, text)
+
+
 def justext_text(_page: bytes, _url: str | None, text: str, _ctx: dict) -> str:
     return _justext(wrap_lines(text).encode("utf-8"))
+
+
+def justext_text_lang(_page: bytes, _url: str | None, text: str, _ctx: dict) -> str:
+    return _justext(wrap_lines(text).encode("utf-8"), text)
 
 
 def readability_html(page: bytes, _url: str | None, _text: str, _ctx: dict) -> str:
@@ -190,11 +209,17 @@ TOOLS: dict[str, tuple[str, str, Tool]] = {  # name: (label, input, function)
     "trafilatura-precision": ("trafilatura 2.3.1, favor_precision", "html", trafilatura_precision),
     "trafilatura-recall": ("trafilatura 2.3.1, favor_recall", "html", trafilatura_recall),
     "readability": ("readability-lxml 0.9", "html", readability_html),
-    "justext": ("jusText 3.0.2", "html", justext_html),
+    "justext": ("jusText 3.0.2 (English stop list)", "html", justext_html),
+    "justext-lang": ("jusText 3.0.2 (the page's language's stop list)", "html", justext_lang),
     "newsflow-text": ("newsflow, text mode (LOSO model)", "text", newsflow_text),
     "text-as-is": ("text dump as is", "text", text_as_is),
     "trafilatura-text": ("trafilatura 2.3.1 on the dump (lines as paragraphs)", "text", trafilatura_text),
-    "justext-text": ("jusText 3.0.2 on the dump (lines as paragraphs)", "text", justext_text),
+    "justext-text": ("jusText 3.0.2 on the dump (lines as paragraphs; English)", "text", justext_text),
+    "justext-text-lang": (
+        "jusText 3.0.2 on the dump (lines as paragraphs; the page's language)",
+        "text",
+        justext_text_lang,
+    ),
 }
 OURS = {"newsflow-html", "newsflow-text"}
 BASELINE = "trafilatura"

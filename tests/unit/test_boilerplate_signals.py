@@ -35,6 +35,12 @@ def test_stop_words_fall_back_to_english_for_unknown_languages():
     assert "und" in sig.stop_words("de")
 
 
+def test_stop_words_of_languages_spacy_lacks_come_from_justext():
+    assert {"og", "ikke"} <= sig.stop_words("no")
+    assert {"na", "ya"} <= sig.stop_words("sw")
+    assert "og" not in sig.stop_words("en")
+
+
 def test_capitalised_ratio():
     assert sig.capitalised_ratio(sig.words("Real Estate Top Workplaces")) == 1.0
     assert sig.capitalised_ratio(sig.words("the market fell sharply")) == 0.0
@@ -122,6 +128,16 @@ def test_line_features_shape_and_context():
     assert x[3, col["in_span"]] == 1 and x[0, col["in_span"]] == 0
     assert np.all(np.isfinite(x))
     assert sig.line_features([], None).shape == (0, len(sig.FEATURE_NAMES))
+
+
+def test_comments_headings_and_meta_lines():
+    for heading in ("[ 167 comments ]", "{ 12 Comments }", "Top Rated Comments", "Kommentare (12)"):
+        assert sig.is_comments_heading(heading), heading
+    for line in ("Comments (5 posted)", "Discussion", "The comments of the minister", PROSE):
+        assert not sig.is_comments_heading(line), line
+    assert sig.is_comment_meta("Chris Huang — July 10th, 2012, 1:26 am")
+    assert sig.is_comment_meta("Reply") and sig.is_comment_meta("2 days ago at 07:52 am")
+    assert not sig.is_comment_meta("Nick A") and not sig.is_comment_meta(PROSE)
 
 
 def test_comment_headers():

@@ -143,3 +143,34 @@ def test_german_page_with_photo_credit_and_agency_credit():
     assert got.captions == [Caption(text="", credit="Foto: Max Mustermann / dpa")]
     assert got.credits == ["Mit Material von dpa und Reuters."]
     assert {r.reason for r in got.removed} >= {"text:appeal", "text:legal-notice", "text:short-line"}
+
+
+ARTICLE = (
+    "The council voted on Tuesday to expand the bus network, adding three routes that connect the suburbs "
+    "with the hospital district by the end of next year.\n\n"
+    "Officials said the plan, which will cost about 40 million dollars, would be paid for by a regional "
+    "transport levy that voters approved in a referendum last spring.\n\n"
+    "Construction is due to start in March, and the first of the new buses should run before the summer, "
+    "the transport authority said in a statement."
+)
+COMMENTS = (
+    "12 Comments\n\nChris Huang — July 10th, 2012, 1:26 am\n\n"
+    "This is a great decision and I hope the council will keep investing in the routes we all depend on.\n\n"
+    "Reply\n\nElijah Szasz — July 10th, 2012, 1:31 am\n\n"
+    "I have waited years for a bus that takes me to the hospital without two changes in the city centre.\n\n"
+    "Reply"
+)
+
+
+def test_reader_comments_after_the_article_are_removed():
+    got = extract_text(f"Home\nNews\n\nCouncil Expands Bus Network\n\n{ARTICLE}\n\n{COMMENTS}")
+    assert len(got.paragraphs) == 3 and got.paragraphs[0].startswith("The council voted")
+    assert "hospital without two changes" not in got.body
+    comments = [r.text for r in got.removed if r.reason == "text:comments"]
+    assert comments[0] == "12 Comments" and any(c.startswith("I have waited years") for c in comments)
+
+
+def test_a_comment_count_under_the_headline_does_not_end_the_article():
+    header = "Council Expands Bus Network\n\n12 Comments\n\nPosted on July 10th, 2012, 1:26 am"
+    got = extract_text(f"Home\nNews\n\n{header}\n\n{ARTICLE}")
+    assert len(got.paragraphs) == 3 and not any(r.reason == "text:comments" for r in got.removed)

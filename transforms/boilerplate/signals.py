@@ -268,18 +268,38 @@ REPORTING_CREDIT = re.compile(
 )
 
 
+# jusText's names for the languages whose ISO name is not its list's name.
+JUSTEXT_NAMES = {"no": "Norwegian_Bokmal", "nb": "Norwegian_Bokmal", "nn": "Norwegian_Nynorsk"}
+
+
 @lru_cache(maxsize=64)
 def stop_words(lang: str | None) -> frozenset[str]:
-    """Function words of a language (spaCy's lists, offline); English when the language has none."""
+    """Function words of a language: spaCy's list (the classifier's weights were fitted on those), else
+    jusText's (100 languages, among them Norwegian and Swahili, which spaCy lacks), else English's."""
     import importlib
 
     for code in (lang or "en", "en"):
         try:
             module = importlib.import_module(f"spacy.lang.{code}.stop_words")
-        except Exception:  # noqa: BLE001 - any language without a list falls back to English
+        except Exception:  # noqa: BLE001 - any language without a spaCy list tries jusText's, then English
+            words_ = justext_stop_words(code)
+            if words_:
+                return words_
             continue
         return frozenset(w.lower() for w in module.STOP_WORDS)
     return frozenset()
+
+
+def justext_stop_words(code: str) -> frozenset[str]:
+    """jusText's list for an ISO 639-1 code, or nothing."""
+    import justext
+    import pycountry
+
+    language = pycountry.languages.get(alpha_2=code)
+    name = JUSTEXT_NAMES.get(code) or (language.name.split(" (")[0].replace(" ", "_") if language else "")
+    if name not in justext.get_stoplists():
+        return frozenset()
+    return frozenset(w.lower() for w in justext.get_stoplist(name))
 
 
 def normalize_space(text: str) -> str:
@@ -423,6 +443,41 @@ def is_comment_header(line: str) -> bool:
         return False
     low = line.lower()
     return (":" in line or any(key in low for key in COMMENT_KEYS)) and bool(COMMENT_HEADER.search(line))
+
+
+COMMENT_ACTION = re.compile(
+    r"^(?:reply|report(?: abuse| comment)?|like|flag|permalink|antworten|melden|répondre|signaler|responder|"
+    r"rispondi|svar|reageer)$",
+    re.IGNORECASE,
+)
+
+
+# A comments section's heading: these words, counts and a few fillers, nothing else ("[ 167 comments ]",
+# "Top Rated Comments", "Kommentare (12)").
+COMMENT_WORDS = frozenset(
+    ["comment", "comments", "responses", "replies", "kommentar", "kommentare", "commentaire", "commentaires",
+     "comentario", "comentarios", "comentários", "commenti", "kommentarer", "reacties", "trackbacks", "pingbacks"]
+)  # fmt: skip
+COMMENT_HEADING_FILLERS = frozenset(
+    ["top", "rated", "all", "view", "show", "reader", "readers", "leave", "add", "a", "your", "one", "no",
+     "latest", "newest", "oldest", "best"]
+)  # fmt: skip
+
+
+def is_comments_heading(line: str) -> bool:
+    """A comments section's heading of a few words: comment words, counts and fillers only."""
+    tokens = [t.lower() for t in words(line) if not t.isdigit()]
+    return (
+        0 < len(tokens) <= 6
+        and any(t in COMMENT_WORDS for t in tokens)
+        and all(t in COMMENT_WORDS or t in COMMENT_HEADING_FILLERS for t in tokens)
+    )
+
+
+def is_comment_meta(line: str) -> bool:
+    """A reader comment's meta line: a short line with a date or clock time ("Chris Huang — July 10th, 2012,
+    1:26 am", "on 2012-10-09 at 9:00 am Olaf") or a comment action ("Reply", "Report abuse")."""
+    return bool(COMMENT_ACTION.match(line)) or (len(words(line)) < 20 and is_date_like(line))
 
 
 def digit_ratio(line: str) -> float:

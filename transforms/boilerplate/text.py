@@ -100,7 +100,7 @@ def classify_lines(
     if deadline:
         deadline.check("text features")
     body = decide_body(lines, units, model.predict(x, units), model.threshold, x[:, STOPWORDS])
-    return label_lines(lines, body)
+    return label_lines(lines, body, comment_thread_start(lines, units, body))
 
 
 STOPWORDS = sig.FEATURE_NAMES.index("stopwords")
@@ -113,13 +113,42 @@ def decide_body(
     lines: list[str], units: np.ndarray, prob: np.ndarray, threshold: float, stopwords: np.ndarray
 ) -> np.ndarray:
     """Lines whose body probability clears the threshold; failing any, the document's best prose lines;
-    then the safety net (:func:`keep_most_prose`)."""
+    then the safety net (:func:`keep_most_prose`); nothing from the reader comments on
+    (:func:`comment_thread_start`)."""
     body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
-    return keep_most_prose(lines, units, stopwords, body)
+    body = keep_most_prose(lines, units, stopwords, body)
+    start = comment_thread_start(lines, units, body)
+    if start is not None:
+        body[start:] = False
+    return body
+
+
+COMMENT_META_WINDOW = (
+    7  # a comment's header or action line follows the thread's heading within this many lines
+)
+MIN_ARTICLE_UNITS = (
+    40  # words of body that must come before a thread: a "12 Comments" under a headline is no end
+)
+
+
+def comment_thread_start(lines: list[str], units: np.ndarray, body: np.ndarray) -> int | None:
+    """Where the reader comments begin: a comments heading or comment header ("199 Comments", "[ 167 comments ]",
+    "Leave a Reply", "Alex said:") after at least MIN_ARTICLE_UNITS words of body, followed within a few lines by a comment's
+    meta line (a short dated line such as "Chris Huang — July 10th, 2012, 1:26 am", or "Reply").
+
+    Comments are prose and read like body line by line; the thread's shape gives them away. Everything from
+    there on is comments (they close the article on every page type seen), so none of it is body."""
+    before = np.cumsum(np.where(body, units, 0.0))
+    for i in np.flatnonzero(before >= MIN_ARTICLE_UNITS):
+        if (sig.is_comment_header(lines[i]) or sig.is_comments_heading(lines[i])) and any(
+            sig.is_comment_meta(line) for line in lines[i + 1 : i + 1 + COMMENT_META_WINDOW]
+        ):
+            return int(i)
+    return None
 
 
 def keep_most_prose(
@@ -144,8 +173,9 @@ def keep_most_prose(
     return body
 
 
-def label_lines(lines: list[str], body: np.ndarray) -> TextParts:
-    """Split lines into title, body, captions, credits and removed blocks, given the body decisions."""
+def label_lines(lines: list[str], body: np.ndarray, comments_from: int | None = None) -> TextParts:
+    """Split lines into title, body, captions, credits and removed blocks, given the body decisions (and
+    where reader comments begin, if they do)."""
     parts = TextParts()
     body = body.copy()
     label: dict[int, str] = {}
@@ -197,6 +227,8 @@ def label_lines(lines: list[str], body: np.ndarray) -> TextParts:
             seen.add(line)
         elif body[i]:
             parts.removed.append(removed(line, "text:duplicate-line"))
+        elif comments_from is not None and i >= comments_from:
+            parts.removed.append(removed(line, "text:comments"))
         else:
             parts.removed.append(removed(line, _reason(line, sig.words(line))))
     return parts
