@@ -124,7 +124,7 @@ def build(
     if mode == "local" and job.workers > 1:
         from pipelines.chain_workers import PooledArticles
 
-        per_article = PooledArticles(job.processing)
+        per_article = PooledArticles(job.processing, ranges)
     chain = ArticleChain(job.limits, job.processing, mode=mode, changelog=changelog, per_article=per_article)
     outputs = read.records | "Chain" >> chain
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
@@ -223,11 +223,11 @@ def _run_batches(
 
     try:
         with chain_workers(
-            job.workers, job.limits, job.processing, forks, lambda _: metrics.worker_restarted()
-        ) as pool:
+            job.workers, job.kafka, job.limits, job.processing, forks, lambda _: metrics.worker_restarted()
+        ) as workers:
             if workers_up is not None:
-                workers_up.set_result(pool.size)
-            return run_batches(batches, build_batch, stop)
+                workers_up.set_result(workers.pool.size)
+            return run_batches(batches, build_batch, stop, workers.ahead)
     except BaseException as exc:
         if workers_up is not None and not workers_up.done():
             workers_up.set_exception(exc)
