@@ -224,7 +224,8 @@ def _loop(
             log.info("max_records_reached", max_records=job.max_records)
             break
         ranges = retrying(lookup, "ranges")
-        batch = (ahead.take(ranges, budget) if ahead is not None else None) or cap_ranges(ranges, budget)
+        begun = ahead.take(ranges, budget) if ahead is not None else None
+        batch = begun or cap_ranges(ranges, budget)
         if not batch:
             if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
                 log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
@@ -266,5 +267,6 @@ def _loop(
             seconds=round(idle_since - started, 2),
             ranges=[f"{r.partition}:[{r.start},{r.stop})" for r in batch],
             written=batch_totals.get("kafka.records_written", 0),
+            begun_ahead=bool(begun),
         )
     return dict(sorted(totals.items()))
