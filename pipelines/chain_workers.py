@@ -15,6 +15,11 @@ the cleaned article comes back; after learned boilerplate the article goes out a
 come back. Workers pull the next task the moment they answer, lowest record first, so the parent's
 learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
 
+What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
+would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
+batch's are read and queued behind its last NER tasks (:class:`Ahead`), and its pipeline takes over that
+work. Nothing of it is written or committed before its own batch runs, after this one's commit.
+
 Beam counters the stages count in a worker travel back with each result and are counted here, in the
 batch's pipeline, so the summary and metrics are those of a one-worker run.
 """
@@ -224,23 +229,24 @@ class Ahead:
         self._plan = (batch, known, budget) if budget > 0 else None
 
     def take(self, fresh: list[PartitionRange], budget: int) -> list[PartitionRange] | None:
-        """The ranges begun ahead, if they still start at the committed offsets (``fresh``, the loop's look
-        after the commit) of partitions still owned, within ``budget``; otherwise they are dropped."""
+        """The next batch, if the ranges begun ahead still start at the committed offsets (``fresh``, the
+        loop's look after the commit) of partitions still owned, within ``budget``: those ranges, and what
+        has come in since, as far as the budget allows; otherwise the work is dropped."""
         self._join()
-        ranges = self._ranges
-        if not ranges:
+        begun = self._ranges
+        if not begun:
             self.drop()
             return None
         now = {(r.topic, r.partition): r for r in fresh}
-        follows = sum(r.stop - r.start for r in ranges) <= budget and all(
+        follows = sum(r.stop - r.start for r in begun) <= budget and all(
             (f := now.get((r.topic, r.partition))) is not None and f.start == r.start and f.stop >= r.stop
-            for r in ranges
+            for r in begun
         )
         if not follows:
             log.info("work_ahead_dropped", note="the next batch no longer follows on the committed offsets")
             self.drop()
             return None
-        return ranges
+        return _extend(begun, fresh, budget)
 
     def drop(self) -> None:
         """Forget the work begun ahead (its tasks cancelled) and any a failed batch left queued."""
@@ -278,12 +284,17 @@ class Ahead:
         self._thread.start()
 
     def adopt(self, ranges: list[PartitionRange]) -> _Articles | None:
-        """The work begun on ``ranges`` (the batch this pipeline runs), its counters counted now; or None."""
+        """The work begun on the first part of ``ranges`` (the batch this pipeline runs), its counters
+        counted now; or None."""
         if self._articles is None:
             return None
         self._join()
-        articles, tally = self._articles, self._tally
-        if self._ranges != ranges:
+        articles, tally, begun = self._articles, self._tally, self._ranges
+        batch = {(r.topic, r.partition): r for r in ranges}
+        if not begun or not all(
+            (b := batch.get((r.topic, r.partition))) is not None and b.start == r.start and b.stop >= r.stop
+            for r in begun
+        ):
             self.drop()
             return None
         self._articles, self._ranges, self._tally = None, None, _Tally()
@@ -367,6 +378,24 @@ class Ahead:
                     consumer.pause(tp)
         consumer.resume(*wanted)
         return [record for tp in wanted for record in got[tp]]
+
+
+def _extend(begun: list[PartitionRange], fresh: list[PartitionRange], budget: int) -> list[PartitionRange]:
+    """``begun`` (within ``budget``) and, with what is left of it, the offsets of ``fresh`` after them,
+    shared as :func:`cap_ranges` shares them: one contiguous range per partition, in ``fresh``'s order."""
+    stops = {(r.topic, r.partition): r.stop for r in begun}
+    left = budget - sum(r.stop - r.start for r in begun)
+    rest = [
+        PartitionRange(f.topic, f.partition, stops.get((f.topic, f.partition), f.start), f.stop)
+        for f in fresh
+    ]
+    stops.update({(r.topic, r.partition): r.stop for r in cap_ranges(rest, left)} if left > 0 else {})
+    out = []
+    for f in fresh:
+        stop = stops.get((f.topic, f.partition), f.start)
+        if stop > f.start:
+            out.append(PartitionRange(f.topic, f.partition, f.start, stop))
+    return out
 
 
 @dataclasses.dataclass
