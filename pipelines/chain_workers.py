@@ -316,6 +316,8 @@ class Ahead:
                 self._consumer = KafkaConsumer(**self.kafka.consumer_kwargs(None))
             ranges = self._next_ranges(batch, known, budget)
             for record in self._records(ranges):
+                if self._stopped.is_set():
+                    raise CancelledError
                 articles.add(record)
                 articles.advance(block=False)
             articles.advance(block=True)
