@@ -237,12 +237,7 @@ class Ahead:
         if not begun:
             self.drop()
             return None
-        now = {(r.topic, r.partition): r for r in fresh}
-        follows = sum(r.stop - r.start for r in begun) <= budget and all(
-            (f := now.get((r.topic, r.partition))) is not None and f.start == r.start and f.stop >= r.stop
-            for r in begun
-        )
-        if not follows:
+        if sum(r.stop - r.start for r in begun) > budget or not _starts(begun, fresh):
             log.info("work_ahead_dropped", note="the next batch no longer follows on the committed offsets")
             self.drop()
             return None
@@ -290,11 +285,7 @@ class Ahead:
             return None
         self._join()
         articles, tally, begun = self._articles, self._tally, self._ranges
-        batch = {(r.topic, r.partition): r for r in ranges}
-        if not begun or not all(
-            (b := batch.get((r.topic, r.partition))) is not None and b.start == r.start and b.stop >= r.stop
-            for r in begun
-        ):
+        if not begun or not _starts(begun, ranges):
             self.drop()
             return None
         self._articles, self._ranges, self._tally = None, None, _Tally()
@@ -380,6 +371,17 @@ class Ahead:
                     consumer.pause(tp)
         consumer.resume(*wanted)
         return [record for tp in wanted for record in got[tp]]
+
+
+def _starts(begun: list[PartitionRange], ranges: list[PartitionRange]) -> bool:
+    """Whether each range of ``begun`` is the start of the range of its partition in ``ranges``."""
+    by_partition = {(r.topic, r.partition): r for r in ranges}
+    return all(
+        (r2 := by_partition.get((r.topic, r.partition))) is not None
+        and r2.start == r.start
+        and r2.stop >= r.stop
+        for r in begun
+    )
 
 
 def _extend(begun: list[PartitionRange], fresh: list[PartitionRange], budget: int) -> list[PartitionRange]:

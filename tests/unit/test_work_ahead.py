@@ -4,7 +4,7 @@ whole, the rest of the budget goes to what came in since, and nothing is read tw
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.chain_workers import _extend
+from pipelines.chain_workers import _extend, _starts
 from transforms.kafka_io import PartitionRange, cap_ranges
 
 
@@ -35,6 +35,7 @@ def test_the_work_begun_comes_first_and_the_budget_holds(case):
         if f.partition in by_partition:
             b = by_partition[f.partition]
             assert f.start == b.start < b.stop <= f.stop, "from the committed offset, within what is there"
+    assert _starts(begun, batch), "so the batch's pipeline takes over the work begun"
     total = sum(r.stop - r.start for r in batch)
     assert total <= budget
     available = sum(r.stop - r.start for r in fresh)
@@ -45,3 +46,13 @@ def test_the_work_begun_comes_first_and_the_budget_holds(case):
 def test_without_work_begun_it_is_the_loops_own_batch(case):
     fresh, _, budget = case
     assert _extend([], fresh, budget) == cap_ranges(fresh, budget)
+
+
+@given(lookups(), st.integers(1, 5))
+def test_work_begun_on_offsets_that_moved_does_not_start_the_batch(case, moved):
+    """A failed batch (the committed offset behind) or another member's commits (ahead): not the start."""
+    fresh, begun, _ = case
+    if begun:
+        shifted = [PartitionRange(f.topic, f.partition, f.start + moved, f.stop + moved) for f in fresh]
+        assert not _starts(begun, shifted)
+        assert not _starts(begun, [f for f in fresh if f.partition != begun[0].partition])
