@@ -377,9 +377,9 @@ def _starts(begun: list[PartitionRange], ranges: list[PartitionRange]) -> bool:
     """Whether each range of ``begun`` is the start of the range of its partition in ``ranges``."""
     by_partition = {(r.topic, r.partition): r for r in ranges}
     return all(
-        (r2 := by_partition.get((r.topic, r.partition))) is not None
-        and r2.start == r.start
-        and r2.stop >= r.stop
+        (theirs := by_partition.get((r.topic, r.partition))) is not None
+        and theirs.start == r.start
+        and theirs.stop >= r.stop
         for r in begun
     )
 
