@@ -203,7 +203,8 @@ class Ahead:
     pipeline's pooled stage takes over the work (:meth:`adopt`) instead of submitting its records again.
 
     Nothing of the next batch is written or committed before its own pipeline runs: dedup still decides it
-    after this batch's commit, in arrival order, and a crash re-delivers both batches."""
+    after this batch's commit, in arrival order, and a crash reads both batches again but writes again at
+    most this one's outputs."""
 
     def __init__(self, kafka: KafkaSettings, pool: WorkerPool) -> None:
         self.kafka = kafka
