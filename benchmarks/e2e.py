@@ -13,6 +13,11 @@ throughput ratio of each to the first, and each one's burst throughput per worke
 process`` (one process, no Kafka or Beam) on the same articles. ``--repeats R`` runs each burst R times and
 reports the medians. CPU s/article is the CPU time of the stream and all its processes (fork server,
 workers; start-up and model load included) per article: less sensitive to a busy machine than rates.
+From the first record produced to the stream's exit, it is also split: ``parent ms`` is the stream
+process's own CPU per article (its serial part: reading, learned boilerplate, dedup, encoding, writing,
+committing), ``workers ms`` that of its other processes (the chain workers). With two cores the
+2-worker burst cannot beat ``2 * workers / (workers + parent)`` times one worker (Amdahl), whatever the
+machine's load.
 
     .venv/bin/python benchmarks/e2e.py --articles 1000 --workers 1,2 --repeats 3
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
 import resource
 import statistics
@@ -47,6 +53,7 @@ from transforms.settings import KafkaSettings  # noqa: E402
 
 BENCH = ROOT / ".." / "shared" / "bench"
 CONLL_DEV = BENCH / "ner" / "conllpp-2003" / "conllpp_dev.txt"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def articles(n: int) -> list[bytes]:
@@ -93,6 +100,7 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
     warm_batches = sum('"micro_batch"' in line for line in lines)
     sent: dict[tuple[int, int], int] = {}
     futures = []
+    watch = TreeCpu(proc.pid)
     started = time.monotonic()
     for i, value in enumerate(values):
         if rate:
@@ -103,7 +111,7 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
         sent[(meta.partition, meta.offset)] = meta.timestamp
     producer.close()
     cpu_before = _children_cpu()
-    proc.wait(timeout=3600)
+    watch.wait(proc)
     cpu = _children_cpu() - cpu_before
     reader.join(timeout=5)
     out = {}
@@ -125,7 +133,44 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
         "batches": len(batches),
         "batch_s": statistics.median(b["seconds"] for b in batches) if batches else float("nan"),
         "cpu_per_article": cpu / len(values),
+        "parent_ms": 1000 * watch.parent / len(values),
+        "workers_ms": 1000 * watch.others / len(values),
     }
+
+
+class TreeCpu:
+    """CPU seconds of a process and of its descendants from now on, sampled from /proc until it exits."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.first = self._sample()
+        self.last = dict(self.first)
+
+    def wait(self, proc: subprocess.Popen, every: float = 0.25) -> None:
+        while proc.poll() is None:
+            self.last.update(self._sample())
+            time.sleep(every)
+        proc.wait()
+
+    @property
+    def parent(self) -> float:
+        return self.last.get(self.pid, 0.0) - self.first.get(self.pid, 0.0)
+
+    @property
+    def others(self) -> float:
+        return sum(v - self.first.get(p, 0.0) for p, v in self.last.items() if p != self.pid)
+
+    def _sample(self) -> dict[int, float]:
+        pids, seen = [self.pid], {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                seen[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pids += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:  # ended meanwhile
+                continue
+        return seen
 
 
 def _children_cpu() -> float:
@@ -191,12 +236,14 @@ def main() -> None:
             broker.down(tmp)
     baseline = process_rate(values) if len(counts) > 1 else None
     head = f"{'pipeline':<12} {'input':>12} {'articles':>8} {'outputs':>8} {'art/s':>7} {'p50 ms':>8}"
-    print(f"\n{head} {'p99 ms':>8} {'batches':>7} {'batch s':>8} {'CPU s/art':>9}  burst runs")
+    tail = f"{'p99 ms':>8} {'batches':>7} {'batch s':>8} {'CPU s/art':>9} {'parent ms':>9} {'workers ms':>10}"
+    print(f"\n{head} {tail}  burst runs")
     for r in rows:
         print(
             f"{r['pipeline']:<12} {r['load']:>12} {r['articles']:>8} {r['outputs']:>8} "
             f"{r['articles_per_s']:>7.1f} {r['p50_ms']:>8.0f} {r['p99_ms']:>8.0f} {r['batches']:>7} "
-            f"{r['batch_s']:>8.2f} {r['cpu_per_article']:>9.3f}  {r.get('runs', '')}"
+            f"{r['batch_s']:>8.2f} {r['cpu_per_article']:>9.3f} {r['parent_ms']:>9.1f} {r['workers_ms']:>10.1f}"
+            f"  {r.get('runs', '')}"
         )
     full, base = rows[2], rows[0]
     print(
@@ -214,6 +261,9 @@ def main() -> None:
                 f"per worker {burst['articles_per_s'] / w / baseline['articles_per_s']:.2f}x newsflow process; "
                 f"CPU per article {baseline['cpu_per_article'] / burst['cpu_per_article']:.2f}x as efficient"
             )
+            if w > 1:
+                bound = w * burst["workers_ms"] / (burst["workers_ms"] + burst["parent_ms"])
+                print(f"  Amdahl bound of w={w} on {w} cores from its CPU split: {bound:.2f}x one worker")
 
 
 if __name__ == "__main__":

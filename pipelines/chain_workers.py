@@ -15,6 +15,11 @@ the cleaned article comes back; after learned boilerplate the article goes out a
 come back. Workers pull the next task the moment they answer, lowest record first, so the parent's
 learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
 
+What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
+would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
+batch's are read and queued behind its last NER tasks (:class:`Ahead`), and its pipeline takes over that
+work. Nothing of it is written or committed before its own batch runs, after this one's commit.
+
 Beam counters the stages count in a worker travel back with each result and are counted here, in the
 batch's pipeline, so the summary and metrics are those of a one-worker run.
 """
@@ -22,8 +27,12 @@ batch's pipeline, so the summary and metrics are those of a one-worker run.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,17 +43,18 @@ from apache_beam.metrics import Metrics
 from apache_beam.metrics.cells import CounterCell
 from apache_beam.runners.worker import statesampler
 from apache_beam.utils.windowed_value import WindowedValue
+from kafka import KafkaConsumer, TopicPartition
 
 from pipelines.chain import clean_stage, entity_stage, keeping, parse_stage
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.engine.worker_pool import WorkerPool
 from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
-from transforms.settings import Limits
+from transforms.kafka_io import KafkaRecord, PartitionRange, cap_ranges
+from transforms.settings import KafkaSettings, Limits
 
 log = structlog.get_logger(__name__)
 NAMESPACE = "newsflow"
-_pool: WorkerPool | None = None
 
 
 # ---- in a worker ------------------------------------------------------------------------------------------
@@ -108,94 +118,54 @@ class ChainWork:
 # ---- in the stream process --------------------------------------------------------------------------------
 
 
-@contextmanager
-def chain_workers(
-    workers: int,
-    limits: Limits,
-    processing: Processing,
-    forks: ForkServer | None,
-    on_restart: Callable[[int], None] | None = None,
-) -> Iterator[WorkerPool]:
-    """The process's pool of ``workers`` chain workers, which :class:`PooledArticles` runs on while open.
-    Its ``size`` and ``restarts`` (also reported to ``on_restart``) are the worker count and restarts."""
-    global _pool
-    handler = f"{__name__}:{ChainWork.__name__}"
-    pool = WorkerPool(workers, handler, (limits, processing), forks, on_restart=on_restart)
-    _pool = pool
-    try:
-        yield pool
-    finally:
-        _pool = None
-        pool.close()
+Position = tuple[str, int, int]
+PRIORITY_STEP = 1 << 32
+"""Task priorities of one batch: each batch's lie above every one of the batches before it."""
+READ_AHEAD_SECONDS = 30.0
+"""Longest the next batch's records may take to read before the work ahead is given up (it is then done in
+the batch, as without it)."""
 
 
-def _count(counts: dict[str, int]) -> None:
-    for name, n in counts.items():
-        Metrics.counter(NAMESPACE, name).inc(n)
+def _position(record: KafkaRecord) -> Position:
+    return (record.topic, record.partition, record.offset)
 
 
 @dataclasses.dataclass
 class _Item:
-    record: Any
-    timestamp: Any
-    window: Any
+    record: KafkaRecord
     pending: Any  # the Future of the stage under way, or None
     article: Any = None
     letter: Any = None
+    timestamp: Any = None  # where the batch's pipeline met the record, once it has
+    window: Any = None
 
 
-class _PooledDoFn(beam.DoFn):
-    """Records -> articles (main) and dead letters: each record's stages on the pool, learned boilerplate
-    here in record order; everything is emitted, in record order with its timestamp, when the bundle (the
-    micro-batch) ends."""
+class _Articles:
+    """One micro-batch's records on the pool, in the order added: parse and clean on the workers, learned
+    boilerplate here in that order as the cleaned articles come back, then NER on the workers."""
 
-    def __init__(self, processing: Processing) -> None:
-        self.learn = processing.learn_boilerplate and not processing.passthrough
-        self.entities = processing.entities and not processing.passthrough
-
-    def setup(self) -> None:
-        from transforms.boilerplate.learned import LearnedConfig, process_sketches
-
-        self.sketches = process_sketches(LearnedConfig()) if self.learn else None
-
-    def start_bundle(self) -> None:
-        if _pool is None:
-            raise RuntimeError("no chain workers: run the batch inside chain_workers()")
-        self.pool = _pool
-        dropped = self.pool.cancel_queued()  # left by a batch that failed: it is read again
-        if dropped:
-            log.info("worker_tasks_dropped", tasks=dropped, note="a failed batch's; it is read again")
-        self.items: list[_Item] = []
+    def __init__(self, pool: WorkerPool, sketches: Any, entities: bool, priority: int) -> None:
+        self.pool = pool
+        self.sketches = sketches
+        self.entities = entities
+        self.priority = priority
+        self.items: dict[Position, _Item] = {}
+        self.order: list[_Item] = []
         self.cleaned = 0  # items before this one have been through clean (and learned boilerplate)
 
-    def process(self, record: Any, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
-        pending = self.pool.submit(len(self.items), ("clean", record))
-        self.items.append(_Item(record, timestamp, window, pending))
-        self._advance(block=False)
+    def add(self, record: KafkaRecord) -> _Item:
+        item = _Item(record, self.pool.submit(self.priority + len(self.order), ("clean", record)))
+        self.items[_position(record)] = item
+        self.order.append(item)
+        return item
 
-    def finish_bundle(self) -> Iterator[Any]:
-        self._advance(block=True)
-        for item in self.items:
-            if item.pending is not None:
-                outcome, value, counts = item.pending.result()
-                _count(counts)
-                if outcome == "ok":
-                    item.article = dataclasses.replace(item.article, entities=value)
-                else:
-                    item.letter = value
-            if item.letter is not None:
-                yield pvalue.TaggedOutput(DLQ_TAG, WindowedValue(item.letter, item.timestamp, (item.window,)))
-            else:
-                yield WindowedValue(item.article, item.timestamp, (item.window,))
-        self.items = []
-
-    def _advance(self, *, block: bool) -> None:
-        """Take the clean results in record order as far as they are in (all, if ``block``): learned
-        boilerplate here, then NER queued on the pool."""
+    def advance(self, *, block: bool) -> None:
+        """Take the clean results in order as far as they are in (all, if ``block``): learned boilerplate
+        here, then NER queued on the pool."""
         from transforms.boilerplate import count_removed
 
-        while self.cleaned < len(self.items):
-            item = self.items[self.cleaned]
+        while self.cleaned < len(self.order):
+            item = self.order[self.cleaned]
             if not block and not item.pending.done():
                 return
             outcome, value, counts = item.pending.result()
@@ -210,20 +180,339 @@ class _PooledDoFn(beam.DoFn):
                     count_removed(article.boilerplate[len(value.boilerplate) :])
                 item.article = article
                 if self.entities:
-                    item.pending = self.pool.submit(self.cleaned, ("entities", article))
+                    item.pending = self.pool.submit(self.priority + self.cleaned, ("entities", article))
             self.cleaned += 1
+
+    def cancel(self) -> None:
+        for item in self.order:
+            if item.pending is not None:
+                item.pending.cancel()
+
+
+class Ahead:
+    """The next micro-batch's per-article work, begun while this one is deduplicated, written and committed,
+    so that the workers never wait for the stream process's serial part.
+
+    The batch loop (:func:`pipelines.engine.local_stream.run_batches`) tells it each batch before the batch
+    runs (:meth:`plan`). Once the batch's pipeline has every record of it cleaned and through learned
+    boilerplate, it calls :meth:`start`: a thread reads the next batch (from this one's stops to the end
+    offsets now, capped as the loop caps) with its own consumer, and queues its records on the pool behind
+    this batch's last NER tasks, learned boilerplate applied in their order as they come back, after all of
+    this batch's. When the batch is committed, the loop runs the next one on those ranges if they still
+    follow on the committed offsets (:meth:`take`; a rebalance or failure :meth:`drop` them), and the next
+    pipeline's pooled stage takes over the work (:meth:`adopt`) instead of submitting its records again.
+
+    Nothing of the next batch is written or committed before its own pipeline runs: dedup still decides it
+    after this batch's commit, in arrival order, and a crash reads both batches again but writes again at
+    most this one's outputs."""
+
+    def __init__(self, kafka: KafkaSettings, pool: WorkerPool) -> None:
+        self.kafka = kafka
+        self.pool = pool
+        self._priorities = itertools.count(1)
+        self._consumer: KafkaConsumer | None = None
+        self._plan: tuple[list[PartitionRange], list[PartitionRange], int] | None = None
+        self._thread: threading.Thread | None = None
+        self._articles: _Articles | None = None
+        self._ranges: list[PartitionRange] | None = None
+        self._tally = _Tally()
+        self._stopped = threading.Event()
+
+    def priority(self) -> int:
+        """The base priority of a new batch's tasks: after every task queued before."""
+        return next(self._priorities) * PRIORITY_STEP
+
+    # ---- the batch loop's side
+
+    def plan(self, batch: list[PartitionRange], known: list[PartitionRange], budget: int) -> None:
+        """``batch`` runs next; the one after may start on ``known``'s partitions (the loop's look at the
+        owned ones), from ``batch``'s stops, ``budget`` records at most."""
+        self._plan = (batch, known, budget) if budget > 0 else None
+
+    def take(self, fresh: list[PartitionRange], budget: int) -> list[PartitionRange] | None:
+        """The next batch, if the ranges begun ahead still start at the committed offsets (``fresh``, the
+        loop's look after the commit) of partitions still owned, within ``budget``: those ranges, and what
+        has come in since, as far as the budget allows; otherwise the work is dropped."""
+        self._join()
+        begun = self._ranges
+        if not begun:
+            self.drop()
+            return None
+        if sum(r.stop - r.start for r in begun) > budget or not _starts(begun, fresh):
+            log.info("work_ahead_dropped", note="the next batch no longer follows on the committed offsets")
+            self.drop()
+            return None
+        return _extend(begun, fresh, budget)
+
+    def drop(self) -> None:
+        """Forget the work begun ahead (its tasks cancelled) and any a failed batch left queued."""
+        self._plan = None
+        self._stopped.set()
+        if self._articles is not None:
+            self._articles.cancel()
+        self._join()
+        if self._articles is not None:
+            self._articles.cancel()
+        self._articles, self._ranges = None, None
+        self._tally = _Tally()
+        self.pool.cancel_queued()
+
+    def close(self) -> None:
+        self.drop()
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
+
+    # ---- the pipeline's side
+
+    def start(self, sketches: Any, entities: bool) -> None:
+        """Begin the planned next batch on the workers (the running batch's records are all through clean
+        and learned boilerplate)."""
+        if self._plan is None or self._thread is not None:
+            return
+        batch, known, budget = self._plan
+        self._plan = None
+        self._stopped.clear()
+        self._articles = _Articles(self.pool, sketches, entities, self.priority())
+        self._thread = threading.Thread(
+            target=self._read, args=(batch, known, budget, self._articles), name="next-batch", daemon=True
+        )
+        self._thread.start()
+
+    def adopt(self, ranges: list[PartitionRange]) -> _Articles | None:
+        """The work begun on the first part of ``ranges`` (the batch this pipeline runs), its counters
+        counted now; or None."""
+        if self._articles is None:
+            return None
+        self._join()
+        articles, tally, begun = self._articles, self._tally, self._ranges
+        if not begun or not _starts(begun, ranges):
+            self.drop()
+            return None
+        self._articles, self._ranges, self._tally = None, None, _Tally()
+        _count(dict(tally.counts))
+        return articles
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _read(
+        self, batch: list[PartitionRange], known: list[PartitionRange], budget: int, articles: _Articles
+    ) -> None:
+        """In the thread: read the next batch's records and queue them, in range order then offset order."""
+        statesampler.set_current_tracker(self._tally)  # the counters, until its pipeline counts them
+        try:
+            if self._consumer is None:
+                self._consumer = KafkaConsumer(**self.kafka.consumer_kwargs(None))
+            ranges = self._next_ranges(batch, known, budget)
+            for record in self._records(ranges):
+                if self._stopped.is_set():
+                    raise CancelledError
+                articles.add(record)
+                articles.advance(block=False)
+            articles.advance(block=True)
+            if not self._stopped.is_set():
+                self._ranges = ranges
+                log.debug("work_ahead", records=len(articles.order))
+        except CancelledError:
+            return  # dropped
+        except Exception as exc:  # noqa: BLE001 - the next batch then does its work itself
+            log.warning("work_ahead_failed", error=type(exc).__name__, detail=str(exc)[:200])
+            articles.cancel()
+        finally:
+            statesampler.set_current_tracker(None)
+
+    def _next_ranges(
+        self, batch: list[PartitionRange], known: list[PartitionRange], budget: int
+    ) -> list[PartitionRange]:
+        stops = {(r.topic, r.partition): r.stop for r in batch}
+        tps = [TopicPartition(r.topic, r.partition) for r in known]
+        ends = self._consumer.end_offsets(tps)
+        ranges = [
+            PartitionRange(r.topic, r.partition, stops.get((r.topic, r.partition), r.start), ends[tp])
+            for r, tp in zip(known, tps, strict=True)
+        ]
+        return cap_ranges(ranges, budget)
+
+    def _records(self, ranges: list[PartitionRange]) -> list[KafkaRecord]:
+        """Every record in ``ranges``, as the batch's reader builds them."""
+        consumer = self._consumer
+        wanted = {TopicPartition(r.topic, r.partition): r for r in ranges}
+        consumer.assign(list(wanted))
+        for tp, r in wanted.items():
+            consumer.seek(tp, r.start)
+        got: dict[TopicPartition, list[KafkaRecord]] = {tp: [] for tp in wanted}
+        pending = set(wanted)
+        deadline = time.monotonic() + READ_AHEAD_SECONDS
+        while pending:
+            if self._stopped.is_set():
+                raise CancelledError
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the next batch not read in {READ_AHEAD_SECONDS:g} s")
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                r = wanted[tp]
+                got[tp] += [
+                    KafkaRecord(
+                        rec.topic,
+                        rec.partition,
+                        rec.offset,
+                        rec.key,
+                        rec.value,
+                        rec.timestamp,
+                        tuple(rec.headers or ()),
+                    )
+                    for rec in records
+                    if r.start <= rec.offset < r.stop
+                ]
+            for tp in list(pending):
+                if consumer.position(tp) >= wanted[tp].stop:
+                    pending.discard(tp)
+                    consumer.pause(tp)
+        consumer.resume(*wanted)
+        return [record for tp in wanted for record in got[tp]]
+
+
+def _starts(begun: list[PartitionRange], ranges: list[PartitionRange]) -> bool:
+    """Whether each range of ``begun`` is the start of the range of its partition in ``ranges``."""
+    by_partition = {(r.topic, r.partition): r for r in ranges}
+    return all(
+        (theirs := by_partition.get((r.topic, r.partition))) is not None
+        and theirs.start == r.start
+        and theirs.stop >= r.stop
+        for r in begun
+    )
+
+
+def _extend(begun: list[PartitionRange], fresh: list[PartitionRange], budget: int) -> list[PartitionRange]:
+    """``begun`` (within ``budget``) and, with what is left of it, the offsets of ``fresh`` after them,
+    shared as :func:`cap_ranges` shares them: one contiguous range per partition, in ``fresh``'s order."""
+    stops = {(r.topic, r.partition): r.stop for r in begun}
+    left = budget - sum(r.stop - r.start for r in begun)
+    rest = [
+        PartitionRange(f.topic, f.partition, stops.get((f.topic, f.partition), f.start), f.stop)
+        for f in fresh
+    ]
+    stops.update({(r.topic, r.partition): r.stop for r in cap_ranges(rest, left)} if left > 0 else {})
+    out = []
+    for f in fresh:
+        stop = stops.get((f.topic, f.partition), f.start)
+        if stop > f.start:
+            out.append(PartitionRange(f.topic, f.partition, f.start, stop))
+    return out
+
+
+@dataclasses.dataclass
+class ChainWorkers:
+    """The stream's chain workers: the pool, and the batch loop's work ahead on it."""
+
+    pool: WorkerPool
+    ahead: Ahead
+
+
+_workers: ChainWorkers | None = None
+
+
+@contextmanager
+def chain_workers(
+    workers: int,
+    kafka: KafkaSettings,
+    limits: Limits,
+    processing: Processing,
+    forks: ForkServer | None,
+    on_restart: Callable[[int], None] | None = None,
+) -> Iterator[ChainWorkers]:
+    """The process's pool of ``workers`` chain workers, which :class:`PooledArticles` runs on while open.
+    The pool's ``size`` and ``restarts`` (also reported to ``on_restart``) are the worker count and
+    restarts; ``ahead`` is for the batch loop."""
+    global _workers
+    handler = f"{__name__}:{ChainWork.__name__}"
+    pool = WorkerPool(workers, handler, (limits, processing), forks, on_restart=on_restart)
+    _workers = ChainWorkers(pool, Ahead(kafka, pool))
+    try:
+        yield _workers
+    finally:
+        _workers.ahead.close()
+        _workers = None
+        pool.close()
+
+
+def _count(counts: dict[str, int]) -> None:
+    for name, n in counts.items():
+        Metrics.counter(NAMESPACE, name).inc(n)
+
+
+class _PooledDoFn(beam.DoFn):
+    """Records -> articles (main) and dead letters: each record's stages on the pool, learned boilerplate
+    here in record order; everything is emitted, in record order with its timestamp, when the bundle (the
+    micro-batch) ends. The batch's work may have begun ahead (:class:`Ahead`); once every record of the
+    batch is through learned boilerplate, the next batch's begins."""
+
+    def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
+        self.learn = processing.learn_boilerplate and not processing.passthrough
+        self.entities = processing.entities and not processing.passthrough
+        self.ranges = ranges
+
+    def setup(self) -> None:
+        from transforms.boilerplate.learned import LearnedConfig, process_sketches
+
+        self.sketches = process_sketches(LearnedConfig()) if self.learn else None
+        self.articles: _Articles | None = None
+        self.last: dict[tuple[str, int], int] = {}
+
+    def start_bundle(self) -> None:
+        if _workers is None:
+            raise RuntimeError("no chain workers: run the batch inside chain_workers()")
+        self.workers = _workers
+        if self.articles is None:
+            self.articles = self.workers.ahead.adopt(self.ranges) or _Articles(
+                self.workers.pool, self.sketches, self.entities, self.workers.ahead.priority()
+            )
+        self.seen: list[_Item] = []
+
+    def process(self, record: Any, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        item = self.articles.items.get(_position(record))
+        if item is None or item.timestamp is not None:
+            item = self.articles.add(record)
+        item.timestamp, item.window = timestamp, window
+        self.seen.append(item)
+        key = (record.topic, record.partition)
+        self.last[key] = max(self.last.get(key, -1), record.offset)
+        self.articles.advance(block=False)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        self.articles.advance(block=True)
+        if all(self.last.get((r.topic, r.partition), -1) >= r.stop - 1 for r in self.ranges):
+            self.workers.ahead.start(self.sketches, self.entities)  # the whole batch is in
+        for item in self.seen:
+            if item.pending is not None:
+                outcome, value, counts = item.pending.result()
+                _count(counts)
+                item.pending = None
+                if outcome == "ok":
+                    item.article = dataclasses.replace(item.article, entities=value)
+                else:
+                    item.letter = value
+            if item.letter is not None:
+                yield pvalue.TaggedOutput(DLQ_TAG, WindowedValue(item.letter, item.timestamp, (item.window,)))
+            else:
+                yield WindowedValue(item.article, item.timestamp, (item.window,))
+        self.seen = []
 
 
 class PooledArticles(beam.PTransform):
     """Records -> (articles, dead letters): the chain's stages before dedup, on the open
-    :func:`chain_workers`; for :class:`~pipelines.chain.ArticleChain`'s ``per_article``."""
+    :func:`chain_workers`, for the batch of ``ranges``; for :class:`~pipelines.chain.ArticleChain`'s
+    ``per_article``."""
 
-    def __init__(self, processing: Processing) -> None:
+    def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
         super().__init__()
         self.processing = processing
+        self.ranges = ranges
 
     def expand(self, records: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        outputs = records | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing)).with_outputs(
+        outputs = records | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges)).with_outputs(
             DLQ_TAG, main="ok"
         )
         return outputs.ok, outputs[DLQ_TAG]

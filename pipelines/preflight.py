@@ -13,6 +13,7 @@ import logging
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 from kafka import KafkaAdminClient
@@ -25,6 +26,9 @@ from pipelines.failures import (
     unknown_topic,
 )
 from transforms.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from pipelines.options import Topics
 
 log = structlog.get_logger(__name__)
 
@@ -198,3 +202,13 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise ValueError(text)
     return value
+
+
+def check_stream(settings: KafkaSettings, topics: Topics, timeout: float) -> None:
+    """:func:`check` for ``newsflow stream``: it reads the input topic and writes the other three."""
+    check(
+        settings,
+        read=[topics.input_topic],
+        write=[topics.output_topic, topics.duplicates_topic, topics.dlq_topic],
+        timeout=timeout,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import apache_beam as beam
@@ -23,7 +24,7 @@ from pipelines.engine.local_stream import Batches, StopRequest, is_local, run_ba
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.local_state import changelog_for, state_dir_for
 from pipelines.options import Monitoring, Processing, Topics
-from pipelines.preflight import check
+from pipelines.preflight import check_stream
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
 from transforms.dedup.changelog import Changelog
@@ -123,7 +124,7 @@ def build(
     if mode == "local" and job.workers > 1:
         from pipelines.chain_workers import PooledArticles
 
-        per_article = PooledArticles(job.processing)
+        per_article = PooledArticles(job.processing, ranges)
     chain = ArticleChain(job.limits, job.processing, mode=mode, changelog=changelog, per_article=per_article)
     outputs = read.records | "Chain" >> chain
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
@@ -134,17 +135,14 @@ def build(
     )
 
 
-def run(job: StreamJob, forks: ForkServer | None = None) -> int:
+def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = False) -> int:
     """Stream until stopped; 0 after a clean stop. A broker, credential, ACL or topic problem found at
-    start-up raises its :mod:`pipelines.failures` error before anything runs. Local runs with ``workers``
-    > 1 fork their chain workers from ``forks`` (started before Beam was imported) when given."""
+    start-up raises its :mod:`pipelines.failures` error before anything runs (``checked``: the caller ran
+    :func:`~pipelines.preflight.check_stream` already, as the CLI does before it starts the fork server). Local runs with
+    ``workers`` > 1 fork their chain workers from ``forks`` (started before Beam was imported) when given."""
     t = job.topics
-    check(
-        job.kafka,
-        read=[t.input_topic],
-        write=[t.output_topic, t.duplicates_topic, t.dlq_topic],
-        timeout=job.connect_timeout,
-    )
+    if not checked:
+        check_stream(job.kafka, t, job.connect_timeout)
     if job.limits.max_dead_letter_bytes is None:  # never a dead letter the DLQ topic would refuse
         from transforms.dlq_limit import dead_letter_inline_bytes
 
@@ -165,24 +163,33 @@ def run(job: StreamJob, forks: ForkServer | None = None) -> int:
         )
         metrics.declare_counters("kafka.records_read", "kafka.records_written", "kafka.offset_commits")
         metrics.set_workers(job.workers)
-        _watch_model(job)
-        totals = _run_batches(job, stop, forks)
+        totals = _run_batches(job, stop, forks, _watch_model(job))
         print_totals(totals, time.monotonic() - started)
         return 0
 
 
-def _watch_model(job: StreamJob) -> None:
-    """With metrics served, load the NER model at start-up, so /readyz and its load time tell when the
-    stream can process articles (without, the first batch loads it)."""
+def _watch_model(job: StreamJob) -> Future | None:
+    """With metrics served, the NER model's load as /readyz and the load-time metric see it. One worker:
+    loaded here at start-up, in the background (without metrics, the first batch loads it). More: the
+    chain workers hold it (forked from the fork server's preload), and this process never runs NER; the
+    Future returned is for :func:`_run_batches` to settle once the workers are up."""
     if job.monitoring.metrics_port is None or not job.processing.entities or job.processing.passthrough:
-        return
+        return None
+    if job.workers > 1:
+        workers_up: Future = Future()
+        metrics.watch_model(workers_up)
+        return workers_up
     from pipelines.engine import worker_cache
 
     metrics.watch_model(worker_cache.preload())
+    return None
 
 
-def _run_batches(job: StreamJob, stop: StopRequest, forks: ForkServer | None) -> dict[str, int]:
-    """The local micro-batches (:mod:`pipelines.engine.local_stream`), each a bounded :func:`build`."""
+def _run_batches(
+    job: StreamJob, stop: StopRequest, forks: ForkServer | None, workers_up: Future | None = None
+) -> dict[str, int]:
+    """The local micro-batches (:mod:`pipelines.engine.local_stream`), each a bounded :func:`build`;
+    ``workers_up`` is settled once the chain workers (and so their model) are ready."""
     state_dir = state_dir_for(job.group_id, job.topics.input_topic, job.processing.state_dir)
     job = dataclasses.replace(job, processing=dataclasses.replace(job.processing, state_dir=state_dir))
     changelog = None  # the dedup index's backup topic, restored from before the first batch
@@ -214,8 +221,17 @@ def _run_batches(job: StreamJob, stop: StopRequest, forks: ForkServer | None) ->
         return run_batches(batches, build_batch, stop)
     from pipelines.chain_workers import chain_workers
 
-    with chain_workers(job.workers, job.limits, job.processing, forks, lambda _: metrics.worker_restarted()):
-        return run_batches(batches, build_batch, stop)
+    try:
+        with chain_workers(
+            job.workers, job.kafka, job.limits, job.processing, forks, lambda _: metrics.worker_restarted()
+        ) as workers:
+            if workers_up is not None:
+                workers_up.set_result(workers.pool.size)
+            return run_batches(batches, build_batch, stop, workers.ahead)
+    except BaseException as exc:
+        if workers_up is not None and not workers_up.done():
+            workers_up.set_exception(exc)
+        raise
 
 
 def _run_unbounded(job: StreamJob, started: float) -> int:

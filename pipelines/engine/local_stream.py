@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import apache_beam as beam
 import structlog
@@ -68,6 +69,20 @@ class Batches:
 
 BuildBatch = Callable[[beam.Pipeline, list[PartitionRange]], None]
 """Adds one bounded batch's pipeline (read these ranges, process, write, commit) to the given pipeline."""
+
+
+class Ahead(Protocol):
+    """Per-article work begun on the next batch while the running one is written and committed (the chain
+    workers': :class:`pipelines.chain_workers.Ahead`)."""
+
+    def plan(self, batch: list[PartitionRange], known: list[PartitionRange], budget: int) -> None:
+        """``batch`` runs next; the one after may begin on ``known``'s partitions, ``budget`` at most."""
+
+    def take(self, fresh: list[PartitionRange], budget: int) -> list[PartitionRange] | None:
+        """The ranges begun ahead if they follow on the committed offsets in ``fresh``; else None."""
+
+    def drop(self) -> None:
+        """Forget the work begun ahead (after a failed batch, or on the way out)."""
 
 
 def is_local(beam_args: list[str]) -> bool:
@@ -158,17 +173,23 @@ class RangeLookup:
         return ranges
 
 
-def run_batches(job: Batches, build: BuildBatch, stop: StopRequest) -> dict[str, int]:
+def run_batches(
+    job: Batches, build: BuildBatch, stop: StopRequest, ahead: Ahead | None = None
+) -> dict[str, int]:
     """Micro-batches, each a pipeline ``build`` adds, until stopped, idle for ``job.idle_timeout`` or
     ``job.max_records`` read; the totals of the newsflow counters over all batches. The process joins the
     consumer group first (:mod:`transforms.group_membership`) and leaves it on the way out, so instances
-    with the same group id share the partitions."""
+    with the same group id share the partitions. With ``ahead``, each batch's pipeline may begin the next
+    batch's per-article work before it ends; a batch runs on the ranges begun ahead when they still follow
+    on the committed offsets. Nothing begun ahead is written or committed before its own batch runs."""
     member = retrying(lambda: GroupMember(job.kafka, job.input_topic, job.group_id), "group member")
     try:
         member.join(JOIN_WAIT)
         lookup = RangeLookup(job, StartRule(reset=job.reset, bounded=True), member)
-        return _loop(job, build, stop, lookup)
+        return _loop(job, build, stop, lookup, ahead)
     finally:
+        if ahead is not None:
+            ahead.drop()
         member.close()
 
 
@@ -180,7 +201,14 @@ def _wait(member: GroupMember, stop: StopRequest, seconds: float) -> None:
         member.poll(min(0.25, left))
 
 
-def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLookup) -> dict[str, int]:
+def _budget(job: Batches, read: int) -> int:
+    """The most records the next batch may read: ``batch_records``, less near ``max_records``."""
+    return job.batch_records if job.max_records is None else min(job.batch_records, job.max_records - read)
+
+
+def _loop(
+    job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLookup, ahead: Ahead | None
+) -> dict[str, int]:
     """Read, run, write and commit batch after batch; poll when caught up."""
     totals: Counter[str] = Counter()
     read = 0
@@ -191,13 +219,13 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
         member.poll(0)  # join a pending rebalance now, between batches
         if not member.settled:  # partitions revoked, not yet re-assigned: that is not idleness
             idle_since = time.monotonic()
-        budget = (
-            job.batch_records if job.max_records is None else min(job.batch_records, job.max_records - read)
-        )
+        budget = _budget(job, read)
         if budget <= 0:
             log.info("max_records_reached", max_records=job.max_records)
             break
-        batch = cap_ranges(retrying(lookup, "ranges"), budget)
+        ranges = retrying(lookup, "ranges")
+        begun = ahead.take(ranges, budget) if ahead is not None else None
+        batch = begun or cap_ranges(ranges, budget)
         if not batch:
             if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
                 log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
@@ -206,6 +234,8 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
             continue
         started = time.monotonic()
         size = sum(r.stop - r.start for r in batch)
+        if ahead is not None:
+            ahead.plan(batch, ranges, _budget(job, read + size))
         try:
             batch_totals = _run_batch(job, build, batch)
         except (Exception, KeyboardInterrupt) as exc:  # the batch is re-read from the committed offsets
@@ -220,6 +250,8 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
                 detail=str(exc).splitlines()[0][:200] if str(exc) else "",
                 attempt=failures,
             )
+            if ahead is not None:
+                ahead.drop()
             if failures >= MAX_FAILURES:
                 raise
             _wait(member, stop, min(30.0, 2.0**failures))
@@ -235,5 +267,6 @@ def _loop(job: Batches, build: BuildBatch, stop: StopRequest, lookup: RangeLooku
             seconds=round(idle_since - started, 2),
             ranges=[f"{r.partition}:[{r.start},{r.stop})" for r in batch],
             written=batch_totals.get("kafka.records_written", 0),
+            begun_ahead=bool(begun),
         )
     return dict(sorted(totals.items()))

@@ -127,6 +127,8 @@ def test_two_workers_decide_as_one(kafka_broker, topics, tmp_path):
         assert run.returncode == 0, run.stderr[-3000:]
         found[workers] = outputs(settings, out)
         assert found[workers].keys() == sent, "every input has exactly one output"
+        if workers == 2:
+            assert '"begun_ahead": true' in run.stderr, "batches ran on the work begun during the one before"
     for key in sorted(sent):
         assert found[2][key] == found[1][key], f"input {key} decided differently with two workers"
     kinds = [name for name, _ in found[2].values()]
@@ -176,3 +178,27 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(kafka_broker, topics, t
     assert f'"pid": {pids[0]}, "exit_code": 137' in log, "the death was seen"
     assert '"event": "worker_replaced"' in log, "and the worker replaced"
     assert outputs(settings, topics).keys() == sent, "no record lost, none written twice"
+
+
+def test_a_killed_stream_loses_nothing_and_writes_nothing_begun_ahead(kafka_broker, topics, tmp_path):
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    sent = produce(settings, topics.input_topic, inputs())
+    log_path = tmp_path / "stream.log"
+    cmd = stream_command(kafka_broker.bootstrap, topics, "crash", tmp_path / "state", "--workers", "2")
+    cmd += ["--batch-records", "8", "--idle-timeout", "3"]
+    with running(cmd, log_path) as proc:
+        wait_for_line(log_path, r'"event": "micro_batch"', proc)  # the next batch is begun ahead by now
+        proc.kill()
+        proc.wait()
+    done = committed(settings, topics.input_topic, "crash")
+    written = sum(1 for p, o in sent if o < (done[p] or 0))
+    assert written >= 8, "the first batch was committed"
+    subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    again: dict[tuple[int, int], int] = {}
+    for topic in (topics.output_topic, topics.duplicates_topic, topics.dlq_topic):
+        for _, _, _, record in iter_records(settings, topic):
+            pos = record["source_position"]
+            again[(pos["partition"], pos["offset"])] = again.get((pos["partition"], pos["offset"]), 0) + 1
+    assert again.keys() == sent, "no record lost"
+    redelivered = sum(n - 1 for n in again.values())
+    assert redelivered <= 8, f"{redelivered} outputs written twice: more than the running batch"

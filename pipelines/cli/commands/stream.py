@@ -6,7 +6,7 @@ import argparse
 
 from pipelines.engine import worker_forks
 from pipelines.options import Consumption, Monitoring, Processing, Topics, add_common, resolve
-from pipelines.preflight import check
+from pipelines.preflight import check_stream
 from transforms.settings import KafkaSettings, Limits
 
 
@@ -34,17 +34,11 @@ def _run(args: argparse.Namespace) -> int:
     processing = resolve(Processing, args)
     if consumption.workers == 1 or not worker_forks.runs_here(args.beam_args):
         return _stream(args, consumption, processing, None)
-    # Brokers, credentials and ACLs first, so that a run that cannot start fails with its one line and
-    # loads nothing. Then the chain workers' fork server: it imports and loads on another core while this
-    # process imports Beam; in its own session, so that a Ctrl-C reaches only this process, which finishes
-    # its batch.
-    topics = resolve(Topics, args)
-    check(
-        resolve(KafkaSettings, args),
-        read=[topics.input_topic],
-        write=[topics.output_topic, topics.duplicates_topic, topics.dlq_topic],
-        timeout=consumption.connect_timeout,
-    )
+    # Brokers, credentials and ACLs first (once: the stream is told so), so that a run that cannot start
+    # fails with its one line and loads nothing. Then the chain workers' fork server: it imports and loads
+    # on another core while this process imports Beam; in its own session, so that a Ctrl-C reaches only
+    # this process, which finishes its batch.
+    check_stream(resolve(KafkaSettings, args), resolve(Topics, args), consumption.connect_timeout)
     model = processing.entities and not processing.passthrough
     with worker_forks.ForkServer.start(
         model=model, modules=["pipelines.chain_workers"], own_session=True
@@ -77,4 +71,4 @@ def _stream(
         beam_args=args.beam_args,
         monitoring=resolve(Monitoring, args),
     )
-    return run(job, forks)
+    return run(job, forks, checked=forks is not None)
