@@ -66,6 +66,22 @@ def test_possessive_and_leading_the_are_trimmed(gaz):
     assert got["Zelensky"].mentions[0].text == "Zelensky"
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("Biggs et al.", "Biggs"), ("Biggs et al", "Biggs"), ("S. F.,", "S. F."), ("Smith et al.;", "Smith")],
+)
+def test_a_citation_tail_or_trailing_comma_is_not_part_of_the_name(text, name):
+    body = f"As {text} showed, it holds."
+    start = body.index(text)
+    got = trim(body, RawMention(start, start + len(text), "PERSON"))
+    assert body[got.start : got.end] == name
+
+
+def test_a_name_made_only_of_a_tail_is_kept():
+    body = "Then, said he."
+    assert trim(body, RawMention(4, 5, "ORG")) == RawMention(4, 5, "ORG")
+
+
 def test_a_capitalised_the_inside_a_sentence_is_part_of_the_name():
     body = "They played at The Oval and at Lord 's, as the Kremlin said."
     names = ("The Oval", "Lord 's", "the Kremlin")

@@ -33,6 +33,8 @@ from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
+# What a model sometimes takes into a name's end: a citation's "et al." ("Biggs et al.") or punctuation.
+_TAIL = re.compile(r"(?:\s+et\s+al\b\.?|\s*[,;:])+$")
 _DOTTED = re.compile(r"(?:\b[A-Z]\.)+[A-Z]$")  # an abbreviation with dots, short of its last one ("U.S")
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
@@ -77,11 +79,14 @@ class Cluster:
 
 
 def trim(body: str, m: RawMention) -> RawMention:
-    """Drops surrounding space, a possessive ending and a leading "the" so that the mention is the name alone.
-    A capitalised "The" inside a sentence is part of the name ("at The Oval", "The Hut Group")."""
+    """Drops surrounding space, a trailing "et al." or comma, a possessive ending and a leading "the" so that
+    the mention is the name alone. A capitalised "The" inside a sentence is part of the name ("at The Oval",
+    "The Hut Group")."""
     text = body[m.start : m.end]
     start = m.start + len(text) - len(text.lstrip())
     end = m.end - len(text) + len(text.rstrip())
+    if (tail := _TAIL.search(body, start, end)) and tail.start() > start:
+        end = tail.start()
     text = body[start:end]
     if (pos := _POSSESSIVE.search(text)) and pos.start() > 0:
         end = start + len(text[: pos.start()].rstrip())  # "Lord 's" in tokenised text is "Lord"
