@@ -68,6 +68,20 @@ def test_festivals_are_miscellaneous_names(gaz):
     }  # fmt: skip
 
 
+def test_storm_names_are_miscellaneous_but_a_person_named_storm_is_not(gaz):
+    body = (
+        "Cyclone Phailin hit Odisha after Hurricane Ian and Storm Ciarán; Storm Reid watched Typhoon Haiyan."
+    )
+    spans = [
+        ("Phailin", "LOC"), ("Ian", "PERSON"), ("Ciarán", "PERSON"), ("Storm Reid", "PERSON"),
+        ("Typhoon Haiyan", "LOC"), ("Odisha", "LOC"),
+    ]  # fmt: skip
+    assert read(body, spans, gaz) == {
+        "Phailin": "MISC", "Ian": "MISC", "Ciarán": "MISC", "Storm Reid": "PERSON", "Typhoon Haiyan": "MISC",
+        "Odisha": "LOC",
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("product", ["AppleSkin", "PlayStation", "iPhone", "eBay", "TreeHouse"])
 def test_a_one_word_name_with_a_capital_inside_is_no_person(gaz, product):
     body = f"Buyers chose {product} over leather."

@@ -21,6 +21,8 @@
 - A word opening a sentence that the same article prints in lowercase elsewhere and never capitalised
   inside a sentence ("Iodine deficiency ..." in an article about iodine) is that common word: dropped.
 - A legislature named by its common name ("Parliament", "Congress") mid-sentence is an organisation.
+- A storm's name ("Cyclone Phailin", "Hurricane Ian", "Storm Ciarán") is an event's, a miscellaneous name, not a
+  place or person.
 
 Each list holds ordinary English words of its class, not names from any data set.
 """
@@ -73,6 +75,9 @@ FESTIVALS = _words(
     passover purim sukkot yom kippur rosh hashanah christmas easter pentecost halloween
     thanksgiving kwanzaa nowruz vesak songkran"""
 )
+# Words before a storm's given name; "Storm" only before a mention, as it is also a given name ("Storm Reid").
+_STORM = re.compile(r"(?:Hurricane|Cyclone|Typhoon|Storm)\s+$")
+_STORM_START = re.compile(r"(?:Hurricane|Cyclone|Typhoon|Super Typhoon|Tropical Storm)\s")
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
@@ -109,6 +114,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             continue
         if (
             word in RELIGIONS
+            or _STORM.search(body, max(0, m.start - 10), m.start)
+            or _STORM_START.match(text)
             or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
             or all(w in FESTIVALS for w in word.split())
             or m.type == "PERSON"

@@ -9,6 +9,7 @@ news in general, not for one data set.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from transforms.entities import warm_words
 from transforms.entities.recognize import RawMention
@@ -73,6 +74,16 @@ def strip_titles(body: str, m: RawMention) -> RawMention:
     return m
 
 
+def is_event(words: list[str]) -> bool:
+    """Whether a name of several words ends as events' names do ("World Cup", "Olympic Games")."""
+    last = words[-1].casefold()
+    return (
+        len(words) >= 2
+        and words[-1][0].isupper()
+        and (last in EVENT_ENDINGS or last == "games" and words[-2].casefold() in _GAMES_KINDS)
+    )
+
+
 def organisation_by_form(body: str, m: RawMention) -> RawMention:
     """A mention of several words that ends in a company's designator is an organisation; so is a person
     or other name that ends as bodies' names do ("... Committee") or starts as ministries and banks do
@@ -83,9 +94,7 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     if len(words) < 2:
         return m
     last, first = words[-1].casefold(), words[0].casefold()
-    if words[-1][0].isupper() and (
-        last in EVENT_ENDINGS or last == "games" and words[-2].casefold() in _GAMES_KINDS
-    ):
+    if is_event(words):
         return RawMention(m.start, m.end, "MISC")
     if m.type == "ORG":
         return m
@@ -161,3 +170,23 @@ def split_lines(body: str, m: RawMention) -> list[RawMention]:
         RawMention(m.start + line.start(), m.start + line.end(), m.type)
         for line in re.finditer(r"[^\s](?:[^\n]*[^\s])?", text)
     ]
+
+
+_ALIAS = re.compile(
+    r",?\s+(?:(?:also|popularly|widely|better|commonly|locally)\s+)?(?:known\s+as|called|nicknamed|dubbed)"
+    r"\s+(?:the\s+)?[\"“‘']?$"
+)
+
+
+def aliases(body: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A name a person or organisation is introduced by ("Joko Widodo, known as Jokowi", "Islamic State, also
+    called ISIS") is that person's or organisation's, in every mention of it: the model, which has seen
+    neither, reads such a short form as anything."""
+    kinds: dict[str, str] = {}
+    for before, m in pairwise(sorted(mentions, key=lambda m: m.start)):
+        gap = body[before.end : m.start]
+        if before.type in ("PERSON", "ORG") and len(gap) <= 40 and _ALIAS.fullmatch(gap):
+            kinds[body[m.start : m.end]] = before.type
+    if not kinds:
+        return mentions
+    return [RawMention(m.start, m.end, kinds.get(body[m.start : m.end], m.type)) for m in mentions]

@@ -140,6 +140,7 @@ def train(
     *,
     init: Path | None = None,
     gum_copies: int = 0,
+    learn_rate: float | None = None,
 ) -> float:
     """Fine-tunes and writes the best epoch to ``out``. ``gum_copies`` adds GUM train that many times to each
     epoch (it is a third of CoNLL's size, from six genres); the best epoch is then chosen on the mean of
@@ -166,6 +167,8 @@ def train(
         performance={},
     )
     optimizer = nlp.resume_training()
+    if learn_rate is not None:  # a lower rate when continuing from trained weights forgets less of them
+        optimizer.learn_rate = learn_rate
     best = -1.0
     for epoch in range(epochs):
         t0 = time.perf_counter()
@@ -196,8 +199,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--init", type=Path, help="continue from this trained model instead of the base")
     parser.add_argument("--gum", type=int, default=0, help="copies of GUM train in each epoch")
+    parser.add_argument("--lr", type=float, help="learning rate (the base's Adam default: 0.001)")
     args = parser.parse_args()
-    best = train(args.base, args.epochs, args.out, init=args.init, gum_copies=args.gum)
+    best = train(args.base, args.epochs, args.out, init=args.init, gum_copies=args.gum, learn_rate=args.lr)
     print(f"best dev micro-F1 (PER/ORG/LOC) {best:.4f}")
 
 
