@@ -72,6 +72,7 @@ def test_storm_names_are_miscellaneous_but_a_person_named_storm_is_not(gaz):
     body = (
         "Cyclone Phailin hit Odisha after Hurricane Ian and Storm Ciarán; Storm Reid watched Typhoon Haiyan."
     )
+    body += " Phailin left."
     spans = [
         ("Phailin", "LOC"), ("Ian", "PERSON"), ("Ciarán", "PERSON"), ("Storm Reid", "PERSON"),
         ("Typhoon Haiyan", "LOC"), ("Odisha", "LOC"),
@@ -80,6 +81,14 @@ def test_storm_names_are_miscellaneous_but_a_person_named_storm_is_not(gaz):
         "Phailin": "MISC", "Ian": "MISC", "Ciarán": "MISC", "Storm Reid": "PERSON", "Typhoon Haiyan": "MISC",
         "Odisha": "LOC",
     }  # fmt: skip
+    last = body.rindex("Phailin")
+    got = lexicon.apply(body, [*marked(body, spans), RawMention(last, last + 7, "LOC")], gaz)
+    assert [m.type for m in got if m.start == last] == ["MISC"]
+
+
+def test_the_al_of_et_al_is_no_name(gaz):
+    body = "As Smith et al. showed, Al Gore agreed."
+    assert read(body, [("al.", "LOC"), ("Al Gore", "PERSON")], gaz) == {"Al Gore": "PERSON"}
 
 
 @pytest.mark.parametrize("product", ["AppleSkin", "PlayStation", "iPhone", "eBay", "TreeHouse"])

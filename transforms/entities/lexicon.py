@@ -22,7 +22,8 @@
   inside a sentence ("Iodine deficiency ..." in an article about iodine) is that common word: dropped.
 - A legislature named by its common name ("Parliament", "Congress") mid-sentence is an organisation.
 - A storm's name ("Cyclone Phailin", "Hurricane Ian", "Storm Ciarán") is an event's, a miscellaneous name, not a
-  place or person.
+  place or person, and so is every later mention of it ("Phailin" alone).
+- The "al." of a citation's "et al." is no name.
 
 Each list holds ordinary English words of its class, not names from any data set.
 """
@@ -91,12 +92,15 @@ def _fold(text: str) -> str:
 
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
+    storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
     out = []
     for m in mentions:
         text = body[m.start : m.end]
         word = _fold(text)
         if (
             text in COMMON_ACRONYMS
+            or word in ("al", "al.")
+            and body[max(0, m.start - 3) : m.start] == "et "
             or _common_noun_opening(body, m.start, text)
             or _CURRENCY_AFTER.match(body, m.end)
             and text.isupper()
@@ -114,8 +118,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             continue
         if (
             word in RELIGIONS
-            or _STORM.search(body, max(0, m.start - 10), m.start)
-            or _STORM_START.match(text)
+            or text in storms
             or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
             or all(w in FESTIVALS for w in word.split())
             or m.type == "PERSON"
@@ -144,6 +147,13 @@ def _common_noun_opening(body: str, start: int, text: str) -> bool:
     if not re.search(rf"(?<!\w){re.escape(text.lower())}(?!\w)", body):
         return False
     return all(starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){text}(?!\w)", body))
+
+
+def _storm(body: str, m: RawMention) -> bool:
+    """A storm's given name: after "Hurricane", "Cyclone"... or with that word in the mention."""
+    return bool(
+        _STORM.search(body, max(0, m.start - 10), m.start) or _STORM_START.match(body, m.start, m.end)
+    )
 
 
 def _generic_polity(word: str) -> bool:

@@ -45,6 +45,8 @@ ORG_STARTS = _words("ministry department university bank")
 EVENT_ENDINGS = _words(
     """cup open championship championships olympics paralympics prix festival awards prize marathon expo"""
 )
+_WAR_NUMBERS = _words("i ii iii one two 1 2")
+_AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
 # Words that end the names of streets and natural features, and never a person's name ("Royal Street",
 # "Collins Avenue", "Mekong River").
@@ -75,12 +77,21 @@ def strip_titles(body: str, m: RawMention) -> RawMention:
 
 
 def is_event(words: list[str]) -> bool:
-    """Whether a name of several words ends as events' names do ("World Cup", "Olympic Games")."""
-    last = words[-1].casefold()
+    """Whether a name of several words ends as the names of events and eras do ("World Cup", "Olympic
+    Games", "Vietnam War", "World War II", "Middle Ages"); "Ministry of War" is no war."""
+    if len(words) < 2 or not words[-1][0].isupper():
+        return False
+    last, before = words[-1].casefold(), words[-2].casefold()
     return (
-        len(words) >= 2
-        and words[-1][0].isupper()
-        and (last in EVENT_ENDINGS or last == "games" and words[-2].casefold() in _GAMES_KINDS)
+        last in EVENT_ENDINGS
+        or last == "games"
+        and before in _GAMES_KINDS
+        or last == "war"
+        and "of" not in words
+        or before == "war"
+        and last in _WAR_NUMBERS
+        or last in ("age", "ages")
+        and before in _AGE_KINDS
     )
 
 
