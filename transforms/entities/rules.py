@@ -24,7 +24,8 @@ TITLES = _words(
     president vice premier chancellor minister secretary governor gov gov. senator sen sen. rep rep. judge
     justice general gen gen. colonel col col. captain capt capt. major lieutenant lt lt. sergeant sgt sgt.
     admiral commander chairman chairwoman chief ceo coach father rev rev. reverend bishop archbishop
-    cardinal ayatollah mayor ambassador professor prof prof. crown briton englishman englishwoman welshman
+    cardinal ayatollah mayor ambassador professor prof prof. emperor empress tsar czar earl duke duchess baron
+    baroness crown briton englishman englishwoman welshman
     welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman"""
 )
 # Designators only a company has.
