@@ -91,6 +91,19 @@ def test_the_al_of_et_al_is_no_name(gaz):
     assert read(body, [("al.", "LOC"), ("Al Gore", "PERSON")], gaz) == {"Al Gore": "PERSON"}
 
 
+def test_a_person_after_an_article_and_a_product_word_is_a_product(gaz):
+    body = "VW showed its electric Gran Turismo and the new Galaxy; the late John Smith and new CEO Ann Lee came."
+    spans = [
+        ("Gran Turismo", "PERSON"),
+        ("Galaxy", "PERSON"),
+        ("John Smith", "PERSON"),
+        ("Ann Lee", "PERSON"),
+    ]
+    assert read(body, spans, gaz) == {
+        "Gran Turismo": "MISC", "Galaxy": "MISC", "John Smith": "PERSON", "Ann Lee": "PERSON"
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("product", ["AppleSkin", "PlayStation", "iPhone", "eBay", "TreeHouse"])
 def test_a_one_word_name_with_a_capital_inside_is_no_person(gaz, product):
     body = f"Buyers chose {product} over leather."

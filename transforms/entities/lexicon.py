@@ -24,6 +24,8 @@
 - A storm's name ("Cyclone Phailin", "Hurricane Ian", "Storm Ciarán") is an event's, a miscellaneous name, not a
   place or person, and so is every later mention of it ("Phailin" alone).
 - The "al." of a citation's "et al." is no name.
+- A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
+  "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
 
 Each list holds ordinary English words of its class, not names from any data set.
 """
@@ -79,6 +81,11 @@ FESTIVALS = _words(
 # Words before a storm's given name; "Storm" only before a mention, as it is also a given name ("Storm Reid").
 _STORM = re.compile(r"(?:Hurricane|Cyclone|Typhoon|Storm)\s+$")
 _STORM_START = re.compile(r"(?:Hurricane|Cyclone|Typhoon|Super Typhoon|Tropical Storm)\s")
+_PRODUCT_BEFORE = re.compile(
+    r"\b(?:the|a|an|its|their|our|his|her|my|your)\s+(?:new|latest|upcoming|electric|all-electric|all-new"
+    r"|redesigned|hybrid|plug-in|flagship|refreshed|updated)\s+$",
+    re.IGNORECASE,
+)
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
@@ -121,6 +128,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or text in storms
             or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
             or all(w in FESTIVALS for w in word.split())
+            or m.type == "PERSON"
+            and _PRODUCT_BEFORE.search(body, max(0, m.start - 30), m.start)
             or m.type == "PERSON"
             and _PRODUCT.fullmatch(text)
             and not text.startswith(_NAME_PARTICLES)
