@@ -13,9 +13,13 @@ rather than taught as no name. At the end the other labels' transitions are drop
 (``prune.py``), which changes no prediction and makes it faster. Documents are fed whole, each epoch half of
 them with punctuation glued back as in running text, so the model sees both tokenised and natural spacing.
 Seeded; single-threaded; about 3 minutes an epoch on CoNLL alone on a busy core.
-``--base sm`` starts from en_core_web_sm instead (no word vectors; about 1 point lower on dev).
+``--base sm`` starts from en_core_web_sm instead (no word vectors; about 1 point lower on dev). ``--init DIR``
+continues from trained weights (``--lr`` lower, so that less is forgotten), and ``--mix S`` then keeps a share
+S of the new weights and 1 - S of the ones it started from (``interpolate``). The shipped weights are made in
+two steps: ``model/README.md``.
 
-    .venv/bin/python -m transforms.entities.train [--base md] [--epochs 12] [--gum 2] [--out DIR]
+    .venv/bin/python -m transforms.entities.train [--base md] [--epochs 12] [--gum 2] [--init DIR --lr 0.0005
+        --mix 0.7] [--out DIR]
 """
 
 from __future__ import annotations
@@ -192,6 +196,24 @@ def train(
     return best
 
 
+def interpolate(init: Path, tuned: Path, share: float) -> None:
+    """Rewrites ``tuned`` with its weights mixed with those it was fine-tuned from, ``share`` of its own
+    (WiSE-FT, Wortsman et al. 2022): a fine-tuned model keeps more of what it knew before, here the
+    Reuters-trained weights' accuracy on CoNLL, while keeping most of what GUM taught it. Both models must
+    have the same labels (``--init`` from a pruned model is pruned to the same ones)."""
+    vocab = load_base("md", only_ner=True).vocab
+    before = spacy.load(init, vocab=vocab, exclude=["vocab"]).get_pipe("ner")
+    nlp = spacy.load(tuned, vocab=vocab, exclude=["vocab"])
+    after = nlp.get_pipe("ner")
+    if before.move_names != after.move_names:
+        raise ValueError("the models' transitions differ: prune both to the same labels first")
+    for old, new in zip(before.model.walk(), after.model.walk(), strict=True):
+        for name in new.param_names:
+            if new.has_param(name) and old.has_param(name):
+                new.set_param(name, (1 - share) * old.get_param(name) + share * new.get_param(name))
+    nlp.to_disk(tuned, exclude=["vocab"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", choices=("sm", "md"), default="md")
@@ -200,9 +222,15 @@ def main() -> None:
     parser.add_argument("--init", type=Path, help="continue from this trained model instead of the base")
     parser.add_argument("--gum", type=int, default=0, help="copies of GUM train in each epoch")
     parser.add_argument("--lr", type=float, help="learning rate (the base's Adam default: 0.001)")
+    parser.add_argument(
+        "--mix", type=float, help="with --init: keep this share of the new weights, the rest from --init"
+    )
     args = parser.parse_args()
     best = train(args.base, args.epochs, args.out, init=args.init, gum_copies=args.gum, learn_rate=args.lr)
     print(f"best dev micro-F1 (PER/ORG/LOC) {best:.4f}")
+    if args.init is not None and args.mix is not None:
+        interpolate(args.init, args.out, args.mix)
+        print(f"weights mixed: {args.mix} fine-tuned, {1 - args.mix:.2f} from {args.init}")
 
 
 if __name__ == "__main__":
