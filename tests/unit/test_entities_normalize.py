@@ -202,10 +202,15 @@ def test_an_event_ending_in_games_is_no_team_even_after_a_known_place(gaz):
 
 def test_a_name_a_person_is_known_as_is_that_person_everywhere(gaz):
     body = "Joko Widodo, known as Jokowi, spoke. Jokowi said the Islamic State, also called ISIS, lost."
+    body += " Robert Lighthizer called China's move unjustified."
     marked = [("Joko Widodo", "PERSON"), ("Jokowi", "ORG"), ("Islamic State", "ORG"), ("ISIS", "LOC")]
+    marked += [("Robert Lighthizer", "PERSON"), ("China", "LOC")]
     got = normalize(body, mentions(body, marked), gaz)
     types = {m.text: c.type for c in got for m in c.mentions}
-    assert types == {"Joko Widodo": "PERSON", "Jokowi": "PERSON", "Islamic State": "ORG", "ISIS": "ORG"}
+    assert types == {
+        "Joko Widodo": "PERSON", "Jokowi": "PERSON", "Islamic State": "ORG", "ISIS": "ORG",
+        "Robert Lighthizer": "PERSON", "China": "LOC",
+    }  # fmt: skip
 
 
 def test_a_one_word_person_after_in_that_the_gazetteer_knows_is_the_place(gaz):

@@ -184,8 +184,8 @@ def split_lines(body: str, m: RawMention) -> list[RawMention]:
     ]
 
 
-_ALIAS = re.compile(
-    r",?\s+(?:(?:also|popularly|widely|better|commonly|locally)\s+)?(?:known\s+as|called|nicknamed|dubbed)"
+_ALIAS = re.compile(  # an apposition, after a comma: "Lighthizer called China's move" names no alias
+    r",\s+(?:(?:also|popularly|widely|better|commonly|locally)\s+)?(?:known\s+as|called|nicknamed|dubbed)"
     r"\s+(?:the\s+)?[\"“‘']?$"
 )
 
