@@ -211,6 +211,7 @@ def interpolate(init: Path, tuned: Path, share: float) -> None:
         for name in new.param_names:
             if new.has_param(name) and old.has_param(name):
                 new.set_param(name, (1 - share) * old.get_param(name) + share * new.get_param(name))
+    nlp.meta["description"] += f"; weights mixed {share:g}/{1 - share:g} with the ones it started from"
     nlp.to_disk(tuned, exclude=["vocab"])
 
 
