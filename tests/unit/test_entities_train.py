@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy
 import spacy
 
 from transforms.entities.conll import ConllDoc
-from transforms.entities.train import _examples
+from transforms.entities.train import _examples, interpolate
 
 
 def _pipes():
@@ -58,3 +59,27 @@ def test_conll_keeps_every_token_labelled():
     text = "French troops entered Paris"
     tags = _tags(nlp, base, text, [("French", "MISC"), ("Paris", "LOC")], no_misc=False)
     assert tags == {"French": "U-NORP", "troops": "O", "entered": "O", "Paris": "U-GPE"}
+
+
+def _saved_ner(path, seed: int):
+    from thinc.api import fix_random_seed
+
+    fix_random_seed(seed)
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("ner")
+    ner.add_label("PERSON")
+    nlp.initialize()
+    nlp.to_disk(path)
+    return [p.copy() for node in ner.model.walk() for p in (node.get_param(n) for n in node.param_names)]
+
+
+def test_mixing_weights_keeps_the_asked_share_of_the_new_ones(tmp_path):
+    old = _saved_ner(tmp_path / "old", 1)
+    new = _saved_ner(tmp_path / "new", 2)
+    interpolate(tmp_path / "old", tmp_path / "new", 0.7)
+    mixed = spacy.load(tmp_path / "new").get_pipe("ner").model
+    got = [node.get_param(n) for node in mixed.walk() for n in node.param_names]
+    assert len(got) == len(old) > 0
+    for a, b, m in zip(old, new, got, strict=True):
+        assert numpy.allclose(m, 0.3 * a + 0.7 * b)
+    assert any(not numpy.allclose(a, b) for a, b in zip(old, new, strict=True))
