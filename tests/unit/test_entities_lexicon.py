@@ -68,6 +68,42 @@ def test_festivals_are_miscellaneous_names(gaz):
     }  # fmt: skip
 
 
+def test_storm_names_are_miscellaneous_but_a_person_named_storm_is_not(gaz):
+    body = (
+        "Cyclone Phailin hit Odisha after Hurricane Ian and Storm Ciarán; Storm Reid watched Typhoon Haiyan."
+    )
+    body += " Phailin left."
+    spans = [
+        ("Phailin", "LOC"), ("Ian", "PERSON"), ("Ciarán", "PERSON"), ("Storm Reid", "PERSON"),
+        ("Typhoon Haiyan", "LOC"), ("Odisha", "LOC"),
+    ]  # fmt: skip
+    assert read(body, spans, gaz) == {
+        "Phailin": "MISC", "Ian": "MISC", "Ciarán": "MISC", "Storm Reid": "PERSON", "Typhoon Haiyan": "MISC",
+        "Odisha": "LOC",
+    }  # fmt: skip
+    last = body.rindex("Phailin")
+    got = lexicon.apply(body, [*marked(body, spans), RawMention(last, last + 7, "LOC")], gaz)
+    assert [m.type for m in got if m.start == last] == ["MISC"]
+
+
+def test_the_al_of_et_al_is_no_name(gaz):
+    body = "As Smith et al. showed, Al Gore agreed."
+    assert read(body, [("al.", "LOC"), ("Al Gore", "PERSON")], gaz) == {"Al Gore": "PERSON"}
+
+
+def test_a_person_after_an_article_and_a_product_word_is_a_product(gaz):
+    body = "VW showed its electric Gran Turismo and the new Galaxy; the late John Smith and new CEO Ann Lee came."
+    spans = [
+        ("Gran Turismo", "PERSON"),
+        ("Galaxy", "PERSON"),
+        ("John Smith", "PERSON"),
+        ("Ann Lee", "PERSON"),
+    ]
+    assert read(body, spans, gaz) == {
+        "Gran Turismo": "MISC", "Galaxy": "MISC", "John Smith": "PERSON", "Ann Lee": "PERSON"
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("product", ["AppleSkin", "PlayStation", "iPhone", "eBay", "TreeHouse"])
 def test_a_one_word_name_with_a_capital_inside_is_no_person(gaz, product):
     body = f"Buyers chose {product} over leather."

@@ -66,6 +66,28 @@ def test_possessive_and_leading_the_are_trimmed(gaz):
     assert got["Zelensky"].mentions[0].text == "Zelensky"
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Biggs et al.", "Biggs"),
+        ("Biggs et al", "Biggs"),
+        ("S. F.,", "S. F."),
+        ("Smith et al.;", "Smith"),
+        ("Title IV of the", "Title IV"),
+    ],
+)
+def test_a_citation_tail_comma_or_function_word_is_not_part_of_the_name(text, name):
+    body = f"As {text} showed, it holds."
+    start = body.index(text)
+    got = trim(body, RawMention(start, start + len(text), "PERSON"))
+    assert body[got.start : got.end] == name
+
+
+def test_a_name_made_only_of_a_tail_is_kept():
+    body = "Then, said he."
+    assert trim(body, RawMention(4, 5, "ORG")) == RawMention(4, 5, "ORG")
+
+
 def test_a_capitalised_the_inside_a_sentence_is_part_of_the_name():
     body = "They played at The Oval and at Lord 's, as the Kremlin said."
     names = ("The Oval", "Lord 's", "the Kremlin")
@@ -169,6 +191,26 @@ def test_a_place_followed_by_a_capitalised_plural_is_a_team(gaz):
     assert [m.text for m in got["Philadelphia Eagles"].mentions] == ["Philadelphia Eagles", "Eagles"]
     assert got["Cayman Islands"].type == "LOC"
     assert got["Jackson Williams"].type == "PERSON"
+
+
+def test_an_event_ending_in_games_is_no_team_even_after_a_known_place(gaz):
+    body = "Athens hosted the Olympic Games and the Commonwealth Games came later."
+    marked = [("Olympic Games", "MISC"), ("Commonwealth Games", "LOC"), ("Athens", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Olympic Games"].type == "MISC" and got["Commonwealth Games"].type == "MISC"
+
+
+def test_a_name_a_person_is_known_as_is_that_person_everywhere(gaz):
+    body = "Joko Widodo, known as Jokowi, spoke. Jokowi said the Islamic State, also called ISIS, lost."
+    body += " Robert Lighthizer called China's move unjustified."
+    marked = [("Joko Widodo", "PERSON"), ("Jokowi", "ORG"), ("Islamic State", "ORG"), ("ISIS", "LOC")]
+    marked += [("Robert Lighthizer", "PERSON"), ("China", "LOC")]
+    got = normalize(body, mentions(body, marked), gaz)
+    types = {m.text: c.type for c in got for m in c.mentions}
+    assert types == {
+        "Joko Widodo": "PERSON", "Jokowi": "PERSON", "Islamic State": "ORG", "ISIS": "ORG",
+        "Robert Lighthizer": "PERSON", "China": "LOC",
+    }  # fmt: skip
 
 
 def test_a_one_word_person_after_in_that_the_gazetteer_knows_is_the_place(gaz):

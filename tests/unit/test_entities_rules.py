@@ -71,6 +71,14 @@ def test_a_name_ending_as_events_do_is_miscellaneous():
     assert organisation_by_form(body, mention(body, "Epic Games", "ORG")).type == "ORG"
 
 
+def test_wars_and_eras_are_miscellaneous_but_a_ministry_of_war_is_not():
+    body = "After the Vietnam War and World War II, in the Middle Ages, the Ministry of War and Jane Age met."
+    for name in ("Vietnam War", "World War II", "Middle Ages"):
+        assert organisation_by_form(body, mention(body, name, "LOC")).type == "MISC", name
+    assert organisation_by_form(body, mention(body, "Ministry of War", "ORG")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Jane Age", "PERSON")).type == "PERSON"
+
+
 def test_a_list_of_names_is_split_when_each_stands_alone_elsewhere():
     body = "Mercantile rose. Buyers may grab Mercantile or Commerce, Commerce said."
     got = split_coordination(body, mention(body, "Mercantile or Commerce", "ORG"))

@@ -21,6 +21,11 @@
 - A word opening a sentence that the same article prints in lowercase elsewhere and never capitalised
   inside a sentence ("Iodine deficiency ..." in an article about iodine) is that common word: dropped.
 - A legislature named by its common name ("Parliament", "Congress") mid-sentence is an organisation.
+- A storm's name ("Cyclone Phailin", "Hurricane Ian", "Storm Ciarán") is an event's, a miscellaneous name, not a
+  place or person, and so is every later mention of it ("Phailin" alone).
+- The "al." of a citation's "et al." is no name.
+- A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
+  "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
 
 Each list holds ordinary English words of its class, not names from any data set.
 """
@@ -73,6 +78,14 @@ FESTIVALS = _words(
     passover purim sukkot yom kippur rosh hashanah christmas easter pentecost halloween
     thanksgiving kwanzaa nowruz vesak songkran"""
 )
+# Words before a storm's given name; "Storm" only before a mention, as it is also a given name ("Storm Reid").
+_STORM = re.compile(r"(?:Hurricane|Cyclone|Typhoon|Storm)\s+$")
+_STORM_START = re.compile(r"(?:Hurricane|Cyclone|Typhoon|Super Typhoon|Tropical Storm)\s")
+_PRODUCT_BEFORE = re.compile(
+    r"\b(?:the|a|an|its|their|our|his|her|my|your)\s+(?:new|latest|upcoming|electric|all-electric|all-new"
+    r"|redesigned|hybrid|plug-in|flagship|refreshed|updated)\s+$",
+    re.IGNORECASE,
+)
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
@@ -86,12 +99,15 @@ def _fold(text: str) -> str:
 
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
+    storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
     out = []
     for m in mentions:
         text = body[m.start : m.end]
         word = _fold(text)
         if (
             text in COMMON_ACRONYMS
+            or word in ("al", "al.")
+            and body[max(0, m.start - 3) : m.start] == "et "
             or _common_noun_opening(body, m.start, text)
             or _CURRENCY_AFTER.match(body, m.end)
             and text.isupper()
@@ -109,8 +125,11 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             continue
         if (
             word in RELIGIONS
+            or text in storms
             or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
             or all(w in FESTIVALS for w in word.split())
+            or m.type == "PERSON"
+            and _PRODUCT_BEFORE.search(body, max(0, m.start - 30), m.start)
             or m.type == "PERSON"
             and _PRODUCT.fullmatch(text)
             and not text.startswith(_NAME_PARTICLES)
@@ -137,6 +156,13 @@ def _common_noun_opening(body: str, start: int, text: str) -> bool:
     if not re.search(rf"(?<!\w){re.escape(text.lower())}(?!\w)", body):
         return False
     return all(starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){text}(?!\w)", body))
+
+
+def _storm(body: str, m: RawMention) -> bool:
+    """A storm's given name: after "Hurricane", "Cyclone"... or with that word in the mention."""
+    return bool(
+        _STORM.search(body, max(0, m.start - 10), m.start) or _STORM_START.match(body, m.start, m.end)
+    )
 
 
 def _generic_polity(word: str) -> bool:

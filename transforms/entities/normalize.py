@@ -20,7 +20,9 @@ from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
     COMMON_WORDS,
+    aliases,
     cut_dash_tail,
+    is_event,
     join_country_to_organisation,
     organisation_by_form,
     split_coordination,
@@ -33,6 +35,9 @@ from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
+# What a model sometimes takes into a name's end and no name ends with: a citation's "et al." ("Biggs et
+# al."), punctuation, or a function word ("Title IV of the").
+_TAIL = re.compile(r"(?:\s+et\s+al\b\.?|\s*[,;:]|\s+(?:of|the|and|or|for|in|on|at|to|a|an)\b)+$")
 _DOTTED = re.compile(r"(?:\b[A-Z]\.)+[A-Z]$")  # an abbreviation with dots, short of its last one ("U.S")
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
@@ -77,11 +82,14 @@ class Cluster:
 
 
 def trim(body: str, m: RawMention) -> RawMention:
-    """Drops surrounding space, a possessive ending and a leading "the" so that the mention is the name alone.
-    A capitalised "The" inside a sentence is part of the name ("at The Oval", "The Hut Group")."""
+    """Drops surrounding space, a trailing "et al.", comma or function word, a possessive ending and a leading "the" so that
+    the mention is the name alone. A capitalised "The" inside a sentence is part of the name ("at The Oval",
+    "The Hut Group")."""
     text = body[m.start : m.end]
     start = m.start + len(text) - len(text.lstrip())
     end = m.end - len(text) + len(text.rstrip())
+    if (tail := _TAIL.search(body, start, end)) and tail.start() > start:
+        end = tail.start()
     text = body[start:end]
     if (pos := _POSSESSIVE.search(text)) and pos.start() > 0:
         end = start + len(text[: pos.start()].rstrip())  # "Lord 's" in tokenised text is "Lord"
@@ -112,7 +120,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = lexicon.apply(body, mentions, gaz)
     mentions = _places_not_people(body, mentions, gaz)
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
-    mentions = propagate(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz))
+    mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
     mentions = sorted(mentions + _qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     places_named = [m for m in mentions if m.type == "LOC"]
     context = context_of(
@@ -343,11 +351,13 @@ def _cues(cluster: Cluster, body: str) -> tuple[int, int, int]:
 
 def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
     """A known place followed by a capitalised plural ("Philadelphia Eagles", "Chicago Bulls") is a team,
-    unless the whole is a place's name ("Cayman Islands"); a person's ("Jackson Williams") is left alone."""
+    unless the whole is a place's name ("Cayman Islands") or an event's ("Olympic Games"); a person's
+    ("Jackson Williams") is left alone."""
     words = body[m.start : m.end].split()
     if (
         m.type in ("LOC", "MISC")
         and len(words) >= 2
+        and not is_event(words)
         and len(words[-1]) > 3
         and words[-1][0].isupper()
         and words[-1].endswith("s")

@@ -41,5 +41,5 @@ def prune_labels(path: Path, keep: set[str]) -> None:
     # A live component's transitions are read-only, so they are replaced in its saved form.
     moves.to_disk(path / "ner" / "moves", exclude=["strings"])
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    meta["labels"]["ner"] = sorted(keep)
+    meta["labels"]["ner"] = sorted({label for counts in labels.values() for label in counts if label})
     (path / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -17,9 +17,12 @@ from transforms.entities.blas import limit_openblas_threads
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 CHUNK_CHARS = 8_000  # spaCy's memory grows with the document; a chunk is a few paragraphs
 
-# CoNLL labels ↔ the OntoNotes labels of the component the news model was fine-tuned from.
+# CoNLL labels ↔ the OntoNotes labels of the component the news model was fine-tuned from. A CoNLL place is
+# trained as the OntoNotes kind the base model reads it as (GPE, or LOC for regions and natural features,
+# FAC for buildings), so that what the base knows of each kind is kept; all three read back as LOC.
 TO_MODEL_LABEL = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": "NORP"}
-FROM_MODEL_LABEL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "NORP": "MISC"}
+PLACE_KINDS = frozenset({"GPE", "LOC", "FAC"})
+FROM_MODEL_LABEL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": "MISC"}
 # Page furniture that news text carries along and small models read as names ("FILE PHOTO: ...").
 NOT_NAMES = frozenset({"file", "file photo", "photo", "slideshow", "graphic", "reuters graphic", "video"})
 # The record's entity types.

@@ -9,6 +9,7 @@ news in general, not for one data set.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from transforms.entities import warm_words
 from transforms.entities.recognize import RawMention
@@ -23,7 +24,8 @@ TITLES = _words(
     president vice premier chancellor minister secretary governor gov gov. senator sen sen. rep rep. judge
     justice general gen gen. colonel col col. captain capt capt. major lieutenant lt lt. sergeant sgt sgt.
     admiral commander chairman chairwoman chief ceo coach father rev rev. reverend bishop archbishop
-    cardinal ayatollah mayor ambassador professor prof prof. crown briton englishman englishwoman welshman
+    cardinal ayatollah mayor ambassador professor prof prof. emperor empress tsar czar earl duke duchess baron
+    baroness crown briton englishman englishwoman welshman
     welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman"""
 )
 # Designators only a company has.
@@ -44,6 +46,8 @@ ORG_STARTS = _words("ministry department university bank")
 EVENT_ENDINGS = _words(
     """cup open championship championships olympics paralympics prix festival awards prize marathon expo"""
 )
+_WAR_NUMBERS = _words("i ii iii one two 1 2")
+_AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
 # Words that end the names of streets and natural features, and never a person's name ("Royal Street",
 # "Collins Avenue", "Mekong River").
@@ -73,6 +77,25 @@ def strip_titles(body: str, m: RawMention) -> RawMention:
     return m
 
 
+def is_event(words: list[str]) -> bool:
+    """Whether a name of several words ends as the names of events and eras do ("World Cup", "Olympic
+    Games", "Vietnam War", "World War II", "Middle Ages"); "Ministry of War" is no war."""
+    if len(words) < 2 or not words[-1][0].isupper():
+        return False
+    last, before = words[-1].casefold(), words[-2].casefold()
+    return (
+        last in EVENT_ENDINGS
+        or last == "games"
+        and before in _GAMES_KINDS
+        or last == "war"
+        and "of" not in words
+        or before == "war"
+        and last in _WAR_NUMBERS
+        or last in ("age", "ages")
+        and before in _AGE_KINDS
+    )
+
+
 def organisation_by_form(body: str, m: RawMention) -> RawMention:
     """A mention of several words that ends in a company's designator is an organisation; so is a person
     or other name that ends as bodies' names do ("... Committee") or starts as ministries and banks do
@@ -83,9 +106,7 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     if len(words) < 2:
         return m
     last, first = words[-1].casefold(), words[0].casefold()
-    if words[-1][0].isupper() and (
-        last in EVENT_ENDINGS or last == "games" and words[-2].casefold() in _GAMES_KINDS
-    ):
+    if is_event(words):
         return RawMention(m.start, m.end, "MISC")
     if m.type == "ORG":
         return m
@@ -161,3 +182,23 @@ def split_lines(body: str, m: RawMention) -> list[RawMention]:
         RawMention(m.start + line.start(), m.start + line.end(), m.type)
         for line in re.finditer(r"[^\s](?:[^\n]*[^\s])?", text)
     ]
+
+
+_ALIAS = re.compile(  # an apposition, after a comma: "Lighthizer called China's move" names no alias
+    r",\s+(?:(?:also|popularly|widely|better|commonly|locally)\s+)?(?:known\s+as|called|nicknamed|dubbed)"
+    r"\s+(?:the\s+)?[\"“‘']?$"
+)
+
+
+def aliases(body: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A name a person or organisation is introduced by ("Joko Widodo, known as Jokowi", "Islamic State, also
+    called ISIS") is that person's or organisation's, in every mention of it: the model, which has seen
+    neither, reads such a short form as anything."""
+    kinds: dict[str, str] = {}
+    for before, m in pairwise(sorted(mentions, key=lambda m: m.start)):
+        gap = body[before.end : m.start]
+        if before.type in ("PERSON", "ORG") and len(gap) <= 40 and _ALIAS.fullmatch(gap):
+            kinds[body[m.start : m.end]] = before.type
+    if not kinds:
+        return mentions
+    return [RawMention(m.start, m.end, kinds.get(body[m.start : m.end], m.type)) for m in mentions]
