@@ -5,8 +5,9 @@ libxml2's HTML parser checks each attribute of an element against all the earlie
 attributes costs n² (20k attributes: 2 CPU-s; 100k: minutes), and the time budget, checked between steps,
 could only see it afterwards. Finding the start tags is one regular-expression pass over the text (a
 few milliseconds per 100 kB), so a page over the budget is refused with ``LimitExceeded`` before it is
-parsed. Attributes are counted one tag at a time only when the tags' lengths cannot rule the budget out
-(an attribute takes at least one character): real pages never get there.
+parsed. Attributes are counted only where the tags' lengths cannot rule a budget out (an attribute takes
+at least one character): in the few tags long enough to pass the per-tag cap, and on pages whose tags'
+text is longer than the total budget.
 
 The tag pattern follows the HTML tokenizer closely enough to count what the parser will build: quoted
 attribute values may hold ``>`` and ``<``; script and style bodies are raw text; comments, CDATA, ``<!DOCTYPE>`` and ``<?...>`` are not elements.
@@ -87,19 +88,23 @@ def census(html: str, budget: HtmlBudget) -> Census:
     return _count(start_tags(html), budget)
 
 
+def attributes_in(inside: str, cap: int) -> int:
+    """Attributes in one tag's text, counted up to ``cap + 1``.
+
+    An attribute takes two characters (one, plus the blank or quote that ends it), so a tag of ``2 * cap``
+    characters or fewer cannot hold more than ``cap``: those are counted in one C call."""
+    if len(inside) > 2 * cap:
+        return sum(1 for _ in islice(ATTRIBUTE.finditer(inside), cap + 1))
+    return len(ATTRIBUTE.findall(inside)) if inside.strip() else 0
+
+
 def _count(insides: list[str], budget: HtmlBudget) -> Census:
     tags = attributes = most = 0
     for inside in insides:
         tags += 1
-        if len(inside) > 2 * budget.max_attributes_per_tag:  # may hold more: count, but stop past the cap
-            count = sum(1 for _ in islice(ATTRIBUTE.finditer(inside), budget.max_attributes_per_tag + 1))
-        elif inside.strip():  # cannot hold more than the cap (an attribute takes two characters): count in C
-            count = len(ATTRIBUTE.findall(inside))
-        else:
-            count = 0
-        if count:
-            attributes += count
-            most = max(most, count)
+        count = attributes_in(inside, budget.max_attributes_per_tag)
+        attributes += count
+        most = max(most, count)
         if (
             tags > budget.max_tags
             or attributes > budget.max_attributes
@@ -109,30 +114,23 @@ def _count(insides: list[str], budget: HtmlBudget) -> Census:
     return Census(tags, attributes, most)
 
 
-def within_bounds(insides: list[str], budget: HtmlBudget) -> bool:
-    """True when the tags' lengths alone keep the page within ``budget``: an attribute takes at least one
-    character (two, counting the blank after it), so no tag of ``2 * max_attributes_per_tag`` characters
-    or fewer holds more than the cap, and all of them hold at most their total length. Real pages pass
-    here without their attributes being counted one tag at a time."""
-    return (
-        len(insides) <= budget.max_tags
-        and sum(map(len, insides)) <= budget.max_attributes
-        and max(map(len, insides), default=0) <= 2 * budget.max_attributes_per_tag
-    )
-
-
 def check(html: str, budget: HtmlBudget) -> None:
-    """``LimitExceeded`` (stage clean) naming the budget ``html`` blows, if it blows one."""
+    """``LimitExceeded`` (stage clean) naming the budget ``html`` blows, if it blows one.
+
+    Only what could blow a budget is counted: the attributes of tags long enough to pass the cap, and all
+    attributes only when the tags' text is longer than the total budget (an attribute takes at least one
+    character). Real pages are judged from the tags' lengths."""
     insides = start_tags(html)
-    if within_bounds(insides, budget):
-        return
-    seen = _count(insides, budget)
-    if seen.most_attributes > budget.max_attributes_per_tag:
+    cap = budget.max_attributes_per_tag
+    most = max((attributes_in(inside, cap) for inside in insides if len(inside) > 2 * cap), default=0)
+    if most > cap:
         raise LimitExceeded(
-            f"HTML has an element with over {budget.max_attributes_per_tag} attributes "
-            f"({seen.most_attributes} counted); refused before parsing"
+            f"HTML has an element with over {cap} attributes ({most} counted); refused before parsing"
         )
-    if seen.attributes > budget.max_attributes:
+    if (
+        sum(map(len, insides)) > budget.max_attributes
+        and _count(insides, budget).attributes > budget.max_attributes
+    ):
         raise LimitExceeded(f"HTML has over {budget.max_attributes} attributes; refused before parsing")
-    if seen.tags > budget.max_tags:
+    if len(insides) > budget.max_tags:
         raise LimitExceeded(f"HTML has over {budget.max_tags} elements; refused before parsing")
