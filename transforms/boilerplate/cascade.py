@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import lxml.etree
 import lxml.html
-import trafilatura
 
 from transforms.boilerplate import signals as sig
+from transforms.boilerplate.trafilatura_pass import extract_lines
 
 PROSE_BLOCK_WORDS = 10  # a paragraph of the page counts as prose from this many non-link words
 SHORT_WORDS = 200  # a fast pass below this while the page holds twice its words in prose is suspect
@@ -191,13 +191,8 @@ def fallback_candidates(tree: lxml.html.HtmlElement, url: str | None) -> list[tu
     """The fallback extractions of an unstripped tree: trafilatura with its fallbacks (readability and
     jusText weighed by its own rules), the page's ``<article>``/``<main>``, the densest prose container."""
     drop_hidden(tree)
-    doc = trafilatura.bare_extraction(
-        tree, url=url, fast=False, include_comments=False, include_tables=True, with_metadata=False
-    )
-    text = (doc.text if doc is not None else "") or ""
-    lines = [line for line in (" ".join(raw.split()) for raw in text.split("\n")) if line]
     return [
-        ("trafilatura-fallbacks", lines),
+        ("trafilatura-fallbacks", extract_lines(tree, url, fast=False)),
         ("landmark", landmark_text(tree)),
         ("prose-container", prose_container_text(tree)),
     ]
