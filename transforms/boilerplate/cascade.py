@@ -42,10 +42,16 @@ class Candidate:
         return self.prose * (1.0 - self.link_density)
 
 
+def text_of(el: lxml.html.HtmlElement) -> str:
+    """``el.text_content()``; a leaf's is its own text, read without the XPath call text_content() makes
+    (most links are leaves, and a page has hundreds)."""
+    return (el.text or "") if len(el) == 0 else el.text_content()
+
+
 def non_link_words(el: lxml.html.HtmlElement) -> int:
     """Words (whitespace-separated, counted in C) of an element's text that are not inside a link."""
-    total = len(el.text_content().split())
-    links = sum(len(a.text_content().split()) for a in el.iter("a")) if total else 0
+    total = len(text_of(el).split())
+    links = sum(len(text_of(a).split()) for a in el.iter("a")) if total else 0
     return max(total - links, 0)
 
 
@@ -65,7 +71,7 @@ def page_prose_words(tree: lxml.html.HtmlElement) -> int:
 
 def anchor_texts(tree: lxml.html.HtmlElement) -> frozenset[str]:
     """Normalised texts of the page's links: a block that is one of them is link text."""
-    return frozenset(t for t in (" ".join(a.text_content().split()).lower() for a in tree.iter("a")) if t)
+    return frozenset(t for t in (" ".join(text_of(a).split()).lower() for a in tree.iter("a")) if t)
 
 
 def describe(name: str, blocks: list[str], anchors: frozenset[str]) -> Candidate:
