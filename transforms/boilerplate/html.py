@@ -74,8 +74,8 @@ NEVER_CONTENT = ("script", "style", "noscript", "svg", "iframe", "template", "li
 # Elements that rarely hold article text: removed unless one holds most of the page's prose (a page that
 # wraps its body in a <nav> or a <button> keeps it). trafilatura drops <aside> itself, but only after its
 # raw-tree passes, copies and the cascade's link and prose counts have gone through the sidebars (7% of a
-# page's elements): removing them here saves about 5% of HTML mode's CPU and changed 3 of 984 benchmark pages, each
-# for the better (related-story teasers no longer taken).
+# page's elements): removing them here saves about 5% of HTML mode's CPU and changed 3 of 984 benchmark
+# pages, each for the better (related-story teasers no longer taken).
 USUALLY_NOT_CONTENT = ("select", "button", "nav", "footer", "aside")
 LANDMARKS = ("nav", "footer")
 MOST_OF_PAGE = 0.5
