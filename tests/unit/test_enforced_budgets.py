@@ -9,6 +9,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.chain import ParseStep, Stage, run_step
 from transforms.boilerplate.prescan import HtmlBudget, census, check
@@ -51,7 +53,31 @@ def test_pages_over_the_budget_are_refused_before_parsing(html, reason):
 
 def test_a_real_sized_page_passes():
     page = "<html><body>" + ("<div class='c' id='d'><p>" + STORY + "</p></div>") * 3000 + "</body></html>"
-    assert check(page, HtmlBudget()).tags == 6002
+    check(page, HtmlBudget())
+    assert census(page, HtmlBudget()).tags == 6002
+
+
+TAG_PARTS = st.sampled_from([" a", " b=1", ' c="x y"', " d='<'", ' e=">"', " /", "=", '"', " f=g"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(TAG_PARTS, max_size=12), max_size=12), st.integers(0, 4))
+def test_check_refuses_exactly_the_pages_whose_count_blows_the_budget(tags, cap):
+    """The length bounds that let real pages skip counting never pass a page the exact count refuses, nor
+    refuse one it passes (a small budget, so generated pages land on both sides of every limit)."""
+    budget = HtmlBudget(max_tags=8, max_attributes=3 * cap + 4, max_attributes_per_tag=cap)
+    html = "<body>" + "".join("<p" + "".join(parts) + ">text</p>" for parts in tags) + "</body>"
+    seen = census(html, budget)
+    blown = (
+        seen.tags > budget.max_tags
+        or seen.attributes > budget.max_attributes
+        or seen.most_attributes > budget.max_attributes_per_tag
+    )
+    if blown:
+        with pytest.raises(LimitExceeded):
+            check(html, budget)
+    else:
+        check(html, budget)
 
 
 def test_the_watchdog_stops_pure_python_work_where_it_is():

@@ -111,7 +111,7 @@ def extract_html(
     )
     landmarks = strip_non_content(tree)
     page_words = tree.text_content().split()
-    page_chars = len(" ".join(page_words))
+    page_chars = sum(map(len, page_words)) + max(len(page_words) - 1, 0)  # whitespace collapsed
     deadline.check("metadata")
     first = main_text(tree, url, deadline)
 

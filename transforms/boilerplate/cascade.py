@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import lxml.etree
 import lxml.html
-import trafilatura
 
 from transforms.boilerplate import signals as sig
+from transforms.boilerplate.trafilatura_pass import extract_lines
 
 PROSE_BLOCK_WORDS = 10  # a paragraph of the page counts as prose from this many non-link words
 SHORT_WORDS = 200  # a fast pass below this while the page holds twice its words in prose is suspect
@@ -42,10 +42,16 @@ class Candidate:
         return self.prose * (1.0 - self.link_density)
 
 
+def text_of(el: lxml.html.HtmlElement) -> str:
+    """``el.text_content()``; a leaf's is its own text, read without the XPath call text_content() makes
+    (most links are leaves, and a page has hundreds)."""
+    return (el.text or "") if len(el) == 0 else el.text_content()
+
+
 def non_link_words(el: lxml.html.HtmlElement) -> int:
     """Words (whitespace-separated, counted in C) of an element's text that are not inside a link."""
-    total = len(el.text_content().split())
-    links = sum(len(a.text_content().split()) for a in el.iter("a")) if total else 0
+    total = len(text_of(el).split())
+    links = sum(len(text_of(a).split()) for a in el.iter("a")) if total else 0
     return max(total - links, 0)
 
 
@@ -65,7 +71,7 @@ def page_prose_words(tree: lxml.html.HtmlElement) -> int:
 
 def anchor_texts(tree: lxml.html.HtmlElement) -> frozenset[str]:
     """Normalised texts of the page's links: a block that is one of them is link text."""
-    return frozenset(t for t in (" ".join(a.text_content().split()).lower() for a in tree.iter("a")) if t)
+    return frozenset(t for t in (" ".join(text_of(a).split()).lower() for a in tree.iter("a")) if t)
 
 
 def describe(name: str, blocks: list[str], anchors: frozenset[str]) -> Candidate:
@@ -191,13 +197,8 @@ def fallback_candidates(tree: lxml.html.HtmlElement, url: str | None) -> list[tu
     """The fallback extractions of an unstripped tree: trafilatura with its fallbacks (readability and
     jusText weighed by its own rules), the page's ``<article>``/``<main>``, the densest prose container."""
     drop_hidden(tree)
-    doc = trafilatura.bare_extraction(
-        tree, url=url, fast=False, include_comments=False, include_tables=True, with_metadata=False
-    )
-    text = (doc.text if doc is not None else "") or ""
-    lines = [line for line in (" ".join(raw.split()) for raw in text.split("\n")) if line]
     return [
-        ("trafilatura-fallbacks", lines),
+        ("trafilatura-fallbacks", extract_lines(tree, url, fast=False)),
         ("landmark", landmark_text(tree)),
         ("prose-container", prose_container_text(tree)),
     ]
