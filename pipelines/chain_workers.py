@@ -12,8 +12,10 @@ in the order a one-worker run sees it:
 So a run with N workers makes the decisions of a run with one, and routing by key (which would put a
 one-source burst on one worker) is not needed. Per article, two round trips: the raw record goes out and
 the cleaned article comes back; after learned boilerplate the article goes out again and only its entities
-come back. Workers pull the next task the moment they answer, lowest record first, so the parent's
-learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
+come back, with dedup's print of its final body (the costly part of the fingerprint, off the wire), which
+dedup here then only checks and assembles. Workers pull the next task the moment they answer, lowest
+record first, so the parent's learned-boilerplate step and the second round trip overlap with the workers'
+parsing of later records.
 
 What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
 would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
