@@ -12,8 +12,10 @@ in the order a one-worker run sees it:
 So a run with N workers makes the decisions of a run with one, and routing by key (which would put a
 one-source burst on one worker) is not needed. Per article, two round trips: the raw record goes out and
 the cleaned article comes back; after learned boilerplate the article goes out again and only its entities
-come back. Workers pull the next task the moment they answer, lowest record first, so the parent's
-learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
+come back, with dedup's print of its final body (the costly part of the fingerprint, off the wire), which
+dedup here then only checks and assembles. Workers pull the next task the moment they answer, lowest
+record first, so the parent's learned-boilerplate step and the second round trip overlap with the workers'
+parsing of later records.
 
 What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
 would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
@@ -45,11 +47,13 @@ from apache_beam.runners.worker import statesampler
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, TopicPartition
 
-from pipelines.chain import clean_stage, entity_stage, keeping, parse_stage
+from pipelines.chain import clean_stage, dedup_settings, entity_stage, keeping, parse_stage
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.engine.worker_pool import WorkerPool
 from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
+from transforms.dedup.index import BodyPrint, body_print
+from transforms.dedup.minhash import MinHasher
 from transforms.kafka_io import KafkaRecord, PartitionRange, cap_ranges
 from transforms.settings import KafkaSettings, Limits
 
@@ -83,7 +87,11 @@ def _through(stage: beam.DoFn, element: Any) -> tuple[str, Any]:
 
 class ChainWork:
     """A worker's handler: ``("clean", KafkaRecord)`` -> parse and clean; ``("entities", Article)`` -> NER.
-    Answers ``(outcome, value, counters)``: ("ok", Article | entities) or ("dlq", DeadLetter)."""
+    Answers ``(outcome, value, counters)``: ("ok", Article | (entities, body print)) or ("dlq", DeadLetter).
+
+    The last task of an article whose body is final (NER, after learned boilerplate; clean, when neither
+    follows) also computes dedup's body print (:func:`transforms.dedup.index.body_print`), so the stream
+    process's dedup only assembles the fingerprint."""
 
     def __init__(self, setup: tuple[Limits, Processing]) -> None:
         limits, processing = setup
@@ -93,6 +101,11 @@ class ChainWork:
         self.entities = None
         if processing.entities and not processing.passthrough:
             self.entities = entity_stage(limits, shared=True, journal=journal, keep=keep)
+        self.dedup = None if processing.passthrough else dedup_settings(processing)
+        self.print_after_clean = not (processing.learn_boilerplate or self.entities or self.dedup is None)
+        if self.dedup is not None:
+            d = self.dedup
+            self.hasher = MinHasher(bands=d.bands, rows=d.rows, sketch_bits=d.num_perm)
         for stage in (self.parse, self.clean, self.entities):
             if stage is not None:
                 stage.setup()
@@ -106,13 +119,24 @@ class ChainWork:
                 outcome, value = _through(self.parse, element)
                 if outcome == "ok":
                     outcome, value = _through(self.clean, value)
+                if outcome == "ok" and self.print_after_clean:
+                    value = dataclasses.replace(value, body_print=self._body_print(value.body))
             else:
                 outcome, value = _through(self.entities, element)
                 if outcome == "ok":
-                    value = value.entities
+                    value = (value.entities, self._body_print(element.body))
         finally:
             statesampler.set_current_tracker(None)
         return outcome, value, dict(tally.counts)
+
+    def _body_print(self, body: str) -> BodyPrint | None:
+        """None where it cannot be computed: the stream process then computes it, and meets the error there
+        as a run without workers would."""
+        try:
+            return body_print(body, self.dedup, self.hasher)
+        except Exception as exc:  # noqa: BLE001 - the stream process computes it again
+            log.debug("body_print_failed", error=type(exc).__name__)
+            return None
 
 
 # ---- in the stream process --------------------------------------------------------------------------------
@@ -491,7 +515,8 @@ class _PooledDoFn(beam.DoFn):
                 _count(counts)
                 item.pending = None
                 if outcome == "ok":
-                    item.article = dataclasses.replace(item.article, entities=value)
+                    entities, body_print = value
+                    item.article = dataclasses.replace(item.article, entities=entities, body_print=body_print)
                 else:
                     item.letter = value
             if item.letter is not None:

@@ -134,6 +134,9 @@ class Article:
     metadata: dict[str, str] = field(default_factory=dict)
     pipeline_version: str = PIPELINE_VERSION
     origin: Origin | None = field(default=None, repr=False, compare=False, metadata={WIRE: False})
+    body_print: Any = field(default=None, repr=False, compare=False, metadata={WIRE: False})
+    """Dedup's part of the fingerprint that depends on the body alone, computed ahead where the body is final
+    (``transforms.dedup.index.BodyPrint``, checked against the body before use); never on the wire."""
 
 
 @dataclass

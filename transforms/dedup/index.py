@@ -140,29 +140,71 @@ def arrival_rank(article: Article, arrival_ms: int = 0) -> bytes:
     )
 
 
+@dataclass(frozen=True)
+class BodyPrint:
+    """What a fingerprint takes from the body alone: the costly part (normalising, shingles, MinHash, the
+    sample), pure, so it can be computed wherever the body is final (a chain worker) and travel with the
+    article off the wire (``Article.body_print``). It names the body and settings it was computed for
+    (:meth:`fits`), so one that no longer fits is computed again, never used."""
+
+    body_check: int
+    shape: tuple[int, ...]
+    content_hash: str
+    sketch: bytes
+    band_keys: tuple[bytes, ...]
+    sample: bytes
+
+    def fits(self, body: str, settings: DedupSettings) -> bool:
+        return self.shape == _shape(settings) and self.body_check == _body_check(body)
+
+
+def _shape(settings: DedupSettings) -> tuple[int, ...]:
+    """The settings a body print depends on (not the threshold: it only compares prints)."""
+    return (settings.shingle_size, settings.sample_size, settings.bands, settings.rows, settings.num_perm)
+
+
+def _body_check(body: str) -> int:
+    return xxhash.xxh3_64_intdigest(body.encode("utf-8", "surrogatepass"))
+
+
+def body_print(body: str, settings: DedupSettings, hasher: MinHasher) -> BodyPrint:
+    """The body's part of :func:`fingerprint` (``hasher`` made from ``settings``)."""
+    text = normalise(body)
+    shingles = shingle_hashes(text, settings.shingle_size)
+    signature = hasher.signature(shingles)
+    return BodyPrint(
+        body_check=_body_check(body),
+        shape=_shape(settings),
+        content_hash=hash_normalised(text),
+        sketch=signature.sketch,
+        band_keys=signature.band_keys,
+        sample=shingle_sample(shingles, settings.sample_size),
+    )
+
+
 def fingerprint(
     article: Article, settings: DedupSettings, hasher: MinHasher, arrival_ms: int = 0
 ) -> Fingerprint:
-    text = normalise(article.body)
-    chash = hash_normalised(text)
-    shingles = shingle_hashes(text, settings.shingle_size)
-    signature = hasher.signature(shingles)
+    """Everything dedup needs from ``article``; its body's part from ``article.body_print`` when that was
+    computed ahead for this body and these settings, else computed here."""
+    ahead = article.body_print
+    fits = isinstance(ahead, BodyPrint) and ahead.fits(article.body, settings)
+    body = ahead if fits else body_print(article.body, settings, hasher)
     keys: list[tuple[bytes, str]] = []
     if article.canonical_url:
         keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
-    keys.append((b"h" + bytes.fromhex(chash)[:15], EXACT))
-    keys.extend((b"b" + key, NEAR) for key in signature.band_keys)
-    arrival = arrival_rank(article, arrival_ms)
+    keys.append((b"h" + bytes.fromhex(body.content_hash)[:15], EXACT))
+    keys.extend((b"b" + key, NEAR) for key in body.band_keys)
     return Fingerprint(
         article_id=article.id,
         id_bytes=encode_id(article.id),
-        arrival=arrival,
+        arrival=arrival_rank(article, arrival_ms),
         event_s=event_seconds(article, arrival_ms // 1000),
-        content_hash=chash,
-        sketch=signature.sketch,
+        content_hash=body.content_hash,
+        sketch=body.sketch,
         keys=tuple(keys),
         published_ms=int(article.published_at.timestamp() * 1000) if article.published_at else _NO_DATE,
-        sample=shingle_sample(shingles, settings.sample_size),
+        sample=body.sample,
     )
 
 

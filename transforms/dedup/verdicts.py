@@ -11,7 +11,8 @@ from transforms.records import Article, Dedup, DuplicateVerdict, utcnow
 def annotate(article: Article, fp: Fingerprint, match: Match | None) -> Article:
     """``dedup`` filled in: the content hash, and the cluster (the survivor's id; its own id if it survives)."""
     cluster = match.article_id if match else article.id
-    return dataclasses.replace(article, dedup=Dedup(content_hash=fp.content_hash, cluster_id=cluster))
+    dedup = Dedup(content_hash=fp.content_hash, cluster_id=cluster)
+    return dataclasses.replace(article, dedup=dedup, body_print=None)  # used: no need to carry it further
 
 
 def verdict(article: Article, match: Match) -> DuplicateVerdict:
