@@ -25,7 +25,7 @@ def test_produce_stream_consume_over_tls(kafka_broker, kafka_tls, topics, tmp_pa
     assert json.loads(produced.stdout)["messages"] == 13
 
     streamed = newsflow(
-        "stream", *tls, "--group-id", "tls", "--idle-timeout", "8", "--passthrough", "true",
+        "stream", *tls, "--group-id", "tls", "--idle-timeout", "3", "--passthrough", "true",
         *topic_flags(topics),
     )  # fmt: skip
     assert streamed.returncode == 0, streamed.stderr[-3000:]
