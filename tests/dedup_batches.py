@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from kafka import KafkaProducer
 
 from pipelines.cli.topic_reader import records_to_end
 from pipelines.options import Topics
+from tests.cli_runs import newsflow, topic_flags
 from tests.shared_data import CONLL_DEV
 from transforms import avro
 from transforms.dedup import Deduplicator
@@ -88,12 +87,11 @@ def stream(
 ) -> list[dict]:
     """One dedup-only ``newsflow stream`` run until idle (no entities, no learned boilerplate: the runs
     test the index, not the other stages); returns its JSON log events."""
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", bootstrap, "--group-id", group, "--idle-timeout", str(idle_timeout)]
-    cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic]
-    cmd += ["--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic]
-    cmd += ["--state-dir", str(state_dir), "--entities", "false", "--learn-boilerplate", "false"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    run = newsflow(
+        "stream", "--bootstrap-servers", bootstrap, "--group-id", group, "--idle-timeout", str(idle_timeout),
+        *topic_flags(topics), "--state-dir", str(state_dir), "--entities", "false", "--learn-boilerplate", "false",
+        timeout=timeout,
+    )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     events = []
     for line in run.stderr.splitlines():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -19,6 +18,7 @@ from pipelines.devkafka import broker
 from pipelines.devkafka.broker import LocalBroker, SaslListener
 from pipelines.devkafka.tls import TlsMaterial, make_tls_material
 from pipelines.options import Topics
+from tests.cli_runs import newsflow, topic_flags
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -84,10 +84,7 @@ def run_stream(kafka_broker: LocalBroker, topics: Topics) -> Callable[..., subpr
     """Run ``newsflow stream`` on this test's topics as a subprocess; extra flags are appended."""
 
     def run(*extra: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-        cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--input-topic", topics.input_topic]
-        cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
-        cmd += ["--dlq-topic", topics.dlq_topic, *extra]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        bootstrap = ["--bootstrap-servers", kafka_broker.bootstrap]
+        return newsflow("stream", *bootstrap, *topic_flags(topics), *extra, timeout=timeout)
 
     return run

@@ -28,6 +28,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.cli.topic_reader import records_to_end
 from pipelines.options import Limits, Processing, Topics
+from tests.cli_runs import newsflow, topic_flags
 from tests.java_avro import JAVA_EXAMPLE, ROOT, JavaAvro, build, classpath
 from tests.shared_data import CONLL_TRAIN
 from transforms import avro
@@ -141,30 +142,18 @@ def run(kafka_broker, java_avro: JavaAvro, tmp_path_factory) -> Run:
 
     jsonl = tmp / "inputs.jsonl"
     jsonl.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in json_envelopes))
-    cli = [sys.executable, "-m", "pipelines.cli", "--log-format", "json"]
     boot = ["--bootstrap-servers", kafka_broker.bootstrap]
     for path, fmt in ((ROOT / "examples" / "articles.jsonl", "json"), (jsonl, "avro")):
-        done = subprocess.run(
-            [*cli, "produce", *boot, "--topic", topics.input_topic, "--format", fmt, str(path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        done = newsflow(
+            "produce", *boot, "--topic", topics.input_topic, "--format", fmt, str(path), timeout=120
         )
         assert done.returncode == 0, done.stderr[-2000:]
 
     group = f"{prefix}-group"
-    stream = [
-        *cli,
-        "stream",
-        *boot,
-        "--input-topic",
-        topics.input_topic,
-        "--output-topic",
-        topics.output_topic,
-    ]
-    stream += ["--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic]
-    stream += ["--group-id", group, "--idle-timeout", "8", "--state-dir", str(tmp / "state")]
-    done = subprocess.run(stream, capture_output=True, text=True, timeout=900)
+    done = newsflow(
+        "stream", *boot, *topic_flags(topics), "--group-id", group, "--idle-timeout", "8",
+        "--state-dir", str(tmp / "state"), timeout=900,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
 
     records = {
@@ -306,22 +295,14 @@ def test_legacy_dead_letters_are_read_by_consume_and_dlq_replay(kafka_broker, tm
     producer.send(topic, legacy).get(timeout=30)
     producer.send(topic, b"\xc3\x01" + bytes(8)).get(timeout=30)  # undecodable: reported, not fatal
     producer.close()
-    cli = [sys.executable, "-m", "pipelines.cli", "--log-format", "json"]
     boot = ["--bootstrap-servers", kafka_broker.bootstrap]
-    consume = subprocess.run(
-        [*cli, "consume", *boot, "--topic", topic], capture_output=True, text=True, timeout=120
-    )
+    consume = newsflow("consume", *boot, "--topic", topic, timeout=120)
     assert consume.returncode == 0, consume.stderr[-2000:]
     first, second = (json.loads(line) for line in consume.stdout.splitlines())
     assert first["_schema"] == "dead_letter" and first["original"] == '{"text": 1}'
     assert second["_schema"] == "undecodable" and "unknown Avro schema fingerprint" in second["error"]
     assert consume.stderr.count('"avro_legacy_fingerprint"') == 1
-    replay = subprocess.run(
-        [*cli, "dlq", "replay", *boot, "--dlq-topic", topic, "--dry-run"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    replay = newsflow("dlq", "replay", *boot, "--dlq-topic", topic, "--dry-run", timeout=120)
     assert replay.returncode == 0, replay.stderr[-2000:]
     plan = [json.loads(line) for line in replay.stdout.splitlines()]
     assert plan[0]["action"] == "send" and plan[0]["stage"] == "parse"

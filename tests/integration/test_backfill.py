@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from pipelines.cli.topic_reader import records_to_end
+from tests.cli_runs import command
 from tests.shared_data import CONLL_TRAIN
 from transforms import avro
 from transforms.entities import conll
@@ -66,7 +66,7 @@ def produce_three_days(bootstrap: str, topic: str) -> tuple[datetime, dict[tuple
 
 
 def backfill(bootstrap: str, topics, day: datetime, outputs: list[str]) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "backfill"]
+    cmd = command("backfill")
     cmd += ["--bootstrap-servers", bootstrap, "--topic", topics.input_topic]
     cmd += ["--from", day.isoformat(), "--to", (day + timedelta(days=1)).isoformat()]
     cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import fastavro
 import pytest
 from kafka import KafkaProducer
 
+from tests.cli_runs import command
 from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ PER_DAY = 10
 
 
 def backfill(kafka_broker, topics, day: datetime, out: Path, *extra: str) -> set[str]:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "backfill"]
+    cmd = command("backfill")
     cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--topic", topics.input_topic]
     cmd += ["--day", day.date().isoformat(), "--output", str(out), "--workers", "1", "--passthrough", "true"]
     run = subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=600)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipelines.devkafka.broker import free_port
+from tests.cli_runs import command
 from tests.shared_data import CONLL_TRAIN
 from transforms.entities.conll import stories
 
@@ -49,7 +49,7 @@ def test_a_running_backfill_serves_progress_and_health(tmp_path):
             out.write(json.dumps({"url": f"https://wire.example/{i}", "source": "wire", "text": text}) + "\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "backfill", "--input", str(source)]
+    cmd = command("backfill", "--input", str(source))
     cmd += ["--output", str(tmp_path / "out"), "--workers", "2", "--metrics-port", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seen: list[dict] = []

@@ -6,13 +6,13 @@ import gzip
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import fastavro
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from tests.cli_runs import command
 from tests.shared_data import SCRAPINGHUB
 from transforms import avro
 
@@ -51,7 +51,7 @@ def test_warc_archive_backfills_to_decodable_avro_files(tmp_path):
     archive = tmp_path / "CC-NEWS-20261102060000-00001.warc.gz"
     offsets = write_archive(archive)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "backfill"]
+    cmd = command("backfill")
     cmd += ["--input", str(tmp_path / "*.warc.gz"), "--output", str(out), "--source", "cc-news"]
     cmd += ["--codec", "snappy", "--workers", "2"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)

@@ -4,24 +4,22 @@ a broker that is down at start-up gives clear log lines and a non-zero exit, nev
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from pipelines.devkafka import broker
+from tests.chaos_runs import assert_delivered, chaos
+from tests.cli_runs import newsflow
 
 pytestmark = pytest.mark.integration
-
-CHAOS = Path(__file__).resolve().parents[2] / "benchmarks" / "chaos.py"
 
 
 def test_broker_down_at_start_up_exits_non_zero_with_a_clear_message():
     port = broker.free_port()  # nothing listens there
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", f"127.0.0.1:{port}", "--connect-timeout", "4", "--passthrough", "true"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    run = newsflow(
+        "stream", "--bootstrap-servers", f"127.0.0.1:{port}", "--connect-timeout", "4", "--passthrough", "true",
+        timeout=120,
+    )  # fmt: skip
     assert run.returncode == 4, run.stderr[-2000:]
     events = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
     names = [e["event"] for e in events]
@@ -32,16 +30,11 @@ def test_broker_down_at_start_up_exits_non_zero_with_a_clear_message():
 
 def test_twenty_second_outage_loses_nothing_and_the_stream_recovers(tmp_path):
     """On a broker of its own (chaos.py starts one on a free port), so the session's broker stays up."""
-    report_path = tmp_path / "report.json"
-    cmd = [sys.executable, str(CHAOS), "--work-dir", str(tmp_path / "work"), "--batch-records", "40"]
-    cmd += ["--articles", "120", "--kills", "0", "--outage", "20", "--no-hostile", "--idle-timeout", "8"]
-    cmd += ["--scenario", "kills", "--json-out", str(report_path)]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
-    assert report_path.exists(), run.stderr[-4000:]
-    report = json.loads(report_path.read_text())["scenarios"]["kills"]
+    run, report = chaos(
+        "kills", tmp_path, "--batch-records", "40", "--articles", "120", "--kills", "0", "--outage", "20",
+        "--no-hostile", "--idle-timeout", "8", timeout=1200,
+    )  # fmt: skip
     outage = report["outage"]
     assert outage["pipeline_survived"], outage
     assert outage["recovery_seconds"] is not None
-    assert report["lost"] == 0, report["lost_positions"]
-    assert report["duplicates_not_in_flight"] == 0 and report["committed_at_end"]
-    assert run.returncode == 0 and report["ok"]
+    assert_delivered(run, report)

@@ -4,19 +4,19 @@ exit code, with no traceback at the default log level; signals and the local bro
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.cli_runs import failure_line, newsflow
+from tests.cli_runs import command, failure_line, newsflow, topic_flags
 from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
@@ -54,9 +54,8 @@ def test_a_misspelled_topic_gets_the_closest_name_at_once(kafka_broker, topics, 
     assert last["error"].endswith(f"did you mean '{topics.input_topic}'?")
     assert len(produce.stderr.strip().splitlines()) == 1, produce.stderr
     stream = newsflow(
-        "stream", "--bootstrap-servers", kafka_broker.bootstrap, "--input-topic", typo,
-        "--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic,
-        "--dlq-topic", topics.dlq_topic,
+        "stream", "--bootstrap-servers", kafka_broker.bootstrap,
+        *topic_flags(dataclasses.replace(topics, input_topic=typo)),
     )  # fmt: skip
     last = failure_line(stream, 6)
     assert f"topic '{typo}' does not exist" in last["error"] and f"'{topics.input_topic}'" in last["error"]
@@ -113,10 +112,8 @@ def _committed(bootstrap: str, topic: str, group: str) -> dict[int, int | None]:
 
 
 def _stream(kafka_broker, topics, group: str, state: Path, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--input-topic", topics.input_topic]
-    cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
-    cmd += ["--dlq-topic", topics.dlq_topic, "--group-id", group, "--state-dir", str(state), *extra]
+    cmd = command("stream", "--bootstrap-servers", kafka_broker.bootstrap, *topic_flags(topics))
+    cmd += ["--group-id", group, "--state-dir", str(state), *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -49,7 +49,7 @@ def test_the_reference_article_as_jsonl_and_txt_reaches_consumers_once(
     done = subprocess.run(produce, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     run = run_stream(
-        "--idle-timeout", "5", "--group-id", "ref-copies", "--state-dir", str(tmp_path / "state"),
+        "--idle-timeout", "3", "--group-id", "ref-copies", "--state-dir", str(tmp_path / "state"),
         "--entities", "false",
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
@@ -76,9 +76,9 @@ def test_copies_in_any_arrival_order_across_a_restart(kafka_broker, topics, run_
     state = str(tmp_path_factory.mktemp("state"))
     common = ["--group-id", "arrivals", "--state-dir", state, "--entities", "false", "--batch-records", "7"]
     half = str(len(scenario.arrivals) // 2)
-    first = run_stream(*common, "--max-records", half, "--idle-timeout", "5")
+    first = run_stream(*common, "--max-records", half, "--idle-timeout", "3")
     assert first.returncode == 0, first.stderr[-3000:]
-    second = run_stream(*common, "--idle-timeout", "5")  # the restart: same group, same state dir
+    second = run_stream(*common, "--idle-timeout", "3")  # the restart: same group, same state dir
     assert second.returncode == 0, second.stderr[-3000:]
     clean = read_topic(kafka_broker.bootstrap, topics.output_topic)
     duplicates = read_topic(kafka_broker.bootstrap, topics.duplicates_topic)

@@ -21,7 +21,7 @@ def test_duplicates_of_articles_seen_before_a_restart_are_recognised(kafka_broke
     docs = stories(12)
     originals, fresh = docs[:9], docs[9:]
     produce(settings, topics.input_topic, first_batch(originals))
-    stream(kafka_broker.bootstrap, topics, "dedup-restart", tmp_path / "state", idle_timeout=8, timeout=900)
+    stream(kafka_broker.bootstrap, topics, "dedup-restart", tmp_path / "state", idle_timeout=3, timeout=900)
     first = read_topic(settings, topics.output_topic)
     assert sorted(a["url"] for a in first) == sorted(
         f"https://wire.example/{i}" for i in range(len(originals))
@@ -32,7 +32,7 @@ def test_duplicates_of_articles_seen_before_a_restart_are_recognised(kafka_broke
     second, copies = second_batch(originals, fresh, ids)  # copies: copy url -> id of the original
     produce(settings, topics.input_topic, second)
 
-    stream(kafka_broker.bootstrap, topics, "dedup-restart", tmp_path / "state", idle_timeout=8, timeout=900)
+    stream(kafka_broker.bootstrap, topics, "dedup-restart", tmp_path / "state", idle_timeout=3, timeout=900)
     clean = read_topic(settings, topics.output_topic)
     verdicts = read_topic(settings, topics.duplicates_topic)
     summary = [(v["url"], v["duplicate_of"], v["method"]) for v in verdicts]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.cli.commands.consume import iter_records
 from pipelines.options import Topics
+from tests.cli_runs import command, topic_flags
 from tests.shared_data import CONLL_TRAIN
 from transforms.entities.conll import stories
 from transforms.group_membership import commit_forward
@@ -88,10 +88,8 @@ class CommitSampler(threading.Thread):
 
 
 def start(bootstrap: str, topics: Topics, state_dir: Path, log_path: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", bootstrap, "--input-topic", topics.input_topic]
-    cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
-    cmd += ["--dlq-topic", topics.dlq_topic, "--group-id", GROUP, "--state-dir", str(state_dir)]
+    cmd = command("stream", "--bootstrap-servers", bootstrap, *topic_flags(topics))
+    cmd += ["--group-id", GROUP, "--state-dir", str(state_dir)]
     cmd += ["--batch-records", "8", "--poll-interval", "0.5"]
     with open(log_path, "w") as log_file:
         return subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)

@@ -25,7 +25,6 @@ import gzip
 import json
 import random
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +38,7 @@ from apache_beam.transforms.window import TimestampedValue
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.options import Topics
+from tests.cli_runs import command, topic_flags
 from tests.dedup_arrivals import check, make_scenario
 from tests.shared_data import CONLL_TRAIN, SCRAPINGHUB
 from transforms import avro
@@ -228,11 +228,8 @@ def run_stream(runner: str, prism: str, kafka_broker, tmp_path: Path) -> dict:
     topics = fresh_topics(kafka_broker, runner)
     messages = inputs()
     produce(settings, topics.input_topic, messages)
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--group-id", f"portable-{runner}"]
-    cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic]
-    cmd += ["--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic]
-    cmd += ["--max-records", str(len(messages)), "--idle-timeout", "20", *COMMON]
+    cmd = command("stream", "--bootstrap-servers", kafka_broker.bootstrap, "--group-id", f"portable-{runner}")
+    cmd += [*topic_flags(topics), "--max-records", str(len(messages)), "--idle-timeout", "20", *COMMON]
     cmd += ["--", *runner_args(runner, prism)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
     (tmp_path / f"stream-{runner}.log").write_text(run.stdout + run.stderr)
@@ -282,7 +279,7 @@ def test_stream_on_the_portable_runner_equals_the_direct_runner(prism, kafka_bro
 
 def run_backfill(runner: str, prism: str, source: Path, tmp_path: Path) -> dict:
     out = tmp_path / f"backfill-{runner}"
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "backfill"]
+    cmd = command("backfill")
     cmd += ["--input", str(source), "--output", str(out), "--workers", "1", *COMMON]
     cmd += ["--", *runner_args(runner, prism)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)

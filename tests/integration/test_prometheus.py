@@ -11,7 +11,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -24,6 +23,7 @@ import pytest
 from kafka import KafkaProducer
 
 from pipelines.devkafka.broker import free_port
+from tests.cli_runs import command, topic_flags
 from tests.shared_data import CONLL_TRAIN
 from transforms.entities.conll import stories
 from transforms.settings import KafkaSettings
@@ -111,10 +111,8 @@ class Prometheus:
 def stream_with_metrics(kafka_broker, topics, tmp_path) -> Iterator[tuple[subprocess.Popen, str]]:
     """``newsflow stream --metrics-port`` on this test's topics, small batches so a backlog takes several."""
     port = free_port()
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--input-topic", topics.input_topic]
-    cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
-    cmd += ["--dlq-topic", topics.dlq_topic, "--group-id", "metrics", "--poll-interval", "0.5"]
+    cmd = command("stream", "--bootstrap-servers", kafka_broker.bootstrap, *topic_flags(topics))
+    cmd += ["--group-id", "metrics", "--poll-interval", "0.5"]
     cmd += ["--batch-records", "4", "--state-dir", str(tmp_path / "state"), "--metrics-port", str(port)]
     with open(tmp_path / "stream.log", "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)

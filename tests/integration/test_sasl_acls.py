@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -18,6 +17,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
 
 from pipelines.options import Topics
+from tests.cli_runs import newsflow as run_cli
+from tests.cli_runs import topic_flags
 from tests.dedup_batches import stories
 
 pytestmark = pytest.mark.integration
@@ -31,22 +32,14 @@ def newsflow(
     *args: str, password: str, timeout: float = 600, level: str = "info"
 ) -> subprocess.CompletedProcess:
     """The CLI as a user runs it, the password in the environment (where the README says it belongs)."""
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "--log-level", level, *args]
     env = {**os.environ, "NEWSFLOW_SASL_PASSWORD": password}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return run_cli("--log-level", level, *args, env=env, timeout=timeout)
 
 
 def sasl(kafka_broker, kafka_tls, user: str) -> list[str]:
     return [
         "--bootstrap-servers", kafka_broker.sasl_bootstrap, "--security-protocol", "SASL_SSL",
         "--ssl-cafile", str(kafka_tls.ca_pem), "--sasl-mechanism", "SCRAM-SHA-512", "--sasl-username", user,
-    ]  # fmt: skip
-
-
-def topic_flags(topics: Topics) -> list[str]:
-    return [
-        "--input-topic", topics.input_topic, "--output-topic", topics.output_topic,
-        "--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic,
     ]  # fmt: skip
 
 

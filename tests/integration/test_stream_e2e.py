@@ -60,7 +60,7 @@ def test_stream_until_idle_accounts_for_every_input(kafka_broker, topics, run_st
         sent[(meta.partition, meta.offset)] = value
     producer.close()
 
-    run = run_stream("--group-id", "e2e", "--idle-timeout", "8", "--state-dir", str(tmp_path / "state"))
+    run = run_stream("--group-id", "e2e", "--idle-timeout", "3", "--state-dir", str(tmp_path / "state"))
     assert run.returncode == 0, run.stderr[-3000:]
 
     clean = read_topic(settings, topics.output_topic)
@@ -105,7 +105,7 @@ def test_clean_records_decode_with_fastavro_against_the_schema_file(kafka_broker
         30
     )
     producer.close()
-    assert run_stream("--idle-timeout", "5", "--entities", "false").returncode == 0
+    assert run_stream("--idle-timeout", "3", "--entities", "false").returncode == 0
     consumer = KafkaConsumer(**settings.consumer_kwargs(None))
     tps = [TopicPartition(topics.output_topic, p) for p in range(4)]
     consumer.assign(tps)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -13,6 +12,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.cli.commands.consume import iter_records
+from tests.cli_runs import command, topic_flags
 from tests.shared_data import CONLL_TRAIN
 from transforms.boilerplate.learned import REASON
 from transforms.entities.conll import stories
@@ -67,10 +67,8 @@ def test_default_runner_streams_batches_while_running(kafka_broker, topics, tmp_
         {"url": f"https://wire.example/{i}", "source": "wire", "text": f"{t}\n\n{FOOTER}"}
         for i, t in enumerate(texts[:8])
     ]
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "stream"]
-    cmd += ["--bootstrap-servers", kafka_broker.bootstrap, "--input-topic", topics.input_topic]
-    cmd += ["--output-topic", topics.output_topic, "--duplicates-topic", topics.duplicates_topic]
-    cmd += ["--dlq-topic", topics.dlq_topic, "--group-id", GROUP, "--poll-interval", "0.5"]
+    cmd = command("stream", "--bootstrap-servers", kafka_broker.bootstrap, *topic_flags(topics))
+    cmd += ["--group-id", GROUP, "--poll-interval", "0.5"]
     log_path = tmp_path / "stream.log"
     with open(log_path, "w") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)

@@ -4,17 +4,12 @@ a client without TLS gets nowhere on that port."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli_runs import newsflow, topic_flags
+
 pytestmark = pytest.mark.integration
-
-
-def newsflow(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def test_produce_stream_consume_over_tls(kafka_broker, kafka_tls, topics, tmp_path):
@@ -30,9 +25,8 @@ def test_produce_stream_consume_over_tls(kafka_broker, kafka_tls, topics, tmp_pa
     assert json.loads(produced.stdout)["messages"] == 13
 
     streamed = newsflow(
-        "stream", *tls, "--group-id", "tls", "--idle-timeout", "8", "--passthrough", "true",
-        "--input-topic", topics.input_topic, "--output-topic", topics.output_topic,
-        "--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic,
+        "stream", *tls, "--group-id", "tls", "--idle-timeout", "3", "--passthrough", "true",
+        *topic_flags(topics),
     )  # fmt: skip
     assert streamed.returncode == 0, streamed.stderr[-3000:]
 

@@ -9,14 +9,12 @@ import json
 import random
 from pathlib import Path
 
-import apache_beam as beam
 import fastavro
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.transforms.window import TimestampedValue
 
 from pipelines.chain import ArticleChain
 from pipelines.cli import main
 from pipelines.options import Processing
+from tests.beam_runs import run_in_process
 from tests.dedup_arrivals import ARRIVAL0_MS, bodies, near_copy
 from transforms.dedup.store import DB_NAME
 from transforms.kafka_io import KafkaRecord
@@ -24,30 +22,16 @@ from transforms.settings import Limits
 
 WIRE = {"url": "https://wire.example/a", "text": bodies()[2], "published_at": "2026-11-30T12:00:00Z"}
 
-_DELIVERED: list = []
-
-
-def _deliver(article: object) -> None:
-    _DELIVERED.append(article)
-
 
 def stream(state_dir: Path, messages: list[dict]) -> list:
     """One micro-batch of the local stream's chain (dedup in ``state_dir``): the delivered articles."""
-    _DELIVERED.clear()
     records = [
         KafkaRecord("articles.raw", 0, i, None, json.dumps(m).encode(), ARRIVAL0_MS + i)
         for i, m in enumerate(messages)
     ]
     processing = Processing(state_dir=str(state_dir), learn_boilerplate=False, entities=False)
-    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
-        outputs = (
-            pipeline
-            | beam.Create(records)
-            | beam.Map(lambda r: TimestampedValue(r, r.timestamp_ms / 1000))
-            | ArticleChain(Limits(), processing, mode="local")
-        )
-        outputs["articles"] | beam.Map(_deliver)
-    return list(_DELIVERED)
+    stamped = [(r, r.timestamp_ms / 1000) for r in records]
+    return run_in_process(stamped, ArticleChain(Limits(), processing, mode="local"), ["articles"])["articles"]
 
 
 def avro_records(out: Path, kind: str) -> list[dict]:

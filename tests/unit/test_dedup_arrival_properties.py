@@ -17,13 +17,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import apache_beam as beam
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.transforms.window import TimestampedValue
 from hypothesis import HealthCheck, Phase, given, settings
 
 from pipelines.chain import LocalChain
 from pipelines.options import Processing
+from tests.beam_runs import run_in_process
 from tests.dedup_arrivals import T0, Copy, Scenario, bodies, check, scenarios
 from transforms.dedup import Deduplicate, Deduplicator, DedupSettings, SqliteStore
 from transforms.kafka_io import KafkaRecord
@@ -127,31 +125,11 @@ def test_newsflow_process_keeps_one_copy_per_story_across_restarts(scenario: Sce
     check(scenario, survivors, {d: chain_ids[t] for d, t in verdicts.items()})
 
 
-_OUTPUTS: dict[str, list] = {"kept": [], "dropped": []}
-
-
-def _keep(article: object) -> None:
-    _OUTPUTS["kept"].append(article.id)  # the in-process FnApiRunner: this module's global, by reference
-
-
-def _drop(found: object) -> None:
-    _OUTPUTS["dropped"].append((found.id, found.duplicate_of))
-
-
 def beam_batch(copies: list[Copy], **dedup: object) -> tuple[list, list]:
     """One bounded run of ``Deduplicate`` on the FnApiRunner, elements stamped with their Kafka time."""
-    for collected in _OUTPUTS.values():
-        collected.clear()
-    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
-        out = (
-            pipeline
-            | beam.Create([(c.article(), c.arrival_ms) for c in copies])
-            | beam.Map(lambda item: TimestampedValue(item[0], item[1] / 1000))
-            | Deduplicate(DedupSettings(), **dedup)
-        )
-        out["articles"] | "Kept" >> beam.Map(_keep)
-        out["duplicates"] | "Dropped" >> beam.Map(_drop)
-    return list(_OUTPUTS["kept"]), list(_OUTPUTS["dropped"])
+    stamped = [(c.article(), c.arrival_ms / 1000) for c in copies]
+    out = run_in_process(stamped, Deduplicate(DedupSettings(), **dedup), ["articles", "duplicates"])
+    return [a.id for a in out["articles"]], [(d.id, d.duplicate_of) for d in out["duplicates"]]
 
 
 @given(scenarios(max_copies=30, max_clusters=2))

@@ -6,13 +6,11 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-import apache_beam as beam
 import numpy as np
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.transforms.window import TimestampedValue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.beam_runs import run_in_process
 from tests.dedup_arrivals import T0, bodies
 from transforms.dedup import Deduplicate, Deduplicator, DedupSettings
 from transforms.dedup.index import EXACT, NEAR, Match, encode_id
@@ -131,17 +129,6 @@ def test_a_sample_that_disagrees_overrules_the_estimate_and_a_missing_one_does_n
     assert asked == []
 
 
-_OUT: dict[str, list] = {"kept": [], "dropped": []}
-
-
-def _kept(a: Article) -> None:
-    _OUT["kept"].append(a.id)  # the in-process FnApiRunner: this module's global, by reference
-
-
-def _dropped(v: object) -> None:
-    _OUT["dropped"].append((v.id, v.duplicate_of, v.method, v.similarity))
-
-
 def test_the_runner_state_mode_measures_like_the_local_rule() -> None:
     """``Deduplicate(mode="stream")`` on the FnApiRunner, with a sketch too small to tell: every
     candidate is measured on the samples (kept in runner state by article id), and survivors, verdicts,
@@ -174,16 +161,8 @@ def test_the_runner_state_mode_measures_like_the_local_rule() -> None:
     assert 3 <= len(expected_dropped) <= 10
     assert (articles[-1].id, articles[-2].id, EXACT, 1.0) in expected_dropped
 
-    for collected in _OUT.values():
-        collected.clear()
-    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
-        out = (
-            pipeline
-            | beam.Create(articles)
-            | beam.Map(lambda a: TimestampedValue(a, a.fetched_at.timestamp()))
-            | Deduplicate(NOISY, mode="stream")
-        )
-        out["articles"] | "Kept" >> beam.Map(_kept)
-        out["duplicates"] | "Dropped" >> beam.Map(_dropped)
-    assert sorted(_OUT["kept"]) == sorted(expected_kept)
-    assert sorted(_OUT["dropped"]) == sorted(expected_dropped)
+    stamped = [(a, a.fetched_at.timestamp()) for a in articles]
+    out = run_in_process(stamped, Deduplicate(NOISY, mode="stream"), ["articles", "duplicates"])
+    assert sorted(a.id for a in out["articles"]) == sorted(expected_kept)
+    dropped = [(v.id, v.duplicate_of, v.method, v.similarity) for v in out["duplicates"]]
+    assert sorted(dropped) == sorted(expected_dropped)

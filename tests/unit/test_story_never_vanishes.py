@@ -15,12 +15,9 @@ import sys
 from functools import cache
 from pathlib import Path
 
-import apache_beam as beam
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.transforms.window import TimestampedValue
-
 from pipelines.chain import ArticleChain
 from pipelines.options import Processing
+from tests.beam_runs import run_in_process
 from tests.dedup_arrivals import ARRIVAL0_MS, bodies
 from transforms.kafka_io import KafkaRecord
 from transforms.settings import Limits
@@ -74,35 +71,22 @@ def test_newsflow_process_never_drops_copies_for_a_dead_lettered_survivor(tmp_pa
     check(by_url)
 
 
-_OUT: dict[str, list] = {"articles": [], "duplicates": [], "dlq": []}
-
-
-def _collect(name: str, record: object) -> None:
-    _OUT[name].append(record)
-
-
 def test_the_streams_chain_never_drops_copies_for_a_dead_lettered_survivor(tmp_path: Path) -> None:
     records = [
         KafkaRecord("articles.raw", i % 2, i, None, json.dumps(m).encode(), ARRIVAL0_MS + i * 1000)
         for i, m in enumerate(messages())
     ]
-    for collected in _OUT.values():
-        collected.clear()
     limits = Limits(doc_time_budget=float(BUDGET))
     processing = Processing(state_dir=str(tmp_path), learn_boilerplate=False)
-    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
-        outputs = (
-            pipeline
-            | beam.Create(records)
-            | beam.Map(lambda r: TimestampedValue(r, r.timestamp_ms / 1000))
-            | ArticleChain(limits, processing, mode="local")
-        )
-        for name in _OUT:
-            outputs[name] | f"Collect{name}" >> beam.Map(lambda r, n=name: _collect(n, r))
+    out = run_in_process(
+        [(r, r.timestamp_ms / 1000) for r in records],
+        ArticleChain(limits, processing, mode="local"),
+        ["articles", "duplicates", "dlq"],
+    )
     url_at = {i: m["url"] for i, m in enumerate(messages())}
-    outcomes = {a.url: ("article", {"id": a.id}) for a in _OUT["articles"]}
-    outcomes |= {d.url: ("duplicate", {"duplicate_of": d.duplicate_of}) for d in _OUT["duplicates"]}
-    for letter in _OUT["dlq"]:
+    outcomes = {a.url: ("article", {"id": a.id}) for a in out["articles"]}
+    outcomes |= {d.url: ("duplicate", {"duplicate_of": d.duplicate_of}) for d in out["duplicates"]}
+    for letter in out["dlq"]:
         outcomes[url_at[letter.source_position.offset]] = (
             "dead_letter",
             {"stage": letter.stage, "error_type": letter.error_type},

@@ -71,6 +71,58 @@ def _millis(timestamp: Timestamp) -> int:
     return max(0, int(timestamp.micros // 1000)) if MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP else 0
 
 
+def _held_micros(timestamp: Timestamp) -> int:
+    """When a held element is due: its timestamp in epoch µs (the watermark has passed it), 0 when it has
+    none."""
+    return max(0, int(timestamp.micros)) if timestamp > MIN_TIMESTAMP else 0
+
+
+def _horizon_after(seconds: int, settings: DedupSettings) -> Timestamp:
+    """When state kept for an element of second ``seconds`` expires: one horizon later, in event time."""
+    return Timestamp(seconds=seconds) + Duration(seconds=settings.horizon_ms // 1000)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Held:
+    """What a keyed stage holds until the watermark passes a time: the bag of elements, the time its
+    watermark timer is set for (a timer's setting cannot be read back) and the timer. One per call, over
+    the DoFn's own state and timer params."""
+
+    bag: Any
+    until: Any
+    timer: Any
+
+    def add(self, item: Any, micros: int, *, latest: bool = False) -> None:
+        """Hold ``item`` until ``micros``: the timer fires at the earliest held time, or with ``latest`` at
+        the latest (everything held is then due at once)."""
+        self.bag.add(item)
+        current = self.until.read()
+        if current is None or (micros > current if latest else micros < current):
+            self._arm(micros)
+
+    def take(self) -> list[Any]:
+        """Everything held, and nothing held any more (a timer still set then fires on an empty bag)."""
+        items = list(self.bag.read())
+        self.bag.clear()
+        self.until.clear()
+        return items
+
+    def due(self, fired: Timestamp) -> list[Any]:
+        """The held ``(micros, ...)`` items the watermark has passed (``fired``); the rest stay held, the
+        timer at the earliest of them."""
+        items = self.take()
+        rest = [i for i in items if i[0] > fired.micros]
+        for item in rest:
+            self.bag.add(item)
+        if rest:
+            self._arm(min(i[0] for i in rest))
+        return [i for i in items if i[0] <= fired.micros]
+
+    def _arm(self, micros: int) -> None:
+        self.until.write(micros)
+        self.timer.set(Timestamp(micros=micros))
+
+
 def _hasher(settings: DedupSettings) -> MinHasher:
     return MinHasher(bands=settings.bands, rows=settings.rows, sketch_bits=settings.num_perm)
 
@@ -139,12 +191,8 @@ class _Probe(beam.DoFn):
         flush: Any = beam.DoFn.TimerParam(FLUSH),
     ) -> None:
         _, (tok, kind, fp) = element
-        micros = max(0, int(timestamp.micros)) if timestamp > MIN_TIMESTAMP else 0
-        held.add((micros, tok, kind, fp))
-        current = held_until.read()
-        if current is None or micros < current:
-            held_until.write(micros)
-            flush.set(Timestamp(micros=micros))
+        micros = _held_micros(timestamp)
+        _Held(held, held_until, flush).add((micros, tok, kind, fp), micros)
 
     @on_timer(FLUSH)
     def release(
@@ -160,17 +208,7 @@ class _Probe(beam.DoFn):
         """Everything held up to the watermark (all arrivals up to ``fired`` are in), in arrival order:
         each reports its candidates, and is added unless one is certain (an uncertain one may turn out
         different on the samples, and then the article is delivered and must be found here)."""
-        items = list(held.read())
-        due = sorted((i for i in items if i[0] <= fired.micros), key=lambda i: i[3].order)
-        rest = [i for i in items if i[0] > fired.micros]
-        held.clear()
-        held_until.clear()
-        for item in rest:
-            held.add(item)
-        if rest:
-            later = min(i[0] for i in rest)
-            held_until.write(later)
-            flush.set(Timestamp(micros=later))
+        due = sorted(_Held(held, held_until, flush).due(fired), key=lambda i: i[3].order)
         blob = entries.read()
         for micros, tok, kind, fp in due:
             found = candidates(blob, fp, kind, self.settings)
@@ -187,7 +225,7 @@ class _Probe(beam.DoFn):
         in whole seconds, a 5-byte varint next to the entries)."""
         if seconds > (newest.read() or 0):
             newest.write(seconds)
-            expiry.set(Timestamp(seconds=seconds) + Duration(seconds=self.settings.horizon_ms // 1000))
+            expiry.set(_horizon_after(seconds, self.settings))
 
     @on_timer(EXPIRY)
     def expire(
@@ -303,18 +341,16 @@ class _Samples(beam.DoFn):
         if part[0] == "keep":
             _, blob, arrival_s = part
             sample.write(blob)
-            expiry.set(Timestamp(seconds=arrival_s + self.settings.horizon_ms // 1000 + 1))
-            yield from self._answer(id_bytes, blob, asked, asked_until)
+            # through the end of the horizon's last second: a request from an article of that second
+            # (``index.candidates`` counts whole seconds) is stamped up to a second after its start
+            expiry.set(_horizon_after(arrival_s + 1, self.settings))
+            yield from self._answer(id_bytes, blob, _Held(asked, asked_until, answer))
             return
         blob = sample.read()
         if blob is not None:
             yield (part[1], ("sample", id_bytes, blob))
             return
-        asked.add(part[1])
-        micros = max(0, int(timestamp.micros)) if timestamp > MIN_TIMESTAMP else 0
-        if micros > (asked_until.read() or -1):  # the latest request's time: every one held is due by then
-            asked_until.write(micros)
-            answer.set(Timestamp(micros=micros))
+        _Held(asked, asked_until, answer).add(part[1], _held_micros(timestamp), latest=True)
 
     @on_timer(ANSWER)
     def answer_held(
@@ -323,17 +359,14 @@ class _Samples(beam.DoFn):
         sample: Any = beam.DoFn.StateParam(SAMPLE),
         asked: Any = beam.DoFn.StateParam(ASKED),
         asked_until: Any = beam.DoFn.StateParam(ASKED_UNTIL),
+        answer: Any = beam.DoFn.TimerParam(ANSWER),
     ) -> Iterator[tuple[str, tuple]]:
-        yield from self._answer(key, sample.read(), asked, asked_until)
+        yield from self._answer(key, sample.read(), _Held(asked, asked_until, answer))
 
     @staticmethod
-    def _answer(
-        id_bytes: bytes, blob: bytes | None, asked: Any, asked_until: Any
-    ) -> Iterator[tuple[str, tuple]]:
-        for tok in asked.read():
+    def _answer(id_bytes: bytes, blob: bytes | None, asked: _Held) -> Iterator[tuple[str, tuple]]:
+        for tok in asked.take():
             yield (tok, ("sample", id_bytes, blob))
-        asked.clear()
-        asked_until.clear()
 
     @on_timer(EXPIRY)
     def expire(self, sample: Any = beam.DoFn.StateParam(SAMPLE)) -> None:
