@@ -101,7 +101,9 @@ def test_default_runner_streams_batches_while_running(kafka_broker, topics, tmp_
     assert len(found) == len(sent | sent2), "no input written twice, none lost"
     by_url = {record.get("url"): (name, record) for name, record in found.values()}
     name, verdict = by_url["https://elsewhere.example/copy"]
-    assert name == "duplicate" and verdict["method"] == "exact"
+    # exact when the original kept the footer, near when learned boilerplate had already removed it there
+    # (whether three other wire stories came before it depends on how the first batch was split)
+    assert name == "duplicate" and verdict["method"] in ("exact", "near")
     assert verdict["duplicate_of"] == by_url["https://wire.example/0"][1]["id"]
     late = [by_url[f"https://wire.example/{i}"] for i in range(8, 12)]
     assert all(name == "article" for name, _ in late)
