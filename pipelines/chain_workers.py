@@ -377,19 +377,7 @@ class Ahead:
                 raise TimeoutError(f"the next batch not read in {READ_AHEAD_SECONDS:g} s")
             for tp, records in consumer.poll(timeout_ms=200).items():
                 r = wanted[tp]
-                got[tp] += [
-                    KafkaRecord(
-                        rec.topic,
-                        rec.partition,
-                        rec.offset,
-                        rec.key,
-                        rec.value,
-                        rec.timestamp,
-                        tuple(rec.headers or ()),
-                    )
-                    for rec in records
-                    if r.start <= rec.offset < r.stop
-                ]
+                got[tp] += [KafkaRecord.of(rec) for rec in records if r.start <= rec.offset < r.stop]
             for tp in list(pending):
                 if consumer.position(tp) >= wanted[tp].stop:
                     pending.discard(tp)

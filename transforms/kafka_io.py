@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import apache_beam as beam
 import structlog
@@ -58,6 +58,13 @@ class KafkaRecord:
     value: bytes | None
     timestamp_ms: int
     headers: tuple[Header, ...] = ()
+
+    @classmethod
+    def of(cls, rec: Any) -> KafkaRecord:
+        """A kafka-python ``ConsumerRecord`` as the chain's input record."""
+        return cls(
+            rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp, tuple(rec.headers or ())
+        )
 
     def position(self) -> SourcePosition:
         return SourcePosition(self.topic, self.partition, self.offset)
@@ -344,18 +351,7 @@ class ReadPartitions(beam.DoFn):
             self._bytes.inc(len(rec.value or b""))
             timestamp = Timestamp(micros=max(rec.timestamp, 0) * 1000)
             _advance(watermark, timestamp)
-            yield TimestampedValue(
-                KafkaRecord(
-                    rec.topic,
-                    rec.partition,
-                    rec.offset,
-                    rec.key,
-                    rec.value,
-                    rec.timestamp,
-                    tuple(rec.headers or ()),
-                ),
-                timestamp,
-            )
+            yield TimestampedValue(KafkaRecord.of(rec), timestamp)
         if restriction.stop != UNBOUNDED and expected >= restriction.stop:
             tracker.try_claim(restriction.stop)
             return
