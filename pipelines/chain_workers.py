@@ -53,7 +53,6 @@ from pipelines.engine.worker_pool import WorkerPool
 from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
 from transforms.dedup.index import BodyPrint, body_print
-from transforms.dedup.minhash import MinHasher
 from transforms.kafka_io import KafkaRecord, PartitionRange, cap_ranges
 from transforms.settings import KafkaSettings, Limits
 
@@ -104,8 +103,7 @@ class ChainWork:
         self.dedup = None if processing.passthrough else dedup_settings(processing)
         self.print_after_clean = not (processing.learn_boilerplate or self.entities or self.dedup is None)
         if self.dedup is not None:
-            d = self.dedup
-            self.hasher = MinHasher(bands=d.bands, rows=d.rows, sketch_bits=d.num_perm)
+            self.hasher = self.dedup.hasher()
         for stage in (self.parse, self.clean, self.entities):
             if stage is not None:
                 stage.setup()

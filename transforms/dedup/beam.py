@@ -54,7 +54,6 @@ from transforms.dedup.index import (
     insert,
     newest_second,
 )
-from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.store import DB_NAME, SqliteStore
 from transforms.dedup.verdicts import annotate, verdict
@@ -123,10 +122,6 @@ class _Held:
         self.timer.set(Timestamp(micros=micros))
 
 
-def _hasher(settings: DedupSettings) -> MinHasher:
-    return MinHasher(bands=settings.bands, rows=settings.rows, sketch_bits=settings.num_perm)
-
-
 class _Counted(beam.DoFn):
     """Emits survivors and verdicts and counts each verdict type (``dedup.url|exact|near|unique``)."""
 
@@ -154,7 +149,7 @@ class _Fingerprint(beam.DoFn):
         self.settings = settings
 
     def setup(self) -> None:
-        self.hasher = _hasher(self.settings)
+        self.hasher = self.settings.hasher()
 
     def process(self, article: Article, timestamp: Timestamp = beam.DoFn.TimestampParam) -> Iterator[Any]:
         fp = fingerprint(article, self.settings, self.hasher, _millis(timestamp))
@@ -409,7 +404,7 @@ class _Prepare(beam.DoFn):
         self.state_dir = state_dir
 
     def setup(self) -> None:
-        self.hasher = _hasher(self.settings)
+        self.hasher = self.settings.hasher()
         self.store = None
         if self.state_dir and (Path(self.state_dir) / DB_NAME).exists():
             self.store = SqliteStore(self.state_dir, read_only=True)

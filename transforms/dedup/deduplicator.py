@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 import structlog
 
 from transforms.dedup.index import Fingerprint, candidates, fingerprint, insert, newest_second
-from transforms.dedup.minhash import MinHasher
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.store import KeyStore, MemoryStore
 from transforms.dedup.verdicts import annotate, verdict
@@ -38,9 +37,7 @@ class Deduplicator:
     ) -> None:
         self.settings = settings or DedupSettings()
         self.store: KeyStore = store if store is not None else MemoryStore()
-        self.hasher = MinHasher(
-            bands=self.settings.bands, rows=self.settings.rows, sketch_bits=self.settings.num_perm
-        )
+        self.hasher = self.settings.hasher()
         self.clock_s = 0
         self.expire_every = expire_every
         self._since_expiry = 0

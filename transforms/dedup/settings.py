@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from transforms.dedup.minhash import MinHasher
+
 DAY_MS = 86_400_000
 
 
@@ -36,6 +38,10 @@ class DedupSettings:
             raise ValueError("bands must be in 1..255 and rows positive")
         if min(self.shingle_size, self.max_per_bucket, self.sample_size) <= 0 or self.horizon_days <= 0:
             raise ValueError("shingle_size, max_per_bucket, sample_size and horizon_days must be positive")
+
+    def hasher(self) -> MinHasher:
+        """The MinHash functions these settings call for (seeded: every process gets the same ones)."""
+        return MinHasher(bands=self.bands, rows=self.rows, sketch_bits=self.num_perm)
 
     @property
     def horizon_ms(self) -> int:
