@@ -26,6 +26,7 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
+- Surnames in author-year citations ("(Porte, 2012)", "Makel et al.") are persons (``citations.py``).
 
 Each list holds ordinary English words of its class, not names from any data set.
 """
@@ -36,6 +37,7 @@ import re
 
 import pycountry
 
+from transforms.entities import citations
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import starts_sentence
@@ -145,7 +147,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         ):
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
-    return sorted(out + _unread(body, out), key=lambda m: m.start)
+    return citations.authors(body, sorted(out + _unread(body, out), key=lambda m: m.start), gaz)
 
 
 def _common_noun_opening(body: str, start: int, text: str) -> bool:
