@@ -22,6 +22,12 @@ _ET_AL = re.compile(rf"({_AUTHORS})\s+et\s+al\b")
 _YEAR_IN_BRACKETS = re.compile(rf"({_AUTHORS})\s*\(\s*{_YEAR}")
 _IN_BRACKETS = re.compile(rf"(?:\(|;)\s*(?:(?:e\.\s?g\.|see|cf\.)\s*,?\s*)?({_AUTHORS})\s*,?\s*{_YEAR}")
 _ONE_NAME = re.compile(_NAME)
+# What each pattern needs somewhere in the text: most articles have neither, and skip the patterns' scans.
+_NEEDS = {
+    _ET_AL: re.compile(r"\bet\s+al\b"),
+    _YEAR_IN_BRACKETS: re.compile(rf"\(\s*{_YEAR}"),
+    _IN_BRACKETS: None,
+}
 _NOT_SURNAMES = frozenset(
     re.findall(
         r"\w+",
@@ -36,7 +42,9 @@ _CAPITALISED_BEFORE = re.compile(r"[A-Z][^\W\d_]*\s*$")
 def _cited(body: str, pattern: re.Pattern) -> list[tuple[int, int]]:
     """The surnames of ``pattern``'s citations in ``body``, as character spans; not where a capitalised word
     comes right before, as in a title with its year ("The Imitation Game (2014)")."""
-    spans = set()
+    spans: set[tuple[int, int]] = set()
+    if (needs := _NEEDS[pattern]) is not None and not needs.search(body):
+        return []
     for found in pattern.finditer(body):
         if _CAPITALISED_BEFORE.search(body, max(0, found.start(1) - 30), found.start(1)):
             continue
