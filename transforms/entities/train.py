@@ -15,11 +15,12 @@ them with punctuation glued back as in running text, so the model sees both toke
 Seeded; single-threaded; about 3 minutes an epoch on CoNLL alone on a busy core.
 ``--base sm`` starts from en_core_web_sm instead (no word vectors; about 1 point lower on dev). ``--init DIR``
 continues from trained weights (``--lr`` lower, so that less is forgotten), and ``--mix S`` then keeps a share
-S of the new weights and 1 - S of the ones it started from (``interpolate``). The shipped weights are made in
-two steps: ``model/README.md``.
+S of the new weights and 1 - S of the ones it started from (``interpolate``). ``--conll-share S`` draws that
+share of CoNLL train afresh each epoch (GUM weighs more, an epoch costs less), ``--patience N`` stops after N
+epochs without a better dev score. The shipped weights are made in two steps: ``model/README.md``.
 
     .venv/bin/python -m transforms.entities.train [--base md] [--epochs 12] [--gum 2] [--init DIR --lr 0.0005
-        --mix 0.7] [--out DIR]
+        --mix 0.7] [--conll-share 0.5] [--patience 2] [--version 2.0.0] [--out DIR]
 """
 
 from __future__ import annotations
