@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.entities.gazetteer import gazetteer
-from transforms.entities.normalize import acronym, normalize, trim
+from transforms.entities.normalize import acronym, initialism, normalize, trim
 from transforms.entities.recognize import RawMention
 
 
@@ -101,8 +103,11 @@ def test_acronym_joins_its_organisation(gaz):
     assert acronym("Reuters") is None
     body = "The European Union met. The EU agreed."
     got = by_name(normalize(body, mentions(body, [("European Union", "ORG"), ("EU", "ORG")]), gaz))
-    assert list(got) == ["European Union"]
+    assert [m.text for m in got["European Union"].mentions] == ["European Union", "EU"]
     assert got["European Union"].type == "ORG"
+    # the nationality word inside its name is Europe's, as a nested mention
+    assert [(m.text, m.nested) for m in got["European"].mentions] == [("European", True)]
+    assert got["European"].place.name == "Europe"
 
 
 def test_one_word_person_that_is_a_capital_is_the_place(gaz):
@@ -220,3 +225,92 @@ def test_a_one_word_person_after_in_that_the_gazetteer_knows_is_the_place(gaz):
     assert got["Cork"].type == "LOC" and got["Cork"].place.country == "IE"
     assert got["Owerri"].type == "LOC"
     assert got["Smith"].type == "PERSON"
+
+
+def _nested(clusters) -> dict[str, tuple[str | None, list[tuple[str, int]]]]:
+    """Each entity with nested mentions: its place's name and its nested (text, start) pairs."""
+    return {
+        c.name: (c.place.name if c.place else None, [(m.text, m.start) for m in c.mentions if m.nested])
+        for c in clusters
+        if any(m.nested for m in c.mentions)
+    }
+
+
+def test_a_newspaper_named_with_the_yields_the_place_not_the_article(gaz):
+    body = "A report in The New York Times said so."
+    got = _nested(normalize(body, mentions(body, [("The New York Times", "ORG")]), gaz))
+    assert [texts for _, texts in got.values()] == [[("New York", body.index("New York"))]]
+
+
+def test_a_brand_that_is_only_a_town_s_other_name_is_no_nested_place(gaz):
+    """ "Google" is an alternate name of Topeka in GeoNames (a stunt of 2010): inside "Google Cloud
+    Platform" it is the company's; "US" inside "US Special Forces" is a country, not the pronoun."""
+    body = "Staff of Google Cloud Platform met US Special Forces."
+    got = _nested(
+        normalize(body, mentions(body, [("Google Cloud Platform", "ORG"), ("US Special Forces", "ORG")]), gaz)
+    )
+    assert {name: place for name, (place, _) in got.items()} == {"United States": "United States"}
+
+
+def test_a_nationality_word_stays_its_place_after_an_organisation_named_with_it(gaz):
+    body = "The European Commission spoke of a European identity in the European Education Area."
+    marked = [("European Commission", "ORG"), ("European Education Area", "MISC"), ("European", "MISC")]
+    clusters = normalize(body, mentions(body, marked), gaz)
+    europe = [c for c in clusters if c.place is not None and c.place.name == "Europe"]
+    assert len(europe) == 1
+    assert [(m.text, m.nested) for m in europe[0].mentions] == [
+        ("European", True),
+        ("European", False),
+        ("European", True),
+    ]
+    assert by_name(clusters)["European Commission"].mentions[0].text == "European Commission"
+
+
+def test_hyphenated_places_are_each_a_place(gaz):
+    body = "The Abu Dhabi-based airline flies Amsterdam-London, and Russian-European projects stall."
+    marked = [("Abu Dhabi-based", "MISC"), ("Amsterdam-London", "LOC"), ("Russian-European", "MISC")]
+    got = {
+        m.text: (c.type, c.place and c.place.name)
+        for c in normalize(body, mentions(body, marked), gaz)
+        for m in c.mentions
+    }
+    assert got == {
+        "Abu Dhabi": ("LOC", "Abu Dhabi"),
+        "Amsterdam": ("LOC", "Amsterdam"),
+        "London": ("LOC", "London"),
+        "Russian": ("MISC", "Russia"),
+        "European": ("MISC", "Europe"),
+    }
+
+
+def test_an_initialism_of_a_place_the_article_spells_out_is_that_place(gaz):
+    body = "Trinidad and Tobago sent aid. T&T officials said SA and South Africa agreed; T&T will pay."
+    marked = [("Trinidad and Tobago", "LOC"), ("T&T", "ORG"), ("South Africa", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert [m.text for m in got["Trinidad and Tobago"].mentions] == ["Trinidad and Tobago", "T&T", "T&T"]
+    assert [m.text for m in got["South Africa"].mentions] == ["SA", "South Africa"]  # SA was read as nothing
+    assert got["South Africa"].place.iso3166 == "ZA"
+
+
+def test_an_initialism_no_place_is_spelt_out_as_is_left_alone(gaz):
+    body = "SA Power Networks said Adelaide was dark."
+    clusters = normalize(body, mentions(body, [("SA Power Networks", "ORG"), ("Adelaide", "LOC")]), gaz)
+    places = {c.place.name: [(m.text, m.nested) for m in c.mentions] for c in clusters if c.place is not None}
+    assert places == {"Adelaide": [("Adelaide", False)], "South Australia": [("SA", True)]}
+
+
+@given(
+    st.lists(
+        st.sampled_from(["South", "New", "Trinidad", "Tobago", "Africa", "and", "of", "the"]), max_size=6
+    )
+)
+def test_an_initialism_is_made_of_the_capitalised_words_first_letters(words):
+    name = " ".join(words)
+    capitals = "".join(w[0] for w in words if w[0].isupper())
+    found = initialism(name)
+    if len(words) < 2 or len(capitals) < 2:
+        assert found == []
+        return
+    assert found[0] == capitals
+    with_and = "".join("&" if w == "and" else w[0] if w[0].isupper() else "" for w in words)
+    assert found[1:] == ([with_and] if with_and != capitals else [])

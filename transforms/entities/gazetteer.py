@@ -64,7 +64,6 @@ _COUNTRY_ALIASES = {
     "BA": ["Bosnia"],
     "CV": ["Cape Verde"],
     "AE": ["UAE", "U.A.E."],
-    "ZA": ["SA"],  # South African news's own short name (South Australia's postal code competes with it)
 }
 # Cities whose common English name is not GeoNames' primary one, checked before the raw alternate names.
 _CITY_ALIASES = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
-from transforms.entities.link import Context, context_of, qualifier, resolve
+from transforms.entities.link import Context, context_of, division_word, qualifier, resolve
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -121,13 +121,16 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = _places_not_people(body, mentions, gaz)
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
+    mentions = [part for m in mentions for part in _hyphenated(body, m, gaz)]
     mentions = sorted(mentions + _qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
+    mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
     context = context_of(
         gaz,
         [body[m.start : m.end] for m in places_named],
         body,
         [(body[m.start : m.end], m.end) for m in places_named],
+        spelled_out,
     )
     clusters: list[Cluster] = []
     by_key: dict[str, Cluster] = {}
@@ -150,7 +153,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         if cluster is None:
             cluster = by_key.get(key)
         type_ = m.type
-        if cluster is None and len(words) == 1 and place is None:
+        if cluster is None and len(words) == 1 and place is None and not _nationality(gaz, m, text):
             cluster = by_name_part.get(key) or by_acronym.get(text)
             if cluster is not None:  # a part of a longer name is a mention of that name's kind of thing
                 type_ = cluster.type
@@ -210,6 +213,92 @@ def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -
     return out
 
 
+def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
+    """A nationality word ("European", "Canadian"): never a short name of an organisation that has it in
+    its name ("European" after "European Commission" is Europe's)."""
+    return m.type == "MISC" and gaz.demonym(text) is not None
+
+
+# A lowercase word hyphened to a place's name that makes an adjective of it ("Abu Dhabi-based").
+_HYPHEN_TAIL = re.compile(r"-(?:based|born|bound|led|backed|run|owned|made|area|wide)$")
+
+
+def _hyphenated(body: str, m: RawMention, gaz: Gazetteer) -> list[RawMention]:
+    """A place or nationality name made into an adjective ("Abu Dhabi-based", "Latin-born") is the name;
+    names joined by hyphens ("Amsterdam-London", "Asia-Pacific", "Russian-European") are each a name, when
+    each is a place or a nationality word and the whole is no place's name."""
+    if m.type not in ("LOC", "MISC"):
+        return [m]
+    text = body[m.start : m.end]
+    if (tail := _HYPHEN_TAIL.search(text)) and (kind := _place_or_nationality(gaz, text[: tail.start()])):
+        return [RawMention(m.start, m.start + tail.start(), kind)]
+    parts = list(re.finditer(r"[^-]+", text))
+    if len(parts) < 2 or "-" not in text or gaz.candidates(text):
+        return [m]
+    kinds = [_place_or_nationality(gaz, p.group()) for p in parts]
+    if not all(kinds):
+        return [m]
+    return [RawMention(m.start + p.start(), m.start + p.end(), k) for p, k in zip(parts, kinds, strict=True)]
+
+
+def _place_or_nationality(gaz: Gazetteer, name: str) -> str | None:
+    """LOC for a capitalised name the gazetteer knows, MISC for a nationality word, else None."""
+    if not name[:1].isupper() or name != name.strip():
+        return None
+    if gaz.demonym(name) is not None:
+        return "MISC"
+    return "LOC" if gaz.candidates(name) and not gaz.alternate_only(name) else None
+
+
+def initialism(name: str) -> list[str]:
+    """The initialisms a name of several capitalised words is written as: "South Africa" → SA, "Trinidad and
+    Tobago" → TT and T&T, "Democratic Republic of the Congo" → DRC."""
+    words = name.split()
+    if len(words) < 2:
+        return []
+    letters, with_and = "", ""
+    for w in words:
+        if w.casefold() in ("and", "&"):
+            with_and += "&"
+        elif w.casefold() in _ACRONYM_SKIP:
+            continue
+        elif w[0].isupper():
+            letters += w[0]
+            with_and += w[0]
+        else:
+            return []
+    if len(letters) < 2:
+        return []
+    return [letters] + ([with_and] if with_and != letters else [])
+
+
+def _initialisms(
+    body: str, mentions: list[RawMention], gaz: Gazetteer
+) -> tuple[list[RawMention], dict[str, str]]:
+    """A place the article names in full ("South Africa", "Trinidad and Tobago") is also the place where the
+    article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
+    an article that spells a place out and then abbreviates it means that place (as "EU" after "European
+    Union" is that organisation). Also returns each initialism's full name."""
+    short: dict[str, str] = {}
+    for m in mentions:
+        text = body[m.start : m.end]
+        if m.type == "LOC" and any(p.kind != "city" or " " in text for p in gaz.candidates(text)):
+            for abbr in initialism(text):
+                short.setdefault(abbr, text)
+    if not short:
+        return mentions, short
+    out = [
+        RawMention(m.start, m.end, "LOC") if body[m.start : m.end] in short and m.type != "PERSON" else m
+        for m in mentions
+    ]
+    taken = covered(len(body), out)
+    alternatives = "|".join(map(re.escape, sorted(short, key=len, reverse=True)))
+    for found in re.finditer(rf"(?<![\w&.])(?:{alternatives})(?![\w&])", body):
+        if not any(taken[found.start() : found.end()]):
+            out.append(RawMention(found.start(), found.end(), "LOC"))
+    return sorted(out, key=lambda m: m.start), short
+
+
 def _within(p: Place, container: Place) -> bool:
     return p.country == container.country and (container.kind == "country" or p.admin1 == container.admin1)
 
@@ -220,20 +309,27 @@ def _within(p: Place, container: Place) -> bool:
 # to its country ("Syrian" in "Syrian Observatory for Human Rights").
 _NESTED_CITY_POPULATION = 100_000
 _WORD = re.compile(r"[A-Z][\w'’.]*")
+_INITIALS = re.compile(r"(?:[A-Z]\.){2,}")
+_ARTICLES = {"The", "A", "An"}  # the organisation's own ("The New York Times"), not the place's
 _JOINED = re.compile(r"[ -]")  # what may stand between the words of one place name
 
 
 def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
     """Adds each place inside an organisation's or miscellaneous name ("Texas" in "Texas Department of
     Transportation") as a nested mention, with its own offsets, of that place's entity (a nationality word's
-    of a miscellaneous entity linked to its country)."""
+    of a miscellaneous entity linked to its country or continent). So too inside a place's name the gazetteer
+    does not know, which the model may have taken from an organisation ("Air Zimbabwe") or run together
+    ("Greece Italy"); there only places count ("Indian" in "Indian Ocean" is no mention of India)."""
     by_id = {(c.type, c.place.geonameid): c for c in clusters if c.place is not None}
     touched = set()
     for c in list(clusters):
-        if c.type not in ("ORG", "MISC"):
+        unknown_place = c.type == "LOC" and c.place is None
+        if c.type not in ("ORG", "MISC") and not unknown_place:
             continue
         for m in list(c.mentions):
             for start, end, place, type_ in _places_inside(m, gaz, context):
+                if unknown_place and type_ != "LOC":
+                    continue
                 target = by_id.get((type_, place.geonameid))
                 if target is None:
                     target = Cluster(place=place)
@@ -253,7 +349,7 @@ def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Co
 def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[int, int, Place, str]]:
     """The longest runs of capitalised words inside ``m`` (not all of it) that name a well-known place (LOC)
     or are a nationality word (MISC)."""
-    words = [(w.start(), w.end()) for w in _WORD.finditer(m.text)]
+    words = [(w.start(), w.end()) for w in _WORD.finditer(m.text) if w.group() not in _ARTICLES]
     out: list[tuple[int, int, Place, str]] = []
     i = 0
     while i < len(words):
@@ -262,7 +358,9 @@ def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[i
             gaps = [m.text[words[j][1] : words[j + 1][0]] for j in range(i, i + n - 1)]
             if (start, end) == (0, len(m.text)) or not all(_JOINED.fullmatch(g) for g in gaps):
                 continue  # the whole name, or words that are not next to each other
-            text = m.text[start:end].rstrip(".")
+            text = m.text[start:end]
+            if not _INITIALS.fullmatch(text):  # "U.S." keeps its dot; a sentence's full stop goes
+                text = text.rstrip(".")
             found = _well_known(gaz, text, context)
             if found is not None:
                 out.append((m.start + start, m.start + start + len(text), *found))
@@ -274,14 +372,18 @@ def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[i
 
 
 def _well_known(gaz: Gazetteer, text: str, context: Context) -> tuple[Place, str] | None:
-    if " " not in text and text.casefold() in COMMON_WORDS:
+    if " " not in text and text.casefold() in COMMON_WORDS and not text.isupper():  # "US" is no "us"
+        return None
+    if division_word(text):  # "Maryland" in "Maryland State Police": the word is the organisation's
         return None
     place = resolve(gaz, text, context)
-    if place is None:  # a country's nationality word; a continent's names bodies ("European Union")
-        country = gaz.demonym(text)
-        return (country, "MISC") if country is not None and country.kind == "country" else None
+    if place is None:  # a country's or continent's nationality word ("European Central Bank")
+        whose = gaz.demonym(text)
+        return (whose, "MISC") if whose is not None else None
     if place.kind in ("country", "continent", "admin1"):
         return place, "LOC"
+    if gaz.alternate_only(text):  # a brand that is a town's other name ("Google", once Topeka's)
+        return None
     if place.kind == "admin2" and " " in text:
         return place, "LOC"
     if place.kind == "city" and (place.population >= _NESTED_CITY_POPULATION or place.capital):
@@ -362,6 +464,7 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         and words[-1][0].isupper()
         and words[-1].endswith("s")
         and not words[-1].isupper()
+        and gaz.demonym(" ".join(words)[:-1]) is None  # "South Africans" are people, not a team
         and gaz.candidates(" ".join(words[:-1]))
         and not gaz.candidates(" ".join(words))
     ):
