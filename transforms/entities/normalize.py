@@ -36,8 +36,8 @@ from transforms.records import Mention
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
 # What a model sometimes takes into a name's end and no name ends with: a citation's "et al." ("Biggs et
-# al."), punctuation, or a function word ("Title IV of the").
-_TAIL = re.compile(r"(?:\s+et\s+al\b\.?|\s*[,;:]|\s+(?:of|the|and|or|for|in|on|at|to|a|an)\b)+$")
+# al."), punctuation or a dash ("DPRK-" of "DPRK-South Korea"), or a function word ("Title IV of the").
+_TAIL = re.compile(r"(?:\s+et\s+al\b\.?|\s*[,;:\-–—]|\s+(?:of|the|and|or|for|in|on|at|to|a|an)\b)+$")
 _DOTTED = re.compile(r"(?:\b[A-Z]\.)+[A-Z]$")  # an abbreviation with dots, short of its last one ("U.S")
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
@@ -122,6 +122,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
     mentions = [part for m in mentions for part in _hyphenated(body, m, gaz)]
+    mentions = _datelines(body, mentions, gaz)
     mentions = sorted(mentions + _qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
@@ -211,6 +212,29 @@ def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -
             out.append(RawMention(start, end, "LOC"))
             taken[start:end] = b"\1" * (end - start)
     return out
+
+
+# A dateline: a place in capitals opening a line or a sentence, maybe its state or country, maybe the
+# source in parentheses, then a dash ("HOUSTON (AP) -", "PLEASANTON, Calif.--", "ST. LOUIS –").
+_DATELINE = re.compile(
+    r"(?:^|(?<=\n)|(?<=[.!?]\s))([A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3})"
+    r"(?=(?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?(?:--|[—–-]))"
+)
+
+
+def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """The place of a dateline, which models trained on running text miss or cut ("SAN" of "SAN DIEGO
+    (AP) -"): a place mention in place of any mention inside it."""
+    found = [
+        RawMention(d.start(1), d.end(1), "LOC")
+        for d in _DATELINE.finditer(body)
+        if len(d.group(1).rstrip(".")) > 2 and gaz.candidates(d.group(1))
+    ]
+    if not found:
+        return mentions
+    kept = [m for m in mentions if not any(d.start <= m.start and m.end <= d.end for d in found)]
+    taken = covered(len(body), kept)
+    return sorted(kept + [d for d in found if not any(taken[d.start : d.end])], key=lambda m: m.start)
 
 
 def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
@@ -321,13 +345,14 @@ def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Co
     does not know, which the model may have taken from an organisation ("Air Zimbabwe") or run together
     ("Greece Italy"); there only places count ("Indian" in "Indian Ocean" is no mention of India)."""
     by_id = {(c.type, c.place.geonameid): c for c in clusters if c.place is not None}
+    named = {c.place.geonameid for c in clusters if c.type == "LOC" and c.place is not None}
     touched = set()
     for c in list(clusters):
         unknown_place = c.type == "LOC" and c.place is None
         if c.type not in ("ORG", "MISC") and not unknown_place:
             continue
         for m in list(c.mentions):
-            for start, end, place, type_ in _places_inside(m, gaz, context):
+            for start, end, place, type_ in _places_inside(m, gaz, context, named):
                 if unknown_place and type_ != "LOC":
                     continue
                 target = by_id.get((type_, place.geonameid))
@@ -346,7 +371,9 @@ def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Co
             c.own = [c.own[i] for i in order]
 
 
-def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[int, int, Place, str]]:
+def _places_inside(
+    m: Mention, gaz: Gazetteer, context: Context, named: set[int] = frozenset()
+) -> list[tuple[int, int, Place, str]]:
     """The longest runs of capitalised words inside ``m`` (not all of it) that name a well-known place (LOC)
     or are a nationality word (MISC)."""
     words = [(w.start(), w.end()) for w in _WORD.finditer(m.text) if w.group() not in _ARTICLES]
@@ -361,7 +388,7 @@ def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[i
             text = m.text[start:end]
             if not _INITIALS.fullmatch(text):  # "U.S." keeps its dot; a sentence's full stop goes
                 text = text.rstrip(".")
-            found = _well_known(gaz, text, context)
+            found = _well_known(gaz, text, context, named)
             if found is not None:
                 out.append((m.start + start, m.start + start + len(text), *found))
                 i += n
@@ -371,7 +398,10 @@ def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[i
     return out
 
 
-def _well_known(gaz: Gazetteer, text: str, context: Context) -> tuple[Place, str] | None:
+def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) -> tuple[Place, str] | None:
+    """The place (LOC) or nationality word's place (MISC) a run of words inside a name stands for, if it is
+    well known or a place the article itself names outside names ("Beverly Hills" in "Beverly Hills Police
+    Department" of a story from there)."""
     if " " not in text and text.casefold() in COMMON_WORDS and not text.isupper():  # "US" is no "us"
         return None
     if division_word(text):  # "Maryland" in "Maryland State Police": the word is the organisation's
@@ -385,6 +415,8 @@ def _well_known(gaz: Gazetteer, text: str, context: Context) -> tuple[Place, str
     if gaz.alternate_only(text):  # a brand that is a town's other name ("Google", once Topeka's)
         return None
     if place.kind == "admin2" and " " in text:
+        return place, "LOC"
+    if place.geonameid in named:
         return place, "LOC"
     if place.kind == "city" and (place.population >= _NESTED_CITY_POPULATION or place.capital):
         return place, "LOC"
