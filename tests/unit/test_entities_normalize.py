@@ -357,3 +357,26 @@ def test_a_name_never_ends_with_a_dash(gaz):
     assert (
         body[slice(*(lambda m: (m.start, m.end))(trim(body, RawMention(start, start + 5, "MISC"))))] == "DPRK"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "marked", "place"),
+    [
+        ("New York Attorney General Eric Schneiderman spoke.", [("New York", "ORG")], "New York"),
+        ("Harare Mayor, Bernard Manyenyeni, said so.", [("Harare Mayor", "PERSON")], "Harare"),
+        ("Cuyahoga County Executive Armond Budish said so.", [("Cuyahoga County", "ORG")], "Cuyahoga County"),
+    ],
+)
+def test_a_place_before_its_office_is_the_place(gaz, body, marked, place):
+    got = {m.text: c.type for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got == {place: "LOC"}
+
+
+def test_a_company_before_an_office_stays_a_company(gaz):
+    body = "Ford Chairman Bill Ford said so."
+    got = {
+        m.text: c.type
+        for c in normalize(body, mentions(body, [("Ford", "ORG"), ("Bill Ford", "PERSON")]), gaz)
+        for m in c.mentions
+    }
+    assert got["Ford"] != "LOC"

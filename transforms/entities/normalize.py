@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
-from transforms.entities.link import Context, context_of, division_word, qualifier, resolve
+from transforms.entities.link import Context, context_of, division_word, ordinary_words, qualifier, resolve
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
     COMMON_WORDS,
+    TITLES,
     aliases,
     cut_dash_tail,
     is_event,
@@ -119,6 +120,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
     mentions = _places_not_people(body, mentions, gaz)
+    mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
     mentions = [part for m in mentions for part in _hyphenated(body, m, gaz)]
@@ -532,6 +534,45 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
             m = RawMention(m.start, m.end, "LOC")
         out.append(m)
     return out
+
+
+# Offices a place's name goes before ("New York Attorney General", "Harare Mayor", "Cuyahoga County
+# Executive"): with the titles, the words of an office that is a place's.
+_OFFICES = TITLES | {
+    "attorney",
+    "executive",
+    "sheriff",
+    "commissioner",
+    "councillor",
+    "councilman",
+    "councilwoman",
+}
+
+
+def _place_before_office(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
+    """A place's name that the model read as an organisation or a person before an office's title ("New York
+    Attorney General Eric Schneiderman"), or together with it ("Harare Mayor"), is the place: the title is
+    that place's office. Only a division, a country or a city well known enough to have offices of its own
+    ("Ford Chairman" is the company's), not ordinary words nor a town's alternate name."""
+    if m.type not in ("ORG", "PERSON"):
+        return m
+    text = body[m.start : m.end]
+    words = list(re.finditer(r"\S+", text))
+    head_end = m.end
+    if len(words) >= 2 and words[-1].group().casefold() in _OFFICES and words[-1].group()[0].isupper():
+        head_end = m.start + words[-2].end()  # "Harare Mayor": the place and its office in one mention
+    else:
+        after = re.match(r"\s+([A-Z][a-z]+)", body[m.end : m.end + 30])
+        if after is None or after.group(1).casefold() not in _OFFICES:
+            return m
+    head = body[m.start : head_end]
+    if ordinary_words(head) or gaz.alternate_only(head):
+        return m
+    if not any(
+        p.kind != "city" or p.capital or p.population >= _NESTED_CITY_POPULATION for p in gaz.candidates(head)
+    ):
+        return m
+    return RawMention(m.start, head_end, "LOC")
 
 
 def _absorb_name_parts(
