@@ -123,7 +123,6 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
-    mentions = [part for m in mentions for part in _hyphenated(body, m, gaz)]
     mentions = _datelines(body, mentions, gaz)
     mentions = sorted(mentions + _qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     mentions, spelled_out = _initialisms(body, mentions, gaz)
@@ -220,17 +219,21 @@ def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -
 # source in parentheses, then a dash ("HOUSTON (AP) -", "PLEASANTON, Calif.--", "ST. LOUIS –").
 _DATELINE = re.compile(
     r"(?:^|(?<=\n)|(?<=[.!?]\s))([A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3})"
-    r"(?=(?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?(?:--|[—–-]))"
+    r"(?=((?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?)(?:--|[—–-]))"
 )
 
 
 def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The place of a dateline, which models trained on running text miss or cut ("SAN" of "SAN DIEGO
-    (AP) -"): a place mention in place of any mention inside it."""
+    (AP) -"): a place mention in place of any mention inside it. A common word before a bare dash is a
+    section's name ("CRICKET - LARA ENDURES...", "ORE - Maritime Queen"), a place only with its state or
+    source ("MOBILE (AP) -")."""
     found = [
         RawMention(d.start(1), d.end(1), "LOC")
         for d in _DATELINE.finditer(body)
-        if len(d.group(1).rstrip(".")) > 2 and gaz.candidates(d.group(1))
+        if len(d.group(1).rstrip(".")) > 2
+        and (d.group(2).strip() or len(d.group(1)) > 3 and not ordinary_words(d.group(1)))
+        and gaz.candidates(d.group(1))
     ]
     if not found:
         return mentions
@@ -243,37 +246,6 @@ def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
     """A nationality word ("European", "Canadian"): never a short name of an organisation that has it in
     its name ("European" after "European Commission" is Europe's)."""
     return m.type == "MISC" and gaz.demonym(text) is not None
-
-
-# A lowercase word hyphened to a place's name that makes an adjective of it ("Abu Dhabi-based").
-_HYPHEN_TAIL = re.compile(r"-(?:based|born|bound|led|backed|run|owned|made|area|wide)$")
-
-
-def _hyphenated(body: str, m: RawMention, gaz: Gazetteer) -> list[RawMention]:
-    """A place or nationality name made into an adjective ("Abu Dhabi-based", "Latin-born") is the name;
-    names joined by hyphens ("Amsterdam-London", "Asia-Pacific", "Russian-European") are each a name, when
-    each is a place or a nationality word and the whole is no place's name."""
-    if m.type not in ("LOC", "MISC"):
-        return [m]
-    text = body[m.start : m.end]
-    if (tail := _HYPHEN_TAIL.search(text)) and (kind := _place_or_nationality(gaz, text[: tail.start()])):
-        return [RawMention(m.start, m.start + tail.start(), kind)]
-    parts = list(re.finditer(r"[^-]+", text))
-    if len(parts) < 2 or "-" not in text or gaz.candidates(text):
-        return [m]
-    kinds = [_place_or_nationality(gaz, p.group()) for p in parts]
-    if not all(kinds):
-        return [m]
-    return [RawMention(m.start + p.start(), m.start + p.end(), k) for p, k in zip(parts, kinds, strict=True)]
-
-
-def _place_or_nationality(gaz: Gazetteer, name: str) -> str | None:
-    """LOC for a capitalised name the gazetteer knows, MISC for a nationality word, else None."""
-    if not name[:1].isupper() or name != name.strip():
-        return None
-    if gaz.demonym(name) is not None:
-        return "MISC"
-    return "LOC" if gaz.candidates(name) and not gaz.alternate_only(name) else None
 
 
 def initialism(name: str) -> list[str]:
@@ -568,11 +540,19 @@ def _place_before_office(body: str, m: RawMention, gaz: Gazetteer) -> RawMention
     head = body[m.start : head_end]
     if ordinary_words(head) or gaz.alternate_only(head):
         return m
-    if not any(
-        p.kind != "city" or p.capital or p.population >= _NESTED_CITY_POPULATION for p in gaz.candidates(head)
-    ):
+    if not any(_has_offices(p, head) for p in gaz.candidates(head)):
         return m
     return RawMention(m.start, head_end, "LOC")
+
+
+def _has_offices(place: Place, name: str) -> bool:
+    """A country, a first-level division, a county named with its word ("Riverside County"; "Yara" alone is
+    a company before a title, not the Cuban municipality) or a capital or city of 100,000 people."""
+    if place.kind in ("country", "admin1"):
+        return True
+    if place.kind == "admin2":
+        return " " in name
+    return place.capital or place.population >= _NESTED_CITY_POPULATION
 
 
 def _absorb_name_parts(
