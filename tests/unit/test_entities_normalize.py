@@ -392,3 +392,19 @@ def test_a_company_before_an_office_stays_a_company(gaz, company):
     name = body.split()[0]
     got = {m.text: c.type for c in normalize(body, mentions(body, [(name, "ORG")]), gaz) for m in c.mentions}
     assert got[name] == "ORG"
+
+
+def test_a_nationality_word_in_a_name_is_its_country_not_a_town_of_that_name(gaz):
+    body = "Canadian Blood Services runs the registry."
+    got = _nested(normalize(body, mentions(body, [("Canadian Blood Services", "ORG")]), gaz))
+    assert got == {"Canadian": ("Canada", [("Canadian", 0)])}
+
+
+def test_a_city_read_as_an_organisation_after_around_is_the_city(gaz):
+    body = "Flyers went up around Toronto. The Raptors beat Boston."
+    got = {
+        m.text: (c.type, c.place and c.place.name)
+        for c in normalize(body, mentions(body, [("Toronto", "ORG")]), gaz)
+        for m in c.mentions
+    }
+    assert got == {"Toronto": ("LOC", "Toronto")}

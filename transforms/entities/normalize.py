@@ -53,7 +53,7 @@ _COMPANY_CUE = re.compile(
     re.IGNORECASE,
 )
 _PERSON_CUE = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
-_PLACE_CUE = re.compile(r"\b(in|near|from|across|outside)\s+$")
+_PLACE_CUE = re.compile(r"\b(in|near|from|across|outside|around|throughout)\s+$")
 _ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
 
 
@@ -381,9 +381,11 @@ def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) ->
     if division_word(text):  # "Maryland" in "Maryland State Police": the word is the organisation's
         return None
     place = resolve(gaz, text, context)
-    if place is None:  # a country's or continent's nationality word ("European Central Bank")
-        whose = gaz.demonym(text)
-        return (whose, "MISC") if whose is not None else None
+    whose = gaz.demonym(text)  # a country's or continent's nationality word ("European Central Bank")
+    if whose is not None and (place is None or place.kind == "city"):  # "Canadian" is no Canadian, Texas
+        return whose, "MISC"
+    if place is None:
+        return None
     if place.kind in ("country", "continent", "admin1"):
         return place, "LOC"
     if gaz.alternate_only(text):  # a brand that is a town's other name ("Google", once Topeka's)
