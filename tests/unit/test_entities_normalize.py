@@ -408,3 +408,24 @@ def test_a_city_read_as_an_organisation_after_around_is_the_city(gaz):
         for m in c.mentions
     }
     assert got == {"Toronto": ("LOC", "Toronto")}
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "type_"),
+    [
+        ("Nelson residents will find it easier.", "Nelson", "PERSON"),
+        ("A Cork mother says she is terrified.", "Cork", "PERSON"),
+        ("A fashion show by Fig Leaf Boutique (Maywood) and dancing.", "Maywood", "PERSON"),
+    ],
+)
+def test_a_name_before_its_people_or_in_parentheses_after_an_organisation_is_a_place(gaz, body, name, type_):
+    marked = [(name, type_), ("Fig Leaf Boutique", "ORG")]
+    got = {m.text: c.type for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got[name] == "LOC"
+
+
+def test_an_acronym_in_parentheses_after_its_organisation_is_no_place(gaz):
+    body = "The Commonwealth of Independent States (CIS) grew."
+    marked = [("Commonwealth of Independent States", "ORG"), ("CIS", "ORG")]
+    got = {m.text: c.type for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got["CIS"] == "ORG"

@@ -484,12 +484,15 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     """A one-word "person" or "organisation" that is a country or a national capital, and no person's name
     in this article, is that place: small models read "Kyiv" as a surname, and a capital standing for its
     government ("Kyiv must act") is the place in CoNLL's reading and in linking. So is a one-word "person"
-    the gazetteer knows, right after "in", "near" or "from" and not before a possessive ("died in Cork")."""
+    the gazetteer knows, right after "in", "near" or "from" and not before a possessive ("died in Cork"),
+    and a one-word "person" or "organisation" the gazetteer knows before a word for its people ("Nelson
+    residents", "a Cork mother") or in parentheses after an organisation ("Fig Leaf Boutique (Maywood)")."""
     name_parts = set()
     for m in mentions:
         words = body[m.start : m.end].split()
         if m.type == "PERSON" and len(words) >= 2:
             name_parts.update(fold(w) for w in words)
+    ends = {m.end for m in mentions if m.type == "ORG"}
     out = []
     for m in mentions:
         text = body[m.start : m.end]
@@ -503,6 +506,10 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
                 and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
                 and not re.match(r"['’]s?\b", body[m.end : m.end + 2])
                 and gaz.candidates(text)
+                or _locating(body, m, ends)
+                and gaz.candidates(text)
+                and not ordinary_words(text)
+                and not gaz.alternate_only(text)
             )
         ):
             m = RawMention(m.start, m.end, "LOC")
@@ -555,6 +562,28 @@ def _has_offices(place: Place, name: str) -> bool:
     if place.kind == "admin2":
         return " " in name
     return place.capital or place.population >= _NESTED_CITY_POPULATION
+
+
+# Words for a place's people that follow its name ("Nelson residents", "a Cork mother").
+_PEOPLE_AFTER = re.compile(
+    r"\s+(?:residents?|natives?|man|woman|men|women|mother|father|boy|girl|teens?|teenagers?|family|families"
+    r"|couple|voters|officials|councillors?|police|firefighters)\b"
+)
+
+
+def _locating(body: str, m: RawMention, organisation_ends: set[int]) -> bool:
+    """A name followed by a word for its people, or alone in parentheses right after an organisation's (not
+    in capitals: "(CIS)" after "Commonwealth of Independent States" is its acronym)."""
+    if _PEOPLE_AFTER.match(body, m.end):
+        return True
+    if body[m.start : m.end].isupper():
+        return False
+    before = re.search(r"\(\s*$", body[max(0, m.start - 3) : m.start])
+    return (
+        before is not None
+        and body[m.end : m.end + 1] == ")"
+        and any(e in organisation_ends for e in range(m.start - 3, m.start - 1))
+    )
 
 
 def _absorb_name_parts(
