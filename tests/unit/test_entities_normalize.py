@@ -429,3 +429,19 @@ def test_an_acronym_in_parentheses_after_its_organisation_is_no_place(gaz):
     marked = [("Commonwealth of Independent States", "ORG"), ("CIS", "ORG")]
     got = {m.text: c.type for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
     assert got["CIS"] == "ORG"
+
+
+@pytest.mark.parametrize(
+    ("body", "marked", "qualifier", "state"),
+    [
+        ("HORRY COUNTY, SC (WMBF) - A man stands.", [("SC", "ORG"), ("WMBF", "ORG")], "SC", "South Carolina"),
+        ("PLEASANTON, Calif.--( )--DeltaTrak said so.", [], "Calif.", "California"),
+    ],
+)
+def test_a_dateline_s_qualifier_is_its_state_whatever_the_model_read(gaz, body, marked, qualifier, state):
+    got = {
+        m.text: c.place and c.place.name
+        for c in normalize(body, mentions(body, marked), gaz)
+        for m in c.mentions
+    }
+    assert got[qualifier] == state

@@ -63,7 +63,9 @@ _PROMINENT_CITY = 100_000  # a city of an ordinary word's name that its country 
 
 # "City, State" or "County (State)": a comma or an opening parenthesis, then up to four words of a qualifier
 # (a name or an abbreviation with dots).
-_QUALIFIER = re.compile(r"(?:,\s*|\s*\(\s*)((?:[A-Z][\w'’.-]*\.?)(?:\s+[A-Z][\w'’.-]*\.?){0,3})")
+_QUALIFIER = re.compile(
+    r"(?:,\s*|\s*\(\s*)((?:[A-Z][\w'’.]*(?:-\w[\w'’.]*)*)(?:\s+[A-Z][\w'’.]*(?:-\w[\w'’.]*)*){0,3})"
+)  # a hyphen only inside a word ("Baden-Württemberg"; "Calif.--(" is "Calif.")
 _POSTAL = set(AP_ABBREVIATIONS["US"])
 # Abbreviations whose final dot is part of the name ("Tenn."), not a sentence's end.
 _ABBREVIATED = {

@@ -124,7 +124,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
     mentions = _datelines(body, mentions, gaz)
-    mentions = sorted(mentions + _qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
+    mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
     context = context_of(
@@ -196,20 +196,27 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The state or country qualifying a place ("Paris, Tenn.", "Albany, NY"), as a place mention when
-    recognition left it out: abbreviations and postal codes are rarely read as names."""
+    recognition left it out or read it as something else ("HORRY COUNTY, SC (WMBF)": "SC" an organisation):
+    abbreviations and postal codes are rarely read as names. Returns the mentions with these added."""
     taken = covered(len(body), mentions)
-    out = []
+    by_span = {(m.start, m.end): i for i, m in enumerate(mentions)}
+    out = list(mentions)
     for m in mentions:
         if m.type != "LOC":
             continue
         found = qualifier(gaz, body, m.end)
-        if found is None or any(taken[found[1] : found[2]]):
+        if found is None:
             continue
         place, start, end = found
-        if any(
+        same = by_span.get((start, end))
+        if (same is None and any(taken[start:end])) or not any(
             p.geonameid != place.geonameid and _within(p, place)
             for p in gaz.candidates(body[m.start : m.end])
         ):
+            continue
+        if same is not None:
+            out[same] = RawMention(start, end, "LOC")
+        else:
             out.append(RawMention(start, end, "LOC"))
             taken[start:end] = b"\1" * (end - start)
     return out
