@@ -272,8 +272,13 @@ def test_two_capitals_are_an_abbreviation_not_the_town_of_that_name(gaz):
         max_size=4,
     )
 )
+@settings(max_examples=500)
 def test_a_hyphen_folds_as_a_space(words):
     assert fold("-".join(words)) == fold(" ".join(words)) == fold(" - ".join(words))
+
+
+def test_a_hyphen_after_a_leading_the_folds_the_same():
+    assert fold("the-x") == fold("the x") == fold("The - X") == "x"
 
 
 def test_a_hyphened_division_is_found_written_with_a_space(gaz):

@@ -220,9 +220,10 @@ def fold(text: str) -> str:
     is "North West", "Winston Salem" "Winston-Salem"); "St."/"Mt."/"Ft." spelt out."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"['’]s?$", "", text.strip())
+    text = re.sub(r"[\s\-‐‑]+", " ", text).strip()
+    text = re.sub(r"['’]s?$", "", text)
     text = re.sub(r"^the\s+", "", text, flags=re.IGNORECASE)
-    key = re.sub(r"[\s\-‐‑]+", " ", text.replace(".", "")).strip().casefold()
+    key = re.sub(r"\s+", " ", text.replace(".", "")).strip().casefold()
     return re.sub(r"^(st|ste|mt|ft) ", lambda m: _SHORT_FIRST_WORDS[m.group(1)], key)
 
 
