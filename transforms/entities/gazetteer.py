@@ -64,7 +64,6 @@ _COUNTRY_ALIASES = {
     "BA": ["Bosnia"],
     "CV": ["Cape Verde"],
     "AE": ["UAE", "U.A.E."],
-    "ZA": ["SA"],  # South African news's own short name (South Australia's postal code competes with it)
 }
 # Cities whose common English name is not GeoNames' primary one, checked before the raw alternate names.
 _CITY_ALIASES = {
@@ -217,12 +216,14 @@ class Place:
 
 @functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
-    """The lookup key: no diacritics, dots, possessive, leading "the" or case; "St."/"Mt."/"Ft." spelt out."""
+    """The lookup key: no diacritics, dots, possessive, leading "the" or case; a hyphen is a space ("North-West"
+    is "North West", "Winston Salem" "Winston-Salem"); "St."/"Mt."/"Ft." spelt out."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"['’]s?$", "", text.strip())
+    text = re.sub(r"[\s\-‐‑]+", " ", text).strip()
+    text = re.sub(r"['’]s?$", "", text)
     text = re.sub(r"^the\s+", "", text, flags=re.IGNORECASE)
-    key = re.sub(r"\s+", " ", text.replace(".", "")).casefold()
+    key = re.sub(r"\s+", " ", text.replace(".", "")).strip().casefold()
     return re.sub(r"^(st|ste|mt|ft) ", lambda m: _SHORT_FIRST_WORDS[m.group(1)], key)
 
 
@@ -542,6 +543,10 @@ class Gazetteer:
         if not key:
             return []
         found = self._lookup("primary", key)
+        if re.fullmatch(r"[A-Z]{2}", name.strip()):
+            # two capitals are an abbreviation ("EU", "PA"), not the town of that name in small letters (Eu,
+            # France; Pa, Burkina Faso); a place that has it as its own short name ("UK", "US") stays
+            found = [p for p in found if fold(p.name) != key or p.name.isupper()]
         divisions = [d for c in _postal_codes(name.strip()) if (d := self.by_code("admin1", c)) is not None]
         if not divisions:
             return found or self._lookup("alternate", key)

@@ -54,6 +54,7 @@ _MAY_BE_IN = 1.5  # a place in a division another name could be ("Georgia": Lama
 _FEW_READINGS = 8  # a name with more readings says nothing about where the article is
 _COUNTRY_PRIOR = 2.0
 _NEXT_TO_COUNTRY = 1.5  # a country bordering one the article names or has places in (Georgia by Armenia)
+_LIKE_LISTED = 2.0  # of the kind of the names listed with it ("California or Washington": a state)
 _CONTINENT_PRIOR = 2.0
 _CAPITAL_PRIOR = 1.5
 _NAMESAKE_DIVISION = -1.5  # a division read where its namesake main city is meant ("New York")
@@ -62,7 +63,9 @@ _PROMINENT_CITY = 100_000  # a city of an ordinary word's name that its country 
 
 # "City, State" or "County (State)": a comma or an opening parenthesis, then up to four words of a qualifier
 # (a name or an abbreviation with dots).
-_QUALIFIER = re.compile(r"(?:,\s*|\s*\(\s*)((?:[A-Z][\w'’.-]*\.?)(?:\s+[A-Z][\w'’.-]*\.?){0,3})")
+_QUALIFIER = re.compile(
+    r"(?:,\s*|\s*\(\s*)((?:[A-Z][\w'’.]*(?:-\w[\w'’.]*)*)(?:\s+[A-Z][\w'’.]*(?:-\w[\w'’.]*)*){0,3})"
+)  # a hyphen only inside a word ("Baden-Württemberg"; "Calif.--(" is "Calif.")
 _POSTAL = set(AP_ABBREVIATIONS["US"])
 # Abbreviations whose final dot is part of the name ("Tenn."), not a sentence's end.
 _ABBREVIATED = {
@@ -86,13 +89,17 @@ class Context:
     possible: Counter = field(default_factory=Counter)
     possible_named: Counter = field(default_factory=Counter)
     options: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # folded name → its keys
+    # Folded name → the folded names listed next to it ("Ohio, Texas or Washington"): a list names things
+    # of one kind.
+    listed: dict[str, set[str]] = field(default_factory=dict)
     excluding: dict[str, Context] = field(default_factory=dict, repr=False)  # ``without`` results
     # Folded names an abbreviated qualifier places where none of their readings lies ("CAMP MURRAY, Wash."):
     # a place the gazetteer lacks, not a namesake elsewhere.
     unplaced: frozenset[str] = frozenset()
-    # Folded names written as an abbreviation whose dot the tokenizer took for a full stop ("in Nashville,
-    # Tenn." read as "Tenn") → the abbreviation with its dot.
-    dotted: dict[str, str] = field(default_factory=dict)
+    # Folded names → the name they stand for: an abbreviation whose dot the tokenizer took for a full stop
+    # ("in Nashville, Tenn." read as "Tenn") → the abbreviation with its dot; an initialism of a place the
+    # article spells out ("SA" after "South Africa") → that name.
+    meant: dict[str, str] = field(default_factory=dict)
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -111,8 +118,9 @@ class Context:
             self.possible.copy(),
             self.possible_named.copy(),
             self.options,
+            listed=self.listed,
             unplaced=self.unplaced,
-            dotted=self.dotted,
+            meant=self.meant,
         )
 
     def consider(self, key: str, found: list[Place]) -> None:
@@ -221,18 +229,22 @@ def _inside(place: Place, container: Place) -> bool:
 
 
 def context_of(
-    gaz: Gazetteer, names: Iterable[str], body: str = "", ends: Iterable[tuple[str, int]] = ()
+    gaz: Gazetteer,
+    names: Iterable[str],
+    body: str = "",
+    ends: Iterable[tuple[str, int]] = (),
+    spelled_out: dict[str, str] | None = None,
 ) -> Context:
     """The article's context from its place names (one item per mention): the qualifier found after each
-    ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention."""
+    ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention.
+    ``spelled_out`` maps initialisms to the names the article spells them out as ("SA": "South Africa")."""
     names, ends = list(names), list(ends)
     counts = Counter(fold(n) for n in names)
-    dotted = {
-        fold(name): f"{name}."
-        for name, end in ends
-        if body[end : end + 1] == "." and abbreviation_key(f"{name}.") in _ABBREVIATED
-    }
-    surface = dict(dotted)  # each folded name's written form: "Wash." and "NJ" are found as written
+    meant = {fold(short): full for short, full in (spelled_out or {}).items()}
+    for name, end in ends:
+        if body[end : end + 1] == "." and abbreviation_key(f"{name}.") in _ABBREVIATED:
+            meant[fold(name)] = f"{name}."
+    surface = dict(meant)  # each folded name's written form: "Wash." and "NJ" are found as written
     for n in names:
         surface.setdefault(fold(n), n)
     qualifiers: dict[str, Place] = {}
@@ -245,7 +257,12 @@ def context_of(
             qualifiers.setdefault(fold(name), found[0])
         elif _abbreviated(body[found[1] : found[2]]):  # a comma before "Tenn." or "NY" is no list's
             unplaced.add(fold(name))
-    ctx = Context(qualifiers=qualifiers, unplaced=frozenset(unplaced - qualifiers.keys()), dotted=dotted)
+    ctx = Context(
+        qualifiers=qualifiers,
+        unplaced=frozenset(unplaced - qualifiers.keys()),
+        meant=meant,
+        listed=_listed(body, ends),
+    )
     for key in counts:
         ctx.consider(key, gaz.candidates(surface[key]))
     for _ in range(2):  # readings alone, then in the light of the others' readings
@@ -254,15 +271,30 @@ def context_of(
     return ctx
 
 
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:and|or)\s+)?|\s(?:and|or|nor)\s+)")
+
+
+def _listed(body: str, ends: list[tuple[str, int]]) -> dict[str, set[str]]:
+    """Each name's neighbours in a list of names ("California, Oregon or Washington")."""
+    spans = sorted({(end - len(name), end, fold(name)) for name, end in ends})
+    out: dict[str, set[str]] = {}
+    for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
+        if a != b and start >= end and _LIST_GAP.fullmatch(body, end, start):
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+    return out
+
+
 def _counted(before: Context, readings: dict[str, Place | None], counts: Counter) -> Context:
     """A new context of ``before``'s qualifiers and possibilities with these readings counted."""
     ctx = Context(
         qualifiers=before.qualifiers,
         unplaced=before.unplaced,
-        dotted=before.dotted,
+        meant=before.meant,
         possible=before.possible,
         possible_named=before.possible_named,
         options=before.options,
+        listed=before.listed,
     )
     for key, reading in readings.items():
         if reading is not None:
@@ -276,8 +308,8 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
 def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place | None:
     """The most likely reading of a place name in an article with ``context`` (see the module's doc)."""
     context = context or Context()
-    written = context.dotted.get(fold(name), name)
-    found = gaz.candidates(written) or _compound(gaz, name)
+    written = context.meant.get(fold(name), name)
+    found = gaz.candidates(written) or _compound(gaz, name) or _division_named(gaz, name)
     if not found or fold(name) in context.unplaced:
         return None
     ctx = context.without(name)
@@ -291,6 +323,9 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     if len(found) <= 1:
         return found[0] if found else None
     dominant = ctx.dominant_region
+    listed_kinds = {
+        ctx.first[n][0].kind for n in ctx.listed.get(fold(name), ()) if n in ctx.first
+    }  # the kinds of the names listed with it, as they were read
     namesakes: dict[str, Place] = {}  # each region's most populous city of this name
     divisions = {p.region_key for p in found if p.kind == "admin1"}
     for p in found:
@@ -316,6 +351,8 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
             s += _NAMESAKE_DIVISION
         if q is not None and _inside(p, q):
             s += _QUALIFIED
+        if p.kind in listed_kinds:
+            s += _LIKE_LISTED
         if p.kind != "country" and ctx.countries.get(p.country or ""):
             s += _IN_COUNTRY
         if p.kind in ("city", "admin2") and not (
@@ -349,6 +386,26 @@ def _compound(gaz: Gazetteer, name: str) -> list[Place]:
         return []
     containers = [p for p in gaz.candidates(tail.strip()) if p.kind in ("admin1", "country")]
     return [p for p in gaz.candidates(head.strip()) if any(_inside(p, c) for c in containers)]
+
+
+# A first-level division's name followed by its kind's word ("Borno State", "Washington State", "Gauteng
+# Province"), which the gazetteer lists without it.
+_DIVISION_WORD = re.compile(
+    r"\s+(?:state|province|region|prefecture|governorate|oblast|territory)$", re.IGNORECASE
+)
+
+
+def division_word(name: str) -> bool:
+    """Whether a name ends with a division's kind ("Borno State")."""
+    return _DIVISION_WORD.search(name) is not None
+
+
+def _division_named(gaz: Gazetteer, name: str) -> list[Place]:
+    """The first-level divisions of a name written with its kind's word after it ("Borno State")."""
+    head = _DIVISION_WORD.sub("", name)
+    if head == name or not head[:1].isupper():
+        return []
+    return [p for p in gaz.candidates(head) if p.kind == "admin1"]
 
 
 def ordinary_words(name: str) -> bool:

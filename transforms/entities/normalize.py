@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
-from transforms.entities.link import Context, context_of, qualifier, resolve
+from transforms.entities.link import Context, context_of, division_word, ordinary_words, qualifier, resolve
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
     COMMON_WORDS,
+    TITLES,
     aliases,
     cut_dash_tail,
     is_event,
@@ -36,8 +37,8 @@ from transforms.records import Mention
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^[Tt]he\s+")
 # What a model sometimes takes into a name's end and no name ends with: a citation's "et al." ("Biggs et
-# al."), punctuation, or a function word ("Title IV of the").
-_TAIL = re.compile(r"(?:\s+et\s+al\b\.?|\s*[,;:]|\s+(?:of|the|and|or|for|in|on|at|to|a|an)\b)+$")
+# al."), punctuation or a dash ("DPRK-" of "DPRK-South Korea"), or a function word ("Title IV of the").
+_TAIL = re.compile(r"(?:\s+et\s+al\b\.?|\s*[,;:\-–—]|\s+(?:of|the|and|or|for|in|on|at|to|a|an)\b)+$")
 _DOTTED = re.compile(r"(?:\b[A-Z]\.)+[A-Z]$")  # an abbreviation with dots, short of its last one ("U.S")
 _INSTITUTION_SEATS = {"kremlin"}
 _CUE_WINDOW = 80  # characters after a mention where "its" or "he" most likely refers to it
@@ -52,7 +53,7 @@ _COMPANY_CUE = re.compile(
     re.IGNORECASE,
 )
 _PERSON_CUE = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
-_PLACE_CUE = re.compile(r"\b(in|near|from|across|outside)\s+$")
+_PLACE_CUE = re.compile(r"\b(in|near|from|across|outside|around|throughout)\s+$")
 _ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
 
 
@@ -119,15 +120,19 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
     mentions = _places_not_people(body, mentions, gaz)
+    mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
-    mentions = sorted(mentions + _qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
+    mentions = _datelines(body, mentions, gaz)
+    mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
+    mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
     context = context_of(
         gaz,
         [body[m.start : m.end] for m in places_named],
         body,
         [(body[m.start : m.end], m.end) for m in places_named],
+        spelled_out,
     )
     clusters: list[Cluster] = []
     by_key: dict[str, Cluster] = {}
@@ -150,7 +155,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         if cluster is None:
             cluster = by_key.get(key)
         type_ = m.type
-        if cluster is None and len(words) == 1 and place is None:
+        if cluster is None and len(words) == 1 and place is None and not _nationality(gaz, m, text):
             cluster = by_name_part.get(key) or by_acronym.get(text)
             if cluster is not None:  # a part of a longer name is a mention of that name's kind of thing
                 type_ = cluster.type
@@ -191,23 +196,112 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The state or country qualifying a place ("Paris, Tenn.", "Albany, NY"), as a place mention when
-    recognition left it out: abbreviations and postal codes are rarely read as names."""
+    recognition left it out or read it as something else ("HORRY COUNTY, SC (WMBF)": "SC" an organisation):
+    abbreviations and postal codes are rarely read as names. Returns the mentions with these added."""
     taken = covered(len(body), mentions)
-    out = []
+    by_span = {(m.start, m.end): i for i, m in enumerate(mentions)}
+    out = list(mentions)
     for m in mentions:
         if m.type != "LOC":
             continue
         found = qualifier(gaz, body, m.end)
-        if found is None or any(taken[found[1] : found[2]]):
+        if found is None:
             continue
         place, start, end = found
-        if any(
+        same = by_span.get((start, end))
+        if (same is None and any(taken[start:end])) or not any(
             p.geonameid != place.geonameid and _within(p, place)
             for p in gaz.candidates(body[m.start : m.end])
         ):
+            continue
+        if same is not None:
+            out[same] = RawMention(start, end, "LOC")
+        else:
             out.append(RawMention(start, end, "LOC"))
             taken[start:end] = b"\1" * (end - start)
     return out
+
+
+# A dateline: a place in capitals opening a line or a sentence, maybe its state or country, maybe the
+# source in parentheses, then a dash ("HOUSTON (AP) -", "PLEASANTON, Calif.--", "ST. LOUIS –").
+_DATELINE = re.compile(
+    r"(?:^|(?<=\n)|(?<=[.!?]\s))([A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3})"
+    r"(?=((?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?)(?:--|[—–-]))"
+)
+
+
+def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """The place of a dateline, which models trained on running text miss or cut ("SAN" of "SAN DIEGO
+    (AP) -"): a place mention in place of any mention inside it. A common word before a bare dash is a
+    section's name ("CRICKET - LARA ENDURES...", "ORE - Maritime Queen"), a place only with its state or
+    source ("MOBILE (AP) -")."""
+    found = [
+        RawMention(d.start(1), d.end(1), "LOC")
+        for d in _DATELINE.finditer(body)
+        if len(d.group(1).rstrip(".")) > 2
+        and (d.group(2).strip() or len(d.group(1)) > 3 and not ordinary_words(d.group(1)))
+        and gaz.candidates(d.group(1))
+    ]
+    if not found:
+        return mentions
+    kept = [m for m in mentions if not any(d.start <= m.start and m.end <= d.end for d in found)]
+    taken = covered(len(body), kept)
+    return sorted(kept + [d for d in found if not any(taken[d.start : d.end])], key=lambda m: m.start)
+
+
+def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
+    """A nationality word ("European", "Canadian"): never a short name of an organisation that has it in
+    its name ("European" after "European Commission" is Europe's)."""
+    return m.type == "MISC" and gaz.demonym(text) is not None
+
+
+def initialism(name: str) -> list[str]:
+    """The initialisms a name of several capitalised words is written as: "South Africa" → SA, "Trinidad and
+    Tobago" → TT and T&T, "Democratic Republic of the Congo" → DRC."""
+    words = name.split()
+    if len(words) < 2:
+        return []
+    letters, with_and = "", ""
+    for w in words:
+        if w.casefold() in ("and", "&"):
+            with_and += "&"
+        elif w.casefold() in _ACRONYM_SKIP:
+            continue
+        elif w[0].isupper():
+            letters += w[0]
+            with_and += w[0]
+        else:
+            return []
+    if len(letters) < 2:
+        return []
+    return [letters] + ([with_and] if with_and != letters else [])
+
+
+def _initialisms(
+    body: str, mentions: list[RawMention], gaz: Gazetteer
+) -> tuple[list[RawMention], dict[str, str]]:
+    """A place the article names in full ("South Africa", "Trinidad and Tobago") is also the place where the
+    article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
+    an article that spells a place out and then abbreviates it means that place (as "EU" after "European
+    Union" is that organisation). Also returns each initialism's full name."""
+    short: dict[str, str] = {}
+    for m in mentions:
+        text = body[m.start : m.end]
+        if m.type == "LOC" and any(p.kind != "city" or " " in text for p in gaz.candidates(text)):
+            for abbr in initialism(text):
+                short.setdefault(abbr, text)
+    if not short:
+        return mentions, short
+    out = [
+        RawMention(m.start, m.end, "LOC") if body[m.start : m.end] in short and m.type != "PERSON" else m
+        for m in mentions
+    ]
+    taken = covered(len(body), out)
+    alternatives = "|".join(map(re.escape, sorted(short, key=len, reverse=True)))
+    for found in re.finditer(rf"(?<![\w&.])(?:{alternatives})(?![\w&])", body):
+        if not any(taken[found.start() : found.end()]):
+            out.append(RawMention(found.start(), found.end(), "LOC"))
+    return sorted(out, key=lambda m: m.start), short
 
 
 def _within(p: Place, container: Place) -> bool:
@@ -220,20 +314,28 @@ def _within(p: Place, container: Place) -> bool:
 # to its country ("Syrian" in "Syrian Observatory for Human Rights").
 _NESTED_CITY_POPULATION = 100_000
 _WORD = re.compile(r"[A-Z][\w'’.]*")
+_INITIALS = re.compile(r"(?:[A-Z]\.){2,}")
+_ARTICLES = {"The", "A", "An"}  # the organisation's own ("The New York Times"), not the place's
 _JOINED = re.compile(r"[ -]")  # what may stand between the words of one place name
 
 
 def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
     """Adds each place inside an organisation's or miscellaneous name ("Texas" in "Texas Department of
     Transportation") as a nested mention, with its own offsets, of that place's entity (a nationality word's
-    of a miscellaneous entity linked to its country)."""
+    of a miscellaneous entity linked to its country or continent). So too inside a place's name the gazetteer
+    does not know, which the model may have taken from an organisation ("Air Zimbabwe") or run together
+    ("Greece Italy"); there only places count ("Indian" in "Indian Ocean" is no mention of India)."""
     by_id = {(c.type, c.place.geonameid): c for c in clusters if c.place is not None}
+    named = {c.place.geonameid for c in clusters if c.type == "LOC" and c.place is not None}
     touched = set()
     for c in list(clusters):
-        if c.type not in ("ORG", "MISC"):
+        unknown_place = c.type == "LOC" and c.place is None
+        if c.type not in ("ORG", "MISC") and not unknown_place:
             continue
         for m in list(c.mentions):
-            for start, end, place, type_ in _places_inside(m, gaz, context):
+            for start, end, place, type_ in _places_inside(m, gaz, context, named):
+                if unknown_place and type_ != "LOC":
+                    continue
                 target = by_id.get((type_, place.geonameid))
                 if target is None:
                     target = Cluster(place=place)
@@ -250,10 +352,12 @@ def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Co
             c.own = [c.own[i] for i in order]
 
 
-def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[int, int, Place, str]]:
+def _places_inside(
+    m: Mention, gaz: Gazetteer, context: Context, named: set[int] = frozenset()
+) -> list[tuple[int, int, Place, str]]:
     """The longest runs of capitalised words inside ``m`` (not all of it) that name a well-known place (LOC)
     or are a nationality word (MISC)."""
-    words = [(w.start(), w.end()) for w in _WORD.finditer(m.text)]
+    words = [(w.start(), w.end()) for w in _WORD.finditer(m.text) if w.group() not in _ARTICLES]
     out: list[tuple[int, int, Place, str]] = []
     i = 0
     while i < len(words):
@@ -262,8 +366,10 @@ def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[i
             gaps = [m.text[words[j][1] : words[j + 1][0]] for j in range(i, i + n - 1)]
             if (start, end) == (0, len(m.text)) or not all(_JOINED.fullmatch(g) for g in gaps):
                 continue  # the whole name, or words that are not next to each other
-            text = m.text[start:end].rstrip(".")
-            found = _well_known(gaz, text, context)
+            text = m.text[start:end]
+            if not _INITIALS.fullmatch(text):  # "U.S." keeps its dot; a sentence's full stop goes
+                text = text.rstrip(".")
+            found = _well_known(gaz, text, context, named)
             if found is not None:
                 out.append((m.start + start, m.start + start + len(text), *found))
                 i += n
@@ -273,16 +379,27 @@ def _places_inside(m: Mention, gaz: Gazetteer, context: Context) -> list[tuple[i
     return out
 
 
-def _well_known(gaz: Gazetteer, text: str, context: Context) -> tuple[Place, str] | None:
-    if " " not in text and text.casefold() in COMMON_WORDS:
+def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) -> tuple[Place, str] | None:
+    """The place (LOC) or nationality word's place (MISC) a run of words inside a name stands for, if it is
+    well known or a place the article itself names outside names ("Beverly Hills" in "Beverly Hills Police
+    Department" of a story from there)."""
+    if " " not in text and text.casefold() in COMMON_WORDS and not text.isupper():  # "US" is no "us"
+        return None
+    if division_word(text):  # "Maryland" in "Maryland State Police": the word is the organisation's
         return None
     place = resolve(gaz, text, context)
-    if place is None:  # a country's nationality word; a continent's names bodies ("European Union")
-        country = gaz.demonym(text)
-        return (country, "MISC") if country is not None and country.kind == "country" else None
+    whose = gaz.demonym(text)  # a country's or continent's nationality word ("European Central Bank")
+    if whose is not None and (place is None or place.kind == "city"):  # "Canadian" is no Canadian, Texas
+        return whose, "MISC"
+    if place is None:
+        return None
     if place.kind in ("country", "continent", "admin1"):
         return place, "LOC"
+    if gaz.alternate_only(text):  # a brand that is a town's other name ("Google", once Topeka's)
+        return None
     if place.kind == "admin2" and " " in text:
+        return place, "LOC"
+    if place.geonameid in named:
         return place, "LOC"
     if place.kind == "city" and (place.population >= _NESTED_CITY_POPULATION or place.capital):
         return place, "LOC"
@@ -362,6 +479,7 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         and words[-1][0].isupper()
         and words[-1].endswith("s")
         and not words[-1].isupper()
+        and gaz.demonym(" ".join(words)[:-1]) is None  # "South Africans" are people, not a team
         and gaz.candidates(" ".join(words[:-1]))
         and not gaz.candidates(" ".join(words))
     ):
@@ -373,12 +491,15 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     """A one-word "person" or "organisation" that is a country or a national capital, and no person's name
     in this article, is that place: small models read "Kyiv" as a surname, and a capital standing for its
     government ("Kyiv must act") is the place in CoNLL's reading and in linking. So is a one-word "person"
-    the gazetteer knows, right after "in", "near" or "from" and not before a possessive ("died in Cork")."""
+    the gazetteer knows, right after "in", "near" or "from" and not before a possessive ("died in Cork"),
+    and a one-word "person" or "organisation" the gazetteer knows before a word for its people ("Nelson
+    residents", "a Cork mother") or in parentheses after an organisation ("Fig Leaf Boutique (Maywood)")."""
     name_parts = set()
     for m in mentions:
         words = body[m.start : m.end].split()
         if m.type == "PERSON" and len(words) >= 2:
             name_parts.update(fold(w) for w in words)
+    ends = {m.end for m in mentions if m.type == "ORG"}
     out = []
     for m in mentions:
         text = body[m.start : m.end]
@@ -392,11 +513,84 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
                 and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
                 and not re.match(r"['’]s?\b", body[m.end : m.end + 2])
                 and gaz.candidates(text)
+                or _locating(body, m, ends)
+                and gaz.candidates(text)
+                and not ordinary_words(text)
+                and not gaz.alternate_only(text)
             )
         ):
             m = RawMention(m.start, m.end, "LOC")
         out.append(m)
     return out
+
+
+# Offices a place's name goes before ("New York Attorney General", "Harare Mayor", "Cuyahoga County
+# Executive"): with the titles, the words of an office that is a place's.
+_OFFICES = TITLES | {
+    "attorney",
+    "executive",
+    "sheriff",
+    "commissioner",
+    "councillor",
+    "councilman",
+    "councilwoman",
+}
+
+
+def _place_before_office(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
+    """A place's name that the model read as an organisation or a person before an office's title ("New York
+    Attorney General Eric Schneiderman"), or together with it ("Harare Mayor"), is the place: the title is
+    that place's office. Only a division, a country or a city well known enough to have offices of its own
+    ("Ford Chairman" is the company's), not ordinary words nor a town's alternate name."""
+    if m.type not in ("ORG", "PERSON"):
+        return m
+    text = body[m.start : m.end]
+    words = list(re.finditer(r"\S+", text))
+    head_end = m.end
+    if len(words) >= 2 and words[-1].group().casefold() in _OFFICES and words[-1].group()[0].isupper():
+        head_end = m.start + words[-2].end()  # "Harare Mayor": the place and its office in one mention
+    else:
+        after = re.match(r"\s+([A-Z][a-z]+)", body[m.end : m.end + 30])
+        if after is None or after.group(1).casefold() not in _OFFICES:
+            return m
+    head = body[m.start : head_end]
+    if ordinary_words(head) or gaz.alternate_only(head):
+        return m
+    if not any(_has_offices(p, head) for p in gaz.candidates(head)):
+        return m
+    return RawMention(m.start, head_end, "LOC")
+
+
+def _has_offices(place: Place, name: str) -> bool:
+    """A country, a first-level division, a county named with its word ("Riverside County"; "Yara" alone is
+    a company before a title, not the Cuban municipality) or a capital or city of 100,000 people."""
+    if place.kind in ("country", "admin1"):
+        return True
+    if place.kind == "admin2":
+        return " " in name
+    return place.capital or place.population >= _NESTED_CITY_POPULATION
+
+
+# Words for a place's people that follow its name ("Nelson residents", "a Cork mother").
+_PEOPLE_AFTER = re.compile(
+    r"\s+(?:residents?|natives?|man|woman|men|women|mother|father|boy|girl|teens?|teenagers?|family|families"
+    r"|couple|voters|officials|councillors?|police|firefighters)\b"
+)
+
+
+def _locating(body: str, m: RawMention, organisation_ends: set[int]) -> bool:
+    """A name followed by a word for its people, or alone in parentheses right after an organisation's (not
+    in capitals: "(CIS)" after "Commonwealth of Independent States" is its acronym)."""
+    if _PEOPLE_AFTER.match(body, m.end):
+        return True
+    if body[m.start : m.end].isupper():
+        return False
+    before = re.search(r"\(\s*$", body[max(0, m.start - 3) : m.start])
+    return (
+        before is not None
+        and body[m.end : m.end + 1] == ")"
+        and any(e in organisation_ends for e in range(m.start - 3, m.start - 1))
+    )
 
 
 def _absorb_name_parts(
