@@ -193,3 +193,32 @@ def test_the_safety_net_keeps_the_main_run_of_prose_the_classifier_cut():
     most = np.zeros(len(lines), dtype=bool)
     most[3:8] = True  # it kept most of the run: its decision stands
     assert keep_most_prose(lines, units, stops, most).tolist() == most.tolist()
+
+
+def test_the_body_gaps_are_filled_inside_the_article_and_nowhere_else():
+    from transforms.boilerplate.text import STOPWORDS, fill_body_gaps
+
+    prose = "The council said on Monday that the new bus routes would be paid for by the regional levy."
+    lines = [
+        "Home",
+        prose,  # 1: before the body: not added
+        "Residents welcomed the plan at a meeting in the town hall, where the mayor presented the figures.",
+        "Funding",  # 3: a subheading between two body lines
+        "The first routes will open in spring, and the rest before the end of the year, the council said.",
+        "Sign up to our newsletter and support our independent journalism for just a few euros a month.",
+        "Officials said the levy would raise about two million euros a year for the regional transport fund.",
+        "Most read",
+        "The mayor said he expected the first buses to be full within weeks of the routes being opened.",
+        prose,  # 9: after the body: not added
+    ]
+    units = np.array([sig.length_units(line) for line in lines])
+    stops = sig.line_features(lines, "en")[:, STOPWORDS]
+    body = np.array([False, False, True, False, True, False, False, False, True, False])
+    prob = np.array([0.0, 0.3, 0.9, 0.3, 0.9, 0.3, 0.15, 0.1, 0.9, 0.3])
+    filled = fill_body_gaps(lines, units, prob, stops, body)
+    # the subheading (3) and the paragraph after the promotion (6) join the body; the promotion (5), the
+    # menu line (7, not prose and not between two body lines) and the prose outside the body (1, 9) do not
+    assert np.flatnonzero(filled).tolist() == [2, 3, 4, 6, 8]
+    low = prob.copy()
+    low[[3, 6]] = [0.1, 0.05]  # lines the classifier ruled out stay out
+    assert np.flatnonzero(fill_body_gaps(lines, units, low, stops, body)).tolist() == [2, 4, 8]

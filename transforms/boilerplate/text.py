@@ -113,14 +113,15 @@ def decide_body(
     lines: list[str], units: np.ndarray, prob: np.ndarray, threshold: float, stopwords: np.ndarray
 ) -> np.ndarray:
     """Lines whose body probability clears the threshold; failing any, the document's best prose lines;
-    then the safety net (:func:`keep_most_prose`); nothing from the reader comments on
-    (:func:`comment_thread_start`)."""
+    then the safety net (:func:`keep_most_prose`) and the body's gaps (:func:`fill_body_gaps`); nothing
+    from the reader comments on (:func:`comment_thread_start`)."""
     body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
     body = keep_most_prose(lines, units, stopwords, body)
+    body = fill_body_gaps(lines, units, prob, stopwords, body)
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
@@ -149,6 +150,41 @@ def comment_thread_start(lines: list[str], units: np.ndarray, body: np.ndarray) 
         ):
             return int(i)
     return None
+
+
+GAP_PROB = 0.2  # a line between two body lines needs only this much of the classifier's confidence
+INSIDE_PROSE_PROB = 0.1  # a prose line within the body's extent needs only this much
+
+
+def fill_body_gaps(
+    lines: list[str], units: np.ndarray, prob: np.ndarray, stopwords: np.ndarray, body: np.ndarray
+) -> np.ndarray:
+    """Body lines the line-by-line decision dropped from inside the article: a line between two body lines
+    that the classifier did not rule out (a subheading, a list item, a short paragraph), and a prose line
+    (a sentence of PROSE_UNITS+ words with function words, no appeal or legal vocabulary) anywhere between
+    the first and the last body line.
+
+    The classifier scores each line with a few neighbours; a paragraph that follows an inline promotion or
+    a photo credit inherits their low scores, yet sits inside the article. Both rules only add lines inside
+    the span the classifier already chose as body, so they cannot pull in a menu or footer beyond it."""
+    idx = np.flatnonzero(body)
+    if len(idx) < 2:
+        return body
+    out = body.copy()
+    pos = np.arange(len(lines))
+    between = np.zeros(len(lines), dtype=bool)
+    between[1:-1] = body[:-2] & body[2:]
+    out |= between & ~body & (prob >= GAP_PROB)
+    within = (pos > idx[0]) & (pos < idx[-1]) & ~body & (prob >= INSIDE_PROSE_PROB)
+    within &= (units >= PROSE_UNITS) & (stopwords >= PROSE_STOPWORDS)
+    for i in np.flatnonzero(within):
+        tokens = sig.words(lines[i])
+        out[i] = out[i] or (
+            sig.ends_like_sentence(lines[i])
+            and not sig.appeal_ratio(tokens)
+            and not sig.vocabulary_hits(tokens, sig.LEGAL_WORDS)
+        )
+    return out
 
 
 def keep_most_prose(
