@@ -7,15 +7,19 @@ and crash journal. What holds state stays in the stream process, a single writer
 in the order a one-worker run sees it:
 
 - learned boilerplate (per-source sketches that each article updates), applied here in record order;
-- dedup (the durable index in ``--state-dir``), the same ``Deduplicate`` after this transform in the graph.
+- dedup (the durable index in ``--state-dir``), the local mode's own step, run on the whole batch.
 
 So a run with N workers makes the decisions of a run with one, and routing by key (which would put a
 one-source burst on one worker) is not needed. Per article, two round trips: the raw record goes out and
-the cleaned article comes back; after learned boilerplate the article goes out again and only its entities
-come back, with dedup's print of its final body (the costly part of the fingerprint, off the wire), which
-dedup here then only checks and assembles. Workers pull the next task the moment they answer, lowest
-record first, so the parent's learned-boilerplate step and the second round trip overlap with the workers'
-parsing of later records.
+the cleaned article comes back (without the input it came from: the stream process has the record);
+after learned boilerplate the article goes out again and only its entities come back, with dedup's print
+of its final body (the costly part of the fingerprint, off the wire), which dedup here then only checks
+and assembles, and the article's Avro value as delivered if it survives, which is then only framed here.
+Workers pull the next task the moment they answer, lowest record first, so the parent's
+learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
+
+The batch's chain is one Beam step (:class:`PooledChain`): dedup runs in it on the articles it holds, so
+no grouping step copies every article through Beam's coders to gather the batch on one key.
 
 What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
 would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
@@ -47,13 +51,15 @@ from apache_beam.runners.worker import statesampler
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, TopicPartition
 
-from pipelines.chain import clean_stage, dedup_settings, entity_stage, keeping, parse_stage
+from pipelines.chain import clean_stage, dedup_settings, encoded_ahead, entity_stage, keeping, parse_stage
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.engine.worker_pool import WorkerPool
 from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
-from transforms.dedup.index import BodyPrint, body_print
+from transforms.dedup.beam import DUPLICATES, InArrivalOrder, with_arrival
+from transforms.dedup.index import body_print
 from transforms.kafka_io import KafkaRecord, PartitionRange, cap_ranges
+from transforms.records import Article
 from transforms.settings import KafkaSettings, Limits
 
 log = structlog.get_logger(__name__)
@@ -86,11 +92,14 @@ def _through(stage: beam.DoFn, element: Any) -> tuple[str, Any]:
 
 class ChainWork:
     """A worker's handler: ``("clean", KafkaRecord)`` -> parse and clean; ``("entities", Article)`` -> NER.
-    Answers ``(outcome, value, counters)``: ("ok", Article | (entities, body print)) or ("dlq", DeadLetter).
+    Answers ``(outcome, value, counters)``: ("ok", Article | (entities, body print, encoded)) or ("dlq",
+    DeadLetter). The cleaned article comes back without its origin (the input message, up to the size
+    limit): the stream process holds the record it came from.
 
-    The last task of an article whose body is final (NER, after learned boilerplate; clean, when neither
-    follows) also computes dedup's body print (:func:`transforms.dedup.index.body_print`), so the stream
-    process's dedup only assembles the fingerprint."""
+    The last task of an article whose content is final (NER, after learned boilerplate; clean, when
+    neither follows) also computes dedup's body print (:func:`transforms.dedup.index.body_print`), so the
+    stream process's dedup only assembles the fingerprint, and encodes the article as it is delivered if it
+    survives (:func:`~pipelines.chain.encoded_ahead`), so the stream process only frames it."""
 
     def __init__(self, setup: tuple[Limits, Processing]) -> None:
         limits, processing = setup
@@ -101,7 +110,7 @@ class ChainWork:
         if processing.entities and not processing.passthrough:
             self.entities = entity_stage(limits, shared=True, journal=journal, keep=keep)
         self.dedup = None if processing.passthrough else dedup_settings(processing)
-        self.print_after_clean = not (processing.learn_boilerplate or self.entities or self.dedup is None)
+        self.final_after_clean = not (processing.learn_boilerplate or self.entities or self.dedup is None)
         if self.dedup is not None:
             self.hasher = self.dedup.hasher()
         for stage in (self.parse, self.clean, self.entities):
@@ -117,24 +126,34 @@ class ChainWork:
                 outcome, value = _through(self.parse, element)
                 if outcome == "ok":
                     outcome, value = _through(self.clean, value)
-                if outcome == "ok" and self.print_after_clean:
-                    value = dataclasses.replace(value, body_print=self._body_print(value.body))
+                if outcome == "ok":
+                    if self.final_after_clean:
+                        value = self._finished(value)
+                    value = dataclasses.replace(value, origin=None)
             else:
                 outcome, value = _through(self.entities, element)
                 if outcome == "ok":
-                    value = (value.entities, self._body_print(element.body))
+                    done = self._finished(value)
+                    value = (done.entities, done.body_print, done.encoded)
         finally:
             statesampler.set_current_tracker(None)
         return outcome, value, dict(tally.counts)
 
-    def _body_print(self, body: str) -> BodyPrint | None:
-        """None where it cannot be computed: the stream process then computes it, and meets the error there
-        as a run without workers would."""
+    def _finished(self, article: Article) -> Article:
+        """``article`` (content final) with its body print and its encoding ahead, each None where it
+        cannot be made: the stream process then makes it, and meets the error there as a run without
+        workers would."""
         try:
-            return body_print(body, self.dedup, self.hasher)
+            found = body_print(article.body, self.dedup, self.hasher)
         except Exception as exc:  # noqa: BLE001 - the stream process computes it again
             log.debug("body_print_failed", error=type(exc).__name__)
-            return None
+            return article
+        try:
+            encoded = encoded_ahead(article, found.content_hash)
+        except Exception as exc:  # noqa: BLE001 - the stream process encodes it again
+            log.debug("encode_ahead_failed", error=type(exc).__name__)
+            encoded = None
+        return dataclasses.replace(article, body_print=found, encoded=encoded)
 
 
 # ---- in the stream process --------------------------------------------------------------------------------
@@ -196,7 +215,7 @@ class _Articles:
             if outcome == "dlq":
                 item.letter = value
             else:
-                article = value
+                article = value = dataclasses.replace(value, origin=item.record.origin())
                 if self.sketches is not None:
                     article = self.sketches.apply(value)
                     count_removed(article.boilerplate[len(value.boilerplate) :])
@@ -433,7 +452,7 @@ def chain_workers(
     forks: ForkServer | None,
     on_restart: Callable[[int], None] | None = None,
 ) -> Iterator[ChainWorkers]:
-    """The process's pool of ``workers`` chain workers, which :class:`PooledArticles` runs on while open.
+    """The process's pool of ``workers`` chain workers, which :class:`PooledChain` runs on while open.
     The pool's ``size`` and ``restarts`` (also reported to ``on_restart``) are the worker count and
     restarts; ``ahead`` is for the batch loop."""
     global _workers
@@ -454,15 +473,21 @@ def _count(counts: dict[str, int]) -> None:
 
 
 class _PooledDoFn(beam.DoFn):
-    """Records -> articles (main) and dead letters: each record's stages on the pool, learned boilerplate
-    here in record order; everything is emitted, in record order with its timestamp, when the bundle (the
-    micro-batch) ends. The batch's work may have begun ahead (:class:`Ahead`); once every record of the
-    batch is through learned boilerplate, the next batch's begins."""
+    """Records -> survivors (main), duplicates and dead letters: the micro-batch's chain. Each record's
+    stages run on the pool, learned boilerplate here in record order; when the bundle (the micro-batch)
+    ends, dedup decides the batch here, in arrival order against the durable index (the local mode's own
+    :class:`~transforms.dedup.beam.InArrivalOrder`, run inline: no grouping step copies every article
+    through Beam's coders), and everything is emitted with its record's timestamp. The batch's work may
+    have begun ahead (:class:`Ahead`); once every record of the batch is through learned boilerplate, the
+    next batch's begins."""
 
-    def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
+    def __init__(self, processing: Processing, ranges: list[PartitionRange], changelog: Any) -> None:
         self.learn = processing.learn_boilerplate and not processing.passthrough
         self.entities = processing.entities and not processing.passthrough
         self.ranges = ranges
+        self.dedup = None
+        if not processing.passthrough:
+            self.dedup = InArrivalOrder(dedup_settings(processing), processing.state_dir, changelog)
 
     def setup(self) -> None:
         from transforms.boilerplate.learned import LearnedConfig, process_sketches
@@ -470,6 +495,12 @@ class _PooledDoFn(beam.DoFn):
         self.sketches = process_sketches(LearnedConfig()) if self.learn else None
         self.articles: _Articles | None = None
         self.last: dict[tuple[str, int], int] = {}
+        if self.dedup is not None:
+            self.dedup.setup()
+
+    def teardown(self) -> None:
+        if self.dedup is not None:
+            self.dedup.teardown()
 
     def start_bundle(self) -> None:
         if _workers is None:
@@ -495,35 +526,63 @@ class _PooledDoFn(beam.DoFn):
         self.articles.advance(block=True)
         if all(self.last.get((r.topic, r.partition), -1) >= r.stop - 1 for r in self.ranges):
             self.workers.ahead.start(self.sketches, self.entities)  # the whole batch is in
+        done: list[_Item] = []
         for item in self.seen:
             if item.pending is not None:
                 outcome, value, counts = item.pending.result()
                 _count(counts)
                 item.pending = None
                 if outcome == "ok":
-                    entities, body_print = value
-                    item.article = dataclasses.replace(item.article, entities=entities, body_print=body_print)
+                    entities, found, encoded = value
+                    item.article = dataclasses.replace(
+                        item.article, entities=entities, body_print=found, encoded=encoded
+                    )
                 else:
                     item.letter = value
             if item.letter is not None:
-                yield pvalue.TaggedOutput(DLQ_TAG, WindowedValue(item.letter, item.timestamp, (item.window,)))
+                yield pvalue.TaggedOutput(DLQ_TAG, _stamped(item.letter, item))
             else:
-                yield WindowedValue(item.article, item.timestamp, (item.window,))
+                done.append(item)
         self.seen = []
+        if self.dedup is None:
+            for item in done:
+                yield _stamped(item.article, item)
+            return
+        by_position = {_position(item.record): item for item in done}
+        decided = self.dedup.process((0, [with_arrival(item.article, item.timestamp) for item in done]))
+        for out in decided:
+            if isinstance(out, pvalue.TaggedOutput):  # a duplicate's verdict
+                yield pvalue.TaggedOutput(out.tag, _stamped(out.value, by_position[_at(out.value)]))
+            else:
+                yield _stamped(out, by_position[_at(out)])
 
 
-class PooledArticles(beam.PTransform):
-    """Records -> (articles, dead letters): the chain's stages before dedup, on the open
-    :func:`chain_workers`, for the batch of ``ranges``; for :class:`~pipelines.chain.ArticleChain`'s
-    ``per_article``."""
+def _at(record: Any) -> Position:
+    """Where an article or verdict of the batch came from, as its :class:`_Item` is found."""
+    pos = record.source_position
+    return (pos.topic, pos.partition, pos.offset)
 
-    def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
+
+def _stamped(value: Any, item: _Item) -> WindowedValue:
+    """``value`` with the timestamp and window of the record it came from."""
+    return WindowedValue(value, item.timestamp, (item.window,))
+
+
+class PooledChain(beam.PTransform):
+    """Records -> {"articles", "duplicates", "dlq"}: :class:`~pipelines.chain.ArticleChain`'s local mode,
+    its per-article stages on the open :func:`chain_workers`, for the batch of ``ranges``; dedup's index
+    in ``processing.state_dir``, mirrored to ``changelog``."""
+
+    def __init__(self, processing: Processing, ranges: list[PartitionRange], changelog: Any = None) -> None:
         super().__init__()
+        if not processing.state_dir:
+            raise ValueError("the local chain keeps the dedup index in processing.state_dir; set one")
         self.processing = processing
         self.ranges = ranges
+        self.changelog = changelog
 
-    def expand(self, records: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        outputs = records | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges)).with_outputs(
-            DLQ_TAG, main="ok"
-        )
-        return outputs.ok, outputs[DLQ_TAG]
+    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+        outputs = records | "OnWorkers" >> beam.ParDo(
+            _PooledDoFn(self.processing, self.ranges, self.changelog)
+        ).with_outputs(DLQ_TAG, DUPLICATES, main="articles")
+        return {"articles": outputs.articles, "duplicates": outputs[DUPLICATES], "dlq": outputs[DLQ_TAG]}
