@@ -33,6 +33,7 @@ batch's pipeline, so the summary and metrics are those of a one-worker run.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import threading
 import time
@@ -458,6 +459,7 @@ def chain_workers(
     global _workers
     handler = f"{__name__}:{ChainWork.__name__}"
     pool = WorkerPool(workers, handler, (limits, processing), forks, on_restart=on_restart)
+    _freeze_start_up()
     _workers = ChainWorkers(pool, Ahead(kafka, pool))
     try:
         yield _workers
@@ -465,6 +467,15 @@ def chain_workers(
         _workers.ahead.close()
         _workers = None
         pool.close()
+
+
+def _freeze_start_up() -> None:
+    """Take what start-up loaded (Beam, the Kafka clients, the pool) out of the cyclic garbage collector, as
+    a process with the NER model does (:mod:`pipelines.engine.worker_cache`): it lives as long as the
+    stream, and the collector's full passes over it, each batch and once more at exit, were CPU of the
+    serial part of the stream (this process never loads the model that would freeze it)."""
+    gc.collect()  # start-up's own cyclic garbage, which a freeze would keep for good
+    gc.freeze()
 
 
 def _count(counts: dict[str, int]) -> None:

@@ -19,7 +19,17 @@ from transforms.kafka_io import KafkaRecord
 from transforms.records import Dedup, Encoded, to_dict
 from transforms.settings import Limits
 
-WORDS = ["Reuters", "said", "the", "minister", "\u2019s", "\u201cquote\u201d", "\u00a0", "caf\u00e9", "\ud800"]
+WORDS = [
+    "Reuters",
+    "said",
+    "the",
+    "minister",
+    "\u2019s",
+    "\u201cquote\u201d",
+    "\u00a0",
+    "caf\u00e9",
+    "\ud800",
+]
 texts = st.lists(st.sampled_from(WORDS) | st.text(min_size=1, max_size=8), min_size=30, max_size=200).map(
     " ".join
 )
