@@ -38,7 +38,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import Any
@@ -439,6 +439,8 @@ class ChainWorkers:
 
     pool: WorkerPool
     ahead: Ahead
+    batch: _Articles | None = None
+    """The running micro-batch's articles, which its dedup step (:class:`_Decide`) takes by position."""
 
 
 _workers: ChainWorkers | None = None
@@ -484,21 +486,16 @@ def _count(counts: dict[str, int]) -> None:
 
 
 class _PooledDoFn(beam.DoFn):
-    """Records -> survivors (main), duplicates and dead letters: the micro-batch's chain. Each record's
-    stages run on the pool, learned boilerplate here in record order; when the bundle (the micro-batch)
-    ends, dedup decides the batch here, in arrival order against the durable index (the local mode's own
-    :class:`~transforms.dedup.beam.InArrivalOrder`, run inline: no grouping step copies every article
-    through Beam's coders), and everything is emitted with its record's timestamp. The batch's work may
-    have begun ahead (:class:`Ahead`); once every record of the batch is through learned boilerplate, the
-    next batch's begins."""
+    """Records -> the positions of the batch's articles, keyed for gathering (main), and dead letters: each
+    record's stages run on the pool, learned boilerplate here in record order; the articles stay here
+    (``ChainWorkers.batch``), only their positions travel on to dedup (:class:`_Decide`). The reader's
+    bundles each hold part of the batch; the batch's work may have begun ahead (:class:`Ahead`); once
+    every record of the batch is through learned boilerplate, the next batch's begins."""
 
-    def __init__(self, processing: Processing, ranges: list[PartitionRange], changelog: Any) -> None:
+    def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
         self.learn = processing.learn_boilerplate and not processing.passthrough
         self.entities = processing.entities and not processing.passthrough
         self.ranges = ranges
-        self.dedup = None
-        if not processing.passthrough:
-            self.dedup = InArrivalOrder(dedup_settings(processing), processing.state_dir, changelog)
 
     def setup(self) -> None:
         from transforms.boilerplate.learned import LearnedConfig, process_sketches
@@ -506,12 +503,6 @@ class _PooledDoFn(beam.DoFn):
         self.sketches = process_sketches(LearnedConfig()) if self.learn else None
         self.articles: _Articles | None = None
         self.last: dict[tuple[str, int], int] = {}
-        if self.dedup is not None:
-            self.dedup.setup()
-
-    def teardown(self) -> None:
-        if self.dedup is not None:
-            self.dedup.teardown()
 
     def start_bundle(self) -> None:
         if _workers is None:
@@ -521,6 +512,7 @@ class _PooledDoFn(beam.DoFn):
             self.articles = self.workers.ahead.adopt(self.ranges) or _Articles(
                 self.workers.pool, self.sketches, self.entities, self.workers.ahead.priority()
             )
+            self.workers.batch = self.articles
         self.seen: list[_Item] = []
 
     def process(self, record: Any, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
@@ -537,7 +529,6 @@ class _PooledDoFn(beam.DoFn):
         self.articles.advance(block=True)
         if all(self.last.get((r.topic, r.partition), -1) >= r.stop - 1 for r in self.ranges):
             self.workers.ahead.start(self.sketches, self.entities)  # the whole batch is in
-        done: list[_Item] = []
         for item in self.seen:
             if item.pending is not None:
                 outcome, value, counts = item.pending.result()
@@ -553,19 +544,45 @@ class _PooledDoFn(beam.DoFn):
             if item.letter is not None:
                 yield pvalue.TaggedOutput(DLQ_TAG, _stamped(item.letter, item))
             else:
-                done.append(item)
+                yield _stamped((0, _position(item.record)), item)
         self.seen = []
+
+
+class _Decide(beam.DoFn):
+    """The batch's article positions, gathered on one key -> survivors (main) and duplicates: dedup over the
+    whole micro-batch in arrival order against the durable index, the local mode's own
+    :class:`~transforms.dedup.beam.InArrivalOrder` run on the articles :class:`_PooledDoFn` holds, each
+    emitted with its record's timestamp. Only positions cross the grouping step, not the articles through
+    Beam's coders (with passthrough, nothing is decided: the articles go on as they are)."""
+
+    def __init__(self, processing: Processing, changelog: Any) -> None:
+        self.dedup = None
+        if not processing.passthrough:
+            self.dedup = InArrivalOrder(dedup_settings(processing), processing.state_dir, changelog)
+
+    def setup(self) -> None:
+        if self.dedup is not None:
+            self.dedup.setup()
+
+    def teardown(self) -> None:
+        if self.dedup is not None:
+            self.dedup.teardown()
+
+    def process(self, element: tuple[int, Iterable[Position]]) -> Iterator[Any]:
+        batch = _workers.batch if _workers is not None else None
+        if batch is None:
+            raise RuntimeError("no batch: run the batch inside chain_workers()")
+        items = {position: batch.items[position] for position in element[1]}
         if self.dedup is None:
-            for item in done:
+            for item in items.values():
                 yield _stamped(item.article, item)
             return
-        by_position = {_position(item.record): item for item in done}
-        decided = self.dedup.process((0, [with_arrival(item.article, item.timestamp) for item in done]))
+        decided = self.dedup.process((0, [with_arrival(i.article, i.timestamp) for i in items.values()]))
         for out in decided:
             if isinstance(out, pvalue.TaggedOutput):  # a duplicate's verdict
-                yield pvalue.TaggedOutput(out.tag, _stamped(out.value, by_position[_at(out.value)]))
+                yield pvalue.TaggedOutput(out.tag, _stamped(out.value, items[_at(out.value)]))
             else:
-                yield _stamped(out, by_position[_at(out)])
+                yield _stamped(out, items[_at(out)])
 
 
 def _at(record: Any) -> Position:
@@ -593,7 +610,13 @@ class PooledChain(beam.PTransform):
         self.changelog = changelog
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
-        outputs = records | "OnWorkers" >> beam.ParDo(
-            _PooledDoFn(self.processing, self.ranges, self.changelog)
-        ).with_outputs(DLQ_TAG, DUPLICATES, main="articles")
-        return {"articles": outputs.articles, "duplicates": outputs[DUPLICATES], "dlq": outputs[DLQ_TAG]}
+        done = records | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges)).with_outputs(
+            DLQ_TAG, main="positions"
+        )
+        decided = (
+            done.positions
+            | "Gather" >> beam.GroupByKey()
+            | "Decide"
+            >> beam.ParDo(_Decide(self.processing, self.changelog)).with_outputs(DUPLICATES, main="articles")
+        )
+        return {"articles": decided.articles, "duplicates": decided[DUPLICATES], "dlq": done[DLQ_TAG]}
