@@ -18,8 +18,9 @@ and assembles, and the article's Avro value as delivered if it survives, which i
 Workers pull the next task the moment they answer, lowest record first, so the parent's
 learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
 
-The batch's chain is one Beam step (:class:`PooledChain`): dedup runs in it on the articles it holds, so
-no grouping step copies every article through Beam's coders to gather the batch on one key.
+The batch's chain (:class:`PooledChain`) keeps the articles in this process: dedup gathers the whole
+batch through a grouping step that carries only their positions, so no article is copied through Beam's
+coders on the way.
 
 What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
 would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
