@@ -27,11 +27,12 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from pipelines.options import Processing
+from transforms import avro
 from transforms.deadletter import DLQ_TAG, Keeping, dead_letter
 from transforms.errors import CrashLoop, LimitExceeded, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import Parsed, envelope_json, parse
-from transforms.records import Article, Origin, SourcePosition, stable_id, to_dict
+from transforms.records import Article, Dedup, Encoded, Origin, SourcePosition, stable_id, to_dict
 from transforms.settings import Limits
 from transforms.watchdog import Expired, cpu_limit
 
@@ -114,6 +115,25 @@ class EntityStep:
         )
         Metrics.counter("newsflow", "entities.found").inc(len(entities))
         return dataclasses.replace(article, entities=entities)
+
+
+def article_value(article: Article) -> bytes:
+    """The article's Avro value for its topic: the one made ahead (:func:`encoded_ahead`) when it was made
+    for this ``dedup`` field, else encoded here."""
+    ahead = article.encoded
+    if isinstance(ahead, Encoded) and ahead.dedup == article.dedup:
+        return ahead.value
+    return avro.encode("article", to_dict(article))
+
+
+def encoded_ahead(article: Article, content_hash: str) -> Encoded:
+    """``article`` (content final, before dedup) encoded as it is delivered if it survives dedup: with its
+    content hash and itself as its cluster (``transforms.dedup.verdicts.annotate``). Made where the
+    article is final (a chain worker), so the stream process does not encode it; a copy dedup drops is
+    never written, and any other ``dedup`` field makes :func:`article_value` encode it again."""
+    dedup = Dedup(content_hash=content_hash, cluster_id=article.id)
+    value = avro.encode("article", to_dict(dataclasses.replace(article, dedup=dedup)))
+    return Encoded(dedup, value)
 
 
 def _record_position(record: KafkaRecord) -> SourcePosition:
@@ -349,9 +369,8 @@ class ArticleChain(beam.PTransform):
     ``processing.state_dir``, which is then required, learned boilerplate and the NER model in this process).
     ``entities``: the transform that runs NER (articles -> (ok, dead letters)); by default the per-article
     entities stage. It always runs before dedup. ``changelog`` (local mode): the topic the dedup index is
-    mirrored to (:mod:`transforms.dedup.changelog`).
-    ``per_article``: the transform that runs every stage before dedup (records -> (articles, dead letters)),
-    e.g. on worker processes (:mod:`pipelines.chain_workers`); by default the stages below, in this graph.
+    mirrored to (:mod:`transforms.dedup.changelog`). (The local stream with ``--workers`` runs the same
+    chain on worker processes instead: :class:`pipelines.chain_workers.PooledChain`.)
     """
 
     def __init__(
@@ -362,7 +381,6 @@ class ArticleChain(beam.PTransform):
         mode: str = "stream",
         entities: beam.PTransform | None = None,
         changelog: Changelog | None = None,
-        per_article: beam.PTransform | None = None,
     ) -> None:
         super().__init__()
         if mode not in ("stream", "batch", "local"):
@@ -374,7 +392,6 @@ class ArticleChain(beam.PTransform):
         self.mode = mode
         self.entities = entities
         self.changelog = changelog
-        self.per_article = per_article
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
         limits, proc = self.limits, self.processing
@@ -383,13 +400,9 @@ class ArticleChain(beam.PTransform):
         # keeps killing the process goes to the DLQ (see transforms.crash_journal).
         journal = proc.state_dir if local else None
         keep = keeping(limits, proc)
-        if self.per_article is not None:
-            articles, dlq_per_article = records | "PerArticle" >> self.per_article
-            dead = [dlq_per_article]
-        else:
-            parsed, dlq_parse = _stage("Parse", records, parse_stage(limits, journal, keep))
-            articles, dlq_clean = _stage("Clean", parsed, clean_stage(limits, proc, journal, keep))
-            dead = [dlq_parse, dlq_clean]
+        parsed, dlq_parse = _stage("Parse", records, parse_stage(limits, journal, keep))
+        articles, dlq_clean = _stage("Clean", parsed, clean_stage(limits, proc, journal, keep))
+        dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
             duplicates = records.pipeline | "NoDuplicates" >> beam.Create([])
             return {
@@ -400,17 +413,16 @@ class ArticleChain(beam.PTransform):
         from transforms.boilerplate.learned import RemoveLearnedBoilerplate
         from transforms.dedup import Deduplicate
 
-        if self.per_article is None:  # otherwise learned boilerplate and entities ran in it
-            if proc.learn_boilerplate:
-                articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
-            if self.entities is not None:
-                articles, dlq_entities = articles | "Entities" >> self.entities
-                dead.append(dlq_entities)
-            elif proc.entities:
-                articles, dlq_entities = _stage(
-                    "Entities", articles, entity_stage(limits, shared=local, journal=journal, keep=keep)
-                )
-                dead.append(dlq_entities)
+        if proc.learn_boilerplate:
+            articles = articles | "LearnedBoilerplate" >> RemoveLearnedBoilerplate(mode=self.mode)
+        if self.entities is not None:
+            articles, dlq_entities = articles | "Entities" >> self.entities
+            dead.append(dlq_entities)
+        elif proc.entities:
+            articles, dlq_entities = _stage(
+                "Entities", articles, entity_stage(limits, shared=local, journal=journal, keep=keep)
+            )
+            dead.append(dlq_entities)
         # The runner's state holds an unbounded stream's index; a state dir serves the local stream's
         # micro-batches and, read-only, a backfill.
         state_dir = None if self.mode == "stream" else proc.state_dir

@@ -7,15 +7,20 @@ and crash journal. What holds state stays in the stream process, a single writer
 in the order a one-worker run sees it:
 
 - learned boilerplate (per-source sketches that each article updates), applied here in record order;
-- dedup (the durable index in ``--state-dir``), the same ``Deduplicate`` after this transform in the graph.
+- dedup (the durable index in ``--state-dir``), the local mode's own step, run on the whole batch.
 
 So a run with N workers makes the decisions of a run with one, and routing by key (which would put a
 one-source burst on one worker) is not needed. Per article, two round trips: the raw record goes out and
-the cleaned article comes back; after learned boilerplate the article goes out again and only its entities
-come back, with dedup's print of its final body (the costly part of the fingerprint, off the wire), which
-dedup here then only checks and assembles. Workers pull the next task the moment they answer, lowest
-record first, so the parent's learned-boilerplate step and the second round trip overlap with the workers'
-parsing of later records.
+the cleaned article comes back (without the input it came from: the stream process has the record);
+after learned boilerplate the article goes out again and only its entities come back, with dedup's print
+of its final body (the costly part of the fingerprint, off the wire), which dedup here then only checks
+and assembles, and the article's Avro value as delivered if it survives, which is then only framed here.
+Workers pull the next task the moment they answer, lowest record first, so the parent's
+learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
+
+The batch's chain (:class:`PooledChain`) keeps the articles in this process: dedup gathers the whole
+batch through a grouping step that carries only their positions, so no article is copied through Beam's
+coders on the way.
 
 What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
 would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
@@ -29,11 +34,12 @@ batch's pipeline, so the summary and metrics are those of a one-worker run.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import Any
@@ -47,13 +53,15 @@ from apache_beam.runners.worker import statesampler
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, TopicPartition
 
-from pipelines.chain import clean_stage, dedup_settings, entity_stage, keeping, parse_stage
+from pipelines.chain import clean_stage, dedup_settings, encoded_ahead, entity_stage, keeping, parse_stage
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.engine.worker_pool import WorkerPool
 from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
-from transforms.dedup.index import BodyPrint, body_print
+from transforms.dedup.beam import DUPLICATES, InArrivalOrder, with_arrival
+from transforms.dedup.index import body_print
 from transforms.kafka_io import KafkaRecord, PartitionRange, cap_ranges
+from transforms.records import Article
 from transforms.settings import KafkaSettings, Limits
 
 log = structlog.get_logger(__name__)
@@ -86,11 +94,14 @@ def _through(stage: beam.DoFn, element: Any) -> tuple[str, Any]:
 
 class ChainWork:
     """A worker's handler: ``("clean", KafkaRecord)`` -> parse and clean; ``("entities", Article)`` -> NER.
-    Answers ``(outcome, value, counters)``: ("ok", Article | (entities, body print)) or ("dlq", DeadLetter).
+    Answers ``(outcome, value, counters)``: ("ok", Article | (entities, body print, encoded)) or ("dlq",
+    DeadLetter). The cleaned article comes back without its origin (the input message, up to the size
+    limit): the stream process holds the record it came from.
 
-    The last task of an article whose body is final (NER, after learned boilerplate; clean, when neither
-    follows) also computes dedup's body print (:func:`transforms.dedup.index.body_print`), so the stream
-    process's dedup only assembles the fingerprint."""
+    The last task of an article whose content is final (NER, after learned boilerplate; clean, when
+    neither follows) also computes dedup's body print (:func:`transforms.dedup.index.body_print`), so the
+    stream process's dedup only assembles the fingerprint, and encodes the article as it is delivered if it
+    survives (:func:`~pipelines.chain.encoded_ahead`), so the stream process only frames it."""
 
     def __init__(self, setup: tuple[Limits, Processing]) -> None:
         limits, processing = setup
@@ -101,7 +112,7 @@ class ChainWork:
         if processing.entities and not processing.passthrough:
             self.entities = entity_stage(limits, shared=True, journal=journal, keep=keep)
         self.dedup = None if processing.passthrough else dedup_settings(processing)
-        self.print_after_clean = not (processing.learn_boilerplate or self.entities or self.dedup is None)
+        self.final_after_clean = not (processing.learn_boilerplate or self.entities or self.dedup is None)
         if self.dedup is not None:
             self.hasher = self.dedup.hasher()
         for stage in (self.parse, self.clean, self.entities):
@@ -117,24 +128,34 @@ class ChainWork:
                 outcome, value = _through(self.parse, element)
                 if outcome == "ok":
                     outcome, value = _through(self.clean, value)
-                if outcome == "ok" and self.print_after_clean:
-                    value = dataclasses.replace(value, body_print=self._body_print(value.body))
+                if outcome == "ok":
+                    if self.final_after_clean:
+                        value = self._finished(value)
+                    value = dataclasses.replace(value, origin=None)
             else:
                 outcome, value = _through(self.entities, element)
                 if outcome == "ok":
-                    value = (value.entities, self._body_print(element.body))
+                    done = self._finished(value)
+                    value = (done.entities, done.body_print, done.encoded)
         finally:
             statesampler.set_current_tracker(None)
         return outcome, value, dict(tally.counts)
 
-    def _body_print(self, body: str) -> BodyPrint | None:
-        """None where it cannot be computed: the stream process then computes it, and meets the error there
-        as a run without workers would."""
+    def _finished(self, article: Article) -> Article:
+        """``article`` (content final) with its body print and its encoding ahead, each None where it
+        cannot be made: the stream process then makes it, and meets the error there as a run without
+        workers would."""
         try:
-            return body_print(body, self.dedup, self.hasher)
+            found = body_print(article.body, self.dedup, self.hasher)
         except Exception as exc:  # noqa: BLE001 - the stream process computes it again
             log.debug("body_print_failed", error=type(exc).__name__)
-            return None
+            return article
+        try:
+            encoded = encoded_ahead(article, found.content_hash)
+        except Exception as exc:  # noqa: BLE001 - the stream process encodes it again
+            log.debug("encode_ahead_failed", error=type(exc).__name__)
+            encoded = None
+        return dataclasses.replace(article, body_print=found, encoded=encoded)
 
 
 # ---- in the stream process --------------------------------------------------------------------------------
@@ -196,7 +217,7 @@ class _Articles:
             if outcome == "dlq":
                 item.letter = value
             else:
-                article = value
+                article = value = dataclasses.replace(value, origin=item.record.origin())
                 if self.sketches is not None:
                     article = self.sketches.apply(value)
                     count_removed(article.boilerplate[len(value.boilerplate) :])
@@ -419,6 +440,8 @@ class ChainWorkers:
 
     pool: WorkerPool
     ahead: Ahead
+    batch: _Articles | None = None
+    """The running micro-batch's articles, which its dedup step (:class:`_Decide`) takes by position."""
 
 
 _workers: ChainWorkers | None = None
@@ -433,12 +456,13 @@ def chain_workers(
     forks: ForkServer | None,
     on_restart: Callable[[int], None] | None = None,
 ) -> Iterator[ChainWorkers]:
-    """The process's pool of ``workers`` chain workers, which :class:`PooledArticles` runs on while open.
+    """The process's pool of ``workers`` chain workers, which :class:`PooledChain` runs on while open.
     The pool's ``size`` and ``restarts`` (also reported to ``on_restart``) are the worker count and
     restarts; ``ahead`` is for the batch loop."""
     global _workers
     handler = f"{__name__}:{ChainWork.__name__}"
     pool = WorkerPool(workers, handler, (limits, processing), forks, on_restart=on_restart)
+    _freeze_start_up()
     _workers = ChainWorkers(pool, Ahead(kafka, pool))
     try:
         yield _workers
@@ -448,16 +472,26 @@ def chain_workers(
         pool.close()
 
 
+def _freeze_start_up() -> None:
+    """Take what start-up loaded (Beam, the Kafka clients, the pool) out of the cyclic garbage collector, as
+    a process with the NER model does (:mod:`pipelines.engine.worker_cache`): it lives as long as the
+    stream, and the collector's full passes over it, each batch and once more at exit, were CPU of the
+    serial part of the stream (this process never loads the model that would freeze it)."""
+    gc.collect()  # start-up's own cyclic garbage, which a freeze would keep for good
+    gc.freeze()
+
+
 def _count(counts: dict[str, int]) -> None:
     for name, n in counts.items():
         Metrics.counter(NAMESPACE, name).inc(n)
 
 
 class _PooledDoFn(beam.DoFn):
-    """Records -> articles (main) and dead letters: each record's stages on the pool, learned boilerplate
-    here in record order; everything is emitted, in record order with its timestamp, when the bundle (the
-    micro-batch) ends. The batch's work may have begun ahead (:class:`Ahead`); once every record of the
-    batch is through learned boilerplate, the next batch's begins."""
+    """Records -> the positions of the batch's articles, keyed for gathering (main), and dead letters: each
+    record's stages run on the pool, learned boilerplate here in record order; the articles stay here
+    (``ChainWorkers.batch``), only their positions travel on to dedup (:class:`_Decide`). The reader's
+    bundles each hold part of the batch; the batch's work may have begun ahead (:class:`Ahead`); once
+    every record of the batch is through learned boilerplate, the next batch's begins."""
 
     def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
         self.learn = processing.learn_boilerplate and not processing.passthrough
@@ -479,6 +513,7 @@ class _PooledDoFn(beam.DoFn):
             self.articles = self.workers.ahead.adopt(self.ranges) or _Articles(
                 self.workers.pool, self.sketches, self.entities, self.workers.ahead.priority()
             )
+            self.workers.batch = self.articles
         self.seen: list[_Item] = []
 
     def process(self, record: Any, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
@@ -501,29 +536,88 @@ class _PooledDoFn(beam.DoFn):
                 _count(counts)
                 item.pending = None
                 if outcome == "ok":
-                    entities, body_print = value
-                    item.article = dataclasses.replace(item.article, entities=entities, body_print=body_print)
+                    entities, found, encoded = value
+                    item.article = dataclasses.replace(
+                        item.article, entities=entities, body_print=found, encoded=encoded
+                    )
                 else:
                     item.letter = value
             if item.letter is not None:
-                yield pvalue.TaggedOutput(DLQ_TAG, WindowedValue(item.letter, item.timestamp, (item.window,)))
+                yield pvalue.TaggedOutput(DLQ_TAG, _stamped(item.letter, item))
             else:
-                yield WindowedValue(item.article, item.timestamp, (item.window,))
+                yield _stamped((0, _position(item.record)), item)
         self.seen = []
 
 
-class PooledArticles(beam.PTransform):
-    """Records -> (articles, dead letters): the chain's stages before dedup, on the open
-    :func:`chain_workers`, for the batch of ``ranges``; for :class:`~pipelines.chain.ArticleChain`'s
-    ``per_article``."""
+class _Decide(beam.DoFn):
+    """The batch's article positions, gathered on one key -> survivors (main) and duplicates: dedup over the
+    whole micro-batch in arrival order against the durable index, the local mode's own
+    :class:`~transforms.dedup.beam.InArrivalOrder` run on the articles :class:`_PooledDoFn` holds, each
+    emitted with its record's timestamp. Only positions cross the grouping step, not the articles through
+    Beam's coders (with passthrough, nothing is decided: the articles go on as they are)."""
 
-    def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
+    def __init__(self, processing: Processing, changelog: Any) -> None:
+        self.dedup = None
+        if not processing.passthrough:
+            self.dedup = InArrivalOrder(dedup_settings(processing), processing.state_dir, changelog)
+
+    def setup(self) -> None:
+        if self.dedup is not None:
+            self.dedup.setup()
+
+    def teardown(self) -> None:
+        if self.dedup is not None:
+            self.dedup.teardown()
+
+    def process(self, element: tuple[int, Iterable[Position]]) -> Iterator[Any]:
+        batch = _workers.batch if _workers is not None else None
+        if batch is None:
+            raise RuntimeError("no batch: run the batch inside chain_workers()")
+        items = {position: batch.items[position] for position in element[1]}
+        if self.dedup is None:
+            for item in items.values():
+                yield _stamped(item.article, item)
+            return
+        decided = self.dedup.process((0, [with_arrival(i.article, i.timestamp) for i in items.values()]))
+        for out in decided:
+            if isinstance(out, pvalue.TaggedOutput):  # a duplicate's verdict
+                yield pvalue.TaggedOutput(out.tag, _stamped(out.value, items[_at(out.value)]))
+            else:
+                yield _stamped(out, items[_at(out)])
+
+
+def _at(record: Any) -> Position:
+    """Where an article or verdict of the batch came from, as its :class:`_Item` is found."""
+    pos = record.source_position
+    return (pos.topic, pos.partition, pos.offset)
+
+
+def _stamped(value: Any, item: _Item) -> WindowedValue:
+    """``value`` with the timestamp and window of the record it came from."""
+    return WindowedValue(value, item.timestamp, (item.window,))
+
+
+class PooledChain(beam.PTransform):
+    """Records -> {"articles", "duplicates", "dlq"}: :class:`~pipelines.chain.ArticleChain`'s local mode,
+    its per-article stages on the open :func:`chain_workers`, for the batch of ``ranges``; dedup's index
+    in ``processing.state_dir``, mirrored to ``changelog``."""
+
+    def __init__(self, processing: Processing, ranges: list[PartitionRange], changelog: Any = None) -> None:
         super().__init__()
+        if not processing.state_dir:
+            raise ValueError("the local chain keeps the dedup index in processing.state_dir; set one")
         self.processing = processing
         self.ranges = ranges
+        self.changelog = changelog
 
-    def expand(self, records: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        outputs = records | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges)).with_outputs(
-            DLQ_TAG, main="ok"
+    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+        done = records | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges)).with_outputs(
+            DLQ_TAG, main="positions"
         )
-        return outputs.ok, outputs[DLQ_TAG]
+        decided = (
+            done.positions
+            | "Gather" >> beam.GroupByKey()
+            | "Decide"
+            >> beam.ParDo(_Decide(self.processing, self.changelog)).with_outputs(DUPLICATES, main="articles")
+        )
+        return {"articles": decided.articles, "duplicates": decided[DUPLICATES], "dlq": done[DLQ_TAG]}

@@ -19,7 +19,7 @@ import structlog
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines import metrics
-from pipelines.chain import ArticleChain
+from pipelines.chain import ArticleChain, article_value
 from pipelines.engine.local_stream import Batches, StopRequest, is_local, run_batches
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.local_state import changelog_for, state_dir_for
@@ -65,7 +65,7 @@ class StreamJob:
 
 
 def article_message(topic: str, article: Article) -> OutMessage:
-    value = avro.encode("article", to_dict(article))
+    value = article_value(article)
     return OutMessage(topic, article.id.encode(), value, article.source_position, _headers("article"))
 
 
@@ -120,12 +120,12 @@ def build(
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
-    per_article = None
     if mode == "local" and job.workers > 1:
-        from pipelines.chain_workers import PooledArticles
+        from pipelines.chain_workers import PooledChain
 
-        per_article = PooledArticles(job.processing, ranges)
-    chain = ArticleChain(job.limits, job.processing, mode=mode, changelog=changelog, per_article=per_article)
+        chain = PooledChain(job.processing, ranges, changelog)
+    else:
+        chain = ArticleChain(job.limits, job.processing, mode=mode, changelog=changelog)
     outputs = read.records | "Chain" >> chain
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
     (

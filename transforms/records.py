@@ -110,6 +110,15 @@ class Dedup:
     cluster_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """An article's Avro value made ahead, where its content was final (a chain worker), for the ``dedup``
+    field it would have as a survivor: the stream process then only frames it."""
+
+    dedup: Dedup
+    value: bytes
+
+
 @dataclass
 class Article:
     """The clean article (``schemas/article.avsc``, record ``newsflow.Article``)."""
@@ -137,6 +146,9 @@ class Article:
     body_print: Any = field(default=None, repr=False, compare=False, metadata={WIRE: False})
     """Dedup's part of the fingerprint that depends on the body alone, computed ahead where the body is final
     (``transforms.dedup.index.BodyPrint``, checked against the body before use); never on the wire."""
+    encoded: Any = field(default=None, repr=False, compare=False, metadata={WIRE: False})
+    """Its Avro value made ahead (:class:`Encoded`), used only while ``dedup`` is the one it was made for
+    (dedup sets nothing else); never on the wire."""
 
 
 @dataclass

@@ -70,6 +70,12 @@ def _millis(timestamp: Timestamp) -> int:
     return max(0, int(timestamp.micros // 1000)) if MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP else 0
 
 
+def with_arrival(article: Article, timestamp: Timestamp) -> tuple[Article, int]:
+    """An article and its arrival, epoch ms from its element timestamp (the Kafka record's): what
+    :class:`InArrivalOrder` takes."""
+    return article, _millis(timestamp)
+
+
 def _held_micros(timestamp: Timestamp) -> int:
     """When a held element is due: its timestamp in epoch µs (the watermark has passed it), 0 when it has
     none."""
@@ -239,9 +245,10 @@ class _Probe(beam.DoFn):
         entries.clear()
 
 
-class _InArrivalOrder(_Counted):
+class InArrivalOrder(_Counted):
     """``local`` mode: one micro-batch's articles (grouped on one key) through the :class:`Deduplicator`
-    in arrival order, against the durable index in ``state_dir``, mirrored to ``changelog`` when given."""
+    in arrival order, against the durable index in ``state_dir``, mirrored to ``changelog`` when given.
+    (The local stream's chain workers run it inline, on the batch they hold: ``pipelines.chain_workers``.)"""
 
     def __init__(self, settings: DedupSettings, state_dir: str, changelog: Changelog | None = None) -> None:
         super().__init__()
@@ -519,10 +526,10 @@ class Deduplicate(beam.PTransform):
     def _local(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
         return (
             articles
-            | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, (a, _millis(t))))
+            | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, with_arrival(a, t)))
             | "Gather" >> beam.GroupByKey()
             | "InArrivalOrder"
-            >> beam.ParDo(_InArrivalOrder(self.settings, self.state_dir, self.changelog)).with_outputs(
+            >> beam.ParDo(InArrivalOrder(self.settings, self.state_dir, self.changelog)).with_outputs(
                 DUPLICATES, main=ARTICLES
             )
         )
