@@ -77,11 +77,13 @@ def use_numpy_matmul(nlp: spacy.Language) -> None:
 
 def _warm(nlp: spacy.Language) -> None:
     """Makes the 10,000 commonest news words (``warm_words.py``) permanent lexemes and tokenizer cache
-    entries. Each text is processed in a memory zone, which forgets every word it added, so without this
-    each common word would be analysed afresh in every article."""
-    words = warm_words.load()
-    for i in range(0, len(words), 5000):
-        nlp.make_doc(" ".join(words[i : i + 5000]))
+    entries. Each text is processed in a memory zone, which forgets every word it added and caches nothing,
+    so without this each common word would be analysed afresh, by the affix expressions, in every article.
+    One word per call: the tokenizer caches nothing more of a text once one of its words is a special case
+    ("'s", "U.S."), and the commonest words include several."""
+    tokenizer = nlp.tokenizer
+    for word in warm_words.load():
+        tokenizer(word)
 
 
 def chunks(text: str, limit: int = CHUNK_CHARS) -> Iterator[tuple[int, str]]:
