@@ -16,6 +16,7 @@ spaCy's decoder on it, so the entities are always exactly spaCy's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,8 @@ from spacy.attrs import IS_SPACE, SENT_START
 from spacy.pipeline import EntityRecognizer
 from spacy.tokens import Doc
 from thinc.api import Model
+
+from transforms.entities.encode import TokenEncoder
 
 # |fl32(x·y) - x·y| <= γ_n Σ|x_i y_i| for a float32 dot product of length n in any order, with or without FMA,
 # γ_n = n u / (1 - n u), u = 2^-24; then the bias is added with one more rounding, at most u of the result.
@@ -46,7 +49,7 @@ class Entity:
 
 @dataclass(frozen=True)
 class GreedyDecoder:
-    tok2vec: Model
+    encode: Callable[[Doc], np.ndarray]  # the tokens' vectors: the model's first layer
     lower: Model
     feat_bias: np.ndarray  # (hidden * pieces,) float32: added after the three features
     pieces: int
@@ -83,8 +86,9 @@ class GreedyDecoder:
         if set(names) - wanted or not {"O"} | {f"{a}-{lab}" for a in "BILU" for lab in labels} <= set(names):
             return None
         weights = upper.get_param("W").astype(np.float64)
+        encoder = TokenEncoder.of(tok2vec)
         return cls(
-            tok2vec=tok2vec,
+            encode=encoder.encode if encoder is not None else lambda doc: tok2vec.predict([doc]),
             lower=lower,
             feat_bias=lower.get_param("b").reshape(-1),
             pieces=lower.get_dim("nP"),
@@ -122,7 +126,7 @@ class GreedyDecoder:
         # The parser never reads token 0's sentence start; a start anywhere else ends an entity before it.
         next_starts = np.append(flags[1:, 1] == 1, False)
         # The lower layer's precomputed features: row 0 is the padding, row t + 1 token t; (rows, 3, hidden·pieces).
-        feats = self.lower.predict(self.tok2vec.predict([doc]))
+        feats = self.lower.predict(self.encode(doc))
         feats = feats.reshape(n + 1, 3, -1)
         token, first, before = feats[1:, 0], feats[1:, 1], feats[1:, 2]
 
