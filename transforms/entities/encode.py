@@ -119,7 +119,11 @@ class TokenEncoder:
             ops.gather_add(table, ops.hash(np.ascontiguousarray(ids[:, column]), seed) % table.shape[0])
             for column, seed, table in self.embeddings
         ]
-        rows = vectors.find(keys=doc.to_array(getattr(vectors, "attr", ORTH)))
+        # Vectors.find(keys=...), without its per-key type checks and numpy scalar conversions.
+        row = vectors.key2row.get
+        rows = np.array(
+            [row(key, -1) for key in doc.to_array(getattr(vectors, "attr", ORTH)).tolist()], dtype="i"
+        )
         static = ops.gemm(np.ascontiguousarray(vectors.data[rows]), self.static_weights, trans2=True)
         static[rows < 0] = 0
         x = self.embed(ops, np.hstack([np.hstack(parts), static]))
