@@ -58,8 +58,8 @@ class GreedyDecoder:
     bias: np.ndarray  # (moves,) float64
     gamma: float
     out: int  # the O move
-    begin: np.ndarray  # the B moves' indices, one per label
-    inside: np.ndarray  # I, L and U moves, in the order of ``labels``
+    begin: np.ndarray  # each kind of move's index for each label, in the order of ``labels``
+    inside: np.ndarray
     last: np.ndarray
     unit: np.ndarray
     labels: tuple[str, ...]
@@ -82,8 +82,8 @@ class GreedyDecoder:
         names = [ner.moves.get_class_name(i) for i in range(ner.moves.n_moves)]
         labels = tuple(sorted({n[2:] for n in names if n[:2] in ("B-", "I-", "L-", "U-") and n[2:]}))
         index = {n: i for i, n in enumerate(names)}
-        wanted = {"O", "U-"} | {f"{a}-{lab}" for a in "BILU" for lab in labels}
-        if set(names) - wanted or not {"O"} | {f"{a}-{lab}" for a in "BILU" for lab in labels} <= set(names):
+        biluo = {"O"} | {f"{a}-{lab}" for a in "BILU" for lab in labels}
+        if not biluo <= set(names) <= biluo | {"U-"}:  # "U-" only serves preset entities
             return None
         weights = upper.get_param("W").astype(np.float64)
         encoder = TokenEncoder.of(tok2vec)
