@@ -82,3 +82,12 @@ def test_preset_entities_are_left_to_spacy(nlp, decoder):
     doc = nlp.make_doc("Angela Merkel visited Paris.")
     doc.ents = [doc.char_span(0, 13, label="PERSON")]
     assert decoder.entities(doc) is None
+
+
+def test_a_component_of_another_kind_is_left_to_spacy(nlp, monkeypatch):
+    ner = nlp.get_pipe("ner")
+    monkeypatch.setitem(ner.cfg, "beam_width", 4)
+    assert GreedyDecoder.of(ner) is None
+    monkeypatch.setitem(ner.cfg, "beam_width", 1)
+    monkeypatch.setitem(ner.model.attrs, "unseen_classes", {3})
+    assert GreedyDecoder.of(ner) is None
