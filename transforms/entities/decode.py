@@ -134,7 +134,7 @@ class GreedyDecoder:
         token, first, before = feats[1:, 0], feats[1:, 1], feats[1:, 2]
 
         # Every token as the head of a state with no entity open: features (t, padding, padding).
-        pre = feats[1:, 0] + feats[0, 1]
+        pre = token + feats[0, 1]
         pre += feats[0, 2]
         pre += self.feat_bias
         scores, bound = self._scores(pre, slice(None))
@@ -176,7 +176,7 @@ class GreedyDecoder:
         label: int,
     ) -> int | None:
         """Where the entity begun at ``start`` ends (exclusive): at each next token, I (go on) against L (end
-        here), the only valid moves while it is open; I wins a tie, as it comes first. None if uncertain."""
+        here), the only valid moves while it is open. None if one of these is too close to certify."""
         n = len(token)
         moves = np.array([self.inside[label], self.last[label]])
         for at in range(start + 1, n, WINDOW):
