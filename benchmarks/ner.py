@@ -4,8 +4,9 @@ Prints PER/ORG/LOC precision, recall and F1 (exact character-span match, micro-a
 CoNLL++ 2020, the corrected CoNLL-2003 test and GUM test (none of them trained or tuned on; GUM also with its
 persons' titles left out, the convention of CoNLL-2003 and OntoNotes), articles per
 second on a 500-word article (one thread, interleaved with en_core_web_sm and with our recognition alone,
-by our decoder and by spaCy's), the resident memory after
-loading, and the gazetteer's budgets: its load time from the user cache in a fresh process, the memory it
+by our decoder and by spaCy's), the resident memory after loading, where our errors are (type confusions,
+boundaries, spurious and missed names), and the gazetteer's budgets: its load time from the user cache in a
+fresh process, the memory it
 adds, and how much of it each forked worker holds privately after using it. Each document is rebuilt from
 its tokens and fed whole to ``EntityExtractor.extract``, the code the pipeline runs.
 
@@ -32,7 +33,7 @@ from transforms.entities.conll import ConllDoc, Span, read_conll  # noqa: E402
 from transforms.entities.decode import GreedyDecoder  # noqa: E402
 from transforms.entities.recognize import RawMention, load_base, load_model, recognize  # noqa: E402
 from transforms.entities.rules import strip_titles  # noqa: E402
-from transforms.entities.scoring import PRF, score_spans  # noqa: E402
+from transforms.entities.scoring import PRF, error_classes, score_spans  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 SETS = {
@@ -146,6 +147,8 @@ def main() -> None:
         print(f"\n{name} ({len(docs)} documents)   ours | en_core_web_sm")
         for label in ("PER", "ORG", "LOC", "micro"):
             print(row(label, ours[label]) + ("   |   " + row(label, base[label]) if base else ""))
+        errors = error_classes(gold, predicted)
+        print("  our errors: " + ", ".join(f"{name} {n}" for name, n in errors.most_common()))
         if name.startswith("GUM"):
             again = score_spans([without_titles(d) for d in docs], predicted)
             print(f"{name}, gold persons without their titles (the CoNLL-2003 and OntoNotes convention):")

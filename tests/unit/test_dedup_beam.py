@@ -3,6 +3,7 @@ batch mode (order-independent, optional read-only check against the live index),
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,6 +113,28 @@ def test_batch_mode_without_a_live_index_yet_dedups_on_its_own(tmp_path: Path) -
         mode="batch",
         state_dir=str(tmp_path / "none"),
     )
+
+
+def test_beam_state_keeps_an_entry_through_the_last_second_of_its_horizon() -> None:
+    """A copy stamped within the horizon's last second (the index counts whole seconds, so it still
+    matches) finds the original: the key's state is cleared only after that second has passed."""
+    start = T0.timestamp()
+    last_second = replace(article("last", STORY, 0, partition=1), fetched_at=T0 + timedelta(seconds=86400.5))
+    stream = (
+        BeamStream()
+        .add_elements([TimestampedValue(ORIGINAL, start)])
+        .advance_watermark_to(start + 86400.25)
+        .add_elements([TimestampedValue(last_second, start + 86400.5)])
+        .advance_watermark_to(start + 86402)
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    with BeamPipeline(options=options) as pipeline:
+        out = pipeline | stream | Deduplicate(DedupSettings(horizon_days=1))
+        assert_that(out["articles"] | beam.Map(lambda a: a.id), equal_to(["wire"]), label="Kept")
+        dropped = out["duplicates"] | beam.Map(lambda v: (v.id, v.duplicate_of))
+        assert_that(dropped, equal_to([("last", "wire")]), label="Dropped")
 
 
 def test_beam_state_of_an_idle_key_is_cleared_one_horizon_after_its_newest_element() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from transforms.entities.conll import read_conll
-from transforms.entities.scoring import score_spans
+from transforms.entities.scoring import error_classes, score_spans
 
 TABULAR = """-DOCSTART- -X- -X- O
 
@@ -75,3 +75,15 @@ def test_scores_exact_spans_per_label_and_micro():
     assert (sc["micro"].tp, sc["micro"].fp, sc["micro"].fn) == (1, 2, 2)
     assert round(sc["micro"].f1, 4) == round(2 * (1 / 3) * (1 / 3) / (2 / 3), 4)
     assert score_spans([set()], [set()])["micro"].f1 == 0.0
+
+
+def test_errors_are_classed_as_type_confusions_boundaries_spurious_and_missed():
+    gold = [{(0, 5, "LOC"), (10, 20, "ORG"), (30, 35, "PER"), (50, 55, "MISC")}]
+    pred = [{(0, 5, "ORG"), (10, 15, "ORG"), (40, 45, "PER"), (50, 55, "LOC")}]
+    assert error_classes(gold, pred) == {
+        "type LOC->ORG": 1,
+        "boundary": 1,
+        "spurious PER": 1,
+        "spurious LOC": 1,  # gold MISC is not scored, so a place there is spurious
+        "missed PER": 1,
+    }

@@ -131,3 +131,10 @@ def test_a_sentence_opening_word_printed_in_lowercase_elsewhere_is_that_word(gaz
     body = "Ceasefire monitors met. The ceasefire held. Apple rose. Shares of Apple and apple growers fell."
     got = read(body, [("Ceasefire", "ORG"), ("Apple", "ORG")], gaz)
     assert got == {"Apple": "ORG"}  # "Apple" is also capitalised inside a sentence
+
+
+def test_degrees_and_nouns_pointing_into_a_document_are_no_names_and_wars_acronyms_are_events(gaz):
+    body = "Her PhD is at Tab 4 and under Factor 1 of Table 2, from WWII; Channel 4 and Group 4 stay."
+    spans = [("PhD", "PERSON"), ("Tab", "PERSON"), ("Factor", "ORG"), ("Table", "ORG"), ("WWII", "ORG")]
+    spans += [("Channel 4", "ORG"), ("Group 4", "ORG")]
+    assert read(body, spans, gaz) == {"WWII": "MISC", "Channel 4": "ORG", "Group 4": "ORG"}

@@ -54,3 +54,28 @@ def test_particle_surnames_are_not_cut_from_the_name():
     body = "Ursula von der Leyen spoke. Leyen is not her surname alone; von der Leyen is."
     got = propagate(body, [mention(body, "Ursula von der Leyen", "PERSON")])
     assert spans(body, got) == [("Ursula von der Leyen", "PERSON")]
+
+
+def test_an_acronym_defined_after_a_name_is_a_mention_of_its_type_even_opening_a_sentence():
+    body = "The World Health Organisation (WHO) said so. WHO says more. Who knows? The TxDOT budget grew."
+    got = propagate(body, [mention(body, "World Health Organisation", "ORG")])
+    assert spans(body, got) == [("World Health Organisation", "ORG"), ("WHO", "ORG"), ("WHO", "ORG")]
+    body = "The Texas Department of Transportation (TxDOT) said TxDOT would pay."
+    got = propagate(body, [mention(body, "Texas Department of Transportation", "ORG")])
+    assert spans(body, got)[1:] == [("TxDOT", "ORG"), ("TxDOT", "ORG")]
+
+
+def test_an_acronym_defined_after_a_common_noun_is_a_miscellaneous_name():
+    body = "It measures sea surface salinity (SSS) with radio frequency interference (RFI) removed. SSS rose."
+    got = propagate(body, [mention(body, "SSS", "ORG"), mention(body, "SSS", "ORG", nth=1)])
+    assert spans(body, got) == [("SSS", "MISC"), ("SSS", "MISC")]
+
+
+def test_brackets_that_spell_no_acronym_of_the_words_before_change_nothing():
+    body = "Andre Agassi (USA) beat Mark Philippoussis (AUS) and the Bosnian Serb army (BSA) said so."
+    given = [
+        mention(body, "Andre Agassi", "PERSON"),
+        mention(body, "USA", "LOC"),
+        mention(body, "BSA", "ORG"),
+    ]
+    assert spans(body, propagate(body, given)) == [("Andre Agassi", "PERSON"), ("USA", "LOC"), ("BSA", "ORG")]

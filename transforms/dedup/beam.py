@@ -216,11 +216,12 @@ class _Probe(beam.DoFn):
             entries.write(blob)
 
     def _push_expiry(self, seconds: int, newest: Any, expiry: Any) -> None:
-        """Clear the key one horizon after its newest element (element time, never moved backwards; kept
-        in whole seconds, a 5-byte varint next to the entries)."""
+        """Clear the key one horizon after the end of its newest element's second (element time, never
+        moved backwards; kept in whole seconds, a 5-byte varint next to the entries): ``index.candidates``
+        counts whole seconds, so an arrival anywhere in the horizon's last second still matches."""
         if seconds > (newest.read() or 0):
             newest.write(seconds)
-            expiry.set(_horizon_after(seconds, self.settings))
+            expiry.set(_horizon_after(seconds + 1, self.settings))
 
     @on_timer(EXPIRY)
     def expire(

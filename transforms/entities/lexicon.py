@@ -1,6 +1,8 @@
 """Classes of words that a news NER model trained on Reuters 1996 gets wrong in today's news, and what each is.
 
-- Common-noun acronyms (AI, EV, HVAC, ID, TB) are no names: dropped.
+- Common-noun acronyms (AI, EV, HVAC, ID, TB) and degrees (PhD, MBA) are no names: dropped; so is a noun that
+  points into a document with a number ("Table 3", "Tab 4", "Factor 1"). A war's acronym (WWII) is an event's
+  name, a miscellaneous one.
 - A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
   code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
 - An abbreviated title standing alone ("Dr", "Mrs") is no person, and an era after a year ("394 AD",
@@ -26,6 +28,7 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
+- Surnames in author-year citations ("(Porte, 2012)", "Makel et al.") are persons (``citations.py``).
 
 Each list holds ordinary English words of its class, not names from any data set.
 """
@@ -36,6 +39,7 @@ import re
 
 import pycountry
 
+from transforms.entities import citations
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import starts_sentence
@@ -49,8 +53,16 @@ COMMON_ACRONYMS = _words(
     """AI AR VR XR EV EVs SUV SUVs AWD 4WD HVAC ID IDs TB HIV DNA RNA GDP CEO CEOs CFO COO CTO IPO IPOs ETF
     ETFs GPS LED LEDs LCD USB PC PCs TV TVs IT HR PR FAQ PDF URL API APIs SMS VPN IQ ICU ER MRI CT PTSD ADHD
     OK AM PM RPM MPH MPG ATM ATMs CCTV DIY DUI DWI ESG GMO IVF NFT NFTs OTC PPE SEO SIM STEM UV VAT VIP VIPs
-    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD"""
+    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD PhD PhDs Ph.D. MBA MBAs MSc BSc DPhil"""
 )
+# Wars by their acronyms, events as "World War II" is (``rules.is_event``).
+WAR_ACRONYMS = _words("WWI WWII WW1 WW2")
+# Nouns that point into a document with a number ("Table 3", "Tab 4", "Factor 1"), no names.
+_REFERENCE_NOUNS = _words(
+    """table tab figure fig fig. exhibit appendix section chapter paragraph para page factor step phase part
+    item annex schedule clause footnote equation eq eq. box panel slide"""
+)
+_NUMBER_AFTER = re.compile(r"\s\d")
 # ISO 4217 codes (pycountry) and the abbreviations news prints before amounts of rupees, rupiah and taka.
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) | _words("Rs Rs. Rp Rp. Tk Tk.")
 _AMOUNT_AFTER = re.compile(r"\s?\d")
@@ -106,6 +118,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         word = _fold(text)
         if (
             text in COMMON_ACRONYMS
+            or word in _REFERENCE_NOUNS
+            and _NUMBER_AFTER.match(body, m.end)
             or word in ("al", "al.")
             and body[max(0, m.start - 3) : m.start] == "et "
             or _common_noun_opening(body, m.start, text)
@@ -125,6 +139,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             continue
         if (
             word in RELIGIONS
+            or text in WAR_ACRONYMS
             or text in storms
             or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
             or all(w in FESTIVALS for w in word.split())
@@ -145,7 +160,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         ):
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
-    return sorted(out + _unread(body, out), key=lambda m: m.start)
+    return citations.authors(body, sorted(out + _unread(body, out), key=lambda m: m.start), gaz)
 
 
 def _common_noun_opening(body: str, start: int, text: str) -> bool:

@@ -1,7 +1,9 @@
-"""Exact-span precision, recall and F1 per class and micro-averaged, as the CoNLL evaluation counts them."""
+"""Exact-span precision, recall and F1 per class and micro-averaged, as the CoNLL evaluation counts them, and
+where the errors are."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,4 +46,26 @@ def score_spans(
             counts[s[2]][2] += 1
     out = {lab: PRF(*c) for lab, c in counts.items()}
     out["micro"] = PRF(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    return out
+
+
+def error_classes(
+    gold: Iterable[set[Span]], predicted: Iterable[set[Span]], labels: tuple[str, ...] = ("PER", "ORG", "LOC")
+) -> Counter:
+    """Where a set's errors are, as the issue counts them: a predicted span with gold's exact offsets but
+    another type is a type confusion (``LOC->ORG``: gold LOC, ours ORG), one that overlaps a gold span is a
+    boundary error, one that overlaps none is spurious; a gold span that nothing overlaps is missed."""
+    out: Counter = Counter()
+    for g, p in zip(gold, predicted, strict=True):
+        g = {s for s in g if s[2] in labels}
+        p = {s for s in p if s[2] in labels}
+        for s, e, lab in p - g:
+            same = [x for x in g if x[:2] == (s, e)]
+            if same:
+                out[f"type {same[0][2]}->{lab}"] += 1
+            elif any(x[0] < e and s < x[1] for x in g):
+                out["boundary"] += 1
+            else:
+                out[f"spurious {lab}"] += 1
+        out.update(f"missed {lab}" for s, e, lab in g - p if not any(x[0] < e and s < x[1] for x in p))
     return out

@@ -15,11 +15,12 @@ them with punctuation glued back as in running text, so the model sees both toke
 Seeded; single-threaded; about 3 minutes an epoch on CoNLL alone on a busy core.
 ``--base sm`` starts from en_core_web_sm instead (no word vectors; about 1 point lower on dev). ``--init DIR``
 continues from trained weights (``--lr`` lower, so that less is forgotten), and ``--mix S`` then keeps a share
-S of the new weights and 1 - S of the ones it started from (``interpolate``). The shipped weights are made in
-two steps: ``model/README.md``.
+S of the new weights and 1 - S of the ones it started from (``interpolate``). ``--conll-share S`` draws that
+share of CoNLL train afresh each epoch (GUM weighs more, an epoch costs less), ``--patience N`` stops after N
+epochs without a better dev score. The shipped weights are made in two steps: ``model/README.md``.
 
     .venv/bin/python -m transforms.entities.train [--base md] [--epochs 12] [--gum 2] [--init DIR --lr 0.0005
-        --mix 0.7] [--out DIR]
+        --mix 0.7] [--conll-share 0.5] [--patience 2] [--version 2.0.0] [--out DIR]
 """
 
 from __future__ import annotations
@@ -145,10 +146,15 @@ def train(
     init: Path | None = None,
     gum_copies: int = 0,
     learn_rate: float | None = None,
+    conll_share: float = 1.0,
+    patience: int | None = None,
+    version: str = "1.0.0",
 ) -> float:
     """Fine-tunes and writes the best epoch to ``out``. ``gum_copies`` adds GUM train that many times to each
     epoch (it is a third of CoNLL's size, from six genres); the best epoch is then chosen on the mean of
-    CoNLL-2003 dev and GUM dev micro-F1, so it is not chosen for Reuters alone."""
+    CoNLL-2003 dev and GUM dev micro-F1, so it is not chosen for Reuters alone. ``conll_share`` draws that
+    share of CoNLL train afresh each epoch (all of it is seen over the epochs), which weighs GUM more at half
+    the cost of an epoch; ``patience`` stops after that many epochs without a better dev score."""
     fix_random_seed(SEED)
     rng = random.Random(SEED)
     nlp = _load(base, init)
@@ -166,17 +172,21 @@ def train(
         corpora += " and GUM train"
     nlp.meta.update(
         name="newsflow_news_ner",
-        version="2.0.0" if gum_copies else "1.0.0",
+        version=version,
         description=f"en_core_web_{base} NER fine-tuned on {corpora} (transforms/entities/train.py)",
         performance={},
     )
     optimizer = nlp.resume_training()
     if learn_rate is not None:  # a lower rate when continuing from trained weights forgets less of them
         optimizer.learn_rate = learn_rate
-    best = -1.0
+    conll_count = len(tok)
+    best, best_epoch = -1.0, 0
     for epoch in range(epochs):
         t0 = time.perf_counter()
-        examples = [rng.choice(pair) for pair in train_sets]
+        conll = train_sets[:conll_count]
+        if conll_share < 1:
+            conll = rng.sample(conll, round(conll_share * conll_count))
+        examples = [rng.choice(pair) for pair in conll + train_sets[conll_count:]]
         rng.shuffle(examples)
         losses: dict[str, float] = {}
         for batch in minibatch(examples, size=8):
@@ -185,13 +195,15 @@ def train(
             scores = [_dev_f1(nlp, dev) for dev in devs]
             f1 = sum(scores) / len(scores)
             if f1 > best:  # written at once, so that a run can be cut short
-                best = f1
+                best, best_epoch = f1, epoch
                 nlp.to_disk(out, exclude=["vocab"])  # the vocabulary comes from the base package
         print(
             f"epoch {epoch} loss {losses['ner']:.0f} dev-F1 {' '.join(f'{x:.4f}' for x in scores)}"
             f" {time.perf_counter() - t0:.0f}s",
             flush=True,
         )
+        if patience is not None and epoch - best_epoch >= patience:
+            break
     prune_labels(out, set(TO_MODEL_LABEL.values()) | PLACE_KINDS)
     return best
 
@@ -226,8 +238,21 @@ def main() -> None:
     parser.add_argument(
         "--mix", type=float, help="with --init: keep this share of the new weights, the rest from --init"
     )
+    parser.add_argument("--conll-share", type=float, default=1.0, help="share of CoNLL train in each epoch")
+    parser.add_argument("--patience", type=int, help="stop after this many epochs without a better dev score")
+    parser.add_argument("--version", default="1.0.0", help="the model's version in its meta.json")
     args = parser.parse_args()
-    best = train(args.base, args.epochs, args.out, init=args.init, gum_copies=args.gum, learn_rate=args.lr)
+    best = train(
+        args.base,
+        args.epochs,
+        args.out,
+        init=args.init,
+        gum_copies=args.gum,
+        learn_rate=args.lr,
+        conll_share=args.conll_share,
+        patience=args.patience,
+        version=args.version,
+    )
     print(f"best dev micro-F1 (PER/ORG/LOC) {best:.4f}")
     if args.init is not None and args.mix is not None:
         interpolate(args.init, args.out, args.mix)
