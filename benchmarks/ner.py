@@ -3,9 +3,10 @@
 Prints PER/ORG/LOC precision, recall and F1 (exact character-span match, micro-averaged over the set) on
 CoNLL++ 2020, the corrected CoNLL-2003 test and GUM test (none of them trained or tuned on; GUM also with its
 persons' titles left out, the convention of CoNLL-2003 and OntoNotes), articles per
-second on a 500-word article (one thread, interleaved with en_core_web_sm), the resident memory after
-loading, where our errors are (type confusions, boundaries, spurious and missed names), and the gazetteer's
-budgets: its load time from the user cache in a fresh process, the memory it
+second on a 500-word article (one thread, interleaved with en_core_web_sm and with our recognition alone,
+by our decoder and by spaCy's), the resident memory after loading, where our errors are (type confusions,
+boundaries, spurious and missed names), and the gazetteer's budgets: its load time from the user cache in a
+fresh process, the memory it
 adds, and how much of it each forked worker holds privately after using it. Each document is rebuilt from
 its tokens and fed whole to ``EntityExtractor.extract``, the code the pipeline runs.
 
@@ -26,9 +27,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from transforms.budget import Deadline  # noqa: E402
 from transforms.entities import EntityExtractor  # noqa: E402
 from transforms.entities.conll import ConllDoc, Span, read_conll  # noqa: E402
-from transforms.entities.recognize import RawMention, load_base  # noqa: E402
+from transforms.entities.decode import GreedyDecoder  # noqa: E402
+from transforms.entities.recognize import RawMention, load_base, load_model, recognize  # noqa: E402
 from transforms.entities.rules import strip_titles  # noqa: E402
 from transforms.entities.scoring import PRF, error_classes, score_spans  # noqa: E402
 
@@ -154,6 +157,11 @@ def main() -> None:
 
     text = five_hundred_words()
     fns = {"ours (EntityExtractor.extract)": lambda t: extractor.extract(t)}
+    # Its first part alone: the tokenizer, the model and the decoder, then with spaCy's own greedy decoder.
+    nlp = load_model()
+    decoder = GreedyDecoder.of(nlp.get_pipe("ner"))
+    fns["ours, recognition only"] = lambda t: recognize(nlp, t, Deadline(60.0), decoder)
+    fns["ours, recognition, spaCy's decoder"] = lambda t: recognize(nlp, t, Deadline(60.0))
     if sm:
         sm_ner = load_base(only_ner=True)
         fns["en_core_web_sm, full pipeline"] = sm
@@ -161,12 +169,12 @@ def main() -> None:
     got = rates(fns, text)
     ours_wall, ours_cpu = got["ours (EntityExtractor.extract)"]
     print(f"\nSpeed on a {len(text.split())}-word article, one thread (median of 9 interleaved runs):")
-    print(f"  {'':<36} {'wall clock':>14} {'per CPU-second':>16}")
+    print(f"  {'':<38} {'wall clock':>14} {'per CPU-second':>16}")
     for name, (w, c) in got.items():
         ratio = (
             "" if name.startswith("ours") else f"  (ours x{ours_wall / w:.2f} wall, x{ours_cpu / c:.2f} CPU)"
         )
-        print(f"  {name:<36} {w:8.1f} art/s {c:10.1f} art/s{ratio}")
+        print(f"  {name:<38} {w:8.1f} art/s {c:10.1f} art/s{ratio}")
     print(f"\nPeak RSS of this process: {_peak_mb():.0f} MB")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import cProfile
 import importlib
+import pstats
 
 from tests.shared_data import CONLL_TRAIN
 from transforms.entities import warm_words
@@ -28,3 +30,21 @@ def test_warmed_words_outlive_a_memory_zone():
         nlp("The minister said on Tuesday that the government would raise taxes in Zyxwvland.")
     assert all(w in nlp.vocab.strings for w in ("said", "government", "Tuesday"))
     assert "Zyxwvland" not in nlp.vocab.strings
+
+
+def _affix_searches(nlp, text: str) -> int:
+    """How many times the tokenizer ran its affix expressions on ``text`` in a memory zone (spaCy's
+    tokenizer is built with profiling hooks, so cProfile sees the calls)."""
+    profile = cProfile.Profile()
+    with nlp.memory_zone():
+        profile.runcall(nlp.make_doc, text)
+    return sum(
+        calls for (_, _, name), (calls, *_) in pstats.Stats(profile).stats.items() if name == "find_suffix"
+    )
+
+
+def test_warmed_words_come_from_the_tokenizer_cache():
+    nlp = recognize.load_model()
+    # The list holds special cases ("'s", "U.S."), which stop the tokenizer caching the rest of a text.
+    assert _affix_searches(nlp, "the government said on Tuesday that U.S. troops 's minister") == 0
+    assert _affix_searches(nlp, "Zyxwvland") > 0

@@ -13,6 +13,7 @@ import structlog
 
 from transforms.budget import Deadline
 from transforms.entities import salience
+from transforms.entities.decode import GreedyDecoder
 from transforms.entities.gazetteer import Gazetteer, gazetteer
 from transforms.entities.link import entity_ids
 from transforms.entities.normalize import normalize
@@ -31,15 +32,17 @@ class EntityExtractor:
         self.model_dir = Path(model_dir)
         self._nlp = None
         self._gaz: Gazetteer | None = None
+        self._decoder: GreedyDecoder | None = None
 
     def __getstate__(self) -> dict:
         # A pickled extractor travels to workers without its models; each worker calls load().
-        return {"model_dir": self.model_dir, "_nlp": None, "_gaz": None}
+        return {"model_dir": self.model_dir, "_nlp": None, "_gaz": None, "_decoder": None}
 
     def load(self) -> EntityExtractor:
         if self._nlp is None:
             t0 = time.perf_counter()
             self._nlp = load_model(self.model_dir)
+            self._decoder = GreedyDecoder.of(self._nlp.get_pipe("ner"))
             self._gaz = gazetteer()
             log.info("entities.loaded", model=str(self.model_dir), seconds=round(time.perf_counter() - t0, 2))
         return self
@@ -50,7 +53,7 @@ class EntityExtractor:
         if self._nlp is None or self._gaz is None:
             self.load()
         deadline = Deadline(time_budget, stage="entities")
-        raw = recognize(self._nlp, body, deadline)
+        raw = recognize(self._nlp, body, deadline, self._decoder)
         clusters = normalize(body, raw, self._gaz)
         deadline.check("normalisation")
         lede = salience.lede_end(body)
