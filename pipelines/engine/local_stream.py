@@ -137,12 +137,19 @@ def _options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def _run_batch(job: Batches, build: BuildBatch, batch: list[PartitionRange]) -> dict[str, int]:
-    """One bounded pipeline over ``batch`` (ranges with stops) in this process; its newsflow counters."""
+def _run_batch(
+    job: Batches, build: BuildBatch, batch: list[PartitionRange], clock: dict[str, float]
+) -> dict[str, int]:
+    """One bounded pipeline over ``batch`` (ranges with stops) in this process; its newsflow counters.
+    ``clock`` gets the seconds spent building the pipeline and running it."""
+    began = time.monotonic()
     pipeline = beam.Pipeline(runner=FnApiRunner(), options=_options(job.beam_args))
     build(pipeline, batch)
+    built = time.monotonic()
+    clock["build"] = built - began
     result = pipeline.run()
     result.wait_until_finish()
+    clock["run"] = time.monotonic() - built
     return counters(result)
 
 
@@ -223,8 +230,12 @@ def _loop(
         if budget <= 0:
             log.info("max_records_reached", max_records=job.max_records)
             break
+        looking = time.monotonic()
         ranges = retrying(lookup, "ranges")
+        formed = time.time()  # the batch's records are the ones in by now
+        clock = {"lookup": time.monotonic() - looking}
         begun = ahead.take(ranges, budget) if ahead is not None else None
+        clock["take"] = time.monotonic() - looking - clock["lookup"]
         batch = begun or cap_ranges(ranges, budget)
         if not batch:
             if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
@@ -237,7 +248,7 @@ def _loop(
         if ahead is not None:
             ahead.plan(batch, ranges, _budget(job, read + size))
         try:
-            batch_totals = _run_batch(job, build, batch)
+            batch_totals = _run_batch(job, build, batch, clock)
         except (Exception, KeyboardInterrupt) as exc:  # the batch is re-read from the committed offsets
             if stop.aborted or isinstance(exc, KeyboardInterrupt):
                 raise Aborted(f"aborted; {size} records will be re-read") from None
@@ -268,5 +279,7 @@ def _loop(
             ranges=[f"{r.partition}:[{r.start},{r.stop})" for r in batch],
             written=batch_totals.get("kafka.records_written", 0),
             begun_ahead=bool(begun),
+            formed_at=round(formed, 3),
+            stages={k: round(v, 3) for k, v in clock.items()},
         )
     return dict(sorted(totals.items()))
