@@ -243,6 +243,7 @@ class Ahead:
         self._tally = _Tally()
         self._stopped = threading.Event()
         self._closing = threading.Event()  # the loop takes the batch: stop waiting for more records
+        self._read_ended = threading.Event()  # the batch's ranges are known (its cleaning may go on)
 
     def priority(self) -> int:
         """The base priority of a new batch's tasks: after every task queued before."""
@@ -258,9 +259,11 @@ class Ahead:
     def take(self, fresh: list[PartitionRange], budget: int) -> list[PartitionRange] | None:
         """The next batch, if the ranges begun ahead still start at the committed offsets (``fresh``, the
         loop's look after the commit) of partitions still owned, within ``budget``: those ranges, and what
-        has come in since, as far as the budget allows; otherwise the work is dropped."""
+        has come in since, as far as the budget allows; otherwise the work is dropped. It waits for the
+        reading to end, not for the records' cleaning: the batch's pipeline is built meanwhile."""
         self._closing.set()
-        self._join()
+        if self._thread is not None:
+            self._read_ended.wait()
         begun = self._ranges
         if not begun:
             self.drop()
@@ -302,6 +305,7 @@ class Ahead:
         self._plan = None
         self._stopped.clear()
         self._closing.clear()
+        self._read_ended.clear()
         self._articles = _Articles(self.pool, sketches, entities, self.priority())
         self._thread = threading.Thread(
             target=self._read, args=(batch, known, budget, self._articles), name="next-batch", daemon=True
@@ -343,16 +347,19 @@ class Ahead:
                 articles.add(record)
                 articles.advance(block=False)
             ranges = self._tail(batch, known, ranges, budget, articles)
-            articles.advance(block=True)
             if not self._stopped.is_set():
                 self._ranges = ranges
-                log.debug("work_ahead", records=len(articles.order))
+            self._read_ended.set()
+            articles.advance(block=True)
+            log.debug("work_ahead", records=len(articles.order))
         except CancelledError:
             return  # dropped
         except Exception as exc:  # noqa: BLE001 - the next batch then does its work itself
             log.warning("work_ahead_failed", error=type(exc).__name__, detail=str(exc)[:200])
+            self._ranges = None  # so its pipeline does not adopt it
             articles.cancel()
         finally:
+            self._read_ended.set()
             statesampler.set_current_tracker(None)
 
     def _tail(

@@ -32,6 +32,8 @@ import apache_beam as beam
 import structlog
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from kafka import TopicPartition
+from kafka.errors import KafkaError
 
 from pipelines import metrics
 from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
@@ -47,6 +49,8 @@ FATAL = (AuthenticationFailed, NotAuthorised, UnknownTopic)
 """Batch failures that retrying cannot fix (an ACL revoked, a topic deleted while running)."""
 MAX_FAILURES = 5
 """Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
+IDLE_LOOK = 0.1
+"""Seconds between looks at the end offsets while caught up."""
 JOIN_WAIT = SESSION_TIMEOUT_MS / 1000 + 5.0
 """How long the first join may take before batches start anyway: a member of the group killed just before
 (no leave) holds the rebalance until its session times out."""
@@ -208,6 +212,26 @@ def _wait(member: GroupMember, stop: StopRequest, seconds: float) -> None:
         member.poll(min(0.25, left))
 
 
+def _wait_for_records(
+    member: GroupMember, stop: StopRequest, seconds: float, ranges: list[PartitionRange]
+) -> None:
+    """Wait while caught up, as :func:`_wait`, but back as soon as records come in past ``ranges`` (the
+    end offsets, one request every ``IDLE_LOOK`` seconds): a record that comes in then waits about that
+    long for its batch, not the poll interval (a look for the batch costs a request per partition)."""
+    stops = {TopicPartition(r.topic, r.partition): r.stop for r in ranges}
+    deadline = time.monotonic() + seconds
+    while not stop.requested and (left := deadline - time.monotonic()) > 0:
+        member.poll(min(IDLE_LOOK, left))
+        if not stops:
+            continue
+        try:
+            ends = member.consumer.end_offsets(list(stops))
+        except KafkaError:  # the broker away: the next look for the batch retries and says so
+            continue
+        if any(end > stops[tp] for tp, end in ends.items()):
+            return
+
+
 def _budget(job: Batches, read: int) -> int:
     """The most records the next batch may read: ``batch_records``, less near ``max_records``."""
     return job.batch_records if job.max_records is None else min(job.batch_records, job.max_records - read)
@@ -241,7 +265,7 @@ def _loop(
             if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
                 log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
                 break
-            _wait(member, stop, job.poll_interval)
+            _wait_for_records(member, stop, job.poll_interval, ranges)
             continue
         started = time.monotonic()
         size = sum(r.stop - r.start for r in batch)
