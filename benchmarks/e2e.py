@@ -20,6 +20,16 @@ committing), ``workers ms`` that of its other processes (the chain workers). Wit
 machine's load.
 
     .venv/bin/python benchmarks/e2e.py --articles 1000 --workers 1,2 --repeats 3
+
+The trickle (latency without a backlog): ``--trickle 11,half`` paces it at 11/s (the README's one-worker
+row) and at half the burst rate measured. ``--trickle-only --code /work/main,.`` runs only the full
+pipeline's trickles, at fixed rates, with each checkout's ``newsflow stream`` in turn, run for run, and
+prints the median p50 and p99 and their ratio to the first checkout's; a very high rate (1000) is a burst
+measured the same way. Each trickle run also says where its latency went: the wait before the record's
+micro-batch was formed and the time from then to its output (``--trace DIR`` keeps the logs and prints
+each batch's stages).
+
+    benchmarks/e2e.py --trickle-only --workers 2 --trickle 11 --trickle-articles 250 --code /work/main,.
 """
 
 from __future__ import annotations
@@ -411,9 +421,12 @@ def trickles(
         p99 = statistics.median(r["p99_ms"] for r in group)
         base = runs[(w, rate, codes[0])]
         ratio = p99 / statistics.median(r["p99_ms"] for r in base)
+        rate_out = statistics.median(r["articles_per_s"] for r in group)
+        rate_ratio = rate_out / statistics.median(r["articles_per_s"] for r in base)
         print(
-            f"{code.name:<16} w={w} {rate:>5.1f}/s  p50 {p50:>6.0f} ms  p99 {p99:>6.0f} ms  "
-            f"p99 {ratio:.2f}x {codes[0].name}  p99s {[round(r['p99_ms']) for r in group]}"
+            f"{code.name:<16} w={w} {rate:>6.1f}/s  p50 {p50:>6.0f} ms  p99 {p99:>6.0f} ms  "
+            f"p99 {ratio:.2f}x {codes[0].name}  p99s {[round(r['p99_ms']) for r in group]}  "
+            f"art/s {rate_out:.1f} ({rate_ratio:.2f}x)"
         )
 
 
