@@ -183,8 +183,8 @@ class Consumption:
     )
     poll_interval: float = setting(
         1.0,
-        "Local runs: seconds between looks for a new batch when caught up (a record coming in meanwhile "
-        "ends the wait within 0.1 s: the end offsets are watched).",
+        "Local runs: seconds between looks for a new batch when caught up; records coming in meanwhile "
+        "end the wait once the end offsets hold still for 0.1 s (they are watched).",
         minimum=0.001,
     )
     dedup_changelog: str | None = setting(

@@ -11,7 +11,7 @@ stateful DoFns with timers and sometimes loses elements (apache/beam#35771).
 So, like Spark Structured Streaming's micro-batches: read each partition from the group's committed
 offset to its current end (at most ``batch_records`` in all), run the whole chain on that with the
 FnApiRunner in this process, write, commit, repeat; when caught up, watch the end offsets and take what
-comes in at once (a full look for a batch at least every ``poll_interval`` seconds).
+comes in once they hold still (a full look for a batch at least every ``poll_interval`` seconds).
 A batch's offsets are committed only after its outputs are written (the same ack frontier as the
 unbounded pipeline), so a crash re-delivers at most one batch. State outlives each run: the dedup index
 in SQLite under ``--state-dir`` (by default one per group and topic in the user's data dir, see
@@ -234,10 +234,12 @@ def _wait(member: GroupMember, stop: StopRequest, seconds: float) -> None:
 def _wait_for_records(
     member: GroupMember, stop: StopRequest, seconds: float, ranges: list[PartitionRange]
 ) -> None:
-    """Wait while caught up, as :func:`_wait`, but back as soon as records come in past ``ranges`` (the
-    end offsets, one request every ``IDLE_LOOK`` seconds): a record that comes in then waits about that
-    long for its batch, not the poll interval (a look for the batch costs a request per partition)."""
+    """Wait while caught up, as :func:`_wait`, but back once records have come in past ``ranges`` and the
+    end offsets then hold still for one look (one request every ``IDLE_LOOK`` seconds): a record that comes
+    in alone waits about two looks for its batch, not the poll interval, and a burst is not cut into a
+    first batch of what the first look saw and the rest (at most ``seconds`` in all, as before)."""
     stops = {TopicPartition(r.topic, r.partition): r.stop for r in ranges}
+    seen: dict[TopicPartition, int] | None = None
     deadline = time.monotonic() + seconds
     while not stop.requested and (left := deadline - time.monotonic()) > 0:
         member.poll(min(IDLE_LOOK, left))
@@ -247,8 +249,10 @@ def _wait_for_records(
             ends = member.consumer.end_offsets(list(stops))
         except KafkaError:  # the broker away: the next look for the batch retries and says so
             continue
-        if any(end > stops[tp] for tp, end in ends.items()):
+        if ends == seen:
             return
+        if any(end > stops[tp] for tp, end in ends.items()):
+            seen = ends
 
 
 def _budget(job: Batches, read: int) -> int:
