@@ -143,9 +143,6 @@ class ChainWork:
 Position = tuple[str, int, int]
 PRIORITY_STEP = 1 << 32
 """Task priorities of one batch: each batch's lie above every one of the batches before it."""
-TAIL_POLL_MS = 100
-"""How often the work ahead looks whether the loop has taken its batch, while it waits for records (the
-broker answers a fetch at once when one comes in)."""
 READ_AHEAD_SECONDS = 30.0
 """Longest the next batch's records may take to read before the work ahead is given up (it is then done in
 the batch, as without it)."""
@@ -242,7 +239,6 @@ class Ahead:
         self._ranges: list[PartitionRange] | None = None
         self._tally = _Tally()
         self._stopped = threading.Event()
-        self._closing = threading.Event()  # the loop takes the batch: stop waiting for more records
         self._read_ended = threading.Event()  # the batch's ranges are known (its cleaning may go on)
 
     def priority(self) -> int:
@@ -261,14 +257,12 @@ class Ahead:
         loop's look after the commit) of partitions still owned, within ``budget``: those ranges, and what
         has come in since, as far as the budget allows; otherwise the work is dropped. It waits for the
         reading to end, not for the records' cleaning: the batch's pipeline is built meanwhile."""
-        self._closing.set()
         if self._thread is not None:
             self._read_ended.wait()
         begun = self._ranges
         if not begun:
             self.drop()
             return None
-        fresh = _reaching(fresh, begun)
         if sum(r.stop - r.start for r in begun) > budget or not _starts(begun, fresh):
             log.info("work_ahead_dropped", note="the next batch no longer follows on the committed offsets")
             self.drop()
@@ -304,7 +298,6 @@ class Ahead:
         batch, known, budget = self._plan
         self._plan = None
         self._stopped.clear()
-        self._closing.clear()
         self._read_ended.clear()
         self._articles = _Articles(self.pool, sketches, entities, self.priority())
         self._thread = threading.Thread(
@@ -334,8 +327,7 @@ class Ahead:
     def _read(
         self, batch: list[PartitionRange], known: list[PartitionRange], budget: int, articles: _Articles
     ) -> None:
-        """In the thread: read the next batch's records and queue them, in range order then offset order;
-        then each one that comes in, until the loop takes the batch (:meth:`_tail`)."""
+        """In the thread: read the next batch's records and queue them, in range order then offset order."""
         statesampler.set_current_tracker(self._tally)  # the counters, until its pipeline counts them
         try:
             if self._consumer is None:
@@ -346,7 +338,6 @@ class Ahead:
                     raise CancelledError
                 articles.add(record)
                 articles.advance(block=False)
-            ranges = self._tail(batch, known, ranges, budget, articles)
             if not self._stopped.is_set():
                 self._ranges = ranges
             self._read_ended.set()
@@ -361,48 +352,6 @@ class Ahead:
         finally:
             self._read_ended.set()
             statesampler.set_current_tracker(None)
-
-    def _tail(
-        self,
-        batch: list[PartitionRange],
-        known: list[PartitionRange],
-        ranges: list[PartitionRange],
-        budget: int,
-        articles: _Articles,
-    ) -> list[PartitionRange]:
-        """Queue each record that comes in after ``ranges`` on ``known``'s partitions, as it comes, until the
-        loop takes the batch (:meth:`take`) or ``budget`` offsets are read: one that arrives while a batch
-        runs is parsed, cleaned and annotated meanwhile, not once the next batch's pipeline reads it. The
-        ranges read, so extended."""
-        consumer = self._consumer
-        starts = {(r.topic, r.partition): r.start for r in known}
-        starts.update({(r.topic, r.partition): r.stop for r in batch})
-        stops = dict(starts)
-        stops.update({(r.topic, r.partition): r.stop for r in ranges})
-        left = budget - sum(stops[k] - starts[k] for k in starts)
-        tps = [TopicPartition(*key) for key in stops]
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, stops[(tp.topic, tp.partition)])
-        while left > 0 and not self._closing.is_set():
-            if self._stopped.is_set():
-                raise CancelledError
-            for tp, records in consumer.poll(timeout_ms=TAIL_POLL_MS, max_records=left).items():
-                key = (tp.topic, tp.partition)
-                for rec in records:
-                    if rec.offset < stops[key]:
-                        continue
-                    if rec.offset + 1 - stops[key] > left:
-                        break
-                    left -= rec.offset + 1 - stops[key]
-                    stops[key] = rec.offset + 1
-                    articles.add(KafkaRecord.of(rec))
-            articles.advance(block=False)
-        return [
-            PartitionRange(t, p, starts[(t, p)], stop)
-            for (t, p), stop in stops.items()
-            if stop > starts[(t, p)]
-        ]
 
     def _next_ranges(
         self, batch: list[PartitionRange], known: list[PartitionRange], budget: int
@@ -440,15 +389,6 @@ class Ahead:
                     consumer.pause(tp)
         consumer.resume(*wanted)
         return [record for tp in wanted for record in got[tp]]
-
-
-def _reaching(fresh: list[PartitionRange], begun: list[PartitionRange]) -> list[PartitionRange]:
-    """``fresh`` (the loop's look) with each range reaching at least as far as the one begun ahead of its
-    partition: the work ahead goes on reading what comes in until the loop takes it, after its look."""
-    stops = {(r.topic, r.partition): r.stop for r in begun}
-    return [
-        dataclasses.replace(f, stop=max(f.stop, stops.get((f.topic, f.partition), f.stop))) for f in fresh
-    ]
 
 
 def _starts(begun: list[PartitionRange], ranges: list[PartitionRange]) -> bool:

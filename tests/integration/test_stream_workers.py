@@ -204,35 +204,6 @@ def test_a_killed_stream_loses_nothing_and_writes_nothing_begun_ahead(kafka_brok
     assert redelivered <= 8, f"{redelivered} outputs written twice: more than the running batch"
 
 
-def test_a_trickle_is_worked_on_as_it_comes_in(kafka_broker, topics, tmp_path):
-    """Records produced one by one while batches run: each is begun ahead as it comes in (not when the
-    next batch's pipeline reads it), and each has exactly one output, the offsets committed to the end."""
-    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
-    log_path = tmp_path / "stream.log"
-    cmd = stream_command(kafka_broker.bootstrap, topics, "trickle", tmp_path / "state", "--workers", "2")
-    cmd = [*cmd[:3], "--log-level", "debug", *cmd[3:], "--idle-timeout", "4"]
-    producer = KafkaProducer(**settings.producer_kwargs())
-    sent = set()
-    with running(cmd, log_path) as proc:
-        wait_for_line(log_path, r'"event": "worker_pool_started"', proc)
-        for i, value in enumerate(inputs()):
-            meta = producer.send(topics.input_topic, value=value, partition=i % 4).get(timeout=30)
-            sent.add((meta.partition, meta.offset))
-            time.sleep(0.25)
-        producer.close()
-        assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
-    assert outputs(settings, topics).keys() == sent, "every record has exactly one output"
-    end = {p: max(o for q, o in sent if q == p) + 1 for p in range(4)}
-    assert committed(settings, topics.input_topic, "trickle") == end
-    log = log_path.read_text()  # several processes write it: a line may run into another, so no json
-    begun = [int(n) for n in re.findall(r'"records": (\d+), "event": "work_ahead"', log)]
-    ahead = [int(n) for n in re.findall(r'"offsets": (\d+), [^{}]*"begun_ahead": true', log)]
-    assert len(ahead) >= 2, "batches ran on work begun during the one before"
-    # Without reading on, the records that came in after the batch's own were through learned boilerplate
-    # were left for the next pipeline to read: a few per batch at this rate.
-    assert sum(begun) >= 0.9 * sum(ahead), (begun, ahead)
-
-
 def test_a_record_coming_in_while_caught_up_ends_the_wait(kafka_broker, topics, tmp_path):
     """Caught up, the stream watches the end offsets: a record produced then is taken at once, not at the
     next look for a batch (an hour away here)."""

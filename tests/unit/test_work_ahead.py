@@ -4,7 +4,7 @@ whole, the rest of the budget goes to what came in since, and nothing is read tw
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.chain_workers import _extend, _reaching, _starts
+from pipelines.chain_workers import _extend, _starts
 from transforms.kafka_io import PartitionRange, cap_ranges
 
 
@@ -56,22 +56,3 @@ def test_work_begun_on_offsets_that_moved_does_not_start_the_batch(case, moved):
         shifted = [PartitionRange(f.topic, f.partition, f.start + moved, f.stop + moved) for f in fresh]
         assert not _starts(begun, shifted)
         assert not _starts(begun, [f for f in fresh if f.partition != begun[0].partition])
-
-
-@given(lookups(), st.integers(1, 20))
-def test_records_read_on_after_the_loops_look_stay_in_the_batch(case, later):
-    """The work ahead reads on until the loop takes it, after the loop's look: a begun range may reach past
-    the end offset the look saw; the batch is then the begun ranges, whole, and what came in is not read
-    twice."""
-    fresh, begun, budget = case
-    seen = {f.partition: f.stop for f in fresh}
-    grown = [PartitionRange(r.topic, r.partition, r.start, seen[r.partition] + later) for r in begun]
-    assert not grown or not _starts(grown, fresh), "past the look: without reaching, the work is dropped"
-    reached = _reaching(fresh, grown)
-    assert _starts(grown, reached)
-    batch = _extend(grown, reached, sum(g.stop - g.start for g in grown) + budget)
-    by_partition = {r.partition: r for r in batch}
-    for g in grown:
-        assert by_partition[g.partition].start == g.start and by_partition[g.partition].stop >= g.stop
-    for f in fresh:
-        assert f.partition not in by_partition or by_partition[f.partition].start == f.start
