@@ -20,6 +20,16 @@ committing), ``workers ms`` that of its other processes (the chain workers). Wit
 machine's load.
 
     .venv/bin/python benchmarks/e2e.py --articles 1000 --workers 1,2 --repeats 3
+
+The trickle (latency without a backlog): ``--trickle 11,half`` paces it at 11/s (the README's one-worker
+row) and at half the burst rate measured. ``--trickle-only --code /work/main,.`` runs only the full
+pipeline's trickles, at fixed rates, with each checkout's ``newsflow stream`` in turn, run for run, and
+prints the median p50 and p99 and their ratio to the first checkout's; a very high rate (1000) is a burst
+measured the same way. Each trickle run also says where its latency went: the wait before the record's
+micro-batch was formed and the time from then to its output (``--trace DIR`` keeps the logs and prints
+each batch's stages).
+
+    benchmarks/e2e.py --trickle-only --workers 2 --trickle 11 --trickle-articles 250 --code /work/main,.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -72,9 +83,18 @@ def articles(n: int) -> list[bytes]:
     return [o.encode() for o in out[:n]]
 
 
-def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], rate: float | None) -> dict:
-    """One ``newsflow stream`` process on fresh topics: a warm-up article first (its output means the model
-    is loaded and a batch has run), then ``values`` at ``rate`` per second, or all at once when None."""
+def run_once(
+    label: str,
+    bootstrap: str,
+    values: list[bytes],
+    extra: list[str],
+    rate: float | None,
+    code: Path = ROOT,
+    trace: Path | None = None,
+) -> dict:
+    """One ``newsflow stream`` process of the checkout ``code`` on fresh topics: a warm-up article first
+    (its output means the model is loaded and a batch has run), then ``values`` at ``rate`` per second, or
+    all at once when None. ``trace``: a directory to keep the stream's log in."""
     name = re.sub(r"[^A-Za-z0-9._-]", "", label.replace(" ", "-"))
     suffix = f"{name}-{'burst' if rate is None else 'paced'}-{uuid.uuid4().hex[:8]}"
     topics = Topics(*(f"{t}.{suffix}" for t in Topics().all()))
@@ -85,7 +105,7 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
     cmd += ["--input-topic", topics.input_topic, "--output-topic", topics.output_topic]
     cmd += ["--duplicates-topic", topics.duplicates_topic, "--dlq-topic", topics.dlq_topic]
     proc = subprocess.Popen(
-        cmd + extra, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        cmd + extra, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
@@ -122,6 +142,8 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
     latencies = sorted(out[k] - sent[k] for k in sent if k in out)
     first_in, last_out = min(sent.values()), max(out[k] for k in sent if k in out)
     batches = [json.loads(line) for line in lines if '"micro_batch"' in line][warm_batches:]
+    if trace is not None:
+        (trace / f"{suffix}.log").write_text("".join(lines))
     return {
         "pipeline": label,
         "load": "all at once" if rate is None else f"{rate:.1f}/s",
@@ -135,7 +157,58 @@ def run_once(label: str, bootstrap: str, values: list[bytes], extra: list[str], 
         "cpu_per_article": cpu / len(values),
         "parent_ms": 1000 * watch.parent / len(values),
         "workers_ms": 1000 * watch.others / len(values),
+        **({} if rate is None else _where_latency_goes(sent, out, batches)),
     }
+
+
+def _where_latency_goes(sent: dict, out: dict, batches: list[dict]) -> dict:
+    """The trickle's latency split at its batch's forming (the stream's ``micro_batch`` lines name each
+    batch's ranges and when they were looked up, ``formed_at``; older checkouts log no such time): the wait
+    before the record's batch was formed (the previous batch, the idle poll) and the time from then to its
+    output; medians and p99s in ms. Also each batch's timeline (``timeline``), seconds from its forming:
+    its stages as the stream logs them, its first and last output, and its end (written and committed)."""
+    formed, timeline = {}, []
+    for b in batches:
+        if "formed_at" not in b:
+            return {}
+        keys = []
+        for r in b["ranges"]:
+            partition, span = r.split(":", 1)
+            start, stop = (int(x) for x in span.strip("[)").split(","))
+            keys += [(int(partition), offset) for offset in range(start, stop)]
+        at = 1000 * b["formed_at"]
+        formed.update(dict.fromkeys(keys, at))
+        outs = [out[k] - at for k in keys if k in out]
+        ended = datetime.fromisoformat(b["timestamp"].replace("Z", "+00:00")).timestamp() * 1000 - at
+        oldest = max((at - sent[k] for k in keys if k in sent), default=0.0)
+        timeline.append(
+            {
+                "records": len(keys),
+                "oldest_waited": oldest / 1000,
+                **b.get("stages", {}),
+                "first_out": min(outs, default=0.0) / 1000,
+                "last_out": max(outs, default=0.0) / 1000,
+                "end": ended / 1000,
+            }
+        )
+    keys = [k for k in sent if k in out and k in formed]
+    if not keys:
+        return {}
+    waits = sorted(formed[k] - sent[k] for k in keys)
+    inside = sorted(out[k] - formed[k] for k in keys)
+    return {
+        "wait_p50_ms": statistics.median(waits),
+        "wait_p99_ms": waits[int(0.99 * (len(waits) - 1))],
+        "batch_p50_ms": statistics.median(inside),
+        "batch_p99_ms": inside[int(0.99 * (len(inside) - 1))],
+        "timeline": timeline,
+    }
+
+
+def print_timeline(row: dict) -> None:
+    """A trickle run's batches, seconds from each one's forming (``--trace``)."""
+    for t in row.get("timeline", []):
+        print("   ", "  ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in t.items()))
 
 
 class TreeCpu:
@@ -216,22 +289,72 @@ def main() -> None:
         "--workers", default="1", help="Comma-separated worker counts of the full pipeline (e.g. 1,2)."
     )
     parser.add_argument("--repeats", type=int, default=1, help="Burst runs per pipeline (medians reported).")
+    trickle = parser.add_argument_group("trickle (latency without a backlog)")
+    trickle.add_argument(
+        "--trickle",
+        default="half",
+        help="Comma-separated trickle rates, articles/s; 'half' is half the pipeline's burst rate measured "
+        "(e.g. 11,half: the README's 11/s row and half the capacity).",
+    )
+    trickle.add_argument(
+        "--trickle-articles", type=int, help="Articles per trickle run (default: half of --articles)."
+    )
+    trickle.add_argument(
+        "--trickle-only",
+        action="store_true",
+        help="Only the full pipeline's trickles at fixed rates: no burst, no pass-through, no `process`.",
+    )
+    trickle.add_argument(
+        "--trickle-repeats", type=int, default=1, help="Runs per trickle (--trickle-only; medians reported)."
+    )
+    trickle.add_argument(
+        "--code",
+        default=str(ROOT),
+        help="--trickle-only: comma-separated checkouts whose `newsflow stream` runs, in turn, run for run "
+        "(e.g. /work/main,.): the first is the baseline of the ratios.",
+    )
+    trickle.add_argument(
+        "--stream-args", default="", help="Extra flags for every full-pipeline stream (one string)."
+    )
+    trickle.add_argument(
+        "--trace",
+        type=Path,
+        help="Keep each stream's log in this directory (JSON lines, to read the batches).",
+    )
     args = parser.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
+    rates = args.trickle.split(",")
+    trickle_n = args.trickle_articles or args.articles // 2
+    if args.trace is not None:
+        args.trace.mkdir(parents=True, exist_ok=True)
+    if args.trickle_only:
+        if "half" in rates:
+            parser.error("--trickle-only needs fixed rates (no 'half': no burst is measured)")
+        codes = [Path(c).resolve() for c in args.code.split(",")]
+        trickles(args, counts, [float(r) for r in rates], codes, articles(trickle_n))
+        return
     values = articles(args.articles)
-    rows = []
+    rows, bursts = [], []
     with tempfile.TemporaryDirectory() as tmp:
         port = broker.free_port()
         broker.up(port=port, data_dir=tmp, topics=[])
         try:
             bootstrap = f"127.0.0.1:{port}"
             pipelines = [("passthrough", ["--passthrough", "true", "--workers", "1"])]
-            pipelines += [(f"full w={w}", ["--workers", str(w)]) for w in counts]
+            pipelines += [(f"full w={w}", ["--workers", str(w), *args.stream_args.split()]) for w in counts]
             for label, extra in pipelines:
-                runs = [run_once(label, bootstrap, values, extra, None) for _ in range(args.repeats)]
+                runs = [
+                    run_once(label, bootstrap, values, extra, None, trace=args.trace)
+                    for _ in range(args.repeats)
+                ]
                 burst = median_run(runs)
-                paced = burst["articles_per_s"] / 2  # half the capacity: latency without a backlog
-                rows += [burst, run_once(label, bootstrap, values[: args.articles // 2], extra, paced)]
+                bursts.append(burst)
+                rows.append(burst)
+                for rate in rates:
+                    paced = burst["articles_per_s"] / 2 if rate == "half" else float(rate)  # half: no backlog
+                    rows.append(
+                        run_once(label, bootstrap, values[:trickle_n], extra, paced, trace=args.trace)
+                    )
         finally:
             broker.down(tmp)
     baseline = process_rate(values) if len(counts) > 1 else None
@@ -245,7 +368,8 @@ def main() -> None:
             f"{r['batch_s']:>8.2f} {r['cpu_per_article']:>9.3f} {r['parent_ms']:>9.1f} {r['workers_ms']:>10.1f}"
             f"  {r.get('runs', '')}"
         )
-    full, base = rows[2], rows[0]
+    print_latency_split(rows)
+    full, base = bursts[1], bursts[0]
     print(
         f"full w={counts[0]} / pass-through throughput: {full['articles_per_s'] / base['articles_per_s']:.2f}x"
     )
@@ -254,8 +378,8 @@ def main() -> None:
             f"newsflow process (one process, same {args.articles} articles): "
             f"{baseline['articles_per_s']:.1f}/s, CPU {baseline['cpu_per_article']:.3f} s/article"
         )
-        first = rows[2]
-        for w, burst in zip(counts, rows[2::2], strict=True):
+        first = bursts[1]
+        for w, burst in zip(counts, bursts[1:], strict=True):
             print(
                 f"full w={w}: burst {burst['articles_per_s'] / first['articles_per_s']:.2f}x w={counts[0]}; "
                 f"per worker {burst['articles_per_s'] / w / baseline['articles_per_s']:.2f}x newsflow process; "
@@ -264,6 +388,67 @@ def main() -> None:
             if w > 1:
                 bound = w * burst["workers_ms"] / (burst["workers_ms"] + burst["parent_ms"])
                 print(f"  Amdahl bound of w={w} on {w} cores from its CPU split: {bound:.2f}x one worker")
+
+
+def trickles(
+    args: argparse.Namespace, counts: list[int], rates: list[float], codes: list[Path], values
+) -> None:
+    """Each worker count at each rate, ``--trickle-repeats`` times, the checkouts in turn run for run (so a
+    busy machine's changes of load fall on all of them alike); the median p50 and p99 of each, and their
+    ratio to the first checkout's."""
+    runs: dict[tuple[int, float, Path], list[dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        port = broker.free_port()
+        broker.up(port=port, data_dir=tmp, topics=[])
+        try:
+            bootstrap = f"127.0.0.1:{port}"
+            for w in counts:
+                extra = ["--workers", str(w), *args.stream_args.split()]
+                for rate in rates:
+                    for _ in range(args.trickle_repeats):
+                        for code in codes:
+                            label = f"{code.name} w={w}"
+                            run = run_once(label, bootstrap, values, extra, rate, code, args.trace)
+                            runs.setdefault((w, rate, code), []).append(run)
+                            print(_trickle_line(run), flush=True)
+                            if args.trace is not None:
+                                print_timeline(run)
+        finally:
+            broker.down(tmp)
+    print(f"\nmedians of {args.trickle_repeats} run(s) each, {len(values)} articles per run")
+    for (w, rate, code), group in runs.items():
+        p50 = statistics.median(r["p50_ms"] for r in group)
+        p99 = statistics.median(r["p99_ms"] for r in group)
+        base = runs[(w, rate, codes[0])]
+        ratio = p99 / statistics.median(r["p99_ms"] for r in base)
+        rate_out = statistics.median(r["articles_per_s"] for r in group)
+        rate_ratio = rate_out / statistics.median(r["articles_per_s"] for r in base)
+        print(
+            f"{code.name:<16} w={w} {rate:>6.1f}/s  p50 {p50:>6.0f} ms  p99 {p99:>6.0f} ms  "
+            f"p99 {ratio:.2f}x {codes[0].name}  p99s {[round(r['p99_ms']) for r in group]}  "
+            f"art/s {rate_out:.1f} ({rate_ratio:.2f}x)"
+        )
+
+
+def _trickle_line(r: dict) -> str:
+    split = ""
+    if "wait_p50_ms" in r:
+        split = (
+            f"  wait before batch p50/p99 {r['wait_p50_ms']:.0f}/{r['wait_p99_ms']:.0f} ms, "
+            f"in batch {r['batch_p50_ms']:.0f}/{r['batch_p99_ms']:.0f} ms"
+        )
+    return (
+        f"{r['pipeline']:<16} {r['load']:>8} {r['outputs']}/{r['articles']} out  {r['articles_per_s']:.1f}/s  "
+        f"p50 {r['p50_ms']:.0f} ms  p99 {r['p99_ms']:.0f} ms  {r['batches']} batches ({r['batch_s']:.2f} s)"
+        + split
+    )
+
+
+def print_latency_split(rows: list[dict]) -> None:
+    """Where each trickle's latency went, for the checkouts that log when each batch was formed."""
+    for r in rows:
+        if "wait_p50_ms" in r:
+            print(_trickle_line(r))
 
 
 if __name__ == "__main__":

@@ -260,6 +260,7 @@ class Ahead:
         self._ranges: list[PartitionRange] | None = None
         self._tally = _Tally()
         self._stopped = threading.Event()
+        self._read_ended = threading.Event()  # the batch's ranges are known (its cleaning may go on)
 
     def priority(self) -> int:
         """The base priority of a new batch's tasks: after every task queued before."""
@@ -275,8 +276,10 @@ class Ahead:
     def take(self, fresh: list[PartitionRange], budget: int) -> list[PartitionRange] | None:
         """The next batch, if the ranges begun ahead still start at the committed offsets (``fresh``, the
         loop's look after the commit) of partitions still owned, within ``budget``: those ranges, and what
-        has come in since, as far as the budget allows; otherwise the work is dropped."""
-        self._join()
+        has come in since, as far as the budget allows; otherwise the work is dropped. It waits for the
+        reading to end, not for the records' cleaning: the batch's pipeline is built meanwhile."""
+        if self._thread is not None:
+            self._read_ended.wait()
         begun = self._ranges
         if not begun:
             self.drop()
@@ -316,6 +319,7 @@ class Ahead:
         batch, known, budget = self._plan
         self._plan = None
         self._stopped.clear()
+        self._read_ended.clear()
         self._articles = _Articles(self.pool, sketches, entities, self.priority())
         self._thread = threading.Thread(
             target=self._read, args=(batch, known, budget, self._articles), name="next-batch", daemon=True
@@ -355,16 +359,19 @@ class Ahead:
                     raise CancelledError
                 articles.add(record)
                 articles.advance(block=False)
-            articles.advance(block=True)
             if not self._stopped.is_set():
                 self._ranges = ranges
-                log.debug("work_ahead", records=len(articles.order))
+            self._read_ended.set()
+            articles.advance(block=True)
+            log.debug("work_ahead", records=len(articles.order))
         except CancelledError:
             return  # dropped
         except Exception as exc:  # noqa: BLE001 - the next batch then does its work itself
             log.warning("work_ahead_failed", error=type(exc).__name__, detail=str(exc)[:200])
+            self._ranges = None  # so its pipeline does not adopt it
             articles.cancel()
         finally:
+            self._read_ended.set()
             statesampler.set_current_tracker(None)
 
     def _next_ranges(

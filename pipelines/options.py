@@ -182,7 +182,10 @@ class Consumption:
         minimum=1,
     )
     poll_interval: float = setting(
-        1.0, "Local runs: seconds between looks for new records when caught up.", minimum=0.001
+        1.0,
+        "Local runs: seconds between looks for a new batch when caught up; records coming in meanwhile "
+        "end the wait once the end offsets hold still for 0.1 s (they are watched).",
+        minimum=0.001,
     )
     dedup_changelog: str | None = setting(
         None,

@@ -95,11 +95,17 @@ class WriteOutputs(beam.PTransform):
 
     def expand(self, outputs: dict[str, beam.PCollection]) -> beam.PCollection:
         t = self.topics
+        # Output types declared: inferring them from the lambdas' bytecode cost every micro-batch's build.
         messages = (
-            outputs["articles"] | "EncodeArticles" >> beam.Map(lambda a: article_message(t.output_topic, a)),
+            outputs["articles"]
+            | "EncodeArticles"
+            >> beam.Map(lambda a: article_message(t.output_topic, a)).with_output_types(OutMessage),
             outputs["duplicates"]
-            | "EncodeDuplicates" >> beam.Map(lambda d: duplicate_message(t.duplicates_topic, d)),
-            outputs["dlq"] | "EncodeDeadLetters" >> beam.Map(lambda x: dead_letter_message(t.dlq_topic, x)),
+            | "EncodeDuplicates"
+            >> beam.Map(lambda d: duplicate_message(t.duplicates_topic, d)).with_output_types(OutMessage),
+            outputs["dlq"]
+            | "EncodeDeadLetters"
+            >> beam.Map(lambda x: dead_letter_message(t.dlq_topic, x)).with_output_types(OutMessage),
         )
         return messages | "AllMessages" >> beam.Flatten() | "Write" >> beam.ParDo(WriteToKafka(self.kafka))
 

@@ -10,7 +10,8 @@ stateful DoFns with timers and sometimes loses elements (apache/beam#35771).
 
 So, like Spark Structured Streaming's micro-batches: read each partition from the group's committed
 offset to its current end (at most ``batch_records`` in all), run the whole chain on that with the
-FnApiRunner in this process, write, commit, repeat; when caught up, poll every ``poll_interval`` seconds.
+FnApiRunner in this process, write, commit, repeat; when caught up, watch the end offsets and take what
+comes in once they hold still (a full look for a batch at least every ``poll_interval`` seconds).
 A batch's offsets are committed only after its outputs are written (the same ack frontier as the
 unbounded pipeline), so a crash re-delivers at most one batch. State outlives each run: the dedup index
 in SQLite under ``--state-dir`` (by default one per group and topic in the user's data dir, see
@@ -30,8 +31,15 @@ from typing import Protocol
 
 import apache_beam as beam
 import structlog
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    PipelineOptionsT,
+    StandardOptions,
+)
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from kafka import TopicPartition
+from kafka.errors import KafkaError
 
 from pipelines import metrics
 from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
@@ -47,6 +55,8 @@ FATAL = (AuthenticationFailed, NotAuthorised, UnknownTopic)
 """Batch failures that retrying cannot fix (an ACL revoked, a topic deleted while running)."""
 MAX_FAILURES = 5
 """Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
+IDLE_LOOK = 0.1
+"""Seconds between looks at the end offsets while caught up."""
 JOIN_WAIT = SESSION_TIMEOUT_MS / 1000 + 5.0
 """How long the first join may take before batches start anyway: a member of the group killed just before
 (no leave) holds the rebalance until its session times out."""
@@ -128,8 +138,21 @@ class StopRequest:
         return bool(self.signal)
 
 
+class _BatchOptions(PipelineOptions):
+    """Pipeline options whose views are made once. Beam makes a new view (an argparse parser of every
+    option, parsing the flags again) each time it looks at one, about 150 times as a batch's pipeline is
+    built: half the building, which every batch pays. A view reads and writes the options it is a view of,
+    so one view per class is the same as a new one each time."""
+
+    def view_as(self, cls: type[PipelineOptionsT]) -> PipelineOptionsT:
+        views = self.__dict__.setdefault("_views", {})
+        if cls not in views:
+            views[cls] = super().view_as(cls)
+        return views[cls]
+
+
 def _options(beam_args: list[str]) -> PipelineOptions:
-    options = PipelineOptions(beam_args)
+    options = _BatchOptions(beam_args)
     options.view_as(StandardOptions).streaming = False
     direct = options.view_as(DirectOptions)
     direct.direct_num_workers = 1  # one in-process worker: the process-wide state is everyone's
@@ -137,12 +160,19 @@ def _options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def _run_batch(job: Batches, build: BuildBatch, batch: list[PartitionRange]) -> dict[str, int]:
-    """One bounded pipeline over ``batch`` (ranges with stops) in this process; its newsflow counters."""
+def _run_batch(
+    job: Batches, build: BuildBatch, batch: list[PartitionRange], clock: dict[str, float]
+) -> dict[str, int]:
+    """One bounded pipeline over ``batch`` (ranges with stops) in this process; its newsflow counters.
+    ``clock`` gets the seconds spent building the pipeline and running it."""
+    began = time.monotonic()
     pipeline = beam.Pipeline(runner=FnApiRunner(), options=_options(job.beam_args))
     build(pipeline, batch)
+    built = time.monotonic()
+    clock["build"] = built - began
     result = pipeline.run()
     result.wait_until_finish()
+    clock["run"] = time.monotonic() - built
     return counters(result)
 
 
@@ -201,6 +231,30 @@ def _wait(member: GroupMember, stop: StopRequest, seconds: float) -> None:
         member.poll(min(0.25, left))
 
 
+def _wait_for_records(
+    member: GroupMember, stop: StopRequest, seconds: float, ranges: list[PartitionRange]
+) -> None:
+    """Wait while caught up, as :func:`_wait`, but back once records have come in past ``ranges`` and the
+    end offsets then hold still for one look (one request every ``IDLE_LOOK`` seconds): a record that comes
+    in alone waits about two looks for its batch, not the poll interval, and a burst is not cut into a
+    first batch of what the first look saw and the rest (at most ``seconds`` in all, as before)."""
+    stops = {TopicPartition(r.topic, r.partition): r.stop for r in ranges}
+    seen: dict[TopicPartition, int] | None = None
+    deadline = time.monotonic() + seconds
+    while not stop.requested and (left := deadline - time.monotonic()) > 0:
+        member.poll(min(IDLE_LOOK, left))
+        if not stops:
+            continue
+        try:
+            ends = member.consumer.end_offsets(list(stops))
+        except KafkaError:  # the broker away: the next look for the batch retries and says so
+            continue
+        if ends == seen:
+            return
+        if any(end > stops[tp] for tp, end in ends.items()):
+            seen = ends
+
+
 def _budget(job: Batches, read: int) -> int:
     """The most records the next batch may read: ``batch_records``, less near ``max_records``."""
     return job.batch_records if job.max_records is None else min(job.batch_records, job.max_records - read)
@@ -223,21 +277,25 @@ def _loop(
         if budget <= 0:
             log.info("max_records_reached", max_records=job.max_records)
             break
+        looking = time.monotonic()
         ranges = retrying(lookup, "ranges")
+        formed = time.time()  # the batch's records are the ones in by now
+        clock = {"lookup": time.monotonic() - looking}
         begun = ahead.take(ranges, budget) if ahead is not None else None
+        clock["take"] = time.monotonic() - looking - clock["lookup"]
         batch = begun or cap_ranges(ranges, budget)
         if not batch:
             if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
                 log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
                 break
-            _wait(member, stop, job.poll_interval)
+            _wait_for_records(member, stop, job.poll_interval, ranges)
             continue
         started = time.monotonic()
         size = sum(r.stop - r.start for r in batch)
         if ahead is not None:
             ahead.plan(batch, ranges, _budget(job, read + size))
         try:
-            batch_totals = _run_batch(job, build, batch)
+            batch_totals = _run_batch(job, build, batch, clock)
         except (Exception, KeyboardInterrupt) as exc:  # the batch is re-read from the committed offsets
             if stop.aborted or isinstance(exc, KeyboardInterrupt):
                 raise Aborted(f"aborted; {size} records will be re-read") from None
@@ -268,5 +326,7 @@ def _loop(
             ranges=[f"{r.partition}:[{r.start},{r.stop})" for r in batch],
             written=batch_totals.get("kafka.records_written", 0),
             begun_ahead=bool(begun),
+            formed_at=round(formed, 3),
+            stages={k: round(v, 3) for k, v in clock.items()},
         )
     return dict(sorted(totals.items()))

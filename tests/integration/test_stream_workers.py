@@ -202,3 +202,20 @@ def test_a_killed_stream_loses_nothing_and_writes_nothing_begun_ahead(kafka_brok
     assert again.keys() == sent, "no record lost"
     redelivered = sum(n - 1 for n in again.values())
     assert redelivered <= 8, f"{redelivered} outputs written twice: more than the running batch"
+
+
+def test_a_record_coming_in_while_caught_up_ends_the_wait(kafka_broker, topics, tmp_path):
+    """Caught up, the stream watches the end offsets: a record produced then is taken at once, not at the
+    next look for a batch (an hour away here)."""
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    log_path = tmp_path / "stream.log"
+    cmd = stream_command(kafka_broker.bootstrap, topics, "idle", tmp_path / "state", "--workers", "1")
+    cmd += ["--entities", "false", "--poll-interval", "3600"]
+    with running(cmd, log_path) as proc:
+        wait_for_line(log_path, r'"event": "kafka_ranges"', proc)  # the first look: nothing there
+        time.sleep(1.0)
+        sent = produce(settings, topics.input_topic, inputs()[:1])
+        wait_for_line(log_path, r'"event": "micro_batch"', proc, timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log_path.read_text()[-3000:]
+    assert outputs(settings, topics).keys() == sent
