@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from tests.entity_mentions import marked
 from transforms.entities.citations import authors
 from transforms.entities.gazetteer import gazetteer
-from transforms.entities.recognize import RawMention
 
 
 @pytest.fixture(scope="module")
 def gaz():
     return gazetteer()
-
-
-def marked(body: str, spans: list[tuple[str, str]]) -> list[RawMention]:
-    out = []
-    for text, type_ in spans:
-        m = re.search(rf"(?<!\w){re.escape(text)}(?!\w)", body)
-        out.append(RawMention(m.start(), m.end(), type_))
-    return out
 
 
 def read(body: str, spans: list[tuple[str, str]], gaz) -> list[tuple[str, str]]:

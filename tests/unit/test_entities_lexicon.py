@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from tests.entity_mentions import marked
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import gazetteer
 from transforms.entities.recognize import RawMention
@@ -14,14 +13,6 @@ from transforms.entities.recognize import RawMention
 @pytest.fixture(scope="module")
 def gaz():
     return gazetteer()
-
-
-def marked(body: str, spans: list[tuple[str, str]]) -> list[RawMention]:
-    out = []
-    for text, type_ in spans:
-        m = re.search(rf"(?<!\w){re.escape(text)}(?!\w)", body)
-        out.append(RawMention(m.start(), m.end(), type_))
-    return out
 
 
 def read(body: str, spans: list[tuple[str, str]], gaz) -> dict[str, str]:
