@@ -10,6 +10,14 @@ from tests.java_avro import JavaAvro
 
 
 @pytest.fixture(scope="session")
+def nlp():
+    """The news NER model, loaded once for the tests that run it directly."""
+    from transforms.entities.recognize import load_model
+
+    return load_model()
+
+
+@pytest.fixture(scope="session")
 def java_avro() -> Iterator[JavaAvro]:
     """Apache Avro's Java library in one JVM for the whole session (built by Maven on first use)."""
     java = JavaAvro()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.shared_data import REFERENCE
+from tests.shared_data import reference_body
 from transforms.budget import Deadline
 from transforms.entities.decode import GreedyDecoder
-from transforms.entities.recognize import load_model, recognize
+from transforms.entities.recognize import recognize
 
 # Pieces of news text: names the model tags, words that could open a name, punctuation and the whitespace
 # tokens (a token of spaces or a paragraph break can open no entity).
@@ -24,12 +23,7 @@ PIECES = [
 ]  # fmt: skip
 
 
-STORY = "\n\n".join(json.loads(REFERENCE.with_suffix(".expected.json").read_text())["body_paragraphs"])
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    return load_model()
+STORY = reference_body()
 
 
 @pytest.fixture(scope="module")

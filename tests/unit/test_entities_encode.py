@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.shared_data import REFERENCE
+from tests.shared_data import reference_body
 from transforms.entities.encode import TokenEncoder
-from transforms.entities.recognize import load_model
 
-STORY = "\n\n".join(json.loads(REFERENCE.with_suffix(".expected.json").read_text())["body_paragraphs"])
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    return load_model()
+STORY = reference_body()
 
 
 @pytest.fixture(scope="module")
