@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import Context, context_of, division_word, ordinary_words, qualifier, resolve
+from transforms.entities.locate import focus, inside_a_town
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -65,6 +66,7 @@ class Cluster:
     own: list[str] = field(default_factory=list)  # each mention's own type, parallel to ``mentions``
     types: Counter = field(default_factory=Counter)
     place: Place | None = None
+    within: Place | None = None  # a place the gazetteer lacks: the place the article puts it in
     full_name: str | None = None  # a PERSON's longest name
     long_type: str | None = None  # the type of its first name of several words, if a person or organisation
 
@@ -191,7 +193,20 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
             text = c.mentions[0].text  # "Russian" and "Russians" refer to Russia
             c.place = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
     _nest_places(body, clusters, gaz, context)
+    _locate_unlinked(clusters, gaz)
     return clusters
+
+
+def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer) -> None:
+    """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
+    Orleans."""
+    placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
+    where = focus(placed)
+    if where is None:
+        return
+    for c in clusters:
+        if c.type == "LOC" and c.place is None and inside_a_town(c.name, gaz):
+            c.within = where
 
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:

@@ -1,0 +1,98 @@
+"""Places the gazetteer lacks (streets, venues) located in the place the article is about."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.entities import EntityExtractor
+from transforms.entities.gazetteer import Place, gazetteer
+from transforms.entities.locate import focus, inside_a_town
+
+
+@pytest.fixture(scope="module")
+def gaz():
+    return gazetteer()
+
+
+def place(gid: int, kind: str, country: str, admin1: str | None = None, population: int = 1000) -> Place:
+    return Place(
+        name=f"p{gid}", geonameid=gid, country=country, population=population, kind=kind, admin1=admin1
+    )
+
+
+_KINDS = ("city", "admin2", "admin1", "country")
+places = st.lists(
+    st.tuples(
+        st.builds(
+            place,
+            gid=st.integers(1, 10**6),
+            kind=st.sampled_from(_KINDS),
+            country=st.sampled_from(["US", "GB", "FR"]),
+            admin1=st.sampled_from([None, "01", "02"]),
+            population=st.integers(0, 10**7),
+        ),
+        st.integers(1, 5),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(places)
+def test_focus_is_a_named_place_of_the_country_most_places_lie_in(placed):
+    got = focus(placed)
+    assert (got is None) == (not placed)
+    if got is not None:
+        assert got in [p for p, _ in placed]
+        per_country = {c: sum(p.country == c for p, _ in placed) for c in {p.country for p, _ in placed}}
+        assert per_country[got.country] == max(per_country.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(places, st.sampled_from(_KINDS))
+def test_focus_is_never_coarser_than_a_place_of_its_region(placed, kind):
+    """No town, county or division named in the focus's own division is finer than the focus."""
+    got = focus(placed)
+    if got is not None and got.kind != "country":
+        finer = _KINDS[: _KINDS.index(got.kind)]
+        assert not any(p.kind in finer and p.region_key == got.region_key for p, _ in placed)
+
+
+def test_a_state_of_several_places_beats_a_town_named_often():
+    franklin = place(1, "city", "US", "TN", 60_000)
+    louisiana = place(2, "admin1", "US", "LA", 4_000_000)
+    lafayette = place(3, "city", "US", "LA", 120_000)
+    new_orleans = place(4, "city", "US", "LA", 390_000)
+    got = focus([(franklin, 3), (louisiana, 1), (lafayette, 1), (new_orleans, 1)])
+    assert got == new_orleans
+
+
+@pytest.mark.parametrize(
+    "name", ["Royal Street", "Wembley Stadium", "Rogers Centre", "North State Street", "Eglinton Avenue West"]
+)
+def test_streets_and_venues_lie_in_a_town(gaz, name):
+    assert inside_a_town(name, gaz)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Indian Ocean", "Korean Peninsula", "Middle East", "North Africa", "West Coast", "Mississippi River",
+     "Latin America", "Nazi Germany", "South Florida", "Soviet Union"],
+)  # fmt: skip
+def test_wide_features_and_regions_do_not(gaz, name):
+    assert not inside_a_town(name, gaz)
+
+
+def test_extract_locates_a_street_in_the_article_town():
+    body = (
+        "NEW ORLEANS (AP) - Crowds filled Frenchmen Street on Saturday as New Orleans marked the end of "
+        "Carnival. Residents of Louisiana and visitors from Baton Rouge walked from Frenchmen Street to the "
+        "river, and bands played on Royal Street until midnight."
+    )
+    entities = {e.name: e for e in EntityExtractor().load().extract(body)}
+    streets = [e for name, e in entities.items() if name.endswith("Street")]
+    assert streets and all(e.type == "LOC" and e.ids.geonames is None for e in streets)
+    assert {e.located_in for e in streets} == {4335045}  # New Orleans
+    assert all(e.located_in is None for e in entities.values() if e.ids.geonames is not None)

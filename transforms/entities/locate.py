@@ -1,0 +1,84 @@
+"""Where an article puts a place the gazetteer has no entry for: a street, venue, building, park or
+neighbourhood ("Royal Street", "Wembley Stadium", "Eva's Village") lies in the town the article is about.
+
+GeoNames' populated places and divisions cannot name such places, but a reader still knows roughly where they
+are: in the article's focus, the town (else county, else state or province, else country) that most of its
+place mentions name. That containing place is given as the entity's ``located_in``, never as its own id, so a
+consumer can map it at the containing place's point and knows the point is approximate.
+
+A name that reads as a wide feature (an ocean, coast, peninsula, river or mountain range; a region named by
+a direction: "Middle East", "North Africa", "West Coast") is no part of a town, and gets nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from transforms.entities.gazetteer import Gazetteer, Place
+from transforms.entities.link import ordinary_words
+
+# Kinds of place, finest first: a street lies in the finest place the article is about.
+_FINEST_FIRST = ("city", "admin2", "admin1", "country")
+_WIDE_KINDS = ("continent", "country", "admin1")
+# Last words of features wider than a town, or that run through many ("Mississippi River").
+_WIDE_FEATURE = re.compile(
+    r"\b(?:oceans?|seas?|gulf|strait|straits|channel|peninsula|coast|coastline|desert|mountains|range|"
+    r"river|basin|plateau|delta|islands|archipelago|continent|hemisphere|region|belt|"
+    r"union|republic|empire|kingdom|federation|caliphate|emirates?)$",
+    re.IGNORECASE,
+)
+# Words that make a region of a larger place ("Middle East", "Northern Europe", "Eastern Ghouta") unless
+# the name is a street's ("North State Street", "West End Avenue").
+_DIRECTIONS = {
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "middle", "central",
+    "northeast", "northwest", "southeast", "southwest", "northeastern", "northwestern", "southeastern",
+    "southwestern", "upper", "lower", "greater",
+}  # fmt: skip
+_STREET_WORDS = {
+    "street", "st", "avenue", "ave", "road", "rd", "drive", "dr", "lane", "ln", "boulevard", "blvd", "way",
+    "place", "square", "court", "terrace", "highway", "parkway", "row", "end", "village", "park",
+}  # fmt: skip
+
+
+def inside_a_town(name: str, gaz: Gazetteer) -> bool:
+    """Whether a place of this name can lie inside a town: not a wide feature, a directional region, or a
+    region or polity named after a country, continent or state ("Latin America", "Nazi Germany", "South
+    Florida")."""
+    words = re.findall(r"[^\W\d_]+", name)
+    folded = [w.casefold() for w in words]
+    if not words or _WIDE_FEATURE.search(name.rstrip(". ")):
+        return False
+    if any(w in _DIRECTIONS for w in folded) and not any(w in _STREET_WORDS for w in folded):
+        return False
+    tails = [" ".join(words[-n:]) for n in (1, 2) if len(words) > n]
+    return not any(
+        p.kind in _WIDE_KINDS for tail in tails if not ordinary_words(tail) for p in gaz.candidates(tail)
+    )  # "Rogers Centre" and "Eglinton Avenue West" are no regions of a Centre or a West
+
+
+def focus(placed: Iterable[tuple[Place, int]]) -> Place | None:
+    """The place an article is about, from its linked places and their mention counts, top down: the country
+    most of its places lie in, then the first-level division most of that country's places lie in, then
+    that division's (else the country's) most mentioned town, else county, else the division or country
+    itself. Places are counted once each, so that a name repeated in passing ("Franklin" as a street
+    three times) weighs less than several places of one state; population breaks the last tie."""
+    placed = [(p, n) for p, n in placed if p.kind in _FINEST_FIRST and p.country]
+    country = _most(p.country for p, _ in placed)
+    if country is None:
+        return None
+    placed = [(p, n) for p, n in placed if p.country == country]
+    region = _most(p.region_key for p, _ in placed if p.region_key)
+    local = [(p, n) for p, n in placed if p.region_key == region] if region else placed
+    for kind in _FINEST_FIRST:
+        found = [(p, n) for p, n in local if p.kind == kind]
+        if found:
+            return max(found, key=lambda pn: (pn[1], pn[0].population))[0]
+    return None
+
+
+def _most(keys: Iterable[str | None]) -> str | None:
+    """The key counted most often (the first counted on a tie)."""
+    counts = Counter(k for k in keys if k)
+    return counts.most_common(1)[0][0] if counts else None
