@@ -10,8 +10,9 @@ What decides, strongest first:
    article's dominant division.
 3. A place's type, through the places it would contain: "Georgia" is the US state when the article's other
    places lie in it (Atlanta) or in the United States, and the country when they lie in the Caucasus; a
-   division that shares its name with its main city ("New York") is the city unless the article names other
-   places inside the division away from that city's area (Albany; not Brooklyn).
+   division that shares its name with its main city ("New York"), or with its country's capital
+   ("Washington"), is the city unless the article names other places inside the division away from that
+   city's area (Albany; not Brooklyn).
    A country bordering one the article names or has places in is likelier than a namesake elsewhere
    ("Georgia" next to Armenia and Azerbaijan).
 4. Prominence: a country, a national capital, and lastly the population.
@@ -328,6 +329,9 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     }  # the kinds of the names listed with it, as they were read
     namesakes: dict[str, Place] = {}  # each region's most populous city of this name
     divisions = {p.region_key for p in found if p.kind == "admin1"}
+    capitals = {
+        p.country: p for p in found if p.kind == "city" and p.capital
+    }  # a country's capital of this name
     for p in found:
         if (
             p.kind == "city"
@@ -348,6 +352,15 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
             s += _CAPITAL_PRIOR
         namesake = namesakes.get(p.region_key or "") if p.kind in ("admin1", "admin2") else None
         if namesake is not None:
+            s += _NAMESAKE_DIVISION
+        elif (
+            p.kind == "admin1"
+            and (capital := capitals.get(p.country or "")) is not None
+            and p.kind not in listed_kinds
+            and not ctx.named_regions.get(p.region_key or "")
+            and not _contains_named(p, ctx, capital)
+        ):  # "Washington" is the capital unless the article names Washington state otherwise ("Wash."),
+            # lists it with other states, or names places in it
             s += _NAMESAKE_DIVISION
         if q is not None and _inside(p, q):
             s += _QUALIFIED
