@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from transforms.entities import EntityExtractor
 from transforms.entities.gazetteer import Place, gazetteer
-from transforms.entities.locate import focus, inside_a_town
+from transforms.entities.locate import focus, inside_a_town, named_part
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,25 @@ def test_extract_locates_a_street_in_the_article_town():
     assert streets and all(e.type == "LOC" and e.ids.geonames is None for e in streets)
     assert {e.located_in for e in streets} == {4335045}  # New Orleans
     assert all(e.located_in is None for e in entities.values() if e.ids.geonames is not None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["North", "South", "Eastern", "Greater", "Central"]), min_size=1, max_size=2),
+    st.sampled_from(["Florida", "Africa", "Venezuela", "London", "Asia", "New South Wales"]),
+)
+def test_a_region_named_by_directions_is_part_of_the_place_after_them(directions, place):
+    assert named_part(" ".join([*directions, place])) == place
+    assert named_part(place) is None
+
+
+@pytest.mark.parametrize("name", ["Middle East", "West Coast", "North", "Royal Street"])
+def test_directions_before_an_ordinary_word_name_no_place(name):
+    assert named_part(name) is None
+
+
+def test_extract_puts_a_part_of_a_state_in_the_state():
+    body = "Schools across South Florida closed on Monday, officials in Miami said."
+    got = {e.name: e for e in EntityExtractor().load().extract(body)}
+    assert got["South Florida"].ids.geonames is None
+    assert got["South Florida"].located_in == 4155751  # Florida

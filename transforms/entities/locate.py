@@ -7,7 +7,9 @@ place mentions name. That containing place is given as the entity's ``located_in
 consumer can map it at the containing place's point and knows the point is approximate.
 
 A name that reads as a wide feature (an ocean, coast, peninsula, river or mountain range; a region named by
-a direction: "Middle East", "North Africa", "West Coast") is no part of a town, and gets nothing.
+a direction: "Middle East", "North Africa", "West Coast") is no part of a town. A region named as a part of
+a place the gazetteer knows lies in that place ("South Florida" in Florida, "North Africa" in Africa); any
+other wide feature gets nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +58,20 @@ def inside_a_town(name: str, gaz: Gazetteer) -> bool:
     return not any(
         p.kind in _WIDE_KINDS for tail in tails if not ordinary_words(tail) for p in gaz.candidates(tail)
     )  # "Rogers Centre" and "Eglinton Avenue West" are no regions of a Centre or a West
+
+
+def named_part(name: str) -> str | None:
+    """The place a region is named as a part of ("Florida" in "South Florida", "Africa" in "North Africa",
+    "London" in "Greater London"): the name after its direction words, if that is no ordinary word ("Middle
+    East", "West Coast")."""
+    words = name.split()
+    lead = 0
+    while lead < len(words) and words[lead].casefold() in _DIRECTIONS:
+        lead += 1
+    rest = " ".join(words[lead:])
+    if lead == 0 or not rest or ordinary_words(rest):
+        return None
+    return rest
 
 
 def focus(placed: Iterable[tuple[Place, int]]) -> Place | None:

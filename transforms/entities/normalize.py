@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import Context, context_of, division_word, ordinary_words, qualifier, resolve
-from transforms.entities.locate import focus, inside_a_town
+from transforms.entities.locate import focus, inside_a_town, named_part
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -193,20 +193,22 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
             text = c.mentions[0].text  # "Russian" and "Russians" refer to Russia
             c.place = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
     _nest_places(body, clusters, gaz, context)
-    _locate_unlinked(clusters, gaz)
+    _locate_unlinked(clusters, gaz, context)
     return clusters
 
 
-def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer) -> None:
+def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
     """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
-    Orleans."""
+    Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
     placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
     where = focus(placed)
-    if where is None:
-        return
     for c in clusters:
-        if c.type == "LOC" and c.place is None and inside_a_town(c.name, gaz):
+        if c.type != "LOC" or c.place is not None:
+            continue
+        if inside_a_town(c.name, gaz):
             c.within = where
+        elif (part := named_part(c.name)) is not None:
+            c.within = resolve(gaz, part, context) or gaz.demonym(part)
 
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
