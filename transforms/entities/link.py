@@ -275,12 +275,17 @@ def context_of(
 _LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:and|or)\s+)?|\s(?:and|or|nor)\s+)")
 
 
+def listed_next(body: str, end: int, start: int) -> bool:
+    """Whether the names ending at ``end`` and starting at ``start`` are next to each other in a list."""
+    return start >= end and _LIST_GAP.fullmatch(body, end, start) is not None
+
+
 def _listed(body: str, ends: list[tuple[str, int]]) -> dict[str, set[str]]:
     """Each name's neighbours in a list of names ("California, Oregon or Washington")."""
     spans = sorted({(end - len(name), end, fold(name)) for name, end in ends})
     out: dict[str, set[str]] = {}
     for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
-        if a != b and start >= end and _LIST_GAP.fullmatch(body, end, start):
+        if a != b and listed_next(body, end, start):
             out.setdefault(a, set()).add(b)
             out.setdefault(b, set()).add(a)
     return out

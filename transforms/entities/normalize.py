@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
-from transforms.entities.link import Context, context_of, division_word, ordinary_words, qualifier, resolve
+from transforms.entities.link import (
+    Context,
+    context_of,
+    division_word,
+    listed_next,
+    ordinary_words,
+    qualifier,
+    resolve,
+)
 from transforms.entities.locate import focus, inside_a_town, named_part
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
@@ -122,6 +130,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
     mentions = _places_not_people(body, mentions, gaz)
+    mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
@@ -538,6 +547,42 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
         ):
             m = RawMention(m.start, m.end, "LOC")
         out.append(m)
+    return out
+
+
+def _listed_with_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """A "person" or "organisation" the gazetteer knows, listed next to a place ("Žilina, Nitra, Prešov and
+    Košice", "Seoul and the cities of Suwon and Incheon"), is a place too: a list names things of one kind.
+    Not a part of a person's longer name, an ordinary word or only a town's other name. Repeated until no
+    mention changes, so a place spreads along its list."""
+    name_parts = set()
+    for m in mentions:
+        words = body[m.start : m.end].split()
+        if m.type == "PERSON" and len(words) >= 2:
+            name_parts.update(fold(w) for w in words)
+    out = sorted(mentions, key=lambda m: m.start)
+    changed = True
+    while changed:
+        changed = False
+        for i, m in enumerate(out):
+            if m.type not in ("PERSON", "ORG"):
+                continue
+            text = body[m.start : m.end]
+            neighbours = [out[j] for j in (i - 1, i + 1) if 0 <= j < len(out)]
+            if not any(
+                n.type == "LOC" and (listed_next(body, n.end, m.start) or listed_next(body, m.end, n.start))
+                for n in neighbours
+            ):
+                continue
+            if (
+                fold(text) in name_parts
+                or ordinary_words(text)
+                or not gaz.candidates(text)
+                or gaz.alternate_only(text)
+            ):
+                continue
+            out[i] = RawMention(m.start, m.end, "LOC")
+            changed = True
     return out
 
 
