@@ -299,3 +299,12 @@ def test_a_state_named_like_its_countrys_capital_is_the_capital_without_evidence
         gaz, "Crews in Tacoma and Spokane said Washington was ready.", ["Tacoma", "Spokane", "Washington"]
     )
     assert (state["Washington"].kind, state["Washington"].admin1) == ("admin1", "WA")
+
+
+def test_a_dateline_names_a_town(gaz):
+    """ "NEW YORK (AP) -" is the city even where the article's other places would make "New York" the state."""
+    names = ["NEW YORK", "Albany", "Buffalo", "New York"]
+    assert resolve(gaz, "New York", context_of(gaz, names)).kind == "admin1"
+    datelined = context_of(gaz, names, datelines=["NEW YORK"])
+    assert resolve(gaz, "New York", datelined).geonameid == 5128581
+    assert resolve(gaz, "Georgia", context_of(gaz, ["Georgia"], datelines=["Georgia"])).kind == "country"

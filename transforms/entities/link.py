@@ -101,6 +101,8 @@ class Context:
     # ("in Nashville, Tenn." read as "Tenn") → the abbreviation with its dot; an initialism of a place the
     # article spells out ("SA" after "South Africa") → that name.
     meant: dict[str, str] = field(default_factory=dict)
+    # Folded names of datelines ("NEW YORK (AP) -"): a dateline names the town a story was filed from.
+    datelines: frozenset[str] = frozenset()
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -122,6 +124,7 @@ class Context:
             listed=self.listed,
             unplaced=self.unplaced,
             meant=self.meant,
+            datelines=self.datelines,
         )
 
     def consider(self, key: str, found: list[Place]) -> None:
@@ -235,10 +238,12 @@ def context_of(
     body: str = "",
     ends: Iterable[tuple[str, int]] = (),
     spelled_out: dict[str, str] | None = None,
+    datelines: Iterable[str] = (),
 ) -> Context:
     """The article's context from its place names (one item per mention): the qualifier found after each
     ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention.
-    ``spelled_out`` maps initialisms to the names the article spells them out as ("SA": "South Africa")."""
+    ``spelled_out`` maps initialisms to the names the article spells them out as ("SA": "South Africa");
+    ``datelines`` are the names of its datelines, which are towns ("NEW YORK (AP) -": the city)."""
     names, ends = list(names), list(ends)
     counts = Counter(fold(n) for n in names)
     meant = {fold(short): full for short, full in (spelled_out or {}).items()}
@@ -261,6 +266,7 @@ def context_of(
     ctx = Context(
         qualifiers=qualifiers,
         unplaced=frozenset(unplaced - qualifiers.keys()),
+        datelines=frozenset(fold(n) for n in datelines),
         meant=meant,
         listed=_listed(body, ends),
     )
@@ -297,6 +303,7 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
         qualifiers=before.qualifiers,
         unplaced=before.unplaced,
         meant=before.meant,
+        datelines=before.datelines,
         possible=before.possible,
         possible_named=before.possible_named,
         options=before.options,
@@ -318,6 +325,8 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     found = gaz.candidates(written) or _compound(gaz, name) or _division_named(gaz, name)
     if not found or fold(name) in context.unplaced:
         return None
+    if fold(name) in context.datelines:
+        found = [p for p in found if p.kind == "city"] or found
     ctx = context.without(name)
     q = ctx.qualifiers.get(fold(name))
     if ordinary_words(written):

@@ -134,7 +134,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
-    mentions = _datelines(body, mentions, gaz)
+    mentions, datelines = _datelines(body, mentions, gaz)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
@@ -144,6 +144,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         body,
         [(body[m.start : m.end], m.end) for m in places_named],
         spelled_out,
+        datelines,
     )
     clusters: list[Cluster] = []
     by_key: dict[str, Cluster] = {}
@@ -256,11 +257,11 @@ _DATELINE = re.compile(
 )
 
 
-def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[list[RawMention], list[str]]:
     """The place of a dateline, which models trained on running text miss or cut ("SAN" of "SAN DIEGO
     (AP) -"): a place mention in place of any mention inside it. A common word before a bare dash is a
     section's name ("CRICKET - LARA ENDURES...", "ORE - Maritime Queen"), a place only with its state or
-    source ("MOBILE (AP) -")."""
+    source ("MOBILE (AP) -"). Returns the mentions and the datelines' names."""
     found = [
         RawMention(d.start(1), d.end(1), "LOC")
         for d in _DATELINE.finditer(body)
@@ -269,10 +270,11 @@ def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[Ra
         and gaz.candidates(d.group(1))
     ]
     if not found:
-        return mentions
+        return mentions, []
     kept = [m for m in mentions if not any(d.start <= m.start and m.end <= d.end for d in found)]
     taken = covered(len(body), kept)
-    return sorted(kept + [d for d in found if not any(taken[d.start : d.end])], key=lambda m: m.start)
+    added = [d for d in found if not any(taken[d.start : d.end])]
+    return sorted(kept + added, key=lambda m: m.start), [body[d.start : d.end] for d in found]
 
 
 def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
