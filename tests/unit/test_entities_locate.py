@@ -41,13 +41,17 @@ places = st.lists(
 
 @settings(max_examples=200, deadline=None)
 @given(places)
-def test_focus_is_a_named_place_of_the_country_most_places_lie_in(placed):
+def test_focus_is_a_named_place_of_the_country_most_mentions_lie_in(placed):
+    """Of the country with the most place mentions, then the most places."""
     got = focus(placed)
     assert (got is None) == (not placed)
     if got is not None:
         assert got in [p for p, _ in placed]
-        per_country = {c: sum(p.country == c for p, _ in placed) for c in {p.country for p, _ in placed}}
-        assert per_country[got.country] == max(per_country.values())
+        weight = {
+            c: (sum(n for p, n in placed if p.country == c), sum(p.country == c for p, _ in placed))
+            for c in {p.country for p, _ in placed}
+        }
+        assert weight[got.country] == max(weight.values())
 
 
 @settings(max_examples=200, deadline=None)

@@ -76,16 +76,17 @@ def named_part(name: str) -> str | None:
 
 def focus(placed: Iterable[tuple[Place, int]]) -> Place | None:
     """The place an article is about, from its linked places and their mention counts, top down: the country
-    most of its places lie in, then the first-level division most of that country's places lie in, then
-    that division's (else the country's) most mentioned town, else county, else the division or country
-    itself. Places are counted once each, so that a name repeated in passing ("Franklin" as a street
-    three times) weighs less than several places of one state; population breaks the last tie."""
+    its place mentions are most in, then that country's first-level division they are most in, then that
+    division's (else the country's) most mentioned town, else county, else the division or country itself.
+    A tie goes to the country or division with more distinct places (a name repeated in passing, "Franklin"
+    as a street three times, weighs less than three places of one state), then to the first named;
+    population breaks the last tie among towns."""
     placed = [(p, n) for p, n in placed if p.kind in _FINEST_FIRST and p.country]
-    country = _most(p.country for p, _ in placed)
+    country = _most((p.country, n) for p, n in placed)
     if country is None:
         return None
     placed = [(p, n) for p, n in placed if p.country == country]
-    region = _most(p.region_key for p, _ in placed if p.region_key)
+    region = _most((p.region_key, n) for p, n in placed if p.region_key)
     local = [(p, n) for p, n in placed if p.region_key == region] if region else placed
     for kind in _FINEST_FIRST:
         found = [(p, n) for p, n in local if p.kind == kind]
@@ -94,7 +95,12 @@ def focus(placed: Iterable[tuple[Place, int]]) -> Place | None:
     return None
 
 
-def _most(keys: Iterable[str | None]) -> str | None:
-    """The key counted most often (the first counted on a tie)."""
-    counts = Counter(k for k in keys if k)
-    return counts.most_common(1)[0][0] if counts else None
+def _most(keyed: Iterable[tuple[str | None, int]]) -> str | None:
+    """The key with the most mentions, then the most places (one item each), then the first seen."""
+    mentions: Counter = Counter()
+    places: Counter = Counter()
+    for key, n in keyed:
+        if key:
+            mentions[key] += n
+            places[key] += 1
+    return max(mentions, key=lambda k: (mentions[k], places[k]), default=None)
