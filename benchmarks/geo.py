@@ -4,13 +4,14 @@ Runs ``EntityExtractor.extract`` (the code the pipeline runs) on each of GeoWebN
 takes as toponyms the mentions of place entities (nested ones inside organisations' names included) and of
 nationality words linked to their country ("Russian" → Russia), each with its GeoNames id and the
 gazetteer's coordinates; a place the gazetteer lacks (a street, a venue) is mapped at the point of the place
-the article puts it in (``Entity.located_in``), an approximate point with no id. ``score_geo.py`` (shipped with the data) then prints span precision/recall at exact
-span, end-to-end linking accuracy (a missed span counts as wrong) and accuracy@161 km. This script adds the
-share of found toponyms that got no id, a table of where accuracy@161 km is lost (each gold toponym by
-its feature's kind in the gazetteer and by outcome: right id, wrong id within 161 km, no id but located in a
-place within 161 km, right id with a point more than 161 km off, wrong id, no id, span missed), and linking alone: the gold spans' names given to the linker with
-the article's other gold names as context. GeoWebNews (GPL-3.0) is for measuring only: nothing is trained or
-tuned on it.
+the article puts it in (``Entity.located_in``), an approximate point with no id. ``score_geo.py`` (shipped
+with the data) then prints span precision/recall at exact span, end-to-end linking accuracy (a missed span
+counts as wrong) and accuracy@161 km. This script adds the share of found toponyms that got no id, a table
+of where accuracy@161 km is lost (each gold toponym by its feature's kind in the gazetteer and by outcome:
+right id, wrong id within 161 km, no id but located in a place within 161 km, right id with a point more
+than 161 km off, wrong id, no id, span missed), and linking alone: the gold spans' names given to the linker
+with the article's other gold names as context. GeoWebNews (GPL-3.0) is for measuring only: nothing is
+trained or tuned on it.
 
     .venv/bin/python benchmarks/geo.py [--docs N] [--out predictions.jsonl]
 """
