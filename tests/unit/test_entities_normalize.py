@@ -445,3 +445,46 @@ def test_a_dateline_s_qualifier_is_its_state_whatever_the_model_read(gaz, body, 
         for m in c.mentions
     }
     assert got[qualifier] == state
+
+
+@pytest.mark.parametrize(
+    "body,marked,places",
+    [
+        (
+            "The chain sold its stores in Žilina, Nitra, Prešov and Košice last year.",
+            [("Žilina", "LOC"), ("Nitra", "PERSON"), ("Prešov", "ORG"), ("Košice", "PERSON")],
+            {"Nitra", "Prešov", "Košice"},
+        ),
+        (
+            "The line stops in Hilversum and Almelo before Berlin.",
+            [("Hilversum", "LOC"), ("Almelo", "PERSON"), ("Berlin", "LOC")],
+            {"Almelo"},
+        ),
+    ],
+)
+def test_a_known_place_listed_next_to_a_place_is_a_place(gaz, body, marked, places):
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    for name in places:
+        assert got[name].type == "LOC" and got[name].place is not None, name
+
+
+@pytest.mark.parametrize(
+    "body,marked,person",
+    [
+        # a person's surname that is also a town's name stays the person's
+        (
+            "Warren Buffett met Ted Nelson. Paris and Nelson then spoke.",
+            [("Warren Buffett", "PERSON"), ("Ted Nelson", "PERSON"), ("Paris", "LOC"), ("Nelson", "PERSON")],
+            "Ted Nelson",
+        ),
+        # a person listed next to no place
+        (
+            "Smith and Jones went to Leeds.",
+            [("Smith", "PERSON"), ("Jones", "PERSON"), ("Leeds", "LOC")],
+            "Smith",
+        ),
+    ],
+)
+def test_a_person_not_listed_with_places_or_known_by_a_longer_name_stays_a_person(gaz, body, marked, person):
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got[person].type == "PERSON"

@@ -75,6 +75,7 @@ class EntityExtractor:
                 first_offset=c.mentions[0].start,
                 salience=s,
                 ids=entity_ids(c.place if c.type in ("LOC", "MISC") else None),
+                located_in=c.within.geonameid if c.within is not None and c.type == "LOC" else None,
             )
             for c, s in zip(clusters, salience.normalise(scores), strict=True)
         ]

@@ -10,8 +10,9 @@ What decides, strongest first:
    article's dominant division.
 3. A place's type, through the places it would contain: "Georgia" is the US state when the article's other
    places lie in it (Atlanta) or in the United States, and the country when they lie in the Caucasus; a
-   division that shares its name with its main city ("New York") is the city unless the article names other
-   places inside the division away from that city's area (Albany; not Brooklyn).
+   division that shares its name with its main city ("New York"), or with its country's capital
+   ("Washington"), is the city unless the article names other places inside the division away from that
+   city's area (Albany; not Brooklyn).
    A country bordering one the article names or has places in is likelier than a namesake elsewhere
    ("Georgia" next to Armenia and Azerbaijan).
 4. Prominence: a country, a national capital, and lastly the population.
@@ -100,6 +101,8 @@ class Context:
     # ("in Nashville, Tenn." read as "Tenn") → the abbreviation with its dot; an initialism of a place the
     # article spells out ("SA" after "South Africa") → that name.
     meant: dict[str, str] = field(default_factory=dict)
+    # Folded names of datelines ("NEW YORK (AP) -"): a dateline names the town a story was filed from.
+    datelines: frozenset[str] = frozenset()
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -121,6 +124,7 @@ class Context:
             listed=self.listed,
             unplaced=self.unplaced,
             meant=self.meant,
+            datelines=self.datelines,
         )
 
     def consider(self, key: str, found: list[Place]) -> None:
@@ -234,10 +238,12 @@ def context_of(
     body: str = "",
     ends: Iterable[tuple[str, int]] = (),
     spelled_out: dict[str, str] | None = None,
+    datelines: Iterable[str] = (),
 ) -> Context:
     """The article's context from its place names (one item per mention): the qualifier found after each
     ``(name, end offset)`` in ``body``, then each name's first reading, counted once per mention.
-    ``spelled_out`` maps initialisms to the names the article spells them out as ("SA": "South Africa")."""
+    ``spelled_out`` maps initialisms to the names the article spells them out as ("SA": "South Africa");
+    ``datelines`` are the names of its datelines, which are towns ("NEW YORK (AP) -": the city)."""
     names, ends = list(names), list(ends)
     counts = Counter(fold(n) for n in names)
     meant = {fold(short): full for short, full in (spelled_out or {}).items()}
@@ -260,6 +266,7 @@ def context_of(
     ctx = Context(
         qualifiers=qualifiers,
         unplaced=frozenset(unplaced - qualifiers.keys()),
+        datelines=frozenset(fold(n) for n in datelines),
         meant=meant,
         listed=_listed(body, ends),
     )
@@ -274,12 +281,17 @@ def context_of(
 _LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:and|or)\s+)?|\s(?:and|or|nor)\s+)")
 
 
+def listed_next(body: str, end: int, start: int) -> bool:
+    """Whether the names ending at ``end`` and starting at ``start`` are next to each other in a list."""
+    return start >= end and _LIST_GAP.fullmatch(body, end, start) is not None
+
+
 def _listed(body: str, ends: list[tuple[str, int]]) -> dict[str, set[str]]:
     """Each name's neighbours in a list of names ("California, Oregon or Washington")."""
     spans = sorted({(end - len(name), end, fold(name)) for name, end in ends})
     out: dict[str, set[str]] = {}
     for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
-        if a != b and start >= end and _LIST_GAP.fullmatch(body, end, start):
+        if a != b and listed_next(body, end, start):
             out.setdefault(a, set()).add(b)
             out.setdefault(b, set()).add(a)
     return out
@@ -291,6 +303,7 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
         qualifiers=before.qualifiers,
         unplaced=before.unplaced,
         meant=before.meant,
+        datelines=before.datelines,
         possible=before.possible,
         possible_named=before.possible_named,
         options=before.options,
@@ -312,6 +325,8 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     found = gaz.candidates(written) or _compound(gaz, name) or _division_named(gaz, name)
     if not found or fold(name) in context.unplaced:
         return None
+    if fold(name) in context.datelines:
+        found = [p for p in found if p.kind == "city"] or found
     ctx = context.without(name)
     q = ctx.qualifiers.get(fold(name))
     if ordinary_words(written):
@@ -328,6 +343,9 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     }  # the kinds of the names listed with it, as they were read
     namesakes: dict[str, Place] = {}  # each region's most populous city of this name
     divisions = {p.region_key for p in found if p.kind == "admin1"}
+    capitals = {
+        p.country: p for p in found if p.kind == "city" and p.capital
+    }  # a country's capital of this name
     for p in found:
         if (
             p.kind == "city"
@@ -348,6 +366,15 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
             s += _CAPITAL_PRIOR
         namesake = namesakes.get(p.region_key or "") if p.kind in ("admin1", "admin2") else None
         if namesake is not None:
+            s += _NAMESAKE_DIVISION
+        elif (
+            p.kind == "admin1"
+            and (capital := capitals.get(p.country or "")) is not None
+            and p.kind not in listed_kinds
+            and not ctx.named_regions.get(p.region_key or "")
+            and not _contains_named(p, ctx, capital)
+        ):  # "Washington" is the capital unless the article names Washington state otherwise ("Wash."),
+            # lists it with other states, or names places in it
             s += _NAMESAKE_DIVISION
         if q is not None and _inside(p, q):
             s += _QUALIFIED

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 
 from transforms.entities import lexicon
 from transforms.entities.gazetteer import Gazetteer, Place, fold
-from transforms.entities.link import Context, context_of, division_word, ordinary_words, qualifier, resolve
+from transforms.entities.link import (
+    Context,
+    context_of,
+    division_word,
+    listed_next,
+    ordinary_words,
+    qualifier,
+    resolve,
+)
+from transforms.entities.locate import focus, inside_a_town, named_part
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -65,6 +74,7 @@ class Cluster:
     own: list[str] = field(default_factory=list)  # each mention's own type, parallel to ``mentions``
     types: Counter = field(default_factory=Counter)
     place: Place | None = None
+    within: Place | None = None  # a place the gazetteer lacks: the place the article puts it in
     full_name: str | None = None  # a PERSON's longest name
     long_type: str | None = None  # the type of its first name of several words, if a person or organisation
 
@@ -120,10 +130,11 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
     mentions = _places_not_people(body, mentions, gaz)
+    mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
-    mentions = _datelines(body, mentions, gaz)
+    mentions, datelines = _datelines(body, mentions, gaz)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
@@ -133,6 +144,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         body,
         [(body[m.start : m.end], m.end) for m in places_named],
         spelled_out,
+        datelines,
     )
     clusters: list[Cluster] = []
     by_key: dict[str, Cluster] = {}
@@ -191,7 +203,22 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
             text = c.mentions[0].text  # "Russian" and "Russians" refer to Russia
             c.place = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
     _nest_places(body, clusters, gaz, context)
+    _locate_unlinked(clusters, gaz, context)
     return clusters
+
+
+def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
+    """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
+    Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
+    placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
+    where = focus(placed)
+    for c in clusters:
+        if c.type != "LOC" or c.place is not None:
+            continue
+        if inside_a_town(c.name, gaz):
+            c.within = where
+        elif (part := named_part(c.name)) is not None:
+            c.within = resolve(gaz, part, context) or gaz.demonym(part)
 
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
@@ -230,11 +257,11 @@ _DATELINE = re.compile(
 )
 
 
-def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[list[RawMention], list[str]]:
     """The place of a dateline, which models trained on running text miss or cut ("SAN" of "SAN DIEGO
     (AP) -"): a place mention in place of any mention inside it. A common word before a bare dash is a
     section's name ("CRICKET - LARA ENDURES...", "ORE - Maritime Queen"), a place only with its state or
-    source ("MOBILE (AP) -")."""
+    source ("MOBILE (AP) -"). Returns the mentions and the datelines' names."""
     found = [
         RawMention(d.start(1), d.end(1), "LOC")
         for d in _DATELINE.finditer(body)
@@ -243,10 +270,11 @@ def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[Ra
         and gaz.candidates(d.group(1))
     ]
     if not found:
-        return mentions
+        return mentions, []
     kept = [m for m in mentions if not any(d.start <= m.start and m.end <= d.end for d in found)]
     taken = covered(len(body), kept)
-    return sorted(kept + [d for d in found if not any(taken[d.start : d.end])], key=lambda m: m.start)
+    added = [d for d in found if not any(taken[d.start : d.end])]
+    return sorted(kept + added, key=lambda m: m.start), [body[d.start : d.end] for d in found]
 
 
 def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
@@ -521,6 +549,42 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
         ):
             m = RawMention(m.start, m.end, "LOC")
         out.append(m)
+    return out
+
+
+def _listed_with_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """A "person" or "organisation" the gazetteer knows, listed next to a place ("Žilina, Nitra, Prešov and
+    Košice", "Seoul and the cities of Suwon and Incheon"), is a place too: a list names things of one kind.
+    Not a part of a person's longer name, an ordinary word or only a town's other name. Repeated until no
+    mention changes, so a place spreads along its list."""
+    name_parts = set()
+    for m in mentions:
+        words = body[m.start : m.end].split()
+        if m.type == "PERSON" and len(words) >= 2:
+            name_parts.update(fold(w) for w in words)
+    out = sorted(mentions, key=lambda m: m.start)
+    changed = True
+    while changed:
+        changed = False
+        for i, m in enumerate(out):
+            if m.type not in ("PERSON", "ORG"):
+                continue
+            text = body[m.start : m.end]
+            neighbours = [out[j] for j in (i - 1, i + 1) if 0 <= j < len(out)]
+            if not any(
+                n.type == "LOC" and (listed_next(body, n.end, m.start) or listed_next(body, m.end, n.start))
+                for n in neighbours
+            ):
+                continue
+            if (
+                fold(text) in name_parts
+                or ordinary_words(text)
+                or not gaz.candidates(text)
+                or gaz.alternate_only(text)
+            ):
+                continue
+            out[i] = RawMention(m.start, m.end, "LOC")
+            changed = True
     return out
 
 

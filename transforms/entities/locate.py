@@ -1,0 +1,106 @@
+"""Where an article puts a place the gazetteer has no entry for: a street, venue, building, park or
+neighbourhood ("Royal Street", "Wembley Stadium", "Eva's Village") lies in the town the article is about.
+
+GeoNames' populated places and divisions cannot name such places, but a reader still knows roughly where they
+are: in the article's focus, the town (else county, else state or province, else country) that most of its
+place mentions name. That containing place is given as the entity's ``located_in``, never as its own id, so a
+consumer can map it at the containing place's point and knows the point is approximate.
+
+A name that reads as a wide feature (an ocean, coast, peninsula, river or mountain range; a region named by
+a direction: "Middle East", "North Africa", "West Coast") is no part of a town. A region named as a part of
+a place the gazetteer knows lies in that place ("South Florida" in Florida, "North Africa" in Africa); any
+other wide feature gets nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from transforms.entities.gazetteer import Gazetteer, Place
+from transforms.entities.link import ordinary_words
+
+# Kinds of place, finest first: a street lies in the finest place the article is about.
+_FINEST_FIRST = ("city", "admin2", "admin1", "country")
+_WIDE_KINDS = ("continent", "country", "admin1")
+# Last words of features wider than a town, or that run through many ("Mississippi River").
+_WIDE_FEATURE = re.compile(
+    r"\b(?:oceans?|seas?|gulf|strait|straits|channel|peninsula|coast|coastline|desert|mountains|range|"
+    r"river|basin|plateau|delta|islands|archipelago|continent|hemisphere|region|belt|"
+    r"union|republic|empire|kingdom|federation|caliphate|emirates?)$",
+    re.IGNORECASE,
+)
+# Words that make a region of a larger place ("Middle East", "Northern Europe", "Eastern Ghouta") unless
+# the name is a street's ("North State Street", "West End Avenue").
+_DIRECTIONS = {
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "middle", "central",
+    "northeast", "northwest", "southeast", "southwest", "northeastern", "northwestern", "southeastern",
+    "southwestern", "upper", "lower", "greater",
+}  # fmt: skip
+_STREET_WORDS = {
+    "street", "st", "avenue", "ave", "road", "rd", "drive", "dr", "lane", "ln", "boulevard", "blvd", "way",
+    "place", "square", "court", "terrace", "highway", "parkway", "row", "end", "village", "park",
+}  # fmt: skip
+
+
+def inside_a_town(name: str, gaz: Gazetteer) -> bool:
+    """Whether a place of this name can lie inside a town: not a wide feature, a directional region, or a
+    region or polity named after a country, continent or state ("Latin America", "Nazi Germany", "South
+    Florida")."""
+    words = re.findall(r"[^\W\d_]+", name)
+    folded = [w.casefold() for w in words]
+    if not words or _WIDE_FEATURE.search(name.rstrip(". ")):
+        return False
+    if any(w in _DIRECTIONS for w in folded) and not any(w in _STREET_WORDS for w in folded):
+        return False
+    tails = [" ".join(words[-n:]) for n in (1, 2) if len(words) > n]
+    return not any(
+        p.kind in _WIDE_KINDS for tail in tails if not ordinary_words(tail) for p in gaz.candidates(tail)
+    )  # "Rogers Centre" and "Eglinton Avenue West" are no regions of a Centre or a West
+
+
+def named_part(name: str) -> str | None:
+    """The place a region is named as a part of ("Florida" in "South Florida", "Africa" in "North Africa",
+    "London" in "Greater London"): the name after its direction words, if that is no ordinary word ("Middle
+    East", "West Coast")."""
+    words = name.split()
+    lead = 0
+    while lead < len(words) and words[lead].casefold() in _DIRECTIONS:
+        lead += 1
+    rest = " ".join(words[lead:])
+    if lead == 0 or not rest or ordinary_words(rest):
+        return None
+    return rest
+
+
+def focus(placed: Iterable[tuple[Place, int]]) -> Place | None:
+    """The place an article is about, from its linked places and their mention counts, top down: the country
+    its place mentions are most in, then that country's first-level division they are most in, then that
+    division's (else the country's) most mentioned town, else county, else the division or country itself.
+    A tie goes to the country or division with more distinct places (a name repeated in passing, "Franklin"
+    as a street three times, weighs less than three places of one state), then to the first named;
+    population breaks the last tie among towns."""
+    placed = [(p, n) for p, n in placed if p.kind in _FINEST_FIRST and p.country]
+    country = _most((p.country, n) for p, n in placed)
+    if country is None:
+        return None
+    placed = [(p, n) for p, n in placed if p.country == country]
+    region = _most((p.region_key, n) for p, n in placed if p.region_key)
+    local = [(p, n) for p, n in placed if p.region_key == region] if region else placed
+    for kind in _FINEST_FIRST:
+        found = [(p, n) for p, n in local if p.kind == kind]
+        if found:
+            return max(found, key=lambda pn: (pn[1], pn[0].population))[0]
+    return None
+
+
+def _most(keyed: Iterable[tuple[str | None, int]]) -> str | None:
+    """The key with the most mentions, then the most places (one item each), then the first seen."""
+    mentions: Counter = Counter()
+    places: Counter = Counter()
+    for key, n in keyed:
+        if key:
+            mentions[key] += n
+            places[key] += 1
+    return max(mentions, key=lambda k: (mentions[k], places[k]), default=None)
