@@ -54,19 +54,6 @@ def test_gum_persons_lose_their_titles_and_its_unmarked_misc_names_are_unlabelle
     assert tags["told"] == tags["Iturbide"] == "O"
 
 
-def test_gum_spans_bridging_two_names_are_unlabelled():
-    nlp, base = _pipes()
-    text = "Tanya Chan of the Civic Party met Ann Lee at Tiananmen Square in Beijing and the Bank of Asia"
-    spans = [("Tanya Chan of the Civic Party", "PER"), ("Ann Lee", "PER")]
-    spans += [("Tiananmen Square in Beijing", "LOC"), ("Bank of Asia", "ORG")]
-    tags = _tags(nlp, base, text, spans, no_misc=True)
-    assert tags["Tanya"] == tags["Civic"] == tags["Party"] == "-"
-    assert tags["Tiananmen"] == tags["in"] == tags["Beijing"] == "-"
-    assert (tags["Ann"], tags["Lee"]) == ("B-PERSON", "L-PERSON")
-    assert (tags["Bank"], tags["of"], tags["Asia"]) == ("B-ORG", "I-ORG", "L-ORG")  # "of" inside one name
-    assert tags["met"] == tags["and"] == "O"
-
-
 def test_conll_keeps_every_token_labelled():
     nlp, base = _pipes()
     text = "French troops entered Paris"

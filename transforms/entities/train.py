@@ -63,33 +63,18 @@ warnings.filterwarnings("ignore", message=r"\[W030\]")
 MISC_KINDS = frozenset({"NORP", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW", "LANGUAGE"})
 
 
-# Words GUM's derivation bridges between two names ("Tiananmen Square in Beijing", "Tanya Chan of the Civic
-# Party" as one span), where CoNLL and OntoNotes mark two names or one.
-_BRIDGES = frozenset({"in", "at", "from", "on"})
-_PERSON_BRIDGES = _BRIDGES | {"of", "and"}
-
-
 def _gum_person(doc: spacy.tokens.Doc, start: int, end: int) -> tuple[int, int] | None:
     """A GUM person span in the CoNLL/OntoNotes convention: GUM keeps titles tagged NNP inside a person's
     name ("Mr. Kelly", "Justice Scalia"), which CoNLL and OntoNotes leave out, so leading titles are
-    dropped. None when nothing of a name is left ("Secretary"), or a title heads a phrase ("Emperor of the
-    United States") or the span bridges a person and what follows ("Tanya Chan of the Civic Party", "Mary-Kate
-    and Ashley Olsen"): such a span is left unlabelled."""
+    dropped. None when nothing of a name is left ("Secretary") or a title heads a phrase ("Emperor of the
+    United States"): such a span is left unlabelled."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None:
         return None
     words = [t for t in span if t.text.casefold() not in TITLES]
-    if not words or any(t.text in _PERSON_BRIDGES for t in span):
+    if not words or any(t.lower_ == "of" for t in span) and len(words) < len(span):
         return None
     return words[0].idx, end
-
-
-def _bridged(doc: spacy.tokens.Doc, start: int, end: int) -> bool:
-    """Whether a GUM span joins two names over a lowercase preposition ("Stephenville High School in Texas",
-    "University of California at Berkeley"), which GUM's NNP-run derivation makes one span: such a span is
-    left unlabelled, neither taught as one name nor as no name."""
-    span = doc.char_span(start, end, alignment_mode="expand")
-    return span is not None and any(t.text in _BRIDGES for t in span)
 
 
 def _examples(
@@ -111,9 +96,6 @@ def _examples(
             label = TO_MODEL_LABEL[lab]
             if lab == "LOC" and base_kind.get((s, e)) in kinds:
                 label = base_kind[(s, e)]
-            if no_misc and _bridged(doc, s, e):
-                unknown.append((s, e))
-                continue
             if no_misc and lab == "PER":
                 person = _gum_person(doc, s, e)
                 if person is None:
