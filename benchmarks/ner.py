@@ -16,6 +16,7 @@ its tokens and fed whole to ``EntityExtractor.extract``, the code the pipeline r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -86,8 +87,6 @@ def row(name: str, prf: PRF) -> str:
 
 
 def five_hundred_words() -> str:
-    import json
-
     paragraphs = json.loads(FIXTURE.read_text())["body_paragraphs"]
     words: list[str] = []
     out: list[str] = []
@@ -147,9 +146,10 @@ def main() -> None:
         print(f"\n{name} ({len(docs)} documents)   ours | en_core_web_sm")
         for label in ("PER", "ORG", "LOC", "micro"):
             print(row(label, ours[label]) + ("   |   " + row(label, base[label]) if base else ""))
-        errors = error_classes(gold, predicted)
+        errors = error_classes(gold, predicted, texts=[d.text for d in docs])
         print("  our errors: " + ", ".join(f"{name} {n}" for name, n in errors.most_common()))
         if name.startswith("GUM"):
+            print_genres(gold, predicted, len(docs))
             again = score_spans([without_titles(d) for d in docs], predicted)
             print(f"{name}, gold persons without their titles (the CoNLL-2003 and OntoNotes convention):")
             for label in ("PER", "micro"):
@@ -176,6 +176,18 @@ def main() -> None:
         )
         print(f"  {name:<38} {w:8.1f} art/s {c:10.1f} art/s{ratio}")
     print(f"\nPeak RSS of this process: {_peak_mb():.0f} MB")
+
+
+def print_genres(gold: list[set[Span]], predicted: list[set[Span]], count: int) -> None:
+    """GUM test's micro-F1 per genre (two documents each): its documents are in name order in the file."""
+    meta = json.loads((SHARED / "bench" / "ner" / "gum" / "documents.json").read_text())
+    genres = [meta[name]["genre"] for name in sorted(n for n in meta if meta[n]["split"] == "test")][:count]
+    parts = []
+    for genre in sorted(set(genres)):
+        picked = [i for i, g in enumerate(genres) if g == genre]
+        f1 = score_spans([gold[i] for i in picked], [predicted[i] for i in picked])["micro"].f1
+        parts.append(f"{genre} {f1:.3f}")
+    print("  micro-F1 by genre: " + ", ".join(parts))
 
 
 def gazetteer_budgets() -> None:
