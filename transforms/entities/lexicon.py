@@ -28,6 +28,8 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
+- A "person" or "organisation" whose name stands only ever in quotation marks ("Nigorie", "Anne of a Thousand Days") is a
+  work's title or a nickname, a miscellaneous name.
 - Surnames in author-year citations ("(Porte, 2012)", "Makel et al.") are persons (``citations.py``).
 
 Each list holds ordinary English words of its class, not names from any data set.
@@ -99,6 +101,9 @@ _PRODUCT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
+_OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(\[]))([\"“‘'])\s?$")
+_CLOSE_QUOTE = re.compile(r"\s?([\"”’'])(?![\w’'])")
+_PAIRS = {'"': '"”', "“": '”"', "‘": "’'", "'": "'’"}
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
 _PRODUCT = re.compile(r"(?:[A-Z][a-z]{2,}|[a-z]{1,3})[A-Z][a-z]+")  # "AppleSkin", "iPhone"; not "McCain"
@@ -145,6 +150,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or all(w in FESTIVALS for w in word.split())
             or m.type == "PERSON"
             and _PRODUCT_BEFORE.search(body, max(0, m.start - 30), m.start)
+            or m.type in ("PERSON", "ORG")
+            and _quoted(body, m)
             or m.type == "PERSON"
             and _PRODUCT.fullmatch(text)
             and not text.startswith(_NAME_PARTICLES)
@@ -171,6 +178,27 @@ def _common_noun_opening(body: str, start: int, text: str) -> bool:
     if not re.search(rf"(?<!\w){re.escape(text.lower())}(?!\w)", body):
         return False
     return all(starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){text}(?!\w)", body))
+
+
+def _quoted(body: str, m: RawMention) -> bool:
+    """Every occurrence of the mention's name fills a pair of quotation marks, and its last word occurs
+    nowhere else: a work's title or a nickname ("Nigorie", "Anne of a Thousand Days"), not a person or body named in
+    running text (a film "Michael Collins" in an article that also names Collins is left alone, as
+    normalisation groups the two). "'s" after the closing mark is a possessive, not a closing quote."""
+    if not _fills_quotes(body, m.start, m.end):
+        return False
+    text = body[m.start : m.end]
+    names = [f.span() for f in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body)]
+    if not all(_fills_quotes(body, s, e) for s, e in names):
+        return False
+    last = re.finditer(rf"(?<!\w){re.escape(text.split()[-1])}(?!\w)", body)
+    return all(any(s <= f.start() and f.end() <= e for s, e in names) for f in last)
+
+
+def _fills_quotes(body: str, start: int, end: int) -> bool:
+    before = _OPEN_QUOTE.search(body, max(0, start - 3), start)
+    after = _CLOSE_QUOTE.match(body, end)
+    return bool(before and after and after.group(1) in _PAIRS.get(before.group(1), ""))
 
 
 def _storm(body: str, m: RawMention) -> bool:
