@@ -143,3 +143,10 @@ def test_a_name_only_ever_in_quotation_marks_is_a_title_not_a_person_or_body(gaz
     assert got["Viva Zapata"] == "LOC"  # a place in quotes may be a place's nickname, left alone
     assert (got["Jane Rook"], got["Boatmen"]) == ("PERSON", "ORG")  # "'s" closes no quotation
     assert got["Michael Collins"] == "PERSON"  # "Collins" stands in running text too
+
+
+def test_letters_after_a_persons_name_are_no_names_but_alone_they_stay(gaz):
+    body = "Mark Tedeschi , QC, and Jo Cox MP spoke; the SC ruled and QC Ltd paid."
+    spans = [("Mark Tedeschi", "PERSON"), ("QC", "LOC"), ("Jo Cox", "PERSON"), ("MP", "ORG"), ("SC", "ORG")]
+    got = read(body, spans, gaz)
+    assert got == {"Mark Tedeschi": "PERSON", "Jo Cox": "PERSON", "SC": "ORG"}

@@ -5,6 +5,7 @@
   name, a miscellaneous one.
 - A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
   code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
+- Letters after a person's name ("Mark Tedeschi, QC", "Jo Cox MP") are no organisation or place: dropped.
 - An abbreviated title standing alone ("Dr", "Mrs") is no person, and an era after a year ("394 AD",
   "776 BCE") no organisation: dropped.
 - A deity ("God", "Allah") is no person: dropped; religions and their followers ("Muslims", "Catholic") are
@@ -71,6 +72,9 @@ _AMOUNT_AFTER = re.compile(r"\s?\d")
 _ERAS = _words("AD BC BCE CE")
 _YEAR_BEFORE = re.compile(r"\d\s?$")
 _TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
+# Letters after a person's name for an office, a rank at the bar or an honour ("Mark Tedeschi, QC").
+POST_NOMINALS = _words("QC KC SC MP MEP MSP MLA MPP MHA OBE MBE CBE KBE DBE")
+_NAME_GAP = re.compile(r"\s?,?\s?$")
 DEITIES = _words("god allah jehovah yahweh almighty")
 RELIGIONS = _words(
     """christian christians christianity muslim muslims islam islamic jew jews jewish judaism hindu hindus
@@ -117,6 +121,7 @@ def _fold(text: str) -> str:
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
     storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
+    person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
     for m in mentions:
         text = body[m.start : m.end]
@@ -136,6 +141,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or text.rstrip(".").replace(".", "") in _ERAS
             and _YEAR_BEFORE.search(body, max(0, m.start - 2), m.start)
             or word in _TITLE_ABBREVIATIONS
+            or text in POST_NOMINALS
+            and _after_person(body, m.start, person_ends)
             or word in DEITIES
             or m.type in ("LOC", "ORG")
             and _generic_polity(word)
@@ -199,6 +206,12 @@ def _fills_quotes(body: str, start: int, end: int) -> bool:
     before = _OPEN_QUOTE.search(body, max(0, start - 3), start)
     after = _CLOSE_QUOTE.match(body, end)
     return bool(before and after and after.group(1) in _PAIRS.get(before.group(1), ""))
+
+
+def _after_person(body: str, start: int, person_ends: set[int]) -> bool:
+    """A person's mention ends right before ``start``, but for a comma and a space."""
+    gap = _NAME_GAP.search(body, max(0, start - 3), start)
+    return gap is not None and gap.start() in person_ends
 
 
 def _storm(body: str, m: RawMention) -> bool:
