@@ -28,12 +28,13 @@ TITLES = _words(
     baroness crown briton englishman englishwoman welshman
     welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman"""
 )
-# Designators only a company has.
+# Designators only a company has, a newspaper's among them ("Financial Times", "Sueddeutsche Zeitung").
 COMPANY_ENDINGS = _words(
     """inc inc. corp corp. corporation co co. ltd ltd. llc plc ag sa s.a. nv n.v. gmbh spa s.p.a. bv
     holdings group airlines airways motors pharmaceuticals technologies fc bancorp bancshares securities
     industries enterprises electronics semiconductor semiconductors software networks telecom
-    communications petroleum chemicals therapeutics biotech insurance realty"""
+    communications petroleum chemicals therapeutics biotech insurance realty
+    times herald gazette tribune journal telegraph chronicle zeitung inquirer daily"""
 )
 # Words that end organisations' names but also some places' ("West Bank", "Russian Federation").
 BODY_ENDINGS = _words(
