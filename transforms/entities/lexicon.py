@@ -29,8 +29,8 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
-- A "person" or "organisation" whose name stands only ever in quotation marks ("Nigorie", "Anne of a Thousand Days") is a
-  work's title or a nickname, a miscellaneous name.
+- A "person" or "organisation" whose name stands only ever in quotation marks ("Nigorie", "Anne of a Thousand
+  Days") is a work's title or a nickname, a miscellaneous name.
 - Surnames in author-year citations ("(Porte, 2012)", "Makel et al.") are persons (``citations.py``).
 
 Each list holds ordinary English words of its class, not names from any data set.
@@ -189,8 +189,8 @@ def _common_noun_opening(body: str, start: int, text: str) -> bool:
 
 def _quoted(body: str, m: RawMention) -> bool:
     """Every occurrence of the mention's name fills a pair of quotation marks, and its last word occurs
-    nowhere else: a work's title or a nickname ("Nigorie", "Anne of a Thousand Days"), not a person or body named in
-    running text (a film "Michael Collins" in an article that also names Collins is left alone, as
+    nowhere else: a work's title or a nickname ("Nigorie", "Anne of a Thousand Days"), not a person or body
+    named in running text (a film "Michael Collins" in an article that also names Collins is left alone, as
     normalisation groups the two). "'s" after the closing mark is a possessive, not a closing quote."""
     if not _fills_quotes(body, m.start, m.end):
         return False
