@@ -87,3 +87,36 @@ def test_errors_are_classed_as_type_confusions_boundaries_spurious_and_missed():
         "spurious LOC": 1,  # gold MISC is not scored, so a place there is spurious
         "missed PER": 1,
     }
+
+
+def test_boundary_errors_are_named_by_what_the_spans_differ_in():
+    text = "Professor Eastman met the Civic Party and Tanya Chan of the Civic Party at Boatmen's Bank today"
+    at = {
+        w: (text.index(w), text.index(w) + len(w)) for w in ("Professor Eastman", "the Civic", "Tanya Chan")
+    }
+    gold = [
+        {
+            (*at["Professor Eastman"], "PER"),
+            (text.index("Civic"), text.index(" and"), "ORG"),
+            (text.index("Tanya"), text.index(" at"), "PER"),
+            (text.index("Boatmen"), text.index(" Bank"), "ORG"),
+            (text.index("today"), len(text), "LOC"),
+        }
+    ]
+    pred = [
+        {
+            (text.index("Eastman"), at["Professor Eastman"][1], "PER"),
+            (at["the Civic"][0], text.index(" and"), "ORG"),
+            (*at["Tanya Chan"], "PER"),
+            (text.index("Boatmen"), text.index("'s Bank"), "ORG"),
+            (text.index("Bank"), len(text), "LOC"),
+        }
+    ]
+    assert error_classes(gold, pred, texts=[text]) == {
+        "boundary (title)": 1,
+        "boundary (determiner)": 1,
+        "boundary (bridge)": 1,
+        "boundary (possessive)": 1,
+        "boundary (other)": 1,
+    }
+    assert error_classes(gold, pred) == {"boundary": 5}

@@ -129,3 +129,24 @@ def test_degrees_and_nouns_pointing_into_a_document_are_no_names_and_wars_acrony
     spans = [("PhD", "PERSON"), ("Tab", "PERSON"), ("Factor", "ORG"), ("Table", "ORG"), ("WWII", "ORG")]
     spans += [("Channel 4", "ORG"), ("Group 4", "ORG")]
     assert read(body, spans, gaz) == {"WWII": "MISC", "Channel 4": "ORG", "Group 4": "ORG"}
+
+
+def test_a_name_only_ever_in_quotation_marks_is_a_title_not_a_person_or_body(gaz):
+    body = (
+        'He starred in "Viva Zapata" and \u201cOld Harbour\u201d with Jane Rook, and filmed " Nigorie " '
+        "for Boatmen's Bank. Her film 'Michael Collins' is about the life of Collins."
+    )
+    spans = [("Viva Zapata", "LOC"), ("Old Harbour", "ORG"), ("Nigorie", "PERSON"), ("Jane Rook", "PERSON")]
+    spans += [("Boatmen", "ORG"), ("Michael Collins", "PERSON")]
+    got = read(body, spans, gaz)
+    assert got["Old Harbour"] == got["Nigorie"] == "MISC"
+    assert got["Viva Zapata"] == "LOC"  # a place in quotes may be a place's nickname, left alone
+    assert (got["Jane Rook"], got["Boatmen"]) == ("PERSON", "ORG")  # "'s" closes no quotation
+    assert got["Michael Collins"] == "PERSON"  # "Collins" stands in running text too
+
+
+def test_letters_after_a_persons_name_are_no_names_but_alone_they_stay(gaz):
+    body = "Mark Tedeschi , QC, and Jo Cox MP spoke; the SC ruled and QC Ltd paid."
+    spans = [("Mark Tedeschi", "PERSON"), ("QC", "LOC"), ("Jo Cox", "PERSON"), ("MP", "ORG"), ("SC", "ORG")]
+    got = read(body, spans, gaz)
+    assert got == {"Mark Tedeschi": "PERSON", "Jo Cox": "PERSON", "SC": "ORG"}

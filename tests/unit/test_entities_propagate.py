@@ -71,6 +71,14 @@ def test_an_acronym_defined_after_a_common_noun_is_a_miscellaneous_name():
     assert spans(body, got) == [("SSS", "MISC"), ("SSS", "MISC")]
 
 
+def test_an_acronym_of_capitalised_common_words_is_a_term_but_not_one_of_a_body():
+    body = "Errors are put into a System Under Test (SUT) by the Food Safety Agency (FSA). The SUT runs; FSA agrees."
+    given = [mention(body, "SUT", "ORG"), mention(body, "FSA", "ORG")]
+    given += [mention(body, "SUT", "ORG", nth=1), mention(body, "FSA", "ORG", nth=1)]
+    got = spans(body, propagate(body, given))
+    assert got == [("SUT", "MISC"), ("FSA", "ORG"), ("SUT", "MISC"), ("FSA", "ORG")]
+
+
 def test_brackets_that_spell_no_acronym_of_the_words_before_change_nothing():
     body = "Andre Agassi (USA) beat Mark Philippoussis (AUS) and the Bosnian Serb army (BSA) said so."
     given = [

@@ -39,6 +39,22 @@ def test_company_designators_make_organisations():
     assert organisation_by_form(body, mention(body, "Pirelli SpA", "PERSON")).type == "ORG"
     assert organisation_by_form(body, mention(body, "Faulding Inc", "LOC")).type == "ORG"
     assert organisation_by_form(body, mention(body, "Federal Open Market Committee", "MISC")).type == "ORG"
+    body = "The Saudi Gazette and the Sueddeutsche Zeitung quoted Jim Courier."
+    assert organisation_by_form(body, mention(body, "Saudi Gazette", "LOC")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Sueddeutsche Zeitung", "PERSON")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Jim Courier", "PERSON")).type == "PERSON"
+
+
+def test_other_languages_words_for_bodies_make_organisations_wherever_they_stand():
+    body = (
+        "The Koninklijke Bibliotheek, the Vrije Universiteit Amsterdam and Banco Santander met Pablo Banco."
+    )
+    assert organisation_by_form(body, mention(body, "Koninklijke Bibliotheek", "PERSON")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Vrije Universiteit Amsterdam", "LOC")).type == "ORG"
+    assert organisation_by_form(body, mention(body, "Banco Santander", "PERSON")).type == "ORG"
+    assert (
+        organisation_by_form(body, mention(body, "Banco", "PERSON")).type == "PERSON"
+    )  # one word: a surname
 
 
 def test_places_ending_like_bodies_stay_places():

@@ -5,6 +5,7 @@
   name, a miscellaneous one.
 - A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
   code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
+- Letters after a person's name ("Mark Tedeschi, QC", "Jo Cox MP") are no organisation or place: dropped.
 - An abbreviated title standing alone ("Dr", "Mrs") is no person, and an era after a year ("394 AD",
   "776 BCE") no organisation: dropped.
 - A deity ("God", "Allah") is no person: dropped; religions and their followers ("Muslims", "Catholic") are
@@ -28,6 +29,8 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
+- A "person" or "organisation" whose name stands only ever in quotation marks ("Nigorie", "Anne of a Thousand
+  Days") is a work's title or a nickname, a miscellaneous name.
 - Surnames in author-year citations ("(Porte, 2012)", "Makel et al.") are persons (``citations.py``).
 
 Each list holds ordinary English words of its class, not names from any data set.
@@ -69,6 +72,9 @@ _AMOUNT_AFTER = re.compile(r"\s?\d")
 _ERAS = _words("AD BC BCE CE")
 _YEAR_BEFORE = re.compile(r"\d\s?$")
 _TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
+# Letters after a person's name for an office, a rank at the bar or an honour ("Mark Tedeschi, QC").
+POST_NOMINALS = _words("QC KC SC MP MEP MSP MLA MPP MHA OBE MBE CBE KBE DBE")
+_NAME_GAP = re.compile(r"\s?,?\s?$")
 DEITIES = _words("god allah jehovah yahweh almighty")
 RELIGIONS = _words(
     """christian christians christianity muslim muslims islam islamic jew jews jewish judaism hindu hindus
@@ -99,6 +105,9 @@ _PRODUCT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
+_OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(\[]))([\"“‘'])\s?$")
+_CLOSE_QUOTE = re.compile(r"\s?([\"”’'])(?![\w’'])")
+_PAIRS = {'"': '"”', "“": '”"', "‘": "’'", "'": "'’"}
 _CURRENCY_AFTER = re.compile(r"\s?[$€£¥₹]")
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]+[A-Z]{2,}[A-Za-z]*")  # "TxDOT", not "McLoughlin"
 _PRODUCT = re.compile(r"(?:[A-Z][a-z]{2,}|[a-z]{1,3})[A-Z][a-z]+")  # "AppleSkin", "iPhone"; not "McCain"
@@ -112,6 +121,7 @@ def _fold(text: str) -> str:
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
     storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
+    person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
     for m in mentions:
         text = body[m.start : m.end]
@@ -131,6 +141,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or text.rstrip(".").replace(".", "") in _ERAS
             and _YEAR_BEFORE.search(body, max(0, m.start - 2), m.start)
             or word in _TITLE_ABBREVIATIONS
+            or text in POST_NOMINALS
+            and _after_person(body, m.start, person_ends)
             or word in DEITIES
             or m.type in ("LOC", "ORG")
             and _generic_polity(word)
@@ -145,6 +157,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or all(w in FESTIVALS for w in word.split())
             or m.type == "PERSON"
             and _PRODUCT_BEFORE.search(body, max(0, m.start - 30), m.start)
+            or m.type in ("PERSON", "ORG")
+            and _quoted(body, m)
             or m.type == "PERSON"
             and _PRODUCT.fullmatch(text)
             and not text.startswith(_NAME_PARTICLES)
@@ -171,6 +185,33 @@ def _common_noun_opening(body: str, start: int, text: str) -> bool:
     if not re.search(rf"(?<!\w){re.escape(text.lower())}(?!\w)", body):
         return False
     return all(starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){text}(?!\w)", body))
+
+
+def _quoted(body: str, m: RawMention) -> bool:
+    """Every occurrence of the mention's name fills a pair of quotation marks, and its last word occurs
+    nowhere else: a work's title or a nickname ("Nigorie", "Anne of a Thousand Days"), not a person or body
+    named in running text (a film "Michael Collins" in an article that also names Collins is left alone, as
+    normalisation groups the two). "'s" after the closing mark is a possessive, not a closing quote."""
+    if not _fills_quotes(body, m.start, m.end):
+        return False
+    text = body[m.start : m.end]
+    names = [f.span() for f in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body)]
+    if not all(_fills_quotes(body, s, e) for s, e in names):
+        return False
+    last = re.finditer(rf"(?<!\w){re.escape(text.split()[-1])}(?!\w)", body)
+    return all(any(s <= f.start() and f.end() <= e for s, e in names) for f in last)
+
+
+def _fills_quotes(body: str, start: int, end: int) -> bool:
+    before = _OPEN_QUOTE.search(body, max(0, start - 3), start)
+    after = _CLOSE_QUOTE.match(body, end)
+    return bool(before and after and after.group(1) in _PAIRS.get(before.group(1), ""))
+
+
+def _after_person(body: str, start: int, person_ends: set[int]) -> bool:
+    """A person's mention ends right before ``start``, but for a comma and a space."""
+    gap = _NAME_GAP.search(body, max(0, start - 3), start)
+    return gap is not None and gap.start() in person_ends
 
 
 def _storm(body: str, m: RawMention) -> bool:

@@ -14,7 +14,15 @@ import re
 from collections import Counter, defaultdict
 
 from transforms.entities.recognize import RawMention, covered
-from transforms.entities.rules import COMMON_WORDS, SENTENCE_ENDS, TITLES, starts_sentence
+from transforms.entities.rules import (
+    BODY_ENDINGS,
+    COMMON_WORDS,
+    COMPANY_ENDINGS,
+    ORG_STARTS,
+    SENTENCE_ENDS,
+    TITLES,
+    starts_sentence,
+)
 
 # What may not touch a name on either side for an occurrence to stand alone (besides letters and digits).
 _JOINED_CHARS = frozenset("_&@#+-–/")
@@ -26,6 +34,12 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 _FUNCTION_WORDS = frozenset(
     {"of", "the", "and", "for", "in", "on", "at", "to", "by", "de", "du", "des", "la", "le"}
 )
+# Nouns that make a run of common words a body's name ("World Health Organisation", "Islamic State").
+_MORE_BODY_NOUNS = """organisation organization union office bureau service services board court fund programme
+    program force forces army navy state states government administration club league team network centre
+    center school college academy hospital church movement front alliance coalition congress assembly senate
+    corps command university society trust company"""
+_BODY_NOUNS = BODY_ENDINGS | COMPANY_ENDINGS | ORG_STARTS | frozenset(_MORE_BODY_NOUNS.split())
 
 
 def _standalone(body: str, start: int, end: int) -> bool:
@@ -56,8 +70,19 @@ def _long_form(body: str, paren: int, short: str) -> tuple[int, int, bool] | Non
         initials = iter(w.group()[0].casefold() for w in run)
         if all(c in initials for c in caps):
             content = [w.group() for w in run if w.group().casefold() not in _FUNCTION_WORDS]
-            return run[0].start(), run[-1].end(), all(w.islower() for w in content)
+            return (
+                run[0].start(),
+                run[-1].end(),
+                all(w.islower() for w in content) or _capitalised_term(content),
+            )
     return None
+
+
+def _capitalised_term(words: list[str]) -> bool:
+    """Common words capitalised as a term's definition often is ("Compact Fluorescent Light", "System Under
+    Test"), with no noun a body's name ends in ("Agency", "Party", "Organisation")."""
+    folded = [w.casefold() for w in words]
+    return bool(folded) and all(w in COMMON_WORDS and w not in _BODY_NOUNS for w in folded)
 
 
 def defined_acronyms(body: str, mentions: list[RawMention]) -> list[RawMention]:

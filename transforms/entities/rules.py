@@ -28,12 +28,13 @@ TITLES = _words(
     baroness crown briton englishman englishwoman welshman
     welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman"""
 )
-# Designators only a company has.
+# Designators only a company has, a newspaper's among them ("Financial Times", "Sueddeutsche Zeitung").
 COMPANY_ENDINGS = _words(
     """inc inc. corp corp. corporation co co. ltd ltd. llc plc ag sa s.a. nv n.v. gmbh spa s.p.a. bv
     holdings group airlines airways motors pharmaceuticals technologies fc bancorp bancshares securities
     industries enterprises electronics semiconductor semiconductors software networks telecom
-    communications petroleum chemicals therapeutics biotech insurance realty"""
+    communications petroleum chemicals therapeutics biotech insurance realty
+    times herald gazette tribune journal telegraph chronicle zeitung inquirer daily"""
 )
 # Words that end organisations' names but also some places' ("West Bank", "Russian Federation").
 BODY_ENDINGS = _words(
@@ -41,6 +42,16 @@ BODY_ENDINGS = _words(
     authority parliament"""
 )
 ORG_STARTS = _words("ministry department university bank")
+# Words for universities, libraries, institutes, foundations, parties, banks and ministries in other European
+# languages, which only bodies' names have, wherever they stand in the name ("Koninklijke Bibliotheek",
+# "Vrije Universiteit Amsterdam", "Banco Santander", "Institut Pasteur").
+FOREIGN_BODY_WORDS = _words(
+    """universität universitat universiteit université universite università universita universidad
+    universidade universitatea universitet uniwersytet univerzita hochschule fachhochschule bibliotheek
+    bibliothek bibliothèque biblioteca instituto istituto institut stiftung stichting fundación fundacion
+    fundação fondation fondazione gesellschaft vereniging partido partei parti banco banca banque ministerio
+    ministério ministère ministero ministerium koninklijke zeitung akademie accademia académie"""
+)
 # Words that end the names of events, which CoNLL-2003 and OntoNotes read as miscellaneous names, not as
 # organisations or places ("World Cup", "Hong Kong Open", "Nobel Prize", "Cannes Festival").
 EVENT_ENDINGS = _words(
@@ -101,7 +112,8 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     or other name that ends as bodies' names do ("... Committee") or starts as ministries and banks do
     ("Bank of Japan"), but a place may end so too ("West Bank"). A "person" that ends as a street's or a
     river's name does is that place ("Royal Street"), and one that ends as an event's name does is a
-    miscellaneous name ("World Cup", "Hong Kong Open", "Olympic Games")."""
+    miscellaneous name ("World Cup", "Hong Kong Open", "Olympic Games"). A name with another language's word
+    for a university, library, institute, party or bank in it is an organisation ("Koninklijke Bibliotheek")."""
     words = body[m.start : m.end].split()
     if len(words) < 2:
         return m
@@ -110,6 +122,8 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
         return RawMention(m.start, m.end, "MISC")
     if m.type == "ORG":
         return m
+    if any(w.casefold() in FOREIGN_BODY_WORDS for w in words):
+        return RawMention(m.start, m.end, "ORG")
     if m.type == "PERSON" and last in PLACE_ENDINGS:
         return RawMention(m.start, m.end, "LOC")
     if (
