@@ -18,6 +18,14 @@ def nlp():
 
 
 @pytest.fixture(scope="session")
+def gaz():
+    """The place gazetteer, as the pipeline loads it."""
+    from transforms.entities.gazetteer import gazetteer
+
+    return gazetteer()
+
+
+@pytest.fixture(scope="session")
 def java_avro() -> Iterator[JavaAvro]:
     """Apache Avro's Java library in one JVM for the whole session (built by Maven on first use)."""
     java = JavaAvro()

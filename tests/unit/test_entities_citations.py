@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.entity_mentions import marked
 from transforms.entities.citations import authors
-from transforms.entities.gazetteer import gazetteer
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return gazetteer()
 
 
 def read(body: str, spans: list[tuple[str, str]], gaz) -> list[tuple[str, str]]:

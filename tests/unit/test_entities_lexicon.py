@@ -6,13 +6,7 @@ import pytest
 
 from tests.entity_mentions import marked
 from transforms.entities import lexicon
-from transforms.entities.gazetteer import gazetteer
 from transforms.entities.recognize import RawMention
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return gazetteer()
 
 
 def read(body: str, spans: list[tuple[str, str]], gaz) -> dict[str, str]:

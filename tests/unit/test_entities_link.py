@@ -6,14 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.entities.gazetteer import AP_ABBREVIATIONS, fold, gazetteer
+from transforms.entities.gazetteer import AP_ABBREVIATIONS, fold
 from transforms.entities.link import Context, context_of, entity_ids, resolve
 from transforms.entities.rules import COMMON_WORDS
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return gazetteer()
 
 
 def ids(gaz, names: list[str]) -> dict[str, tuple[int, str | None]]:

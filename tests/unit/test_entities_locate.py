@@ -8,14 +8,9 @@ from hypothesis import strategies as st
 
 from transforms import avro
 from transforms.entities import EntityExtractor
-from transforms.entities.gazetteer import Place, gazetteer
+from transforms.entities.gazetteer import Place
 from transforms.entities.locate import focus, inside_a_town, named_part
 from transforms.records import Article, Entity, Mention, from_dict, to_dict
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return gazetteer()
 
 
 def place(gid: int, kind: str, country: str, admin1: str | None = None, population: int = 1000) -> Place:

@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.entities.gazetteer import gazetteer
 from transforms.entities.normalize import acronym, initialism, normalize, trim
 from transforms.entities.recognize import RawMention
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return gazetteer()
 
 
 def mentions(body: str, marked: list[tuple[str, str]]) -> list[RawMention]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from transforms.entities.gazetteer import gazetteer
 from transforms.entities.recognize import RawMention
 from transforms.entities.sports import is_sports_report, teams
 
@@ -15,11 +12,6 @@ GAME = (
     "Texas and Oklahoma fans did. The quarterback scored twice; the victory was the Sooners' sixth straight, "
     "and their coach praised the defense after the game."
 )
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return gazetteer()
 
 
 def marked(body: str, text: str, type_: str) -> list[RawMention]:
