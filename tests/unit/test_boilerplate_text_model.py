@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from transforms.boilerplate.model import STAGE2_NAMES, load_model, sigmoid, stage2_features
+from transforms.boilerplate.model import PAGE_LINES_PRIOR, STAGE2_NAMES, load_model, sigmoid, stage2_features
 from transforms.boilerplate.signals import FEATURE_NAMES
 
 RELATIVE = [
@@ -40,3 +40,18 @@ def test_the_shipped_weights_cover_every_feature():
     assert len(model.stage1.weights) == len(FEATURE_NAMES) + 1
     assert len(model.stage2.weights) == len(FEATURE_NAMES) + len(STAGE2_NAMES) + 1
     assert 0.0 < model.threshold < 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(logits)
+def test_a_short_page_has_little_say_over_where_its_lines_stand(logit):
+    """A page's ranks and z-scores from a handful of lines say little: they are pulled towards the middle in
+    proportion to the page's length, so stage 2 cannot demote the weakest of three body paragraphs for
+    being the weakest."""
+    features = stage2_features(sigmoid(logit), np.full(len(logit), 20.0))
+    trust = len(logit) / (len(logit) + PAGE_LINES_PRIOR)
+    rank = features[:, STAGE2_NAMES.index("p1_page_rank")]
+    share = features[:, STAGE2_NAMES.index("p1_page_share_above")]
+    assert (np.abs(rank - 0.5) <= 0.5 * trust + 1e-9).all() and (
+        np.abs(share - 0.5) <= 0.5 * trust + 1e-9
+    ).all()
