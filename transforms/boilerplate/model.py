@@ -31,6 +31,12 @@ STAGE2_NAMES = (
     "p1_prev_max8",
     "p1_next_max8",
     "p1_sandwich8",
+    "p1_page_rank",
+    "p1_page_z",
+    "p1_below_page_top",
+    "p1_page_share_above",
+    "p1_page_mean",
+    "p1_page_body_share",
 )
 
 
@@ -107,8 +113,42 @@ def stage2_features(p1: np.ndarray, units: np.ndarray) -> np.ndarray:
             np.log1p(np.maximum(idx - end + 1, 0)),
             *_sandwich(p1, 3),
             *_sandwich(p1, 8),
+            *_page_relative(logit, p1, units),
         ]
     )
+
+
+# A page of this many lines keeps half of its lines' spread in rank and z-score (set by hand, not fitted).
+PAGE_LINES_PRIOR = 20
+
+
+def _page_relative(logit: np.ndarray, p1: np.ndarray, units: np.ndarray) -> list[np.ndarray]:
+    """Where each line's score stands within its page, and the page's score level.
+
+    Stage 1's scores rank a page's lines well, but their level drifts from page to page (a page of short
+    paragraphs scores low throughout): the line's rank, its z-score and its distance below the page's best,
+    the share of the page's text that scores at least as high, and the page's (text-weighted) mean score and
+    share of text above 0.5 let stage 2 learn a cut-off that moves with the page. A few lines' ranks say
+    little (the weakest of three body paragraphs is not furniture), so the within-page columns are pulled
+    towards the middle by n / (n + PAGE_LINES_PRIOR)."""
+    n = len(p1)
+    weight = np.minimum(units, 80) + 1.0
+    total = weight.sum()
+    rank = (np.argsort(np.argsort(p1, kind="stable"), kind="stable") + 0.5) / n
+    mean = (logit * weight).sum() / total
+    spread = np.sqrt(((logit - mean) ** 2 * weight).sum() / total) + 0.5
+    best_first = np.argsort(-p1, kind="stable")
+    share_above = np.empty(n)
+    share_above[best_first] = np.cumsum(weight[best_first]) / total
+    trust = n / (n + PAGE_LINES_PRIOR)
+    return [
+        0.5 + trust * (rank - 0.5),
+        trust * (logit - mean) / spread,
+        trust * (logit - logit.max()),
+        0.5 + trust * (share_above - 0.5),
+        np.full(n, mean),
+        np.full(n, (weight * (p1 > 0.5)).sum() / total),
+    ]
 
 
 def _sandwich(p1: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
