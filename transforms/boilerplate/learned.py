@@ -26,11 +26,12 @@ import xxhash
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.boilerplate import count_removed
 from transforms.boilerplate.urls import registered_domain
-from transforms.records import Article, Removed
+from transforms.records import Article, Removed, SourcePosition
 
 log = structlog.get_logger(__name__)
 REASON = "learned:repeated-in-source"
@@ -238,17 +239,29 @@ class _LearnedDoFn(beam.DoFn):
         sketch_state.clear()
 
 
+def arrival_order(arrival_ms: int, position: SourcePosition | None) -> tuple:
+    """Where a record stands among those in flight together (one micro-batch): its Kafka timestamp, then
+    its position. The local stream applies learned boilerplate in this order whichever way a runner
+    bundles the batch or a worker pool returns it, so a batch's sketches, and so its cleaned bodies, do not
+    depend on fetch timing."""
+    return (max(arrival_ms, 0), (position.topic, position.partition, position.offset) if position else ())
+
+
 class _LocalLearnedDoFn(beam.DoFn):
-    """Local micro-batches: each source's sketch outlives the run in :func:`process_sketches`."""
+    """Local micro-batches: the whole batch (gathered on one key) stripped in :func:`arrival_order`, each
+    source's sketch outliving the run in :func:`process_sketches`; each article goes on with its record's
+    timestamp (dedup reads its arrival from it)."""
 
     def __init__(self, config: LearnedConfig) -> None:
         self.config = config
 
-    def process(self, element: tuple[str, Article]):
-        _, article = element
-        cleaned = process_sketches(self.config).apply(article)
-        count_removed(cleaned.boilerplate[len(article.boilerplate) :])
-        yield cleaned
+    def process(self, element: tuple[int, Iterable[tuple[Article, Timestamp]]]):
+        sketches = process_sketches(self.config)
+        arrived = sorted(element[1], key=lambda x: arrival_order(x[1].micros // 1000, x[0].source_position))
+        for article, timestamp in arrived:
+            cleaned = sketches.apply(article)
+            count_removed(cleaned.boilerplate[len(article.boilerplate) :])
+            yield TimestampedValue(cleaned, timestamp)
 
 
 def batch_order(article: Article) -> tuple:
@@ -284,8 +297,8 @@ class RemoveLearnedBoilerplate(beam.PTransform):
 
     ``mode="stream"`` keeps each source's sketch in keyed state (arrival order); ``mode="batch"`` groups
     each source's articles and strips them in event-time order, the same result on every run;
-    ``mode="local"`` (the local stream's micro-batches, one SDK worker in this process) keeps the sketches in
-    this process across runs.
+    ``mode="local"`` (the local stream's micro-batches, one SDK worker in this process) gathers the batch and
+    strips it in :func:`arrival_order`, the sketches kept in this process across runs.
     """
 
     def __init__(self, config: LearnedConfig | None = None, *, mode: str = "stream") -> None:
@@ -296,6 +309,13 @@ class RemoveLearnedBoilerplate(beam.PTransform):
         self.mode = mode
 
     def expand(self, articles):
+        if self.mode == "local":
+            return (
+                articles
+                | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, (a, t)))
+                | "Gather" >> beam.GroupByKey()
+                | "StripInArrivalOrder" >> beam.ParDo(_LocalLearnedDoFn(self.config))
+            )
         with_source = articles | "HasSource" >> beam.Partition(lambda a, _: 0 if a.source else 1, 2)
         keyed = with_source[0] | "KeyBySite" >> beam.Map(lambda a: (sketch_key(a), a)).with_output_types(
             tuple[str, Article]
@@ -306,8 +326,6 @@ class RemoveLearnedBoilerplate(beam.PTransform):
                 | "GroupBySite" >> beam.GroupByKey()
                 | "StripInOrder" >> beam.ParDo(_LearnedBatchDoFn(self.config))
             )
-        elif self.mode == "local":
-            learned = keyed | "StripLearned" >> beam.ParDo(_LocalLearnedDoFn(self.config))
         else:
             learned = keyed | "StripLearned" >> beam.ParDo(_LearnedDoFn(self.config))
         return (learned, with_source[1]) | "Merge" >> beam.Flatten()
