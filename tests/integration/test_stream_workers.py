@@ -149,16 +149,28 @@ def test_a_batch_read_in_many_bundles_is_decided_as_one_worker_decides_it(kafka_
     boilerplate and dedup follow arrival order, not the bundles."""
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     sent = produce(settings, topics.input_topic, inputs())
-    found = {}
-    for workers, extra in ((1, []), (2, ["--max-poll-records", "1"])):
+    runs = {}
+    for workers, extra in ((1, []), (2, ["--max-poll-records", "1"])):  # side by side, to keep the test short
         out = output_topics(kafka_broker, topics, f"b{workers}")
         cmd = stream_command(kafka_broker.bootstrap, out, f"b{workers}", tmp_path / f"state{workers}")
         cmd += ["--workers", str(workers), "--batch-records", "100", "--idle-timeout", "2", *extra]
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert run.stderr.count('"micro_batch"') == 1, "the whole input in one batch"
-        found[workers] = outputs(settings, out)
-        assert found[workers].keys() == sent, "every input has exactly one output"
+        runs[workers] = (
+            out,
+            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
+        )
+    found = {}
+    try:
+        for workers, (out, proc) in runs.items():
+            _, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, stderr[-3000:]
+            assert stderr.count('"micro_batch"') == 1, "the whole input in one batch"
+            found[workers] = outputs(settings, out)
+            assert found[workers].keys() == sent, "every input has exactly one output"
+    finally:
+        for _, proc in runs.values():  # none left behind by a failed step
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     for key in sorted(sent):
         assert found[2][key] == found[1][key], f"input {key} decided differently across bundles"
     config = LearnedConfig()
