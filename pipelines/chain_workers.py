@@ -173,6 +173,15 @@ def _position(record: KafkaRecord) -> Position:
     return (record.topic, record.partition, record.offset)
 
 
+def _arrival(record: KafkaRecord) -> tuple:
+    """Where learned boilerplate takes the record (:func:`~transforms.boilerplate.learned.arrival_order`);
+    records are also queued for cleaning in this order where it is known, so that its results come back in
+    the order learned boilerplate waits for them."""
+    from transforms.boilerplate.learned import arrival_order
+
+    return arrival_order(record.timestamp_ms, record.position())
+
+
 @dataclasses.dataclass
 class _Item:
     record: KafkaRecord
@@ -209,12 +218,8 @@ class _Articles:
         one-worker run applies it in, whatever order the reader's bundles brought them), each as its clean
         result comes back; then NER is queued on the pool."""
         from transforms.boilerplate import count_removed
-        from transforms.boilerplate.learned import arrival_order
 
-        def arrival(item: _Item) -> tuple:
-            return arrival_order(item.record.timestamp_ms, item.record.position())
-
-        self.order[self.cleaned :] = sorted(self.order[self.cleaned :], key=arrival)
+        self.order[self.cleaned :] = sorted(self.order[self.cleaned :], key=lambda i: _arrival(i.record))
         for item in self.order[self.cleaned :]:
             outcome, value, counts = item.pending.result()
             _count(counts)
@@ -360,7 +365,7 @@ class Ahead:
             if self._consumer is None:
                 self._consumer = KafkaConsumer(**self.kafka.consumer_kwargs(None))
             ranges = self._next_ranges(batch, known, budget)
-            for record in self._records(ranges):
+            for record in sorted(self._records(ranges), key=_arrival):
                 if self._stopped.is_set():
                     raise CancelledError
                 articles.add(record)
@@ -500,7 +505,7 @@ def _count(counts: dict[str, int]) -> None:
 
 class _PooledDoFn(beam.DoFn):
     """Records -> the positions of the batch's records, keyed for gathering: each record's parse and clean
-    queued on the pool as it is read; the articles stay here (``ChainWorkers.batch``), only their positions
+    queued on the pool at the end of its bundle; the articles stay here (``ChainWorkers.batch``), only their positions
     travel on to :class:`_Decide`. The reader's bundles each hold part of the batch, in fetch order; the
     batch's work may have begun ahead (:class:`Ahead`)."""
 
@@ -524,13 +529,23 @@ class _PooledDoFn(beam.DoFn):
                 _workers.pool, self.sketches, self.entities, ahead.priority()
             )
             _workers.batch = self.articles
+        self.fresh: list[tuple[Any, Any, Any]] = []
 
     def process(self, record: Any, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
         item = self.articles.items.get(_position(record))
         if item is None or item.timestamp is not None:
-            item = self.articles.add(record)
-        item.timestamp, item.window = timestamp, window
+            self.fresh.append((record, timestamp, window))
+        else:  # begun ahead
+            item.timestamp, item.window = timestamp, window
         yield 0, _position(record)
+
+    def finish_bundle(self) -> None:
+        """The bundle's new records queued for cleaning in arrival order (the reader brings each partition's
+        in turn), the order learned boilerplate then takes them in."""
+        for record, timestamp, window in sorted(self.fresh, key=lambda f: _arrival(f[0])):
+            item = self.articles.add(record)
+            item.timestamp, item.window = timestamp, window
+        self.fresh = []
 
 
 class _Decide(beam.DoFn):
