@@ -6,7 +6,7 @@ server, the NER model already loaded) run those, with the chain's own stage code
 and crash journal. What holds state stays in the stream process, a single writer that sees every article
 in the order a one-worker run sees it:
 
-- learned boilerplate (per-source sketches that each article updates), applied here in record order;
+- learned boilerplate (per-source sketches that each article updates), applied here in arrival order;
 - dedup (the durable index in ``--state-dir``), the local mode's own step, run on the whole batch.
 
 So a run with N workers makes the decisions of a run with one, and routing by key (which would put a
@@ -173,6 +173,15 @@ def _position(record: KafkaRecord) -> Position:
     return (record.topic, record.partition, record.offset)
 
 
+def _arrival(record: KafkaRecord) -> tuple:
+    """Where learned boilerplate takes the record (:func:`~transforms.boilerplate.learned.arrival_order`);
+    records are also queued for cleaning in this order where it is known, so that its results come back in
+    the order learned boilerplate waits for them."""
+    from transforms.boilerplate.learned import arrival_order
+
+    return arrival_order(record.timestamp_ms, record.position())
+
+
 @dataclasses.dataclass
 class _Item:
     record: KafkaRecord
@@ -184,8 +193,9 @@ class _Item:
 
 
 class _Articles:
-    """One micro-batch's records on the pool, in the order added: parse and clean on the workers, learned
-    boilerplate here in that order as the cleaned articles come back, then NER on the workers."""
+    """One micro-batch's records on the pool: parse and clean on the workers in the order added; once all
+    are added, learned boilerplate here in arrival order as the cleaned articles come back, then NER on the
+    workers."""
 
     def __init__(self, pool: WorkerPool, sketches: Any, entities: bool, priority: int) -> None:
         self.pool = pool
@@ -202,15 +212,15 @@ class _Articles:
         self.order.append(item)
         return item
 
-    def advance(self, *, block: bool) -> None:
-        """Take the clean results in order as far as they are in (all, if ``block``): learned boilerplate
-        here, then NER queued on the pool."""
+    def learn(self) -> None:
+        """Every record of the batch (so far) is added: the ones not yet through learned boilerplate go
+        through it in arrival order (:func:`~transforms.boilerplate.learned.arrival_order`, the order a
+        one-worker run applies it in, whatever order the reader's bundles brought them), each as its clean
+        result comes back; then NER is queued on the pool."""
         from transforms.boilerplate import count_removed
 
-        while self.cleaned < len(self.order):
-            item = self.order[self.cleaned]
-            if not block and not item.pending.done():
-                return
+        self.order[self.cleaned :] = sorted(self.order[self.cleaned :], key=lambda i: _arrival(i.record))
+        for item in self.order[self.cleaned :]:
             outcome, value, counts = item.pending.result()
             _count(counts)
             item.pending = None
@@ -348,21 +358,21 @@ class Ahead:
     def _read(
         self, batch: list[PartitionRange], known: list[PartitionRange], budget: int, articles: _Articles
     ) -> None:
-        """In the thread: read the next batch's records and queue them, in range order then offset order."""
+        """In the thread: read the next batch's records and queue them (cleaning in range order then offset
+        order, learned boilerplate in arrival order)."""
         statesampler.set_current_tracker(self._tally)  # the counters, until its pipeline counts them
         try:
             if self._consumer is None:
                 self._consumer = KafkaConsumer(**self.kafka.consumer_kwargs(None))
             ranges = self._next_ranges(batch, known, budget)
-            for record in self._records(ranges):
+            for record in sorted(self._records(ranges), key=_arrival):
                 if self._stopped.is_set():
                     raise CancelledError
                 articles.add(record)
-                articles.advance(block=False)
             if not self._stopped.is_set():
                 self._ranges = ranges
             self._read_ended.set()
-            articles.advance(block=True)
+            articles.learn()
             log.debug("work_ahead", records=len(articles.order))
         except CancelledError:
             return  # dropped
@@ -494,11 +504,10 @@ def _count(counts: dict[str, int]) -> None:
 
 
 class _PooledDoFn(beam.DoFn):
-    """Records -> the positions of the batch's articles, keyed for gathering (main), and dead letters: each
-    record's stages run on the pool, learned boilerplate here in record order; the articles stay here
-    (``ChainWorkers.batch``), only their positions travel on to dedup (:class:`_Decide`). The reader's
-    bundles each hold part of the batch; the batch's work may have begun ahead (:class:`Ahead`); once
-    every record of the batch is through learned boilerplate, the next batch's begins."""
+    """Records -> the positions of the batch's records, keyed for gathering: each record's parse and clean
+    queued on the pool at the end of its bundle; the articles stay here (``ChainWorkers.batch``), only their positions
+    travel on to :class:`_Decide`. The reader's bundles each hold part of the batch, in fetch order; the
+    batch's work may have begun ahead (:class:`Ahead`)."""
 
     def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
         self.learn = processing.learn_boilerplate and not processing.passthrough
@@ -510,58 +519,44 @@ class _PooledDoFn(beam.DoFn):
 
         self.sketches = process_sketches(LearnedConfig()) if self.learn else None
         self.articles: _Articles | None = None
-        self.last: dict[tuple[str, int], int] = {}
 
     def start_bundle(self) -> None:
         if _workers is None:
             raise RuntimeError("no chain workers: run the batch inside chain_workers()")
-        self.workers = _workers
         if self.articles is None:
-            self.articles = self.workers.ahead.adopt(self.ranges) or _Articles(
-                self.workers.pool, self.sketches, self.entities, self.workers.ahead.priority()
+            ahead = _workers.ahead
+            self.articles = ahead.adopt(self.ranges) or _Articles(
+                _workers.pool, self.sketches, self.entities, ahead.priority()
             )
-            self.workers.batch = self.articles
-        self.seen: list[_Item] = []
+            _workers.batch = self.articles
+        self.fresh: list[tuple[Any, Any, Any]] = []
 
     def process(self, record: Any, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
         item = self.articles.items.get(_position(record))
         if item is None or item.timestamp is not None:
-            item = self.articles.add(record)
-        item.timestamp, item.window = timestamp, window
-        self.seen.append(item)
-        key = (record.topic, record.partition)
-        self.last[key] = max(self.last.get(key, -1), record.offset)
-        self.articles.advance(block=False)
+            self.fresh.append((record, timestamp, window))
+        else:  # begun ahead
+            item.timestamp, item.window = timestamp, window
+        yield 0, _position(record)
 
-    def finish_bundle(self) -> Iterator[Any]:
-        self.articles.advance(block=True)
-        if all(self.last.get((r.topic, r.partition), -1) >= r.stop - 1 for r in self.ranges):
-            self.workers.ahead.start(self.sketches, self.entities)  # the whole batch is in
-        for item in self.seen:
-            if item.pending is not None:
-                outcome, value, counts = item.pending.result()
-                _count(counts)
-                item.pending = None
-                if outcome == "ok":
-                    entities, found, encoded = value
-                    item.article = dataclasses.replace(
-                        item.article, entities=entities, body_print=found, encoded=encoded
-                    )
-                else:
-                    item.letter = value
-            if item.letter is not None:
-                yield pvalue.TaggedOutput(DLQ_TAG, _stamped(item.letter, item))
-            else:
-                yield _stamped((0, _position(item.record)), item)
-        self.seen = []
+    def finish_bundle(self) -> None:
+        """The bundle's new records queued for cleaning in arrival order (the reader brings each partition's
+        in turn), the order learned boilerplate then takes them in."""
+        for record, timestamp, window in sorted(self.fresh, key=lambda f: _arrival(f[0])):
+            item = self.articles.add(record)
+            item.timestamp, item.window = timestamp, window
+        self.fresh = []
 
 
 class _Decide(beam.DoFn):
-    """The batch's article positions, gathered on one key -> survivors (main) and duplicates: dedup over the
-    whole micro-batch in arrival order against the durable index, the local mode's own
-    :class:`~transforms.dedup.beam.InArrivalOrder` run on the articles :class:`_PooledDoFn` holds, each
-    emitted with its record's timestamp. Only positions cross the grouping step, not the articles through
-    Beam's coders (with passthrough, nothing is decided: the articles go on as they are)."""
+    """The batch's record positions, gathered on one key (so every record of it is read) -> survivors
+    (main), duplicates and dead letters. Learned boilerplate here, over the whole batch in arrival order as
+    the cleaned articles come back, and NER queued on the pool behind it; then the next batch's work begins
+    (:class:`Ahead`) while this one's NER ends; then dedup over the batch in arrival order against the
+    durable index, the local mode's own :class:`~transforms.dedup.beam.InArrivalOrder`, on the articles
+    :class:`_PooledDoFn` holds, each emitted with its record's timestamp. Only positions cross the grouping
+    step, not the articles through Beam's coders (with passthrough, nothing is decided: the articles go on
+    as they are)."""
 
     def __init__(self, processing: Processing, changelog: Any) -> None:
         self.dedup = None
@@ -581,16 +576,39 @@ class _Decide(beam.DoFn):
         if batch is None:
             raise RuntimeError("no batch: run the batch inside chain_workers()")
         items = {position: batch.items[position] for position in element[1]}
+        batch.learn()
+        _workers.ahead.start(batch.sketches, batch.entities)  # this batch is through learned boilerplate
+        articles = []
+        for item in items.values():
+            _finish(item)
+            if item.letter is not None:
+                yield pvalue.TaggedOutput(DLQ_TAG, _stamped(item.letter, item))
+            else:
+                articles.append(item)
         if self.dedup is None:
-            for item in items.values():
+            for item in articles:
                 yield _stamped(item.article, item)
             return
-        decided = self.dedup.process((0, [with_arrival(i.article, i.timestamp) for i in items.values()]))
+        decided = self.dedup.process((0, [with_arrival(i.article, i.timestamp) for i in articles]))
         for out in decided:
             if isinstance(out, pvalue.TaggedOutput):  # a duplicate's verdict
                 yield pvalue.TaggedOutput(out.tag, _stamped(out.value, items[_at(out.value)]))
             else:
                 yield _stamped(out, items[_at(out)])
+
+
+def _finish(item: _Item) -> None:
+    """Wait for the item's NER, if under way, and take in its entities (or its dead letter)."""
+    if item.pending is None:
+        return
+    outcome, value, counts = item.pending.result()
+    _count(counts)
+    item.pending = None
+    if outcome == "ok":
+        entities, found, encoded = value
+        item.article = dataclasses.replace(item.article, entities=entities, body_print=found, encoded=encoded)
+    else:
+        item.letter = value
 
 
 def _at(record: Any) -> Position:
@@ -618,13 +636,13 @@ class PooledChain(beam.PTransform):
         self.changelog = changelog
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
-        done = records | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges)).with_outputs(
-            DLQ_TAG, main="positions"
-        )
         decided = (
-            done.positions
+            records
+            | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges))
             | "Gather" >> beam.GroupByKey()
             | "Decide"
-            >> beam.ParDo(_Decide(self.processing, self.changelog)).with_outputs(DUPLICATES, main="articles")
+            >> beam.ParDo(_Decide(self.processing, self.changelog)).with_outputs(
+                DUPLICATES, DLQ_TAG, main="articles"
+            )
         )
-        return {"articles": decided.articles, "duplicates": decided[DUPLICATES], "dlq": done[DLQ_TAG]}
+        return {"articles": decided.articles, "duplicates": decided[DUPLICATES], "dlq": decided[DLQ_TAG]}

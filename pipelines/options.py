@@ -181,6 +181,13 @@ class Consumption:
         "deliver twice.",
         minimum=1,
     )
+    max_poll_records: int = setting(
+        500,
+        "Local runs: most records one read of a partition takes at a time (Kafka's max.poll.records): "
+        "a batch's records reach the chain in bundles of at most this many per partition, which bounds "
+        "the memory one read holds.",
+        minimum=1,
+    )
     poll_interval: float = setting(
         1.0,
         "Local runs: seconds between looks for a new batch when caught up; records coming in meanwhile "

@@ -57,6 +57,7 @@ class StreamJob:
     max_records: int | None = None
     connect_timeout: float = 60.0
     batch_records: int = 500
+    max_poll_records: int = 500
     poll_interval: float = 1.0
     dedup_changelog: str | None = None
     workers: int = 1
@@ -121,7 +122,8 @@ def build(
     """Read, chain, write, commit. ``mode="local"``: one bounded micro-batch (the ranges have stops), its
     dedup index mirrored to ``changelog``."""
     if mode == "local":
-        read = pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, ranges, bounded=True)
+        limits = ReadLimits(max_batch=job.max_poll_records)
+        read = pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, ranges, limits, bounded=True)
     else:
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)

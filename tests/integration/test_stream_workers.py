@@ -142,6 +142,43 @@ def test_two_workers_decide_as_one(kafka_broker, topics, tmp_path):
     assert len(wire) >= 18 and len(kept) <= config.min_others, kept
 
 
+def test_a_batch_read_in_many_bundles_is_decided_as_one_worker_decides_it(kafka_broker, topics, tmp_path):
+    """One micro-batch of every input, read one record per partition at a time (``--max-poll-records 1``),
+    so the reader brings it in many bundles, the partitions interleaved, where the one-worker run reads each
+    partition whole, one after another. The decisions and the cleaned bodies must still be the same: learned
+    boilerplate and dedup follow arrival order, not the bundles."""
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    sent = produce(settings, topics.input_topic, inputs())
+    runs = {}
+    for workers, extra in ((1, []), (2, ["--max-poll-records", "1"])):  # side by side, to keep the test short
+        out = output_topics(kafka_broker, topics, f"b{workers}")
+        cmd = stream_command(kafka_broker.bootstrap, out, f"b{workers}", tmp_path / f"state{workers}")
+        cmd += ["--workers", str(workers), "--batch-records", "100", "--idle-timeout", "2", *extra]
+        runs[workers] = (
+            out,
+            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
+        )
+    found = {}
+    try:
+        for workers, (out, proc) in runs.items():
+            _, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, stderr[-3000:]
+            assert stderr.count('"micro_batch"') == 1, "the whole input in one batch"
+            found[workers] = outputs(settings, out)
+            assert found[workers].keys() == sent, "every input has exactly one output"
+    finally:
+        for _, proc in runs.values():  # none left behind by a failed step
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for key in sorted(sent):
+        assert found[2][key] == found[1][key], f"input {key} decided differently across bundles"
+    config = LearnedConfig()
+    wire = [r["body"] for name, r in found[2].values() if name == "article" and r["source"] == "wire"]
+    kept = [b for b in wire if FOOTER in b and len(FOOTER) <= config.max_share * len(b)]
+    assert len(wire) >= 18 and len(kept) <= config.min_others, "the footer was learned"
+
+
 @pytest.mark.parametrize("stop", ["SIGTERM to the stream", "Ctrl-C to its process group"])
 def test_a_stop_request_finishes_the_running_batch(kafka_broker, topics, tmp_path, stop):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)

@@ -38,7 +38,11 @@ class RecordingProducer:
         self.flushes = 0
         self.fail = fail
 
-    def send(self, topic: str, *, key: bytes, value: bytes | None) -> _Future:
+    def partitions_for(self, topic: str) -> set[int]:
+        return {0}  # the changelog topic as the stream creates it
+
+    def send(self, topic: str, *, key: bytes, value: bytes | None, partition: int | None = None) -> _Future:
+        assert partition == 0, "one partition: named, not found by hashing each key"
         self.sent.append((topic, key, value))
         return _Future(self.fail)
 

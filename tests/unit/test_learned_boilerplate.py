@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.boilerplate import extract_text
 from transforms.boilerplate.learned import (
@@ -263,3 +265,19 @@ def test_local_mode_keeps_each_source_sketch_across_pipeline_runs():
 
     run(first, nothing_known_yet)
     run(rest, appeal_removed)  # a new pipeline, as in the next micro-batch
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, len(STORIES) - 1)), min_size=1, max_size=40))
+def test_sketches_kept_uncompressed_give_the_results_of_compressed_ones(arrivals):
+    """Six sources (the appeal in each) taking turns, four sketches at most: whatever share of them is kept
+    uncompressed (none, as before, one, three, all), every article comes out the same, within the bound."""
+    config = LearnedConfig(max_sources=4)
+    stores = [LearnedBoilerplate(config, hot=hot) for hot in (0, 1, 3, 32)]
+    articles = _articles()
+    for source, story in arrivals:
+        article = dataclasses.replace(articles[story], source=f"site-{source}")
+        bodies = {store.apply(article).body for store in stores}
+        assert len(bodies) == 1
+    for store in stores:
+        assert len(store._states) + len(store._hot) <= config.max_sources

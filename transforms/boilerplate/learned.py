@@ -26,11 +26,12 @@ import xxhash
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.boilerplate import count_removed
 from transforms.boilerplate.urls import registered_domain
-from transforms.records import Article, Removed
+from transforms.records import Article, Removed, SourcePosition
 
 log = structlog.get_logger(__name__)
 REASON = "learned:repeated-in-source"
@@ -172,24 +173,33 @@ def strip_learned(article: Article, sketch: ParagraphSketch) -> Article:
 
 class LearnedBoilerplate:
     """Per-source sketches in this process (``newsflow process``, the local stream's micro-batches), least
-    recently used evicted. Kept compressed between articles, as in Beam state: an uncompressed sketch is
-    ``buckets * width`` bytes, up to ``max_sources`` of them. Thread-safe, as runners call from threads."""
+    recently used evicted past ``max_sources``. The ``hot`` most recently used are kept as they are; the
+    rest compressed, as in Beam state: an uncompressed sketch is ``buckets * width`` bytes, up to
+    ``max_sources`` of them, while compressing and expanding a sketch for every article was a third of
+    this step's CPU in the stream's serial part. Thread-safe, as runners call from threads."""
 
-    def __init__(self, config: LearnedConfig | None = None) -> None:
+    def __init__(self, config: LearnedConfig | None = None, hot: int = 32) -> None:
         self.config = config or LearnedConfig()
+        self.hot = hot
         self._lock = threading.Lock()
-        self._states: OrderedDict[str, dict[int, bytes]] = OrderedDict()
+        self._states: OrderedDict[str, dict[int, bytes]] = OrderedDict()  # the colder, oldest first
+        self._hot: OrderedDict[str, ParagraphSketch] = OrderedDict()  # all used since any of _states
 
     def apply(self, article: Article) -> Article:
         key = sketch_key(article)
         if key is None:
             return article
         with self._lock:
-            sketch = ParagraphSketch.from_state(self.config, self._states.pop(key, None))
+            sketch = self._hot.pop(key, None)
+            if sketch is None:
+                sketch = ParagraphSketch.from_state(self.config, self._states.pop(key, None))
             cleaned = strip_learned(article, sketch)
-            self._states[key] = sketch.to_state()
-            while len(self._states) > self.config.max_sources:
-                self._states.popitem(last=False)
+            self._hot[key] = sketch
+            while len(self._hot) > self.hot:
+                cold, cooled = self._hot.popitem(last=False)
+                self._states[cold] = cooled.to_state()
+            while len(self._states) + len(self._hot) > self.config.max_sources:
+                (self._states or self._hot).popitem(last=False)
         return cleaned
 
 
@@ -238,17 +248,29 @@ class _LearnedDoFn(beam.DoFn):
         sketch_state.clear()
 
 
+def arrival_order(arrival_ms: int, position: SourcePosition | None) -> tuple:
+    """Where a record stands among those in flight together (one micro-batch): its Kafka timestamp, then
+    its position. The local stream applies learned boilerplate in this order whichever way a runner
+    bundles the batch or a worker pool returns it, so a batch's sketches, and so its cleaned bodies, do not
+    depend on fetch timing."""
+    return (max(arrival_ms, 0), (position.topic, position.partition, position.offset) if position else ())
+
+
 class _LocalLearnedDoFn(beam.DoFn):
-    """Local micro-batches: each source's sketch outlives the run in :func:`process_sketches`."""
+    """Local micro-batches: the whole batch (gathered on one key) stripped in :func:`arrival_order`, each
+    source's sketch outliving the run in :func:`process_sketches`; each article goes on with its record's
+    timestamp (dedup reads its arrival from it)."""
 
     def __init__(self, config: LearnedConfig) -> None:
         self.config = config
 
-    def process(self, element: tuple[str, Article]):
-        _, article = element
-        cleaned = process_sketches(self.config).apply(article)
-        count_removed(cleaned.boilerplate[len(article.boilerplate) :])
-        yield cleaned
+    def process(self, element: tuple[int, Iterable[tuple[Article, Timestamp]]]):
+        sketches = process_sketches(self.config)
+        arrived = sorted(element[1], key=lambda x: arrival_order(x[1].micros // 1000, x[0].source_position))
+        for article, timestamp in arrived:
+            cleaned = sketches.apply(article)
+            count_removed(cleaned.boilerplate[len(article.boilerplate) :])
+            yield TimestampedValue(cleaned, timestamp)
 
 
 def batch_order(article: Article) -> tuple:
@@ -284,8 +306,8 @@ class RemoveLearnedBoilerplate(beam.PTransform):
 
     ``mode="stream"`` keeps each source's sketch in keyed state (arrival order); ``mode="batch"`` groups
     each source's articles and strips them in event-time order, the same result on every run;
-    ``mode="local"`` (the local stream's micro-batches, one SDK worker in this process) keeps the sketches in
-    this process across runs.
+    ``mode="local"`` (the local stream's micro-batches, one SDK worker in this process) gathers the batch and
+    strips it in :func:`arrival_order`, the sketches kept in this process across runs.
     """
 
     def __init__(self, config: LearnedConfig | None = None, *, mode: str = "stream") -> None:
@@ -296,6 +318,13 @@ class RemoveLearnedBoilerplate(beam.PTransform):
         self.mode = mode
 
     def expand(self, articles):
+        if self.mode == "local":
+            return (
+                articles
+                | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, (a, t)))
+                | "Gather" >> beam.GroupByKey()
+                | "StripInArrivalOrder" >> beam.ParDo(_LocalLearnedDoFn(self.config))
+            )
         with_source = articles | "HasSource" >> beam.Partition(lambda a, _: 0 if a.source else 1, 2)
         keyed = with_source[0] | "KeyBySite" >> beam.Map(lambda a: (sketch_key(a), a)).with_output_types(
             tuple[str, Article]
@@ -306,8 +335,6 @@ class RemoveLearnedBoilerplate(beam.PTransform):
                 | "GroupBySite" >> beam.GroupByKey()
                 | "StripInOrder" >> beam.ParDo(_LearnedBatchDoFn(self.config))
             )
-        elif self.mode == "local":
-            learned = keyed | "StripLearned" >> beam.ParDo(_LocalLearnedDoFn(self.config))
         else:
             learned = keyed | "StripLearned" >> beam.ParDo(_LearnedDoFn(self.config))
         return (learned, with_source[1]) | "Merge" >> beam.Flatten()

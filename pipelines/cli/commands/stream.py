@@ -65,6 +65,7 @@ def _stream(
         max_records=consumption.max_records,
         connect_timeout=consumption.connect_timeout,
         batch_records=consumption.batch_records,
+        max_poll_records=consumption.max_poll_records,
         poll_interval=consumption.poll_interval,
         dedup_changelog=consumption.dedup_changelog,
         workers=consumption.workers,
