@@ -271,6 +271,64 @@ def process_rate(values: list[bytes]) -> dict:
     }
 
 
+def process_stamps(values: list[bytes], out: list[tuple[float, float]]) -> None:
+    """Run ``newsflow process`` on ``values``; append, as each output line arrives, the monotonic time and
+    the process's CPU seconds so far (its model load, before the first, is then left out of both)."""
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as inputs:
+        inputs.write(b"\n".join(values) + b"\n")
+        inputs.flush()
+        cmd = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "process", inputs.name]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        stat = Path(f"/proc/{proc.pid}/stat")
+        for _ in proc.stdout:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            out.append((time.monotonic(), (int(fields[11]) + int(fields[12])) / TICKS))
+        proc.wait()
+
+
+def ceiling(values: list[bytes], n: int = 2) -> dict:
+    """What this machine gives ``n`` independent processes against one, on the same articles (no stream
+    code can beat it): ``newsflow process`` on all of them alone, then ``n`` at once, each on an
+    interleaved share. ``together``: the outputs of all while all of them run (from the last one's first
+    output to the first one's last) per second. ``cpu``: how much more CPU an article takes when ``n``
+    run at once (the cores slow each other: shared caches, memory, clocks), each process's CPU from its
+    first output to its last; ``n / cpu`` is the ceiling a busy machine's other load does not move."""
+    one: list[tuple[float, float]] = []
+    process_stamps(values, one)
+    shares: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+    runs = [threading.Thread(target=process_stamps, args=(values[i::n], shares[i])) for i in range(n)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    start, stop = max(s[0][0] for s in shares), min(s[-1][0] for s in shares)
+    together = sum(start <= t <= stop for s in shares for t, _ in s) / max(stop - start, 1e-9)
+    alone = (len(one) - 1) / max(one[-1][0] - one[0][0], 1e-9)
+
+    def cpu(stamps: list[tuple[float, float]]) -> float:
+        return (stamps[-1][1] - stamps[0][1]) / max(len(stamps) - 1, 1)
+
+    inflation = statistics.mean(cpu(s) for s in shares) / max(cpu(one), 1e-9)
+    return {
+        "processes": n,
+        "alone": alone,
+        "together": together,
+        "ratio": together / alone,
+        "cpu_alone_ms": 1000 * cpu(one),
+        "cpu": inflation,
+    }
+
+
+def print_ceiling(c: dict, articles: int) -> None:
+    n = c["processes"]
+    print(
+        f"machine ceiling: {n} `newsflow process` at once on {articles} articles {c['together']:.1f}/s "
+        f"against one alone {c['alone']:.1f}/s: {c['ratio']:.2f}x; an article's CPU {c['cpu_alone_ms']:.1f} "
+        f"ms alone, x{c['cpu']:.2f} with {n} at once: {n / c['cpu']:.2f}x "
+        f"(load average {os.getloadavg()[0]:.1f})"
+    )
+
+
 def median_run(runs: list[dict]) -> dict:
     """The run with the median throughput (its own latencies and counts), its CPU per article the median."""
     ranked = sorted(runs, key=lambda r: r["articles_per_s"])

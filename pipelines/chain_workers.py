@@ -22,8 +22,9 @@ The batch's chain (:class:`PooledChain`) keeps the articles in this process: ded
 batch through a grouping step that carries only their positions, so no article is copied through Beam's
 coders on the way.
 
-What is left in the stream process at the end of a batch (dedup, encoding, the writes and the commit)
-would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
+Dedup decides each article as soon as its NER and that of every earlier arrival are back, so the
+batch's outputs are written while its last NER tasks run. What is still left in the stream process at the
+end of a batch (the flush, the commit, the next batch's pipeline) would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
 batch's are read and queued behind its last NER tasks (:class:`Ahead`), and its pipeline takes over that
 work. Nothing of it is written or committed before its own batch runs, after this one's commit.
 
@@ -59,7 +60,7 @@ from pipelines.engine.worker_pool import WorkerPool
 from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
 from transforms.dedup.beam import DUPLICATES, InArrivalOrder, with_arrival
-from transforms.dedup.index import body_print
+from transforms.dedup.index import arrival_rank, body_print
 from transforms.kafka_io import KafkaRecord, PartitionRange, cap_ranges
 from transforms.records import Article
 from transforms.settings import KafkaSettings, Limits
@@ -552,9 +553,10 @@ class _Decide(beam.DoFn):
     """The batch's record positions, gathered on one key (so every record of it is read) -> survivors
     (main), duplicates and dead letters. Learned boilerplate here, over the whole batch in arrival order as
     the cleaned articles come back, and NER queued on the pool behind it; then the next batch's work begins
-    (:class:`Ahead`) while this one's NER ends; then dedup over the batch in arrival order against the
-    durable index, the local mode's own :class:`~transforms.dedup.beam.InArrivalOrder`, on the articles
-    :class:`_PooledDoFn` holds, each emitted with its record's timestamp. Only positions cross the grouping
+    (:class:`Ahead`) while this one's NER ends; meanwhile dedup in arrival order against the durable
+    index, the local mode's own :class:`~transforms.dedup.beam.InArrivalOrder`, on the articles
+    :class:`_PooledDoFn` holds, each decided (and emitted, with its record's timestamp, to be written) as
+    soon as its NER and that of every earlier arrival are back, not after the batch's last. Only positions cross the grouping
     step, not the articles through Beam's coders (with passthrough, nothing is decided: the articles go on
     as they are)."""
 
@@ -575,26 +577,45 @@ class _Decide(beam.DoFn):
         batch = _workers.batch if _workers is not None else None
         if batch is None:
             raise RuntimeError("no batch: run the batch inside chain_workers()")
-        items = {position: batch.items[position] for position in element[1]}
+        items = [batch.items[position] for position in element[1]]
         batch.learn()
         _workers.ahead.start(batch.sketches, batch.entities)  # this batch is through learned boilerplate
-        articles = []
-        for item in items.values():
-            _finish(item)
+        for item in items:  # cleaning's dead letters, at once
             if item.letter is not None:
                 yield pvalue.TaggedOutput(DLQ_TAG, _stamped(item.letter, item))
-            else:
-                articles.append(item)
-        if self.dedup is None:
-            for item in articles:
-                yield _stamped(item.article, item)
-            return
-        decided = self.dedup.process((0, [with_arrival(i.article, i.timestamp) for i in articles]))
-        for out in decided:
-            if isinstance(out, pvalue.TaggedOutput):  # a duplicate's verdict
-                yield pvalue.TaggedOutput(out.tag, _stamped(out.value, items[_at(out.value)]))
-            else:
-                yield _stamped(out, items[_at(out)])
+        cleaned = [item for item in items if item.letter is None]
+        for group in _arrival_groups(cleaned):
+            ready = []
+            for item in group:
+                _finish(item)
+                if item.letter is not None:
+                    yield pvalue.TaggedOutput(DLQ_TAG, _stamped(item.letter, item))
+                else:
+                    ready.append(item)
+            if self.dedup is None:
+                yield from (_stamped(item.article, item) for item in ready)
+                continue
+            for out in self.dedup.decide(with_arrival(i.article, i.timestamp) for i in ready):
+                if isinstance(out, pvalue.TaggedOutput):  # a duplicate's verdict
+                    yield pvalue.TaggedOutput(out.tag, _stamped(out.value, batch.items[_at(out.value)]))
+                else:
+                    yield _stamped(out, batch.items[_at(out)])
+        if self.dedup is not None:
+            self.dedup.flush()
+
+
+def _arrival_groups(items: list[_Item]) -> Iterator[list[_Item]]:
+    """The batch's cleaned articles in dedup's arrival order (:func:`~transforms.dedup.index.arrival_rank`
+    of the record's timestamp and position, which NER leaves as they are), those of equal rank together
+    (dedup breaks that tie on what it reads after NER). Dedup decides each group as soon as its NER is
+    back: the outputs go out while the rest of the batch is still on the workers, and decisions are those
+    of the whole batch decided at once."""
+
+    def rank(item: _Item) -> bytes:
+        return arrival_rank(*with_arrival(item.article, item.timestamp))
+
+    for _, group in itertools.groupby(sorted(items, key=rank), key=rank):
+        yield list(group)
 
 
 def _finish(item: _Item) -> None:

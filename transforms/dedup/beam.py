@@ -266,14 +266,24 @@ class InArrivalOrder(_Counted):
         self.dedup.close()
 
     def process(self, element: tuple[int, Iterable[tuple[Article, int]]]) -> Iterator[Any]:
-        for annotated, found in self.dedup.check_many(element[1]):
+        yield from self.decide(element[1])
+        self.flush()
+
+    def decide(self, items: Iterable[tuple[Article, int]]) -> Iterator[Any]:
+        """``items``, arrivals after every one decided before, decided in arrival order: survivors (main)
+        and verdicts. Their index writes are sent to the changelog but not yet waited for (:meth:`flush`),
+        so a batch may be decided in parts, each as soon as its articles are ready."""
+        for annotated, found in self.dedup.check_many(items):
             if found is None:
                 self.counters["unique"].inc()
                 yield annotated
             else:
                 self.counters[found.method].inc()
                 yield pvalue.TaggedOutput(DUPLICATES, found)
-        if self.mirror is not None:  # on the changelog before the batch's outputs are acknowledged
+
+    def flush(self) -> None:
+        """The batch's index writes on the changelog: before its outputs are acknowledged."""
+        if self.mirror is not None:
             self.logged.inc(self.mirror.flush())
 
 
