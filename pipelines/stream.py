@@ -87,7 +87,11 @@ def _headers(schema_name: str) -> tuple[tuple[str, bytes], ...]:
 
 
 class WriteOutputs(beam.PTransform):
-    """The chain's three outputs -> their topics; returns the Acks of everything written."""
+    """The chain's three outputs -> their topics; returns the Acks of everything written.
+
+    Each output is encoded and written on its own, its writes fused with the step that makes its records
+    (a Flatten of the three before one writer is a stage boundary on the local runner: no record was
+    written until the whole batch had been decided), and only the Acks are flattened."""
 
     def __init__(self, kafka: KafkaSettings, topics: Topics) -> None:
         super().__init__()
@@ -97,18 +101,18 @@ class WriteOutputs(beam.PTransform):
     def expand(self, outputs: dict[str, beam.PCollection]) -> beam.PCollection:
         t = self.topics
         # Output types declared: inferring them from the lambdas' bytecode cost every micro-batch's build.
-        messages = (
-            outputs["articles"]
-            | "EncodeArticles"
-            >> beam.Map(lambda a: article_message(t.output_topic, a)).with_output_types(OutMessage),
-            outputs["duplicates"]
-            | "EncodeDuplicates"
-            >> beam.Map(lambda d: duplicate_message(t.duplicates_topic, d)).with_output_types(OutMessage),
-            outputs["dlq"]
-            | "EncodeDeadLetters"
-            >> beam.Map(lambda x: dead_letter_message(t.dlq_topic, x)).with_output_types(OutMessage),
+        encoders = (
+            ("articles", "Articles", lambda a: article_message(t.output_topic, a)),
+            ("duplicates", "Duplicates", lambda d: duplicate_message(t.duplicates_topic, d)),
+            ("dlq", "DeadLetters", lambda x: dead_letter_message(t.dlq_topic, x)),
         )
-        return messages | "AllMessages" >> beam.Flatten() | "Write" >> beam.ParDo(WriteToKafka(self.kafka))
+        acks = tuple(
+            outputs[name]
+            | f"Encode{label}" >> beam.Map(encode).with_output_types(OutMessage)
+            | f"Write{label}" >> beam.ParDo(WriteToKafka(self.kafka))
+            for name, label, encode in encoders
+        )
+        return acks | "AllAcks" >> beam.Flatten()
 
 
 def build(

@@ -41,6 +41,7 @@ from transforms.group_membership import commit_forward, member_of
 from transforms.reader_pool import READERS
 from transforms.records import Header, Origin, SourcePosition
 from transforms.settings import KafkaSettings
+from transforms.writer_pool import WRITERS
 
 log = structlog.get_logger(__name__)
 
@@ -458,7 +459,8 @@ class WriteToKafka(beam.DoFn):
     """Produce messages (acks=all, idempotent) and flush before the bundle ends; then emit their Acks.
 
     A delivery error raises, which fails and retries the bundle: nothing is acknowledged (so nothing is
-    committed) that was not written.
+    committed) that was not written. The producer is kept in the process between runs
+    (:mod:`transforms.writer_pool`) unless it failed.
     """
 
     def __init__(self, settings: KafkaSettings, flush_timeout: float = 120.0) -> None:
@@ -466,11 +468,14 @@ class WriteToKafka(beam.DoFn):
         self.flush_timeout = flush_timeout
 
     def setup(self) -> None:
-        self._producer = retrying(lambda: KafkaProducer(**self.settings.producer_kwargs()), "writer")
+        self._kwargs = self.settings.producer_kwargs()
+        self._producer: KafkaProducer | None = None
         self._written = Metrics.counter("newsflow", "kafka.records_written")
 
     def start_bundle(self) -> None:
         self._pending: list[tuple] = []
+        if self._producer is None:
+            self._producer = retrying(lambda: WRITERS.take(self._kwargs), "writer")
 
     def process(self, message: OutMessage) -> None:
         future = self._producer.send(
@@ -481,18 +486,25 @@ class WriteToKafka(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         if not self._pending:
             return
-        self._producer.flush(timeout=self.flush_timeout)
-        for future, message in self._pending:
-            future.get(timeout=0)  # raises the delivery error, failing the bundle
+        pending, self._pending = self._pending, []
+        try:
+            self._producer.flush(timeout=self.flush_timeout)
+            for future, _ in pending:
+                future.get(timeout=0)  # raises the delivery error, failing the bundle
+        except BaseException:
+            producer, self._producer = self._producer, None
+            producer.close(timeout=0)  # not kept: the retry starts on a new one
+            raise
+        for _, message in pending:
             self._written.inc()
             if message.position is not None:
                 yield WindowedValue(Ack.of(message.position), Timestamp.now(), [GlobalWindow()])
-        self._pending = []
 
     def teardown(self) -> None:
         producer = getattr(self, "_producer", None)
         if producer is not None:
-            producer.close(timeout=10)
+            self._producer = None
+            WRITERS.give(self._kwargs, producer)
 
 
 class AckFrontier:

@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaProducer
-
 from transforms.dedup.store import SqliteStore
 from transforms.settings import KafkaSettings
+from transforms.writer_pool import WRITERS
 
 FORMAT = 1
 """First byte of every non-tombstone value: the layout below, so a later layout can be told apart."""
@@ -78,7 +77,11 @@ class ChangelogStore:
     def __init__(self, store: SqliteStore, changelog: Changelog, producer: Any | None = None) -> None:
         self.store = store
         self.topic = changelog.topic
-        self.producer = producer or KafkaProducer(**{**changelog.kafka.producer_kwargs(), **BATCHED})
+        # Kept in the process between micro-batches (each sets up a new store): a new producer cost every
+        # batch its connection before the first send.
+        self._kept = None if producer is not None else {**changelog.kafka.producer_kwargs(), **BATCHED}
+        self.producer = producer or WRITERS.take(self._kept)
+        self._failed = False
         self._pending: list[Any] = []
         self._partition: int | None = None
         self._partition_known = False
@@ -112,14 +115,21 @@ class ChangelogStore:
         """Wait until every write so far is on the changelog; how many were; raises a delivery error."""
         pending, self._pending = self._pending, []
         if pending:
-            self.producer.flush(timeout=timeout)
-            for future in pending:
-                future.get(timeout=0)
+            try:
+                self.producer.flush(timeout=timeout)
+                for future in pending:
+                    future.get(timeout=0)
+            except BaseException:
+                self._failed = True  # not kept: the retry starts on a new producer
+                raise
         return len(pending)
 
     def close(self) -> None:
         try:
             self.flush()
         finally:
-            self.producer.close(timeout=10)
+            if self._kept is not None and not self._failed:
+                WRITERS.give(self._kept, self.producer)
+            else:
+                self.producer.close(timeout=10)
             self.store.close()
