@@ -19,7 +19,13 @@ committing), ``workers ms`` that of its other processes (the chain workers). Wit
 2-worker burst cannot beat ``2 * workers / (workers + parent)`` times one worker (Amdahl), whatever the
 machine's load.
 
-    .venv/bin/python benchmarks/e2e.py --articles 1000 --workers 1,2 --repeats 3
+With several worker counts it also prints the machine's ceiling (``--ceiling`` prints only that): N
+independent ``newsflow process`` runs at once, each on an interleaved share of the articles, against one
+alone on all of them, N the largest worker count. No stream code can scale past it on this machine. It
+is given two ways: the rate ratio (moved by other load on a shared machine), and the CPU an article takes
+with N at once against alone (cores slowing each other: shared caches, memory, clocks).
+
+    .venv/bin/python benchmarks/e2e.py --articles 1000 --workers 1,2 --repeats 3 --trickle 11
 
 The trickle (latency without a backlog): ``--trickle 11,half`` paces it at 11/s (the README's one-worker
 row) and at half the burst rate measured. ``--trickle-only --code /work/main,.`` runs only the full
@@ -347,6 +353,12 @@ def main() -> None:
         "--workers", default="1", help="Comma-separated worker counts of the full pipeline (e.g. 1,2)."
     )
     parser.add_argument("--repeats", type=int, default=1, help="Burst runs per pipeline (medians reported).")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="Only the machine's ceiling: N `newsflow process` at once against one alone (N the largest "
+        "--workers), on the same articles. The full run with several worker counts prints it too.",
+    )
     trickle = parser.add_argument_group("trickle (latency without a backlog)")
     trickle.add_argument(
         "--trickle",
@@ -385,6 +397,10 @@ def main() -> None:
     trickle_n = args.trickle_articles or args.articles // 2
     if args.trace is not None:
         args.trace.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    if args.ceiling:
+        print_ceiling(ceiling(articles(args.articles), max(counts)), args.articles)
+        return
     if args.trickle_only:
         if "half" in rates:
             parser.error("--trickle-only needs fixed rates (no 'half': no burst is measured)")
@@ -416,6 +432,7 @@ def main() -> None:
         finally:
             broker.down(tmp)
     baseline = process_rate(values) if len(counts) > 1 else None
+    machine = ceiling(values, max(counts)) if len(counts) > 1 else None
     head = f"{'pipeline':<12} {'input':>12} {'articles':>8} {'outputs':>8} {'art/s':>7} {'p50 ms':>8}"
     tail = f"{'p99 ms':>8} {'batches':>7} {'batch s':>8} {'CPU s/art':>9} {'parent ms':>9} {'workers ms':>10}"
     print(f"\n{head} {tail}  burst runs")
@@ -446,6 +463,15 @@ def main() -> None:
             if w > 1:
                 bound = w * burst["workers_ms"] / (burst["workers_ms"] + burst["parent_ms"])
                 print(f"  Amdahl bound of w={w} on {w} cores from its CPU split: {bound:.2f}x one worker")
+    if machine is not None:
+        print_ceiling(machine, args.articles)
+        top = bursts[1 + counts.index(machine["processes"])]
+        n = machine["processes"]
+        print(
+            f"  full w={n} burst against the {n} `process` at once (per worker against one of them): "
+            f"{top['articles_per_s'] / machine['together']:.2f}x"
+        )
+    print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def trickles(
