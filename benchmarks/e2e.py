@@ -507,10 +507,13 @@ def trickles(
         ratio = p99 / statistics.median(r["p99_ms"] for r in base)
         rate_out = statistics.median(r["articles_per_s"] for r in group)
         rate_ratio = rate_out / statistics.median(r["articles_per_s"] for r in base)
+        parent = statistics.median(r["parent_ms"] for r in group)
+        others = statistics.median(r["workers_ms"] for r in group)
         print(
             f"{code.name:<16} w={w} {rate:>6.1f}/s  p50 {p50:>6.0f} ms  p99 {p99:>6.0f} ms  "
             f"p99 {ratio:.2f}x {codes[0].name}  p99s {[round(r['p99_ms']) for r in group]}  "
-            f"art/s {rate_out:.1f} ({rate_ratio:.2f}x)"
+            f"art/s {rate_out:.1f} ({rate_ratio:.2f}x) {[round(r['articles_per_s'], 1) for r in group]}  "
+            f"CPU ms/article parent {parent:.1f}, workers {others:.1f}"
         )
 
 
@@ -524,7 +527,7 @@ def _trickle_line(r: dict) -> str:
     return (
         f"{r['pipeline']:<16} {r['load']:>8} {r['outputs']}/{r['articles']} out  {r['articles_per_s']:.1f}/s  "
         f"p50 {r['p50_ms']:.0f} ms  p99 {r['p99_ms']:.0f} ms  {r['batches']} batches ({r['batch_s']:.2f} s)"
-        + split
+        f"  CPU ms/article: parent {r['parent_ms']:.1f}, workers {r['workers_ms']:.1f}" + split
     )
 
 
