@@ -24,9 +24,9 @@ coders on the way.
 
 Dedup decides each article as soon as its NER and that of every earlier arrival are back, so the
 batch's outputs are written while its last NER tasks run. What is still left in the stream process at the
-end of a batch (the flush, the commit, the next batch's pipeline) would leave the workers idle; so once a batch's records are all through learned boilerplate, the next
-batch's are read and queued behind its last NER tasks (:class:`Ahead`), and its pipeline takes over that
-work. Nothing of it is written or committed before its own batch runs, after this one's commit.
+end of a batch (the flushes, the commit, the next batch's pipeline) would leave the workers idle; so once
+a batch's records are all through learned boilerplate, the next batch's are read and queued behind its
+last NER tasks (:class:`Ahead`), and its pipeline takes over that work. Nothing of it is written or committed before its own batch runs, after this one's commit.
 
 Beam counters the stages count in a worker travel back with each result and are counted here, in the
 batch's pipeline, so the summary and metrics are those of a one-worker run.
@@ -556,9 +556,9 @@ class _Decide(beam.DoFn):
     (:class:`Ahead`) while this one's NER ends; meanwhile dedup in arrival order against the durable
     index, the local mode's own :class:`~transforms.dedup.beam.InArrivalOrder`, on the articles
     :class:`_PooledDoFn` holds, each decided (and emitted, with its record's timestamp, to be written) as
-    soon as its NER and that of every earlier arrival are back, not after the batch's last. Only positions cross the grouping
-    step, not the articles through Beam's coders (with passthrough, nothing is decided: the articles go on
-    as they are)."""
+    soon as its NER and that of every earlier arrival are back, not after the batch's last. Only positions
+    cross the grouping step, not the articles through Beam's coders (with passthrough, nothing is decided:
+    the articles go on as they are)."""
 
     def __init__(self, processing: Processing, changelog: Any) -> None:
         self.dedup = None
@@ -606,8 +606,8 @@ class _Decide(beam.DoFn):
 
 def _arrival_groups(items: list[_Item]) -> Iterator[list[_Item]]:
     """The batch's cleaned articles in dedup's arrival order (:func:`~transforms.dedup.index.arrival_rank`
-    of the record's timestamp and position, which NER leaves as they are), those of equal rank together
-    (dedup breaks that tie on what it reads after NER). Dedup decides each group as soon as its NER is
+    of the record's timestamp and position, which NER leaves as they are), any of equal rank together
+    (only records without a position can tie; dedup breaks a tie on what it reads after NER). Dedup decides each group as soon as its NER is
     back: the outputs go out while the rest of the batch is still on the workers, and decisions are those
     of the whole batch decided at once."""
 
