@@ -1,4 +1,5 @@
-"""Text mode over generated pages: an article framed by page furniture keeps its body, whatever the frame."""
+"""Text mode over generated pages: an article framed by page furniture, or broken up by a template's
+markers, keeps its body and leaves the furniture and the markers out."""
 
 from __future__ import annotations
 
@@ -48,3 +49,22 @@ FOOTER = [
 def test_an_article_between_menus_and_footers_keeps_its_body_and_only_its_body(header, article, footer):
     parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *article, *footer]))
     assert parts.paragraphs == article
+
+
+MARKERS = ["Advertisement", "ADVERTISEMENT", "Photo", "Story continues below"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(HEADER), min_size=4, max_size=12),
+    st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
+    st.sampled_from(MARKERS),
+    st.lists(st.sampled_from(FOOTER), min_size=3, max_size=12),
+)
+def test_a_marker_between_every_two_paragraphs_stays_out_and_the_paragraphs_stay_in(
+    header, article, marker, footer
+):
+    interleaved = [line for paragraph in article for line in (paragraph, marker)]
+    parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *interleaved, *footer]))
+    assert marker not in parts.paragraphs
+    assert set(article) <= set(parts.paragraphs)
