@@ -666,7 +666,9 @@ def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
     rows[:, 33] = _window_mean(log_units, 6)
     rows[:, 34] = _window_mean(long_, 3)
     rows[:, 35] = _window_mean(long_, 6)
-    rows[:, 36] = _window_mean(appeal, 3)
+    # Appeal nearby, weighed by length: a one-word "Subscribe" button above the headline is no appeal box,
+    # and counted in full it cut an article's first paragraph.
+    rows[:, 36] = _window_mean(appeal * np.minimum(units, APPEAL_ADDRESS_WORDS) / APPEAL_ADDRESS_WORDS, 3)
     rows[:, 37] = _window_mean(second, 3)
     rows[:, 38] = _window_mean(stopr, 3)
     rows[:, 39] = short

@@ -7,6 +7,7 @@ from their photo credits and pick out reporting credits and the title among the 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,7 +122,7 @@ def decide_body(
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
     body = keep_most_prose(lines, units, stopwords, body)
-    body = fill_body_gaps(lines, units, prob, stopwords, body)
+    body = fill_body_gaps(lines, units, prob, stopwords, body) & ~recurring_markers(lines, units)
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
@@ -152,6 +153,16 @@ def comment_thread_start(lines: list[str], units: np.ndarray, body: np.ndarray) 
     return None
 
 
+MARKER_UNITS = 6  # a line this short that recurs on the page is a template's marker
+
+
+def recurring_markers(lines: list[str], units: np.ndarray) -> np.ndarray:
+    """Short lines that recur on the page ("Advertisement", "Photo", "Share"): the template's markers
+    between paragraphs, never the article's text, however much body surrounds them."""
+    counts = Counter(lines)
+    return np.array([u < MARKER_UNITS and counts[line] > 1 for line, u in zip(lines, units, strict=True)])
+
+
 GAP_PROB = 0.2  # a line between two body lines needs only this much of the classifier's confidence
 INSIDE_PROSE_PROB = 0.1  # a prose line within the body's extent needs only this much
 
@@ -166,7 +177,8 @@ def fill_body_gaps(
 
     The classifier scores each line with a few neighbours; a paragraph that follows an inline promotion or
     a photo credit inherits their low scores, yet sits inside the article. Both rules only add lines inside
-    the span the classifier already chose as body, so they cannot pull in a menu or footer beyond it."""
+    the span the classifier already chose as body, so they cannot pull in a menu or footer beyond it (nor,
+    see :func:`recurring_markers`, a template's marker between two paragraphs)."""
     idx = np.flatnonzero(body)
     if len(idx) < 2:
         return body

@@ -1,0 +1,71 @@
+"""Text mode over generated pages: an article framed by page furniture, or broken up by a template's
+markers, keeps its body and leaves the furniture and the markers out."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.boilerplate.text import classify_lines
+
+PARAGRAPHS = [
+    "The city council voted on Tuesday to expand the bus network, adding three routes that will connect the "
+    "northern suburbs with the hospital district by the end of next year.",
+    "Officials said the plan, which will cost about 40 million dollars, would be paid for by a regional "
+    "transport levy that voters approved in a referendum last spring.",
+    "Residents of the northern suburbs have complained for years that the only direct line to the centre runs "
+    "every forty minutes and stops before nine in the evening.",
+    "The new routes will run every ten minutes during the morning and evening peaks, and every twenty minutes "
+    "at other times, according to a timetable published by the transport authority.",
+    "Opposition members argued that the money would be better spent on repairing the tram lines, several of "
+    "which have been closed for maintenance since the winter storms.",
+    "A spokeswoman for the mayor said that the tram repairs were already funded from a separate budget and "
+    "that work on them would begin in the autumn.",
+    "The bus drivers' union welcomed the decision but warned that the authority would need to hire at least "
+    "sixty more drivers before the routes could open.",
+    "Construction of the new stops and a depot on the edge of the hospital grounds is expected to start in "
+    "March, once the final designs have been approved by the planning committee.",
+]
+HEADER = ["Home", "World", "Business", "Sports", "Opinion", "Log In", "Subscribe", "Menu", "Search"]
+FOOTER = [
+    "Share on Facebook",
+    "Share on X",
+    "Most read",
+    "About us",
+    "Contact",
+    "Privacy policy",
+    "Terms of use",
+    "© 2024 Example Media. All rights reserved.",
+    "Sign up for our newsletter to get the day's top stories in your inbox.",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(HEADER), min_size=4, max_size=12),
+    st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
+    st.lists(st.sampled_from(FOOTER), min_size=3, max_size=12),
+)
+def test_an_article_between_menus_and_footers_keeps_its_body_and_only_its_body(header, article, footer):
+    parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *article, *footer]))
+    assert parts.paragraphs == article
+
+
+MARKERS = ["Advertisement", "ADVERTISEMENT", "Photo", "Story continues below"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(HEADER), min_size=4, max_size=12),
+    st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
+    st.sampled_from(MARKERS),
+    st.lists(st.sampled_from(FOOTER), min_size=3, max_size=12),
+)
+def test_a_marker_between_every_two_paragraphs_never_enters_the_body(header, article, marker, footer):
+    interleaved = [line for paragraph in article for line in (paragraph, marker)]
+    parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *interleaved, *footer]))
+    assert marker not in parts.paragraphs
+    # Not asserted, open (README): the markers pull down the paragraphs' neighbourhood features, so on long
+    # articles the last paragraphs can fall just under the cut-off, and the menu word just above the
+    # headline can then outscore them.
+    assert len(set(parts.paragraphs) & set(article)) >= len(article) / 2
