@@ -242,7 +242,9 @@ def main() -> None:
     print(f"found toponyms with no id: {no_id / found if found else 0:.3f} ({no_id} of {found})")
     print_breakdown(breakdown(articles, preds))
     lost = missed(articles, preds, others)
-    columns = sorted({c for row in lost.values() for c in row}, key=lambda c: -sum(r[c] for r in lost.values()))
+    columns = sorted(
+        {c for row in lost.values() for c in row}, key=lambda c: -sum(r[c] for r in lost.values())
+    )
     print_table("missed gold spans, by GeoWebNews type and what extraction made of them:", lost, columns)
     print("predicted spans that are no scored toponym:")
     for kind, n in spurious(articles, preds).most_common():

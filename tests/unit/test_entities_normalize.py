@@ -126,8 +126,12 @@ def test_a_place_also_read_as_a_team_is_two_entities(gaz):
     got = normalize(body, raw, gaz)
     places = [c for c in got if c.type == "LOC"]
     teams = [c for c in got if c.type == "ORG" and c.mentions[0].text == "New York"]
-    assert [m.text for m in places[0].mentions] == ["NEW YORK"] and places[0].place.geonameid == 5128581
+    assert [m.text for m in places[0].mentions if not m.nested] == ["NEW YORK"]
+    assert places[0].place.geonameid == 5128581
     assert len(teams) == 1 and len(teams[0].mentions) == 2 and teams[0].place is None
+    # the team named for its town is a metonymic mention of the town too, at the team's own offsets
+    nested = [(m.start, m.end) for m in places[0].mentions if m.nested]
+    assert nested == [(m.start, m.end) for m in teams[0].mentions]
 
 
 def test_a_lone_name_followed_by_its_is_an_organisation_and_by_he_a_person(gaz):

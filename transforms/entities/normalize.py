@@ -40,7 +40,7 @@ from transforms.entities.rules import (
     starts_sentence,
     strip_titles,
 )
-from transforms.entities.sports import teams
+from transforms.entities.sports import is_sports_report, teams
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
@@ -355,13 +355,17 @@ def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Co
     ("Greece Italy"); there only places count ("Indian" in "Indian Ocean" is no mention of India)."""
     by_id = {(c.type, c.place.geonameid): c for c in clusters if c.place is not None}
     named = {c.place.geonameid for c in clusters if c.type == "LOC" and c.place is not None}
+    sports = is_sports_report(body)
     touched = set()
     for c in list(clusters):
         unknown_place = c.type == "LOC" and c.place is None
         if c.type not in ("ORG", "MISC") and not unknown_place:
             continue
         for m in list(c.mentions):
-            for start, end, place, type_ in _places_inside(m, gaz, context, named):
+            inside = _places_inside(m, gaz, context, named)
+            if c.type == "ORG" and (whole := _metonym(m.text, gaz, context, named, sports)) is not None:
+                inside.append((m.start, m.end, whole, "LOC"))
+            for start, end, place, type_ in inside:
                 if unknown_place and type_ != "LOC":
                     continue
                 target = by_id.get((type_, place.geonameid))
@@ -405,6 +409,24 @@ def _places_inside(
         else:
             i += 1
     return out
+
+
+def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], sports: bool) -> Place | None:
+    """The place an organisation's whole name is, where the organisation is named by its place: a team
+    by its town ("Liverpool won 3-0", in a sports report), a government or council by its country, state or
+    town ("Tamil Nadu moved the Supreme Court"): the metonymic toponyms of Gritta et al.'s taxonomy, which a
+    reader still locates there. Only a country, continent or first-level division, or a well-known town
+    (``_well_known``) in a sports report or one the article also names as a place, and not in capitals: a
+    company named like a town ("Toyota", "Orange") or an acronym spelt like one ("NATO") is no mention of it."""
+    found = _well_known(gaz, text, context, named)
+    if found is None or found[1] != "LOC" or gaz.demonym(text) is not None:
+        return None
+    place = found[0]
+    if place.kind in ("country", "continent", "admin1"):
+        return place
+    if text.isupper():  # an organisation's acronym ("NATO", "TASS"), whatever town shares its letters
+        return None
+    return place if sports or place.geonameid in named else None
 
 
 def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) -> tuple[Place, str] | None:
@@ -528,28 +550,67 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
         if m.type == "PERSON" and len(words) >= 2:
             name_parts.update(fold(w) for w in words)
     ends = {m.end for m in mentions if m.type == "ORG"}
-    out = []
-    for m in mentions:
-        text = body[m.start : m.end]
-        if (
-            m.type in ("PERSON", "ORG")
-            and " " not in text
-            and fold(text) not in name_parts
-            and (
-                any(p.kind == "country" or p.capital for p in gaz.candidates(text))
-                or m.type == "PERSON"
-                and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
-                and not re.match(r"['’]s?\b", body[m.end : m.end + 2])
-                and gaz.candidates(text)
-                or _locating(body, m, ends)
-                and gaz.candidates(text)
-                and not ordinary_words(text)
-                and not gaz.alternate_only(text)
-            )
-        ):
-            m = RawMention(m.start, m.end, "LOC")
-        out.append(m)
-    return out
+    return [
+        RawMention(m.start, m.end, "LOC")
+        if m.type in ("PERSON", "ORG")
+        and (_qualified(body, m, gaz) or _one_word_place(body, m, gaz, name_parts, ends))
+        else m
+        for m in mentions
+    ]
+
+
+def _one_word_place(body: str, m: RawMention, gaz: Gazetteer, name_parts: set[str], ends: set[int]) -> bool:
+    """The one-word cases of ``_places_not_people``."""
+    text = body[m.start : m.end]
+    if " " in text or fold(text) in name_parts:
+        return False
+    candidates = gaz.candidates(text)
+    if any(p.kind == "country" or p.capital for p in candidates):
+        return True
+    if not candidates:
+        return False
+    if (
+        m.type == "PERSON"
+        and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
+        and not re.match(r"['’]s?\b", body[m.end : m.end + 2])
+    ):
+        return True
+    return (
+        (_locating(body, m, ends) or _place_words_around(body, m))
+        and not ordinary_words(text)
+        and not gaz.alternate_only(text)
+    )
+
+
+def _qualified(body: str, m: RawMention, gaz: Gazetteer) -> bool:
+    """A name followed by its state or country after a comma ("Bowling Green, Kentucky", "Matias Romero,
+    Oaxaca State"), the qualifier holding one of the gazetteer's places of that name: the name is that
+    place, however the model read it, even made of ordinary words or only a town's other name ("Bowling
+    Green"): the qualifier is evidence enough."""
+    text = body[m.start : m.end]
+    found = qualifier(gaz, body, m.end, text)
+    return found is not None and any(
+        p.geonameid != found[0].geonameid and _within(p, found[0]) for p in gaz.candidates(text)
+    )
+
+
+# What says that the name after it is a place: a word for a kind of place and "of" ("the town of", "the
+# nearby cities of"), a verb of going "to" ("moved to", "driving to"), or a person's home after a comma
+# ("Jane Doe, 34, of"); and after it, its kind of place ("Qamishli and other towns").
+_PLACE_WORDS_BEFORE = re.compile(
+    r"\b(?:(?:city|cities|towns?|villages?|suburbs?|hamlets?|municipality|port)\s+of"
+    r"|(?:move[ds]?|moving|driv(?:e|es|ing)|drove|travel(?:s|led|ed|ling|ing)?|fl(?:y|ies|ew|ying)"
+    r"|relocat(?:e|ed|es|ing)|return(?:s|ed|ing)?|head(?:s|ed|ing)|c(?:ome|omes|oming|ame)|went)\s+(?:back\s+)?to"
+    r"|,\s*(?:\d{1,3},\s*)?of)\s+$"
+)
+_PLACE_WORDS_AFTER = re.compile(r"\s+and\s+other\s+(?:cities|towns|villages|communities|places|areas)\b")
+
+
+def _place_words_around(body: str, m: RawMention) -> bool:
+    return bool(
+        _PLACE_WORDS_BEFORE.search(body[max(0, m.start - 40) : m.start])
+        or _PLACE_WORDS_AFTER.match(body, m.end)
+    )
 
 
 def _listed_with_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
