@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from transforms.entities import lexicon
+from transforms.entities import lexicon, warm_words
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import (
     Context,
@@ -341,6 +341,9 @@ def _within(p: Place, container: Place) -> bool:
 # no common word ("Union" in "European Union" is not Union, New Jersey); and a nationality word, which refers
 # to its country ("Syrian" in "Syrian Observatory for Human Rights").
 _NESTED_CITY_POPULATION = 100_000
+# The capitalised words among the commonest of news ("Commerce", "Pacific", "Washington"): inside a name such
+# a word means what news mostly means by it, not a small town of that name ("Chambers of Commerce").
+_NEWS_NAMES = frozenset(w for w in warm_words.load() if w[:1].isupper())
 _WORD = re.compile(r"[A-Z][\w'’.]*")
 _INITIALS = re.compile(r"(?:[A-Z]\.){2,}")
 _ARTICLES = {"The", "A", "An"}  # the organisation's own ("The New York Times"), not the place's
@@ -431,8 +434,8 @@ def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], sport
 
 def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) -> tuple[Place, str] | None:
     """The place (LOC) or nationality word's place (MISC) a run of words inside a name stands for, if it is
-    well known or a place the article itself names outside names ("Beverly Hills" in "Beverly Hills Police
-    Department" of a story from there)."""
+    well known, a place the article itself names outside names ("Beverly Hills" in "Beverly Hills Police
+    Department" of a story from there) or a town in a division the article names."""
     if " " not in text and text.casefold() in COMMON_WORDS and not text.isupper():  # "US" is no "us"
         return None
     if division_word(text):  # "Maryland" in "Maryland State Police": the word is the organisation's
@@ -453,6 +456,8 @@ def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) ->
         return place, "LOC"
     if place.kind == "city" and (place.population >= _NESTED_CITY_POPULATION or place.capital):
         return place, "LOC"
+    if place.kind == "city" and context.named_regions.get(place.region_key or "") and text not in _NEWS_NAMES:
+        return place, "LOC"  # a town of the state the article names ("Owensboro Public Schools")
     return None
 
 
@@ -550,13 +555,36 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
         if m.type == "PERSON" and len(words) >= 2:
             name_parts.update(fold(w) for w in words)
     ends = {m.end for m in mentions if m.type == "ORG"}
+    all_ends = {m.end for m in mentions}
     return [
         RawMention(m.start, m.end, "LOC")
         if m.type in ("PERSON", "ORG")
-        and (_qualified(body, m, gaz) or _one_word_place(body, m, gaz, name_parts, ends))
+        and (
+            _qualified(body, m, gaz)
+            or _division_qualifying(body, m, gaz, all_ends)
+            or _one_word_place(body, m, gaz, name_parts, ends)
+        )
         else m
         for m in mentions
     ]
+
+
+_QUALIFIER_END = re.compile(r"\s*(?:[.;:()\n]|$)")
+
+
+def _division_qualifying(body: str, m: RawMention, gaz: Gazetteer, ends: set[int]) -> bool:
+    """A division's name after a comma right after another name, ending the phrase ("Brands Hatch, Kent.",
+    "Knockhill, Fife;"): the county or state of the place before it, which the model may have read as
+    a team or a firm."""
+    gap = re.search(r"\s*,\s*$", body[max(0, m.start - 4) : m.start])
+    if gap is None or max(0, m.start - 4) + gap.start() not in ends:
+        return False
+    if not _QUALIFIER_END.match(body, m.end):
+        return False
+    text = body[m.start : m.end]
+    if ordinary_words(text) or gaz.alternate_only(text):
+        return False
+    return any(p.kind in ("admin1", "admin2") for p in gaz.candidates(text))
 
 
 def _one_word_place(body: str, m: RawMention, gaz: Gazetteer, name_parts: set[str], ends: set[int]) -> bool:
