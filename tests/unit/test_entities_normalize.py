@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.entities.normalize import acronym, initialism, normalize, trim
@@ -486,3 +486,159 @@ def test_a_known_place_listed_next_to_a_place_is_a_place(gaz, body, marked, plac
 def test_a_person_not_listed_with_places_or_known_by_a_longer_name_stays_a_person(gaz, body, marked, person):
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got[person].type == "PERSON"
+
+
+_SPORTS = "The striker scored two goals in the second half; the coach praised the goalkeeper after the game. "
+_SPORTS += "It was their third victory of the season, and the championship race is open. "
+
+
+def _places(clusters) -> dict[str, list[tuple[str, int, bool]]]:
+    """Each place entity's first mention's text and its mentions as (text, start, nested)."""
+    return {
+        c.mentions[0].text: [(m.text, m.start, m.nested) for m in c.mentions]
+        for c in clusters
+        if c.type == "LOC" and c.place is not None
+    }
+
+
+def test_a_team_named_for_its_town_is_also_a_metonymic_mention_of_the_town(gaz):
+    body = _SPORTS + "Liverpool beat Everton 3-0."
+    start = body.index("Liverpool")
+    got = normalize(body, mentions(body, [("Liverpool", "ORG"), ("Everton", "ORG")]), gaz)
+    assert [c.type for c in got if c.mentions[0].text == "Liverpool" and not c.mentions[0].nested] == ["ORG"]
+    assert _places(got)["Liverpool"] == [("Liverpool", start, True)]  # the team's own offsets
+
+
+def test_a_company_named_like_a_town_is_no_mention_of_it_outside_sports(gaz):
+    body = "Toyota raised its prices. Kawasaki said its profit fell. NATO met on Friday."
+    got = normalize(body, mentions(body, [("Toyota", "ORG"), ("Kawasaki", "ORG"), ("NATO", "ORG")]), gaz)
+    assert _places(got) == {}
+    # an acronym stays the organisation's even in a sports report
+    body = _SPORTS + "NATO met on Friday."
+    assert _places(normalize(body, mentions(body, [("NATO", "ORG")]), gaz)) == {}
+
+
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        ("Tamil Nadu on Saturday moved the Supreme Court.", "Tamil Nadu"),  # a state's government
+        ("The Montgomery County Democrats will host the forum.", "Montgomery County"),
+    ],
+)
+def test_a_division_named_as_an_organisation_is_a_metonymic_mention_of_it(gaz, body, name):
+    got = _places(normalize(body, mentions(body, [(name, "ORG")]), gaz))
+    assert got[name] == [(name, body.index(name), True)]
+
+
+@pytest.mark.parametrize(
+    "body,name,country,admin1",
+    [
+        ("It will be built at GM's Bowling Green, Kentucky facility.", "Bowling Green", "US", "KY"),
+        ("Migrants camped out in Matias Romero, Oaxaca State, on Wednesday.", "Matias Romero", "MX", "20"),
+    ],
+)
+def test_a_person_or_organisation_followed_by_its_state_is_the_place(gaz, body, name, country, admin1):
+    got = by_name(normalize(body, mentions(body, [(name, "PERSON")]), gaz))
+    (place,) = [c for c in got.values() if c.mentions[0].text == name]
+    assert place.type == "LOC" and (place.place.country, place.place.admin1) == (country, admin1)
+
+
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        ("Instead of driving to Castlegar, people will visit the office.", "Castlegar"),
+        ("They moved to Thornhill before the war.", "Thornhill"),
+        ("Alerts went out in the nearby cities of Suwon and Incheon.", "Suwon"),
+        ("Miss Abdhou, of Hayes, was not a target.", "Hayes"),
+        ("Jane Roe, 34, of Coggeshall, was hurt.", "Coggeshall"),
+        ("In Syria, Turkey fired on Afrin and other towns.", "Afrin"),  # only a town's other name
+        ("Troops reached the town of Manbij.", "Manbij"),
+    ],
+)
+def test_a_name_after_words_for_going_there_or_a_kind_of_place_is_the_place(gaz, body, name):
+    got = normalize(
+        body, mentions(body, [(name, "PERSON"), ("Abdhou", "PERSON"), ("Jane Roe", "PERSON")]), gaz
+    )
+    (place,) = [c for c in got if c.mentions[0].text == name]
+    assert place.type == "LOC"
+
+
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        ("She talked to Hayes about it.", "Hayes"),  # no verb of going
+        ("He moved to Google last year.", "Google"),  # a brand that is only a town's other name
+        ("The team came to Smith's aid.", "Smith"),  # a possessive
+    ],
+)
+def test_a_person_after_other_words_stays_a_person(gaz, body, name):
+    got = normalize(body, mentions(body, [(name, "PERSON")]), gaz)
+    (person,) = [c for c in got if c.mentions[0].text == name]
+    assert person.type == "PERSON"
+
+
+def test_a_division_ending_a_phrase_after_a_name_and_a_comma_is_the_place(gaz):
+    body = "7/8 April: Brands Hatch Indy, Kent. 25/26 August: Knockhill, Fife; then Apple, Google."
+    marked = [("Brands Hatch Indy", "LOC"), ("Kent", "ORG"), ("Knockhill", "LOC"), ("Fife", "ORG")]
+    got = by_name(normalize(body, mentions(body, marked + [("Apple", "ORG"), ("Google", "ORG")]), gaz))
+    assert got["Kent"].type == "LOC" and got["Kent"].place.kind == "admin2"
+    assert got["Fife"].type == "LOC" and got["Fife"].place.country == "GB"
+    assert got["Google"].type == "ORG"
+
+
+def test_a_town_in_a_name_is_nested_where_the_article_names_its_state(gaz):
+    body = "Kentucky schools got funds. Superintendents for Owensboro Public Schools agreed."
+    got = _nested(
+        normalize(body, mentions(body, [("Kentucky", "LOC"), ("Owensboro Public Schools", "ORG")]), gaz)
+    )
+    assert got["Owensboro"] == ("Owensboro", [("Owensboro", body.index("Owensboro"))])
+    # one of news' commonest capitalised words is what news means by it, not a small town of that name
+    body = "Texas firms met. The Association of German Chambers of Commerce agreed."
+    marked = [("Texas", "LOC"), ("Association of German Chambers of Commerce", "ORG")]
+    assert "Commerce" not in _nested(normalize(body, mentions(body, marked), gaz))
+
+
+def test_a_division_geonames_names_with_its_word_keeps_the_word_when_nested(gaz):
+    body = "The Osun State Police Command said so. The Maryland State Police agreed."
+    marked = [("Osun State Police Command", "ORG"), ("Maryland State Police", "ORG")]
+    got = {place: texts for place, texts in _nested(normalize(body, mentions(body, marked), gaz)).values()}
+    assert got["Osun"] == [("Osun State", body.index("Osun"))]
+    assert got["Maryland"] == [("Maryland", body.index("Maryland"))]
+
+
+_NAMES = ["Liverpool", "Kent", "Hayes", "Toyota", "Smith", "Osun State", "Owensboro", "NATO", "Georgia"]
+_FRAMES = ["{} beat Leeds.", "moved to {}.", "Jo Roe, of {}, said.", "Knockhill, {}.", "the {} Police said."]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_FRAMES), st.sampled_from(_NAMES), st.sampled_from(["ORG", "PERSON", "LOC"])
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_nested_mentions_lie_inside_another_entity_s_mention(gaz, parts, sports):
+    """Whatever the sentences and the model's types: every mention indexes the body, and every nested
+    mention lies inside (or is the whole of) a mention of another entity."""
+    body, marked = (_SPORTS if sports else ""), []
+    for frame, name, type_ in parts:
+        body += frame.format(name) + " "
+        marked.append((name, type_))
+    raw = sorted(
+        {(m.start, m.end, m.type): m for m in mentions(body, marked)}.values(), key=lambda m: m.start
+    )
+    got = normalize(body, raw, gaz)
+    for c in got:
+        for m in c.mentions:
+            assert body[m.start : m.end] == m.text
+            if m.nested:
+                assert any(
+                    o.start <= m.start and m.end <= o.end and not o.nested
+                    for other in got
+                    if other is not c
+                    for o in other.mentions
+                ), (m, body)

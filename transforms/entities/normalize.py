@@ -415,18 +415,19 @@ def _places_inside(
 
 
 def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], sports: bool) -> Place | None:
-    """The place an organisation's whole name is, where the organisation is named by its place: a team
-    by its town ("Liverpool won 3-0", in a sports report), a government or council by its country, state or
-    town ("Tamil Nadu moved the Supreme Court"): the metonymic toponyms of Gritta et al.'s taxonomy, which a
-    reader still locates there. Only a country, continent or first-level division, or a well-known town
-    (``_well_known``) in a sports report or one the article also names as a place, and not in capitals: a
-    company named like a town ("Toyota", "Orange") or an acronym spelt like one ("NATO") is no mention of it."""
+    """The place an organisation's whole name is, where the organisation is named by its place: a team by
+    its town ("Liverpool won 3-0", in a sports report), a government or council by its country, state,
+    county or town ("Tamil Nadu moved the Supreme Court"): the metonymic toponyms of Gritta et al.'s
+    taxonomy, which a reader still locates there. A country, continent, first-level division or county named
+    with its word ("Montgomery County") always; a well-known town (``_well_known``) only in a sports report
+    or where the article also names it as a place, and not in capitals: a company named like a town
+    ("Toyota", "Orange") or an acronym spelt like one ("NATO") is no mention of it."""
     found = _well_known(gaz, text, context, named)
     if found is None or found[1] != "LOC" or gaz.demonym(text) is not None:
         return None
     place = found[0]
-    if place.kind in ("country", "continent", "admin1"):
-        return place
+    if place.kind in ("country", "continent", "admin1") or place.kind == "admin2" and " " in text:
+        return place  # no firm is named "Montgomery County": that is its government
     if text.isupper():  # an organisation's acronym ("NATO", "TASS"), whatever town shares its letters
         return None
     return place if sports or place.geonameid in named else None
@@ -438,7 +439,9 @@ def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) ->
     Department" of a story from there) or a town in a division the article names."""
     if " " not in text and text.casefold() in COMMON_WORDS and not text.isupper():  # "US" is no "us"
         return None
-    if division_word(text):  # "Maryland" in "Maryland State Police": the word is the organisation's
+    if division_word(text) and not any(p.kind == "admin1" for p in gaz.candidates(text)):
+        # "Maryland" in "Maryland State Police": the word is the organisation's, unless GeoNames names the
+        # division with it ("Osun State" in "Osun State Police Command")
         return None
     place = resolve(gaz, text, context)
     whose = gaz.demonym(text)  # a country's or continent's nationality word ("European Central Bank")
@@ -597,14 +600,16 @@ def _one_word_place(body: str, m: RawMention, gaz: Gazetteer, name_parts: set[st
         return True
     if not candidates:
         return False
-    if (
-        m.type == "PERSON"
-        and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
-        and not re.match(r"['’]s?\b", body[m.end : m.end + 2])
+    if _KIND_OF_PLACE_BEFORE.search(body[max(0, m.start - 40) : m.start]) or _KIND_OF_PLACE_AFTER.match(
+        body, m.end
     ):
+        return True  # "the town of Afrin": a town's other name too (GeoNames' is "‘Afrīn")
+    if re.match(r"['’]s?\b", body[m.end : m.end + 2]):
+        return False  # "came to Smith's aid"
+    if m.type == "PERSON" and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start]):
         return True
     return (
-        (_locating(body, m, ends) or _place_words_around(body, m))
+        (_locating(body, m, ends) or _GOING_TO.search(body[max(0, m.start - 40) : m.start]) is not None)
         and not ordinary_words(text)
         and not gaz.alternate_only(text)
     )
@@ -623,22 +628,18 @@ def _qualified(body: str, m: RawMention, gaz: Gazetteer) -> bool:
 
 
 # What says that the name after it is a place: a word for a kind of place and "of" ("the town of", "the
-# nearby cities of"), a verb of going "to" ("moved to", "driving to"), or a person's home after a comma
-# ("Jane Doe, 34, of"); and after it, its kind of place ("Qamishli and other towns").
-_PLACE_WORDS_BEFORE = re.compile(
-    r"\b(?:(?:city|cities|towns?|villages?|suburbs?|hamlets?|municipality|port)\s+of"
-    r"|(?:move[ds]?|moving|driv(?:e|es|ing)|drove|travel(?:s|led|ed|ling|ing)?|fl(?:y|ies|ew|ying)"
+# nearby cities of"), and after it, its kind of place ("Qamishli and other towns"); less surely, a verb of
+# going "to" ("moved to", "driving to": "moved to Google" is a job), or a person's home after a comma ("Jane
+# Doe, 34, of").
+_KIND_OF_PLACE_BEFORE = re.compile(
+    r"\b(?:city|cities|towns?|villages?|suburbs?|hamlets?|municipality|port)\s+of\s+$", re.IGNORECASE
+)
+_KIND_OF_PLACE_AFTER = re.compile(r"\s+and\s+other\s+(?:cities|towns|villages|communities|places|areas)\b")
+_GOING_TO = re.compile(
+    r"(?:\b(?:move[ds]?|moving|driv(?:e|es|ing)|drove|travel(?:s|led|ed|ling|ing)?|fl(?:y|ies|ew|ying)"
     r"|relocat(?:e|ed|es|ing)|return(?:s|ed|ing)?|head(?:s|ed|ing)|c(?:ome|omes|oming|ame)|went)\s+(?:back\s+)?to"
     r"|,\s*(?:\d{1,3},\s*)?of)\s+$"
 )
-_PLACE_WORDS_AFTER = re.compile(r"\s+and\s+other\s+(?:cities|towns|villages|communities|places|areas)\b")
-
-
-def _place_words_around(body: str, m: RawMention) -> bool:
-    return bool(
-        _PLACE_WORDS_BEFORE.search(body[max(0, m.start - 40) : m.start])
-        or _PLACE_WORDS_AFTER.match(body, m.end)
-    )
 
 
 def _listed_with_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
