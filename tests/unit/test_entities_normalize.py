@@ -642,3 +642,15 @@ def test_nested_mentions_lie_inside_another_entity_s_mention(gaz, parts, sports)
                     if other is not c
                     for o in other.mentions
                 ), (m, body)
+
+
+def test_a_small_town_abroad_alone_in_its_country_is_located_in_the_article_s_focus(gaz):
+    body = "Crews in Leeds and York cleared snow. A van stalled near Heathrow on Friday."
+    marked = [("Leeds", "LOC"), ("York", "LOC"), ("Heathrow", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Heathrow"].place is None  # not Heathrow, Florida
+    assert got["Heathrow"].within is not None and got["Heathrow"].within.country == "GB"
+    # a town abroad the article also places in its country keeps its link
+    body = "Crews in Leeds and York cleared snow. In Florida, Heathrow stayed dry."
+    got = by_name(normalize(body, mentions(body, marked + [("Florida", "LOC")]), gaz))
+    assert got["Heathrow"].place is not None and got["Heathrow"].place.country == "US"

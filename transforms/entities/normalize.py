@@ -210,6 +210,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
     """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
     Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
+    _unlink_stray_towns(clusters)
     placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
     where = focus(placed)
     for c in clusters:
@@ -219,6 +220,31 @@ def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) 
             c.within = where
         elif (part := named_part(c.name)) is not None:
             c.within = resolve(gaz, part, context) or gaz.demonym(part)
+
+
+def _unlink_stray_towns(clusters: list[Cluster]) -> None:
+    """A small town abroad that is the article's only place in its country, in an article whose places lie
+    in another country, is more likely a place the gazetteer lacks there ("Heathrow" in a London story is
+    no Heathrow, Florida; "Chartres" in a New Orleans one is its street) than a stray namesake: it gets no
+    link, and is then located in the article's focus like any unknown place."""
+    places = [c.place for c in clusters if c.type in ("LOC", "MISC") and c.place is not None]
+    countries = Counter(p.country for p in {p.geonameid: p for p in places}.values())
+    home, distinct = countries.most_common(1)[0] if countries else (None, 0)
+    if distinct < 2:
+        return
+    for c in clusters:
+        p = c.place
+        if (
+            c.type == "LOC"
+            and p is not None
+            and p.kind == "city"
+            and not p.capital
+            and p.population < _NESTED_CITY_POPULATION
+            and p.country != home
+            and countries[p.country] == 1
+            and not any(m.nested for m in c.mentions)
+        ):
+            c.place = None
 
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
