@@ -553,6 +553,7 @@ def test_a_person_or_organisation_followed_by_its_state_is_the_place(gaz, body, 
         ("Jane Roe, 34, of Coggeshall, was hurt.", "Coggeshall"),
         ("In Syria, Turkey fired on Afrin and other towns.", "Afrin"),  # only a town's other name
         ("Troops reached the town of Manbij.", "Manbij"),
+        ("Shelling hit eastern Ghouta again.", "Ghouta"),  # a place the gazetteer lacks
     ],
 )
 def test_a_name_after_words_for_going_there_or_a_kind_of_place_is_the_place(gaz, body, name):
@@ -654,3 +655,11 @@ def test_a_small_town_abroad_alone_in_its_country_is_located_in_the_article_s_fo
     body = "Crews in Leeds and York cleared snow. In Florida, Heathrow stayed dry."
     got = by_name(normalize(body, mentions(body, marked + [("Florida", "LOC")]), gaz))
     assert got["Heathrow"].place is not None and got["Heathrow"].place.country == "US"
+
+
+def test_a_place_the_gazetteer_lacks_after_a_direction_is_located_in_the_focus(gaz):
+    body = "Shelling hit eastern Ghouta near Damascus and Douma. Ghouta was quiet later."
+    marked = [("Ghouta", "PERSON"), ("Damascus", "LOC"), ("Douma", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Ghouta"].type == "LOC" and len(got["Ghouta"].mentions) == 2
+    assert got["Ghouta"].place is None and got["Ghouta"].within.country == "SY"

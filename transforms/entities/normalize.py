@@ -624,12 +624,14 @@ def _one_word_place(body: str, m: RawMention, gaz: Gazetteer, name_parts: set[st
     candidates = gaz.candidates(text)
     if any(p.kind == "country" or p.capital for p in candidates):
         return True
-    if not candidates:
-        return False
     if _KIND_OF_PLACE_BEFORE.search(body[max(0, m.start - 40) : m.start]) or _KIND_OF_PLACE_AFTER.match(
         body, m.end
     ):
-        return True  # "the town of Afrin": a town's other name too (GeoNames' is "‘Afrīn")
+        # "the town of Afrin" (a town's other name: GeoNames' is "‘Afrīn"), "eastern Ghouta" (a place the
+        # gazetteer lacks, which is then located in the article's focus)
+        return True
+    if not candidates:
+        return False
     if re.match(r"['’]s?\b", body[m.end : m.end + 2]):
         return False  # "came to Smith's aid"
     if m.type == "PERSON" and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start]):
@@ -654,11 +656,12 @@ def _qualified(body: str, m: RawMention, gaz: Gazetteer) -> bool:
 
 
 # What says that the name after it is a place: a word for a kind of place and "of" ("the town of", "the
-# nearby cities of"), and after it, its kind of place ("Qamishli and other towns"); less surely, a verb of
+# nearby cities of") or a direction in lower case ("eastern Ghouta"), and after it, its kind of place ("Qamishli and other towns"); less surely, a verb of
 # going "to" ("moved to", "driving to": "moved to Google" is a job), or a person's home after a comma ("Jane
 # Doe, 34, of").
 _KIND_OF_PLACE_BEFORE = re.compile(
-    r"\b(?:city|cities|towns?|villages?|suburbs?|hamlets?|municipality|port)\s+of\s+$", re.IGNORECASE
+    r"\b(?:(?:[Cc]ity|[Cc]ities|[Tt]owns?|[Vv]illages?|[Ss]uburbs?|[Hh]amlets?|[Mm]unicipality|[Pp]ort)\s+of"
+    r"|(?:north|south|east|west)(?:-?(?:east|west))?(?:ern)?|central)\s+$"
 )
 _KIND_OF_PLACE_AFTER = re.compile(r"\s+and\s+other\s+(?:cities|towns|villages|communities|places|areas)\b")
 _GOING_TO = re.compile(
