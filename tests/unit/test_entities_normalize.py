@@ -663,3 +663,10 @@ def test_a_place_the_gazetteer_lacks_after_a_direction_is_located_in_the_focus(g
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["Ghouta"].type == "LOC" and len(got["Ghouta"].mentions) == 2
     assert got["Ghouta"].place is None and got["Ghouta"].within.country == "SY"
+
+
+def test_an_initialism_of_a_country_whose_people_the_article_names_is_the_country(gaz):
+    body = "Millions of South Africans rely on it. SA holds vast platinum reserves."
+    got = by_name(normalize(body, mentions(body, [("South Africans", "MISC")]), gaz))
+    assert got["South Africa"].type == "LOC" and [m.text for m in got["South Africa"].mentions] == ["SA"]
+    assert got["South Africa"].place.country == "ZA"

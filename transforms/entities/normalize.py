@@ -334,8 +334,8 @@ def initialism(name: str) -> list[str]:
 def _initialisms(
     body: str, mentions: list[RawMention], gaz: Gazetteer
 ) -> tuple[list[RawMention], dict[str, str]]:
-    """A place the article names in full ("South Africa", "Trinidad and Tobago") is also the place where the
-    article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
+    """A place the article names in full ("South Africa", "Trinidad and Tobago"), or whose people it names in
+    full ("South Africans"), is also the place where the article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
     an article that spells a place out and then abbreviates it means that place (as "EU" after "European
     Union" is that organisation). Also returns each initialism's full name."""
     short: dict[str, str] = {}
@@ -344,6 +344,11 @@ def _initialisms(
         if m.type == "LOC" and any(p.kind != "city" or " " in text for p in gaz.candidates(text)):
             for abbr in initialism(text):
                 short.setdefault(abbr, text)
+        elif m.type == "MISC" and " " in text:  # its people named in full ("South Africans")
+            whose = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
+            if whose is not None and whose.kind == "country":
+                for abbr in initialism(whose.name):
+                    short.setdefault(abbr, whose.name)
     if not short:
         return mentions, short
     out = [
