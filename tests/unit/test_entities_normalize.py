@@ -543,6 +543,13 @@ def test_a_person_or_organisation_followed_by_its_state_is_the_place(gaz, body, 
     assert place.type == "LOC" and (place.place.country, place.place.admin1) == (country, admin1)
 
 
+def test_a_club_with_its_country_in_parentheses_stays_the_club(gaz):
+    body = "Group C\nVilleurbanne ( France ) 9 6 3 15\nBarcelona ( Spain ) 9 4 5 13\n"
+    marked = [("Villeurbanne", "ORG"), ("Barcelona", "ORG"), ("France", "LOC"), ("Spain", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Villeurbanne"].type == "ORG"
+
+
 @pytest.mark.parametrize(
     "body,name",
     [

@@ -652,8 +652,11 @@ def _qualified(body: str, m: RawMention, gaz: Gazetteer) -> bool:
     """A name followed by its state or country after a comma ("Bowling Green, Kentucky", "Matias Romero,
     Oaxaca State"), the qualifier holding one of the gazetteer's places of that name: the name is that
     place, however the model read it, even made of ordinary words or only a town's other name ("Bowling
-    Green"): the qualifier is evidence enough."""
+    Green"): the qualifier is evidence enough. Not one in parentheses: "Barcelona (Spain)" in a table of
+    results is the club and its country."""
     text = body[m.start : m.end]
+    if not body[m.end : m.end + 2].lstrip().startswith(","):
+        return False
     found = qualifier(gaz, body, m.end, text)
     return found is not None and any(
         p.geonameid != found[0].geonameid and _within(p, found[0]) for p in gaz.candidates(text)
