@@ -677,3 +677,24 @@ def test_an_initialism_of_a_country_whose_people_the_article_names_is_the_countr
     got = by_name(normalize(body, mentions(body, [("South Africans", "MISC")]), gaz))
     assert got["South Africa"].type == "LOC" and [m.text for m in got["South Africa"].mentions] == ["SA"]
     assert got["South Africa"].place.country == "ZA"
+
+
+def test_numbered_streets_and_roads_are_places_located_in_the_focus(gaz):
+    body = (
+        "Harare's Third Street will be renamed. The A417 will close; traffic goes via the A436, A40 and A429. "
+        "He was arrested on 14th St. in Harare. Print it on A4 paper. It angers the M5-RFP coalition."
+    )
+    got = by_name(normalize(body, mentions(body, [("Harare", "LOC")]), gaz))
+    for name in ("Third Street", "A417", "A436", "A40", "A429", "14th St."):
+        assert got[name].type == "LOC" and got[name].place is None, name
+        assert got[name].within is not None and got[name].within.country == "ZW", name
+    assert "A4" not in got and "M5" not in got  # a paper size and part of a coalition's name, not roads
+
+
+def test_a_road_inside_a_recognised_name_is_left_to_it(gaz):
+    body = "The M4 Corridor Group met on the M4."
+    got = normalize(body, mentions(body, [("M4 Corridor Group", "ORG")]), gaz)
+    assert [(m.text, c.type) for c in got for m in c.mentions if not m.nested] == [
+        ("M4 Corridor Group", "ORG"),
+        ("M4", "LOC"),
+    ]

@@ -135,6 +135,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
     mentions, datelines = _datelines(body, mentions, gaz)
+    mentions = _roads(body, mentions)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
@@ -301,6 +302,42 @@ def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[l
     taken = covered(len(body), kept)
     added = [d for d in found if not any(taken[d.start : d.end])]
     return sorted(kept + added, key=lambda m: m.start), [body[d.start : d.end] for d in found]
+
+
+# Streets numbered in words or digits ("Third Street", "14th St.") and numbered roads ("the A417", "I-95",
+# "Route 66"), which a model trained on names rarely reads as names.
+_ORDINAL = r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth|Eleventh|Twelfth|\d{1,3}(?:st|nd|rd|th))"
+_NUMBERED_STREET = re.compile(
+    rf"\b{_ORDINAL}\s+(?:[Ss]treet|St\.|Avenue|Ave\.|Road|Rd\.|Boulevard|Blvd\.|Lane|Drive|Place|Terrace)"
+)
+_ROAD = re.compile(
+    r"\b(?:[AM]\d{1,4}|I-\d{1,3}|Interstate \d{1,3}|(?:State )?(?:Route|Highway) \d{1,4})\b(?![-/]\w)"
+)  # not part of a longer code ("the M5-RFP coalition")
+_PAPER_AFTER = re.compile(
+    r"\s+(?:paper|size|sheets?|format|envelopes?|pages?)\b", re.IGNORECASE
+)  # "on A4 paper"
+_ROAD_BEFORE = re.compile(r"\b(?:the|on|along|via|off)\s+$", re.IGNORECASE)
+
+
+def _roads(body: str, mentions: list[RawMention]) -> list[RawMention]:
+    """Numbered streets and roads as place mentions where recognition left them out: a street numbered in
+    words or digits ("Third Street", "14th St."), and a numbered road after "the", "on", "along", "via" or
+    "off", or listed after another ("via the A436, A40 and A429"); a bare "A4" is a paper size."""
+    taken = covered(len(body), mentions)
+    found = [RawMention(h.start(), h.end(), "LOC") for h in _NUMBERED_STREET.finditer(body)]
+    last_end = -1
+    for h in _ROAD.finditer(body):
+        if _PAPER_AFTER.match(body, h.end()):
+            continue
+        if _ROAD_BEFORE.search(body[max(0, h.start() - 8) : h.start()]) or (
+            last_end >= 0 and listed_next(body, last_end, h.start())
+        ):
+            found.append(RawMention(h.start(), h.end(), "LOC"))
+            last_end = h.end()
+    added = [f for f in found if not any(taken[f.start : f.end])]
+    if not added:
+        return mentions
+    return sorted(mentions + added, key=lambda m: m.start)
 
 
 def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
