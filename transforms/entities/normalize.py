@@ -434,7 +434,9 @@ def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Co
             continue
         for m in list(c.mentions):
             inside = _places_inside(m, gaz, context, named)
-            if c.type == "ORG" and (whole := _metonym(m.text, gaz, context, named, sports)) is not None:
+            if c.type == "ORG" and (
+                whole := _metonym(m.text, gaz, context, named, sports or _no_firm(c, body))
+            ):
                 inside.append((m.start, m.end, whole, "LOC"))
             for start, end, place, type_ in inside:
                 if unknown_place and type_ != "LOC":
@@ -482,14 +484,15 @@ def _places_inside(
     return out
 
 
-def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], sports: bool) -> Place | None:
+def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], no_firm: bool) -> Place | None:
     """The place an organisation's whole name is, where the organisation is named by its place: a team by
-    its town ("Liverpool won 3-0", in a sports report), a government or council by its country, state,
-    county or town ("Tamil Nadu moved the Supreme Court"): the metonymic toponyms of Gritta et al.'s
-    taxonomy, which a reader still locates there. A country, continent, first-level division or county named
-    with its word ("Montgomery County") always; a well-known town (``_well_known``) only in a sports report
-    or where the article also names it as a place, and not in capitals: a company named like a town
-    ("Toyota", "Orange") or an acronym spelt like one ("NATO") is no mention of it."""
+    its town ("Liverpool won 3-0"), a government or council by its country, state, county or town ("Tamil
+    Nadu moved the Supreme Court"): the metonymic toponyms of Gritta et al.'s taxonomy, which a reader still
+    locates there. A country, continent, first-level division or county named with its word ("Montgomery
+    County") always; a well-known town (``_well_known``) only where nothing says it is a firm (``no_firm``:
+    a sports report, or no company's cue after any of its mentions) or where the article also names the town
+    as a place, and never a name in capitals: a company named like a town ("Toyota raised its prices") or an
+    acronym spelt like one ("NATO") is no mention of it."""
     found = _well_known(gaz, text, context, named)
     if found is None or found[1] != "LOC" or gaz.demonym(text) is not None:
         return None
@@ -498,7 +501,12 @@ def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], sport
         return place  # no firm is named "Montgomery County": that is its government
     if text.isupper():  # an organisation's acronym ("NATO", "TASS"), whatever town shares its letters
         return None
-    return place if sports or place.geonameid in named else None
+    return place if no_firm or place.geonameid in named else None
+
+
+def _no_firm(cluster: Cluster, body: str) -> bool:
+    """Whether no mention of an organisation is followed by a company's cue ("its", "shares", "company")."""
+    return not any(_ORG_CUE.search(body[m.end : m.end + _CUE_WINDOW]) for m in cluster.mentions)
 
 
 def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) -> tuple[Place, str] | None:
