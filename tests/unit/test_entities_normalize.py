@@ -707,3 +707,28 @@ def test_a_road_inside_a_recognised_name_is_left_to_it(gaz):
         ("M4 Corridor Group", "ORG"),
         ("M4", "LOC"),
     ]
+
+
+@pytest.mark.parametrize(
+    "body,name,type_",
+    [
+        ("Lake Manassas is a 770-acre public reservoir.", "Lake Manassas", "ORG"),
+        ("This stretch, formerly Rue Casa Calvo, is quiet.", "Rue Casa Calvo", "PERSON"),
+        ("Banners hung over the spectacular Meydan Racecourse.", "Meydan Racecourse", "PERSON"),
+        ("The Scout camp sits by Glenrock Lagoon.", "Glenrock Lagoon", "PERSON"),
+    ],
+)
+def test_a_name_made_as_a_natural_feature_s_or_ground_s_is_a_place(gaz, body, name, type_):
+    got = by_name(normalize(body, mentions(body, [(name, type_)]), gaz))
+    assert got[name].type == "LOC"
+
+
+def test_a_person_or_organisation_with_a_feature_word_elsewhere_keeps_its_type(gaz):
+    body = "Ricki Lake spoke to Bay Area Rapid Transit and Lake Forest Capital Partners LLC."
+    marked = [
+        ("Ricki Lake", "PERSON"),
+        ("Bay Area Rapid Transit", "ORG"),
+        ("Lake Forest Capital Partners LLC", "ORG"),
+    ]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Ricki Lake"].type == "PERSON" and got["Bay Area Rapid Transit"].type == "ORG"

@@ -129,6 +129,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
+    mentions = [_natural_feature(body, m) for m in mentions]
     mentions = _places_not_people(body, mentions, gaz)
     mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
@@ -609,6 +610,7 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         m.type in ("LOC", "MISC")
         and len(words) >= 2
         and not is_event(words)
+        and words[0].casefold() not in _FEATURE_FIRST  # "Lake Manassas" is no team of a town called Lake
         and len(words[-1]) > 3
         and words[-1][0].isupper()
         and words[-1].endswith("s")
@@ -664,6 +666,26 @@ def _division_qualifying(body: str, m: RawMention, gaz: Gazetteer, ends: set[int
     if ordinary_words(text) or gaz.alternate_only(text):
         return False
     return any(p.kind in ("admin1", "admin2") for p in gaz.candidates(text))
+
+
+# Words that open or end the names of natural features and grounds, never a person's: "Lake Manassas",
+# "Rue Casa Calvo", "Faubourg Marigny", "Glenrock Lagoon", "Meydan Racecourse" (LOC in CoNLL-2003's reading).
+_FEATURE_FIRST = {"lake", "mount", "mt.", "rue", "faubourg", "loch", "lac", "cape"}
+_FEATURE_LAST = {"lagoon", "racecourse", "reservoir", "canal", "harbour", "harbor"}  # not "Lake": Ricki Lake
+
+
+def _natural_feature(body: str, m: RawMention) -> RawMention:
+    """A "person" or two-word "organisation" named as a natural feature is ("Lake ...", "Rue ...") is that
+    place, and so is a "person" ending as one does ("... Lagoon"): a place the gazetteer may lack, then
+    located in the article's focus."""
+    words = body[m.start : m.end].split()
+    if m.type not in ("PERSON", "ORG") or len(words) < 2:
+        return m
+    if m.type == "ORG" and len(words) > 2:
+        return m  # "Lake Forest Capital Partners LLC", "Mount Sinai Hospital"
+    if words[0].casefold() in _FEATURE_FIRST or m.type == "PERSON" and words[-1].casefold() in _FEATURE_LAST:
+        return RawMention(m.start, m.end, "LOC")
+    return m
 
 
 def _one_word_place(body: str, m: RawMention, gaz: Gazetteer, name_parts: set[str], ends: set[int]) -> bool:
