@@ -732,3 +732,11 @@ def test_a_person_or_organisation_with_a_feature_word_elsewhere_keeps_its_type(g
     ]
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["Ricki Lake"].type == "PERSON" and got["Bay Area Rapid Transit"].type == "ORG"
+
+
+def test_mentions_joined_by_a_hyphen_into_a_place_s_name_are_that_place(gaz):
+    body = "Hotel rents remain high in Gilgit-Baltistan. The Smith-Jones report agreed."
+    marked = [("Gilgit", "LOC"), ("Baltistan", "PERSON"), ("Smith", "PERSON"), ("Jones", "PERSON")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Gilgit-Baltistan"].type == "LOC" and got["Gilgit-Baltistan"].place.kind == "admin1"
+    assert "Gilgit" not in got and got["Smith"].type == "PERSON"

@@ -129,7 +129,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
-    mentions = [_natural_feature(body, m) for m in mentions]
+    mentions = _hyphen_joined_places(body, [_natural_feature(body, m) for m in mentions], gaz)
     mentions = _places_not_people(body, mentions, gaz)
     mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
@@ -686,6 +686,20 @@ def _natural_feature(body: str, m: RawMention) -> RawMention:
     if words[0].casefold() in _FEATURE_FIRST or m.type == "PERSON" and words[-1].casefold() in _FEATURE_LAST:
         return RawMention(m.start, m.end, "LOC")
     return m
+
+
+def _hyphen_joined_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """Two mentions joined by a hyphen that together are a division's, country's or town's name
+    ("Gilgit-Baltistan", which a model reads as "Gilgit" and a person "Baltistan") are one place mention."""
+    out: list[RawMention] = []
+    for m in sorted(mentions, key=lambda m: m.start):
+        if out and out[-1].end + 1 == m.start and body[out[-1].end] == "-":
+            joined = body[out[-1].start : m.end]
+            if any(p.kind in ("country", "admin1", "admin2", "city") for p in gaz.candidates(joined)):
+                out[-1] = RawMention(out[-1].start, m.end, "LOC")
+                continue
+        out.append(m)
+    return out
 
 
 def _one_word_place(body: str, m: RawMention, gaz: Gazetteer, name_parts: set[str], ends: set[int]) -> bool:
