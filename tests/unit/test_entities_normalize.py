@@ -521,8 +521,8 @@ def test_a_company_named_like_a_town_is_no_mention_of_it_outside_sports(gaz):
         "Liverpool"
     ]
     # an acronym stays the organisation's even in a sports report
-    body = _SPORTS + "NATO met on Friday."
-    assert _places(normalize(body, mentions(body, [("NATO", "ORG")]), gaz)) == {}
+    body = _SPORTS + "NATO met on Friday. EDO will drill."  # EDO: no Edo State of Nigeria
+    assert _places(normalize(body, mentions(body, [("NATO", "ORG"), ("EDO", "ORG")]), gaz)) == {}
 
 
 @pytest.mark.parametrize(

@@ -498,10 +498,10 @@ def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], no_fi
     if found is None or found[1] != "LOC" or gaz.demonym(text) is not None:
         return None
     place = found[0]
+    if text.isupper() and place.kind != "country":
+        return None  # an organisation's acronym ("NATO", "EDO"), whatever town or state shares its letters
     if place.kind in ("country", "continent", "admin1") or place.kind == "admin2" and " " in text:
         return place  # no firm is named "Montgomery County": that is its government
-    if text.isupper():  # an organisation's acronym ("NATO", "TASS"), whatever town shares its letters
-        return None
     return place if no_firm or place.geonameid in named else None
 
 
