@@ -492,8 +492,8 @@ def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], no_fi
     locates there. A country, continent, first-level division or county named with its word ("Montgomery
     County") always; a well-known town (``_well_known``) only where nothing says it is a firm (``no_firm``:
     a sports report, or no company's cue after any of its mentions) or where the article also names the town
-    as a place, and never a name in capitals: a company named like a town ("Toyota raised its prices") or an
-    acronym spelt like one ("NATO") is no mention of it."""
+    as a place; no name in capitals but a country's ("US"): a company named like a town ("Toyota raised its
+    prices") or an acronym spelt like a town or state ("NATO", "EDO") is no mention of it."""
     found = _well_known(gaz, text, context, named)
     if found is None or found[1] != "LOC" or gaz.demonym(text) is not None:
         return None
