@@ -40,11 +40,15 @@ GWN = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "geo" / 
 NO_COORD_TYPES = {"Demonym", "Homonym", "Language"}
 
 
-def predict(extractor: EntityExtractor, text: str) -> list[dict]:
+def predict(extractor: EntityExtractor, text: str) -> tuple[list[dict], dict[tuple[int, int], str]]:
+    """The toponyms ``score_geo.py`` reads, and the type of every other mention by its span (for the table
+    of missed spans)."""
     gaz = gazetteer()
     out = []
+    others: dict[tuple[int, int], str] = {}
     for e in extractor.extract(text, time_budget=120.0):
         if e.type != "LOC" and not (e.type == "MISC" and e.ids.geonames is not None):
+            others.update({(m.start, m.end): e.type for m in e.mentions})
             continue
         # a place the gazetteer lacks is mapped at the point of the place the article puts it in
         point_id = e.ids.geonames if e.ids.geonames is not None else e.located_in
@@ -59,7 +63,7 @@ def predict(extractor: EntityExtractor, text: str) -> list[dict]:
                     "lon": place.lon if place else None,
                 }
             )
-    return out
+    return out, others
 
 
 OUTCOMES = (
@@ -133,6 +137,57 @@ def print_breakdown(table: dict[str, Counter]) -> None:
     )
 
 
+def missed(articles: list[dict], preds: list[dict], others: list[dict]) -> dict[str, Counter]:
+    """Where the missed gold spans went: each by GeoWebNews's toponym type (Literal, Metonymic,
+    Embedded_Non_Lit...) and by what extraction made of that text: a mention of another type at the exact span
+    (ORG, PERSON, MISC), a mention overlapping it (a longer or shorter name), or nothing."""
+    table: dict[str, Counter] = defaultdict(Counter)
+    for a, p, o in zip(articles, preds, others, strict=True):
+        found = {(t["start"], t["end"]) for t in p["toponyms"]}
+        spans = found | set(o)
+        for t in a["toponyms"]:
+            if t["type"] in NO_COORD_TYPES or (t["start"], t["end"]) in found:
+                continue
+            if (kind := o.get((t["start"], t["end"]))) is not None:
+                outcome = f"read {kind}"
+            elif any(s < t["end"] and t["start"] < e for s, e in spans):
+                outcome = "overlapped"
+            else:
+                outcome = "nothing"
+            table[t["type"]][outcome] += 1
+    return table
+
+
+def spurious(articles: list[dict], preds: list[dict]) -> Counter:
+    """What the predicted spans that are no gold toponym are: a span overlapping a gold toponym (a boundary
+    error), the exact span of a toponym the scorer leaves out (demonym, language, homonym), a non-toponym
+    expression GeoWebNews annotates ("Non_Toponym": a person or organisation named like a place), or none."""
+    out: Counter = Counter()
+    for a, p in zip(articles, preds, strict=True):
+        gold = {(t["start"], t["end"]): t["type"] for t in a["toponyms"]}
+        other = {(t["start"], t["end"]): t["type"] for t in a.get("other_annotations", [])}
+        for t in p["toponyms"]:
+            span = (t["start"], t["end"])
+            if span in gold and gold[span] not in NO_COORD_TYPES:
+                continue
+            if span in gold:
+                out[f"left-out type ({gold[span]})"] += 1
+            elif span in other:
+                out[f"annotated {other[span]}"] += 1
+            elif any(s < span[1] and span[0] < e for s, e in gold):
+                out["overlaps a toponym"] += 1
+            else:
+                out["no annotation"] += 1
+    return out
+
+
+def print_table(title: str, table: dict[str, Counter], columns: list[str]) -> None:
+    print(title)
+    print(f"{'':22}" + "".join(f"{c:>14}" for c in columns) + "   total")
+    for kind, row in sorted(table.items(), key=lambda kv: -kv[1].total()):
+        print(f"{kind:22}" + "".join(f"{row[c]:>14}" for c in columns) + f"   {row.total():5}")
+
+
 def linking_alone(articles: list[dict]) -> tuple[int, int]:
     """Gold spans with an id whose name the linker resolves to that id, given the article's gold names."""
     gaz = gazetteer()
@@ -161,7 +216,9 @@ def main() -> None:
         articles = articles[: args.docs]
     extractor = EntityExtractor().load()
     t0 = time.process_time()
-    preds = [{"id": a["id"], "toponyms": predict(extractor, a["text"])} for a in articles]
+    predicted = [predict(extractor, a["text"]) for a in articles]
+    preds = [{"id": a["id"], "toponyms": t} for a, (t, _) in zip(articles, predicted, strict=True)]
+    others = [o for _, o in predicted]
     cpu = time.process_time() - t0
     out = args.out or Path(tempfile.mkstemp(suffix=".jsonl")[1])
     out.write_text("".join(json.dumps(p) + "\n" for p in preds), encoding="utf-8")
@@ -184,6 +241,14 @@ def main() -> None:
                 no_id += t["geonameid"] is None
     print(f"found toponyms with no id: {no_id / found if found else 0:.3f} ({no_id} of {found})")
     print_breakdown(breakdown(articles, preds))
+    lost = missed(articles, preds, others)
+    columns = sorted(
+        {c for row in lost.values() for c in row}, key=lambda c: -sum(r[c] for r in lost.values())
+    )
+    print_table("missed gold spans, by GeoWebNews type and what extraction made of them:", lost, columns)
+    print("predicted spans that are no scored toponym:")
+    for kind, n in spurious(articles, preds).most_common():
+        print(f"  {kind:40} {n:5}")
     ok, n = linking_alone(articles)
     print(f"linking alone (gold spans and names as context): {ok / n if n else 0:.3f} (n={n})")
     if args.out is None:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.entities.gazetteer import AP_ABBREVIATIONS, fold
-from transforms.entities.link import Context, context_of, entity_ids, resolve
+from transforms.entities.link import Context, context_of, entity_ids, qualifier, resolve
 from transforms.entities.rules import COMMON_WORDS
 
 
@@ -303,3 +303,12 @@ def test_a_dateline_names_a_town(gaz):
     datelined = context_of(gaz, names, datelines=["NEW YORK"])
     assert resolve(gaz, "New York", datelined).geonameid == 5128581
     assert resolve(gaz, "Georgia", context_of(gaz, ["Georgia"], datelines=["Georgia"])).kind == "country"
+
+
+def test_a_county_qualifies_a_town_inside_it(gaz):
+    body = "The road to Cirencester, Gloucestershire. Then to Paris, Gloucestershire."
+    end = body.index(",")
+    county, start, stop = qualifier(gaz, body, end, "Cirencester")
+    assert county.kind == "admin2" and body[start:stop] == "Gloucestershire"
+    # a county holding none of the name's readings qualifies nothing
+    assert qualifier(gaz, body, body.index(", Glouc", end + 1), "Paris") is None

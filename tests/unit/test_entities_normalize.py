@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.entities.normalize import acronym, initialism, normalize, trim
@@ -126,8 +126,12 @@ def test_a_place_also_read_as_a_team_is_two_entities(gaz):
     got = normalize(body, raw, gaz)
     places = [c for c in got if c.type == "LOC"]
     teams = [c for c in got if c.type == "ORG" and c.mentions[0].text == "New York"]
-    assert [m.text for m in places[0].mentions] == ["NEW YORK"] and places[0].place.geonameid == 5128581
+    assert [m.text for m in places[0].mentions if not m.nested] == ["NEW YORK"]
+    assert places[0].place.geonameid == 5128581
     assert len(teams) == 1 and len(teams[0].mentions) == 2 and teams[0].place is None
+    # the team named for its town is a metonymic mention of the town too, at the team's own offsets
+    nested = [(m.start, m.end) for m in places[0].mentions if m.nested]
+    assert nested == [(m.start, m.end) for m in teams[0].mentions]
 
 
 def test_a_lone_name_followed_by_its_is_an_organisation_and_by_he_a_person(gaz):
@@ -156,9 +160,11 @@ def test_a_known_place_read_as_an_organisation_after_in_is_the_place_unless_it_h
     body = "Benghazi FC lost in Benghazi. In Benghazi, Benghazi scored."
     got = normalize(body, mentions(body, [("Benghazi FC", "ORG"), ("Benghazi", "ORG")]), gaz)
     assert {c.type for c in got if not all(m.nested for m in c.mentions)} == {"ORG"}
-    # the city in the club's name is still linked, as a nested mention with its own offsets
+    # the city in the club's name is still linked, as a nested mention with its own offsets, and so is each
+    # "Benghazi" read as the club (a metonymic mention of the town)
     (city,) = [c for c in got if c.type == "LOC"]
-    assert [(m.text, m.start, m.nested) for m in city.mentions] == [("Benghazi", 0, True)]
+    starts = [i for i in range(len(body)) if body.startswith("Benghazi", i)]
+    assert [(m.text, m.start, m.nested) for m in city.mentions] == [("Benghazi", i, True) for i in starts]
     assert city.place.country == "LY"
 
 
@@ -482,3 +488,255 @@ def test_a_known_place_listed_next_to_a_place_is_a_place(gaz, body, marked, plac
 def test_a_person_not_listed_with_places_or_known_by_a_longer_name_stays_a_person(gaz, body, marked, person):
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got[person].type == "PERSON"
+
+
+_SPORTS = "The striker scored two goals in the second half; the coach praised the goalkeeper after the game. "
+_SPORTS += "It was their third victory of the season, and the championship race is open. "
+
+
+def _places(clusters) -> dict[str, list[tuple[str, int, bool]]]:
+    """Each place entity's first mention's text and its mentions as (text, start, nested)."""
+    return {
+        c.mentions[0].text: [(m.text, m.start, m.nested) for m in c.mentions]
+        for c in clusters
+        if c.type == "LOC" and c.place is not None
+    }
+
+
+def test_a_team_named_for_its_town_is_also_a_metonymic_mention_of_the_town(gaz):
+    body = _SPORTS + "Liverpool beat Everton 3-0."
+    start = body.index("Liverpool")
+    got = normalize(body, mentions(body, [("Liverpool", "ORG"), ("Everton", "ORG")]), gaz)
+    assert [c.type for c in got if c.mentions[0].text == "Liverpool" and not c.mentions[0].nested] == ["ORG"]
+    assert _places(got)["Liverpool"] == [("Liverpool", start, True)]  # the team's own offsets
+
+
+def test_a_company_named_like_a_town_is_no_mention_of_it_outside_sports(gaz):
+    body = "Toyota recalled a million cars. Toyota shares fell. Kawasaki said its profit fell. NATO met."
+    got = normalize(body, mentions(body, [("Toyota", "ORG"), ("Kawasaki", "ORG"), ("NATO", "ORG")]), gaz)
+    assert _places(got) == {}
+    # with no company's cue, a big town's name as an organisation is its club or council
+    body = "UEFA charged Liverpool after objects were thrown. Liverpool said it condemned the damage."
+    assert list(_places(normalize(body, mentions(body, [("Liverpool", "ORG"), ("UEFA", "ORG")]), gaz))) == [
+        "Liverpool"
+    ]
+    # an acronym stays the organisation's even in a sports report
+    body = _SPORTS + "NATO met on Friday. EDO will drill."  # EDO: no Edo State of Nigeria
+    assert _places(normalize(body, mentions(body, [("NATO", "ORG"), ("EDO", "ORG")]), gaz)) == {}
+
+
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        ("Tamil Nadu on Saturday moved the Supreme Court.", "Tamil Nadu"),  # a state's government
+        ("The Montgomery County Democrats will host the forum.", "Montgomery County"),
+    ],
+)
+def test_a_division_named_as_an_organisation_is_a_metonymic_mention_of_it(gaz, body, name):
+    got = _places(normalize(body, mentions(body, [(name, "ORG")]), gaz))
+    assert got[name] == [(name, body.index(name), True)]
+
+
+@pytest.mark.parametrize(
+    "body,name,country,admin1",
+    [
+        ("It will be built at GM's Bowling Green, Kentucky facility.", "Bowling Green", "US", "KY"),
+        ("Migrants camped out in Matias Romero, Oaxaca State, on Wednesday.", "Matias Romero", "MX", "20"),
+    ],
+)
+def test_a_person_or_organisation_followed_by_its_state_is_the_place(gaz, body, name, country, admin1):
+    got = by_name(normalize(body, mentions(body, [(name, "PERSON")]), gaz))
+    (place,) = [c for c in got.values() if c.mentions[0].text == name]
+    assert place.type == "LOC" and (place.place.country, place.place.admin1) == (country, admin1)
+
+
+def test_a_club_with_its_country_in_parentheses_stays_the_club(gaz):
+    body = "Group C\nVilleurbanne ( France ) 9 6 3 15\nBarcelona ( Spain ) 9 4 5 13\n"
+    marked = [("Villeurbanne", "ORG"), ("Barcelona", "ORG"), ("France", "LOC"), ("Spain", "LOC")]
+    got = normalize(body, mentions(body, marked), gaz)
+    assert [c.type for c in got if c.mentions[0].text == "Villeurbanne" and not c.mentions[0].nested] == [
+        "ORG"
+    ]
+
+
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        ("Instead of driving to Castlegar, people will visit the office.", "Castlegar"),
+        ("They moved to Thornhill before the war.", "Thornhill"),
+        ("Alerts went out in the nearby cities of Suwon and Incheon.", "Suwon"),
+        ("Miss Abdhou, of Hayes, was not a target.", "Hayes"),
+        ("Jane Roe, 34, of Coggeshall, was hurt.", "Coggeshall"),
+        ("In Syria, Turkey fired on Afrin and other towns.", "Afrin"),  # only a town's other name
+        ("Troops reached the town of Manbij.", "Manbij"),
+        ("Shelling hit eastern Ghouta again.", "Ghouta"),  # a place the gazetteer lacks
+    ],
+)
+def test_a_name_after_words_for_going_there_or_a_kind_of_place_is_the_place(gaz, body, name):
+    got = normalize(
+        body, mentions(body, [(name, "PERSON"), ("Abdhou", "PERSON"), ("Jane Roe", "PERSON")]), gaz
+    )
+    (place,) = [c for c in got if c.mentions[0].text == name]
+    assert place.type == "LOC"
+
+
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        ("She talked to Hayes about it.", "Hayes"),  # no verb of going
+        ("He moved to Google last year.", "Google"),  # a brand that is only a town's other name
+        ("The team came to Smith's aid.", "Smith"),  # a possessive
+    ],
+)
+def test_a_person_after_other_words_stays_a_person(gaz, body, name):
+    got = normalize(body, mentions(body, [(name, "PERSON")]), gaz)
+    (person,) = [c for c in got if c.mentions[0].text == name]
+    assert person.type == "PERSON"
+
+
+def test_a_division_ending_a_phrase_after_a_name_and_a_comma_is_the_place(gaz):
+    body = "7/8 April: Brands Hatch Indy, Kent. 25/26 August: Knockhill, Fife; then Apple, Google."
+    marked = [("Brands Hatch Indy", "LOC"), ("Kent", "ORG"), ("Knockhill", "LOC"), ("Fife", "ORG")]
+    got = by_name(normalize(body, mentions(body, marked + [("Apple", "ORG"), ("Google", "ORG")]), gaz))
+    assert got["Kent"].type == "LOC" and got["Kent"].place.kind == "admin2"
+    assert got["Fife"].type == "LOC" and got["Fife"].place.country == "GB"
+    assert got["Google"].type == "ORG"
+
+
+def test_a_town_in_a_name_is_nested_where_the_article_names_its_state(gaz):
+    body = "Kentucky schools got funds. Superintendents for Owensboro Public Schools agreed."
+    got = _nested(
+        normalize(body, mentions(body, [("Kentucky", "LOC"), ("Owensboro Public Schools", "ORG")]), gaz)
+    )
+    assert got["Owensboro"] == ("Owensboro", [("Owensboro", body.index("Owensboro"))])
+    # one of news' commonest capitalised words is what news means by it, not a small town of that name
+    body = "Texas firms met. The Association of German Chambers of Commerce agreed."
+    marked = [("Texas", "LOC"), ("Association of German Chambers of Commerce", "ORG")]
+    assert "Commerce" not in _nested(normalize(body, mentions(body, marked), gaz))
+
+
+def test_a_division_geonames_names_with_its_word_keeps_the_word_when_nested(gaz):
+    body = "The Osun State Police Command said so. The Maryland State Police agreed."
+    marked = [("Osun State Police Command", "ORG"), ("Maryland State Police", "ORG")]
+    got = {place: texts for place, texts in _nested(normalize(body, mentions(body, marked), gaz)).values()}
+    assert got["Osun"] == [("Osun State", body.index("Osun"))]
+    assert got["Maryland"] == [("Maryland", body.index("Maryland"))]
+
+
+_NAMES = ["Liverpool", "Kent", "Hayes", "Toyota", "Smith", "Osun State", "Owensboro", "NATO", "Georgia"]
+_FRAMES = ["{} beat Leeds.", "moved to {}.", "Jo Roe, of {}, said.", "Knockhill, {}.", "the {} Police said."]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_FRAMES), st.sampled_from(_NAMES), st.sampled_from(["ORG", "PERSON", "LOC"])
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_nested_mentions_lie_inside_another_entity_s_mention(gaz, parts, sports):
+    """Whatever the sentences and the model's types: every mention indexes the body, and every nested
+    mention lies inside (or is the whole of) a mention of another entity."""
+    body, marked = (_SPORTS if sports else ""), []
+    for frame, name, type_ in parts:
+        body += frame.format(name) + " "
+        marked.append((name, type_))
+    raw = sorted(
+        {(m.start, m.end, m.type): m for m in mentions(body, marked)}.values(), key=lambda m: m.start
+    )
+    got = normalize(body, raw, gaz)
+    for c in got:
+        for m in c.mentions:
+            assert body[m.start : m.end] == m.text
+            if m.nested:
+                assert any(
+                    o.start <= m.start and m.end <= o.end and not o.nested
+                    for other in got
+                    if other is not c
+                    for o in other.mentions
+                ), (m, body)
+
+
+def test_a_small_town_abroad_alone_in_its_country_is_located_in_the_article_s_focus(gaz):
+    body = "Crews in Leeds and York cleared snow. A van stalled near Heathrow on Friday."
+    marked = [("Leeds", "LOC"), ("York", "LOC"), ("Heathrow", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Heathrow"].place is None  # not Heathrow, Florida
+    assert got["Heathrow"].within is not None and got["Heathrow"].within.country == "GB"
+    # a town abroad the article also places in its country keeps its link
+    body = "Crews in Leeds and York cleared snow. In Florida, Heathrow stayed dry."
+    got = by_name(normalize(body, mentions(body, marked + [("Florida", "LOC")]), gaz))
+    assert got["Heathrow"].place is not None and got["Heathrow"].place.country == "US"
+
+
+def test_a_place_the_gazetteer_lacks_after_a_direction_is_located_in_the_focus(gaz):
+    body = "Shelling hit eastern Ghouta near Damascus and Douma. Ghouta was quiet later."
+    marked = [("Ghouta", "PERSON"), ("Damascus", "LOC"), ("Douma", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Ghouta"].type == "LOC" and len(got["Ghouta"].mentions) == 2
+    assert got["Ghouta"].place is None and got["Ghouta"].within.country == "SY"
+
+
+def test_an_initialism_of_a_country_whose_people_the_article_names_is_the_country(gaz):
+    body = "Millions of South Africans rely on it. SA holds vast platinum reserves."
+    got = by_name(normalize(body, mentions(body, [("South Africans", "MISC")]), gaz))
+    assert got["South Africa"].type == "LOC" and [m.text for m in got["South Africa"].mentions] == ["SA"]
+    assert got["South Africa"].place.country == "ZA"
+
+
+def test_numbered_streets_and_roads_are_places_located_in_the_focus(gaz):
+    body = (
+        "Harare's Third Street will be renamed. The A417 will close; traffic goes via the A436, A40 and A429. "
+        "He was arrested on 14th St. in Harare. Print it on A4 paper. It angers the M5-RFP coalition."
+    )
+    got = by_name(normalize(body, mentions(body, [("Harare", "LOC")]), gaz))
+    for name in ("Third Street", "A417", "A436", "A40", "A429", "14th St."):
+        assert got[name].type == "LOC" and got[name].place is None, name
+        assert got[name].within is not None and got[name].within.country == "ZW", name
+    assert "A4" not in got and "M5" not in got  # a paper size and part of a coalition's name, not roads
+
+
+def test_a_road_inside_a_recognised_name_is_left_to_it(gaz):
+    body = "The M4 Corridor Group met on the M4."
+    got = normalize(body, mentions(body, [("M4 Corridor Group", "ORG")]), gaz)
+    assert [(m.text, c.type) for c in got for m in c.mentions if not m.nested] == [
+        ("M4 Corridor Group", "ORG"),
+        ("M4", "LOC"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body,name,type_",
+    [
+        ("Lake Manassas is a 770-acre public reservoir.", "Lake Manassas", "ORG"),
+        ("This stretch, formerly Rue Casa Calvo, is quiet.", "Rue Casa Calvo", "PERSON"),
+        ("Banners hung over the spectacular Meydan Racecourse.", "Meydan Racecourse", "PERSON"),
+        ("The Scout camp sits by Glenrock Lagoon.", "Glenrock Lagoon", "PERSON"),
+    ],
+)
+def test_a_name_made_as_a_natural_feature_s_or_ground_s_is_a_place(gaz, body, name, type_):
+    got = by_name(normalize(body, mentions(body, [(name, type_)]), gaz))
+    assert got[name].type == "LOC"
+
+
+def test_a_person_or_organisation_with_a_feature_word_elsewhere_keeps_its_type(gaz):
+    body = "Ricki Lake spoke to Bay Area Rapid Transit and Lake Forest Capital Partners LLC."
+    marked = [
+        ("Ricki Lake", "PERSON"),
+        ("Bay Area Rapid Transit", "ORG"),
+        ("Lake Forest Capital Partners LLC", "ORG"),
+    ]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Ricki Lake"].type == "PERSON" and got["Bay Area Rapid Transit"].type == "ORG"
+
+
+def test_mentions_joined_by_a_hyphen_into_a_place_s_name_are_that_place(gaz):
+    body = "Hotel rents remain high in Gilgit-Baltistan. The Smith-Jones report agreed."
+    marked = [("Gilgit", "LOC"), ("Baltistan", "PERSON"), ("Smith", "PERSON"), ("Jones", "PERSON")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Gilgit-Baltistan"].type == "LOC" and got["Gilgit-Baltistan"].place.kind == "admin1"
+    assert "Gilgit" not in got and got["Smith"].type == "PERSON"

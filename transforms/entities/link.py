@@ -188,7 +188,8 @@ def _keys(place: Place) -> list[tuple[str, str]]:
 def qualifier(gaz: Gazetteer, body: str, end: int, name: str = "") -> tuple[Place, int, int] | None:
     """The first-level division or country named right after a comma or in parentheses at ``end`` ("Paris,
     Tenn.", "Walker County (Ga.)"), with its span in ``body``: of the qualifier's readings, one that holds a
-    reading of ``name`` ("Atlanta, Georgia": the state), else a country, else the most populous."""
+    reading of ``name`` ("Atlanta, Georgia": the state), else a country, else the most populous. A county
+    qualifies too where it holds a reading of ``name`` ("Rockingham, Northamptonshire")."""
     readings = gaz.candidates(name) if name else []
     m = _QUALIFIER.match(body, end)
     if m is None:
@@ -204,7 +205,9 @@ def qualifier(gaz: Gazetteer, body: str, end: int, name: str = "") -> tuple[Plac
             continue
         if len(text.rstrip(".")) < 2:
             continue
-        found = [p for p in gaz.candidates(text) if p.kind in ("admin1", "country")]
+        found = [p for p in gaz.candidates(text) if p.kind in ("admin1", "country")] or [
+            p for p in gaz.candidates(text) if p.kind == "admin2" and any(_inside(r, p) for r in readings)
+        ]  # a county holding one of the name's readings ("Rockingham, Northamptonshire")
         if found:
             if text.endswith(".") and abbreviation_key(text) not in _ABBREVIATED:
                 text = text.rstrip(".")  # a sentence's full stop ("in Paris, Texas.")

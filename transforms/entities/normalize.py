@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from transforms.entities import lexicon
+from transforms.entities import lexicon, warm_words
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import (
     Context,
@@ -40,7 +40,7 @@ from transforms.entities.rules import (
     starts_sentence,
     strip_titles,
 )
-from transforms.entities.sports import teams
+from transforms.entities.sports import is_sports_report, teams
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
@@ -129,12 +129,14 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
+    mentions = _hyphen_joined_places(body, [_natural_feature(body, m) for m in mentions], gaz)
     mentions = _places_not_people(body, mentions, gaz)
     mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
     mentions, datelines = _datelines(body, mentions, gaz)
+    mentions = _roads(body, mentions)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
     mentions, spelled_out = _initialisms(body, mentions, gaz)
     places_named = [m for m in mentions if m.type == "LOC"]
@@ -210,6 +212,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
     """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
     Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
+    _unlink_stray_towns(clusters)
     placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
     where = focus(placed)
     for c in clusters:
@@ -219,6 +222,31 @@ def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) 
             c.within = where
         elif (part := named_part(c.name)) is not None:
             c.within = resolve(gaz, part, context) or gaz.demonym(part)
+
+
+def _unlink_stray_towns(clusters: list[Cluster]) -> None:
+    """A small town abroad that is the article's only place in its country, in an article whose places lie
+    in another country, is more likely a place the gazetteer lacks there ("Heathrow" in a London story is
+    no Heathrow, Florida; "Chartres" in a New Orleans one is its street) than a stray namesake: it gets no
+    link, and is then located in the article's focus like any unknown place."""
+    places = [c.place for c in clusters if c.type in ("LOC", "MISC") and c.place is not None]
+    countries = Counter(p.country for p in {p.geonameid: p for p in places}.values())
+    home, distinct = countries.most_common(1)[0] if countries else (None, 0)
+    if distinct < 2:
+        return
+    for c in clusters:
+        p = c.place
+        if (
+            c.type == "LOC"
+            and p is not None
+            and p.kind == "city"
+            and not p.capital
+            and p.population < _NESTED_CITY_POPULATION
+            and p.country != home
+            and countries[p.country] == 1
+            and not any(m.nested for m in c.mentions)
+        ):
+            c.place = None
 
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
@@ -277,6 +305,42 @@ def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[l
     return sorted(kept + added, key=lambda m: m.start), [body[d.start : d.end] for d in found]
 
 
+# Streets numbered in words or digits ("Third Street", "14th St.") and numbered roads ("the A417", "I-95",
+# "Route 66"), which a model trained on names rarely reads as names.
+_ORDINAL = r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth|Eleventh|Twelfth|\d{1,3}(?:st|nd|rd|th))"
+_NUMBERED_STREET = re.compile(
+    rf"\b{_ORDINAL}\s+(?:[Ss]treet|St\.|Avenue|Ave\.|Road|Rd\.|Boulevard|Blvd\.|Lane|Drive|Place|Terrace)"
+)
+_ROAD = re.compile(
+    r"\b(?:[AM]\d{1,4}|I-\d{1,3}|Interstate \d{1,3}|(?:State )?(?:Route|Highway) \d{1,4})\b(?![-/]\w)"
+)  # not part of a longer code ("the M5-RFP coalition")
+_PAPER_AFTER = re.compile(
+    r"\s+(?:paper|size|sheets?|format|envelopes?|pages?)\b", re.IGNORECASE
+)  # "on A4 paper"
+_ROAD_BEFORE = re.compile(r"\b(?:the|on|along|via|off)\s+$", re.IGNORECASE)
+
+
+def _roads(body: str, mentions: list[RawMention]) -> list[RawMention]:
+    """Numbered streets and roads as place mentions where recognition left them out: a street numbered in
+    words or digits ("Third Street", "14th St."), and a numbered road after "the", "on", "along", "via" or
+    "off", or listed after another ("via the A436, A40 and A429"); a bare "A4" is a paper size."""
+    taken = covered(len(body), mentions)
+    found = [RawMention(h.start(), h.end(), "LOC") for h in _NUMBERED_STREET.finditer(body)]
+    last_end = -1
+    for h in _ROAD.finditer(body):
+        if _PAPER_AFTER.match(body, h.end()):
+            continue
+        if _ROAD_BEFORE.search(body[max(0, h.start() - 8) : h.start()]) or (
+            last_end >= 0 and listed_next(body, last_end, h.start())
+        ):
+            found.append(RawMention(h.start(), h.end(), "LOC"))
+            last_end = h.end()
+    added = [f for f in found if not any(taken[f.start : f.end])]
+    if not added:
+        return mentions
+    return sorted(mentions + added, key=lambda m: m.start)
+
+
 def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
     """A nationality word ("European", "Canadian"): never a short name of an organisation that has it in
     its name ("European" after "European Commission" is Europe's)."""
@@ -308,8 +372,8 @@ def initialism(name: str) -> list[str]:
 def _initialisms(
     body: str, mentions: list[RawMention], gaz: Gazetteer
 ) -> tuple[list[RawMention], dict[str, str]]:
-    """A place the article names in full ("South Africa", "Trinidad and Tobago") is also the place where the
-    article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
+    """A place the article names in full ("South Africa", "Trinidad and Tobago"), or whose people it names in
+    full ("South Africans"), is also the place where the article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
     an article that spells a place out and then abbreviates it means that place (as "EU" after "European
     Union" is that organisation). Also returns each initialism's full name."""
     short: dict[str, str] = {}
@@ -318,6 +382,11 @@ def _initialisms(
         if m.type == "LOC" and any(p.kind != "city" or " " in text for p in gaz.candidates(text)):
             for abbr in initialism(text):
                 short.setdefault(abbr, text)
+        elif m.type == "MISC" and " " in text:  # its people named in full ("South Africans")
+            whose = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
+            if whose is not None and whose.kind == "country":
+                for abbr in initialism(whose.name):
+                    short.setdefault(abbr, whose.name)
     if not short:
         return mentions, short
     out = [
@@ -341,6 +410,9 @@ def _within(p: Place, container: Place) -> bool:
 # no common word ("Union" in "European Union" is not Union, New Jersey); and a nationality word, which refers
 # to its country ("Syrian" in "Syrian Observatory for Human Rights").
 _NESTED_CITY_POPULATION = 100_000
+# The capitalised words among the commonest of news ("Commerce", "Pacific", "Washington"): inside a name such
+# a word means what news mostly means by it, not a small town of that name ("Chambers of Commerce").
+_NEWS_NAMES = frozenset(w for w in warm_words.load() if w[:1].isupper())
 _WORD = re.compile(r"[A-Z][\w'’.]*")
 _INITIALS = re.compile(r"(?:[A-Z]\.){2,}")
 _ARTICLES = {"The", "A", "An"}  # the organisation's own ("The New York Times"), not the place's
@@ -355,13 +427,19 @@ def _nest_places(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Co
     ("Greece Italy"); there only places count ("Indian" in "Indian Ocean" is no mention of India)."""
     by_id = {(c.type, c.place.geonameid): c for c in clusters if c.place is not None}
     named = {c.place.geonameid for c in clusters if c.type == "LOC" and c.place is not None}
+    sports = is_sports_report(body)
     touched = set()
     for c in list(clusters):
         unknown_place = c.type == "LOC" and c.place is None
         if c.type not in ("ORG", "MISC") and not unknown_place:
             continue
         for m in list(c.mentions):
-            for start, end, place, type_ in _places_inside(m, gaz, context, named):
+            inside = _places_inside(m, gaz, context, named)
+            if c.type == "ORG" and (
+                whole := _metonym(m.text, gaz, context, named, sports or _no_firm(c, body))
+            ):
+                inside.append((m.start, m.end, whole, "LOC"))
+            for start, end, place, type_ in inside:
                 if unknown_place and type_ != "LOC":
                     continue
                 target = by_id.get((type_, place.geonameid))
@@ -407,13 +485,40 @@ def _places_inside(
     return out
 
 
+def _metonym(text: str, gaz: Gazetteer, context: Context, named: set[int], no_firm: bool) -> Place | None:
+    """The place an organisation's whole name is, where the organisation is named by its place: a team by
+    its town ("Liverpool won 3-0"), a government or council by its country, state, county or town ("Tamil
+    Nadu moved the Supreme Court"): the metonymic toponyms of Gritta et al.'s taxonomy, which a reader still
+    locates there. A country, continent, first-level division or county named with its word ("Montgomery
+    County") always; a well-known town (``_well_known``) only where nothing says it is a firm (``no_firm``:
+    a sports report, or no company's cue after any of its mentions) or where the article also names the town
+    as a place; no name in capitals but a country's ("US"): a company named like a town ("Toyota raised its
+    prices") or an acronym spelt like a town or state ("NATO", "EDO") is no mention of it."""
+    found = _well_known(gaz, text, context, named)
+    if found is None or found[1] != "LOC" or gaz.demonym(text) is not None:
+        return None
+    place = found[0]
+    if text.isupper() and place.kind != "country":
+        return None  # an organisation's acronym ("NATO", "EDO"), whatever town or state shares its letters
+    if place.kind in ("country", "continent", "admin1") or place.kind == "admin2" and " " in text:
+        return place  # no firm is named "Montgomery County": that is its government
+    return place if no_firm or place.geonameid in named else None
+
+
+def _no_firm(cluster: Cluster, body: str) -> bool:
+    """Whether no mention of an organisation is followed by a company's cue ("its", "shares", "company")."""
+    return not any(_ORG_CUE.search(body[m.end : m.end + _CUE_WINDOW]) for m in cluster.mentions)
+
+
 def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) -> tuple[Place, str] | None:
     """The place (LOC) or nationality word's place (MISC) a run of words inside a name stands for, if it is
-    well known or a place the article itself names outside names ("Beverly Hills" in "Beverly Hills Police
-    Department" of a story from there)."""
+    well known, a place the article itself names outside names ("Beverly Hills" in "Beverly Hills Police
+    Department" of a story from there) or a town in a division the article names."""
     if " " not in text and text.casefold() in COMMON_WORDS and not text.isupper():  # "US" is no "us"
         return None
-    if division_word(text):  # "Maryland" in "Maryland State Police": the word is the organisation's
+    if division_word(text) and not any(p.kind == "admin1" for p in gaz.candidates(text)):
+        # "Maryland" in "Maryland State Police": the word is the organisation's, unless GeoNames names the
+        # division with it ("Osun State" in "Osun State Police Command")
         return None
     place = resolve(gaz, text, context)
     whose = gaz.demonym(text)  # a country's or continent's nationality word ("European Central Bank")
@@ -431,6 +536,8 @@ def _well_known(gaz: Gazetteer, text: str, context: Context, named: set[int]) ->
         return place, "LOC"
     if place.kind == "city" and (place.population >= _NESTED_CITY_POPULATION or place.capital):
         return place, "LOC"
+    if place.kind == "city" and context.named_regions.get(place.region_key or "") and text not in _NEWS_NAMES:
+        return place, "LOC"  # a town of the state the article names ("Owensboro Public Schools")
     return None
 
 
@@ -503,6 +610,7 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         m.type in ("LOC", "MISC")
         and len(words) >= 2
         and not is_event(words)
+        and words[0].casefold() not in _FEATURE_FIRST  # "Lake Manassas" is no team of a town called Lake
         and len(words[-1]) > 3
         and words[-1][0].isupper()
         and words[-1].endswith("s")
@@ -528,28 +636,128 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
         if m.type == "PERSON" and len(words) >= 2:
             name_parts.update(fold(w) for w in words)
     ends = {m.end for m in mentions if m.type == "ORG"}
-    out = []
-    for m in mentions:
-        text = body[m.start : m.end]
-        if (
-            m.type in ("PERSON", "ORG")
-            and " " not in text
-            and fold(text) not in name_parts
-            and (
-                any(p.kind == "country" or p.capital for p in gaz.candidates(text))
-                or m.type == "PERSON"
-                and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start])
-                and not re.match(r"['’]s?\b", body[m.end : m.end + 2])
-                and gaz.candidates(text)
-                or _locating(body, m, ends)
-                and gaz.candidates(text)
-                and not ordinary_words(text)
-                and not gaz.alternate_only(text)
-            )
-        ):
-            m = RawMention(m.start, m.end, "LOC")
+    all_ends = {m.end for m in mentions}
+    return [
+        RawMention(m.start, m.end, "LOC")
+        if m.type in ("PERSON", "ORG")
+        and (
+            _qualified(body, m, gaz)
+            or _division_qualifying(body, m, gaz, all_ends)
+            or _one_word_place(body, m, gaz, name_parts, ends)
+        )
+        else m
+        for m in mentions
+    ]
+
+
+_QUALIFIER_END = re.compile(r"\s*(?:[.;:()\n]|$)")
+
+
+def _division_qualifying(body: str, m: RawMention, gaz: Gazetteer, ends: set[int]) -> bool:
+    """A division's name after a comma right after another name, ending the phrase ("Brands Hatch, Kent.",
+    "Knockhill, Fife;"): the county or state of the place before it, which the model may have read as
+    a team or a firm."""
+    gap = re.search(r"\s*,\s*$", body[max(0, m.start - 4) : m.start])
+    if gap is None or max(0, m.start - 4) + gap.start() not in ends:
+        return False
+    if not _QUALIFIER_END.match(body, m.end):
+        return False
+    text = body[m.start : m.end]
+    if ordinary_words(text) or gaz.alternate_only(text):
+        return False
+    return any(p.kind in ("admin1", "admin2") for p in gaz.candidates(text))
+
+
+# Words that open or end the names of natural features and grounds, never a person's: "Lake Manassas",
+# "Rue Casa Calvo", "Faubourg Marigny", "Glenrock Lagoon", "Meydan Racecourse" (LOC in CoNLL-2003's reading).
+_FEATURE_FIRST = {"lake", "mount", "mt.", "rue", "faubourg", "loch", "lac", "cape"}
+_FEATURE_LAST = {"lagoon", "racecourse", "reservoir", "canal", "harbour", "harbor"}  # not "Lake": Ricki Lake
+
+
+def _natural_feature(body: str, m: RawMention) -> RawMention:
+    """A "person" or two-word "organisation" named as a natural feature is ("Lake ...", "Rue ...") is that
+    place, and so is a "person" ending as one does ("... Lagoon"): a place the gazetteer may lack, then
+    located in the article's focus."""
+    words = body[m.start : m.end].split()
+    if m.type not in ("PERSON", "ORG") or len(words) < 2:
+        return m
+    if m.type == "ORG" and len(words) > 2:
+        return m  # "Lake Forest Capital Partners LLC", "Mount Sinai Hospital"
+    if words[0].casefold() in _FEATURE_FIRST or m.type == "PERSON" and words[-1].casefold() in _FEATURE_LAST:
+        return RawMention(m.start, m.end, "LOC")
+    return m
+
+
+def _hyphen_joined_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
+    """Two mentions joined by a hyphen that together are a division's, country's or town's name
+    ("Gilgit-Baltistan", which a model reads as "Gilgit" and a person "Baltistan") are one place mention."""
+    out: list[RawMention] = []
+    for m in sorted(mentions, key=lambda m: m.start):
+        if out and out[-1].end + 1 == m.start and body[out[-1].end] == "-":
+            joined = body[out[-1].start : m.end]
+            if any(p.kind in ("country", "admin1", "admin2", "city") for p in gaz.candidates(joined)):
+                out[-1] = RawMention(out[-1].start, m.end, "LOC")
+                continue
         out.append(m)
     return out
+
+
+def _one_word_place(body: str, m: RawMention, gaz: Gazetteer, name_parts: set[str], ends: set[int]) -> bool:
+    """The one-word cases of ``_places_not_people``."""
+    text = body[m.start : m.end]
+    if " " in text or fold(text) in name_parts:
+        return False
+    candidates = gaz.candidates(text)
+    if any(p.kind == "country" or p.capital for p in candidates):
+        return True
+    if _KIND_OF_PLACE_BEFORE.search(body[max(0, m.start - 40) : m.start]) or _KIND_OF_PLACE_AFTER.match(
+        body, m.end
+    ):
+        # "the town of Afrin" (a town's other name: GeoNames' is "‘Afrīn"), "eastern Ghouta" (a place the
+        # gazetteer lacks, which is then located in the article's focus)
+        return True
+    if not candidates:
+        return False
+    if re.match(r"['’]s?\b", body[m.end : m.end + 2]):
+        return False  # "came to Smith's aid"
+    if m.type == "PERSON" and _PLACE_CUE.search(body[max(0, m.start - 12) : m.start]):
+        return True
+    return (
+        (_locating(body, m, ends) or _GOING_TO.search(body[max(0, m.start - 40) : m.start]) is not None)
+        and not ordinary_words(text)
+        and not gaz.alternate_only(text)
+    )
+
+
+def _qualified(body: str, m: RawMention, gaz: Gazetteer) -> bool:
+    """A name followed by its state or country after a comma ("Bowling Green, Kentucky", "Matias Romero,
+    Oaxaca State"), the qualifier holding one of the gazetteer's places of that name: the name is that
+    place, however the model read it, even made of ordinary words or only a town's other name ("Bowling
+    Green"): the qualifier is evidence enough. Not one in parentheses: "Barcelona (Spain)" in a table of
+    results is the club and its country."""
+    text = body[m.start : m.end]
+    if not body[m.end : m.end + 2].lstrip().startswith(","):
+        return False
+    found = qualifier(gaz, body, m.end, text)
+    return found is not None and any(
+        p.geonameid != found[0].geonameid and _within(p, found[0]) for p in gaz.candidates(text)
+    )
+
+
+# What says that the name after it is a place: a word for a kind of place and "of" ("the town of", "the
+# nearby cities of") or a direction in lower case ("eastern Ghouta"), and after it, its kind of place ("Qamishli and other towns"); less surely, a verb of
+# going "to" ("moved to", "driving to": "moved to Google" is a job), or a person's home after a comma ("Jane
+# Doe, 34, of").
+_KIND_OF_PLACE_BEFORE = re.compile(
+    r"\b(?:(?:[Cc]ity|[Cc]ities|[Tt]owns?|[Vv]illages?|[Ss]uburbs?|[Hh]amlets?|[Mm]unicipality|[Pp]ort)\s+of"
+    r"|(?:north|south|east|west)(?:-?(?:east|west))?(?:ern)?|central)\s+$"
+)
+_KIND_OF_PLACE_AFTER = re.compile(r"\s+and\s+other\s+(?:cities|towns|villages|communities|places|areas)\b")
+_GOING_TO = re.compile(
+    r"(?:\b(?:move[ds]?|moving|driv(?:e|es|ing)|drove|travel(?:s|led|ed|ling|ing)?|fl(?:y|ies|ew|ying)"
+    r"|relocat(?:e|ed|es|ing)|return(?:s|ed|ing)?|head(?:s|ed|ing)|c(?:ome|omes|oming|ame)|went)\s+(?:back\s+)?to"
+    r"|,\s*(?:\d{1,3},\s*)?of)\s+$"
+)
 
 
 def _listed_with_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
