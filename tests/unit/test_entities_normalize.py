@@ -162,6 +162,14 @@ def test_a_known_place_read_as_an_organisation_after_in_is_the_place_unless_it_h
     assert city.place.country == "LY"
 
 
+def test_an_organisation_whose_name_is_only_a_places_alternate_name_stays_an_organisation(gaz):
+    # GeoNames lists "Google" as an alternate name of Topeka; a company after "at" or "from" is no place.
+    assert gaz.alternate_only("Google")
+    body = "She worked at Google. Engineers from Google said so. Google declined to comment."
+    got = by_name(normalize(body, mentions(body, [("Google", "ORG")]), gaz))
+    assert got["Google"].type == "ORG" and got["Google"].place is None
+
+
 def test_a_short_name_takes_the_type_of_the_long_name_it_repeats(gaz):
     body = (
         "Bernardin is ill. Cardinal Joseph Bernardin said so. Bernardin, 68, Bernardin and Bernardin again."

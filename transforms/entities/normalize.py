@@ -459,7 +459,8 @@ def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> No
     """Second thoughts on a "person" the article never names in full, which is often a company or a place:
         an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
         "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. Likewise a known
-        place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"), and a
+        place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"), not
+        one that is only an alternate name ("Google" is one of Topeka's: "at Google" is the company), and a
     "place" unknown to the gazetteer mostly followed by "spokesman" or "shares" is a company. A seat
         of power that news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags
         it LOC)."""
@@ -471,7 +472,12 @@ def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> No
             new_type = "ORG"
         elif place_cues > person_cues:
             new_type = "LOC"
-    elif cluster.type == "ORG" and cluster.long_type is None and gaz.candidates(text):
+    elif (
+        cluster.type == "ORG"
+        and cluster.long_type is None
+        and gaz.candidates(text)
+        and not gaz.alternate_only(text)
+    ):
         org_cues, _, place_cues = _cues(cluster, body)
         if place_cues > org_cues:
             new_type = "LOC"
