@@ -120,6 +120,15 @@ def test_majority_type_wins_for_a_repeated_name(gaz):
     assert got["Lavrov"].type == "PERSON" and len(got["Lavrov"].mentions) == 3
 
 
+@pytest.mark.parametrize("word", ["Islamic", "Scottish", "European"])
+def test_a_one_word_misc_name_is_no_short_form_of_an_organisation_with_it_in_its_name(gaz, word):
+    body = f"The {word} Salvation Front won. A purist {word} state was its aim."
+    raw = mentions(body, [(f"{word} Salvation Front", "ORG"), (word, "MISC")])
+    got = by_name(normalize(body, raw, gaz))
+    assert got[f"{word} Salvation Front"].type == "ORG" and len(got[f"{word} Salvation Front"].mentions) == 1
+    assert got[word].type == "MISC"
+
+
 def test_a_place_also_read_as_a_team_is_two_entities(gaz):
     body = "NEW YORK 1996-08-30\n\nNew York beat Boston 5-3. New York scored first."
     raw = mentions(body, [("NEW YORK", "LOC"), ("New York", "ORG"), ("Boston", "ORG")])

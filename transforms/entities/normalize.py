@@ -167,7 +167,10 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         if cluster is None:
             cluster = by_key.get(key)
         type_ = m.type
-        if cluster is None and len(words) == 1 and place is None and not _nationality(gaz, m, text):
+        # A one-word name read as miscellaneous is a nationality, religion or creed word ("European",
+        # "Islamic", "Scottish"), never a short name of an organisation that has it in its name ("European"
+        # after "European Commission" is Europe's, "Islamic" after "Islamic Salvation Front" the faith's).
+        if cluster is None and len(words) == 1 and place is None and m.type != "MISC":
             cluster = by_name_part.get(key) or by_acronym.get(text)
             if cluster is not None:  # a part of a longer name is a mention of that name's kind of thing
                 type_ = cluster.type
@@ -275,12 +278,6 @@ def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[l
     taken = covered(len(body), kept)
     added = [d for d in found if not any(taken[d.start : d.end])]
     return sorted(kept + added, key=lambda m: m.start), [body[d.start : d.end] for d in found]
-
-
-def _nationality(gaz: Gazetteer, m: RawMention, text: str) -> bool:
-    """A nationality word ("European", "Canadian"): never a short name of an organisation that has it in
-    its name ("European" after "European Commission" is Europe's)."""
-    return m.type == "MISC" and gaz.demonym(text) is not None
 
 
 def initialism(name: str) -> list[str]:
