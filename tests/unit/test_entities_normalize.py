@@ -158,6 +158,13 @@ def test_a_lone_name_after_in_is_a_place(gaz):
     assert got["Asahikawa"].type == "LOC" and got["Asahikawa"].place.country == "JP"
 
 
+@pytest.mark.parametrize("name", ["Wikipedia", "Quilberton"])
+def test_a_lone_name_after_in_that_is_no_place_name_stays_what_the_model_read(gaz, name):
+    body = f"The claim appeared in {name}. Readers of {name} in {name} disagreed."
+    got = by_name(normalize(body, mentions(body, [(name, "PERSON")]), gaz))
+    assert got[name].type == "PERSON" and got[name].place is None
+
+
 def test_a_known_place_read_as_an_organisation_after_in_is_the_place_unless_it_has_a_long_name(gaz):
     body = "Police clash regularly in Benghazi. Two died in Benghazi on Friday. Benghazi was calm."
     got = by_name(normalize(body, mentions(body, [("Benghazi", "ORG")]), gaz))

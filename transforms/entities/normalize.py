@@ -455,7 +455,8 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
 def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> None:
     """Second thoughts on a "person" the article never names in full, which is often a company or a place:
         an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
-        "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. Likewise a known
+        "he" or "her"; a place's name (not only an alternate one) more often after "in" or "from" than
+        followed by "he" is that place ("in Wikipedia" is no place). Likewise a known
         place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"), not
         one that is only an alternate name ("Google" is one of Topeka's: "at Google" is the company), and a
     "place" unknown to the gazetteer mostly followed by "spokesman" or "shares" is a company. A seat
@@ -467,7 +468,7 @@ def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> No
         org_cues, person_cues, place_cues = _cues(cluster, body)
         if (text.isupper() and text.isalpha()) or org_cues > person_cues:
             new_type = "ORG"
-        elif place_cues > person_cues:
+        elif place_cues > person_cues and gaz.candidates(text) and not gaz.alternate_only(text):
             new_type = "LOC"
     elif (
         cluster.type == "ORG"
