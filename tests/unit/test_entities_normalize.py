@@ -186,6 +186,13 @@ def test_an_organisation_whose_name_is_only_a_places_alternate_name_stays_an_org
     assert got["Google"].type == "ORG" and got["Google"].place is None
 
 
+def test_an_alternate_name_read_as_an_organisation_after_in_is_still_the_place(gaz):
+    assert gaz.alternate_only("Echmiadzin")  # GeoNames' name is Vagharshapat (Ejmiatsin)
+    body = "A cross was installed in Echmiadzin. Pilgrims gathered in Echmiadzin."
+    got = by_name(normalize(body, mentions(body, [("Echmiadzin", "ORG")]), gaz))
+    assert got["Echmiadzin"].type == "LOC"
+
+
 def test_a_short_name_takes_the_type_of_the_long_name_it_repeats(gaz):
     body = (
         "Bernardin is ill. Cardinal Joseph Bernardin said so. Bernardin, 68, Bernardin and Bernardin again."
