@@ -45,14 +45,6 @@ def test_company_designators_make_organisations():
     assert organisation_by_form(body, mention(body, "Jim Courier", "PERSON")).type == "PERSON"
 
 
-def test_a_schools_name_is_an_organisation_even_read_as_a_place():
-    body = "He went to Aberdeen Grammar School and Trinity College, then to College Station and Schoolcraft."
-    assert organisation_by_form(body, mention(body, "Aberdeen Grammar School", "LOC")).type == "ORG"
-    assert organisation_by_form(body, mention(body, "Trinity College", "PERSON")).type == "ORG"
-    assert organisation_by_form(body, mention(body, "College Station", "LOC")).type == "LOC"
-    assert organisation_by_form(body, mention(body, "Schoolcraft", "LOC")).type == "LOC"
-
-
 def test_other_languages_words_for_bodies_make_organisations_wherever_they_stand():
     body = (
         "The Koninklijke Bibliotheek, the Vrije Universiteit Amsterdam and Banco Santander met Pablo Banco."

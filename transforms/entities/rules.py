@@ -42,9 +42,6 @@ BODY_ENDINGS = _words(
     authority parliament"""
 )
 ORG_STARTS = _words("ministry department university bank")
-# Words that end only a school's name, never a place's, whatever the model read ("Aberdeen Grammar School",
-# "Trinity College"): CoNLL-2003 and OntoNotes tag schools as organisations.
-SCHOOL_ENDINGS = _words("university college school academy polytechnic seminary")
 # Words for universities, libraries, institutes, foundations, parties, banks and ministries in other European
 # languages, which only bodies' names have, wherever they stand in the name ("Koninklijke Bibliotheek",
 # "Vrije Universiteit Amsterdam", "Banco Santander", "Institut Pasteur").
@@ -116,8 +113,7 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     ("Bank of Japan"), but a place may end so too ("West Bank"). A "person" that ends as a street's or a
     river's name does is that place ("Royal Street"), and one that ends as an event's name does is a
     miscellaneous name ("World Cup", "Hong Kong Open", "Olympic Games"). A name with another language's word
-    for a university, library, institute, party or bank in it is an organisation ("Koninklijke Bibliotheek"),
-    and so is one ending as only schools' names do ("Aberdeen Grammar School"), even read as a place."""
+    for a university, library, institute, party or bank in it is an organisation ("Koninklijke Bibliotheek")."""
     words = body[m.start : m.end].split()
     if len(words) < 2:
         return m
@@ -126,7 +122,7 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
         return RawMention(m.start, m.end, "MISC")
     if m.type == "ORG":
         return m
-    if last in SCHOOL_ENDINGS or any(w.casefold() in FOREIGN_BODY_WORDS for w in words):
+    if any(w.casefold() in FOREIGN_BODY_WORDS for w in words):
         return RawMention(m.start, m.end, "ORG")
     if m.type == "PERSON" and last in PLACE_ENDINGS:
         return RawMention(m.start, m.end, "LOC")
