@@ -464,9 +464,7 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
 def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> None:
     """Second thoughts on a "person" the article never names in full, which is often a company or a place:
         an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
-        "he" or "her", unless the gazetteer has it as a country, a first-level division or a city of 100,000
-        people or more, which "its" follows as often ("Leeds ... its mills"): then it is that place; a place's
-        name more often after "in" or "from" than followed by "he" is that place
+        "he" or "her"; a place's name more often after "in" or "from" than followed by "he" is that place
         (an unknown one is not: "in Wikipedia", the court cases "in Moran and Pyle"). Likewise a known
         place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"); for a
         name that is only a place's alternate name "from" does not count ("engineers from Google" are no
@@ -480,13 +478,8 @@ def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> No
     strict = gaz.alternate_only(text)
     if cluster.type == "PERSON" and cluster.full_name is None:
         org_cues, person_cues, place_cues = _cues(cluster, body, strict)
-        if text.isupper() and text.isalpha():
+        if (text.isupper() and text.isalpha()) or org_cues > person_cues:
             new_type = "ORG"
-        elif org_cues > person_cues:
-            big = not strict and any(
-                p.kind in ("country", "admin1") or p.population >= 100_000 for p in gaz.candidates(text)
-            )
-            new_type = "LOC" if big else "ORG"
         elif place_cues > person_cues and gaz.candidates(text):
             new_type = "LOC"
     elif cluster.type == "ORG" and cluster.long_type is None and gaz.candidates(text):
