@@ -11,14 +11,18 @@ adds, and how much of it each forked worker holds privately after using it. Each
 its tokens and fed whole to ``EntityExtractor.extract``, the code the pipeline runs. ``--dev`` scores
 CoNLL-2003 dev and GUM dev instead, the sets rules and weights are tuned on. Boundary errors are named by what
 the spans differ in (a title, a determiner, a possessive, a bridge over "of"/"in"), and GUM test is also
-scored per genre.
+scored per genre. ``--ablate`` scores the dev sets with the model alone, then with all of normalisation and
+with each of its steps left out in turn (and with every mention keeping its own type instead of its
+entity's), so that what each step is worth, and for which set, is measured rather than assumed.
 
-    .venv/bin/python benchmarks/ner.py [--docs N] [--no-baseline] [--speed-only] [--dev]
+    .venv/bin/python benchmarks/ner.py [--docs N] [--no-baseline] [--speed-only] [--dev] [--ablate]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
 import resource
@@ -32,7 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from transforms.budget import Deadline  # noqa: E402
-from transforms.entities import EntityExtractor  # noqa: E402
+from transforms.entities import EntityExtractor, lexicon  # noqa: E402
 from transforms.entities.conll import ConllDoc, Span, read_conll  # noqa: E402
 from transforms.entities.decode import GreedyDecoder  # noqa: E402
 from transforms.entities.recognize import RawMention, load_base, load_model, recognize  # noqa: E402
@@ -86,6 +90,80 @@ def without_titles(doc: ConllDoc) -> set[Span]:
     return out
 
 
+def _keep_one(body: str, m: RawMention, *rest) -> RawMention:
+    return m
+
+
+def _keep_all(body: str, mentions: list[RawMention], *rest) -> list[RawMention]:
+    return mentions
+
+
+# Normalisation steps ``--ablate`` leaves out, one at a time: each is replaced by "keep the mentions as they
+# are". Named by the attribute of ``transforms.entities.normalize`` (``lexicon.apply`` of its module).
+ABLATIONS = {
+    "titles (strip_titles)": ("strip_titles", _keep_one),
+    "designators (organisation_by_form)": ("organisation_by_form", _keep_one),
+    "lists split (split_coordination)": ("split_coordination", lambda body, m: [m]),
+    "word classes (lexicon.apply)": ("lexicon.apply", _keep_all),
+    "places not people": ("_places_not_people", _keep_all),
+    "listed with places": ("_listed_with_places", _keep_all),
+    "place before an office": ("_place_before_office", _keep_one),
+    "country joins organisation": ("join_country_to_organisation", _keep_all),
+    "teams (sports.teams)": ("teams", _keep_all),
+    "aliases": ("aliases", _keep_all),
+    "one reading per name (propagate)": ("propagate", _keep_all),
+    "retyping (_retype)": ("_retype", lambda *args: None),
+    "places split from teams": ("_split_places_from_teams", lambda cluster: [cluster]),
+}
+
+
+@contextlib.contextmanager
+def without(step: str):
+    """Normalisation with ``step`` (a key of ``ABLATIONS``) left out, for the length of the block."""
+    module = importlib.import_module("transforms.entities.normalize")
+    name, keep = ABLATIONS[step]
+    owner, attr = (lexicon, "apply") if name == "lexicon.apply" else (module, name)
+    saved = getattr(owner, attr)
+    setattr(owner, attr, keep)
+    try:
+        yield
+    finally:
+        setattr(owner, attr, saved)
+
+
+def ablation(extractor: EntityExtractor, docs: list[ConllDoc]) -> None:
+    """Micro-F1 of the model alone, of all of normalisation, and of normalisation without each step in turn
+    (recognition run once per document), with the difference to all of it."""
+    normalize = importlib.import_module("transforms.entities.normalize").normalize
+    gold = [set(d.spans) for d in docs]
+    raw = [recognize(extractor._nlp, d.text, Deadline(120.0), extractor._decoder) for d in docs]
+
+    def spans(own_types: bool = False) -> list[set[Span]]:
+        out = []
+        for d, found in zip(docs, raw, strict=True):
+            clusters = normalize(d.text, [RawMention(m.start, m.end, m.type) for m in found], extractor._gaz)
+            out.append(
+                {
+                    (m.start, m.end, OURS[own if own_types else c.type])
+                    for c in clusters
+                    for m, own in zip(c.mentions, c.own, strict=False)
+                    if not m.nested and (own if own_types else c.type) in OURS
+                }
+            )
+        return out
+
+    alone = score_spans(gold, [{(m.start, m.end, OURS[m.type]) for m in r if m.type in OURS} for r in raw])
+    full = score_spans(gold, spans())["micro"].f1
+    print(f"  {'model alone':<40} {alone['micro'].f1:.4f}")
+    print(f"  {'all of normalisation':<40} {full:.4f}")
+    for step in ABLATIONS:
+        with without(step):
+            f1 = score_spans(gold, spans())["micro"].f1
+        print(f"  {'without ' + step:<40} {f1:.4f}  ({f1 - full:+.4f})")
+    f1 = score_spans(gold, spans(own_types=True))["micro"].f1
+    print(f"  {'each mention its own type, not its entity':<40} {f1:.4f}  ({f1 - full:+.4f})")
+
+
 def sm_spans(nlp, doc: ConllDoc) -> set[Span]:
     return {(e.start_char, e.end_char, SM[e.label_]) for e in nlp(doc.text).ents if e.label_ in SM}
 
@@ -135,7 +213,17 @@ def main() -> None:
     parser.add_argument(
         "--dev", action="store_true", help="the dev sets to tune on instead of the held-out ones"
     )
+    parser.add_argument(
+        "--ablate", action="store_true", help="on the dev sets, what each normalisation step is worth"
+    )
     args = parser.parse_args()
+    if args.ablate:
+        extractor = EntityExtractor().load()
+        for name, path in DEV_SETS.items():
+            docs = read_conll(path)[: args.docs or None]
+            print(f"\n{name} ({len(docs)} documents), micro-F1 (PER/ORG/LOC)")
+            ablation(extractor, docs)
+        return
 
     gazetteer_budgets()
     base_rss = rss_mb()

@@ -120,6 +120,15 @@ def test_majority_type_wins_for_a_repeated_name(gaz):
     assert got["Lavrov"].type == "PERSON" and len(got["Lavrov"].mentions) == 3
 
 
+@pytest.mark.parametrize("word", ["Islamic", "Scottish", "European"])
+def test_a_one_word_misc_name_is_no_short_form_of_an_organisation_with_it_in_its_name(gaz, word):
+    body = f"The {word} Salvation Front won. A purist {word} state was its aim."
+    raw = mentions(body, [(f"{word} Salvation Front", "ORG"), (word, "MISC")])
+    got = by_name(normalize(body, raw, gaz))
+    assert got[f"{word} Salvation Front"].type == "ORG" and len(got[f"{word} Salvation Front"].mentions) == 1
+    assert got[word].type == "MISC"
+
+
 def test_a_place_also_read_as_a_team_is_two_entities(gaz):
     body = "NEW YORK 1996-08-30\n\nNew York beat Boston 5-3. New York scored first."
     raw = mentions(body, [("NEW YORK", "LOC"), ("New York", "ORG"), ("Boston", "ORG")])
@@ -153,6 +162,13 @@ def test_a_lone_name_after_in_is_a_place(gaz):
     assert got["Asahikawa"].type == "LOC" and got["Asahikawa"].place.country == "JP"
 
 
+@pytest.mark.parametrize("name", ["Wikipedia", "Quilberton"])
+def test_a_lone_name_after_in_that_is_no_place_name_stays_what_the_model_read(gaz, name):
+    body = f"The claim appeared in {name}. Readers of {name} in {name} disagreed."
+    got = by_name(normalize(body, mentions(body, [(name, "PERSON")]), gaz))
+    assert got[name].type == "PERSON" and got[name].place is None
+
+
 def test_a_known_place_read_as_an_organisation_after_in_is_the_place_unless_it_has_a_long_name(gaz):
     body = "Police clash regularly in Benghazi. Two died in Benghazi on Friday. Benghazi was calm."
     got = by_name(normalize(body, mentions(body, [("Benghazi", "ORG")]), gaz))
@@ -166,6 +182,21 @@ def test_a_known_place_read_as_an_organisation_after_in_is_the_place_unless_it_h
     starts = [i for i in range(len(body)) if body.startswith("Benghazi", i)]
     assert [(m.text, m.start, m.nested) for m in city.mentions] == [("Benghazi", i, True) for i in starts]
     assert city.place.country == "LY"
+
+
+def test_an_organisation_whose_name_is_only_a_places_alternate_name_stays_an_organisation(gaz):
+    # GeoNames lists "Google" as an alternate name of Topeka; a company after "at" or "from" is no place.
+    assert gaz.alternate_only("Google")
+    body = "She worked at Google. Engineers from Google said so. Google declined to comment."
+    got = by_name(normalize(body, mentions(body, [("Google", "ORG")]), gaz))
+    assert got["Google"].type == "ORG" and got["Google"].place is None
+
+
+def test_an_alternate_name_read_as_an_organisation_after_in_is_still_the_place(gaz):
+    assert gaz.alternate_only("Echmiadzin")  # GeoNames' name is Vagharshapat (Ejmiatsin)
+    body = "A cross was installed in Echmiadzin. Pilgrims gathered in Echmiadzin."
+    got = by_name(normalize(body, mentions(body, [("Echmiadzin", "ORG")]), gaz))
+    assert got["Echmiadzin"].type == "LOC"
 
 
 def test_a_short_name_takes_the_type_of_the_long_name_it_repeats(gaz):

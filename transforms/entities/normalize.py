@@ -63,6 +63,8 @@ _COMPANY_CUE = re.compile(
 )
 _PERSON_CUE = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
 _PLACE_CUE = re.compile(r"\b(in|near|from|across|outside|around|throughout)\s+$")
+# The same without "from", which precedes a company as often as a place ("engineers from Google").
+_STRICT_PLACE_CUE = re.compile(r"\b(in|near|across|outside|around|throughout)\s+$")
 _ACRONYM_SKIP = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "&"}
 
 
@@ -171,6 +173,10 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
         type_ = m.type
         if cluster is None and len(words) == 1 and place is None and not _nationality(gaz, m, text):
             cluster = by_name_part.get(key) or by_acronym.get(text)
+            if cluster is not None and m.type == "MISC" and cluster.type != "MISC":
+                # A religion's or creed's word ("Islamic", "Jewish") is no short name of an organisation
+                # with it in its name ("Islamic Salvation Front"); it may be one of a longer miscellaneous name.
+                cluster = None
             if cluster is not None:  # a part of a longer name is a mention of that name's kind of thing
                 type_ = cluster.type
         if cluster is None:
@@ -565,21 +571,26 @@ def _split_places_from_teams(cluster: Cluster) -> list[Cluster]:
 def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> None:
     """Second thoughts on a "person" the article never names in full, which is often a company or a place:
         an acronym is an organisation (JAXA), and so is a name followed more often by "its" or "company" than by
-        "he" or "her"; a name more often after "in" or "from" than followed by "he" is a place. Likewise a known
-        place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"), and a
+        "he" or "her"; a place's name more often after "in" or "from" than followed by "he" is that place
+        (an unknown one is not: "in Wikipedia", the court cases "in Moran and Pyle"). Likewise a known
+        place's name read as an organisation but mostly after "in" is the place ("clashes in Benghazi"); for a
+        name that is only a place's alternate name "from" does not count ("engineers from Google" are no
+        Topeka's, though "Google" is one of its alternate names; "installed in Echmiadzin" is Ejmiatsin); and a
     "place" unknown to the gazetteer mostly followed by "spokesman" or "shares" is a company. A seat
         of power that news uses for the institution is that organisation ("the Kremlin said", though CoNLL tags
         it LOC)."""
     text = cluster.mentions[0].text
     new_type = "ORG" if fold(text) in _INSTITUTION_SEATS else None
+    # A name that is only an alternate name of its places ("Google" is one of Topeka's) needs a stricter cue.
+    strict = gaz.alternate_only(text)
     if cluster.type == "PERSON" and cluster.full_name is None:
-        org_cues, person_cues, place_cues = _cues(cluster, body)
+        org_cues, person_cues, place_cues = _cues(cluster, body, strict)
         if (text.isupper() and text.isalpha()) or org_cues > person_cues:
             new_type = "ORG"
-        elif place_cues > person_cues:
+        elif place_cues > person_cues and gaz.candidates(text):
             new_type = "LOC"
     elif cluster.type == "ORG" and cluster.long_type is None and gaz.candidates(text):
-        org_cues, _, place_cues = _cues(cluster, body)
+        org_cues, _, place_cues = _cues(cluster, body, strict)
         if place_cues > org_cues:
             new_type = "LOC"
     elif cluster.type == "LOC" and cluster.place is None and not gaz.candidates(text):
@@ -591,13 +602,14 @@ def _retype(cluster: Cluster, body: str, gaz: Gazetteer, context: Context) -> No
         cluster.place = resolve(gaz, text, context) if new_type == "LOC" else None
 
 
-def _cues(cluster: Cluster, body: str) -> tuple[int, int, int]:
+def _cues(cluster: Cluster, body: str, strict: bool = False) -> tuple[int, int, int]:
     """How many of the cluster's mentions are followed by an organisation's or a person's cue, and how many
-    come after a place's."""
+    come after a place's (``strict``: not counting "from")."""
     after = [body[m.end : m.end + _CUE_WINDOW] for m in cluster.mentions]
     org = sum(1 for a in after if _ORG_CUE.search(a))
     person = sum(1 for a in after if _PERSON_CUE.search(a))
-    place = sum(1 for m in cluster.mentions if _PLACE_CUE.search(body[max(0, m.start - 12) : m.start]))
+    cue = _STRICT_PLACE_CUE if strict else _PLACE_CUE
+    place = sum(1 for m in cluster.mentions if cue.search(body[max(0, m.start - 12) : m.start]))
     return org, person, place
 
 
