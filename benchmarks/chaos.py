@@ -71,6 +71,7 @@ from pipelines.cli.topic_reader import records_to_end  # noqa: E402
 from pipelines.devkafka import broker  # noqa: E402
 from pipelines.options import Topics  # noqa: E402
 from transforms import avro  # noqa: E402
+from transforms.crash_journal import MAX_CRASHES  # noqa: E402
 from transforms.entities.conll import stories  # noqa: E402
 from transforms.kafka_io import ReadLimits  # noqa: E402
 from transforms.original_store import OriginalStore  # noqa: E402
@@ -377,6 +378,7 @@ class Feeder(threading.Thread):
         super().__init__(daemon=True)
         self.settings, self.topic, self.values, self.rate = settings, topic, values, rate
         self.landed: dict[tuple[int, int], int] = {}  # (partition, offset) -> index in values
+        self.landed_ms: dict[tuple[int, int], int] = {}  # (partition, offset) -> its timestamp (create time)
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -396,6 +398,7 @@ class Feeder(threading.Thread):
             for i, future in enumerate(futures):
                 meta = future.get(timeout=0)
                 self.landed[(meta.partition, meta.offset)] = i
+                self.landed_ms[(meta.partition, meta.offset)] = meta.timestamp
             producer.close()
         except BaseException as exc:  # noqa: BLE001 - reported by the harness, which then fails
             self.error = exc
@@ -526,8 +529,23 @@ def account(sent: dict[tuple[int, int], str], outputs: list[Output], kills: list
     }
 
 
-def hostile_outcomes(cases: dict[tuple[int, int], Hostile], outputs: list[Output]) -> tuple[dict, list[str]]:
-    """Per kind: where its inputs ended (topic and error type); and every case that ended wrongly."""
+def killed_in_flight(landed_ms: dict[tuple[int, int], int], kills: list[Kill]) -> dict[tuple[int, int], int]:
+    """Per input: at how many kills it was in the topic and not yet committed, i.e. possibly in progress."""
+    return {
+        pos: sum(at < k.at_ms and pos[1] >= k.committed.get(pos[0], 0) for k in kills)
+        for pos, at in landed_ms.items()
+    }
+
+
+def hostile_outcomes(
+    cases: dict[tuple[int, int], Hostile], outputs: list[Output], in_flight_kills: dict[tuple[int, int], int]
+) -> tuple[dict, list[str]]:
+    """Per kind: where its inputs ended (topic and error type); and every case that ended wrongly.
+
+    A ``CrashLoop`` dead letter is right for an input that was in flight at ``MAX_CRASHES`` kills or more
+    (``in_flight_kills``): the crash journal cannot tell a kill from a crash the input caused (both are a
+    SIGKILL: the OOM killer's is what it is for), so a slow input that three kills land on is dead-lettered,
+    complete, as documented. It is counted as ``dlq:CrashLoop(killed)``; any other CrashLoop is wrong."""
     by_pos: dict[tuple[int, int], Output] = {}
     for o in outputs:
         by_pos.setdefault((o.partition, o.offset), o)
@@ -538,7 +556,10 @@ def hostile_outcomes(cases: dict[tuple[int, int], Hostile], outputs: list[Output
         if out is None:
             continue  # counted as lost by account()
         label = f"dlq:{out.error_type}" if out.topic == "dlq" else out.topic
-        outcomes[case.kind][label] += 1
+        killed = out.error_type == "CrashLoop" and in_flight_kills.get(pos, 0) >= MAX_CRASHES
+        outcomes[case.kind][f"{label}(killed)" if killed and out.topic == "dlq" else label] += 1
+        if out.topic == "dlq" and killed:
+            continue
         if out.topic == "dlq" and out.error_type not in PIPELINE_ERRORS:
             wrong.append(f"{case.kind}@{pos}: crash type {out.error_type}: {out.message}")
         elif case.publish and out.topic == "dlq":
@@ -758,7 +779,7 @@ def kill_and_drain(args: argparse.Namespace, scenario: Scenario, work: Path) -> 
     sent = {pos: inputs[i][0] for pos, i in feeder.landed.items()}
     report = account(sent, outputs, kills)
     cases = {pos: inputs[i][2] for pos, i in feeder.landed.items() if inputs[i][2] is not None}
-    outcomes, wrong = hostile_outcomes(cases, outputs)
+    outcomes, wrong = hostile_outcomes(cases, outputs, killed_in_flight(feeder.landed_ms, kills))
     values = {pos: inputs[i][1] or b"" for pos, i in feeder.landed.items()}
     end, raw_end = committed(settings, prefix, topics.input_topic), raw_ends(settings, topics)
     report.update(

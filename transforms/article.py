@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from transforms.boilerplate import Extraction, canonicalize_url, extract_html, extract_text
+from transforms.dedup.shingles import input_hash
 from transforms.errors import CleanError
 from transforms.parse import Parsed
 from transforms.records import Article, RawArticle, stable_id
@@ -58,6 +59,7 @@ def build_article(parsed: Parsed, limits: Limits) -> Article:
         input_format=input_format,
         metadata=raw.metadata,
         origin=parsed.origin,
+        input_hash=input_hash(raw.text, raw.html),
     )
 
 

@@ -16,12 +16,14 @@ import threading
 from pathlib import Path
 
 DB_NAME = "crash-journal.sqlite"
+MAX_CRASHES = 3
+"""Deaths during one input before it goes to the dead-letter topic as ``CrashLoop``."""
 
 
 class CrashJournal:
     """Inputs in progress, by key (stage and source position), kept on disk across process deaths."""
 
-    def __init__(self, state_dir: str | Path, *, max_crashes: int = 3) -> None:
+    def __init__(self, state_dir: str | Path, *, max_crashes: int = MAX_CRASHES) -> None:
         path = Path(state_dir) / DB_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         self.max_crashes = max_crashes

@@ -138,11 +138,24 @@ class _ReadCounter:
 READ_COUNTER = _ReadCounter()
 
 
+ABORTING = threading.Event()
+"""Set by the local stream when the operator aborts the running batch (a second Ctrl-C): from then on no
+call is retried and no offset is committed (:func:`retrying` refuses). The stream also raises
+KeyboardInterrupt in its main thread, but that lands at an arbitrary point: a library may swallow it, or
+be left with a broken client whose calls then time out and are retried; this flag does not depend on
+where the interrupt landed."""
+
+
+class Abandoned(RuntimeError):
+    """A Kafka call refused because the batch was aborted (:data:`ABORTING`)."""
+
+
 def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
     """``call()`` retried while the brokers are unreachable, for up to ``patience`` seconds.
 
     Workers create clients and commit offsets while the pipeline runs; a broker outage there must hold the
-    bundle until the broker is back, not fail the job. Every call wrapped here is safe to repeat.
+    bundle until the broker is back, not fail the job. Every call wrapped here is safe to repeat. Once the
+    batch is aborted (:data:`ABORTING`), no call is made: commits go through here too.
 
     The first failure is logged as a warning, the later ones at debug level, and a success after failures
     as one ``kafka_recovered`` line with the count: an outage is two lines, however long it lasts.
@@ -151,6 +164,8 @@ def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
     deadline = started + patience
     attempt = 0
     while True:
+        if ABORTING.is_set():
+            raise Abandoned(f"{what}: the batch was aborted")
         attempt += 1
         try:
             result = call()

@@ -145,6 +145,10 @@ class Article:
     metadata: dict[str, str] = field(default_factory=dict)
     pipeline_version: str = PIPELINE_VERSION
     origin: Origin | None = field(default=None, repr=False, compare=False, metadata={WIRE: False})
+    input_hash: str = field(default="", repr=False, compare=False, metadata={WIRE: False})
+    """The exact key of the input it was cleaned from (``transforms.dedup.shingles.input_hash``): dedup's
+    second exact key, so copies of one input collapse even where their cleaned bodies differ; never on the
+    wire."""
     body_print: Any = field(default=None, repr=False, compare=False, metadata={WIRE: False})
     """Dedup's part of the fingerprint that depends on the body alone, computed ahead where the body is final
     (``transforms.dedup.index.BodyPrint``, checked against the body before use); never on the wire."""

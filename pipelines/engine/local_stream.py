@@ -45,7 +45,7 @@ from pipelines import metrics
 from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
 from pipelines.summary import counters
 from transforms.group_membership import SESSION_TIMEOUT_MS, GroupMember
-from transforms.kafka_io import PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
+from transforms.kafka_io import ABORTING, PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -121,6 +121,7 @@ class StopRequest:
     def _request(self, signum: int, frame: object) -> None:
         if self.signal and signum == signal.SIGINT:
             self.aborted = True
+            ABORTING.set()  # no commit and no retry from now on, wherever the interrupt lands
             raise KeyboardInterrupt
         self.signal = signal.Signals(signum).name
         self.event.set()
@@ -296,6 +297,8 @@ def _loop(
             ahead.plan(batch, ranges, _budget(job, read + size))
         try:
             batch_totals = _run_batch(job, build, batch, clock)
+            if stop.aborted:  # the interrupt was swallowed on the way (a library's own handler)
+                raise KeyboardInterrupt
         except (Exception, KeyboardInterrupt) as exc:  # the batch is re-read from the committed offsets
             if stop.aborted or isinstance(exc, KeyboardInterrupt):
                 raise Aborted(f"aborted; {size} records will be re-read") from None

@@ -131,8 +131,9 @@ def _wait_for(process: subprocess.Popen, event: str, timeout: float = 300) -> li
 
 
 def test_a_second_ctrl_c_aborts_the_batch_uncommitted_and_exits_130(kafka_broker, topics, tmp_path):
-    _fill(kafka_broker.bootstrap, topics.input_topic, 120)
-    # With NER the first batch loads the model for many seconds: the signals land while it runs.
+    _fill(kafka_broker.bootstrap, topics.input_topic, 480)
+    # One batch of 480 articles with NER runs for many seconds on any machine: the signals land while it
+    # runs, at whatever point of it (a library's wait, a DoFn's setup, a Kafka send).
     process = _stream(kafka_broker, topics, "abort", tmp_path / "state")
     _wait_for(process, "kafka_ranges")
     time.sleep(1.0)
@@ -143,7 +144,7 @@ def test_a_second_ctrl_c_aborts_the_batch_uncommitted_and_exits_130(kafka_broker
     assert process.returncode == 130, err[-3000:]
     assert "Traceback" not in err
     last = json.loads(err.strip().splitlines()[-1])
-    assert last["reason"] == "aborted" and last["error"] == "aborted; 120 records will be re-read"
+    assert last["reason"] == "aborted" and last["error"] == "aborted; 480 records will be re-read"
     assert "micro_batch_failed" not in err
     assert set(_committed(kafka_broker.bootstrap, topics.input_topic, "abort").values()) <= {0, None}
 

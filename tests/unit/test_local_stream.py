@@ -46,3 +46,31 @@ def test_a_signal_that_lands_inside_a_log_call_does_not_deadlock_the_stream():
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "requested"
     assert run.stderr.count('"stop_requested"') == 1
+
+
+SWALLOWED_ABORT = """
+import os, signal, sys
+from pipelines.engine.local_stream import StopRequest
+from transforms.kafka_io import Abandoned, retrying
+
+stop = StopRequest()
+stop.install()
+os.kill(os.getpid(), signal.SIGINT)
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+except KeyboardInterrupt:
+    pass  # what a library's own handler may do with it
+calls = []
+try:
+    retrying(lambda: calls.append(1), "commit")
+except Abandoned:
+    print("refused", stop.aborted, len(calls), file=sys.__stdout__, flush=True)
+"""
+
+
+def test_after_a_second_ctrl_c_no_offset_is_committed_even_if_the_interrupt_was_swallowed():
+    """A second Ctrl-C raises KeyboardInterrupt wherever the main thread is: a library may swallow it. The
+    abort still holds: no Kafka call (a commit included) is made through ``retrying`` from then on."""
+    run = subprocess.run([sys.executable, "-c", SWALLOWED_ABORT], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["refused", "True", "0"]

@@ -1,7 +1,8 @@
 """The dedup index as pure functions over one key's entries: fingerprint, candidates, insert.
 
 Every backend (a dict, SQLite, Beam keyed state) stores, per index key, one ``bytes`` blob of packed
-entries. An index key is a canonical URL (``u``), a content hash (``h``) or one LSH band bucket (``b``),
+entries. An index key is a canonical URL (``u``), a content hash (``h``: of the cleaned body, and of the
+input it was cleaned from where that differs, ``Article.input_hash``) or one LSH band bucket (``b``),
 so the index shards by key on any runner. An entry is 16 bytes of arrival rank, the 1-bit sketch (URL and
 band keys only) and the article id; nothing else about the article is kept.
 
@@ -194,6 +195,8 @@ def fingerprint(
     if article.canonical_url:
         keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
     keys.append((b"h" + bytes.fromhex(body.content_hash)[:15], EXACT))
+    if article.input_hash and article.input_hash != body.content_hash:
+        keys.append((b"h" + bytes.fromhex(article.input_hash)[:15], EXACT))  # a copy of the same input
     keys.extend((b"b" + key, NEAR) for key in body.band_keys)
     return Fingerprint(
         article_id=article.id,

@@ -60,6 +60,18 @@ def content_hash(body: str) -> str:
     return hash_normalised(normalise(body))
 
 
+def input_hash(text: str | None, html: str | None) -> str:
+    """The exact key of the input an article was cleaned from: its text as :func:`content_hash` sees it, or
+    its HTML byte for byte (normalising a whole page would cost more than cleaning it).
+
+    Two copies of one input are exact duplicates whatever the cleaner makes of each: extraction is not
+    case-blind (an all-caps copy reads differently to the line classifier) and learned boilerplate changes
+    between copies, so the cleaned bodies of two copies can differ."""
+    if html and html.strip():
+        return xxhash.xxh3_128_hexdigest(html.encode("utf-8", "surrogatepass"))
+    return content_hash(text or "")
+
+
 def hash_normalised(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
