@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
 import json
 import os
@@ -98,9 +99,14 @@ def _keep_all(body: str, mentions: list[RawMention], *rest) -> list[RawMention]:
     return mentions
 
 
+def _keep_all_mentions(mentions: list[RawMention]) -> list[RawMention]:
+    return mentions
+
+
 # Normalisation steps ``--ablate`` leaves out, one at a time: each is replaced by "keep the mentions as they
 # are". Named by the attribute of ``transforms.entities.normalize`` (``lexicon.apply`` of its module).
 ABLATIONS = {
+    "model's confidence (confident)": ("confident", _keep_all_mentions),
     "titles (strip_titles)": ("strip_titles", _keep_one),
     "designators (organisation_by_form)": ("organisation_by_form", _keep_one),
     "lists split (split_coordination)": ("split_coordination", lambda body, m: [m]),
@@ -141,7 +147,7 @@ def ablation(extractor: EntityExtractor, docs: list[ConllDoc]) -> None:
     def spans(own_types: bool = False) -> list[set[Span]]:
         out = []
         for d, found in zip(docs, raw, strict=True):
-            clusters = normalize(d.text, [RawMention(m.start, m.end, m.type) for m in found], extractor._gaz)
+            clusters = normalize(d.text, [dataclasses.replace(m) for m in found], extractor._gaz)
             out.append(
                 {
                     (m.start, m.end, OURS[own if own_types else c.type])

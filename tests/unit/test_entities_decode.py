@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.shared_data import reference_body
@@ -54,6 +54,21 @@ def test_certified_entities_are_spacys(nlp, decoder, pieces, gaps):
     assert got is None or got == spacy_entities(nlp, text)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=40))
+def test_a_margin_is_how_far_the_opening_move_beat_no_entity(nlp, decoder, pieces):
+    """Every certified entity was opened because its move beat O, and ``opening_margins`` scores the entities
+    another decoder found exactly as ``entities`` scores its own."""
+    with nlp.memory_zone():
+        doc = nlp.make_doc(" ".join(pieces))
+        ents = decoder.entities(doc)
+        assume(ents is not None)
+        assert all(e.margin > 0 for e in ents)
+        assert decoder.opening_margins(doc, [(e.start, e.end, e.label) for e in ents]) == [
+            e.margin for e in ents
+        ]
+
+
 def test_the_reference_article_is_certified_and_the_same(nlp, decoder):
     got = decoded(nlp, decoder, STORY)
     assert got is not None and len(got) > 5
@@ -68,8 +83,12 @@ def test_an_uncertain_decision_falls_back_to_spacy(nlp, decoder):
     doubtful = dataclasses.replace(decoder, gamma=1e9)  # every decision within the error bound
     assert decoded(nlp, doubtful, STORY) is None
     spans = recognize(nlp, STORY, Deadline(60.0), doubtful)
-    assert spans == recognize(nlp, STORY, Deadline(60.0), decoder)
+    certified = recognize(nlp, STORY, Deadline(60.0), decoder)
+    assert spans == certified
     assert spans == recognize(nlp, STORY, Deadline(60.0))
+    # spaCy's entities are scored by the decoder all the same: the model's confidence, whoever decoded
+    assert [m.margin for m in spans] == [m.margin for m in certified]
+    assert all(0 < m.margin < float("inf") for m in spans)
 
 
 def test_preset_entities_are_left_to_spacy(nlp, decoder):

@@ -45,6 +45,7 @@ class Entity:
     start: int  # token offsets, end exclusive
     end: int
     label: str
+    margin: float = 0.0  # how far its opening move's score beat "no entity" (O): the model's confidence
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,7 @@ class GreedyDecoder:
         feats = feats.reshape(n + 1, 3, -1)
         token, first, before = feats[1:, 0], feats[1:, 1], feats[1:, 2]
 
-        # Every token as the head of a state with no entity open: features (t, padding, padding).
-        pre = token + feats[0, 1]
-        pre += feats[0, 2]
-        pre += self.feat_bias
-        scores, bound = self._scores(pre, slice(None))
+        scores, bound = self._free_scores(feats)
         valid = np.zeros(scores.shape, dtype=bool)
         valid[:, self.out] = True
         valid[:, self.unit] = ~space[:, None]
@@ -162,9 +159,35 @@ class GreedyDecoder:
             end = self._entity_end(token, first, before, next_starts, start, label) if begins else start + 1
             if end is None:
                 return None
-            found.append(Entity(start, end, self.labels[label]))
+            margin = float(scores[start, best[start]] - scores[start, self.out])
+            found.append(Entity(start, end, self.labels[label], margin))
             resume = end
         return found
+
+    def _free_scores(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of every move, and their error bounds, for every token as the head of a state with no
+        entity open: features (t, padding, padding), from the lower layer's ``feats`` (rows, 3, ...)."""
+        pre = feats[1:, 0] + feats[0, 1]
+        pre += feats[0, 2]
+        pre += self.feat_bias
+        return self._scores(pre, slice(None))
+
+    def opening_margins(self, doc: Doc, spans: list[tuple[int, int, str]]) -> list[float]:
+        """The ``margin`` of each entity ``(start, end, label)`` (token offsets) that another decoder found in
+        ``doc``: its opening move, B or U of its label, is made with no entity open, so it is scored here as
+        ``entities`` scores it."""
+        if not spans:
+            return []
+        feats = self.lower.predict(self.encode(doc)).reshape(len(doc) + 1, 3, -1)
+        scores, _ = self._free_scores(feats)
+        index = {label: i for i, label in enumerate(self.labels)}
+        return [
+            float(
+                scores[start, (self.begin if end - start > 1 else self.unit)[index[label]]]
+                - scores[start, self.out]
+            )
+            for start, end, label in spans
+        ]
 
     def _entity_end(
         self,
