@@ -99,14 +99,10 @@ def _keep_all(body: str, mentions: list[RawMention], *rest) -> list[RawMention]:
     return mentions
 
 
-def _keep_all_mentions(mentions: list[RawMention]) -> list[RawMention]:
-    return mentions
-
-
 # Normalisation steps ``--ablate`` leaves out, one at a time: each is replaced by "keep the mentions as they
 # are". Named by the attribute of ``transforms.entities.normalize`` (``lexicon.apply`` of its module).
 ABLATIONS = {
-    "model's confidence (confident)": ("confident", _keep_all_mentions),
+    "model's confidence (confident)": ("confident", _keep_all),
     "titles (strip_titles)": ("strip_titles", _keep_one),
     "designators (organisation_by_form)": ("organisation_by_form", _keep_one),
     "lists split (split_coordination)": ("split_coordination", lambda body, m: [m]),

@@ -65,12 +65,12 @@ def test_cli_prints_json_per_file(tmp_path, capsys):
 def test_a_name_the_model_barely_opened_is_dropped(extractor, monkeypatch):
     """The model reads "Bonds" of a market report as an organisation, by a margin of 0.2 over "no entity"
     (CoNLL-2003 dev); below ``MIN_MARGIN`` it is not kept, while the confident names stay."""
-    recognize = importlib.import_module("transforms.entities.recognize")  # the package names a function so
+    confidence = importlib.import_module("transforms.entities.confidence")
     text = (
         "Japanese Goverment Bonds futures which closed before the output data lost much of the day's gains."
         " His aides said Arafat would hold the weekly meeting in Nablus on Saturday."
     )
     names = {e.name for e in extractor.extract(text)}
     assert "Bonds" not in names and {"Arafat", "Nablus"} <= names
-    monkeypatch.setattr(recognize, "MIN_MARGIN", -math.inf)
+    monkeypatch.setattr(confidence, "MIN_MARGIN", -math.inf)
     assert "Bonds" in {e.name for e in extractor.extract(text)}

@@ -45,7 +45,7 @@ class Entity:
     start: int  # token offsets, end exclusive
     end: int
     label: str
-    margin: float = 0.0  # how far its opening move's score beat "no entity" (O): the model's confidence
+    margin: float  # how far its opening move's score beat "no entity" (O): the model's confidence
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from transforms.entities import lexicon, warm_words
+from transforms.entities.confidence import confident
 from transforms.entities.gazetteer import Gazetteer, Place, fold
 from transforms.entities.link import (
     Context,
@@ -26,7 +27,7 @@ from transforms.entities.link import (
 )
 from transforms.entities.locate import focus, inside_a_town, named_part
 from transforms.entities.propagate import propagate
-from transforms.entities.recognize import RawMention, confident, covered
+from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
     COMMON_WORDS,
     TITLES,
@@ -126,7 +127,7 @@ def acronym(name: str) -> str | None:
 
 def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]:
     """Groups the mentions of ``body`` into entities, in order of first mention."""
-    lines = [part for m in confident(raw) for part in split_lines(body, m)]
+    lines = [part for m in confident(body, raw, gaz) for part in split_lines(body, m)]
     mentions = [t for t in (trim(body, cut_dash_tail(body, m)) for m in lines) if t.end > t.start]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in mentions for part in split_coordination(body, m)]

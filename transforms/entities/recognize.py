@@ -29,13 +29,6 @@ FROM_MODEL_LABEL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "
 NOT_NAMES = frozenset({"file", "file photo", "photo", "slideshow", "graphic", "reuters graphic", "video"})
 # The record's entity types.
 ENTITY_TYPE = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}
-# A person or organisation the model opens by less than this margin over "no entity" is not kept: on GUM,
-# whose how-to, academic and travel texts the Reuters-trained model over-reads, most such are spurious
-# ("Iodine deficiency", "the Escola do Cérebro"). Tuned on the dev sets only (micro-F1: CoNLL-2003 dev
-# +0.0007, GUM dev +0.0013, GUM train +0.0088; 2.0 and 3.0 lose GUM dev). Places keep theirs: the gazetteer
-# and the place rules vouch for a place, and dropping them cost GUM dev recall.
-MIN_MARGIN = 1.0
-_GATED = frozenset({"PERSON", "ORG"})
 
 
 @dataclass
@@ -46,11 +39,6 @@ class RawMention:
     # The model's confidence (``decode.Entity.margin``); infinite for a mention a rule made, or where no
     # greedy decoder can score the model's entities. Not part of a mention's identity.
     margin: float = field(default=math.inf, compare=False)
-
-
-def confident(mentions: list[RawMention]) -> list[RawMention]:
-    """The mentions without the persons and organisations the model barely opened (``MIN_MARGIN``)."""
-    return [m for m in mentions if m.margin >= MIN_MARGIN or m.type not in _GATED]
 
 
 def covered(length: int, mentions: list[RawMention]) -> bytearray:
