@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.entity_mentions import marked
 from transforms.entities import lexicon
@@ -144,3 +148,26 @@ def test_letters_after_a_persons_name_are_no_names_but_alone_they_stay(gaz):
     spans = [("Mark Tedeschi", "PERSON"), ("QC", "LOC"), ("Jo Cox", "PERSON"), ("MP", "ORG"), ("SC", "ORG")]
     got = read(body, spans, gaz)
     assert got == {"Mark Tedeschi": "PERSON", "Jo Cox": "PERSON", "SC": "ORG"}
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 6), st.integers(1, 6), st.sampled_from(["ORG", "PERSON", "LOC"]))
+def test_a_name_the_article_mostly_prints_in_lowercase_is_a_common_noun(gaz, lower, capitalised, type_):
+    """Case evidence across the document: "Iodine" capitalised mid-sentence ``capitalised`` times and
+    "iodine" written ``lower`` times is a common noun once lowercase wins, at least three times; a place
+    is left to the place rules."""
+    body = " ".join(
+        ["Salt with iodine helps."] * lower + ["They say Iodine deficiency matters."] * capitalised
+    )
+    spans = [(f.start(), f.end(), type_) for f in re.finditer(r"\bIodine\b", body)]
+    got = lexicon.apply(body, [RawMention(*s) for s in spans], gaz)
+    dropped = type_ != "LOC" and lower >= 3 and lower > capitalised
+    assert [body[m.start : m.end] for m in got] == ([] if dropped else ["Iodine"] * capitalised)
+
+
+def test_a_name_also_a_place_or_mostly_capitalised_stays(gaz):
+    body = "The bush fires spread; bush land burned near the bush. Officials in Paris met Bush."
+    got = read(body, [("Bush", "PERSON"), ("Paris", "LOC")], gaz)
+    assert got == {"Bush": "PERSON", "Paris": "LOC"}  # "Bush" is a town the gazetteer knows
+    body = "Shares of Apple rose. A fund sold Apple and Apple bought apple farms, an apple a day, apple pie."
+    assert read(body, [("Apple", "ORG")], gaz) == {"Apple": "ORG"}  # lowercase 3 times, capitalised 3
