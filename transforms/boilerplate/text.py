@@ -121,6 +121,8 @@ def decide_body(
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
+    if opens_with_prose(lines, prob, prose_lines(lines, units, stopwords), body):
+        body = body | ~np.array([furniture(line) for line in lines], dtype=bool)
     body = keep_most_prose(lines, units, stopwords, body)
     body = fill_body_gaps(lines, units, prob, stopwords, body) & ~recurring_markers(lines, units)
     start = comment_thread_start(lines, units, body)
@@ -158,9 +160,21 @@ MARKER_UNITS = 6  # a line this short that recurs on the page is a template's ma
 
 def recurring_markers(lines: list[str], units: np.ndarray) -> np.ndarray:
     """Short lines that recur on the page ("Advertisement", "Photo", "Share"): the template's markers
-    between paragraphs, never the article's text, however much body surrounds them."""
+    between paragraphs, never the article's text, however much body surrounds them.
+
+    A short line that recurs next to the same line each time ("Meal 1" then "Eat every 2-3 hours" in each
+    day of a meal plan, a table's row labels) belongs to a repeated structure, not a marker: a marker sits
+    between different paragraphs each time."""
     counts = Counter(lines)
-    return np.array([u < MARKER_UNITS and counts[line] > 1 for line, u in zip(lines, units, strict=True)])
+    pairs = Counter(zip(lines, lines[1:], strict=False))
+    structured = np.zeros(len(lines), dtype=bool)
+    for i, pair in enumerate(zip(lines, lines[1:], strict=False)):
+        if pairs[pair] > 1 and pair[0] != pair[1]:
+            structured[i : i + 2] = True
+    short = np.array(
+        [u < MARKER_UNITS and counts[line] > 1 for line, u in zip(lines, units, strict=True)], dtype=bool
+    )
+    return short & ~structured
 
 
 GAP_PROB = 0.2  # a line between two body lines needs only this much of the classifier's confidence
@@ -199,6 +213,45 @@ def fill_body_gaps(
     return out
 
 
+def prose_lines(lines: list[str], units: np.ndarray, stopwords: np.ndarray) -> np.ndarray:
+    """Sentences of PROSE_UNITS+ words with function words: what an article is made of."""
+    return (
+        (units >= PROSE_UNITS)
+        & (stopwords >= PROSE_STOPWORDS)
+        & np.array([sig.ends_like_sentence(line) for line in lines], dtype=bool)
+    )
+
+
+# A headline and a byline or date line may come before an extracted article's first paragraph.
+OPENING_LINES = 3
+
+
+def opens_with_prose(lines: list[str], prob: np.ndarray, prose: np.ndarray, body: np.ndarray) -> bool:
+    """The text opens with article prose: a paragraph among its first OPENING_LINES lines that the
+    classifier keeps, or does not rule out while it names itself no furniture.
+
+    A page's text opens with its menus, header and headline (the benchmark's page dumps: 6 of 984 pages
+    open with such a paragraph); text already extracted (a feed's body, an article pasted whole) opens
+    with its first paragraph, and then nothing of a page frames it."""
+    head = slice(0, OPENING_LINES)
+    opening = prose[head] & (prob[head] >= GAP_PROB)
+    return any(
+        ok and (kept or not furniture(line))
+        for ok, kept, line in zip(opening, body[head], lines[head], strict=True)
+    )
+
+
+FURNITURE_REASONS = frozenset({"text:legal-notice", "text:appeal", "text:link"})
+
+
+def furniture(line: str) -> bool:
+    """A line that names itself page furniture: legal or appeal vocabulary, a call to action, a link, a
+    byline or a bare photo credit."""
+    return (
+        _reason(line, sig.words(line)) in FURNITURE_REASONS or sig.is_byline(line) or sig.is_credit_only(line)
+    )
+
+
 def keep_most_prose(
     lines: list[str], units: np.ndarray, stopwords: np.ndarray, body: np.ndarray
 ) -> np.ndarray:
@@ -207,11 +260,7 @@ def keep_most_prose(
     feature (an appeal word, a second-person sentence) has misled it, and the run's prose lines are kept."""
     if not len(lines):
         return body
-    prose = (
-        (units >= PROSE_UNITS)
-        & (stopwords >= PROSE_STOPWORDS)
-        & np.array([sig.ends_like_sentence(line) for line in lines])
-    )
+    prose = prose_lines(lines, units, stopwords)
     start, end = sig.densest_span(np.where(prose, units, 0.0))
     in_run = np.zeros(len(lines), dtype=bool)
     in_run[start:end] = True
