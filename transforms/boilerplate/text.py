@@ -160,21 +160,9 @@ MARKER_UNITS = 6  # a line this short that recurs on the page is a template's ma
 
 def recurring_markers(lines: list[str], units: np.ndarray) -> np.ndarray:
     """Short lines that recur on the page ("Advertisement", "Photo", "Share"): the template's markers
-    between paragraphs, never the article's text, however much body surrounds them.
-
-    A short line that recurs next to the same line each time ("Meal 1" then "Eat every 2-3 hours" in each
-    day of a meal plan, a table's row labels) belongs to a repeated structure, not a marker: a marker sits
-    between different paragraphs each time."""
+    between paragraphs, never the article's text, however much body surrounds them."""
     counts = Counter(lines)
-    pairs = Counter(zip(lines, lines[1:], strict=False))
-    structured = np.zeros(len(lines), dtype=bool)
-    for i, pair in enumerate(zip(lines, lines[1:], strict=False)):
-        if pairs[pair] > 1 and pair[0] != pair[1]:
-            structured[i : i + 2] = True
-    short = np.array(
-        [u < MARKER_UNITS and counts[line] > 1 for line, u in zip(lines, units, strict=True)], dtype=bool
-    )
-    return short & ~structured
+    return np.array([u < MARKER_UNITS and counts[line] > 1 for line, u in zip(lines, units, strict=True)])
 
 
 GAP_PROB = 0.2  # a line between two body lines needs only this much of the classifier's confidence
@@ -241,14 +229,22 @@ def opens_with_prose(lines: list[str], prob: np.ndarray, prose: np.ndarray, body
     )
 
 
-FURNITURE_REASONS = frozenset({"text:legal-notice", "text:appeal", "text:link"})
-
-
 def furniture(line: str) -> bool:
     """A line that names itself page furniture: legal or appeal vocabulary, a call to action, a link, a
-    byline or a bare photo credit."""
-    return (
-        _reason(line, sig.words(line)) in FURNITURE_REASONS or sig.is_byline(line) or sig.is_credit_only(line)
+    byline or a bare photo credit. As with the appeal vocabulary, an imperative opening counts in a line of
+    8+ words only when it addresses the reader ("Follow us on ..."): a lede may open with "Enter ..."."""
+    tokens = sig.words(line)
+    call = sig.starts_imperative(tokens) and (
+        len(tokens) < sig.APPEAL_ADDRESS_WORDS or sig.vocabulary_hits(tokens, sig.ADDRESS_WORDS) > 0
+    )
+    return bool(
+        call
+        or sig.appeal_ratio(tokens)
+        or sig.vocabulary_hits(tokens, sig.LEGAL_WORDS)
+        or "©" in line
+        or sig.URL_LIKE.search(line)
+        or sig.is_byline(line)
+        or sig.is_credit_only(line)
     )
 
 
