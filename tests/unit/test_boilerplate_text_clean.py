@@ -111,3 +111,27 @@ def test_clean_text_with_headings_and_lists_keeps_nearly_all_of_it(doc):
 def test_upper_cased_clean_text_keeps_nearly_all_of_it(doc):
     share, short = _kept(doc, "\n".join(doc).upper())
     assert share >= KEPT_SHARE and short >= KEPT_SHORT, (share, short)
+
+
+FURNITURE = [
+    "Share on Facebook",
+    "Most read",
+    "About us",
+    "Contact",
+    "Privacy policy",
+    "© 2024 Example Media. All rights reserved.",
+    "Subscribe now",
+    "Read more",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clean_articles(), st.lists(st.sampled_from(FURNITURE), min_size=1, max_size=5, unique=True))
+def test_clean_text_with_furniture_appended_keeps_the_article_and_drops_the_furniture(doc, furniture):
+    """A feed's body with the site's short footer lines appended: the article stays, the footer goes.
+    (A long appeal appended, "Sign up for our newsletter to ...", is left to the classifier: a deals
+    article's "Save $31 if you get ..." reads the same way.)"""
+    parts = classify_lines("\n".join([*doc, *furniture]))
+    assert not set(parts.paragraphs) & set(furniture)
+    kept = set(parts.paragraphs)
+    assert sum(len(ln) for ln in doc if ln in kept) / sum(map(len, doc)) >= KEPT_SHARE

@@ -122,7 +122,11 @@ def decide_body(
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
     if opens_with_prose(lines, prob, prose_lines(lines, units, stopwords), body):
-        body = body | ~np.array([furniture(line) for line in lines], dtype=bool)
+        # Already-extracted text: every line is body unless it names itself furniture; a short one that
+        # does ("About us", "Share on Facebook") goes even where the classifier kept it beside the article.
+        named = np.array([furniture(line) for line in lines], dtype=bool)
+        plain = units < sig.APPEAL_ADDRESS_WORDS
+        body = (body & ~(named & plain)) | ~named
     body = keep_most_prose(lines, units, stopwords, body)
     body = fill_body_gaps(lines, units, prob, stopwords, body) & ~recurring_markers(lines, units)
     start = comment_thread_start(lines, units, body)
@@ -231,14 +235,17 @@ def opens_with_prose(lines: list[str], prob: np.ndarray, prose: np.ndarray, body
 
 def furniture(line: str) -> bool:
     """A line that names itself page furniture: legal or appeal vocabulary, a call to action, a link, a
-    byline or a bare photo credit. As with the appeal vocabulary, an imperative opening counts in a line of
+    byline, a bare photo credit, or a short line of navigation words ("Most read", "About us", "RSS").
+    As with the appeal vocabulary, an imperative opening counts in a line of
     8+ words only when it addresses the reader ("Follow us on ..."): a lede may open with "Enter ..."."""
     tokens = sig.words(line)
     call = sig.starts_imperative(tokens) and (
         len(tokens) < sig.APPEAL_ADDRESS_WORDS or sig.vocabulary_hits(tokens, sig.ADDRESS_WORDS) > 0
     )
+    menu = len(tokens) < MARKER_UNITS and sig.vocabulary_hits(tokens, sig.NAV_WORDS) >= len(tokens) / 2
     return bool(
         call
+        or menu
         or sig.appeal_ratio(tokens)
         or sig.vocabulary_hits(tokens, sig.LEGAL_WORDS)
         or "©" in line
