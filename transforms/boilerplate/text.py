@@ -114,8 +114,9 @@ def decide_body(
     lines: list[str], units: np.ndarray, prob: np.ndarray, threshold: float, stopwords: np.ndarray
 ) -> np.ndarray:
     """Lines whose body probability clears the threshold; failing any, the document's best prose lines;
-    then the safety net (:func:`keep_most_prose`) and the body's gaps (:func:`fill_body_gaps`); nothing
-    from the reader comments on (:func:`comment_thread_start`)."""
+    in text that opens with article prose, every line that names itself no furniture
+    (:func:`opens_with_prose`); then the safety net (:func:`keep_most_prose`) and the body's gaps
+    (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`)."""
     body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
@@ -236,13 +237,13 @@ def opens_with_prose(lines: list[str], prob: np.ndarray, prose: np.ndarray, body
 def furniture(line: str) -> bool:
     """A line that names itself page furniture: legal or appeal vocabulary, a call to action, a link, a
     byline, a bare photo credit, or a short line of navigation words ("Most read", "About us", "RSS").
-    As with the appeal vocabulary, an imperative opening counts in a line of
-    8+ words only when it addresses the reader ("Follow us on ..."): a lede may open with "Enter ..."."""
+    As with the appeal vocabulary, an imperative opening counts in a line of 8+ words only when it
+    addresses the reader ("Follow us on ..."): a lede may open with "Enter ..."."""
     tokens = sig.words(line)
     call = sig.starts_imperative(tokens) and (
         len(tokens) < sig.APPEAL_ADDRESS_WORDS or sig.vocabulary_hits(tokens, sig.ADDRESS_WORDS) > 0
     )
-    menu = len(tokens) < MARKER_UNITS and sig.vocabulary_hits(tokens, sig.NAV_WORDS) >= len(tokens) / 2
+    menu = 0 < len(tokens) < MARKER_UNITS and sig.vocabulary_hits(tokens, sig.NAV_WORDS) >= len(tokens) / 2
     return bool(
         call
         or menu
