@@ -594,11 +594,29 @@ def _short_runs(short: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.log1p(before), np.log1p(after)
 
 
+SHOUTED_LOWER = 0.05  # a document with fewer lower-case letters than this (of all cased ones) was upper-cased
+SENTENCE_START = re.compile(r"(^|[.!?]\s+)(\w)")
+
+
+def case_neutral(lines: Sequence[str]) -> list[str]:
+    """A document upper-cased whole (a feed's all-caps copy) in sentence case; any other as it is.
+
+    Its case then says nothing about its lines, yet every line would read as a shouted menu item or a
+    heading (the upper-case and Title-Case signals), so the case signals see it as a writer would have
+    cased it: lower case, with a capital at each sentence's start."""
+    text = "\n".join(lines)
+    lower = sum(map(str.islower, text))
+    if lower > SHOUTED_LOWER * (lower + sum(map(str.isupper, text))):
+        return list(lines)
+    return [SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), line.lower()) for line in lines]
+
+
 def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
     """The feature matrix (one row per line, columns in FEATURE_NAMES) of a document's lines."""
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)))
+    lines = case_neutral(lines)
     stops = stop_words(lang)
     tokens = [words(line) for line in lines]
     units = np.array(
