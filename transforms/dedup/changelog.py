@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from transforms.client_pool import WRITERS
 from transforms.dedup.store import SqliteStore
 from transforms.settings import KafkaSettings
-from transforms.writer_pool import WRITERS
 
 FORMAT = 1
 """First byte of every non-tombstone value: the layout below, so a later layout can be told apart."""
@@ -77,10 +77,11 @@ class ChangelogStore:
     def __init__(self, store: SqliteStore, changelog: Changelog, producer: Any | None = None) -> None:
         self.store = store
         self.topic = changelog.topic
-        # Kept in the process between micro-batches (each sets up a new store): a new producer cost every
-        # batch its connection before the first send.
-        self._kept = None if producer is not None else {**changelog.kafka.producer_kwargs(), **BATCHED}
-        self.producer = producer or WRITERS.take(self._kept)
+        # Unless one is given, the producer is kept in the process between micro-batches (each sets up a new
+        # store): a new producer cost every batch its connection before the first send.
+        self._settings = {**changelog.kafka.producer_kwargs(), **BATCHED}
+        self._pooled = producer is None
+        self.producer = WRITERS.take(self._settings) if producer is None else producer
         self._failed = False
         self._pending: list[Any] = []
         self._partition: int | None = None
@@ -128,8 +129,8 @@ class ChangelogStore:
         try:
             self.flush()
         finally:
-            if self._kept is not None and not self._failed:
-                WRITERS.give(self._kept, self.producer)
+            if self._pooled and not self._failed:
+                WRITERS.give(self._settings, self.producer)
             else:
                 self.producer.close(timeout=10)
             self.store.close()
