@@ -15,8 +15,9 @@ the cleaned article comes back (without the input it came from: the stream proce
 after learned boilerplate the article goes out again and only its entities come back, with dedup's print
 of its final body (the costly part of the fingerprint, off the wire), which dedup here then only checks
 and assembles, and the article's Avro value as delivered if it survives, which is then only framed here.
-Workers pull the next task the moment they answer, lowest record first, so the parent's
-learned-boilerplate step and the second round trip overlap with the workers' parsing of later records.
+Workers pull the next task the moment they answer, lowest record first and a batch's cleaning before its
+NER (:data:`NER_AFTER`), so the parent's learned-boilerplate step overlaps with the workers' parsing of
+later records, and its dedup and writing with their NER.
 
 The batch's chain (:class:`PooledChain`) keeps the articles in this process: dedup gathers the whole
 batch through a grouping step that carries only their positions, so no article is copied through Beam's
@@ -165,6 +166,10 @@ class ChainWork:
 Position = tuple[str, int, int]
 PRIORITY_STEP = 1 << 32
 """Task priorities of one batch: each batch's lie above every one of the batches before it."""
+NER_AFTER = PRIORITY_STEP >> 1
+"""Within a batch, NER tasks come after every cleaning task: dedup decides nothing before the whole batch
+is through learned boilerplate (which waits for each cleaned article in arrival order), so a batch cleaned
+first is decided, and written, while its NER runs, not all at its end with the workers idle."""
 READ_AHEAD_SECONDS = 30.0
 """Longest the next batch's records may take to read before the work ahead is given up (it is then done in
 the batch, as without it)."""
@@ -234,7 +239,8 @@ class _Articles:
                     count_removed(article.boilerplate[len(value.boilerplate) :])
                 item.article = article
                 if self.entities:
-                    item.pending = self.pool.submit(self.priority + self.cleaned, ("entities", article))
+                    task = ("entities", article)
+                    item.pending = self.pool.submit(self.priority + NER_AFTER + self.cleaned, task)
             self.cleaned += 1
 
     def cancel(self) -> None:
