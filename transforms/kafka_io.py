@@ -37,11 +37,10 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from transforms.client_pool import READERS, WRITERS
 from transforms.group_membership import commit_forward, member_of
-from transforms.reader_pool import READERS
 from transforms.records import Header, Origin, SourcePosition
 from transforms.settings import KafkaSettings
-from transforms.writer_pool import WRITERS
 
 log = structlog.get_logger(__name__)
 
@@ -334,7 +333,7 @@ class ReadPartitions(beam.DoFn):
                 partition=f"{part.topic}:{part.partition}",
                 failed_polls=self._failed_polls.pop(tp),
             )
-        READERS.give(self._kwargs, tp, consumer)
+        READERS.give(self._kwargs, consumer, tp)
         records = batch.get(tp, [])
         now = time.monotonic()
         if not records:
@@ -475,7 +474,7 @@ class WriteToKafka(beam.DoFn):
 
     A delivery error raises, which fails and retries the bundle: nothing is acknowledged (so nothing is
     committed) that was not written. The producer is kept in the process between runs
-    (:mod:`transforms.writer_pool`) unless it failed.
+    (:mod:`transforms.client_pool`) unless it failed.
     """
 
     def __init__(self, settings: KafkaSettings, flush_timeout: float = 120.0) -> None:

@@ -233,12 +233,14 @@ def _wait(member: GroupMember, stop: StopRequest, seconds: float) -> None:
 
 
 def _wait_for_records(
-    member: GroupMember, stop: StopRequest, seconds: float, ranges: list[PartitionRange]
+    member: GroupMember, stop: StopRequest, seconds: float, ranges: list[PartitionRange], budget: int
 ) -> None:
     """Wait while caught up, as :func:`_wait`, but back once records have come in past ``ranges`` and the
     end offsets then hold still for one look (one request every ``IDLE_LOOK`` seconds): a record that comes
     in alone waits about two looks for its batch, not the poll interval, and a burst is not cut into a
-    first batch of what the first look saw and the rest (at most ``seconds`` in all, as before)."""
+    first batch of what the first look saw and the rest (at most ``seconds`` in all, as before). Back at
+    once when ``budget`` records (a full batch) are in: the rest of a burst still coming in is the next
+    batch's either way, and waiting for it left the workers idle."""
     stops = {TopicPartition(r.topic, r.partition): r.stop for r in ranges}
     seen: dict[TopicPartition, int] | None = None
     deadline = time.monotonic() + seconds
@@ -250,7 +252,7 @@ def _wait_for_records(
             ends = member.consumer.end_offsets(list(stops))
         except KafkaError:  # the broker away: the next look for the batch retries and says so
             continue
-        if ends == seen:
+        if ends == seen or sum(max(0, end - stops[tp]) for tp, end in ends.items()) >= budget:
             return
         if any(end > stops[tp] for tp, end in ends.items()):
             seen = ends
@@ -289,7 +291,7 @@ def _loop(
             if job.idle_timeout is not None and time.monotonic() - idle_since >= job.idle_timeout:
                 log.info("input_idle_stop", idle_timeout_s=job.idle_timeout)
                 break
-            _wait_for_records(member, stop, job.poll_interval, ranges)
+            _wait_for_records(member, stop, job.poll_interval, ranges, budget)
             continue
         started = time.monotonic()
         size = sum(r.stop - r.start for r in batch)

@@ -10,8 +10,11 @@ task and its result cross a socket (pickled frames), nothing is set up again.
     submit(priority, task) ─► priority queue ─► driver thread per worker ─► socket ─► handler(task)
                         Future ◄───────────────────────── result ◄─────────────────────┘
 
-Each driver thread sends its worker one task at a time and takes the next as soon as the result is back, so
-the workers pull work and stay evenly loaded whatever each task costs. A worker that dies (a segfault, the
+Each driver thread keeps its worker :data:`DEPTH` tasks ahead: the next task is already in the worker when
+it answers one (a worker reads its tasks as they come, on a thread of its own), so it never waits for the
+stream process to take its result and send it another (a driver thread waits for the stream's GIL, up to
+its switch interval, 5 ms, behind a busy thread). Tasks are taken from the queue only that far ahead, so
+the workers still pull work and stay evenly loaded whatever each task costs. A worker that dies (a segfault, the
 OOM killer, a kill) is replaced and counted in :attr:`WorkerPool.restarts`; its task goes back to the queue,
 up to :data:`MAX_DEATHS` times (the handler's own crash journal turns a poison pill into a dead letter
 before that). Workers ignore SIGINT and SIGTERM: the stream decides when to stop, and they end when it
@@ -20,6 +23,7 @@ closes their sockets. Without a fork server (not Linux), a worker is a new inter
 
 from __future__ import annotations
 
+import collections
 import importlib
 import itertools
 import os
@@ -47,6 +51,8 @@ ENTRY = f"{__name__}:serve_stdin"
 """What a forked worker runs: :func:`serve_stdin`, on the socket the pool passed as its standard input."""
 MAX_DEATHS = 5
 """Worker deaths one task may cause before it fails (and with it the batch, which is re-read)."""
+DEPTH = 2
+"""Tasks sent to a worker and not yet answered, at most: the one it runs and the next, waiting in it."""
 _HEADER = struct.Struct(">I")
 
 
@@ -96,16 +102,27 @@ def serve(sock: socket.socket) -> None:
         send(sock, ("error", f"{type(exc).__name__}: {exc}"))
         return
     send(sock, ("ready", os.getpid()))
-    while True:
-        try:
-            task = receive(stream)
-        except EOFError:
-            return
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_read_tasks, args=(stream, tasks), name="tasks", daemon=True).start()
+    while (task := tasks.get()) is not _END:
         try:
             answer = ("ok", handler(task))
         except Exception as exc:  # noqa: BLE001 - one task's bug fails that task, not the worker
             answer = ("error", f"{type(exc).__name__}: {exc}")
         send(sock, answer)
+
+
+_END = object()
+
+
+def _read_tasks(stream: Any, tasks: queue.SimpleQueue) -> None:
+    """Take each task off the socket as it comes (the pool sends the next one while this one runs), then
+    :data:`_END` once the pool closes it."""
+    try:
+        while True:
+            tasks.put(receive(stream))
+    except (EOFError, OSError):
+        tasks.put(_END)
 
 
 def serve_stdin() -> None:
@@ -133,9 +150,15 @@ class _Process:
     lines: Any = None
     popen: subprocess.Popen | None = None
 
-    def call(self, task: Any) -> tuple[str, Any]:
+    def send(self, task: Any) -> None:
         try:
             send(self.sock, task)
+        except OSError:
+            raise WorkerDied(f"worker {self.pid} ended") from None
+
+    def receive(self) -> tuple[str, Any]:
+        """The answer to the oldest task sent and not yet answered."""
+        try:
             return receive(self.stream)
         except (OSError, EOFError):
             raise WorkerDied(f"worker {self.pid} ended") from None
@@ -159,6 +182,7 @@ class _Task:
     task: Any = None
     future: Future | None = None
     deaths: int = 0
+    started: bool = False  # its Future is running: sent to a worker at least once
 
 
 class WorkerPool:
@@ -201,15 +225,22 @@ class WorkerPool:
         return future
 
     def cancel_queued(self) -> int:
-        """Cancel the tasks no worker has started (those of a batch that failed); how many there were."""
+        """Cancel the tasks no worker has started (those of a batch that failed); how many there were. One
+        queued again after its worker died has started: it stays queued, as its Future may be waited on."""
         cancelled = 0
+        started = []
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                return cancelled
+                break
             if item.future is not None and item.future.cancel():
                 cancelled += 1
+            elif item.future is not None and item.started:
+                started.append(item)
+        for item in started:
+            self._queue.put(item)
+        return cancelled
 
     def close(self) -> None:
         """Cancel the tasks not started, stop the drivers after the ones running; the workers end as their
@@ -227,41 +258,80 @@ class WorkerPool:
         self.close()
 
     def _drive(self, process: _Process | None) -> None:
+        sent: collections.deque[_Task] = collections.deque()  # in the worker, oldest (the one it runs) first
+        closing = False
         while True:
-            item = self._queue.get()
-            if item.future is None:
-                if process is not None:
-                    process.exit_code()
-                return
-            if item.deaths == 0 and not item.future.set_running_or_notify_cancel():
-                continue  # cancelled while queued
+            while not closing and len(sent) < DEPTH:
+                item = self._next(wait=not sent)
+                if item is None:
+                    break
+                if item.future is None:  # close(): end after the tasks already sent
+                    closing = True
+                    break
+                try:
+                    if process is None:
+                        process = self._start()
+                        log.info("worker_replaced", pid=process.pid, restarts=self.restarts)
+                    process.send(item.task)
+                except WorkerDied:
+                    self._died(process, [*sent, item])
+                    process, sent = None, collections.deque()
+                    continue
+                except Exception as exc:  # noqa: BLE001 - no worker could start: this task fails, not the pool
+                    item.future.set_exception(exc)
+                    continue
+                sent.append(item)
+            if not sent:
+                if closing:
+                    if process is not None:
+                        process.exit_code()
+                    return
+                continue
             try:
-                if process is None:
-                    process = self._start()
-                    log.info("worker_replaced", pid=process.pid, restarts=self.restarts)
-                status, value = process.call(item.task)
+                status, value = process.receive()
             except WorkerDied:
-                self._died(process, item)
-                process = None  # its replacement starts with the next task
+                self._died(process, list(sent))
+                process, sent = None, collections.deque()
                 continue
-            except Exception as exc:  # noqa: BLE001 - no worker could start: this task fails, not the pool
-                item.future.set_exception(exc)
-                continue
+            item = sent.popleft()
             if status == "ok":
                 item.future.set_result(value)
             else:
                 item.future.set_exception(TaskFailed(value))
 
-    def _died(self, dead: _Process, item: _Task) -> None:
-        """Count the death and queue its task again (or fail it after MAX_DEATHS)."""
-        code = dead.exit_code()
+    def _next(self, wait: bool) -> _Task | None:
+        """The next task to send (the close marker included), started; None when none is queued and not
+        ``wait``."""
+        while True:
+            try:
+                item = self._queue.get() if wait else self._queue.get_nowait()
+            except queue.Empty:
+                return None
+            if item.future is None or item.started or item.future.set_running_or_notify_cancel():
+                item.started = True
+                return item
+            # cancelled while queued: the next
+
+    def _died(self, dead: _Process | None, sent: list[_Task]) -> None:
+        """Count the death and queue its tasks again: the oldest sent is the one it died on (failed after
+        MAX_DEATHS); the others were waiting in it, and go back as they were."""
+        code = dead.exit_code() if dead is not None else None
         with self._lock:
             self.restarts += 1
             restarts = self.restarts
+        item, waiting = sent[0], sent[1:]
         item.deaths += 1
-        log.warning("worker_died", pid=dead.pid, exit_code=code, restarts=restarts, task_deaths=item.deaths)
+        log.warning(
+            "worker_died",
+            pid=dead.pid if dead is not None else None,
+            exit_code=code,
+            restarts=restarts,
+            task_deaths=item.deaths,
+        )
         if self.on_restart is not None:
             self.on_restart(restarts)
+        for other in waiting:
+            self._queue.put(other)
         if item.deaths >= MAX_DEATHS:
             item.future.set_exception(WorkerDied(f"{item.deaths} workers died on one task"))
         else:

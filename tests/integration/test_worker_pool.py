@@ -61,6 +61,20 @@ def test_a_task_that_kills_every_worker_fails_after_a_bounded_number_of_deaths(t
         assert pool.submit(1, 21).result(timeout=120)[0] == 42, "the pool still works"
 
 
+def test_a_task_waiting_in_a_worker_that_dies_is_not_charged_with_its_death(tmp_path):
+    """The pool sends a worker its next task before the answer to the one it runs: when the worker dies on
+    that one, the task waiting in it goes back to the queue as it was, however often that happens."""
+    with (
+        ForkServer.start(model=False, modules=["tests.pool_handlers"]) as forks,
+        WorkerPool(1, HERE, str(tmp_path), forks) as pool,
+    ):
+        killer, waiting = pool.submit(0, "die"), pool.submit(1, 21)
+        with pytest.raises(WorkerDied):
+            killer.result(timeout=120)
+        assert waiting.result(timeout=120)[0] == 42
+        assert pool.restarts == MAX_DEATHS
+
+
 def test_chain_workers_keep_the_crash_journal(tmp_path):
     """An input whose earlier attempts died three times (the journal's marks) is a CrashLoop dead letter."""
     journal = CrashJournal(tmp_path)

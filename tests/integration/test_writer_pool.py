@@ -18,9 +18,9 @@ from pipelines.devkafka.broker import LocalBroker
 from pipelines.options import Topics
 from pipelines.stream import WriteOutputs
 from pipelines.summary import counters
+from transforms.client_pool import WRITERS
 from transforms.kafka_io import OutMessage, WriteToKafka
 from transforms.records import Article, SourcePosition
-from transforms.writer_pool import WRITERS
 
 pytestmark = pytest.mark.integration
 SMALL = 2_000
@@ -39,7 +39,7 @@ def run_writes(settings, topic: str, values: list[bytes]) -> int:
 
 
 def idle(settings) -> list:
-    return list(WRITERS._idle.get(WRITERS.key(settings.producer_kwargs()), []))
+    return WRITERS.idle(settings.producer_kwargs())
 
 
 def test_the_next_run_writes_with_the_producer_the_last_gave_back_and_a_failed_one_is_not_kept(

@@ -179,3 +179,27 @@ def test_a_bulk_load_rebuilds_the_expiry_index_so_expiry_still_works(tmp_path: P
     indexes = store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
     assert ("idx_newest",) in indexes
     assert store.expire_keys(50) == [b"old"] and all_rows(store) == {b"new": (b"y", 99)}
+
+
+def test_a_batchs_writes_are_read_at_once_but_on_file_only_after_its_flush(tmp_path: Path) -> None:
+    """The mirror holds a micro-batch's SQLite writes in one transaction: this store reads them at once,
+    another connection (a restarted stream) sees them only after the flush, and a store closed without one
+    (a crash) leaves the file as the last flush did. A write that fails inside the batch takes none of its
+    own rows with it and none of the batch's earlier ones."""
+    live = mirror(tmp_path, RecordingProducer())
+    live.put_many([(b"a", b"x", 1)])
+    assert live.flush() == 1
+    live.put_many([(b"b", b"y", 2)])
+    live.expire(2)  # drops a
+    assert live.get_many([b"a", b"b"]) == [None, b"y"]
+    other = SqliteStore(tmp_path / "live", read_only=True)
+    assert other.get_many([b"a", b"b"]) == [b"x", None], "not on file before the flush"
+    with pytest.raises(Exception, match="NOT NULL"):
+        live.put_many([(b"c", b"z", 3), (b"d", None, 3)])  # type: ignore[list-item]
+    assert live.get_many([b"b", b"c", b"d"]) == [b"y", None, None]
+    assert live.flush() == 2  # b and a's tombstone; nothing of the failed write was sent
+    assert other.get_many([b"a", b"b", b"c"]) == [None, b"y", None]
+    live.put_many([(b"e", b"w", 4)])
+    live.store.close()  # a crash: no flush
+    assert other.get_many([b"e"]) == [None]
+    assert SqliteStore(tmp_path / "live").get_many([b"b", b"e"]) == [b"y", None]

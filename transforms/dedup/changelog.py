@@ -7,7 +7,8 @@ store expires is written as a tombstone, so the topic holds what the store holds
 is rebuilt from it (:mod:`transforms.dedup.restore`).
 
 Ordering (why a restored index is never behind the committed offsets): :class:`ChangelogStore` sends each
-write as the store makes it (batched until the flush, :data:`BATCHED`) and :meth:`ChangelogStore.flush` waits for every send of the micro-batch
+write as the store makes it (batched until the flush, :data:`BATCHED`), and holds the SQLite writes in one
+transaction; :meth:`ChangelogStore.flush` commits that and waits for every send of the micro-batch
 (acks from all in-sync replicas) before the dedup step hands the batch on. The batch's outputs are
 acknowledged, and its offsets committed, only after that; a failed send fails the batch, which is re-read.
 """
@@ -18,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from transforms.client_pool import WRITERS
 from transforms.dedup.store import SqliteStore
 from transforms.settings import KafkaSettings
-from transforms.writer_pool import WRITERS
 
 FORMAT = 1
 """First byte of every non-tombstone value: the layout below, so a later layout can be told apart."""
@@ -70,17 +71,19 @@ class Changelog:
 class ChangelogStore:
     """A :class:`SqliteStore` whose writes and expiries are also produced to the changelog topic.
 
-    Reads go to SQLite only. Sends are asynchronous; :meth:`flush` makes them durable and raises the first
-    delivery error, and is called once per micro-batch (see the module doc for why that ordering holds).
+    Reads go to SQLite only (which sees the writes not yet committed). Sends are asynchronous; :meth:`flush`
+    commits the writes and makes the sends durable, raises the first delivery error, and is called once per
+    micro-batch (see the module doc for why that ordering holds).
     """
 
     def __init__(self, store: SqliteStore, changelog: Changelog, producer: Any | None = None) -> None:
         self.store = store
         self.topic = changelog.topic
-        # Kept in the process between micro-batches (each sets up a new store): a new producer cost every
-        # batch its connection before the first send.
-        self._kept = None if producer is not None else {**changelog.kafka.producer_kwargs(), **BATCHED}
-        self.producer = producer or WRITERS.take(self._kept)
+        # Unless one is given, the producer is kept in the process between micro-batches (each sets up a new
+        # store): a new producer cost every batch its connection before the first send.
+        self._settings = {**changelog.kafka.producer_kwargs(), **BATCHED}
+        self._pooled = producer is None
+        self.producer = WRITERS.take(self._settings) if producer is None else producer
         self._failed = False
         self._pending: list[Any] = []
         self._partition: int | None = None
@@ -98,11 +101,13 @@ class ChangelogStore:
         return self.store.get_many(keys)
 
     def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
+        self.store.hold()
         self.store.put_many(items)
         for key, blob, newest in items:
             self._send(key, encode(blob, newest))
 
     def expire(self, before_s: int) -> int:
+        self.store.hold()
         dropped = self.store.expire_keys(before_s)
         for key in dropped:
             self._send(key, None)
@@ -112,7 +117,9 @@ class ChangelogStore:
         return self.store.size()
 
     def flush(self, timeout: float = 120.0) -> int:
-        """Wait until every write so far is on the changelog; how many were; raises a delivery error."""
+        """Commit the writes so far to SQLite (held since the first: one transaction per micro-batch) and
+        wait until every one is on the changelog; how many were; raises a delivery error."""
+        self.store.commit()
         pending, self._pending = self._pending, []
         if pending:
             try:
@@ -128,8 +135,8 @@ class ChangelogStore:
         try:
             self.flush()
         finally:
-            if self._kept is not None and not self._failed:
-                WRITERS.give(self._kept, self.producer)
+            if self._pooled and not self._failed:
+                WRITERS.give(self._settings, self.producer)
             else:
                 self.producer.close(timeout=10)
             self.store.close()

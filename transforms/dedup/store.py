@@ -100,6 +100,7 @@ class SqliteStore:
             self._db.execute("CREATE INDEX IF NOT EXISTS idx_newest ON idx (newest)")
         self._db.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.Lock()
+        self._held = False  # writes held in one transaction until commit() (see hold())
 
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
         with self._lock:
@@ -110,15 +111,38 @@ class SqliteStore:
     def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
         self._in_transaction("INSERT OR REPLACE INTO idx (key, blob, newest) VALUES (?, ?, ?)", items)
 
-    def _in_transaction(self, statement: str, rows: Sequence[tuple]) -> None:
-        """``statement`` for each of ``rows``, all or nothing."""
+    def hold(self) -> None:
+        """Keep the writes from now on in one transaction until :meth:`commit` (a micro-batch's: a commit
+        per article was a third of the index's CPU in the stream's serial part). Reads on this store see
+        them at once; other connections, and the file after a crash, only once committed."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if not self._held:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._held = True
+
+    def commit(self) -> None:
+        """Make the writes held since :meth:`hold` durable (as far as WAL mode does: in the OS)."""
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._db.execute("COMMIT")
+
+    def _in_transaction(self, statement: str, rows: Sequence[tuple]) -> None:
+        """``statement`` for each of ``rows``, all or nothing (within a held transaction, a savepoint)."""
+        with self._lock:
+            begin, end, undo = (
+                ("SAVEPOINT rows", "RELEASE rows", "ROLLBACK TO rows")
+                if self._held
+                else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+            )
+            self._db.execute(begin)
             try:
                 self._db.executemany(statement, rows)
-                self._db.execute("COMMIT")
+                self._db.execute(end)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute(undo)
+                if self._held:
+                    self._db.execute(end)
                 raise
 
     def expire(self, before_s: int) -> int:
@@ -172,5 +196,6 @@ class SqliteStore:
         return int(count), int(total)
 
     def close(self) -> None:
+        """Close the file; writes held and not committed are dropped (as a crash would drop them)."""
         with self._lock:
             self._db.close()

@@ -1,4 +1,4 @@
-"""Kafka reader consumers kept per process: reused, positioned where asked, never shared by two readers."""
+"""Kafka reader consumers kept per process (the client pool): reused, positioned where asked, never shared by two readers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from kafka import KafkaProducer, TopicPartition
 
 from pipelines.devkafka.broker import LocalBroker
 from pipelines.options import Topics
-from transforms.reader_pool import ReaderPool
+from transforms.client_pool import CONSUMER, ClientPool
 
 
 def test_a_given_back_reader_is_reused_at_the_asked_offset_and_concurrent_readers_differ(
@@ -20,20 +20,20 @@ def test_a_given_back_reader_is_reused_at_the_asked_offset_and_concurrent_reader
     producer.close()
     kwargs = settings.consumer_kwargs(None)
     tp = TopicPartition(topics.input_topic, 1)
-    pool = ReaderPool()
+    pool = ClientPool(CONSUMER)
     try:
         first = pool.take(kwargs, tp, 2)
         values = [r.value for r in first.poll(timeout_ms=5000).get(tp, [])]
         assert values[:1] == [b"2"]
         second = pool.take(kwargs, tp, 0)  # the first is still out: a reader of its own
         assert second is not first
-        pool.give(kwargs, tp, first)
+        pool.give(kwargs, first, tp)
         again = pool.take(kwargs, tp, 5)
         assert again is first
         assert [r.value for r in again.poll(timeout_ms=5000).get(tp, [])][:1] == [b"5"]
         other = pool.take(kwargs, TopicPartition(topics.input_topic, 2), 0)
         assert other is not first
-        pool.give(kwargs, tp, again)
+        pool.give(kwargs, again, tp)
         for consumer in (second, other):
             consumer.close(autocommit=False)
     finally:
