@@ -174,7 +174,7 @@ def test_everyday_appeal_words_in_news_prose_are_not_an_appeal():
 
 
 def test_the_safety_net_keeps_the_main_run_of_prose_the_classifier_cut():
-    from transforms.boilerplate.text import STOPWORDS, keep_most_prose
+    from transforms.boilerplate.text import STOPWORDS, keep_most_prose, prose_lines
 
     lines = (
         ["Home", "News", "Sport"]
@@ -188,15 +188,16 @@ def test_the_safety_net_keeps_the_main_run_of_prose_the_classifier_cut():
     stops = sig.line_features(lines, "en")[:, STOPWORDS]
     cut = np.zeros(len(lines), dtype=bool)
     cut[3] = True  # the classifier kept one of six prose lines
-    kept = keep_most_prose(lines, units, stops, cut)
+    prose = prose_lines(lines, units, stops)
+    kept = keep_most_prose(units, prose, cut)
     assert kept.tolist() == [False] * 3 + [True] * 6 + [False] * 2
     most = np.zeros(len(lines), dtype=bool)
     most[3:8] = True  # it kept most of the run: its decision stands
-    assert keep_most_prose(lines, units, stops, most).tolist() == most.tolist()
+    assert keep_most_prose(units, prose, most).tolist() == most.tolist()
 
 
 def test_the_body_gaps_are_filled_inside_the_article_and_nowhere_else():
-    from transforms.boilerplate.text import STOPWORDS, fill_body_gaps
+    from transforms.boilerplate.text import STOPWORDS, fill_body_gaps, prose_lines
 
     prose = "The council said on Monday that the new bus routes would be paid for by the regional levy."
     lines = [
@@ -215,10 +216,14 @@ def test_the_body_gaps_are_filled_inside_the_article_and_nowhere_else():
     stops = sig.line_features(lines, "en")[:, STOPWORDS]
     body = np.array([False, False, True, False, True, False, False, False, True, False])
     prob = np.array([0.0, 0.3, 0.9, 0.3, 0.9, 0.3, 0.15, 0.1, 0.9, 0.3])
-    filled = fill_body_gaps(lines, units, prob, stops, body)
+    filled = fill_body_gaps(lines, prob, prose_lines(lines, units, stops), body)
     # the subheading (3) and the paragraph after the promotion (6) join the body; the promotion (5), the
     # menu line (7, not prose and not between two body lines) and the prose outside the body (1, 9) do not
     assert np.flatnonzero(filled).tolist() == [2, 3, 4, 6, 8]
     low = prob.copy()
     low[[3, 6]] = [0.1, 0.05]  # lines the classifier ruled out stay out
-    assert np.flatnonzero(fill_body_gaps(lines, units, low, stops, body)).tolist() == [2, 4, 8]
+    assert np.flatnonzero(fill_body_gaps(lines, low, prose_lines(lines, units, stops), body)).tolist() == [
+        2,
+        4,
+        8,
+    ]

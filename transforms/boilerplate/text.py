@@ -122,14 +122,15 @@ def decide_body(
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
-    if opens_with_prose(lines, prob, prose_lines(lines, units, stopwords), body):
+    prose = prose_lines(lines, units, stopwords)
+    if opens_with_prose(lines, prob, prose, body):
         # Already-extracted text: every line is body unless it names itself furniture; a short one that
         # does ("About us", "Share on Facebook") goes even where the classifier kept it beside the article.
         named = np.array([furniture(line) for line in lines], dtype=bool)
         plain = units < sig.APPEAL_ADDRESS_WORDS
         body = (body & ~(named & plain)) | ~named
-    body = keep_most_prose(lines, units, stopwords, body)
-    body = fill_body_gaps(lines, units, prob, stopwords, body) & ~recurring_markers(lines, units)
+    body = keep_most_prose(units, prose, body)
+    body = fill_body_gaps(lines, prob, prose, body) & ~recurring_markers(lines, units)
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
@@ -174,13 +175,11 @@ GAP_PROB = 0.2  # a line between two body lines needs only this much of the clas
 INSIDE_PROSE_PROB = 0.1  # a prose line within the body's extent needs only this much
 
 
-def fill_body_gaps(
-    lines: list[str], units: np.ndarray, prob: np.ndarray, stopwords: np.ndarray, body: np.ndarray
-) -> np.ndarray:
+def fill_body_gaps(lines: list[str], prob: np.ndarray, prose: np.ndarray, body: np.ndarray) -> np.ndarray:
     """Body lines the line-by-line decision dropped from inside the article: a line between two body lines
     that the classifier did not rule out (a subheading, a list item, a short paragraph), and a prose line
-    (a sentence of PROSE_UNITS+ words with function words, no appeal or legal vocabulary) anywhere between
-    the first and the last body line.
+    (``prose``, :func:`prose_lines`, with no appeal or legal vocabulary) anywhere between the first and
+    the last body line.
 
     The classifier scores each line with a few neighbours; a paragraph that follows an inline promotion or
     a photo credit inherits their low scores, yet sits inside the article. Both rules only add lines inside
@@ -194,15 +193,10 @@ def fill_body_gaps(
     between = np.zeros(len(lines), dtype=bool)
     between[1:-1] = body[:-2] & body[2:]
     out |= between & ~body & (prob >= GAP_PROB)
-    within = (pos > idx[0]) & (pos < idx[-1]) & ~body & (prob >= INSIDE_PROSE_PROB)
-    within &= (units >= PROSE_UNITS) & (stopwords >= PROSE_STOPWORDS)
+    within = (pos > idx[0]) & (pos < idx[-1]) & ~body & (prob >= INSIDE_PROSE_PROB) & prose
     for i in np.flatnonzero(within):
         tokens = sig.words(lines[i])
-        out[i] = out[i] or (
-            sig.ends_like_sentence(lines[i])
-            and not sig.appeal_ratio(tokens)
-            and not sig.vocabulary_hits(tokens, sig.LEGAL_WORDS)
-        )
+        out[i] = out[i] or (not sig.appeal_ratio(tokens) and not sig.vocabulary_hits(tokens, sig.LEGAL_WORDS))
     return out
 
 
@@ -256,17 +250,15 @@ def furniture(line: str) -> bool:
     )
 
 
-def keep_most_prose(
-    lines: list[str], units: np.ndarray, stopwords: np.ndarray, body: np.ndarray
-) -> np.ndarray:
-    """The safety net: the page's main run of prose (the densest span of long sentence-shaped lines) is
-    article body on nearly every page; when the classifier keeps less than half of it, one prose-like
-    feature (an appeal word, a second-person sentence) has misled it, and the run's prose lines are kept."""
-    if not len(lines):
+def keep_most_prose(units: np.ndarray, prose: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """The safety net: the page's main run of prose (the densest span of ``prose`` lines,
+    :func:`prose_lines`) is article body on nearly every page; when the classifier keeps less than half of
+    it, one prose-like feature (an appeal word, a second-person sentence) has misled it, and the run's prose
+    lines are kept."""
+    if not len(units):
         return body
-    prose = prose_lines(lines, units, stopwords)
     start, end = sig.densest_span(np.where(prose, units, 0.0))
-    in_run = np.zeros(len(lines), dtype=bool)
+    in_run = np.zeros(len(units), dtype=bool)
     in_run[start:end] = True
     run_prose = units[prose & in_run].sum()
     if run_prose and units[body & in_run].sum() < MIN_KEPT * run_prose:
