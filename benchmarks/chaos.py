@@ -500,6 +500,10 @@ class Kill:
     at_ms: int
     committed: dict[int, int]  # read right after the kill: what a restart resumes from
 
+    def caught(self, pos: tuple[int, int], at_ms: int) -> bool:
+        """Whether a record at ``pos``, stamped ``at_ms``, was there before this kill and not yet committed."""
+        return at_ms < self.at_ms and pos[1] >= self.committed.get(pos[0], 0)
+
 
 def account(sent: dict[tuple[int, int], str], outputs: list[Output], kills: list[Kill]) -> dict:
     """Lost, twice-delivered, and whether every extra copy is explained by a kill's in-flight window."""
@@ -508,12 +512,9 @@ def account(sent: dict[tuple[int, int], str], outputs: list[Output], kills: list
     twice = {pos: n for pos, n in seen.items() if n > 1}
     in_flight: list[set[tuple[int, int]]] = []
     for k in kills:
-        window = {
-            (o.partition, o.offset)
-            for o in outputs
-            if o.timestamp_ms < k.at_ms and o.offset >= k.committed.get(o.partition, 0)
-        }
-        in_flight.append(window)
+        in_flight.append(
+            {(o.partition, o.offset) for o in outputs if k.caught((o.partition, o.offset), o.timestamp_ms)}
+        )
     explained = set().union(*in_flight) if in_flight else set()
     extra_copies = sum(n - 1 for n in twice.values())
     return {
@@ -531,10 +532,7 @@ def account(sent: dict[tuple[int, int], str], outputs: list[Output], kills: list
 
 def killed_in_flight(landed_ms: dict[tuple[int, int], int], kills: list[Kill]) -> dict[tuple[int, int], int]:
     """Per input: at how many kills it was in the topic and not yet committed, i.e. possibly in progress."""
-    return {
-        pos: sum(at < k.at_ms and pos[1] >= k.committed.get(pos[0], 0) for k in kills)
-        for pos, at in landed_ms.items()
-    }
+    return {pos: sum(k.caught(pos, at) for k in kills) for pos, at in landed_ms.items()}
 
 
 def hostile_outcomes(
