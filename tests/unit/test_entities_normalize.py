@@ -771,3 +771,13 @@ def test_mentions_joined_by_a_hyphen_into_a_place_s_name_are_that_place(gaz):
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["Gilgit-Baltistan"].type == "LOC" and got["Gilgit-Baltistan"].place.kind == "admin1"
     assert "Gilgit" not in got and got["Smith"].type == "PERSON"
+
+
+def test_a_sea_named_as_the_head_of_its_phrase_is_unlinked_and_in_no_town(gaz):
+    """ "across the tropical Atlantic" is no Atlantic, Iowa, nor any part of the article's town; a building
+    named after "the" ("the Christopher Inn") is still located there."""
+    body = "Storms in Miami grew across the tropical Atlantic. Guests at the Christopher Inn in Miami left."
+    marked = [("Miami", "LOC"), ("Atlantic", "LOC"), ("Christopher Inn", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Atlantic"].type == "LOC" and got["Atlantic"].place is None and got["Atlantic"].within is None
+    assert got["Christopher Inn"].place is None and got["Christopher Inn"].within.name == "Miami"

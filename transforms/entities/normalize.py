@@ -225,7 +225,7 @@ def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) 
     for c in clusters:
         if c.type != "LOC" or c.place is not None:
             continue
-        if inside_a_town(c.name, gaz):
+        if inside_a_town(c.name, gaz) and fold(c.name) not in context.features:  # no sea in a town
             c.within = where
         elif (part := named_part(c.name)) is not None:
             c.within = resolve(gaz, part, context) or gaz.demonym(part)
