@@ -781,3 +781,15 @@ def test_a_sea_named_as_the_head_of_its_phrase_is_unlinked_and_in_no_town(gaz):
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["Atlantic"].type == "LOC" and got["Atlantic"].place is None and got["Atlantic"].within is None
     assert got["Christopher Inn"].place is None and got["Christopher Inn"].within.name == "Miami"
+
+
+def test_a_namesake_elsewhere_nothing_supports_is_located_in_the_focus(gaz):
+    """ "Hubbard" in a New Orleans story is a street there, not Hubbard, Ohio."""
+    body = "In New Orleans, near Baton Rouge, the block below Hubbard was sold."
+    marked = [("New Orleans", "LOC"), ("Baton Rouge", "LOC"), ("Hubbard", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Hubbard"].place is None and got["Hubbard"].within.name == "New Orleans"
+    # with Ohio named, it is the town there
+    body = "In New Orleans, near Baton Rouge, and in Hubbard, Ohio, blocks were sold."
+    got = by_name(normalize(body, mentions(body, marked + [("Ohio", "LOC")]), gaz))
+    assert got["Hubbard"].place.admin1 == "OH"

@@ -291,9 +291,10 @@ def context_of(
 # or a word for a stretch of water or land ("across the Atlantic.", "the Gulf and", "the Pacific coast"),
 # unlike a town's name modifying a noun ("the Parkland shooting", "the Allendale school").
 _THE_BEFORE = re.compile(
-    r"(?:^|\s)the\s+(?:(?!(?:of|in|at|on|to|for|from|by|with|and|or|city|town|village|county)\s)[a-z]+\s+){0,2}\Z",
+    r"(?:^|\s)the\s+(?:(?:north|south|east|west|upper|lower|greater|wider|whole|entire|open|deep|far|warm|cold|"
+    r"[a-z]+(?:ern|al|ic|ian|ese|ish|ous|ive|ary))\s+){0,2}\Z",
     re.IGNORECASE,
-)  # maybe with an adjective or two ("the eastern tropical Atlantic"), not "the city of"
+)  # maybe with an adjective or two ("the eastern tropical Atlantic"), not "the block below"
 _HEAD_END = re.compile(
     r"\s*(?:[.,;:!?)\]\"”’]|\Z)|\s+(?:of|in|on|at|to|from|and|or|nor|but|is|was|were|are|has|had|have|will|"
     r"would|could|can|may|for|with|by|as|that|which|where|when|off|near|between|into|after|before|since|"

@@ -104,3 +104,28 @@ def _most(keyed: Iterable[tuple[str | None, int]]) -> str | None:
             mentions[key] += n
             places[key] += 1
     return max(mentions, key=lambda k: (mentions[k], places[k]), default=None)
+
+
+_SMALL_TOWN = 100_000  # a town this small is known only near it
+
+
+def unsupported_namesake(
+    name: str, place: Place, places: Iterable[Place], home: str | None, gaz: Gazetteer
+) -> bool:
+    """Whether ``place``, the reading picked for ``name`` among namesakes in other divisions, is a small town (no capital)
+    that nothing in the article supports: the only one of the article's ``places`` (its distinct linked
+    places) in its first-level division, in a country not the article's ``home``, or in the home country
+    while the article's places there gather in another division (two or more). Such a name is more likely a
+    place the gazetteer lacks where the article is ("Turtle Rock", a part of Irvine, is no Turtle Rock in
+    another state; "Trinidad" in a story about Trinidad and Tobago no town in Colorado) than that namesake."""
+    if place.kind != "city" or place.capital or place.population >= _SMALL_TOWN or not place.region_key:
+        return False
+    if all(r.region_key == place.region_key for r in gaz.candidates(name)):
+        return False  # no namesake elsewhere: "Ayodhya" the town or its district
+    regions = Counter(p.region_key for p in places if p.country == place.country and p.region_key)
+    if regions[place.region_key] != 1:
+        return False
+    if place.country != home:
+        return True
+    top, n = regions.most_common(1)[0]
+    return n >= 2 and top != place.region_key

@@ -25,7 +25,7 @@ from transforms.entities.link import (
     qualifier,
     resolve,
 )
-from transforms.entities.locate import focus, inside_a_town, named_part
+from transforms.entities.locate import focus, inside_a_town, named_part, unsupported_namesake
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -219,7 +219,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
     """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
     Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
-    _unlink_stray_towns(clusters)
+    _unlink_stray_towns(clusters, gaz)
     placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
     where = focus(placed)
     for c in clusters:
@@ -231,7 +231,7 @@ def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) 
             c.within = resolve(gaz, part, context) or gaz.demonym(part)
 
 
-def _unlink_stray_towns(clusters: list[Cluster]) -> None:
+def _unlink_stray_towns(clusters: list[Cluster], gaz: Gazetteer) -> None:
     """A small town abroad that is the article's only place in its country, in an article whose places lie
     in another country, is more likely a place the gazetteer lacks there ("Heathrow" in a London story is
     no Heathrow, Florida; "Chartres" in a New Orleans one is its street) than a stray namesake: it gets no
@@ -241,6 +241,7 @@ def _unlink_stray_towns(clusters: list[Cluster]) -> None:
     home, distinct = countries.most_common(1)[0] if countries else (None, 0)
     if distinct < 2:
         return
+    distinct_places = list({p.geonameid: p for p in places}.values())
     for c in clusters:
         p = c.place
         if (
@@ -249,8 +250,11 @@ def _unlink_stray_towns(clusters: list[Cluster]) -> None:
             and p.kind == "city"
             and not p.capital
             and p.population < _NESTED_CITY_POPULATION
-            and p.country != home
-            and countries[p.country] == 1
+            and (
+                p.country != home
+                and countries[p.country] == 1
+                or unsupported_namesake(c.name, p, distinct_places, home, gaz)
+            )
             and not any(m.nested for m in c.mentions)
         ):
             c.place = None
