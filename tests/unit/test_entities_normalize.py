@@ -366,6 +366,7 @@ def test_a_section_name_before_a_dash_is_no_dateline(gaz):
         ("By Nate Raymond. BOSTON (Reuters) - The owner said so.", "BOSTON", "Boston"),
         ("PLEASANTON, Calif.--( )--DeltaTrak, a leader, said so.", "PLEASANTON", "Pleasanton"),
         ("Intro.\nSAN DIEGO — The Guard faces a review.", "SAN DIEGO", "San Diego"),
+        ("(NEW YORK) — Officers in Brooklyn and Crown Heights responded.", "NEW YORK", "New York City"),
     ],
 )
 def test_a_dateline_s_place_is_a_place_mention(gaz, body, written, place):

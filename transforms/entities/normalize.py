@@ -289,11 +289,11 @@ def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -
 
 
 # A dateline: a place in capitals opening a line or a sentence, maybe its state or country, maybe the
-# source in parentheses, then a dash ("HOUSTON (AP) -", "PLEASANTON, Calif.--", "ST. LOUIS –").
+# source in parentheses, then a dash ("HOUSTON (AP) -", "PLEASANTON, Calif.--", "ST. LOUIS –", "(NEW YORK) —").
 _DATELINE = re.compile(
-    r"(?:^|(?<=\n)|(?<=[.!?]\s))([A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3})"
-    r"(?=((?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?)(?:--|[—–-]))"
-)
+    r"(?:^|(?<=\n)|(?<=[.!?]\s))\(?([A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3})"
+    r"(?=\)?((?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?)(?:--|[—–-]))"
+)  # in parentheses too ("(NEW YORK) —")
 
 
 def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[list[RawMention], list[str]]:
