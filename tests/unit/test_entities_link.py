@@ -328,6 +328,7 @@ def test_a_sea_written_as_the_head_of_its_phrase_is_no_town(gaz):
     florida = "After the Parkland shooting, students in Parkland, Florida, marched."
     assert _link(gaz, florida, ["Parkland", "Florida"])["Parkland"].admin1 == "FL"
     assert _link(gaz, "Officials at the Hague said no.", ["Hague"])["Hague"].country == "NL"
+    assert _link(gaz, "Shipping in the Baltic slowed.", ["Baltic"])["Baltic"] is None  # not Baltic, Conn.
 
 
 def test_a_nationality_word_is_no_town_or_parish_of_that_name(gaz):

@@ -287,8 +287,9 @@ def context_of(
     return ctx
 
 
-# "the" before a name, and what may follow a name heading its own phrase: punctuation, a function word
-# or a word for a stretch of water or land ("across the Atlantic.", "the Gulf and", "the Pacific coast"),
+# "the" before a name, and what may follow a name heading its own phrase: punctuation, a function word, a
+# verb in the past ("the Baltic warmed") or a word for a stretch of water or land ("across the Atlantic.",
+# "the Gulf and", "the Pacific coast"),
 # unlike a town's name modifying a noun ("the Parkland shooting", "the Allendale school").
 _THE_BEFORE = re.compile(
     r"(?:^|\s)the\s+(?:(?:north|south|east|west|upper|lower|greater|wider|whole|entire|open|deep|far|warm|cold|"
@@ -298,7 +299,7 @@ _THE_BEFORE = re.compile(
 _HEAD_END = re.compile(
     r"\s*(?:[.,;:!?)\]\"”’]|\Z)|\s+(?:of|in|on|at|to|from|and|or|nor|but|is|was|were|are|has|had|have|will|"
     r"would|could|can|may|for|with|by|as|that|which|where|when|off|near|between|into|after|before|since|"
-    r"during|ocean|sea|coast|coasts|coastline|seaboard|shores?|waters|basin|region)\b"
+    r"during|ocean|sea|coast|coasts|coastline|seaboard|shores?|waters|basin|region|[a-z]+ed)\b"
 )
 
 
