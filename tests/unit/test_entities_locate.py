@@ -73,8 +73,10 @@ def test_a_state_of_several_places_beats_a_town_named_often():
 
 
 @pytest.mark.parametrize(
-    "name", ["Royal Street", "Wembley Stadium", "Rogers Centre", "North State Street", "Eglinton Avenue West"]
-)
+    "name",
+    ["Royal Street", "Wembley Stadium", "Rogers Centre", "North State Street", "Eglinton Avenue West",
+     "Northwestern Memorial Hospital", "Central Mental Hospital", "East High School"],
+)  # fmt: skip
 def test_streets_and_venues_lie_in_a_town(gaz, name):
     assert inside_a_town(name, gaz)
 

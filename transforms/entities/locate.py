@@ -42,18 +42,26 @@ _STREET_WORDS = {
     "street", "st", "avenue", "ave", "road", "rd", "drive", "dr", "lane", "ln", "boulevard", "blvd", "way",
     "place", "square", "court", "terrace", "highway", "parkway", "row", "end", "village", "park",
 }  # fmt: skip
+# Last words of buildings and grounds, which lie in a town whatever direction their name has ("Northwestern
+# Memorial Hospital", "Central Mental Hospital", "East High School").
+_BUILDING_WORDS = {
+    "hospital", "clinic", "centre", "center", "school", "college", "university", "academy", "church",
+    "cathedral", "chapel", "mosque", "temple", "synagogue", "stadium", "arena", "hotel", "hall", "library",
+    "museum", "station", "airport", "tower", "building", "courthouse", "prison", "jail", "mall", "market",
+    "theatre", "theater",
+}  # fmt: skip
 
 
 def inside_a_town(name: str, gaz: Gazetteer) -> bool:
-    """Whether a place of this name can lie inside a town: not a wide feature, a directional region, or a
-    region or polity named after a country, continent or state ("Latin America", "Nazi Germany", "South
-    Florida")."""
+    """Whether a place of this name can lie inside a town: not a wide feature, a directional region (but a
+    building named with a direction, "Northwestern Memorial Hospital"), or a region or polity named after a
+    country, continent or state ("Latin America", "Nazi Germany", "South Florida")."""
     words = re.findall(r"[^\W\d_]+", name)
     folded = [w.casefold() for w in words]
     if not words or _WIDE_FEATURE.search(name.rstrip(". ")):
         return False
     if any(w in _DIRECTIONS for w in folded) and not any(w in _STREET_WORDS for w in folded):
-        return False
+        return folded[-1] in _BUILDING_WORDS
     tails = [" ".join(words[-n:]) for n in (1, 2) if len(words) > n]
     return not any(
         p.kind in _WIDE_KINDS for tail in tails if not ordinary_words(tail) for p in gaz.candidates(tail)
