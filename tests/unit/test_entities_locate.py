@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from transforms import avro
 from transforms.entities import EntityExtractor
 from transforms.entities.gazetteer import Place
-from transforms.entities.locate import focus, inside_a_town, named_part, unsupported_namesake
+from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
 from transforms.records import Article, Entity, Mention, from_dict, to_dict
 
 
@@ -168,3 +168,25 @@ def test_a_small_namesake_nothing_in_the_article_supports_is_unsupported(gaz):
     mumbai, pune = gaz.by_id(1275339), gaz.by_id(1259229)
     assert mumbai.region_key == pune.region_key != ayodhya.region_key
     assert not unsupported_namesake("Ayodhya", ayodhya, [mumbai, pune, ayodhya], "IN", gaz)
+
+
+def test_a_place_named_right_at_an_unknown_one_holds_it(gaz):
+    """ "Le Bernardin in New York", "London's Heathrow Animal Reception Center", "Snetterton, Norfolk." put the
+    unknown place in the known one; a list's next item, or a small namesake away from the focus, does not."""
+    nyc, london = gaz.by_id(5128581), gaz.by_id(2643743)
+    new_orleans = gaz.by_id(4335045)
+    body = "from August in New Orleans to Le Bernardin in New York."
+    at = {(body.index("New Orleans"), body.index("New Orleans") + 11): new_orleans,
+          (body.index("New York"), body.index("New York") + 8): nyc}  # fmt: skip
+    span = (body.index("Le Bernardin"), body.index("Le Bernardin") + 12)
+    assert named_holder(body, [span], at, new_orleans) == nyc
+    body = "from London’s Heathrow Animal Reception Center."
+    assert named_holder(body, [(14, 46)], {(5, 11): london}, None) == london
+    listed = "Rogers Centre, New York, and Boston."
+    assert named_holder(listed, [(0, 13)], {(15, 23): nyc}, None) is None  # a list's next item
+    ended = "Rogers Centre, New York."
+    assert named_holder(ended, [(0, 13)], {(15, 23): nyc}, None) == nyc
+    cheshire = max(gaz.candidates("Cheshire"), key=lambda p: p.country == "US")
+    assert cheshire.country == "US" and cheshire.population < 100_000
+    body = "Oulton Park, Cheshire."
+    assert named_holder(body, [(0, 11)], {(13, 21): cheshire}, london) is None

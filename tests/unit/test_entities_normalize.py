@@ -794,3 +794,10 @@ def test_a_namesake_elsewhere_nothing_supports_is_located_in_the_focus(gaz):
     body = "In New Orleans, near Baton Rouge, and in Hubbard, Ohio, blocks were sold."
     got = by_name(normalize(body, mentions(body, marked + [("Ohio", "LOC")]), gaz))
     assert got["Hubbard"].place.admin1 == "OH"
+
+
+def test_a_venue_the_article_places_in_a_town_lies_there_not_in_the_focus(gaz):
+    body = "Chefs in New Orleans and Baton Rouge cooked. She ate at Le Bernardin in New York."
+    marked = [("New Orleans", "LOC"), ("Baton Rouge", "LOC"), ("Le Bernardin", "LOC"), ("New York", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Le Bernardin"].place is None and got["Le Bernardin"].within.geonameid == 5128581

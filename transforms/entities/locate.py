@@ -137,3 +137,40 @@ def unsupported_namesake(
         return True
     top, n = regions.most_common(1)[0]
     return n >= 2 and top != place.region_key
+
+
+# What joins a place the gazetteer lacks to the known place holding it: "Collins Avenue in Miami Beach", "Le
+# Bernardin at New York", "Mount Chaambi, Kasserine", or "London's Heathrow Animal Reception Center".
+_HOLDER_AFTER = re.compile(r"\s*,\s*|\s+(?:in|at|near|outside)\s+")
+_PHRASE_END = re.compile(r"\s*(?:[.;:()\n]|\Z)")
+_POSSESSIVE_GAP = re.compile(r"['’]s\s+")
+
+
+def named_holder(
+    body: str, spans: Iterable[tuple[int, int]], places: dict[tuple[int, int], Place], where: Place | None
+) -> Place | None:
+    """The known place an article names right at a mention of a place the gazetteer lacks, ``spans`` being
+    that place's mentions, ``places`` the article's linked mentions by span and ``where`` its focus: after
+    "in", "at", "near" or "outside" ("Le Bernardin in New York"), after a comma when it ends the phrase
+    ("Mount Chaambi, Kasserine."; not a list's next item), or before it with a possessive ("London's Heathrow
+    Animal Reception Center"). A reader takes that place, not the article's focus, for where it is, if it is
+    well known (a country, first-level division, capital or city of 100,000) or in the focus's division: a
+    small holder elsewhere is more likely itself a namesake misread ("Oulton Park, Cheshire" is no Cheshire,
+    Connecticut)."""
+    by_start = {s: (e, p) for (s, e), p in places.items()}
+    by_end = {e: p for (_, e), p in places.items()}
+    found = []
+    for start, end in spans:
+        gap = _HOLDER_AFTER.match(body, end)
+        if gap is not None and gap.end() in by_start:
+            holder_end, holder = by_start[gap.end()]
+            if "," not in gap.group() or _PHRASE_END.match(body, holder_end):
+                found.append(holder)
+        found += [p for e, p in by_end.items() if e < start and _POSSESSIVE_GAP.fullmatch(body, e, start)]
+    return next((p for p in found if _known_or_local(p, where)), None)
+
+
+def _known_or_local(place: Place, where: Place | None) -> bool:
+    if place.kind in ("country", "admin1") or place.capital or place.population >= _SMALL_TOWN:
+        return True
+    return where is not None and place.region_key is not None and place.region_key == where.region_key

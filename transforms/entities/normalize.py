@@ -25,7 +25,7 @@ from transforms.entities.link import (
     qualifier,
     resolve,
 )
-from transforms.entities.locate import focus, inside_a_town, named_part, unsupported_namesake
+from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -212,21 +212,27 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
             text = c.mentions[0].text  # "Russian" and "Russians" refer to Russia
             c.place = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
     _nest_places(body, clusters, gaz, context)
-    _locate_unlinked(clusters, gaz, context)
+    _locate_unlinked(body, clusters, gaz, context)
     return clusters
 
 
-def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
+def _locate_unlinked(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
     """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
     Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
     _unlink_stray_towns(clusters, gaz)
     placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
     where = focus(placed)
+    linked = {
+        (m.start, m.end): c.place
+        for c in clusters
+        if c.type == "LOC" and c.place is not None
+        for m in c.mentions
+    }
     for c in clusters:
         if c.type != "LOC" or c.place is not None:
             continue
         if inside_a_town(c.name, gaz) and fold(c.name) not in context.features:  # no sea in a town
-            c.within = where
+            c.within = named_holder(body, [(m.start, m.end) for m in c.mentions], linked, where) or where
         elif (part := named_part(c.name)) is not None:
             c.within = resolve(gaz, part, context) or gaz.demonym(part)
 
