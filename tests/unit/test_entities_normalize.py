@@ -801,3 +801,13 @@ def test_a_venue_the_article_places_in_a_town_lies_there_not_in_the_focus(gaz):
     marked = [("New Orleans", "LOC"), ("Baton Rouge", "LOC"), ("Le Bernardin", "LOC"), ("New York", "LOC")]
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["Le Bernardin"].place is None and got["Le Bernardin"].within.geonameid == 5128581
+
+
+def test_a_stray_town_unlinked_supports_no_other(gaz):
+    """In a British story, "Franklin" (a namesake in Tennessee) is unlinked first; "Cheshire", read in
+    Connecticut, is then the only American place left and is unlinked too."""
+    body = "Crews in Leeds and York and in Kent cleared snow. Franklin closed. Roads near Cheshire shut."
+    marked = [("Leeds", "LOC"), ("York", "LOC"), ("Kent", "LOC"), ("Franklin", "LOC"), ("Cheshire", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Franklin"].place is None and got["Cheshire"].place is None
+    assert got["Cheshire"].within is not None and got["Cheshire"].within.country == "GB"

@@ -241,13 +241,21 @@ def _unlink_stray_towns(clusters: list[Cluster], gaz: Gazetteer) -> None:
     """A small town abroad that is the article's only place in its country, in an article whose places lie
     in another country, is more likely a place the gazetteer lacks there ("Heathrow" in a London story is
     no Heathrow, Florida; "Chartres" in a New Orleans one is its street) than a stray namesake: it gets no
-    link, and is then located in the article's focus like any unknown place."""
+    link, and is then located in the article's focus like any unknown place. So is a namesake nothing in
+    the article supports (``unsupported_namesake``). Repeated until none is left: a stray unlinked supports
+    no other ("Rockingham" read in North Carolina does not hold "Cheshire" in Connecticut)."""
+    while _unlink_strays_once(clusters, gaz):
+        pass
+
+
+def _unlink_strays_once(clusters: list[Cluster], gaz: Gazetteer) -> bool:
     places = [c.place for c in clusters if c.type in ("LOC", "MISC") and c.place is not None]
     countries = Counter(p.country for p in {p.geonameid: p for p in places}.values())
     home, distinct = countries.most_common(1)[0] if countries else (None, 0)
     if distinct < 2:
-        return
+        return False
     distinct_places = list({p.geonameid: p for p in places}.values())
+    unlinked = False
     for c in clusters:
         p = c.place
         if (
@@ -264,6 +272,8 @@ def _unlink_stray_towns(clusters: list[Cluster], gaz: Gazetteer) -> None:
             and not any(m.nested for m in c.mentions)
         ):
             c.place = None
+            unlinked = True
+    return unlinked
 
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
