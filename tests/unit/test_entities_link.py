@@ -355,3 +355,13 @@ def test_a_place_is_not_inside_a_division_listed_next_to_it(gaz):
     """ "England and Wales": Wales the country of the United Kingdom, not the village of Wales in England."""
     body = "Police in England and Wales, and in London, reported fewer officers."
     assert _link(gaz, body, ["England", "Wales", "London"])["Wales"].kind == "admin1"
+
+
+def test_a_division_with_no_point_is_linked_only_where_the_article_puts_it(gaz):
+    """ "Windsor Castle" is a division of Jamaica that GeoNames gives no point and no town: the castle is meant,
+    except in a story about Jamaica."""
+    assert all(p.lat is None for p in gaz.candidates("Windsor Castle"))
+    assert resolve(gaz, "Windsor Castle") is None
+    body = "Rain hit Portland parish, Jamaica; Windsor Castle flooded."
+    got = _link(gaz, body, ["Portland", "Jamaica", "Windsor Castle"])
+    assert got["Windsor Castle"] is not None and got["Windsor Castle"].country == "JM"

@@ -396,6 +396,9 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
         found = [p for p in found if p.kind == "city"] or found
     ctx = context.without(name)
     q = ctx.qualifiers.get(fold(name))
+    # a division GeoNames gives no point and holds no town of 1,000 people ("Windsor Castle", a division of
+    # Jamaica) is too obscure to be meant unless the article puts it there
+    found = [p for p in found if p.lat is not None or _located(p, ctx, q)]
     if ordinary_words(written):
         found = [p for p in found if _located(p, ctx, q)]
     elif gaz.demonym(written) is not None or fold(name) in ctx.features:
