@@ -190,3 +190,7 @@ def test_a_place_named_right_at_an_unknown_one_holds_it(gaz):
     assert cheshire.country == "US" and cheshire.population < 100_000
     body = "Oulton Park, Cheshire."
     assert named_holder(body, [(0, 11)], {(13, 21): cheshire}, london) is None
+    # a place inside the name holds it, unless the name is a street's, named after the place
+    body = "at the New York Auto Show and on New York Avenue."
+    assert named_holder(body, [(7, 25)], {(7, 15): nyc}, new_orleans) == nyc
+    assert named_holder(body, [(33, 48)], {(33, 41): nyc}, new_orleans) is None

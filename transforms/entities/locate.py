@@ -152,8 +152,8 @@ def named_holder(
     """The known place an article names right at a mention of a place the gazetteer lacks, ``spans`` being
     that place's mentions, ``places`` the article's linked mentions by span and ``where`` its focus: after
     "in", "at", "near" or "outside" ("Le Bernardin in New York"), after a comma when it ends the phrase
-    ("Mount Chaambi, Kasserine."; not a list's next item), or before it with a possessive ("London's Heathrow
-    Animal Reception Center"). A reader takes that place, not the article's focus, for where it is, if it is
+    ("Mount Chaambi, Kasserine."; not a list's next item), before it with a possessive ("London's Heathrow
+    Animal Reception Center"), or inside its name ("the New York Auto Show"). A reader takes that place, not the article's focus, for where it is, if it is
     well known (a country, first-level division, capital or city of 100,000) or in the focus's division: a
     small holder elsewhere is more likely itself a namesake misread ("Oulton Park, Cheshire" is no Cheshire,
     Connecticut)."""
@@ -167,7 +167,14 @@ def named_holder(
             if "," not in gap.group() or _PHRASE_END.match(body, holder_end):
                 found.append(holder)
         found += [p for e, p in by_end.items() if e < start and _POSSESSIVE_GAP.fullmatch(body, e, start)]
+        if not _street(body[start:end]):  # "Hampton Avenue" is named after Hampton, not in it
+            found += [p for (s, e), p in places.items() if start <= s and e <= end and (s, e) != (start, end)]
     return next((p for p in found if _known_or_local(p, where)), None)
+
+
+def _street(name: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", name)
+    return bool(words) and words[-1].casefold() in _STREET_WORDS
 
 
 def _known_or_local(place: Place, where: Place | None) -> bool:
