@@ -289,8 +289,7 @@ def context_of(
 
 # "the" before a name, and what may follow a name heading its own phrase: punctuation, a function word, a
 # verb in the past ("the Baltic warmed") or a word for a stretch of water or land ("across the Atlantic.",
-# "the Gulf and", "the Pacific coast"),
-# unlike a town's name modifying a noun ("the Parkland shooting", "the Allendale school").
+# "the Gulf and", "the Pacific coast"), unlike a town's name modifying a noun ("the Parkland shooting").
 _THE_BEFORE = re.compile(
     r"(?:^|\s)the\s+(?:(?:north|south|east|west|upper|lower|greater|wider|whole|entire|open|deep|far|warm|cold|"
     r"[a-z]+(?:ern|al|ic|ian|ese|ish|ous|ive|ary))\s+){0,2}\Z",

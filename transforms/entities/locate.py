@@ -120,12 +120,13 @@ _SMALL_TOWN = 100_000  # a town this small is known only near it
 def unsupported_namesake(
     name: str, place: Place, places: Iterable[Place], home: str | None, gaz: Gazetteer
 ) -> bool:
-    """Whether ``place``, the reading picked for ``name`` among namesakes in other divisions, is a small town (no capital)
-    that nothing in the article supports: the only one of the article's ``places`` (its distinct linked
-    places) in its first-level division, in a country not the article's ``home``, or in the home country
-    while the article's places there gather in another division (two or more). Such a name is more likely a
-    place the gazetteer lacks where the article is ("Turtle Rock", a part of Irvine, is no Turtle Rock in
-    another state; "Trinidad" in a story about Trinidad and Tobago no town in Colorado) than that namesake."""
+    """Whether ``place``, the reading picked for ``name`` among namesakes in other divisions, is a small
+    town (no capital) that nothing in the article supports: the only one of the article's ``places`` (its
+    distinct linked places) in its first-level division, in a country not the article's ``home``, or in the
+    home country while the article's places there gather in another division (two or more). Such a name is
+    more likely a place the gazetteer lacks where the article is (a New Orleans street called Franklin,
+    Rockingham in Northamptonshire) than the namesake population picked (Franklin, Tennessee; Rockingham,
+    North Carolina)."""
     if place.kind != "city" or place.capital or place.population >= _SMALL_TOWN or not place.region_key:
         return False
     if all(r.region_key == place.region_key for r in gaz.candidates(name)):
@@ -153,10 +154,11 @@ def named_holder(
     that place's mentions, ``places`` the article's linked mentions by span and ``where`` its focus: after
     "in", "at", "near" or "outside" ("Le Bernardin in New York"), after a comma when it ends the phrase
     ("Mount Chaambi, Kasserine."; not a list's next item), before it with a possessive ("London's Heathrow
-    Animal Reception Center"), or inside its name ("the New York Auto Show"). A reader takes that place, not the article's focus, for where it is, if it is
-    well known (a country, first-level division, capital or city of 100,000) or in the focus's division: a
-    small holder elsewhere is more likely itself a namesake misread ("Oulton Park, Cheshire" is no Cheshire,
-    Connecticut)."""
+    Animal Reception Center"), or inside its name ("the New York Auto Show"; not a street's: "Hampton
+    Avenue" is named after Hampton). A reader takes that place, not the article's focus, for where it is,
+    if it is well known (a country, first-level division, capital or city of 100,000) or in the focus's
+    division: a small holder elsewhere is more likely itself a namesake misread ("Oulton Park, Cheshire" is
+    no Cheshire, Connecticut)."""
     by_start = {s: (e, p) for (s, e), p in places.items()}
     by_end = {e: p for (_, e), p in places.items()}
     found = []
@@ -167,7 +169,7 @@ def named_holder(
             if "," not in gap.group() or _PHRASE_END.match(body, holder_end):
                 found.append(holder)
         found += [p for e, p in by_end.items() if e < start and _POSSESSIVE_GAP.fullmatch(body, e, start)]
-        if not _street(body[start:end]):  # "Hampton Avenue" is named after Hampton, not in it
+        if not _street(body[start:end]):
             found += [p for (s, e), p in places.items() if start <= s and e <= end and (s, e) != (start, end)]
     return next((p for p in found if _known_or_local(p, where)), None)
 

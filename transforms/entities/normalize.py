@@ -217,8 +217,9 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
 
 
 def _locate_unlinked(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
-    """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
-    Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
+    """Puts each place the gazetteer lacks in the article's focus (``locate``), "Royal Street" in New
+    Orleans, or in the known place named right at it, "Le Bernardin in New York"; a region named as a part
+    of a place in that place, "South Florida" in Florida; a sea ("the Atlantic") nowhere."""
     _unlink_stray_towns(clusters, gaz)
     placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
     where = focus(placed)
