@@ -312,3 +312,56 @@ def test_a_county_qualifies_a_town_inside_it(gaz):
     assert county.kind == "admin2" and body[start:stop] == "Gloucestershire"
     # a county holding none of the name's readings qualifies nothing
     assert qualifier(gaz, body, body.index(", Glouc", end + 1), "Paris") is None
+
+
+def test_a_sea_written_as_the_head_of_its_phrase_is_no_town(gaz):
+    """ "across the tropical Atlantic" is the ocean, not Atlantic, Iowa; "the Gulf." no province of Papua New
+    Guinea; a town's name after "the" that modifies a noun ("the Parkland shooting") stays the town."""
+    body = "Storms formed in the tropical Atlantic, and shear across the Atlantic. Ships in the Gulf."
+    got = _link(gaz, body, ["Atlantic", "Gulf"])
+    assert got["Atlantic"] is None and got["Gulf"] is None
+    ctx = context_of(gaz, ["Atlantic", "Atlantic"], body, [("Atlantic", body.index("Atlantic") + 8)] * 2)
+    assert "atlantic" in ctx.features
+    # where the article places the town, it is the town
+    iowa = "Atlantic, Iowa, voted. Crews in Des Moines and in the Atlantic area waited."
+    assert _link(gaz, iowa, ["Atlantic", "Des Moines"])["Atlantic"].admin1 == "IA"
+    florida = "After the Parkland shooting, students in Parkland, Florida, marched."
+    assert _link(gaz, florida, ["Parkland", "Florida"])["Parkland"].admin1 == "FL"
+    assert _link(gaz, "Officials at the Hague said no.", ["Hague"])["Hague"].country == "NL"
+    assert _link(gaz, "Shipping in the Baltic slowed.", ["Baltic"])["Baltic"] is None  # not Baltic, Conn.
+
+
+def test_a_nationality_word_is_no_town_or_parish_of_that_name(gaz):
+    """ "German" is a parish of the Isle of Man in GeoNames: as a word alone it is the nationality."""
+    assert resolve(gaz, "German") is None
+    assert (
+        _link(gaz, "German officials met in the Isle of Man.", ["German", "Isle of Man"])["German"]
+        is not None
+    )
+
+
+def test_a_county_shortened_is_the_county_the_article_names(gaz):
+    """ "Suffolk" after "Suffolk County" (New York) is that county, not Suffolk, Virginia; "Orange" is not
+    shortened, a town of that name lying in Orange County's state (Orange, California)."""
+    body = "Suffolk County police said the Suffolk Times reported it. Suffolk officials in Southold agreed."
+    got = _link(gaz, body, ["Suffolk", "Southold"])
+    assert (got["Suffolk"].kind, got["Suffolk"].admin1) == ("admin2", "NY")
+    assert resolve(gaz, "Suffolk", context_of(gaz, ["Suffolk", "Southold"])).kind == "city"
+    assert context_of(gaz, ["Lamar"], "Lamar County deputies and Lamar.").meant == {"lamar": "Lamar County"}
+    assert "orange" not in context_of(gaz, ["Orange"], "Orange County deputies and Orange.").meant
+
+
+def test_a_place_is_not_inside_a_division_listed_next_to_it(gaz):
+    """ "England and Wales": Wales the country of the United Kingdom, not the village of Wales in England."""
+    body = "Police in England and Wales, and in London, reported fewer officers."
+    assert _link(gaz, body, ["England", "Wales", "London"])["Wales"].kind == "admin1"
+
+
+def test_a_division_with_no_point_is_linked_only_where_the_article_puts_it(gaz):
+    """ "Windsor Castle" is a division of Jamaica that GeoNames gives no point and no town: the castle is meant,
+    except in a story about Jamaica."""
+    assert all(p.lat is None for p in gaz.candidates("Windsor Castle"))
+    assert resolve(gaz, "Windsor Castle") is None
+    body = "Rain hit Portland parish, Jamaica; Windsor Castle flooded."
+    got = _link(gaz, body, ["Portland", "Jamaica", "Windsor Castle"])
+    assert got["Windsor Castle"] is not None and got["Windsor Castle"].country == "JM"

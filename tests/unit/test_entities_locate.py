@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from transforms import avro
 from transforms.entities import EntityExtractor
 from transforms.entities.gazetteer import Place
-from transforms.entities.locate import focus, inside_a_town, named_part
+from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
 from transforms.records import Article, Entity, Mention, from_dict, to_dict
 
 
@@ -73,8 +73,10 @@ def test_a_state_of_several_places_beats_a_town_named_often():
 
 
 @pytest.mark.parametrize(
-    "name", ["Royal Street", "Wembley Stadium", "Rogers Centre", "North State Street", "Eglinton Avenue West"]
-)
+    "name",
+    ["Royal Street", "Wembley Stadium", "Rogers Centre", "North State Street", "Eglinton Avenue West",
+     "Northwestern Memorial Hospital", "Central Mental Hospital", "East High School"],
+)  # fmt: skip
 def test_streets_and_venues_lie_in_a_town(gaz, name):
     assert inside_a_town(name, gaz)
 
@@ -144,3 +146,51 @@ def test_an_entity_written_before_located_in_reads_as_not_located():
     del record["entities"][0]["located_in"]
     name, decoded = avro.decode(avro.SINGLE_OBJECT.encode(released, record))
     assert name == "article" and decoded["entities"][0]["located_in"] is None
+
+
+def test_a_small_namesake_nothing_in_the_article_supports_is_unsupported(gaz):
+    """ "Franklin" in a New Orleans story with other Louisiana places is no Franklin, Tennessee; with another
+    Tennessee place, or a town of a single name, or a big city, the reading stands."""
+    franklin = max(gaz.candidates("Franklin"), key=lambda p: p.population)
+    assert franklin.admin1 == "TN" and franklin.population < 100_000
+    new_orleans, baton_rouge = gaz.by_id(4335045), gaz.by_id(4315588)
+    nashville = max(gaz.candidates("Nashville"), key=lambda p: p.population)
+    assert unsupported_namesake("Franklin", franklin, [new_orleans, baton_rouge, franklin], "US", gaz)
+    assert not unsupported_namesake(
+        "Franklin", franklin, [new_orleans, baton_rouge, franklin, nashville], "US", gaz
+    )
+    assert not unsupported_namesake("Franklin", franklin, [new_orleans, franklin], "US", gaz)  # no focus
+    # abroad, being the only place of its division is enough
+    assert unsupported_namesake("Franklin", franklin, [franklin, gaz.by_id(2643743)], "GB", gaz)
+    chicago = max(gaz.candidates("Chicago"), key=lambda p: p.population)
+    assert not unsupported_namesake("Chicago", chicago, [new_orleans, baton_rouge, chicago], "US", gaz)
+    ayodhya = next(p for p in gaz.candidates("Ayodhya") if p.kind == "city")  # its district is no namesake
+    mumbai, pune = gaz.by_id(1275339), gaz.by_id(1259229)
+    assert mumbai.region_key == pune.region_key != ayodhya.region_key
+    assert not unsupported_namesake("Ayodhya", ayodhya, [mumbai, pune, ayodhya], "IN", gaz)
+
+
+def test_a_place_named_right_at_an_unknown_one_holds_it(gaz):
+    """ "Le Bernardin in New York", "London's Heathrow Animal Reception Center", "Snetterton, Norfolk." put the
+    unknown place in the known one; a list's next item, or a small namesake away from the focus, does not."""
+    nyc, london = gaz.by_id(5128581), gaz.by_id(2643743)
+    new_orleans = gaz.by_id(4335045)
+    body = "from August in New Orleans to Le Bernardin in New York."
+    at = {(body.index("New Orleans"), body.index("New Orleans") + 11): new_orleans,
+          (body.index("New York"), body.index("New York") + 8): nyc}  # fmt: skip
+    span = (body.index("Le Bernardin"), body.index("Le Bernardin") + 12)
+    assert named_holder(body, [span], at, new_orleans) == nyc
+    body = "from London’s Heathrow Animal Reception Center."
+    assert named_holder(body, [(14, 46)], {(5, 11): london}, None) == london
+    listed = "Rogers Centre, New York, and Boston."
+    assert named_holder(listed, [(0, 13)], {(15, 23): nyc}, None) is None  # a list's next item
+    ended = "Rogers Centre, New York."
+    assert named_holder(ended, [(0, 13)], {(15, 23): nyc}, None) == nyc
+    cheshire = max(gaz.candidates("Cheshire"), key=lambda p: p.country == "US")
+    assert cheshire.country == "US" and cheshire.population < 100_000
+    body = "Oulton Park, Cheshire."
+    assert named_holder(body, [(0, 11)], {(13, 21): cheshire}, london) is None
+    # a place inside the name holds it, unless the name is a street's, named after the place
+    body = "at the New York Auto Show and on New York Avenue."
+    assert named_holder(body, [(7, 25)], {(7, 15): nyc}, new_orleans) == nyc
+    assert named_holder(body, [(33, 48)], {(33, 41): nyc}, new_orleans) is None

@@ -366,6 +366,7 @@ def test_a_section_name_before_a_dash_is_no_dateline(gaz):
         ("By Nate Raymond. BOSTON (Reuters) - The owner said so.", "BOSTON", "Boston"),
         ("PLEASANTON, Calif.--( )--DeltaTrak, a leader, said so.", "PLEASANTON", "Pleasanton"),
         ("Intro.\nSAN DIEGO — The Guard faces a review.", "SAN DIEGO", "San Diego"),
+        ("(NEW YORK) — Officers in Brooklyn and Crown Heights responded.", "NEW YORK", "New York City"),
     ],
 )
 def test_a_dateline_s_place_is_a_place_mention(gaz, body, written, place):
@@ -771,3 +772,42 @@ def test_mentions_joined_by_a_hyphen_into_a_place_s_name_are_that_place(gaz):
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["Gilgit-Baltistan"].type == "LOC" and got["Gilgit-Baltistan"].place.kind == "admin1"
     assert "Gilgit" not in got and got["Smith"].type == "PERSON"
+
+
+def test_a_sea_named_as_the_head_of_its_phrase_is_unlinked_and_in_no_town(gaz):
+    """ "across the tropical Atlantic" is no Atlantic, Iowa, nor any part of the article's town; a building
+    named after "the" ("the Christopher Inn") is still located there."""
+    body = "Storms in Miami grew across the tropical Atlantic. Guests at the Christopher Inn in Miami left."
+    marked = [("Miami", "LOC"), ("Atlantic", "LOC"), ("Christopher Inn", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Atlantic"].type == "LOC" and got["Atlantic"].place is None and got["Atlantic"].within is None
+    assert got["Christopher Inn"].place is None and got["Christopher Inn"].within.name == "Miami"
+
+
+def test_a_namesake_elsewhere_nothing_supports_is_located_in_the_focus(gaz):
+    """ "Hubbard" in a New Orleans story is a street there, not Hubbard, Ohio."""
+    body = "In New Orleans, near Baton Rouge, the block below Hubbard was sold."
+    marked = [("New Orleans", "LOC"), ("Baton Rouge", "LOC"), ("Hubbard", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Hubbard"].place is None and got["Hubbard"].within.name == "New Orleans"
+    # with Ohio named, it is the town there
+    body = "In New Orleans, near Baton Rouge, and in Hubbard, Ohio, blocks were sold."
+    got = by_name(normalize(body, mentions(body, marked + [("Ohio", "LOC")]), gaz))
+    assert got["Hubbard"].place.admin1 == "OH"
+
+
+def test_a_venue_the_article_places_in_a_town_lies_there_not_in_the_focus(gaz):
+    body = "Chefs in New Orleans and Baton Rouge cooked. She ate at Le Bernardin in New York."
+    marked = [("New Orleans", "LOC"), ("Baton Rouge", "LOC"), ("Le Bernardin", "LOC"), ("New York", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Le Bernardin"].place is None and got["Le Bernardin"].within.geonameid == 5128581
+
+
+def test_a_stray_town_unlinked_supports_no_other(gaz):
+    """In a British story, "Franklin" (a namesake in Tennessee) is unlinked first; "Cheshire", read in
+    Connecticut, is then the only American place left and is unlinked too."""
+    body = "Crews in Leeds and York and in Kent cleared snow. Franklin closed. Roads near Cheshire shut."
+    marked = [("Leeds", "LOC"), ("York", "LOC"), ("Kent", "LOC"), ("Franklin", "LOC"), ("Cheshire", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Franklin"].place is None and got["Cheshire"].place is None
+    assert got["Cheshire"].within is not None and got["Cheshire"].within.country == "GB"

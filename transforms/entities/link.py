@@ -103,6 +103,9 @@ class Context:
     meant: dict[str, str] = field(default_factory=dict)
     # Folded names of datelines ("NEW YORK (AP) -"): a dateline names the town a story was filed from.
     datelines: frozenset[str] = frozenset()
+    # Folded names the article mostly writes as "the X" heading their phrase ("across the Atlantic", "in the
+    # Gulf."): a sea, a region or a river, not a town of that name.
+    features: frozenset[str] = frozenset()
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
@@ -125,6 +128,7 @@ class Context:
             unplaced=self.unplaced,
             meant=self.meant,
             datelines=self.datelines,
+            features=self.features,
         )
 
     def consider(self, key: str, found: list[Place]) -> None:
@@ -249,7 +253,8 @@ def context_of(
     ``datelines`` are the names of its datelines, which are towns ("NEW YORK (AP) -": the city)."""
     names, ends = list(names), list(ends)
     counts = Counter(fold(n) for n in names)
-    meant = {fold(short): full for short, full in (spelled_out or {}).items()}
+    meant = _county_short_forms(gaz, body)
+    meant.update({fold(short): full for short, full in (spelled_out or {}).items()})
     for name, end in ends:
         if body[end : end + 1] == "." and abbreviation_key(f"{name}.") in _ABBREVIATED:
             meant[fold(name)] = f"{name}."
@@ -272,6 +277,7 @@ def context_of(
         datelines=frozenset(fold(n) for n in datelines),
         meant=meant,
         listed=_listed(body, ends),
+        features=frozenset(key for key in _features(body, ends) if gaz.candidates(surface.get(key, key))),
     )
     for key in counts:
         ctx.consider(key, gaz.candidates(surface[key]))
@@ -279,6 +285,62 @@ def context_of(
         readings = {key: resolve(gaz, surface[key], ctx) for key in counts}
         ctx = _counted(ctx, readings, counts)
     return ctx
+
+
+# "the" before a name, and what may follow a name heading its own phrase: punctuation, a function word, a
+# verb in the past ("the Baltic warmed") or a word for a stretch of water or land ("across the Atlantic.",
+# "the Gulf and", "the Pacific coast"), unlike a town's name modifying a noun ("the Parkland shooting").
+_THE_BEFORE = re.compile(
+    r"(?:^|\s)the\s+(?:(?:north|south|east|west|upper|lower|greater|wider|whole|entire|open|deep|far|warm|cold|"
+    r"[a-z]+(?:ern|al|ic|ian|ese|ish|ous|ive|ary))\s+){0,2}\Z",
+    re.IGNORECASE,
+)  # maybe with an adjective or two ("the eastern tropical Atlantic"), not "the block below"
+_HEAD_END = re.compile(
+    r"\s*(?:[.,;:!?)\]\"”’]|\Z)|\s+(?:of|in|on|at|to|from|and|or|nor|but|is|was|were|are|has|had|have|will|"
+    r"would|could|can|may|for|with|by|as|that|which|where|when|off|near|between|into|after|before|since|"
+    r"during|ocean|sea|coast|coasts|coastline|seaboard|shores?|waters|basin|region|[a-z]+ed)\b"
+)
+
+
+def _features(body: str, ends: list[tuple[str, int]]) -> frozenset[str]:
+    """The folded names most of whose mentions are "the X" heading their phrase ("across the Atlantic",
+    "in the Gulf."): English puts "the" before a sea's, a region's or a river's name, not a town's, whose
+    name after "the" modifies a noun ("the Parkland shooting"); a town named with its article ("The
+    Hague") is written so without it."""
+    seen: Counter = Counter()
+    headed: Counter = Counter()
+    for name, end in ends:
+        key = fold(name)
+        seen[key] += 1
+        start = end - len(name)
+        headed[key] += bool(
+            _THE_BEFORE.search(body[max(0, start - 40) : start]) and _HEAD_END.match(body, end)
+        )
+    return frozenset(key for key, n in headed.items() if 2 * n > seen[key])
+
+
+# A county named with its word, as US counties, Louisiana's parishes and Alaska's boroughs are ("Suffolk
+# County"): up to three capitalised words before it.
+_COUNTY_NAMED = re.compile(r"((?:[A-Z][\w'’.-]*\s+){1,3})(County|Parish|Borough)\b")
+
+
+def _county_short_forms(gaz: Gazetteer, body: str) -> dict[str, str]:
+    """A county's name without its word, in an article that also writes it with the word, as a place or
+    inside a name ("Suffolk" beside "Suffolk County" or "the Suffolk County Times", as local news shortens
+    it) → the full name; not where a reading of the short name lies in a state one of the county's readings
+    lies in ("Orange" may be Orange, California, in Orange County's state)."""
+    out: dict[str, str] = {}
+    for m in _COUNTY_NAMED.finditer(body):
+        words = m.group(1).split()
+        for n in range(len(words), 0, -1):  # "Under Fulton County" is Fulton County
+            short = " ".join(words[-n:])
+            full = f"{short} {m.group(2)}"
+            states = {p.region_key for p in gaz.candidates(full) if p.kind == "admin2"}
+            if states:
+                if not any(p.region_key in states for p in gaz.candidates(short)):
+                    out.setdefault(fold(short), full)
+                break
+    return out
 
 
 _LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:and|or)\s+)?|\s(?:and|or|nor)\s+)")
@@ -307,6 +369,7 @@ def _counted(before: Context, readings: dict[str, Place | None], counts: Counter
         unplaced=before.unplaced,
         meant=before.meant,
         datelines=before.datelines,
+        features=before.features,
         possible=before.possible,
         possible_named=before.possible_named,
         options=before.options,
@@ -332,8 +395,15 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
         found = [p for p in found if p.kind == "city"] or found
     ctx = context.without(name)
     q = ctx.qualifiers.get(fold(name))
+    # a division GeoNames gives no point and holds no town of 1,000 people ("Windsor Castle", a division of
+    # Jamaica) is too obscure to be meant unless the article puts it there
+    found = [p for p in found if p.lat is not None or _located(p, ctx, q)]
     if ordinary_words(written):
         found = [p for p in found if _located(p, ctx, q)]
+    elif gaz.demonym(written) is not None or fold(name) in ctx.features:
+        # a nationality word ("German": a parish of the Isle of Man) or a sea's or region's name ("the
+        # Atlantic": Atlantic, Iowa) is a town only where the article puts one, or one named with "The"
+        found = [p for p in found if _located(p, ctx, q) or p.name.startswith("The ")]
     elif gaz.alternate_only(written):
         found = [
             p for p in found if _prominent(p) or ctx.countries.get(p.country or "") or _located(p, ctx, q)
@@ -341,9 +411,11 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
     if len(found) <= 1:
         return found[0] if found else None
     dominant = ctx.dominant_region
-    listed_kinds = {
-        ctx.first[n][0].kind for n in ctx.listed.get(fold(name), ()) if n in ctx.first
-    }  # the kinds of the names listed with it, as they were read
+    listed = [ctx.first[n][0] for n in ctx.listed.get(fold(name), ()) if n in ctx.first]
+    listed_kinds = {p.kind for p in listed}  # the kinds of the names listed with it, as they were read
+    # a list names things side by side: a place is not inside a division listed next to it ("England and
+    # Wales" is no village of Wales in England)
+    listed_regions = {p.region_key for p in listed if p.kind == "admin1"}
     namesakes: dict[str, Place] = {}  # each region's most populous city of this name
     divisions = {p.region_key for p in found if p.kind == "admin1"}
     capitals = {
@@ -392,7 +464,7 @@ def resolve(gaz: Gazetteer, name: str, context: Context | None = None) -> Place 
             # city ("New York"), for which that evidence speaks for the division
             key = p.region_key or ""
             s += max(
-                _IN_NAMED_REGION if ctx.named_regions.get(key) else 0.0,
+                _IN_NAMED_REGION if ctx.named_regions.get(key) and key not in listed_regions else 0.0,
                 _IN_REGION if ctx.regions.get(key) else 0.0,
                 _MAY_BE_IN if ctx.possible_named.get(key) else 0.0,
             )

@@ -42,18 +42,26 @@ _STREET_WORDS = {
     "street", "st", "avenue", "ave", "road", "rd", "drive", "dr", "lane", "ln", "boulevard", "blvd", "way",
     "place", "square", "court", "terrace", "highway", "parkway", "row", "end", "village", "park",
 }  # fmt: skip
+# Last words of buildings and grounds, which lie in a town whatever direction their name has ("Northwestern
+# Memorial Hospital", "Central Mental Hospital", "East High School").
+_BUILDING_WORDS = {
+    "hospital", "clinic", "centre", "center", "school", "college", "university", "academy", "church",
+    "cathedral", "chapel", "mosque", "temple", "synagogue", "stadium", "arena", "hotel", "hall", "library",
+    "museum", "station", "airport", "tower", "building", "courthouse", "prison", "jail", "mall", "market",
+    "theatre", "theater",
+}  # fmt: skip
 
 
 def inside_a_town(name: str, gaz: Gazetteer) -> bool:
-    """Whether a place of this name can lie inside a town: not a wide feature, a directional region, or a
-    region or polity named after a country, continent or state ("Latin America", "Nazi Germany", "South
-    Florida")."""
+    """Whether a place of this name can lie inside a town: not a wide feature, a directional region (but a
+    building named with a direction, "Northwestern Memorial Hospital"), or a region or polity named after a
+    country, continent or state ("Latin America", "Nazi Germany", "South Florida")."""
     words = re.findall(r"[^\W\d_]+", name)
     folded = [w.casefold() for w in words]
     if not words or _WIDE_FEATURE.search(name.rstrip(". ")):
         return False
     if any(w in _DIRECTIONS for w in folded) and not any(w in _STREET_WORDS for w in folded):
-        return False
+        return folded[-1] in _BUILDING_WORDS
     tails = [" ".join(words[-n:]) for n in (1, 2) if len(words) > n]
     return not any(
         p.kind in _WIDE_KINDS for tail in tails if not ordinary_words(tail) for p in gaz.candidates(tail)
@@ -104,3 +112,74 @@ def _most(keyed: Iterable[tuple[str | None, int]]) -> str | None:
             mentions[key] += n
             places[key] += 1
     return max(mentions, key=lambda k: (mentions[k], places[k]), default=None)
+
+
+_SMALL_TOWN = 100_000  # a town this small is known only near it
+
+
+def unsupported_namesake(
+    name: str, place: Place, places: Iterable[Place], home: str | None, gaz: Gazetteer
+) -> bool:
+    """Whether ``place``, the reading picked for ``name`` among namesakes in other divisions, is a small
+    town (no capital) that nothing in the article supports: the only one of the article's ``places`` (its
+    distinct linked places) in its first-level division, in a country not the article's ``home``, or in the
+    home country while the article's places there gather in another division (two or more). Such a name is
+    more likely a place the gazetteer lacks where the article is (a New Orleans street called Franklin,
+    Rockingham in Northamptonshire) than the namesake population picked (Franklin, Tennessee; Rockingham,
+    North Carolina)."""
+    if place.kind != "city" or place.capital or place.population >= _SMALL_TOWN or not place.region_key:
+        return False
+    if all(r.region_key == place.region_key for r in gaz.candidates(name)):
+        return False  # no namesake elsewhere: "Ayodhya" the town or its district
+    regions = Counter(p.region_key for p in places if p.country == place.country and p.region_key)
+    if regions[place.region_key] != 1:
+        return False
+    if place.country != home:
+        return True
+    top, n = regions.most_common(1)[0]
+    return n >= 2 and top != place.region_key
+
+
+# What joins a place the gazetteer lacks to the known place holding it: "Collins Avenue in Miami Beach", "Le
+# Bernardin at New York", "Mount Chaambi, Kasserine", or "London's Heathrow Animal Reception Center".
+_HOLDER_AFTER = re.compile(r"\s*,\s*|\s+(?:in|at|near|outside)\s+")
+_PHRASE_END = re.compile(r"\s*(?:[.;:()\n]|\Z)")
+_POSSESSIVE_GAP = re.compile(r"['’]s\s+")
+
+
+def named_holder(
+    body: str, spans: Iterable[tuple[int, int]], places: dict[tuple[int, int], Place], where: Place | None
+) -> Place | None:
+    """The known place an article names right at a mention of a place the gazetteer lacks, ``spans`` being
+    that place's mentions, ``places`` the article's linked mentions by span and ``where`` its focus: after
+    "in", "at", "near" or "outside" ("Le Bernardin in New York"), after a comma when it ends the phrase
+    ("Mount Chaambi, Kasserine."; not a list's next item), before it with a possessive ("London's Heathrow
+    Animal Reception Center"), or inside its name ("the New York Auto Show"; not a street's: "Hampton
+    Avenue" is named after Hampton). A reader takes that place, not the article's focus, for where it is,
+    if it is well known (a country, first-level division, capital or city of 100,000) or in the focus's
+    division: a small holder elsewhere is more likely itself a namesake misread ("Oulton Park, Cheshire" is
+    no Cheshire, Connecticut)."""
+    by_start = {s: (e, p) for (s, e), p in places.items()}
+    by_end = {e: p for (_, e), p in places.items()}
+    found = []
+    for start, end in spans:
+        gap = _HOLDER_AFTER.match(body, end)
+        if gap is not None and gap.end() in by_start:
+            holder_end, holder = by_start[gap.end()]
+            if "," not in gap.group() or _PHRASE_END.match(body, holder_end):
+                found.append(holder)
+        found += [p for e, p in by_end.items() if e < start and _POSSESSIVE_GAP.fullmatch(body, e, start)]
+        if not _street(body[start:end]):
+            found += [p for (s, e), p in places.items() if start <= s and e <= end and (s, e) != (start, end)]
+    return next((p for p in found if _known_or_local(p, where)), None)
+
+
+def _street(name: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", name)
+    return bool(words) and words[-1].casefold() in _STREET_WORDS
+
+
+def _known_or_local(place: Place, where: Place | None) -> bool:
+    if place.kind in ("country", "admin1") or place.capital or place.population >= _SMALL_TOWN:
+        return True
+    return where is not None and place.region_key is not None and place.region_key == where.region_key

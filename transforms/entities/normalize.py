@@ -25,7 +25,7 @@ from transforms.entities.link import (
     qualifier,
     resolve,
 )
-from transforms.entities.locate import focus, inside_a_town, named_part
+from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -212,35 +212,51 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
             text = c.mentions[0].text  # "Russian" and "Russians" refer to Russia
             c.place = gaz.demonym(text) or (gaz.demonym(text[:-1]) if text.endswith("s") else None)
     _nest_places(body, clusters, gaz, context)
-    _locate_unlinked(clusters, gaz, context)
+    _locate_unlinked(body, clusters, gaz, context)
     return clusters
 
 
-def _locate_unlinked(clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
-    """Puts each place the gazetteer lacks in the article's focus (``locate``): "Royal Street" in New
-    Orleans; and a region named as a part of a place in that place: "South Florida" in Florida."""
-    _unlink_stray_towns(clusters)
+def _locate_unlinked(body: str, clusters: list[Cluster], gaz: Gazetteer, context: Context) -> None:
+    """Puts each place the gazetteer lacks in the article's focus (``locate``), "Royal Street" in New
+    Orleans, or in the known place named right at it, "Le Bernardin in New York"; a region named as a part
+    of a place in that place, "South Florida" in Florida; a sea ("the Atlantic") nowhere."""
+    _unlink_stray_towns(clusters, gaz)
     placed = [(c.place, len(c.mentions)) for c in clusters if c.type == "LOC" and c.place is not None]
     where = focus(placed)
+    linked = {
+        (m.start, m.end): c.place
+        for c in clusters
+        if c.type == "LOC" and c.place is not None
+        for m in c.mentions
+    }
     for c in clusters:
         if c.type != "LOC" or c.place is not None:
             continue
-        if inside_a_town(c.name, gaz):
-            c.within = where
+        if inside_a_town(c.name, gaz) and fold(c.name) not in context.features:  # no sea in a town
+            c.within = named_holder(body, [(m.start, m.end) for m in c.mentions], linked, where) or where
         elif (part := named_part(c.name)) is not None:
             c.within = resolve(gaz, part, context) or gaz.demonym(part)
 
 
-def _unlink_stray_towns(clusters: list[Cluster]) -> None:
+def _unlink_stray_towns(clusters: list[Cluster], gaz: Gazetteer) -> None:
     """A small town abroad that is the article's only place in its country, in an article whose places lie
     in another country, is more likely a place the gazetteer lacks there ("Heathrow" in a London story is
     no Heathrow, Florida; "Chartres" in a New Orleans one is its street) than a stray namesake: it gets no
-    link, and is then located in the article's focus like any unknown place."""
+    link, and is then located in the article's focus like any unknown place. So is a namesake nothing in
+    the article supports (``unsupported_namesake``). Repeated until none is left: a stray unlinked supports
+    no other ("Rockingham" read in North Carolina does not hold "Cheshire" in Connecticut)."""
+    while _unlink_strays_once(clusters, gaz):
+        pass
+
+
+def _unlink_strays_once(clusters: list[Cluster], gaz: Gazetteer) -> bool:
     places = [c.place for c in clusters if c.type in ("LOC", "MISC") and c.place is not None]
     countries = Counter(p.country for p in {p.geonameid: p for p in places}.values())
     home, distinct = countries.most_common(1)[0] if countries else (None, 0)
     if distinct < 2:
-        return
+        return False
+    distinct_places = list({p.geonameid: p for p in places}.values())
+    unlinked = False
     for c in clusters:
         p = c.place
         if (
@@ -249,11 +265,16 @@ def _unlink_stray_towns(clusters: list[Cluster]) -> None:
             and p.kind == "city"
             and not p.capital
             and p.population < _NESTED_CITY_POPULATION
-            and p.country != home
-            and countries[p.country] == 1
+            and (
+                p.country != home
+                and countries[p.country] == 1
+                or unsupported_namesake(c.name, p, distinct_places, home, gaz)
+            )
             and not any(m.nested for m in c.mentions)
         ):
             c.place = None
+            unlinked = True
+    return unlinked
 
 
 def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
@@ -285,11 +306,11 @@ def _qualifier_mentions(body: str, mentions: list[RawMention], gaz: Gazetteer) -
 
 
 # A dateline: a place in capitals opening a line or a sentence, maybe its state or country, maybe the
-# source in parentheses, then a dash ("HOUSTON (AP) -", "PLEASANTON, Calif.--", "ST. LOUIS –").
+# source in parentheses, then a dash ("HOUSTON (AP) -", "PLEASANTON, Calif.--", "ST. LOUIS –", "(NEW YORK) —").
 _DATELINE = re.compile(
-    r"(?:^|(?<=\n)|(?<=[.!?]\s))([A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3})"
-    r"(?=((?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?)(?:--|[—–-]))"
-)
+    r"(?:^|(?<=\n)|(?<=[.!?]\s))\(?([A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3})"
+    r"(?=\)?((?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s*(?:\([^()\n]{0,20}\)\s*)?)(?:--|[—–-]))"
+)  # in parentheses too ("(NEW YORK) —")
 
 
 def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[list[RawMention], list[str]]:
