@@ -4,7 +4,8 @@
   points into a document with a number ("Table 3", "Tab 4", "Factor 1"). A war's acronym (WWII) is an event's
   name, a miscellaneous one.
 - A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
-  code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
+  code or abbreviation before or after an amount ("INR 500", "Rs 20", "225 DKK per hour") is no name:
+  dropped.
 - Letters after a person's name ("Mark Tedeschi, QC", "Jo Cox MP") are no organisation or place: dropped.
 - An abbreviated title standing alone ("Dr", "Mrs") is no person, and an era after a year ("394 AD",
   "776 BCE") no organisation: dropped.
@@ -29,6 +30,13 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
+- A "person" or "organisation" named right after the kind of work it is ("the romantic comedy Chasing
+  Liberty", "the 1969 film Easy Rider", "the television series Gilmore Girls", "his novel Anna") is that work's
+  title, a miscellaneous name, and so is every other mention of that name: people and bodies are not
+  introduced so ("the film's director Louis Malle" has its noun before the name, "to film Smith" a verb).
+- A "person" or "organisation" right before a word for a language, a people or its culture ("the Moriori
+  people", "Hohokam culture", "a Tai-Kadai language", "Chitonga-speaking") is that people's or language's
+  name, a miscellaneous one as CoNLL annotates nationalities, and so is every other mention of that name.
 - A "person" or "organisation" whose name stands only ever in quotation marks ("Nigorie", "Anne of a Thousand
   Days") is a work's title or a nickname, a miscellaneous name.
 - Surnames in author-year citations ("(Porte, 2012)", "Makel et al.") are persons (``citations.py``).
@@ -56,7 +64,9 @@ COMMON_ACRONYMS = _words(
     """AI AR VR XR EV EVs SUV SUVs AWD 4WD HVAC ID IDs TB HIV DNA RNA GDP CEO CEOs CFO COO CTO IPO IPOs ETF
     ETFs GPS LED LEDs LCD USB PC PCs TV TVs IT HR PR FAQ PDF URL API APIs SMS VPN IQ ICU ER MRI CT PTSD ADHD
     OK AM PM RPM MPH MPG ATM ATMs CCTV DIY DUI DWI ESG GMO IVF NFT NFTs OTC PPE SEO SIM STEM UV VAT VIP VIPs
-    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD PhD PhDs Ph.D. MBA MBAs MSc BSc DPhil"""
+    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD PhD PhDs Ph.D. MBA MBAs MSc BSc DPhil MVP MVPs POV
+    R&D M&A B2B B2C SaaS LGBT LGBTQ LGBTQ+ LGBTQIA+ FDI GIS ROV ROVs NGO NGOs SME SMEs MSME MSMEs CPI PMI EPS
+    EBITDA LNG LPG CNG GST KYC OTT BPO FY AQI COPD STD STDs CBD THC YoY QoQ WFH MoU MoUs FIR FIRs"""
 )
 # Wars by their acronyms, events as "World War II" is (``rules.is_event``).
 WAR_ACRONYMS = _words("WWI WWII WW1 WW2")
@@ -69,6 +79,7 @@ _NUMBER_AFTER = re.compile(r"\s\d")
 # ISO 4217 codes (pycountry) and the abbreviations news prints before amounts of rupees, rupiah and taka.
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) | _words("Rs Rs. Rp Rp. Tk Tk.")
 _AMOUNT_AFTER = re.compile(r"\s?\d")
+_AMOUNT_BEFORE = re.compile(r"\d(?:\s?(?:million|billion|bn|mn|m|k))?\s?$")
 _ERAS = _words("AD BC BCE CE")
 _YEAR_BEFORE = re.compile(r"\d\s?$")
 _TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
@@ -105,6 +116,25 @@ _PRODUCT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
+# Kinds of work that introduce a title right after them ("the film Easy Rider"); not "show", "play" or
+# "single", which are also verbs or adjectives before a name ("polls show Trump ahead").
+WORK_NOUNS = _words(
+    """film films movie movies biopic documentary docudrama sitcom series miniseries mini-series serial
+    soap telenovela anime cartoon novel novels novella memoir autobiography biography album albums song
+    songs ballad opera operetta musical poem poems painting sculpture comedy drama thriller
+    horror prequel sequel remake spin-off videogame"""
+)
+# Words before a work's noun that make it a verb or a noun of its own ("to film Smith", "film director").
+_NOT_A_WORK = _words("to will would can could should may might must did does do not and or who that")
+# Created-by verbs after a name: in "the film Spielberg directed" the name is the film's maker.
+_MAKER_AFTER = re.compile(
+    r"\s(?:wrote|writes|directed|directs|produced|produces|made|makes|filmed|shot|starred|stars|released"
+    r"|co-wrote|composed|sang|painted|published|said|says|told)\b"
+)
+_GROUP_AFTER = re.compile(
+    r"(?:\s(?:language|languages|dialect|dialects|culture|cultures|cuisine|people|peoples|tribe|tribes"
+    r"|speakers)|\s?-\s?speaking)\b"
+)
 _OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(\[]))([\"“‘'])\s?$")
 _CLOSE_QUOTE = re.compile(r"\s?([\"”’'])(?![\w’'])")
 _PAIRS = {'"': '"”', "“": '”"', "‘": "’'", "'": "'’"}
@@ -121,6 +151,11 @@ def _fold(text: str) -> str:
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
     storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
+    titled = {
+        text
+        for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "ORG")}
+        if _work_or_people(body, text, mentions)
+    }
     person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
     for m in mentions:
@@ -139,7 +174,9 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
             or text in CURRENCIES
-            and _AMOUNT_AFTER.match(body, m.end)
+            and (
+                _AMOUNT_AFTER.match(body, m.end) or _AMOUNT_BEFORE.search(body, max(0, m.start - 12), m.start)
+            )
             or text.rstrip(".").replace(".", "") in _ERAS
             and _YEAR_BEFORE.search(body, max(0, m.start - 2), m.start)
             or word in _TITLE_ABBREVIATIONS
@@ -155,6 +192,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             word in RELIGIONS
             or text in WAR_ACRONYMS
             or text in storms
+            or m.type in ("PERSON", "ORG")
+            and text in titled
             or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
             or all(w in FESTIVALS for w in word.split())
             or m.type == "PERSON"
@@ -232,6 +271,34 @@ def _after_person(body: str, start: int, person_ends: set[int]) -> bool:
     """A person's mention ends right before ``start``, but for a comma and a space."""
     gap = _NAME_GAP.search(body, max(0, start - 3), start)
     return gap is not None and gap.start() in person_ends
+
+
+def after_work_noun(body: str, start: int, end: int) -> bool:
+    """The name at ``start:end`` stands right after the kind of work it is ("the 1969 film Easy Rider"), not
+    after a verb ("to film Smith") nor before its maker's verb ("the film Spielberg directed")."""
+    words = body[max(0, start - 40) : start].split()
+    return (
+        len(words) >= 2
+        and words[-1] in WORK_NOUNS
+        and words[-2].casefold() not in _NOT_A_WORK
+        and not _MAKER_AFTER.match(body, end)
+    )
+
+
+def _work_or_people(body: str, text: str, mentions: list[RawMention]) -> bool:
+    """A name that somewhere in ``body`` stands right after the kind of work it is, or right before a word
+    for a language or people (then a one-word name that is no part of a longer person's name: "the Trump
+    people")."""
+    for found in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
+        start, end = found.span()
+        if after_work_noun(body, start, end):
+            return True
+        if " " not in text and _GROUP_AFTER.match(body, end):
+            return not any(
+                x.type == "PERSON" and x.end - x.start > len(text) and text in body[x.start : x.end].split()
+                for x in mentions
+            )
+    return False
 
 
 def _storm(body: str, m: RawMention) -> bool:
