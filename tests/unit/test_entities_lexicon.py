@@ -23,6 +23,13 @@ def test_common_acronyms_currency_codes_titles_and_deities_are_no_names(gaz):
     assert got == {}
 
 
+def test_world_news_abbreviated_honorifics_alone_are_no_names(gaz):
+    body = "Smt. Sitharaman and Engr. Umahi met Barr. Wike; Hon. members and Rt Hon Sunak spoke."
+    spans = [("Smt", "LOC"), ("Engr", "PERSON"), ("Barr", "PERSON"), ("Hon", "PERSON"), ("Rt", "ORG")]
+    spans += [("Sitharaman", "PERSON")]
+    assert read(body, spans, gaz) == {"Sitharaman": "PERSON"}
+
+
 def test_nationalities_and_religions_are_miscellaneous(gaz):
     body = "Russian troops and Americans met Muslims and Catholics."
     spans = [("Russian", "LOC"), ("Americans", "PERSON"), ("Muslims", "ORG"), ("Catholics", "PERSON")]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from transforms.entities.recognize import RawMention
 from transforms.entities.rules import (
     cut_dash_tail,
@@ -25,6 +29,38 @@ def test_leading_titles_leave_a_person_name():
         for t in ("Prince William", "President Joe Biden", "Mr. Smith", "Welshman Evans")
     ]
     assert [body[m.start : m.end] for m in got] == ["William", "Joe Biden", "Smith", "Evans"]
+
+
+_HONORIFICS = ["Shri", "Smt.", "Datuk Seri", "Tan Sri", "Alhaji", "Rt Hon", "Engr.", "Barr.", "Pastor", "Imam",
+               "Herr", "Madame", "Deputy Minister", "Dato'", "Tun"]  # fmt: skip
+
+
+@given(
+    st.lists(st.sampled_from(_HONORIFICS), min_size=1, max_size=2),
+    st.sampled_from(["Amit Shah", "Anwar Ibrahim", "Atiku Abubakar", "Rishi Sunak", "Tan Chee Keong"]),
+)
+def test_world_news_honorifics_leave_a_person_name(titles, name):
+    body = f"Yesterday {' '.join(titles)} {name} spoke."
+    got = strip_titles(body, mention(body, f"{' '.join(titles)} {name}", "PERSON"))
+    assert (body[got.start : got.end], got.type) == (name, "PERSON")
+
+
+@pytest.mark.parametrize("opening", ["Shri", "Rt Hon", "Datuk", "Alhaji", "Smt"])
+def test_a_body_or_place_opened_by_a_persons_honorific_is_that_person(opening):
+    body = f"The {opening} Rishi Sunak spoke, and Hon Hai Precision and Mr Price Group paid."
+    got = strip_titles(body, mention(body, f"{opening} Rishi Sunak", "ORG"))
+    assert (body[got.start : got.end], got.type) == ("Rishi Sunak", "PERSON")
+    for firm in ("Hon Hai Precision", "Mr Price Group"):  # "Hon" and "Mr" also open firms' names
+        assert strip_titles(body, mention(body, firm, "ORG")) == mention(body, firm, "ORG")
+
+
+def test_tan_is_a_surname_but_for_tan_sri():
+    body = "Tan Chee Keong met Tan Sri Muhyiddin Yassin."
+    assert strip_titles(body, mention(body, "Tan Chee Keong", "PERSON")) == mention(
+        body, "Tan Chee Keong", "PERSON"
+    )
+    got = strip_titles(body, mention(body, "Tan Sri Muhyiddin Yassin", "PERSON"))
+    assert body[got.start : got.end] == "Muhyiddin Yassin"
 
 
 def test_a_lone_title_word_is_kept_as_a_surname_and_other_types_untouched():

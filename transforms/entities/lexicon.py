@@ -82,7 +82,9 @@ _AMOUNT_AFTER = re.compile(r"\s?\d")
 _AMOUNT_BEFORE = re.compile(r"\d(?:\s?(?:million|billion|bn|mn|m|k))?\s?$")
 _ERAS = _words("AD BC BCE CE")
 _YEAR_BEFORE = re.compile(r"\d\s?$")
-_TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
+_TITLE_ABBREVIATIONS = _words(
+    "dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st smt shri hon rt engr barr mme mlle"
+)
 # Letters after a person's name for an office, a rank at the bar or an honour ("Mark Tedeschi, QC").
 POST_NOMINALS = _words("QC KC SC MP MEP MSP MLA MPP MHA OBE MBE CBE KBE DBE")
 _NAME_GAP = re.compile(r"\s?,?\s?$")

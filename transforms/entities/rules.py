@@ -26,7 +26,16 @@ TITLES = _words(
     admiral commander chairman chairwoman chief ceo coach father rev rev. reverend bishop archbishop
     cardinal ayatollah mayor ambassador professor prof prof. emperor empress tsar czar earl duke duchess baron
     baroness crown briton englishman englishwoman welshman
-    welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman"""
+    welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman
+    deputy honourable honorable hon hon. rt rt. shri shrimati smt smt. datuk dato dato' dato’ datin seri tun
+    alhaji alhaja hajia mallam engr engr. barr barr. pastor imam rabbi mufti maulana ustaz swami herr frau
+    madame mme mme. mlle mlle. monsieur"""
+)
+# Honorifics of world news that only a person's name follows ("Shri Amit Shah", "Datuk Seri Anwar
+# Ibrahim", "Alhaji Atiku Abubakar", "Rt Hon Rishi Sunak"): a mention they open is that person, whatever
+# the model read it as. Not "Mr" or "Dr", which open shops' and firms' names ("Mr Price", "Dr Reddy's").
+PERSON_HONORIFICS = _words(
+    "shri shrimati smt smt. rt rt. datuk dato dato' dato’ datin tun alhaji alhaja hajia engr engr. barr barr."
 )
 # Designators only a company has, a newspaper's among them ("Financial Times", "Sueddeutsche Zeitung").
 COMPANY_ENDINGS = _words(
@@ -79,13 +88,20 @@ def starts_sentence(body: str, i: int) -> bool:
 
 def strip_titles(body: str, m: RawMention) -> RawMention:
     """A person's mention without its leading titles, unless it is all titles (then it is likely a surname,
-    as "Major" or "King")."""
-    if m.type != "PERSON":
+    as "Major" or "King"). "Tan" is a title only before "Sri" (a surname otherwise: "Tan Chee Keong"). A
+    mention opened by an honorific only people have is a person's ("Rt Hon Rishi Sunak" read as a body)."""
+    words = list(re.finditer(r"\S+", body[m.start : m.end]))
+    type_ = m.type
+    if type_ in ("ORG", "LOC") and len(words) > 1 and words[0].group().casefold() in PERSON_HONORIFICS:
+        type_ = "PERSON"
+    if type_ != "PERSON":
         return m
-    for word in re.finditer(r"\S+", body[m.start : m.end]):
-        if word.group().casefold() not in TITLES:
-            return RawMention(m.start + word.start(), m.end, m.type)
-    return m
+    folded = [w.group().casefold() for w in words]
+    for i, word in enumerate(words):
+        tan_sri = folded[i : i + 2] == ["tan", "sri"] or i > 0 and folded[i - 1 : i + 1] == ["tan", "sri"]
+        if folded[i] not in TITLES and not tan_sri:
+            return RawMention(m.start + word.start(), m.end, type_)
+    return RawMention(m.start, m.end, type_)
 
 
 def is_event(words: list[str]) -> bool:
