@@ -238,3 +238,9 @@ def test_a_name_before_a_word_for_a_language_or_people_is_miscellaneous(gaz, nam
     person = body.index("Rudolf")
     mentions.append(RawMention(person, body.index(" disagreed"), "PERSON"))
     assert [m.type for m in lexicon.apply(body, mentions, gaz)] == [type_, type_, "PERSON"]
+
+
+def test_an_acronym_or_a_known_place_before_a_word_for_a_people_keeps_its_type(gaz):
+    body = "The EU languages differ, and Kenya people voted; the EU and Kenya agreed."
+    got = [m.type for m in lexicon.apply(body, marked(body, [("EU", "ORG"), ("Kenya", "ORG")]), gaz)]
+    assert got == ["ORG", "ORG"]

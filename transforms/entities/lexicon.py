@@ -156,7 +156,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
     titled = {
         text
         for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "ORG")}
-        if _work_or_people(body, text, mentions)
+        if _work_or_people(body, text, mentions, gaz)
     }
     person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
@@ -287,15 +287,20 @@ def after_work_noun(body: str, start: int, end: int) -> bool:
     )
 
 
-def _work_or_people(body: str, text: str, mentions: list[RawMention]) -> bool:
+def _work_or_people(body: str, text: str, mentions: list[RawMention], gaz: Gazetteer) -> bool:
     """A name that somewhere in ``body`` stands right after the kind of work it is, or right before a word
-    for a language or people (then a one-word name that is no part of a longer person's name: "the Trump
-    people")."""
+    for a language or people (then a one-word name that is no acronym, no place the gazetteer knows and no
+    part of a longer person's name: "EU languages", "Hong Kong people", "the Trump people")."""
     for found in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
         start, end = found.span()
         if after_work_noun(body, start, end):
             return True
-        if " " not in text and _GROUP_AFTER.match(body, end):
+        if (
+            " " not in text
+            and not text.isupper()
+            and _GROUP_AFTER.match(body, end)
+            and not gaz.candidates(text)
+        ):
             return not any(
                 x.type == "PERSON" and x.end - x.start > len(text) and text in body[x.start : x.end].split()
                 for x in mentions
