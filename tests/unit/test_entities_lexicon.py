@@ -199,6 +199,8 @@ _WORK_INTROS = [
     "the 1969 film",
     "the television series",
     "her graphic novel",
+    "the cruise ship",
+    "the spacecraft",
     "his album",
 ]
 
@@ -210,15 +212,16 @@ def test_a_name_right_after_the_kind_of_work_it_is_is_a_title(gaz, title, intro,
     named after the work's noun and a possessive, or after a verb, stays a person."""
     body = (
         f"She starred in {intro} {title} in 2004. Later {title} won praise. The film's director Ann Roe "
-        f"agreed to film Bob Lee, and the film Carl Moss directed opened."
+        f"agreed to film Bob Lee, and the film Carl Moss directed opened on the ship Dan Ode owned."
     )
     spans = [(title, type_), ("Ann Roe", "PERSON"), ("Bob Lee", "PERSON"), ("Carl Moss", "PERSON")]
+    spans += [("Dan Ode", "PERSON")]
     later = body.index(f"Later {title}") + len("Later ")
     mentions = [*marked(body, spans), RawMention(later, later + len(title), type_)]
     got = lexicon.apply(body, mentions, gaz)
     assert {m.type for m in got if body[m.start : m.end] == title} == {"MISC"}
     assert {body[m.start : m.end]: m.type for m in got if m.type == "PERSON"} == {
-        "Ann Roe": "PERSON", "Bob Lee": "PERSON", "Carl Moss": "PERSON"
+        "Ann Roe": "PERSON", "Bob Lee": "PERSON", "Carl Moss": "PERSON", "Dan Ode": "PERSON"
     }  # fmt: skip
 
 

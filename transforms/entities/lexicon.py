@@ -30,10 +30,11 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
-- A "person" or "organisation" named right after the kind of work it is ("the romantic comedy Chasing
-  Liberty", "the 1969 film Easy Rider", "the television series Gilmore Girls", "his novel Anna") is that work's
-  title, a miscellaneous name, and so is every other mention of that name: people and bodies are not
-  introduced so ("the film's director Louis Malle" has its noun before the name, "to film Smith" a verb).
+- A "person" or "organisation" named right after the kind of work or craft it is ("the romantic comedy
+  Chasing Liberty", "the 1969 film Easy Rider", "the television series Gilmore Girls", "the spacecraft
+  Stardust", "the cruise ship Freewinds") is that work's title or that vessel's name, a miscellaneous name,
+  and so is every other mention of that name: people and bodies are not introduced so ("the film's director
+  Louis Malle" has its noun before the name, "to film Smith" a verb, "the plane Boeing built" its maker).
 - A "person" or "organisation" right before a word for a language, a people or its culture ("the Moriori
   people", "Hohokam culture", "a Tai-Kadai language", "Chitonga-speaking") is that people's or language's
   name, a miscellaneous one as CoNLL annotates nationalities, and so is every other mention of that name.
@@ -118,20 +119,24 @@ _PRODUCT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
-# Kinds of work that introduce a title right after them ("the film Easy Rider"); not "show", "play" or
-# "single", which are also verbs or adjectives before a name ("polls show Trump ahead").
+# Kinds of work and of craft that introduce a title or a vessel's name right after them ("the film Easy
+# Rider", "the spacecraft Stardust", "the cruise ship Freewinds"), both miscellaneous names in CoNLL-2003; not
+# "show", "play", "single" or "probe", which are also verbs, adjectives or nouns of other senses before a
+# name ("polls show Trump ahead", "a probe Biden ordered").
 WORK_NOUNS = _words(
     """film films movie movies biopic documentary docudrama sitcom series miniseries mini-series serial
     soap telenovela anime cartoon novel novels novella memoir autobiography biography album albums song
     songs ballad opera operetta musical poem poems painting sculpture comedy drama thriller
-    horror prequel sequel remake spin-off videogame"""
+    horror prequel sequel remake spin-off videogame spacecraft spaceship capsule rover satellite ship vessel
+    yacht warship frigate destroyer submarine tanker ferry aircraft airliner jetliner"""
 )
 # Words before a work's noun that make it a verb or a noun of its own ("to film Smith", "film director").
 _NOT_A_WORK = _words("to will would can could should may might must did does do not and or who that")
 # Created-by verbs after a name: in "the film Spielberg directed" the name is the film's maker.
 _MAKER_AFTER = re.compile(
     r"\s(?:wrote|writes|directed|directs|produced|produces|made|makes|filmed|shot|starred|stars|released"
-    r"|co-wrote|composed|sang|painted|published|said|says|told)\b"
+    r"|co-wrote|composed|sang|painted|published|said|says|told|built|builds|designed|launched|flew|owns|owned"
+    r"|bought|sold|ordered|commissioned)\b"
 )
 _GROUP_AFTER = re.compile(
     r"(?:\s(?:language|languages|dialect|dialects|culture|cultures|cuisine|people|peoples|tribe|tribes"
