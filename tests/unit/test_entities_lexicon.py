@@ -247,3 +247,19 @@ def test_an_acronym_or_a_known_place_before_a_word_for_a_people_keeps_its_type(g
     body = "The EU languages differ, and Kenya people voted; the EU and Kenya agreed."
     got = [m.type for m in lexicon.apply(body, marked(body, [("EU", "ORG"), ("Kenya", "ORG")]), gaz)]
     assert got == ["ORG", "ORG"]
+
+
+def test_a_name_next_to_a_word_for_a_newspaper_or_agency_is_that_publication(gaz):
+    body = (
+        "The official newspaper Granma said so, the news weekly Der Spiegel agreed and Zycie Warszawy daily "
+        "said later. Granma called it odd. A British newspaper and the Algerian news agency APS reported it; "
+        "the newspaper Smith founded closed."
+    )
+    spans = [("Granma", "PERSON"), ("Der Spiegel", "PERSON"), ("Zycie Warszawy", "LOC"), ("British", "LOC")]
+    spans += [("Algerian", "LOC"), ("Smith", "PERSON")]
+    later = body.rindex("Granma")
+    got = lexicon.apply(body, [*marked(body, spans), RawMention(later, later + 6, "PERSON")], gaz)
+    types = {(body[m.start : m.end], m.type) for m in got}
+    assert {("Granma", "ORG"), ("Der Spiegel", "ORG"), ("Zycie Warszawy", "ORG")} <= types
+    assert ("Granma", "PERSON") not in types
+    assert {("British", "MISC"), ("Algerian", "MISC"), ("Smith", "PERSON")} <= types

@@ -13,6 +13,9 @@
   miscellaneous names, as CoNLL annotates them.
 - A nationality word ("Russian", "Americans") is a miscellaneous name, not a place, person or organisation.
 - A social network ("Twitter", "TikTok") is an organisation (the company), wherever it appears.
+- A "person" or "place" (not a nationality word) right after a word for a newspaper, magazine or news agency
+  ("the official newspaper Granma", "the news weekly Der Spiegel") or right before one ("Zycie Warszawy
+  daily said") is that publication, an organisation, and so is every other mention of that name.
 - A generic noun for a state or its seat after "the" ("the Kingdom", "the Republic", "the National Capital")
   is no place name.
 - A religious or cultural festival ("Diwali", "Ramadan", "Thanksgiving") is a miscellaneous name, not a place
@@ -130,6 +133,12 @@ WORK_NOUNS = _words(
     horror prequel sequel remake spin-off videogame spacecraft spaceship capsule rover satellite ship vessel
     yacht warship frigate destroyer submarine tanker ferry aircraft airliner jetliner"""
 )
+# Words for publications and news agencies that introduce one's name ("the official newspaper Granma"), an
+# organisation in CoNLL-2003 as in OntoNotes.
+PUBLICATION_NOUNS = _words("newspaper daily weekly tabloid magazine broadsheet broadcaster")
+# A publication "says" and "reports"; its owner, founder or writer is the person after its noun.
+_OWNER_AFTER = re.compile(r"\s(?:founded|founds|owns|owned|bought|buys|sold|edited|edits|wrote|writes)\b")
+_PUBLICATION_AFTER = re.compile(r"\s(?:daily|newspaper|weekly|tabloid|news agency)\b")
 # Words before a work's noun that make it a verb or a noun of its own ("to film Smith", "film director").
 _NOT_A_WORK = _words("to will would can could should may might must did does do not and or who that")
 # Created-by verbs after a name: in "the film Spielberg directed" the name is the film's maker.
@@ -162,6 +171,11 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         text
         for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "ORG")}
         if _work_or_people(body, text, mentions, gaz)
+    }
+    publications = {
+        text
+        for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "LOC")}
+        if _publication(body, text) and gaz.demonym(text.split()[0]) is None  # "a British newspaper"
     }
     person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
@@ -213,12 +227,21 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             and text not in SOCIAL_NETWORKS
         ):
             m = RawMention(m.start, m.end, "MISC")
-        elif text in SOCIAL_NETWORKS or (
-            m.type == "LOC"
-            and " " not in text
-            and (3 <= len(text) <= 5 and text.isupper() and text.isalpha() or _MIXED_ACRONYM.fullmatch(text))
-            and not _capitals_line(body, m.start)
-            and not gaz.candidates(text)
+        elif (
+            text in SOCIAL_NETWORKS
+            or text in publications
+            or (
+                m.type == "LOC"
+                and " " not in text
+                and (
+                    3 <= len(text) <= 5
+                    and text.isupper()
+                    and text.isalpha()
+                    or _MIXED_ACRONYM.fullmatch(text)
+                )
+                and not _capitals_line(body, m.start)
+                and not gaz.candidates(text)
+            )
         ):
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
@@ -290,6 +313,23 @@ def after_work_noun(body: str, start: int, end: int) -> bool:
         and words[-2].casefold() not in _NOT_A_WORK
         and not _MAKER_AFTER.match(body, end)
     )
+
+
+def _publication(body: str, text: str) -> bool:
+    """A name that somewhere in ``body`` stands right after a word for a newspaper, magazine or news agency
+    ("the official newspaper Granma", "the news weekly Der Spiegel", "state news agency IRNA"; not before its
+    maker's verb) or right before one ("Zycie Warszawy daily said", "the Dawn newspaper")."""
+    for found in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
+        start, end = found.span()
+        words = body[max(0, start - 40) : start].split()
+        if (
+            len(words) >= 2
+            and (words[-1] in PUBLICATION_NOUNS or words[-2:] == ["news", "agency"])
+            and words[-2].casefold() not in _NOT_A_WORK
+            and not _OWNER_AFTER.match(body, end)
+        ) or _PUBLICATION_AFTER.match(body, end):
+            return True
+    return False
 
 
 def _work_or_people(body: str, text: str, mentions: list[RawMention], gaz: Gazetteer) -> bool:
