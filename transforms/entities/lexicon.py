@@ -55,6 +55,7 @@ import re
 import pycountry
 
 from transforms.entities import citations
+from transforms.entities.confidence import names_a_place
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import starts_sentence
@@ -138,7 +139,9 @@ WORK_NOUNS = _words(
 PUBLICATION_NOUNS = _words("newspaper daily weekly tabloid magazine broadsheet broadcaster")
 # A publication "says" and "reports"; its owner, founder or writer is the person after its noun.
 _OWNER_AFTER = re.compile(r"\s(?:founded|founds|owns|owned|bought|buys|sold|edited|edits|wrote|writes)\b")
-_PUBLICATION_AFTER = re.compile(r"\s(?:daily|newspaper|weekly|tabloid|news agency)\b")
+_PUBLICATION_AFTER = re.compile(
+    r"\s(?:newspaper|tabloid|news agency|(?:daily|weekly)(?=\s+(?:said|says|reported|reports|quoted|wrote)\b))\b"
+)
 # Words before a work's noun that make it a verb or a noun of its own ("to film Smith", "film director").
 _NOT_A_WORK = _words("to will would can could should may might must did does do not and or who that")
 # Created-by verbs after a name: in "the film Spielberg directed" the name is the film's maker.
@@ -151,6 +154,7 @@ _GROUP_AFTER = re.compile(
     r"(?:\s(?:language|languages|dialect|dialects|culture|cultures|cuisine|people|peoples|tribe|tribes"
     r"|speakers)|\s?-\s?speaking)\b"
 )
+_CAPITALISED_NEXT = re.compile(r" [A-Z]")
 _OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(\[]))([\"“‘'])\s?$")
 _CLOSE_QUOTE = re.compile(r"\s?([\"”’'])(?![\w’'])")
 _PAIRS = {'"': '"”', "“": '”"', "‘": "’'", "'": "'’"}
@@ -175,7 +179,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
     publications = {
         text
         for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "LOC")}
-        if _publication(body, text) and gaz.demonym(text.split()[0]) is None  # "a British newspaper"
+        if _publication(body, text, gaz) and gaz.demonym(text.split()[0]) is None  # "a British newspaper"
     }
     person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
@@ -315,19 +319,37 @@ def after_work_noun(body: str, start: int, end: int) -> bool:
     )
 
 
-def _publication(body: str, text: str) -> bool:
+def _standalone(body: str, text: str) -> list[re.Match]:
+    """The occurrences of ``text`` in ``body`` that are a whole name, not the start of a longer one ("HONG KONG"
+    in "the daily HONG KONG ECONOMIC TIMES")."""
+    return [
+        found
+        for found in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body)
+        if not _CAPITALISED_NEXT.match(body, found.end())
+    ]
+
+
+def _publication(body: str, text: str, gaz: Gazetteer) -> bool:
     """A name that somewhere in ``body`` stands right after a word for a newspaper, magazine or news agency
     ("the official newspaper Granma", "the news weekly Der Spiegel", "state news agency IRNA"; not before its
-    maker's verb) or right before one ("Zycie Warszawy daily said", "the Dawn newspaper")."""
-    for found in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
+    owner's verb) or right before one ("Zycie Warszawy daily said", "the Dawn newspaper"), unless it is a
+    well-known place or a place's initials, which is where the paper is from ("a Hong Kong newspaper", "HK
+    newspaper editorials", "Montana weekly bond indices"); "daily" and "weekly" after a name only before a
+    verb of reporting."""
+    for found in _standalone(body, text):
         start, end = found.span()
         words = body[max(0, start - 40) : start].split()
         if (
-            len(words) >= 2
-            and (words[-1] in PUBLICATION_NOUNS or words[-2:] == ["news", "agency"])
-            and words[-2].casefold() not in _NOT_A_WORK
-            and not _OWNER_AFTER.match(body, end)
-        ) or _PUBLICATION_AFTER.match(body, end):
+            (
+                len(words) >= 2
+                and (words[-1] in PUBLICATION_NOUNS or words[-2:] == ["news", "agency"])
+                and words[-2].casefold() not in _NOT_A_WORK
+                and not _OWNER_AFTER.match(body, end)
+            )
+            or _PUBLICATION_AFTER.match(body, end)
+            and not names_a_place(text, gaz)
+            and not (text.isupper() and len(text) <= 3)  # "HK newspaper editorials": a place's initials
+        ):
             return True
     return False
 
@@ -336,7 +358,7 @@ def _work_or_people(body: str, text: str, mentions: list[RawMention], gaz: Gazet
     """A name that somewhere in ``body`` stands right after the kind of work it is, or right before a word
     for a language or people (then a one-word name that is no acronym, no place the gazetteer knows and no
     part of a longer person's name: "EU languages", "Hong Kong people", "the Trump people")."""
-    for found in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
+    for found in _standalone(body, text):
         start, end = found.span()
         if after_work_noun(body, start, end):
             return True
