@@ -155,6 +155,14 @@ _GROUP_AFTER = re.compile(
     r"|speakers)|\s?-\s?speaking)\b"
 )
 _CAPITALISED_NEXT = re.compile(r" [A-Z]")
+_NOUN_BEFORE_NAME = re.compile(
+    r"(?<![\w-])(?:"
+    + "|".join(
+        re.escape(w) for w in sorted(WORK_NOUNS | PUBLICATION_NOUNS | {"agency"}, key=len, reverse=True)
+    )
+    + r")\s+"
+)
+_WORD_AFTER_NAME = re.compile(f"{_GROUP_AFTER.pattern}|{_PUBLICATION_AFTER.pattern}")
 _OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(\[]))([\"“‘'])\s?$")
 _CLOSE_QUOTE = re.compile(r"\s?([\"”’'])(?![\w’'])")
 _PAIRS = {'"': '"”', "“": '”"', "‘": "’'", "'": "'’"}
@@ -171,15 +179,17 @@ def _fold(text: str) -> str:
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
     storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
+    anchors = _anchors(body)
     titled = {
         text
         for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "ORG")}
-        if _work_or_people(body, text, mentions, gaz)
+        if _work_or_people(body, text, mentions, gaz, anchors)
     }
     publications = {
         text
         for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "LOC")}
-        if _publication(body, text, gaz) and gaz.demonym(text.split()[0]) is None  # "a British newspaper"
+        if _publication(body, text, gaz, anchors)
+        and gaz.demonym(text.split()[0]) is None  # "a British newspaper"
     }
     person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
@@ -319,25 +329,42 @@ def after_work_noun(body: str, start: int, end: int) -> bool:
     )
 
 
-def _standalone(body: str, text: str) -> list[re.Match]:
-    """The occurrences of ``text`` in ``body`` that are a whole name, not the start of a longer one ("HONG KONG"
-    in "the daily HONG KONG ECONOMIC TIMES")."""
-    return [
-        found
-        for found in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body)
-        if not _CAPITALISED_NEXT.match(body, found.end())
-    ]
+def _anchors(body: str) -> tuple[frozenset[int], frozenset[int]]:
+    """Where in ``body`` a name may start right after a word for a work, craft or publication, and where one
+    may end right before a word for a language, people or publication: found once per text, so that each
+    name is looked up at these few places rather than searched for in the whole text."""
+    starts = frozenset(found.end() for found in _NOUN_BEFORE_NAME.finditer(body))
+    ends = frozenset(found.start() for found in _WORD_AFTER_NAME.finditer(body))
+    return starts, ends
 
 
-def _publication(body: str, text: str, gaz: Gazetteer) -> bool:
+def _standalone(
+    body: str, text: str, anchors: tuple[frozenset[int], frozenset[int]]
+) -> list[tuple[int, int]]:
+    """The occurrences of ``text`` at one of ``anchors`` that are a whole name, not the start of a longer one
+    ("HONG KONG" in "the daily HONG KONG ECONOMIC TIMES")."""
+    starts, ends = anchors
+    found = {(s, s + len(text)) for s in starts if body.startswith(text, s)}
+    found |= {(e - len(text), e) for e in ends if e >= len(text) and body.startswith(text, e - len(text))}
+    return sorted(
+        (s, e)
+        for s, e in found
+        if not (s > 0 and body[s - 1].isalnum())
+        and not (e < len(body) and body[e].isalnum())
+        and not _CAPITALISED_NEXT.match(body, e)
+    )
+
+
+def _publication(
+    body: str, text: str, gaz: Gazetteer, anchors: tuple[frozenset[int], frozenset[int]]
+) -> bool:
     """A name that somewhere in ``body`` stands right after a word for a newspaper, magazine or news agency
     ("the official newspaper Granma", "the news weekly Der Spiegel", "state news agency IRNA"; not before its
     owner's verb) or right before one ("Zycie Warszawy daily said", "the Dawn newspaper"), unless it is a
     well-known place or a place's initials, which is where the paper is from ("a Hong Kong newspaper", "HK
     newspaper editorials", "Montana weekly bond indices"); "daily" and "weekly" after a name only before a
     verb of reporting."""
-    for found in _standalone(body, text):
-        start, end = found.span()
+    for start, end in _standalone(body, text, anchors):
         words = body[max(0, start - 40) : start].split()
         if (
             (
@@ -354,12 +381,17 @@ def _publication(body: str, text: str, gaz: Gazetteer) -> bool:
     return False
 
 
-def _work_or_people(body: str, text: str, mentions: list[RawMention], gaz: Gazetteer) -> bool:
+def _work_or_people(
+    body: str,
+    text: str,
+    mentions: list[RawMention],
+    gaz: Gazetteer,
+    anchors: tuple[frozenset[int], frozenset[int]],
+) -> bool:
     """A name that somewhere in ``body`` stands right after the kind of work it is, or right before a word
     for a language or people (then a one-word name that is no acronym, no place the gazetteer knows and no
     part of a longer person's name: "EU languages", "Hong Kong people", "the Trump people")."""
-    for found in _standalone(body, text):
-        start, end = found.span()
+    for start, end in _standalone(body, text, anchors):
         if after_work_noun(body, start, end):
             return True
         if (
