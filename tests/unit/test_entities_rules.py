@@ -54,6 +54,13 @@ def test_a_body_or_place_opened_by_a_persons_honorific_is_that_person(opening):
         assert strip_titles(body, mention(body, firm, "ORG")) == mention(body, firm, "ORG")
 
 
+def test_a_person_ending_as_a_street_or_building_does_keeps_its_title_and_is_the_place():
+    body = "They met on King Street near the Imam Mosque."
+    for name in ("King Street", "Imam Mosque"):
+        got = organisation_by_form(body, strip_titles(body, mention(body, name, "PERSON")))
+        assert (body[got.start : got.end], got.type) == (name, "LOC")
+
+
 def test_tan_is_a_surname_but_for_tan_sri():
     body = "Tan Chee Keong met Tan Sri Muhyiddin Yassin."
     assert strip_titles(body, mention(body, "Tan Chee Keong", "PERSON")) == mention(

@@ -69,11 +69,12 @@ EVENT_ENDINGS = _words(
 _WAR_NUMBERS = _words("i ii iii one two 1 2")
 _AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
-# Words that end the names of streets and natural features, and never a person's name ("Royal Street",
-# "Collins Avenue", "Mekong River").
+# Words that end the names of streets, natural features and some buildings, and never a person's name
+# ("Royal Street", "Collins Avenue", "Mekong River", "Shah Mosque"; not "Temple", "Tower" or "Castle", which
+# are also surnames).
 PLACE_ENDINGS = _words(
     """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
-    river mountains ocean desert peninsula canyon creek"""
+    river mountains ocean desert peninsula canyon creek mosque cathedral basilica synagogue stadium airport"""
 )
 # Frequent news words in lower case ("he", "the", "chaos"): a capitalised one may be just that word.
 COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
@@ -89,14 +90,16 @@ def starts_sentence(body: str, i: int) -> bool:
 def strip_titles(body: str, m: RawMention) -> RawMention:
     """A person's mention without its leading titles, unless it is all titles (then it is likely a surname,
     as "Major" or "King"). "Tan" is a title only before "Sri" (a surname otherwise: "Tan Chee Keong"). A
-    mention opened by an honorific only people have is a person's ("Rt Hon Rishi Sunak" read as a body)."""
+    mention opened by an honorific only people have is a person's ("Rt Hon Rishi Sunak" read as a body). A
+    "person" ending as a street's or a building's name does keeps its title ("King Street", "Imam Mosque"):
+    it is that place, which ``organisation_by_form`` then says."""
     words = list(re.finditer(r"\S+", body[m.start : m.end]))
     type_ = m.type
     if type_ in ("ORG", "LOC") and len(words) > 1 and words[0].group().casefold() in PERSON_HONORIFICS:
         type_ = "PERSON"
-    if type_ != "PERSON":
-        return m
     folded = [w.group().casefold() for w in words]
+    if type_ != "PERSON" or folded[-1] in PLACE_ENDINGS:  # "King Street", "Imam Mosque": a place's name
+        return m
     for i, word in enumerate(words):
         tan_sri = folded[i : i + 2] == ["tan", "sri"] or i > 0 and folded[i - 1 : i + 1] == ["tan", "sri"]
         if folded[i] not in TITLES and not tan_sri:
