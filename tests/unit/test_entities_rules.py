@@ -130,6 +130,23 @@ def test_a_name_ending_as_events_do_is_miscellaneous():
     assert organisation_by_form(body, mention(body, "Epic Games", "ORG")).type == "ORG"
 
 
+@pytest.mark.parametrize(
+    ("name", "type_", "expected"),
+    [
+        ("Battle of Chudnov", "ORG", "MISC"),
+        ("Siege of Savannah", "LOC", "MISC"),
+        ("Treaty of Versailles", "LOC", "MISC"),
+        ("Best Actor", "ORG", "MISC"),
+        ("Best Original Song", "LOC", "MISC"),
+        ("Best Buy", "ORG", "ORG"),
+        ("Battle Creek", "LOC", "LOC"),
+    ],
+)
+def test_battles_treaties_and_award_categories_are_miscellaneous(name, type_, expected):
+    body = f"It was {name} again."
+    assert organisation_by_form(body, mention(body, name, type_)).type == expected
+
+
 def test_wars_and_eras_are_miscellaneous_but_a_ministry_of_war_is_not():
     body = "After the Vietnam War and World War II, in the Middle Ages, the Ministry of War and Jane Age met."
     for name in ("Vietnam War", "World War II", "Middle Ages"):

@@ -67,6 +67,13 @@ EVENT_ENDINGS = _words(
     """cup open championship championships olympics paralympics prix festival awards prize marathon expo"""
 )
 _WAR_NUMBERS = _words("i ii iii one two 1 2")
+# Battles, sieges and treaties named for their place ("Battle of Britain", "Siege of Savannah", "Treaty of
+# Versailles"), and award categories ("Best Actor", "Best Original Song"): events' and prizes' names.
+_EVENT_STARTS = _words("battle siege treaty massacre sack")
+_AWARD_KINDS = _words(
+    """actor actress director picture film song album supporting original foreign documentary animated
+    screenplay score newcomer male female new"""
+)
 _AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
 # Words that end the names of streets, natural features and some buildings, and never a person's name
@@ -109,12 +116,18 @@ def strip_titles(body: str, m: RawMention) -> RawMention:
 
 def is_event(words: list[str]) -> bool:
     """Whether a name of several words ends as the names of events and eras do ("World Cup", "Olympic
-    Games", "Vietnam War", "World War II", "Middle Ages"); "Ministry of War" is no war."""
+    Games", "Vietnam War", "World War II", "Middle Ages"; "Ministry of War" is no war), or starts as a
+    battle's, siege's or treaty's ("Battle of Britain", "Treaty of Versailles") or an award category's
+    ("Best Actor") does."""
     if len(words) < 2 or not words[-1][0].isupper():
         return False
     last, before = words[-1].casefold(), words[-2].casefold()
     return (
-        last in EVENT_ENDINGS
+        words[0].casefold() in _EVENT_STARTS
+        and words[1].casefold() == "of"
+        or words[0] == "Best"
+        and words[1].casefold() in _AWARD_KINDS
+        or last in EVENT_ENDINGS
         or last == "games"
         and before in _GAMES_KINDS
         or last == "war"
