@@ -23,6 +23,13 @@ def test_common_acronyms_currency_codes_titles_and_deities_are_no_names(gaz):
     assert got == {}
 
 
+def test_world_news_abbreviated_honorifics_alone_are_no_names(gaz):
+    body = "Smt. Sitharaman and Engr. Umahi met Barr. Wike; Hon. members and Rt Hon Sunak spoke."
+    spans = [("Smt", "LOC"), ("Engr", "PERSON"), ("Barr", "PERSON"), ("Hon", "PERSON"), ("Rt", "ORG")]
+    spans += [("Sitharaman", "PERSON")]
+    assert read(body, spans, gaz) == {"Sitharaman": "PERSON"}
+
+
 def test_nationalities_and_religions_are_miscellaneous(gaz):
     body = "Russian troops and Americans met Muslims and Catholics."
     spans = [("Russian", "LOC"), ("Americans", "PERSON"), ("Muslims", "ORG"), ("Catholics", "PERSON")]
@@ -171,3 +178,88 @@ def test_a_name_also_a_place_or_mostly_capitalised_stays(gaz):
     assert got == {"Bush": "PERSON", "Paris": "LOC"}  # "Bush" is a town the gazetteer knows
     body = "Shares of Apple rose. A fund sold Apple and Apple bought apple farms, an apple a day, apple pie."
     assert read(body, [("Apple", "ORG")], gaz) == {"Apple": "ORG"}  # lowercase 3 times, capitalised 3
+
+
+def test_a_currency_code_after_an_amount_is_no_name_but_a_name_is(gaz):
+    body = "Boats cost 225 DKK per hour, 250 MXN at the desk or 3 million EUR a year; DKK Holdings paid."
+    spans = [("DKK", "ORG"), ("MXN", "ORG"), ("EUR", "ORG"), ("DKK Holdings", "ORG")]
+    assert read(body, spans, gaz) == {"DKK Holdings": "ORG"}
+
+
+def test_common_noun_acronyms_of_business_and_society_are_no_names(gaz):
+    body = "The MVP of the NGO raised FDI for R&D and LGBTQ rights; the NBA and UNICEF agreed."
+    spans = [("MVP", "ORG"), ("NGO", "ORG"), ("FDI", "ORG"), ("R&D", "ORG"), ("LGBTQ", "ORG")]
+    spans += [("NBA", "ORG"), ("UNICEF", "ORG")]
+    assert read(body, spans, gaz) == {"NBA": "ORG", "UNICEF": "ORG"}
+
+
+_TITLES = ["Chasing Liberty", "Easy Rider", "Gilmore Girls", "Downton Abbey", "Angel Catbird", "Kingsman"]
+_WORK_INTROS = [
+    "the romantic comedy",
+    "the 1969 film",
+    "the television series",
+    "her graphic novel",
+    "the cruise ship",
+    "the spacecraft",
+    "his album",
+]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(_TITLES), st.sampled_from(_WORK_INTROS), st.sampled_from(["PERSON", "ORG"]))
+def test_a_name_right_after_the_kind_of_work_it_is_is_a_title(gaz, title, intro, type_):
+    """A title after its work noun is a miscellaneous name, and so is its every other mention; a person
+    named after the work's noun and a possessive, or after a verb, stays a person."""
+    body = (
+        f"She starred in {intro} {title} in 2004. Later {title} won praise. The film's director Ann Roe "
+        f"agreed to film Bob Lee, and the film Carl Moss directed opened on the ship Dan Ode owned."
+    )
+    spans = [(title, type_), ("Ann Roe", "PERSON"), ("Bob Lee", "PERSON"), ("Carl Moss", "PERSON")]
+    spans += [("Dan Ode", "PERSON")]
+    later = body.index(f"Later {title}") + len("Later ")
+    mentions = [*marked(body, spans), RawMention(later, later + len(title), type_)]
+    got = lexicon.apply(body, mentions, gaz)
+    assert {m.type for m in got if body[m.start : m.end] == title} == {"MISC"}
+    assert {body[m.start : m.end]: m.type for m in got if m.type == "PERSON"} == {
+        "Ann Roe": "PERSON", "Bob Lee": "PERSON", "Carl Moss": "PERSON", "Dan Ode": "PERSON"
+    }  # fmt: skip
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["Moriori", "Hohokam", "Chitonga", "Siwu", "Wu"]),
+    st.sampled_from([" language", " culture", " people", "-speaking", " - speaking", " dialects"]),
+    st.sampled_from(["PERSON", "ORG"]),
+)
+def test_a_name_before_a_word_for_a_language_or_people_is_miscellaneous(gaz, name, after, type_):
+    body = f"The {name}{after} survived. Today the {name} are few. Rudolf {name} Smith disagreed."
+    first, second = (f.start() for f in list(re.finditer(rf"\b{name}\b", body))[:2])
+    mentions = [RawMention(first, first + len(name), type_), RawMention(second, second + len(name), type_)]
+    got = lexicon.apply(body, mentions, gaz)
+    assert [m.type for m in got] == ["MISC", "MISC"]
+    # part of a person's longer name in the article: the one-word name may be that person's
+    person = body.index("Rudolf")
+    mentions.append(RawMention(person, body.index(" disagreed"), "PERSON"))
+    assert [m.type for m in lexicon.apply(body, mentions, gaz)] == [type_, type_, "PERSON"]
+
+
+def test_an_acronym_or_a_known_place_before_a_word_for_a_people_keeps_its_type(gaz):
+    body = "The EU languages differ, and Kenya people voted; the EU and Kenya agreed."
+    got = [m.type for m in lexicon.apply(body, marked(body, [("EU", "ORG"), ("Kenya", "ORG")]), gaz)]
+    assert got == ["ORG", "ORG"]
+
+
+def test_a_name_next_to_a_word_for_a_newspaper_or_agency_is_that_publication(gaz):
+    body = (
+        "The official newspaper Granma said so, the news weekly Der Spiegel agreed and Zycie Warszawy daily "
+        "said later. Granma called it odd. A British newspaper and the Algerian news agency APS reported it; "
+        "the newspaper Smith founded closed."
+    )
+    spans = [("Granma", "PERSON"), ("Der Spiegel", "PERSON"), ("Zycie Warszawy", "LOC"), ("British", "LOC")]
+    spans += [("Algerian", "LOC"), ("Smith", "PERSON")]
+    later = body.rindex("Granma")
+    got = lexicon.apply(body, [*marked(body, spans), RawMention(later, later + 6, "PERSON")], gaz)
+    types = {(body[m.start : m.end], m.type) for m in got}
+    assert {("Granma", "ORG"), ("Der Spiegel", "ORG"), ("Zycie Warszawy", "ORG")} <= types
+    assert ("Granma", "PERSON") not in types
+    assert {("British", "MISC"), ("Algerian", "MISC"), ("Smith", "PERSON")} <= types

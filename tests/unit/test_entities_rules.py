@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from transforms.entities.recognize import RawMention
 from transforms.entities.rules import (
     cut_dash_tail,
@@ -25,6 +29,45 @@ def test_leading_titles_leave_a_person_name():
         for t in ("Prince William", "President Joe Biden", "Mr. Smith", "Welshman Evans")
     ]
     assert [body[m.start : m.end] for m in got] == ["William", "Joe Biden", "Smith", "Evans"]
+
+
+_HONORIFICS = ["Shri", "Smt.", "Datuk Seri", "Tan Sri", "Alhaji", "Rt Hon", "Engr.", "Barr.", "Pastor", "Imam",
+               "Herr", "Madame", "Deputy Minister", "Dato'", "Tun"]  # fmt: skip
+
+
+@given(
+    st.lists(st.sampled_from(_HONORIFICS), min_size=1, max_size=2),
+    st.sampled_from(["Amit Shah", "Anwar Ibrahim", "Atiku Abubakar", "Rishi Sunak", "Tan Chee Keong"]),
+)
+def test_world_news_honorifics_leave_a_person_name(titles, name):
+    body = f"Yesterday {' '.join(titles)} {name} spoke."
+    got = strip_titles(body, mention(body, f"{' '.join(titles)} {name}", "PERSON"))
+    assert (body[got.start : got.end], got.type) == (name, "PERSON")
+
+
+@pytest.mark.parametrize("opening", ["Shri", "Rt Hon", "Datuk", "Alhaji", "Smt"])
+def test_a_body_or_place_opened_by_a_persons_honorific_is_that_person(opening):
+    body = f"The {opening} Rishi Sunak spoke, and Hon Hai Precision and Mr Price Group paid."
+    got = strip_titles(body, mention(body, f"{opening} Rishi Sunak", "ORG"))
+    assert (body[got.start : got.end], got.type) == ("Rishi Sunak", "PERSON")
+    for firm in ("Hon Hai Precision", "Mr Price Group"):  # "Hon" and "Mr" also open firms' names
+        assert strip_titles(body, mention(body, firm, "ORG")) == mention(body, firm, "ORG")
+
+
+def test_a_person_ending_as_a_street_or_building_does_keeps_its_title_and_is_the_place():
+    body = "They met on King Street near the Imam Mosque."
+    for name in ("King Street", "Imam Mosque"):
+        got = organisation_by_form(body, strip_titles(body, mention(body, name, "PERSON")))
+        assert (body[got.start : got.end], got.type) == (name, "LOC")
+
+
+def test_tan_is_a_surname_but_for_tan_sri():
+    body = "Tan Chee Keong met Tan Sri Muhyiddin Yassin."
+    assert strip_titles(body, mention(body, "Tan Chee Keong", "PERSON")) == mention(
+        body, "Tan Chee Keong", "PERSON"
+    )
+    got = strip_titles(body, mention(body, "Tan Sri Muhyiddin Yassin", "PERSON"))
+    assert body[got.start : got.end] == "Muhyiddin Yassin"
 
 
 def test_a_lone_title_word_is_kept_as_a_surname_and_other_types_untouched():
@@ -85,6 +128,23 @@ def test_a_name_ending_as_events_do_is_miscellaneous():
         assert organisation_by_form(body, mention(body, name, type_)).type == "MISC", name
     assert organisation_by_form(body, mention(body, "Open University", "ORG")).type == "ORG"
     assert organisation_by_form(body, mention(body, "Epic Games", "ORG")).type == "ORG"
+
+
+@pytest.mark.parametrize(
+    ("name", "type_", "expected"),
+    [
+        ("Battle of Chudnov", "ORG", "MISC"),
+        ("Siege of Savannah", "LOC", "MISC"),
+        ("Treaty of Versailles", "LOC", "MISC"),
+        ("Best Actor", "ORG", "MISC"),
+        ("Best Original Song", "LOC", "MISC"),
+        ("Best Buy", "ORG", "ORG"),
+        ("Battle Creek", "LOC", "LOC"),
+    ],
+)
+def test_battles_treaties_and_award_categories_are_miscellaneous(name, type_, expected):
+    body = f"It was {name} again."
+    assert organisation_by_form(body, mention(body, name, type_)).type == expected
 
 
 def test_wars_and_eras_are_miscellaneous_but_a_ministry_of_war_is_not():

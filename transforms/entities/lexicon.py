@@ -4,7 +4,8 @@
   points into a document with a number ("Table 3", "Tab 4", "Factor 1"). A war's acronym (WWII) is an event's
   name, a miscellaneous one.
 - A country code before a currency sign ("US $", "HK$") is part of the currency, not a place, and a currency's
-  code or abbreviation before an amount ("INR 500", "Rs 20") is no name: dropped.
+  code or abbreviation before or after an amount ("INR 500", "Rs 20", "225 DKK per hour") is no name:
+  dropped.
 - Letters after a person's name ("Mark Tedeschi, QC", "Jo Cox MP") are no organisation or place: dropped.
 - An abbreviated title standing alone ("Dr", "Mrs") is no person, and an era after a year ("394 AD",
   "776 BCE") no organisation: dropped.
@@ -12,6 +13,9 @@
   miscellaneous names, as CoNLL annotates them.
 - A nationality word ("Russian", "Americans") is a miscellaneous name, not a place, person or organisation.
 - A social network ("Twitter", "TikTok") is an organisation (the company), wherever it appears.
+- A "person" or "place" (not a nationality word) right after a word for a newspaper, magazine or news agency
+  ("the official newspaper Granma", "the news weekly Der Spiegel") or right before one ("Zycie Warszawy
+  daily said") is that publication, an organisation, and so is every other mention of that name.
 - A generic noun for a state or its seat after "the" ("the Kingdom", "the Republic", "the National Capital")
   is no place name.
 - A religious or cultural festival ("Diwali", "Ramadan", "Thanksgiving") is a miscellaneous name, not a place
@@ -29,6 +33,14 @@
 - The "al." of a citation's "et al." is no name.
 - A "person" after an article or possessive and a word that describes products ("its electric Gran Turismo",
   "the new Galaxy") is a product's name, a miscellaneous one: people are not introduced so.
+- A "person" or "organisation" named right after the kind of work or craft it is ("the romantic comedy
+  Chasing Liberty", "the 1969 film Easy Rider", "the television series Gilmore Girls", "the spacecraft
+  Stardust", "the cruise ship Freewinds") is that work's title or that vessel's name, a miscellaneous name,
+  and so is every other mention of that name: people and bodies are not introduced so ("the film's director
+  Louis Malle" has its noun before the name, "to film Smith" a verb, "the plane Boeing built" its maker).
+- A "person" or "organisation" right before a word for a language, a people or its culture ("the Moriori
+  people", "Hohokam culture", "a Tai-Kadai language", "Chitonga-speaking") is that people's or language's
+  name, a miscellaneous one as CoNLL annotates nationalities, and so is every other mention of that name.
 - A "person" or "organisation" whose name stands only ever in quotation marks ("Nigorie", "Anne of a Thousand
   Days") is a work's title or a nickname, a miscellaneous name.
 - Surnames in author-year citations ("(Porte, 2012)", "Makel et al.") are persons (``citations.py``).
@@ -43,6 +55,7 @@ import re
 import pycountry
 
 from transforms.entities import citations
+from transforms.entities.confidence import names_a_place
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import starts_sentence
@@ -56,7 +69,9 @@ COMMON_ACRONYMS = _words(
     """AI AR VR XR EV EVs SUV SUVs AWD 4WD HVAC ID IDs TB HIV DNA RNA GDP CEO CEOs CFO COO CTO IPO IPOs ETF
     ETFs GPS LED LEDs LCD USB PC PCs TV TVs IT HR PR FAQ PDF URL API APIs SMS VPN IQ ICU ER MRI CT PTSD ADHD
     OK AM PM RPM MPH MPG ATM ATMs CCTV DIY DUI DWI ESG GMO IVF NFT NFTs OTC PPE SEO SIM STEM UV VAT VIP VIPs
-    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD PhD PhDs Ph.D. MBA MBAs MSc BSc DPhil"""
+    GT GPU GPUs CPU CPUs AC DC HD 4K 5G 4G LTE QR RWD FWD PhD PhDs Ph.D. MBA MBAs MSc BSc DPhil MVP MVPs POV
+    R&D M&A B2B B2C SaaS LGBT LGBTQ LGBTQ+ LGBTQIA+ FDI GIS ROV ROVs NGO NGOs SME SMEs MSME MSMEs CPI PMI EPS
+    EBITDA LNG LPG CNG GST KYC OTT BPO FY AQI COPD STD STDs CBD THC YoY QoQ WFH MoU MoUs FIR FIRs"""
 )
 # Wars by their acronyms, events as "World War II" is (``rules.is_event``).
 WAR_ACRONYMS = _words("WWI WWII WW1 WW2")
@@ -69,9 +84,12 @@ _NUMBER_AFTER = re.compile(r"\s\d")
 # ISO 4217 codes (pycountry) and the abbreviations news prints before amounts of rupees, rupiah and taka.
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) | _words("Rs Rs. Rp Rp. Tk Tk.")
 _AMOUNT_AFTER = re.compile(r"\s?\d")
+_AMOUNT_BEFORE = re.compile(r"\d(?:\s?(?:million|billion|bn|mn|m|k))?\s?$")
 _ERAS = _words("AD BC BCE CE")
 _YEAR_BEFORE = re.compile(r"\d\s?$")
-_TITLE_ABBREVIATIONS = _words("dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st")
+_TITLE_ABBREVIATIONS = _words(
+    "dr mr mrs ms mx prof rev gen sen rep gov lt sgt col capt cpl pvt st smt shri hon rt engr barr mme mlle"
+)
 # Letters after a person's name for an office, a rank at the bar or an honour ("Mark Tedeschi, QC").
 POST_NOMINALS = _words("QC KC SC MP MEP MSP MLA MPP MHA OBE MBE CBE KBE DBE")
 _NAME_GAP = re.compile(r"\s?,?\s?$")
@@ -105,6 +123,46 @@ _PRODUCT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
+# Kinds of work and of craft that introduce a title or a vessel's name right after them ("the film Easy
+# Rider", "the spacecraft Stardust", "the cruise ship Freewinds"), both miscellaneous names in CoNLL-2003; not
+# "show", "play", "single" or "probe", which are also verbs, adjectives or nouns of other senses before a
+# name ("polls show Trump ahead", "a probe Biden ordered").
+WORK_NOUNS = _words(
+    """film films movie movies biopic documentary docudrama sitcom series miniseries mini-series serial
+    soap telenovela anime cartoon novel novels novella memoir autobiography biography album albums song
+    songs ballad opera operetta musical poem poems painting sculpture comedy drama thriller
+    horror prequel sequel remake spin-off videogame spacecraft spaceship capsule rover satellite ship vessel
+    yacht warship frigate destroyer submarine tanker ferry aircraft airliner jetliner"""
+)
+# Words for publications and news agencies that introduce one's name ("the official newspaper Granma"), an
+# organisation in CoNLL-2003 as in OntoNotes.
+PUBLICATION_NOUNS = _words("newspaper daily weekly tabloid magazine broadsheet broadcaster")
+# A publication "says" and "reports"; its owner, founder or writer is the person after its noun.
+_OWNER_AFTER = re.compile(r"\s(?:founded|founds|owns|owned|bought|buys|sold|edited|edits|wrote|writes)\b")
+_PUBLICATION_AFTER = re.compile(
+    r"\s(?:newspaper|tabloid|news agency|(?:daily|weekly)(?=\s+(?:said|says|reported|reports|quoted|wrote)\b))\b"
+)
+# Words before a work's noun that make it a verb or a noun of its own ("to film Smith", "film director").
+_NOT_A_WORK = _words("to will would can could should may might must did does do not and or who that")
+# Created-by verbs after a name: in "the film Spielberg directed" the name is the film's maker.
+_MAKER_AFTER = re.compile(
+    r"\s(?:wrote|writes|directed|directs|produced|produces|made|makes|filmed|shot|starred|stars|released"
+    r"|co-wrote|composed|sang|painted|published|said|says|told|built|builds|designed|launched|flew|owns|owned"
+    r"|bought|sold|ordered|commissioned)\b"
+)
+_GROUP_AFTER = re.compile(
+    r"(?:\s(?:language|languages|dialect|dialects|culture|cultures|cuisine|people|peoples|tribe|tribes"
+    r"|speakers)|\s?-\s?speaking)\b"
+)
+_CAPITALISED_NEXT = re.compile(r" [A-Z]")
+_NOUN_BEFORE_NAME = re.compile(
+    r"(?<![\w-])(?:"
+    + "|".join(
+        re.escape(w) for w in sorted(WORK_NOUNS | PUBLICATION_NOUNS | {"agency"}, key=len, reverse=True)
+    )
+    + r")\s+"
+)
+_WORD_AFTER_NAME = re.compile(f"{_GROUP_AFTER.pattern}|{_PUBLICATION_AFTER.pattern}")
 _OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s(\[]))([\"“‘'])\s?$")
 _CLOSE_QUOTE = re.compile(r"\s?([\"”’'])(?![\w’'])")
 _PAIRS = {'"': '"”', "“": '”"', "‘": "’'", "'": "'’"}
@@ -121,6 +179,18 @@ def _fold(text: str) -> str:
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
     storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
+    anchors = _anchors(body)
+    titled = {
+        text
+        for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "ORG")}
+        if _work_or_people(body, text, mentions, gaz, anchors)
+    }
+    publications = {
+        text
+        for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "LOC")}
+        if _publication(body, text, gaz, anchors)
+        and gaz.demonym(text.split()[0]) is None  # "a British newspaper"
+    }
     person_ends = {m.end for m in mentions if m.type == "PERSON"}
     out = []
     for m in mentions:
@@ -139,7 +209,9 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
             or text in CURRENCIES
-            and _AMOUNT_AFTER.match(body, m.end)
+            and (
+                _AMOUNT_AFTER.match(body, m.end) or _AMOUNT_BEFORE.search(body, max(0, m.start - 12), m.start)
+            )
             or text.rstrip(".").replace(".", "") in _ERAS
             and _YEAR_BEFORE.search(body, max(0, m.start - 2), m.start)
             or word in _TITLE_ABBREVIATIONS
@@ -155,6 +227,8 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             word in RELIGIONS
             or text in WAR_ACRONYMS
             or text in storms
+            or m.type in ("PERSON", "ORG")
+            and text in titled
             or (m.type != "MISC" and " " not in text and _demonym(gaz, text))
             or all(w in FESTIVALS for w in word.split())
             or m.type == "PERSON"
@@ -167,12 +241,21 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             and text not in SOCIAL_NETWORKS
         ):
             m = RawMention(m.start, m.end, "MISC")
-        elif text in SOCIAL_NETWORKS or (
-            m.type == "LOC"
-            and " " not in text
-            and (3 <= len(text) <= 5 and text.isupper() and text.isalpha() or _MIXED_ACRONYM.fullmatch(text))
-            and not _capitals_line(body, m.start)
-            and not gaz.candidates(text)
+        elif (
+            text in SOCIAL_NETWORKS
+            or text in publications
+            or (
+                m.type == "LOC"
+                and " " not in text
+                and (
+                    3 <= len(text) <= 5
+                    and text.isupper()
+                    and text.isalpha()
+                    or _MIXED_ACRONYM.fullmatch(text)
+                )
+                and not _capitals_line(body, m.start)
+                and not gaz.candidates(text)
+            )
         ):
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
@@ -232,6 +315,96 @@ def _after_person(body: str, start: int, person_ends: set[int]) -> bool:
     """A person's mention ends right before ``start``, but for a comma and a space."""
     gap = _NAME_GAP.search(body, max(0, start - 3), start)
     return gap is not None and gap.start() in person_ends
+
+
+def after_work_noun(body: str, start: int, end: int) -> bool:
+    """The name at ``start:end`` stands right after the kind of work it is ("the 1969 film Easy Rider"), not
+    after a verb ("to film Smith") nor before its maker's verb ("the film Spielberg directed")."""
+    words = body[max(0, start - 40) : start].split()
+    return (
+        len(words) >= 2
+        and words[-1] in WORK_NOUNS
+        and words[-2].casefold() not in _NOT_A_WORK
+        and not _MAKER_AFTER.match(body, end)
+    )
+
+
+def _anchors(body: str) -> tuple[frozenset[int], frozenset[int]]:
+    """Where in ``body`` a name may start right after a word for a work, craft or publication, and where one
+    may end right before a word for a language, people or publication: found once per text, so that each
+    name is looked up at these few places rather than searched for in the whole text."""
+    starts = frozenset(found.end() for found in _NOUN_BEFORE_NAME.finditer(body))
+    ends = frozenset(found.start() for found in _WORD_AFTER_NAME.finditer(body))
+    return starts, ends
+
+
+def _standalone(
+    body: str, text: str, anchors: tuple[frozenset[int], frozenset[int]]
+) -> list[tuple[int, int]]:
+    """The occurrences of ``text`` at one of ``anchors`` that are a whole name, not the start of a longer one
+    ("HONG KONG" in "the daily HONG KONG ECONOMIC TIMES")."""
+    starts, ends = anchors
+    found = {(s, s + len(text)) for s in starts if body.startswith(text, s)}
+    found |= {(e - len(text), e) for e in ends if e >= len(text) and body.startswith(text, e - len(text))}
+    return sorted(
+        (s, e)
+        for s, e in found
+        if not (s > 0 and body[s - 1].isalnum())
+        and not (e < len(body) and body[e].isalnum())
+        and not _CAPITALISED_NEXT.match(body, e)
+    )
+
+
+def _publication(
+    body: str, text: str, gaz: Gazetteer, anchors: tuple[frozenset[int], frozenset[int]]
+) -> bool:
+    """A name that somewhere in ``body`` stands right after a word for a newspaper, magazine or news agency
+    ("the official newspaper Granma", "the news weekly Der Spiegel", "state news agency IRNA"; not before its
+    owner's verb) or right before one ("Zycie Warszawy daily said", "the Dawn newspaper"), unless it is a
+    well-known place or a place's initials, which is where the paper is from ("a Hong Kong newspaper", "HK
+    newspaper editorials", "Montana weekly bond indices"); "daily" and "weekly" after a name only before a
+    verb of reporting."""
+    for start, end in _standalone(body, text, anchors):
+        words = body[max(0, start - 40) : start].split()
+        if (
+            (
+                len(words) >= 2
+                and (words[-1] in PUBLICATION_NOUNS or words[-2:] == ["news", "agency"])
+                and words[-2].casefold() not in _NOT_A_WORK
+                and not _OWNER_AFTER.match(body, end)
+            )
+            or _PUBLICATION_AFTER.match(body, end)
+            and not names_a_place(text, gaz)
+            and not (text.isupper() and len(text) <= 3)  # "HK newspaper editorials": a place's initials
+        ):
+            return True
+    return False
+
+
+def _work_or_people(
+    body: str,
+    text: str,
+    mentions: list[RawMention],
+    gaz: Gazetteer,
+    anchors: tuple[frozenset[int], frozenset[int]],
+) -> bool:
+    """A name that somewhere in ``body`` stands right after the kind of work it is, or right before a word
+    for a language or people (then a one-word name that is no acronym, no place the gazetteer knows and no
+    part of a longer person's name: "EU languages", "Hong Kong people", "the Trump people")."""
+    for start, end in _standalone(body, text, anchors):
+        if after_work_noun(body, start, end):
+            return True
+        if (
+            " " not in text
+            and not text.isupper()
+            and _GROUP_AFTER.match(body, end)
+            and not gaz.candidates(text)
+        ):
+            return not any(
+                x.type == "PERSON" and x.end - x.start > len(text) and text in body[x.start : x.end].split()
+                for x in mentions
+            )
+    return False
 
 
 def _storm(body: str, m: RawMention) -> bool:

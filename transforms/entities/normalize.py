@@ -638,7 +638,7 @@ def _cues(cluster: Cluster, body: str, strict: bool = False) -> tuple[int, int, 
 def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
     """A known place followed by a capitalised plural ("Philadelphia Eagles", "Chicago Bulls") is a team,
     unless the whole is a place's name ("Cayman Islands") or an event's ("Olympic Games"); a person's
-    ("Jackson Williams") is left alone."""
+    ("Jackson Williams") is left alone, and so is a work's title ("the series Gilmore Girls")."""
     words = body[m.start : m.end].split()
     if (
         m.type in ("LOC", "MISC")
@@ -652,6 +652,7 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         and gaz.demonym(" ".join(words)[:-1]) is None  # "South Africans" are people, not a team
         and gaz.candidates(" ".join(words[:-1]))
         and not gaz.candidates(" ".join(words))
+        and not lexicon.after_work_noun(body, m.start, m.end)  # "the series Gilmore Girls" is no team
     ):
         return RawMention(m.start, m.end, "ORG")
     return m

@@ -26,7 +26,16 @@ TITLES = _words(
     admiral commander chairman chairwoman chief ceo coach father rev rev. reverend bishop archbishop
     cardinal ayatollah mayor ambassador professor prof prof. emperor empress tsar czar earl duke duchess baron
     baroness crown briton englishman englishwoman welshman
-    welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman"""
+    welshwoman scotsman scotswoman irishman irishwoman frenchman frenchwoman dutchman dutchwoman
+    deputy honourable honorable hon hon. rt rt. shri shrimati smt smt. datuk dato dato' dato’ datin seri tun
+    alhaji alhaja hajia mallam engr engr. barr barr. pastor imam rabbi mufti maulana ustaz swami herr frau
+    madame mme mme. mlle mlle. monsieur"""
+)
+# Honorifics of world news that only a person's name follows ("Shri Amit Shah", "Datuk Seri Anwar
+# Ibrahim", "Alhaji Atiku Abubakar", "Rt Hon Rishi Sunak"): a mention they open is that person, whatever
+# the model read it as. Not "Mr" or "Dr", which open shops' and firms' names ("Mr Price", "Dr Reddy's").
+PERSON_HONORIFICS = _words(
+    "shri shrimati smt smt. rt rt. datuk dato dato' dato’ datin tun alhaji alhaja hajia engr engr. barr barr."
 )
 # Designators only a company has, a newspaper's among them ("Financial Times", "Sueddeutsche Zeitung").
 COMPANY_ENDINGS = _words(
@@ -58,13 +67,21 @@ EVENT_ENDINGS = _words(
     """cup open championship championships olympics paralympics prix festival awards prize marathon expo"""
 )
 _WAR_NUMBERS = _words("i ii iii one two 1 2")
+# Battles, sieges and treaties named for their place ("Battle of Britain", "Siege of Savannah", "Treaty of
+# Versailles"), and award categories ("Best Actor", "Best Original Song"): events' and prizes' names.
+_EVENT_STARTS = _words("battle siege treaty massacre sack")
+_AWARD_KINDS = _words(
+    """actor actress director picture film song album supporting original foreign documentary animated
+    screenplay score newcomer male female new"""
+)
 _AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
-# Words that end the names of streets and natural features, and never a person's name ("Royal Street",
-# "Collins Avenue", "Mekong River").
+# Words that end the names of streets, natural features and some buildings, and never a person's name
+# ("Royal Street", "Collins Avenue", "Mekong River", "Shah Mosque"; not "Temple", "Tower" or "Castle", which
+# are also surnames).
 PLACE_ENDINGS = _words(
     """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
-    river mountains ocean desert peninsula canyon creek"""
+    river mountains ocean desert peninsula canyon creek mosque cathedral basilica synagogue stadium airport"""
 )
 # Frequent news words in lower case ("he", "the", "chaos"): a capitalised one may be just that word.
 COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
@@ -79,23 +96,38 @@ def starts_sentence(body: str, i: int) -> bool:
 
 def strip_titles(body: str, m: RawMention) -> RawMention:
     """A person's mention without its leading titles, unless it is all titles (then it is likely a surname,
-    as "Major" or "King")."""
-    if m.type != "PERSON":
+    as "Major" or "King"). "Tan" is a title only before "Sri" (a surname otherwise: "Tan Chee Keong"). A
+    mention opened by an honorific only people have is a person's ("Rt Hon Rishi Sunak" read as a body). A
+    "person" ending as a street's or a building's name does keeps its title ("King Street", "Imam Mosque"):
+    it is that place, which ``organisation_by_form`` then says."""
+    words = list(re.finditer(r"\S+", body[m.start : m.end]))
+    type_ = m.type
+    if type_ in ("ORG", "LOC") and len(words) > 1 and words[0].group().casefold() in PERSON_HONORIFICS:
+        type_ = "PERSON"
+    folded = [w.group().casefold() for w in words]
+    if type_ != "PERSON" or folded[-1] in PLACE_ENDINGS:  # "King Street", "Imam Mosque": a place's name
         return m
-    for word in re.finditer(r"\S+", body[m.start : m.end]):
-        if word.group().casefold() not in TITLES:
-            return RawMention(m.start + word.start(), m.end, m.type)
-    return m
+    for i, word in enumerate(words):
+        tan_sri = folded[i : i + 2] == ["tan", "sri"] or i > 0 and folded[i - 1 : i + 1] == ["tan", "sri"]
+        if folded[i] not in TITLES and not tan_sri:
+            return RawMention(m.start + word.start(), m.end, type_)
+    return RawMention(m.start, m.end, type_)
 
 
 def is_event(words: list[str]) -> bool:
     """Whether a name of several words ends as the names of events and eras do ("World Cup", "Olympic
-    Games", "Vietnam War", "World War II", "Middle Ages"); "Ministry of War" is no war."""
+    Games", "Vietnam War", "World War II", "Middle Ages"; "Ministry of War" is no war), or starts as a
+    battle's, siege's or treaty's ("Battle of Britain", "Treaty of Versailles") or an award category's
+    ("Best Actor") does."""
     if len(words) < 2 or not words[-1][0].isupper():
         return False
     last, before = words[-1].casefold(), words[-2].casefold()
     return (
-        last in EVENT_ENDINGS
+        words[0].casefold() in _EVENT_STARTS
+        and words[1].casefold() == "of"
+        or words[0] == "Best"
+        and words[1].casefold() in _AWARD_KINDS
+        or last in EVENT_ENDINGS
         or last == "games"
         and before in _GAMES_KINDS
         or last == "war"
