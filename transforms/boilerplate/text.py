@@ -45,13 +45,9 @@ def split_lines(text: str) -> list[str]:
 
 def _reason(line: str, tokens: list[str]) -> str:
     """The most telling signal behind a removal, for the ``boilerplate`` field and the counters."""
-    lower = {t.lower() for t in tokens}
-    if lower & sig.LEGAL_WORDS or "©" in line:
-        return "text:legal-notice"
-    if sig.appeal_ratio(tokens) or sig.starts_imperative(tokens):
-        return "text:appeal"
-    if sig.URL_LIKE.search(line):
-        return "text:link"
+    named = furniture_reason(line, tokens)
+    if named:
+        return named
     if sig.length_units(line) < 6:
         return "text:short-line"
     return "text:classifier"
@@ -228,26 +224,32 @@ def opens_with_prose(lines: list[str], prob: np.ndarray, prose: np.ndarray, body
     )
 
 
-def furniture(line: str) -> bool:
-    """A line that names itself page furniture: legal or appeal vocabulary, a call to action, a link, a
-    byline, a bare photo credit, or a short line of navigation words ("Most read", "About us", "RSS").
+def furniture_reason(line: str, tokens: list[str]) -> str | None:
+    """The removal reason a line names for itself, or None: legal or appeal vocabulary, a call to action,
+    a link, a byline, a bare photo credit, or a short line of navigation words ("Most read", "About us",
+    "RSS"). The one place these are decided: :func:`furniture` and the removal reasons both ask here.
     As with the appeal vocabulary, an imperative opening counts in a line of 8+ words only when it
     addresses the reader ("Follow us on ..."): a lede may open with "Enter ..."."""
-    tokens = sig.words(line)
+    if sig.vocabulary_hits(tokens, sig.LEGAL_WORDS) or "©" in line:
+        return "text:legal-notice"
     call = sig.starts_imperative(tokens) and (
         len(tokens) < sig.APPEAL_ADDRESS_WORDS or sig.vocabulary_hits(tokens, sig.ADDRESS_WORDS) > 0
     )
+    if call or sig.appeal_ratio(tokens):
+        return "text:appeal"
+    if sig.URL_LIKE.search(line):
+        return "text:link"
+    if sig.is_byline(line):
+        return "text:byline"
     menu = 0 < len(tokens) < MARKER_UNITS and sig.vocabulary_hits(tokens, sig.NAV_WORDS) >= len(tokens) / 2
-    return bool(
-        call
-        or menu
-        or sig.appeal_ratio(tokens)
-        or sig.vocabulary_hits(tokens, sig.LEGAL_WORDS)
-        or "©" in line
-        or sig.URL_LIKE.search(line)
-        or sig.is_byline(line)
-        or sig.is_credit_only(line)
-    )
+    if menu or sig.is_credit_only(line):
+        return "text:short-line"
+    return None
+
+
+def furniture(line: str) -> bool:
+    """A line that names itself page furniture (:func:`furniture_reason`)."""
+    return furniture_reason(line, sig.words(line)) is not None
 
 
 def keep_most_prose(units: np.ndarray, prose: np.ndarray, body: np.ndarray) -> np.ndarray:
