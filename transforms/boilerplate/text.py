@@ -112,14 +112,16 @@ def decide_body(
     """Lines whose body probability clears the threshold; failing any, the document's best prose lines;
     in text that opens with article prose, every line that names itself no furniture
     (:func:`opens_with_prose`); then the safety net (:func:`keep_most_prose`) and the body's gaps
-    (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`)."""
+    (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`); on a
+    page, no stray button at either end of the article (:func:`trim_body_ends`)."""
     body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
     prose = prose_lines(lines, units, stopwords)
-    if opens_with_prose(lines, prob, prose, body):
+    clean = opens_with_prose(lines, prob, prose, body)
+    if clean:
         # Already-extracted text: every line is body unless it names itself furniture; a short one that
         # does ("About us", "Share on Facebook") goes even where the classifier kept it beside the article.
         named = np.array([furniture(line) for line in lines], dtype=bool)
@@ -130,7 +132,34 @@ def decide_body(
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
-    return body
+    return body if clean else trim_body_ends(lines, units, prose, body)
+
+
+END_LINES = 2  # an article opens or ends with at most this many stray buttons; three short lines are a list
+
+
+def trim_body_ends(lines: list[str], units: np.ndarray, prose: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """A page's article neither opens nor ends with a button: one or two short lines (under MARKER_UNITS
+    words, not ending like a sentence) kept before the first or after the last prose body line, with no
+    other body line there, leave the body ("Artikel teilen" after the last paragraph, a menu item just above
+    the headline). A list of three or more short items there stays: a list can close an article.
+
+    The classifier scores a line by its neighbours as well, and a button next to the article inherits the
+    paragraphs' scores; nothing of the article's own beyond its prose is that short and that unfinished."""
+    in_prose = np.flatnonzero(body & prose)
+    if not len(in_prose):
+        return body
+    out = body.copy()
+    stray = (units < MARKER_UNITS) & np.array(
+        [not sig.ends_like_sentence(line) for line in lines], dtype=bool
+    )
+    for end in (
+        np.flatnonzero(body[: in_prose[0]]),
+        np.flatnonzero(body[in_prose[-1] + 1 :]) + in_prose[-1] + 1,
+    ):
+        if 0 < len(end) <= END_LINES and stray[end].all():
+            out[end] = False
+    return out
 
 
 COMMENT_META_WINDOW = (
