@@ -54,21 +54,21 @@ def test_an_article_between_menus_and_footers_keeps_its_body_and_only_its_body(h
 MARKERS = ["Advertisement", "ADVERTISEMENT", "Photo", "Story continues below"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.sampled_from(HEADER), min_size=4, max_size=12),
     st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
     st.sampled_from(MARKERS),
     st.lists(st.sampled_from(FOOTER), min_size=3, max_size=12),
 )
-def test_a_marker_between_every_two_paragraphs_never_enters_the_body(header, article, marker, footer):
+def test_a_marker_between_every_two_paragraphs_neither_enters_the_body_nor_cuts_it(
+    header, article, marker, footer
+):
     interleaved = [line for paragraph in article for line in (paragraph, marker)]
     parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *interleaved, *footer]))
-    assert marker not in parts.paragraphs
-    # Not asserted, open (README): the markers pull down the paragraphs' neighbourhood features, so on long
-    # articles the last paragraphs can fall just under the cut-off, and the menu word just above the
-    # headline can then outscore them.
-    assert len(set(parts.paragraphs) & set(article)) >= len(article) / 2
+    # Every paragraph stays: the markers pull down the paragraphs' neighbourhood scores, and the last
+    # paragraphs of a long article used to fall just under the cut-off.
+    assert parts.paragraphs == article
 
 
 SHARE_LINES = [

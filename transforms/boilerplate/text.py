@@ -128,7 +128,8 @@ def decide_body(
         plain = units < sig.APPEAL_ADDRESS_WORDS
         body = (body & ~(named & plain)) | ~named
     body = keep_most_prose(units, prose, body)
-    body = fill_body_gaps(lines, prob, prose, body) & ~recurring_markers(lines, units)
+    markers = recurring_markers(lines, units)
+    body = bridge_markers(prob, prose, markers, fill_body_gaps(lines, prob, prose, body)) & ~markers
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
@@ -222,6 +223,23 @@ def fill_body_gaps(lines: list[str], prob: np.ndarray, prose: np.ndarray, body: 
     for i in np.flatnonzero(within):
         tokens = sig.words(lines[i])
         out[i] = out[i] or (not sig.appeal_ratio(tokens) and not sig.vocabulary_hits(tokens, sig.LEGAL_WORDS))
+    return out
+
+
+def bridge_markers(prob: np.ndarray, prose: np.ndarray, markers: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """A template's marker (:func:`recurring_markers`) does not end the article: a prose line the classifier
+    did not rule out (probability >= GAP_PROB) with a marker on one side and a body line beyond it joins the
+    body, paragraph by paragraph in both directions.
+
+    With "Advertisement" between every two paragraphs, each paragraph's neighbours are markers, and the
+    scores of the later paragraphs of a long article sank just under the cut-off."""
+    out = body.copy()
+    candidate = prose & (prob >= GAP_PROB) & ~markers
+    n = len(out)
+    for i in range(2, n):
+        out[i] |= candidate[i] and markers[i - 1] and out[i - 2]
+    for i in range(n - 3, -1, -1):
+        out[i] |= candidate[i] and markers[i + 1] and out[i + 2]
     return out
 
 
