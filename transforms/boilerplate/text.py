@@ -129,7 +129,7 @@ def decide_body(
         body = (body & ~(named & plain)) | ~named
     body = keep_most_prose(units, prose, body)
     markers = recurring_markers(lines, units)
-    body = bridge_markers(prob, prose, markers, fill_body_gaps(lines, prob, prose, body)) & ~markers
+    body = bridge_markers(lines, prob, prose, markers, fill_body_gaps(lines, prob, prose, body)) & ~markers
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
@@ -226,16 +226,19 @@ def fill_body_gaps(lines: list[str], prob: np.ndarray, prose: np.ndarray, body: 
     return out
 
 
-def bridge_markers(prob: np.ndarray, prose: np.ndarray, markers: np.ndarray, body: np.ndarray) -> np.ndarray:
+def bridge_markers(
+    lines: list[str], prob: np.ndarray, prose: np.ndarray, markers: np.ndarray, body: np.ndarray
+) -> np.ndarray:
     """A template's marker (:func:`recurring_markers`) does not end the article: a prose line the classifier
-    did not rule out (probability >= GAP_PROB) with a marker on one side and a body line beyond it joins the
-    body, paragraph by paragraph in both directions.
+    did not rule out (probability >= GAP_PROB) and that names itself no furniture (:func:`furniture`), with a
+    marker on one side and a body line beyond it, joins the body, paragraph by paragraph in both directions.
 
     With "Advertisement" between every two paragraphs, each paragraph's neighbours are markers, and the
     scores of the later paragraphs of a long article sank just under the cut-off."""
     out = body.copy()
     candidate = prose & (prob >= GAP_PROB) & ~markers
     n = len(out)
+    candidate[candidate] = [not furniture(lines[i]) for i in np.flatnonzero(candidate)]
     for i in range(2, n):
         out[i] |= candidate[i] and markers[i - 1] and out[i - 2]
     for i in range(n - 3, -1, -1):
