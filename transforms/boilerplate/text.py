@@ -127,9 +127,9 @@ def decide_body(
         named = np.array([furniture(line) for line in lines], dtype=bool)
         plain = units < sig.APPEAL_ADDRESS_WORDS
         body = (body & ~(named & plain)) | ~named
-    body = keep_most_prose(units, prose, body)
     markers = recurring_markers(lines, units)
-    body = bridge_markers(lines, prob, prose, markers, fill_body_gaps(lines, prob, prose, body)) & ~markers
+    body = keep_most_prose(units, prose, bridge_markers(lines, prob, prose, markers, body))
+    body = fill_body_gaps(lines, prob, prose, body) & ~markers
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
