@@ -111,7 +111,8 @@ def decide_body(
 ) -> np.ndarray:
     """Lines whose body probability clears the threshold; failing any, the document's best prose lines;
     in text that opens with article prose, every line that names itself no furniture
-    (:func:`opens_with_prose`); then the safety net (:func:`keep_most_prose`) and the body's gaps
+    (:func:`opens_with_prose`); then the paragraphs past a template's markers (:func:`bridge_markers`),
+    the safety net (:func:`keep_most_prose`) and the body's gaps
     (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`); on a
     page, no stray button at either end of the article (:func:`trim_body_ends`)."""
     body = prob >= threshold
@@ -221,9 +222,11 @@ def fill_body_gaps(lines: list[str], prob: np.ndarray, prose: np.ndarray, body: 
     out |= between & ~body & (prob >= GAP_PROB)
     within = (pos > idx[0]) & (pos < idx[-1]) & ~body & (prob >= INSIDE_PROSE_PROB) & prose
     for i in np.flatnonzero(within):
-        tokens = sig.words(lines[i])
-        out[i] = out[i] or (not sig.appeal_ratio(tokens) and not sig.vocabulary_hits(tokens, sig.LEGAL_WORDS))
+        out[i] = out[i] or furniture_reason(lines[i], sig.words(lines[i])) not in NOT_BODY_PROSE
     return out
+
+
+NOT_BODY_PROSE = ("text:appeal", "text:legal-notice")  # prose that says it is an appeal or a legal notice
 
 
 def bridge_markers(
