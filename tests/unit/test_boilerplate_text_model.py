@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from transforms.boilerplate import train
 from transforms.boilerplate.model import PAGE_LINES_PRIOR, STAGE2_NAMES, load_model, sigmoid, stage2_features
 from transforms.boilerplate.signals import FEATURE_NAMES
 
@@ -55,3 +57,11 @@ def test_a_short_page_has_little_say_over_where_its_lines_stand(logit):
     assert (np.abs(rank - 0.5) <= 0.5 * trust + 1e-9).all() and (
         np.abs(share - 0.5) <= 0.5 * trust + 1e-9
     ).all()
+
+
+def test_a_measure_only_set_cannot_be_trained_on():
+    """Dragnet (AGPL v3) is scored, never fitted: every fit goes through ``labelled``, which refuses it."""
+    with pytest.raises(ValueError, match="dragnet"):
+        train.labelled(["scrapinghub", "dragnet"], None)
+    with pytest.raises(ValueError, match="dragnet"):
+        train.fit_sets(["dragnet"])

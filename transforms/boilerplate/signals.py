@@ -518,6 +518,53 @@ def densest_span(units: Sequence[float], penalty: float = 7.0) -> tuple[int, int
     return best_span
 
 
+STRONG_BLOCK = 0.5  # a block of text at least half as dense as the page's densest counts as a main block
+
+
+def dense_blocks(units: Sequence[float], penalty: float = 7.0) -> list[tuple[int, int, float]]:
+    """Every block of text, densest first within its stretch: the densest span (:func:`densest_span`), then
+    the densest spans left of it and right of it, and so on while a span still pays for itself. Returns
+    ``(start, end, net)`` triples, ``net`` being the span's text net of the per-line cost."""
+    values = list(units)
+    blocks, todo = [], [(0, len(values))]
+    while todo:
+        lo, hi = todo.pop()
+        best, span, run, start = 0.0, None, 0.0, lo
+        for i in range(lo, hi):
+            if run <= 0:
+                run, start = 0.0, i
+            run += values[i] - penalty
+            if run > best:
+                best, span = run, (start, i + 1)
+        if span is None:
+            continue
+        blocks.append((span[0], span[1], best))
+        todo += [(lo, span[0]), (span[1], hi)]
+    return blocks
+
+
+def block_features(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's block strength (its block's net text against the page's densest block; 0 outside any
+    block) and its distance (log1p lines) to the nearest main block (STRONG_BLOCK of the densest or more).
+
+    The single densest span marks one run of prose; an article cut in two by a chart, a gallery or an
+    inline promotion has two, and the lines of the second were scored as if they lay outside the article
+    (a chart between two halves cut the second half of an economics story)."""
+    n = len(units)
+    strength = np.zeros(n)
+    distance = np.full(n, float(n))
+    blocks = dense_blocks(units)
+    if not blocks:
+        return strength, np.log1p(distance)
+    top = max(net for _, _, net in blocks)
+    idx = np.arange(n)
+    for start, end, net in blocks:
+        strength[start:end] = net / top
+        if net >= STRONG_BLOCK * top:
+            distance = np.minimum(distance, np.maximum(np.maximum(start - idx, idx - (end - 1)), 0))
+    return strength, np.log1p(distance)
+
+
 FEATURE_NAMES = (
     "bias",
     "log_units",
@@ -564,6 +611,8 @@ FEATURE_NAMES = (
     "next_short_run",
     "comment_header",
     "after_comments",
+    "block_strength",
+    "near_main_block",
 )
 
 
@@ -695,4 +744,5 @@ def line_features(lines: Sequence[str], lang: str | None = None) -> np.ndarray:
     headers = np.array([is_comment_header(line) for line in lines], dtype=float)
     rows[:, 43] = headers
     rows[:, 44] = np.log1p(np.cumsum(headers) - headers)
+    rows[:, 45], rows[:, 46] = block_features(units)
     return rows

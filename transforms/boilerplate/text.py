@@ -45,13 +45,9 @@ def split_lines(text: str) -> list[str]:
 
 def _reason(line: str, tokens: list[str]) -> str:
     """The most telling signal behind a removal, for the ``boilerplate`` field and the counters."""
-    lower = {t.lower() for t in tokens}
-    if lower & sig.LEGAL_WORDS or "©" in line:
-        return "text:legal-notice"
-    if sig.appeal_ratio(tokens) or sig.starts_imperative(tokens):
-        return "text:appeal"
-    if sig.URL_LIKE.search(line):
-        return "text:link"
+    named = furniture_reason(line, tokens)
+    if named:
+        return named
     if sig.length_units(line) < 6:
         return "text:short-line"
     return "text:classifier"
@@ -115,26 +111,57 @@ def decide_body(
 ) -> np.ndarray:
     """Lines whose body probability clears the threshold; failing any, the document's best prose lines;
     in text that opens with article prose, every line that names itself no furniture
-    (:func:`opens_with_prose`); then the safety net (:func:`keep_most_prose`) and the body's gaps
-    (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`)."""
+    (:func:`opens_with_prose`); then the paragraphs past a template's markers (:func:`bridge_markers`),
+    the safety net (:func:`keep_most_prose`) and the body's gaps
+    (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`); on a
+    page, no stray button at either end of the article (:func:`trim_body_ends`)."""
     body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
         prose = (units >= 10) & np.array([sig.ends_like_sentence(line) for line in lines])
         body = prose & (prob >= prob[prose].max() / 2) if prose.any() else body
     prose = prose_lines(lines, units, stopwords)
-    if opens_with_prose(lines, prob, prose, body):
+    clean = opens_with_prose(lines, prob, prose, body)
+    if clean:
         # Already-extracted text: every line is body unless it names itself furniture; a short one that
         # does ("About us", "Share on Facebook") goes even where the classifier kept it beside the article.
         named = np.array([furniture(line) for line in lines], dtype=bool)
         plain = units < sig.APPEAL_ADDRESS_WORDS
         body = (body & ~(named & plain)) | ~named
-    body = keep_most_prose(units, prose, body)
-    body = fill_body_gaps(lines, prob, prose, body) & ~recurring_markers(lines, units)
+    markers = recurring_markers(lines, units)
+    body = keep_most_prose(units, prose, bridge_markers(lines, prob, prose, markers, body))
+    body = fill_body_gaps(lines, prob, prose, body) & ~markers
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
-    return body
+    return body if clean else trim_body_ends(lines, units, prose, body)
+
+
+END_LINES = 2  # an article opens or ends with at most this many stray buttons; three short lines are a list
+
+
+def trim_body_ends(lines: list[str], units: np.ndarray, prose: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """A page's article neither opens nor ends with a button: one or two short lines (under MARKER_UNITS
+    words, not ending like a sentence) kept before the first or after the last prose body line, with no
+    other body line there, leave the body ("Artikel teilen" after the last paragraph, a menu item just above
+    the headline). A list of three or more short items there stays: a list can close an article.
+
+    The classifier scores a line by its neighbours as well, and a button next to the article inherits the
+    paragraphs' scores; nothing of the article's own beyond its prose is that short and that unfinished."""
+    in_prose = np.flatnonzero(body & prose)
+    if not len(in_prose):
+        return body
+    out = body.copy()
+    stray = (units < MARKER_UNITS) & np.array(
+        [not sig.ends_like_sentence(line) for line in lines], dtype=bool
+    )
+    for end in (
+        np.flatnonzero(body[: in_prose[0]]),
+        np.flatnonzero(body[in_prose[-1] + 1 :]) + in_prose[-1] + 1,
+    ):
+        if 0 < len(end) <= END_LINES and stray[end].all():
+            out[end] = False
+    return out
 
 
 COMMENT_META_WINDOW = (
@@ -195,8 +222,30 @@ def fill_body_gaps(lines: list[str], prob: np.ndarray, prose: np.ndarray, body: 
     out |= between & ~body & (prob >= GAP_PROB)
     within = (pos > idx[0]) & (pos < idx[-1]) & ~body & (prob >= INSIDE_PROSE_PROB) & prose
     for i in np.flatnonzero(within):
-        tokens = sig.words(lines[i])
-        out[i] = out[i] or (not sig.appeal_ratio(tokens) and not sig.vocabulary_hits(tokens, sig.LEGAL_WORDS))
+        out[i] = out[i] or furniture_reason(lines[i], sig.words(lines[i])) not in NOT_BODY_PROSE
+    return out
+
+
+NOT_BODY_PROSE = ("text:appeal", "text:legal-notice")  # prose that says it is an appeal or a legal notice
+
+
+def bridge_markers(
+    lines: list[str], prob: np.ndarray, prose: np.ndarray, markers: np.ndarray, body: np.ndarray
+) -> np.ndarray:
+    """A template's marker (:func:`recurring_markers`) does not end the article: a prose line the classifier
+    did not rule out (probability >= GAP_PROB) and that names itself no furniture (:func:`furniture`), with a
+    marker on one side and a body line beyond it, joins the body, paragraph by paragraph in both directions.
+
+    With "Advertisement" between every two paragraphs, each paragraph's neighbours are markers, and the
+    scores of the later paragraphs of a long article sank just under the cut-off."""
+    out = body.copy()
+    candidate = prose & (prob >= GAP_PROB) & ~markers
+    n = len(out)
+    candidate[candidate] = [not furniture(lines[i]) for i in np.flatnonzero(candidate)]
+    for i in range(2, n):
+        out[i] |= candidate[i] and markers[i - 1] and out[i - 2]
+    for i in range(n - 3, -1, -1):
+        out[i] |= candidate[i] and markers[i + 1] and out[i + 2]
     return out
 
 
@@ -228,26 +277,32 @@ def opens_with_prose(lines: list[str], prob: np.ndarray, prose: np.ndarray, body
     )
 
 
-def furniture(line: str) -> bool:
-    """A line that names itself page furniture: legal or appeal vocabulary, a call to action, a link, a
-    byline, a bare photo credit, or a short line of navigation words ("Most read", "About us", "RSS").
+def furniture_reason(line: str, tokens: list[str]) -> str | None:
+    """The removal reason a line names for itself, or None: legal or appeal vocabulary, a call to action,
+    a link, a byline, a bare photo credit, or a short line of navigation words ("Most read", "About us",
+    "RSS"). The one place these are decided: :func:`furniture` and the removal reasons both ask here.
     As with the appeal vocabulary, an imperative opening counts in a line of 8+ words only when it
     addresses the reader ("Follow us on ..."): a lede may open with "Enter ..."."""
-    tokens = sig.words(line)
+    if sig.vocabulary_hits(tokens, sig.LEGAL_WORDS) or "©" in line:
+        return "text:legal-notice"
     call = sig.starts_imperative(tokens) and (
         len(tokens) < sig.APPEAL_ADDRESS_WORDS or sig.vocabulary_hits(tokens, sig.ADDRESS_WORDS) > 0
     )
+    if call or sig.appeal_ratio(tokens):
+        return "text:appeal"
+    if sig.URL_LIKE.search(line):
+        return "text:link"
+    if sig.is_byline(line):
+        return "text:byline"
     menu = 0 < len(tokens) < MARKER_UNITS and sig.vocabulary_hits(tokens, sig.NAV_WORDS) >= len(tokens) / 2
-    return bool(
-        call
-        or menu
-        or sig.appeal_ratio(tokens)
-        or sig.vocabulary_hits(tokens, sig.LEGAL_WORDS)
-        or "©" in line
-        or sig.URL_LIKE.search(line)
-        or sig.is_byline(line)
-        or sig.is_credit_only(line)
-    )
+    if menu or sig.is_credit_only(line):
+        return "text:short-line"
+    return None
+
+
+def furniture(line: str) -> bool:
+    """A line that names itself page furniture (:func:`furniture_reason`)."""
+    return furniture_reason(line, sig.words(line)) is not None
 
 
 def keep_most_prose(units: np.ndarray, prose: np.ndarray, body: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / ".." / "shared" / "bench" / "extraction"
 CACHE = ROOT / ".cache" / "extraction-bench"
 TRAIN_SETS = ("scrapinghub",)  # the shipped weights (README: why not all three)
+MEASURE_ONLY = frozenset({"dragnet"})  # AGPL v3: scored, never trained or tuned on
 THRESHOLDS = np.round(np.arange(0.30, 0.71, 0.05), 2)
 
 
@@ -71,7 +72,10 @@ def set_pages(name: str, score) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def labelled(sets: list[str], score) -> tuple[dict, dict[str, str]]:
-    """Lines, language and gold labels of every page of ``sets`` (keys prefixed with the set)."""
+    """Lines, language and gold labels of every page of ``sets`` (keys prefixed with the set); a
+    measure-only set is refused, so no fit can learn from it."""
+    if refused := MEASURE_ONLY.intersection(sets):
+        raise ValueError(f"measure-only sets cannot be trained on: {', '.join(sorted(refused))}")
     pages, truth = {}, {}
     for name in sets:
         set_truth, texts = set_pages(name, score)
