@@ -132,7 +132,7 @@ def build(
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
-    if mode == "local" and job.workers > 1:
+    if mode == "local":
         from pipelines.chain_workers import PooledChain
 
         chain = PooledChain(job.processing, ranges, changelog)
@@ -229,8 +229,6 @@ def _run_batches(
     def build_batch(pipeline: beam.Pipeline, ranges: list) -> None:
         build(pipeline, job, ranges, mode="local", changelog=changelog)
 
-    if job.workers == 1:
-        return run_batches(batches, build_batch, stop)
     from pipelines.chain_workers import chain_workers
 
     try:
@@ -239,7 +237,8 @@ def _run_batches(
         ) as workers:
             if workers_up is not None:
                 workers_up.set_result(workers.pool.size)
-            return run_batches(batches, build_batch, stop, workers.ahead)
+            # One worker is this process (an inline pool): nothing could run ahead of the batch in parallel.
+            return run_batches(batches, build_batch, stop, workers.ahead if job.workers > 1 else None)
     except BaseException as exc:
         if workers_up is not None and not workers_up.done():
             workers_up.set_exception(exc)
