@@ -382,8 +382,8 @@ class ArticleChain(beam.PTransform):
     ``processing.state_dir``, which is then required, learned boilerplate and the NER model in this process).
     ``entities``: the transform that runs NER (articles -> (ok, dead letters)); by default the per-article
     entities stage. It always runs before dedup. ``changelog`` (local mode): the topic the dedup index is
-    mirrored to (:mod:`transforms.dedup.changelog`). (The local stream with ``--workers`` runs the same
-    chain on worker processes instead: :class:`pipelines.chain_workers.PooledChain`.)
+    mirrored to (:mod:`transforms.dedup.changelog`). (The local stream runs the same stages through
+    :class:`pipelines.chain_workers.PooledChain` instead, on its workers or, with one, in its own process.)
     """
 
     def __init__(

@@ -1,4 +1,6 @@
-"""The chain's per-article stages on N worker processes: the local stream's ``--workers``.
+"""The chain's per-article stages on N worker processes: the local stream's ``--workers`` (with one, the
+stream process is the worker: an :class:`~pipelines.engine.worker_pool.InlinePool` runs each task when it is
+submitted, so one worker and N run this same engine).
 
 What costs is per article and needs no shared state: parsing and cleaning (about 20% of the CPU) and NER
 (about 72%). The workers (a :class:`~pipelines.engine.worker_pool.WorkerPool` forked from the preloaded fork

@@ -182,7 +182,8 @@ def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = Fals
 
 def _watch_model(job: StreamJob) -> Future | None:
     """With metrics served, the NER model's load as /readyz and the load-time metric see it. One worker:
-    loaded here at start-up, in the background (without metrics, the first batch loads it). More: the
+    loaded here at start-up, in the background, which the stream process as its chain worker then waits
+    for (without metrics, it loads it as that worker starts). More: the
     chain workers hold it (forked from the fork server's preload), and this process never runs NER; the
     Future returned is for :func:`_run_batches` to settle once the workers are up."""
     if job.monitoring.metrics_port is None or not job.processing.entities or job.processing.passthrough:
