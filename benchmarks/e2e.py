@@ -57,6 +57,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -118,7 +119,14 @@ def run_once(
     reader.start()
     producer = KafkaProducer(**settings.producer_kwargs())
     warm = json.dumps({"url": "https://bench.example/warm-up", "text": stories(CONLL_DEV)[0]}).encode()
-    producer.send(topics.input_topic, value=warm, partition=0).get(timeout=30)
+    for attempt in range(10):  # new topics on a busy machine may not have their leaders yet
+        try:
+            producer.send(topics.input_topic, value=warm, partition=0).get(timeout=30)
+            break
+        except KafkaError:
+            if attempt == 9:
+                raise
+            time.sleep(1)
     while not any('"micro_batch"' in line or "run_summary" in line for line in lines):
         if proc.poll() is not None:
             raise SystemExit("".join(lines[-20:]))

@@ -16,6 +16,7 @@ is retried ``max_attempts`` times and then goes to the DLQ, so one poison pill n
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from transforms.settings import Limits
 from transforms.watchdog import Expired, cpu_limit
 
 if TYPE_CHECKING:
+    from transforms.dedup import DedupSettings
     from transforms.dedup.changelog import Changelog
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
@@ -58,14 +60,25 @@ class ParseStep:
 
 
 class CleanStep:
-    def __init__(self, limits: Limits) -> None:
+    """Parsed -> Article. With ``dedup`` settings, a text input that cleans to itself has dedup's body print
+    made here (:func:`~transforms.article.build_article`), which its input key is taken from."""
+
+    def __init__(self, limits: Limits, dedup: DedupSettings | None = None) -> None:
         self.limits = limits
+        self.dedup = dedup
+        self.printer: Callable[[str], Any] | None = None  # made in setup (its hasher is not shipped)
+
+    def setup(self) -> None:
+        if self.dedup is not None:
+            from transforms.dedup.index import body_print
+
+            self.printer = functools.partial(body_print, settings=self.dedup, hasher=self.dedup.hasher())
 
     def __call__(self, parsed: Parsed) -> Article:
         from transforms.article import build_article
         from transforms.boilerplate import count_removed
 
-        article = build_article(parsed, self.limits)
+        article = build_article(parsed, self.limits, self.printer)
         count_removed(article.boilerplate)
         return article
 
@@ -343,7 +356,7 @@ def clean_stage(
     limits: Limits, processing: Processing, journal: str | None = None, keep: Keeping | None = None
 ) -> Stage:
     """The clean stage (Parsed -> Article; pass-through for the baseline), as the chain and a worker run it."""
-    step = PassThroughStep() if processing.passthrough else CleanStep(limits)
+    step = PassThroughStep() if processing.passthrough else CleanStep(limits, dedup_settings(processing))
     return Stage(
         step,
         "clean",
@@ -369,8 +382,8 @@ class ArticleChain(beam.PTransform):
     ``processing.state_dir``, which is then required, learned boilerplate and the NER model in this process).
     ``entities``: the transform that runs NER (articles -> (ok, dead letters)); by default the per-article
     entities stage. It always runs before dedup. ``changelog`` (local mode): the topic the dedup index is
-    mirrored to (:mod:`transforms.dedup.changelog`). (The local stream with ``--workers`` runs the same
-    chain on worker processes instead: :class:`pipelines.chain_workers.PooledChain`.)
+    mirrored to (:mod:`transforms.dedup.changelog`). (The local stream runs the same stages through
+    :class:`pipelines.chain_workers.PooledChain` instead, on its workers or, with one, in its own process.)
     """
 
     def __init__(
@@ -461,7 +474,11 @@ class LocalChain:
         self.limits = limits
         self.processing = processing
         self.parse_step = ParseStep(limits)
-        self.clean_step = PassThroughStep() if processing.passthrough else CleanStep(limits)
+        if processing.passthrough:
+            self.clean_step: PassThroughStep | CleanStep = PassThroughStep()
+        else:
+            self.clean_step = CleanStep(limits, dedup_settings(processing))
+            self.clean_step.setup()
         self.learned = LearnedBoilerplate() if processing.learn_boilerplate else None
         store = SqliteStore(processing.state_dir) if processing.state_dir else None
         self.deduplicator = Deduplicator(dedup_settings(processing), store)

@@ -132,7 +132,7 @@ def build(
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
-    if mode == "local" and job.workers > 1:
+    if mode == "local":
         from pipelines.chain_workers import PooledChain
 
         chain = PooledChain(job.processing, ranges, changelog)
@@ -182,7 +182,8 @@ def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = Fals
 
 def _watch_model(job: StreamJob) -> Future | None:
     """With metrics served, the NER model's load as /readyz and the load-time metric see it. One worker:
-    loaded here at start-up, in the background (without metrics, the first batch loads it). More: the
+    loaded here at start-up, in the background, which the stream process as its chain worker then waits
+    for (without metrics, it loads it as that worker starts). More: the
     chain workers hold it (forked from the fork server's preload), and this process never runs NER; the
     Future returned is for :func:`_run_batches` to settle once the workers are up."""
     if job.monitoring.metrics_port is None or not job.processing.entities or job.processing.passthrough:
@@ -229,8 +230,6 @@ def _run_batches(
     def build_batch(pipeline: beam.Pipeline, ranges: list) -> None:
         build(pipeline, job, ranges, mode="local", changelog=changelog)
 
-    if job.workers == 1:
-        return run_batches(batches, build_batch, stop)
     from pipelines.chain_workers import chain_workers
 
     try:
@@ -239,7 +238,8 @@ def _run_batches(
         ) as workers:
             if workers_up is not None:
                 workers_up.set_result(workers.pool.size)
-            return run_batches(batches, build_batch, stop, workers.ahead)
+            # One worker is this process (an inline pool): nothing could run ahead of the batch in parallel.
+            return run_batches(batches, build_batch, stop, workers.ahead if job.workers > 1 else None)
     except BaseException as exc:
         if workers_up is not None and not workers_up.done():
             workers_up.set_exception(exc)

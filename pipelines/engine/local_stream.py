@@ -299,11 +299,9 @@ def _loop(
             ahead.plan(batch, ranges, _budget(job, read + size))
         try:
             batch_totals = _run_batch(job, build, batch, clock)
-            if stop.aborted:  # the interrupt was swallowed on the way (a library's own handler)
-                raise KeyboardInterrupt
         except (Exception, KeyboardInterrupt) as exc:  # the batch is re-read from the committed offsets
             if stop.aborted or isinstance(exc, KeyboardInterrupt):
-                raise Aborted(f"aborted; {size} records will be re-read") from None
+                raise _aborted(size) from None
             if isinstance(explain(exc), FATAL):  # no retry can fix these: say so at once
                 raise
             failures += 1
@@ -319,6 +317,8 @@ def _loop(
                 raise
             _wait(member, stop, min(30.0, 2.0**failures))
             continue
+        if stop.aborted:  # the second Ctrl-C's interrupt was swallowed on the way (a library's own handler)
+            raise _aborted(size)
         failures = 0
         totals.update(batch_totals)
         read += size
@@ -335,3 +335,8 @@ def _loop(
             stages={k: round(v, 3) for k, v in clock.items()},
         )
     return dict(sorted(totals.items()))
+
+
+def _aborted(size: int) -> Aborted:
+    """What an aborted batch raises: nothing of it was committed (:data:`~transforms.kafka_io.ABORTING`)."""
+    return Aborted(f"aborted; {size} records will be re-read")

@@ -185,6 +185,34 @@ class _Task:
     started: bool = False  # its Future is running: sent to a worker at least once
 
 
+class InlinePool:
+    """The pool's interface with no worker process: each task runs here, at once, as it is submitted (one
+    worker, the stream process itself). ``--workers 1`` runs the chain the way N workers do, with the same
+    handler, so one engine serves both; it pays no process, no pickling and no Beam stage per article step.
+    A handler's exception fails the task's Future as a worker's would."""
+
+    size = 1
+    restarts = 0
+
+    def __init__(self, handler: str, setup: Any) -> None:
+        module, _, attribute = handler.partition(":")
+        self.handler = getattr(importlib.import_module(module), attribute)(setup)
+
+    def submit(self, priority: int, task: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(self.handler(task))
+        except Exception as exc:  # noqa: BLE001 - as a worker answers a handler's bug
+            future.set_exception(TaskFailed(f"{type(exc).__name__}: {exc}"))
+        return future
+
+    def cancel_queued(self) -> int:
+        return 0  # nothing is ever queued
+
+    def close(self) -> None:
+        pass
+
+
 class WorkerPool:
     """``size`` workers, each running ``handler(setup)`` (``module:Class``) on the tasks submitted."""
 

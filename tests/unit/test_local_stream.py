@@ -74,3 +74,44 @@ def test_after_a_second_ctrl_c_no_offset_is_committed_even_if_the_interrupt_was_
     run = subprocess.run([sys.executable, "-c", SWALLOWED_ABORT], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["refused", "True", "0"]
+
+
+class _Member:
+    """The group member as the batch loop uses it, with nothing behind it."""
+
+    settled = True
+    consumer = None
+
+    def poll(self, timeout: float) -> frozenset:
+        return frozenset()
+
+
+def test_a_batch_that_returns_after_a_swallowed_second_ctrl_c_is_aborted_not_counted():
+    """The batch's pipeline runs to its end though the second Ctrl-C came during it (its interrupt swallowed
+    by a library): the loop raises Aborted, and the batch is neither logged nor counted as done."""
+    import apache_beam as beam
+    import pytest
+
+    from pipelines.engine.local_stream import Batches, StopRequest, _loop
+    from pipelines.failures import Aborted
+    from transforms.kafka_io import PartitionRange
+    from transforms.settings import KafkaSettings
+
+    stop = StopRequest()
+    lookup = type(
+        "Lookup", (), {"member": _Member(), "__call__": lambda self: [PartitionRange("t", 0, 0, 3)]}
+    )()
+    built = []
+
+    def build(pipeline: beam.Pipeline, ranges: list) -> None:
+        built.append(ranges)
+        stop.signal, stop.aborted = (
+            "SIGINT",
+            True,
+        )  # two Ctrl-Cs; the second's interrupt never reaches the loop
+        _ = pipeline | beam.Create([1])
+
+    job = Batches(kafka=KafkaSettings(), input_topic="t", group_id="g")
+    with pytest.raises(Aborted, match="3 records will be re-read"):
+        _loop(job, build, stop, lookup, None)
+    assert built == [[PartitionRange("t", 0, 0, 3)]]

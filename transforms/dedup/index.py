@@ -183,14 +183,20 @@ def body_print(body: str, settings: DedupSettings, hasher: MinHasher) -> BodyPri
     )
 
 
+def print_of(article: Article, settings: DedupSettings, hasher: MinHasher) -> BodyPrint:
+    """``article.body_print`` when it was made ahead for this body and these settings, else made here."""
+    ahead = article.body_print
+    if isinstance(ahead, BodyPrint) and ahead.fits(article.body, settings):
+        return ahead
+    return body_print(article.body, settings, hasher)
+
+
 def fingerprint(
     article: Article, settings: DedupSettings, hasher: MinHasher, arrival_ms: int = 0
 ) -> Fingerprint:
     """Everything dedup needs from ``article``; its body's part from ``article.body_print`` when that was
     computed ahead for this body and these settings, else computed here."""
-    ahead = article.body_print
-    fits = isinstance(ahead, BodyPrint) and ahead.fits(article.body, settings)
-    body = ahead if fits else body_print(article.body, settings, hasher)
+    body = print_of(article, settings, hasher)
     keys: list[tuple[bytes, str]] = []
     if article.canonical_url:
         keys.append((b"u" + xxhash.xxh128_digest(article.canonical_url.encode("utf-8"))[:15], URL))
