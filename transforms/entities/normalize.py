@@ -36,12 +36,13 @@ from transforms.entities.rules import (
     is_event,
     join_country_to_organisation,
     organisation_by_form,
+    possessive_buildings,
     split_coordination,
     split_lines,
     starts_sentence,
     strip_titles,
 )
-from transforms.entities.sports import is_sports_report, teams
+from transforms.entities.sports import PHRASE_END, is_sports_report, teams
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
@@ -130,7 +131,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     lines = [part for m in confident(body, raw, gaz) for part in split_lines(body, m)]
     mentions = [t for t in (trim(body, cut_dash_tail(body, m)) for m in lines) if t.end > t.start]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
-    mentions = [part for m in mentions for part in split_coordination(body, m)]
+    mentions = [part for m in possessive_buildings(body, mentions) for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
     mentions = _hyphen_joined_places(body, [_natural_feature(body, m) for m in mentions], gaz)
     mentions = _places_not_people(body, mentions, gaz)
@@ -501,6 +502,8 @@ def _places_inside(
             if (start, end) == (0, len(m.text)) or not all(_JOINED.fullmatch(g) for g in gaps):
                 continue  # the whole name, or words that are not next to each other
             text = m.text[start:end]
+            if end < len(m.text) and _POSSESSIVE.search(text):
+                continue  # an owner's name, a saint's or a person's ("St George's Chapel", "St. John's Cemetery")
             if not _INITIALS.fullmatch(text):  # "U.S." keeps its dot; a sentence's full stop goes
                 text = text.rstrip(".")
             found = _well_known(gaz, text, context, named)
@@ -685,17 +688,20 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     ]
 
 
-_QUALIFIER_END = re.compile(r"\s*(?:[.;:()\n]|$)")
+_CAPITALISED_END = re.compile(r"(?<![\w.'’-])[A-Z][\w'’-]*$")
 
 
 def _division_qualifying(body: str, m: RawMention, gaz: Gazetteer, ends: set[int]) -> bool:
-    """A division's name after a comma right after another name, ending the phrase ("Brands Hatch, Kent.",
-    "Knockhill, Fife;"): the county or state of the place before it, which the model may have read as
-    a team or a firm."""
+    """A division's name after a comma right after another name, recognised or only capitalised, ending the
+    phrase ("Brands Hatch, Kent.", "Brands Hatch Indy, Kent.", "Knockhill, Fife;"): the county or state of
+    the place before it, which the model may have read as a team or a firm."""
     gap = re.search(r"\s*,\s*$", body[max(0, m.start - 4) : m.start])
-    if gap is None or max(0, m.start - 4) + gap.start() not in ends:
+    if gap is None:
         return False
-    if not _QUALIFIER_END.match(body, m.end):
+    before = max(0, m.start - 4) + gap.start()
+    if before not in ends and not _CAPITALISED_END.search(body, max(0, before - 40), before):
+        return False
+    if not PHRASE_END.match(body, m.end):
         return False
     text = body[m.start : m.end]
     if ordinary_words(text) or gaz.alternate_only(text):
@@ -725,10 +731,18 @@ def _natural_feature(body: str, m: RawMention) -> RawMention:
 
 def _hyphen_joined_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """Two mentions joined by a hyphen that together are a division's, country's or town's name
-    ("Gilgit-Baltistan", which a model reads as "Gilgit" and a person "Baltistan") are one place mention."""
+    ("Gilgit-Baltistan", which a model reads as "Gilgit" and a person "Baltistan") are one place mention, and
+    so are two joined by "and" that are a country's own name ("Bosnia and Herzegovina"; not "England and
+    Wales", another name of the United Kingdom, where the article names two places)."""
     out: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: m.start):
-        if out and out[-1].end + 1 == m.start and body[out[-1].end] == "-":
+        gap = body[out[-1].end : m.start] if out else None
+        if gap == " and ":
+            joined = body[out[-1].start : m.end]
+            if any(p.kind == "country" and fold(p.name) == fold(joined) for p in gaz.candidates(joined)):
+                out[-1] = RawMention(out[-1].start, m.end, "LOC")
+                continue
+        if gap == "-":
             joined = body[out[-1].start : m.end]
             if any(p.kind in ("country", "admin1", "admin2", "city") for p in gaz.candidates(joined)):
                 out[-1] = RawMention(out[-1].start, m.end, "LOC")

@@ -83,6 +83,20 @@ PLACE_ENDINGS = _words(
     """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
     river mountains ocean desert peninsula canyon creek mosque cathedral basilica synagogue stadium airport"""
 )
+# Words that end the names of buildings and grounds, which an organisation's or a miscellaneous name seldom
+# ends with (CoNLL-2003 reads "... Hospital", "... Square", "... Bridge" as places): a mention the model read
+# as an organisation or a miscellaneous name ending so is the place ("Manila Cathedral", "New Bilibid
+# Prison"). Not "Airport", also the operating company's name.
+BUILDING_ENDINGS = (PLACE_ENDINGS - {"airport"}) | _words("hospital chapel prison square bridge gardens")
+# Words that end the names of both venues and the bodies that run them ("Barclays Center", "Pew Research
+# Center", "St Mary's Church", "the Church"): the venue only where the text puts something at or in it.
+VENUE_ENDINGS = _words(
+    """centre center theatre theater museum hotel arena church hall palace estate park farm farms
+    cemetery mall plaza airport"""
+)
+_AT_VENUE = re.compile(
+    r"\b(?:at|in|inside|outside|near|into|opposite)\s+(?:the\s+)?(?:[A-Z][\w.-]*(?:'s|’s)\s+)?$"
+)
 # Frequent news words in lower case ("he", "the", "chaos"): a capitalised one may be just that word.
 COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
 SENTENCE_ENDS = "\n.!?:\"“”'‘’("  # what may come before a sentence's first word
@@ -152,6 +166,12 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     last, first = words[-1].casefold(), words[0].casefold()
     if is_event(words):
         return RawMention(m.start, m.end, "MISC")
+    if m.type in ("ORG", "MISC") and (
+        last in BUILDING_ENDINGS
+        or last in VENUE_ENDINGS
+        and _AT_VENUE.search(body[max(0, m.start - 40) : m.start]) is not None
+    ):
+        return RawMention(m.start, m.end, "LOC")
     if m.type == "ORG":
         return m
     if any(w.casefold() in FOREIGN_BODY_WORDS for w in words):
@@ -165,6 +185,36 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     ):
         return RawMention(m.start, m.end, "ORG")
     return m
+
+
+_POSSESSIVE_GAP = re.compile(r"['’]s\s+")
+_CAPITALISED_WORD = re.compile(r"[A-Z][\w-]*")
+_NAME_GOES_ON = re.compile(r" [A-Z]")
+
+
+def possessive_buildings(body: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A name with a possessive before a building's or venue's word is one place ("St. Peter's Basilica",
+    "St George's Chapel", "Caesar's Palace"), which a model reads as the owner and a second name, or leaves
+    the building's word out of: the owner's possessive makes it that building, not a body that runs one.
+    Not where a name follows ("Brooklyn's Barclays Center" is a venue in a place, named on its own)."""
+    ordered = sorted(mentions, key=lambda m: m.start)
+    out: list[RawMention] = []
+    absorbed: set[tuple[int, int]] = set()
+    for m in ordered:
+        if (m.start, m.end) in absorbed:
+            continue
+        gap = _POSSESSIVE_GAP.match(body, m.end)
+        word = _CAPITALISED_WORD.match(body, gap.end()) if gap else None
+        if (
+            word is None
+            or word.group().casefold() not in BUILDING_ENDINGS | VENUE_ENDINGS
+            or _NAME_GOES_ON.match(body, word.end())
+        ):
+            out.append(m)
+            continue
+        absorbed.update((n.start, n.end) for n in ordered if n.start >= word.start() and n.end <= word.end())
+        out.append(RawMention(m.start, word.end(), "LOC"))
+    return out
 
 
 _COORDINATION = re.compile(r"\s*,\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
