@@ -835,3 +835,11 @@ def test_a_saint_s_name_inside_a_building_s_name_is_no_nested_place(gaz):
     got = normalize(body, mentions(body, marked), gaz)
     nested = [m.text for c in got for m in c.mentions if m.nested]
     assert nested == []
+
+
+def test_a_name_before_area_or_region_is_that_place(gaz):
+    body = "Diamonds are mined in the Orinoco area. Thefts rose in the St. Louis Hills area. Orinoco Mining grew."
+    marked = [("Orinoco Mining", "ORG"), ("Orinoco", "ORG"), ("St. Louis Hills", "ORG")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["St. Louis Hills"].type == "LOC"  # not a team of St. Louis either
+    assert got["Orinoco"].type == "LOC" and got["Orinoco Mining"].type == "ORG"

@@ -252,3 +252,11 @@ def test_an_owner_s_possessive_before_a_building_s_word_makes_one_place():
         ("Brooklyn", "LOC"),
         ("Barclays Center", "ORG"),
     ]
+
+
+def test_a_person_ending_as_a_hospital_s_or_venue_s_name_is_the_place():
+    body = "She was taken to Karl Bremer Hospital, then to the Percy French Hotel; Jim Hall and Charlotte Church sang."
+    for name in ("Karl Bremer Hospital", "Percy French Hotel"):
+        assert organisation_by_form(body, mention(body, name, "PERSON")).type == "LOC", name
+    for name in ("Jim Hall", "Charlotte Church"):  # surnames
+        assert organisation_by_form(body, mention(body, name, "PERSON")).type == "PERSON", name

@@ -641,7 +641,8 @@ def _cues(cluster: Cluster, body: str, strict: bool = False) -> tuple[int, int, 
 def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
     """A known place followed by a capitalised plural ("Philadelphia Eagles", "Chicago Bulls") is a team,
     unless the whole is a place's name ("Cayman Islands") or an event's ("Olympic Games"); a person's
-    ("Jackson Williams") is left alone, and so is a work's title ("the series Gilmore Girls")."""
+    ("Jackson Williams") is left alone, and so are a work's title ("the series Gilmore Girls") and an area
+    ("the St. Louis Hills area")."""
     words = body[m.start : m.end].split()
     if (
         m.type in ("LOC", "MISC")
@@ -656,6 +657,7 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         and gaz.candidates(" ".join(words[:-1]))
         and not gaz.candidates(" ".join(words))
         and not lexicon.after_work_noun(body, m.start, m.end)  # "the series Gilmore Girls" is no team
+        and not _AREA_AFTER.match(body, m.end)  # "the St. Louis Hills area" is no team
     ):
         return RawMention(m.start, m.end, "ORG")
     return m
@@ -667,7 +669,9 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     government ("Kyiv must act") is the place in CoNLL's reading and in linking. So is a one-word "person"
     the gazetteer knows, right after "in", "near" or "from" and not before a possessive ("died in Cork"),
     and a one-word "person" or "organisation" the gazetteer knows before a word for its people ("Nelson
-    residents", "a Cork mother") or in parentheses after an organisation ("Fig Leaf Boutique (Maywood)")."""
+    residents", "a Cork mother") or in parentheses after an organisation ("Fig Leaf Boutique (Maywood)").
+    A name before "area" or "region" names that area, known or not ("the Orinoco area", "the St. Louis
+    Hills area")."""
     name_parts = set()
     for m in mentions:
         words = body[m.start : m.end].split()
@@ -679,7 +683,8 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
         RawMention(m.start, m.end, "LOC")
         if m.type in ("PERSON", "ORG")
         and (
-            _qualified(body, m, gaz)
+            _AREA_AFTER.match(body, m.end) is not None
+            or _qualified(body, m, gaz)
             or _division_qualifying(body, m, gaz, all_ends)
             or _one_word_place(body, m, gaz, name_parts, ends)
         )
@@ -688,6 +693,7 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     ]
 
 
+_AREA_AFTER = re.compile(r" (?:area|region)\b")
 _CAPITALISED_END = re.compile(r"(?<![\w.'’-])[A-Z][\w'’-]*$")
 
 

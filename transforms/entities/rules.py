@@ -77,17 +77,23 @@ _AWARD_KINDS = _words(
 _AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
 # Words that end the names of streets, natural features and some buildings, and never a person's name
-# ("Royal Street", "Collins Avenue", "Mekong River", "Shah Mosque"; not "Temple", "Tower" or "Castle", which
-# are also surnames).
-PLACE_ENDINGS = _words(
+# ("Royal Street", "Collins Avenue", "Mekong River", "Shah Mosque", "Altnagelvin Hospital"; not "Temple",
+# "Tower", "Castle", "Hall", "Church" or "Bridge", which are also surnames).
+_STREETS_AND_FEATURES = _words(
     """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
-    river mountains ocean desert peninsula canyon creek mosque cathedral basilica synagogue stadium airport"""
+    river mountains ocean desert peninsula canyon creek"""
+)
+_BUILDINGS = _words("mosque cathedral basilica synagogue stadium hospital prison gardens")
+PLACE_ENDINGS = (
+    _STREETS_AND_FEATURES
+    | _BUILDINGS
+    | _words("airport centre center theatre theater museum hotel arena estate cemetery mall plaza")
 )
 # Words that end the names of buildings and grounds, which an organisation's or a miscellaneous name seldom
 # ends with (CoNLL-2003 reads "... Hospital", "... Square", "... Bridge" as places): a mention the model read
 # as an organisation or a miscellaneous name ending so is the place ("Manila Cathedral", "New Bilibid
-# Prison"). Not "Airport", also the operating company's name.
-BUILDING_ENDINGS = (PLACE_ENDINGS - {"airport"}) | _words("hospital chapel prison square bridge gardens")
+# Prison").
+BUILDING_ENDINGS = _STREETS_AND_FEATURES | _BUILDINGS | _words("chapel square bridge")
 # Words that end the names of both venues and the bodies that run them ("Barclays Center", "Pew Research
 # Center", "St Mary's Church", "the Church"): the venue only where the text puts something at or in it.
 VENUE_ENDINGS = _words(
