@@ -811,3 +811,35 @@ def test_a_stray_town_unlinked_supports_no_other(gaz):
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["Franklin"].place is None and got["Cheshire"].place is None
     assert got["Cheshire"].within is not None and got["Cheshire"].within.country == "GB"
+
+
+def test_a_division_after_a_capitalised_name_the_model_left_out_is_the_place(gaz):
+    body = "7/8 April: Brands Hatch Indy, Kent. In a statement, Surrey said so."
+    got = by_name(normalize(body, mentions(body, [("Kent", "ORG"), ("Surrey", "ORG")]), gaz))
+    assert got["Kent"].type == "LOC" and got["Kent"].place.kind == "admin2"
+    assert got["Surrey"].type == "ORG"  # not ending its phrase
+
+
+def test_two_places_joined_by_and_into_a_country_s_own_name_are_that_country(gaz):
+    body = "Fighting in Bosnia and Herzegovina ended. Police in England and Wales agreed."
+    marked = [("Bosnia", "LOC"), ("Herzegovina", "LOC"), ("England", "LOC"), ("Wales", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["Bosnia and Herzegovina"].place.kind == "country"
+    assert "Bosnia" not in got and "Herzegovina" not in got
+    assert got["England"].type == "LOC" and got["Wales"].type == "LOC"  # two places, not the UK
+
+
+def test_a_saint_s_name_inside_a_building_s_name_is_no_nested_place(gaz):
+    body = "They wed in St George’s Chapel and were buried at St. Mary's Cemetery in London."
+    marked = [("St George’s Chapel", "LOC"), ("St. Mary's Cemetery", "LOC"), ("London", "LOC")]
+    got = normalize(body, mentions(body, marked), gaz)
+    nested = [m.text for c in got for m in c.mentions if m.nested]
+    assert nested == []
+
+
+def test_a_name_before_area_or_region_is_that_place(gaz):
+    body = "Diamonds are mined in the Orinoco area. Thefts rose in the St. Louis Hills area. Orinoco Mining grew."
+    marked = [("Orinoco Mining", "ORG"), ("Orinoco", "ORG"), ("St. Louis Hills", "ORG")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    assert got["St. Louis Hills"].type == "LOC"  # not a team of St. Louis either
+    assert got["Orinoco"].type == "LOC" and got["Orinoco Mining"].type == "ORG"

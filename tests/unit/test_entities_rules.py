@@ -11,6 +11,7 @@ from transforms.entities.rules import (
     cut_dash_tail,
     join_country_to_organisation,
     organisation_by_form,
+    possessive_buildings,
     split_coordination,
     split_lines,
     strip_titles,
@@ -113,7 +114,8 @@ def test_a_person_ending_as_streets_and_rivers_do_is_the_place_but_a_surname_lik
         assert organisation_by_form(body, mention(body, name, "PERSON")).type == "LOC", name
     for name in ("Ricki Lake", "Michael Bay"):
         assert organisation_by_form(body, mention(body, name, "PERSON")).type == "PERSON", name
-    assert organisation_by_form(body, mention(body, "Royal Street", "ORG")).type == "ORG"
+    # an organisation so named is the street too ("Wall Street" is a place in CoNLL-2003's reading)
+    assert organisation_by_form(body, mention(body, "Royal Street", "ORG")).type == "LOC"
 
 
 def test_a_name_ending_as_events_do_is_miscellaneous():
@@ -208,3 +210,53 @@ def test_a_country_right_before_an_organisation_is_part_of_its_name():
         ("France", "LOC"),
         ("Airbus", "ORG"),
     ]
+
+
+def test_an_organisation_or_miscellaneous_name_ending_as_buildings_do_is_the_place():
+    body = "Mass at the Manila Cathedral; convicts sent to the New Bilibid Prison; the Alder Hey Children's Hospital."
+    for name, type_ in (
+        ("Manila Cathedral", "ORG"),
+        ("New Bilibid Prison", "MISC"),
+        ("Alder Hey Children's Hospital", "ORG"),
+    ):
+        assert organisation_by_form(body, mention(body, name, type_)).type == "LOC", name
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "expected"),
+    [
+        ("The fight at Brooklyn's Barclays Center ended.", "Barclays Center", "LOC"),
+        ("They married at South Ossett Church in 1958.", "South Ossett Church", "LOC"),
+        ("A study by the Pew Research Center found it.", "Pew Research Center", "ORG"),
+        ("The Methodist Church said it would appeal.", "Methodist Church", "ORG"),
+        ("Frankfurt Airport reported more passengers.", "Frankfurt Airport", "ORG"),
+    ],
+)
+def test_a_venue_s_name_is_the_place_only_where_something_is_at_or_in_it(body, name, expected):
+    assert organisation_by_form(body, mention(body, name, "ORG")).type == expected
+
+
+def test_an_owner_s_possessive_before_a_building_s_word_makes_one_place():
+    body = "Mass in St. Peter's Basilica, a show at Caesar's Palace, a gig at Brooklyn's Barclays Center."
+    raw = [
+        mention(body, "St. Peter", "LOC"),
+        mention(body, "Basilica", "PERSON"),
+        mention(body, "Caesar", "LOC"),
+        mention(body, "Brooklyn", "LOC"),
+        mention(body, "Barclays Center", "ORG"),
+    ]
+    got = [(body[m.start : m.end], m.type) for m in possessive_buildings(body, raw)]
+    assert got == [
+        ("St. Peter's Basilica", "LOC"),
+        ("Caesar's Palace", "LOC"),
+        ("Brooklyn", "LOC"),
+        ("Barclays Center", "ORG"),
+    ]
+
+
+def test_a_person_ending_as_a_hospital_s_or_venue_s_name_is_the_place():
+    body = "She was taken to Karl Bremer Hospital, then to the Percy French Hotel; Jim Hall and Charlotte Church sang."
+    for name in ("Karl Bremer Hospital", "Percy French Hotel"):
+        assert organisation_by_form(body, mention(body, name, "PERSON")).type == "LOC", name
+    for name in ("Jim Hall", "Charlotte Church"):  # surnames
+        assert organisation_by_form(body, mention(body, name, "PERSON")).type == "PERSON", name

@@ -54,3 +54,10 @@ def test_outside_sports_reports_nothing_changes(gaz):
     body = "Oklahoma passed a budget. The Democrats objected."
     raw = marked(body, "Oklahoma", "LOC")
     assert teams(body, raw, gaz) == raw
+
+
+def test_a_county_after_a_venue_s_name_stays_a_place_in_a_sports_report(gaz):
+    body = GAME + "\nCalendar: 7/8 April: Brands Hatch Indy, Kent. Kent beat Surrey."
+    raw = marked(body, "Kent", "LOC")
+    got = [(body[m.start : m.end], m.type) for m in teams(body, raw, gaz) if body[m.start : m.end] == "Kent"]
+    assert got == [("Kent", "LOC"), ("Kent", "ORG")]

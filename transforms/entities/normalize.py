@@ -36,12 +36,13 @@ from transforms.entities.rules import (
     is_event,
     join_country_to_organisation,
     organisation_by_form,
+    possessive_buildings,
     split_coordination,
     split_lines,
     starts_sentence,
     strip_titles,
 )
-from transforms.entities.sports import is_sports_report, teams
+from transforms.entities.sports import PHRASE_END, is_sports_report, teams
 from transforms.records import Mention
 
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
@@ -130,7 +131,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     lines = [part for m in confident(body, raw, gaz) for part in split_lines(body, m)]
     mentions = [t for t in (trim(body, cut_dash_tail(body, m)) for m in lines) if t.end > t.start]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
-    mentions = [part for m in mentions for part in split_coordination(body, m)]
+    mentions = [part for m in possessive_buildings(body, mentions) for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
     mentions = _hyphen_joined_places(body, [_natural_feature(body, m) for m in mentions], gaz)
     mentions = _places_not_people(body, mentions, gaz)
@@ -501,6 +502,8 @@ def _places_inside(
             if (start, end) == (0, len(m.text)) or not all(_JOINED.fullmatch(g) for g in gaps):
                 continue  # the whole name, or words that are not next to each other
             text = m.text[start:end]
+            if end < len(m.text) and _POSSESSIVE.search(text):
+                continue  # an owner's name, a saint's or a person's ("St George's Chapel", "St. John's Cemetery")
             if not _INITIALS.fullmatch(text):  # "U.S." keeps its dot; a sentence's full stop goes
                 text = text.rstrip(".")
             found = _well_known(gaz, text, context, named)
@@ -638,7 +641,8 @@ def _cues(cluster: Cluster, body: str, strict: bool = False) -> tuple[int, int, 
 def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
     """A known place followed by a capitalised plural ("Philadelphia Eagles", "Chicago Bulls") is a team,
     unless the whole is a place's name ("Cayman Islands") or an event's ("Olympic Games"); a person's
-    ("Jackson Williams") is left alone, and so is a work's title ("the series Gilmore Girls")."""
+    ("Jackson Williams") is left alone, and so are a work's title ("the series Gilmore Girls") and an area
+    ("the St. Louis Hills area")."""
     words = body[m.start : m.end].split()
     if (
         m.type in ("LOC", "MISC")
@@ -653,6 +657,7 @@ def _team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
         and gaz.candidates(" ".join(words[:-1]))
         and not gaz.candidates(" ".join(words))
         and not lexicon.after_work_noun(body, m.start, m.end)  # "the series Gilmore Girls" is no team
+        and not _AREA_AFTER.match(body, m.end)  # "the St. Louis Hills area" is no team
     ):
         return RawMention(m.start, m.end, "ORG")
     return m
@@ -664,7 +669,9 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     government ("Kyiv must act") is the place in CoNLL's reading and in linking. So is a one-word "person"
     the gazetteer knows, right after "in", "near" or "from" and not before a possessive ("died in Cork"),
     and a one-word "person" or "organisation" the gazetteer knows before a word for its people ("Nelson
-    residents", "a Cork mother") or in parentheses after an organisation ("Fig Leaf Boutique (Maywood)")."""
+    residents", "a Cork mother") or in parentheses after an organisation ("Fig Leaf Boutique (Maywood)").
+    A name before "area" or "region" names that area, known or not ("the Orinoco area", "the St. Louis
+    Hills area")."""
     name_parts = set()
     for m in mentions:
         words = body[m.start : m.end].split()
@@ -676,7 +683,8 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
         RawMention(m.start, m.end, "LOC")
         if m.type in ("PERSON", "ORG")
         and (
-            _qualified(body, m, gaz)
+            _AREA_AFTER.match(body, m.end) is not None
+            or _qualified(body, m, gaz)
             or _division_qualifying(body, m, gaz, all_ends)
             or _one_word_place(body, m, gaz, name_parts, ends)
         )
@@ -685,17 +693,21 @@ def _places_not_people(body: str, mentions: list[RawMention], gaz: Gazetteer) ->
     ]
 
 
-_QUALIFIER_END = re.compile(r"\s*(?:[.;:()\n]|$)")
+_AREA_AFTER = re.compile(r" (?:area|region)\b")
+_CAPITALISED_END = re.compile(r"(?<![\w.'’-])[A-Z][\w'’-]*$")
 
 
 def _division_qualifying(body: str, m: RawMention, gaz: Gazetteer, ends: set[int]) -> bool:
-    """A division's name after a comma right after another name, ending the phrase ("Brands Hatch, Kent.",
-    "Knockhill, Fife;"): the county or state of the place before it, which the model may have read as
-    a team or a firm."""
+    """A division's name after a comma right after another name, recognised or only capitalised, ending the
+    phrase ("Brands Hatch, Kent.", "Brands Hatch Indy, Kent.", "Knockhill, Fife;"): the county or state of
+    the place before it, which the model may have read as a team or a firm."""
     gap = re.search(r"\s*,\s*$", body[max(0, m.start - 4) : m.start])
-    if gap is None or max(0, m.start - 4) + gap.start() not in ends:
+    if gap is None:
         return False
-    if not _QUALIFIER_END.match(body, m.end):
+    before = max(0, m.start - 4) + gap.start()
+    if before not in ends and not _CAPITALISED_END.search(body, max(0, before - 40), before):
+        return False
+    if not PHRASE_END.match(body, m.end):
         return False
     text = body[m.start : m.end]
     if ordinary_words(text) or gaz.alternate_only(text):
@@ -725,10 +737,18 @@ def _natural_feature(body: str, m: RawMention) -> RawMention:
 
 def _hyphen_joined_places(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """Two mentions joined by a hyphen that together are a division's, country's or town's name
-    ("Gilgit-Baltistan", which a model reads as "Gilgit" and a person "Baltistan") are one place mention."""
+    ("Gilgit-Baltistan", which a model reads as "Gilgit" and a person "Baltistan") are one place mention, and
+    so are two joined by "and" that are a country's own name ("Bosnia and Herzegovina"; not "England and
+    Wales", another name of the United Kingdom, where the article names two places)."""
     out: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: m.start):
-        if out and out[-1].end + 1 == m.start and body[out[-1].end] == "-":
+        gap = body[out[-1].end : m.start] if out else None
+        if gap == " and ":
+            joined = body[out[-1].start : m.end]
+            if any(p.kind == "country" and fold(p.name) == fold(joined) for p in gaz.candidates(joined)):
+                out[-1] = RawMention(out[-1].start, m.end, "LOC")
+                continue
+        if gap == "-":
             joined = body[out[-1].start : m.end]
             if any(p.kind in ("country", "admin1", "admin2", "city") for p in gaz.candidates(joined)):
                 out[-1] = RawMention(out[-1].start, m.end, "LOC")

@@ -77,11 +77,31 @@ _AWARD_KINDS = _words(
 _AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
 # Words that end the names of streets, natural features and some buildings, and never a person's name
-# ("Royal Street", "Collins Avenue", "Mekong River", "Shah Mosque"; not "Temple", "Tower" or "Castle", which
-# are also surnames).
-PLACE_ENDINGS = _words(
+# ("Royal Street", "Collins Avenue", "Mekong River", "Shah Mosque", "Altnagelvin Hospital"; not "Temple",
+# "Tower", "Castle", "Hall", "Church" or "Bridge", which are also surnames).
+_STREETS_AND_FEATURES = _words(
     """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
-    river mountains ocean desert peninsula canyon creek mosque cathedral basilica synagogue stadium airport"""
+    river mountains ocean desert peninsula canyon creek"""
+)
+_BUILDINGS = _words("mosque cathedral basilica synagogue stadium hospital prison gardens")
+PLACE_ENDINGS = (
+    _STREETS_AND_FEATURES
+    | _BUILDINGS
+    | _words("airport centre center theatre theater museum hotel arena estate cemetery mall plaza")
+)
+# Words that end the names of buildings and grounds, which an organisation's or a miscellaneous name seldom
+# ends with (CoNLL-2003 reads "... Hospital", "... Square", "... Bridge" as places): a mention the model read
+# as an organisation or a miscellaneous name ending so is the place ("Manila Cathedral", "New Bilibid
+# Prison").
+BUILDING_ENDINGS = _STREETS_AND_FEATURES | _BUILDINGS | _words("chapel square bridge")
+# Words that end the names of both venues and the bodies that run them ("Barclays Center", "Pew Research
+# Center", "St Mary's Church", "the Church"): the venue only where the text puts something at or in it.
+VENUE_ENDINGS = _words(
+    """centre center theatre theater museum hotel arena church hall palace estate park farm farms
+    cemetery mall plaza airport"""
+)
+_AT_VENUE = re.compile(
+    r"\b(?:at|in|inside|outside|near|into|opposite)\s+(?:the\s+)?(?:[A-Z][\w.-]*(?:'s|’s)\s+)?$"
 )
 # Frequent news words in lower case ("he", "the", "chaos"): a capitalised one may be just that word.
 COMMON_WORDS = frozenset(w for w in warm_words.load() if w.islower())
@@ -152,6 +172,12 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     last, first = words[-1].casefold(), words[0].casefold()
     if is_event(words):
         return RawMention(m.start, m.end, "MISC")
+    if m.type in ("ORG", "MISC") and (
+        last in BUILDING_ENDINGS
+        or last in VENUE_ENDINGS
+        and _AT_VENUE.search(body[max(0, m.start - 40) : m.start]) is not None
+    ):
+        return RawMention(m.start, m.end, "LOC")
     if m.type == "ORG":
         return m
     if any(w.casefold() in FOREIGN_BODY_WORDS for w in words):
@@ -165,6 +191,36 @@ def organisation_by_form(body: str, m: RawMention) -> RawMention:
     ):
         return RawMention(m.start, m.end, "ORG")
     return m
+
+
+_POSSESSIVE_GAP = re.compile(r"['’]s\s+")
+_CAPITALISED_WORD = re.compile(r"[A-Z][\w-]*")
+_NAME_GOES_ON = re.compile(r" [A-Z]")
+
+
+def possessive_buildings(body: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A name with a possessive before a building's or venue's word is one place ("St. Peter's Basilica",
+    "St George's Chapel", "Caesar's Palace"), which a model reads as the owner and a second name, or leaves
+    the building's word out of: the owner's possessive makes it that building, not a body that runs one.
+    Not where a name follows ("Brooklyn's Barclays Center" is a venue in a place, named on its own)."""
+    ordered = sorted(mentions, key=lambda m: m.start)
+    out: list[RawMention] = []
+    absorbed: set[tuple[int, int]] = set()
+    for m in ordered:
+        if (m.start, m.end) in absorbed:
+            continue
+        gap = _POSSESSIVE_GAP.match(body, m.end)
+        word = _CAPITALISED_WORD.match(body, gap.end()) if gap else None
+        if (
+            word is None
+            or word.group().casefold() not in BUILDING_ENDINGS | VENUE_ENDINGS
+            or _NAME_GOES_ON.match(body, word.end())
+        ):
+            out.append(m)
+            continue
+        absorbed.update((n.start, n.end) for n in ordered if n.start >= word.start() and n.end <= word.end())
+        out.append(RawMention(m.start, word.end(), "LOC"))
+    return out
 
 
 _COORDINATION = re.compile(r"\s*,\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+")

@@ -32,6 +32,8 @@ _VENUE_BEFORE = re.compile(
 )
 _CITY_COMMA_BEFORE = re.compile(r"([A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*)*)\s*,\s*$")  # "ARLINGTON, Texas"
 _PLACE_AFTER = re.compile(r"\s*,\s+[A-Z][a-z]*\.?(?:\s|$)")  # "Norman, Okla." or "Manhattan, Kan."
+# What may end a place's qualifier: "Brands Hatch, Kent." or "Knockhill, Fife;" (not "Kent, Surrey and").
+PHRASE_END = re.compile(r"\s*(?:[.;:()\n]|$)")
 _DATE_AFTER = re.compile(r"\s+\d{4}-\d\d-\d\d")
 _NICKNAME = re.compile(r"(?<=\bthe )[A-Z][a-z]+s\b")
 
@@ -66,6 +68,12 @@ def _as_team(body: str, m: RawMention, gaz: Gazetteer) -> RawMention:
     city = _CITY_COMMA_BEFORE.search(body[max(0, m.start - 40) : m.start])
     if city and any(p.kind == "city" for p in gaz.candidates(city.group(1))):
         return m  # the state or country of a city: "ARLINGTON, Texas"
+    if (
+        city
+        and PHRASE_END.match(body, m.end)
+        and any(p.kind in ("admin1", "admin2") for p in gaz.candidates(name))
+    ):
+        return m  # the county of a venue, ending its phrase: "Brands Hatch Indy, Kent."
     line_start = body.rfind("\n", 0, m.start) + 1
     if not body[line_start : m.start].strip() and (name.isupper() or _DATE_AFTER.match(body, m.end)):
         return m  # a dateline: "MADRID (AP) --", "NEW YORK 1996-08-22"
