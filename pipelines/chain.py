@@ -39,7 +39,6 @@ from transforms.watchdog import Expired, cpu_limit
 
 if TYPE_CHECKING:
     from transforms.dedup import DedupSettings
-    from transforms.dedup.changelog import Changelog
 
 # The cleaning, dedup and NER stages import their (heavy) libraries where they run, so commands that only
 # move bytes (consume, produce, the pass-through baseline) start fast.
@@ -377,12 +376,9 @@ def _stage(label: str, pcoll: beam.PCollection, stage: Stage) -> tuple[beam.PCol
 class ArticleChain(beam.PTransform):
     """PCollection[KafkaRecord] -> {"articles", "duplicates", "dlq"}.
 
-    ``mode``: ``"stream"`` (runner state, delivery order), ``"batch"`` (stable order) or ``"local"``
-    (the local stream's micro-batches: delivery order, with state that outlives each run: dedup in
-    ``processing.state_dir``, which is then required, learned boilerplate and the NER model in this process).
+    ``mode``: ``"stream"`` (runner state, delivery order) or ``"batch"`` (stable order).
     ``entities``: the transform that runs NER (articles -> (ok, dead letters)); by default the per-article
-    entities stage. It always runs before dedup. ``changelog`` (local mode): the topic the dedup index is
-    mirrored to (:mod:`transforms.dedup.changelog`). (The local stream runs the same stages through
+    entities stage. It always runs before dedup. (The local stream runs the same stages through
     :class:`pipelines.chain_workers.PooledChain` instead, on its workers or, with one, in its own process.)
     """
 
@@ -393,28 +389,20 @@ class ArticleChain(beam.PTransform):
         *,
         mode: str = "stream",
         entities: beam.PTransform | None = None,
-        changelog: Changelog | None = None,
     ) -> None:
         super().__init__()
-        if mode not in ("stream", "batch", "local"):
-            raise ValueError("mode must be 'stream', 'batch' or 'local'")
-        if mode == "local" and not processing.state_dir:
-            raise ValueError("mode 'local' keeps the dedup index in processing.state_dir; set one")
+        if mode not in ("stream", "batch"):
+            raise ValueError("mode must be 'stream' or 'batch'")
         self.limits = limits
         self.processing = processing
         self.mode = mode
         self.entities = entities
-        self.changelog = changelog
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
         limits, proc = self.limits, self.processing
-        local = self.mode == "local"
-        # The local stream restarts on this machine, so its stages journal inputs in progress there: one that
-        # keeps killing the process goes to the DLQ (see transforms.crash_journal).
-        journal = proc.state_dir if local else None
         keep = keeping(limits, proc)
-        parsed, dlq_parse = _stage("Parse", records, parse_stage(limits, journal, keep))
-        articles, dlq_clean = _stage("Clean", parsed, clean_stage(limits, proc, journal, keep))
+        parsed, dlq_parse = _stage("Parse", records, parse_stage(limits, keep=keep))
+        articles, dlq_clean = _stage("Clean", parsed, clean_stage(limits, proc, keep=keep))
         dead = [dlq_parse, dlq_clean]
         if proc.passthrough:
             duplicates = records.pipeline | "NoDuplicates" >> beam.Create([])
@@ -433,15 +421,12 @@ class ArticleChain(beam.PTransform):
             dead.append(dlq_entities)
         elif proc.entities:
             articles, dlq_entities = _stage(
-                "Entities", articles, entity_stage(limits, shared=local, journal=journal, keep=keep)
+                "Entities", articles, entity_stage(limits, shared=False, keep=keep)
             )
             dead.append(dlq_entities)
-        # The runner's state holds an unbounded stream's index; a state dir serves the local stream's
-        # micro-batches and, read-only, a backfill.
+        # The runner's state holds an unbounded stream's index; a backfill reads a state dir's, read-only.
         state_dir = None if self.mode == "stream" else proc.state_dir
-        dedup = articles | "Dedup" >> Deduplicate(
-            dedup_settings(proc), mode=self.mode, state_dir=state_dir, changelog=self.changelog
-        )
+        dedup = articles | "Dedup" >> Deduplicate(dedup_settings(proc), mode=self.mode, state_dir=state_dir)
         return {
             "articles": dedup["articles"],
             "duplicates": dedup["duplicates"],

@@ -9,7 +9,8 @@ and crash journal. What holds state stays in the stream process, a single writer
 in the order a one-worker run sees it:
 
 - learned boilerplate (per-source sketches that each article updates), applied here in arrival order;
-- dedup (the durable index in ``--state-dir``), the local mode's own step, run on the whole batch.
+- dedup (the durable index in ``--state-dir``, :class:`~transforms.dedup.beam.InArrivalOrder`), run on the
+  whole batch.
 
 So a run with N workers makes the decisions of a run with one, and routing by key (which would put a
 one-source burst on one worker) is not needed. Per article, two round trips: the raw record goes out and
@@ -586,7 +587,7 @@ class _Decide(beam.DoFn):
     (main), duplicates and dead letters. Learned boilerplate here, over the whole batch in arrival order as
     the cleaned articles come back, and NER queued on the pool behind it; then the next batch's work begins
     (:class:`Ahead`) while this one's NER ends; meanwhile dedup in arrival order against the durable
-    index, the local mode's own :class:`~transforms.dedup.beam.InArrivalOrder`, on the articles
+    index (:class:`~transforms.dedup.beam.InArrivalOrder`), on the articles
     :class:`_PooledDoFn` holds, each decided (and emitted, with its record's timestamp, to be written) as
     soon as its NER and that of every earlier arrival are back, not after the batch's last. Only positions
     cross the grouping step, not the articles through Beam's coders (with passthrough, nothing is decided:
@@ -676,9 +677,9 @@ def _stamped(value: Any, item: _Item) -> WindowedValue:
 
 
 class PooledChain(beam.PTransform):
-    """Records -> {"articles", "duplicates", "dlq"}: :class:`~pipelines.chain.ArticleChain`'s local mode,
-    its per-article stages on the open :func:`chain_workers`, for the batch of ``ranges``; dedup's index
-    in ``processing.state_dir``, mirrored to ``changelog``."""
+    """Records -> {"articles", "duplicates", "dlq"}: the local stream's chain (the stages of
+    :class:`~pipelines.chain.ArticleChain`), its per-article stages on the open :func:`chain_workers`, for
+    the batch of ``ranges``; dedup's index in ``processing.state_dir``, mirrored to ``changelog``."""
 
     def __init__(self, processing: Processing, ranges: list[PartitionRange], changelog: Any = None) -> None:
         super().__init__()

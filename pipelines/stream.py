@@ -137,7 +137,7 @@ def build(
 
         chain = PooledChain(job.processing, ranges, changelog)
     else:
-        chain = ArticleChain(job.limits, job.processing, mode=mode, changelog=changelog)
+        chain = ArticleChain(job.limits, job.processing, mode=mode)
     outputs = read.records | "Chain" >> chain
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
     (

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import fastavro
 
-from pipelines.chain import ArticleChain
 from pipelines.cli import main
 from pipelines.options import Processing
-from tests.beam_runs import run_in_process
+from tests.beam_runs import run_local_chain
 from tests.dedup_arrivals import ARRIVAL0_MS, bodies, near_copy
 from transforms.dedup.store import DB_NAME
 from transforms.kafka_io import KafkaRecord
@@ -30,8 +29,8 @@ def stream(state_dir: Path, messages: list[dict]) -> list:
         for i, m in enumerate(messages)
     ]
     processing = Processing(state_dir=str(state_dir), learn_boilerplate=False, entities=False)
-    stamped = [(r, r.timestamp_ms / 1000) for r in records]
-    return run_in_process(stamped, ArticleChain(Limits(), processing, mode="local"), ["articles"])["articles"]
+    (out,) = run_local_chain([records], Limits(), processing)
+    return out["articles"]
 
 
 def avro_records(out: Path, kind: str) -> list[dict]:

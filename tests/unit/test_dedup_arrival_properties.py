@@ -1,8 +1,8 @@
 """Dedup under real arrival order (issue 16), as properties over generated scenarios
 (tests/dedup_arrivals.py): clusters of 1-50 exact or near copies, random delivery order, random
 ``published_at`` (some missing), random partitions, micro-batch boundaries, restarts and a crash in the
-middle of a batch. Checked on the pure rule, ``newsflow process``'s chain, and ``Deduplicate`` on the
-FnApiRunner in both of its streaming modes."""
+middle of a batch. Checked on the pure rule, ``newsflow process``'s chain, the local stream's dedup step
+(``InArrivalOrder``, as the pooled chain runs it) and ``Deduplicate(mode="stream")`` on the FnApiRunner."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pipelines.chain import LocalChain
 from pipelines.options import Processing
 from tests.beam_runs import run_in_process
 from tests.dedup_arrivals import T0, Copy, Scenario, bodies, check, scenarios
+from tests.local_dedup import decide_micro_batch
 from transforms.dedup import Deduplicate, Deduplicator, DedupSettings, SqliteStore
 from transforms.kafka_io import KafkaRecord
 from transforms.settings import Limits
@@ -133,18 +134,19 @@ def beam_batch(copies: list[Copy], **dedup: object) -> tuple[list, list]:
 
 
 @given(scenarios(max_copies=30, max_clusters=2))
-@examples(5, shrink=False)
-def test_the_local_streams_beam_step_keeps_one_copy_per_story(scenario: Scenario) -> None:
-    """Micro-batches of the local stream: ``Deduplicate(mode="local")`` against SQLite, one run each."""
+@examples(20)
+def test_the_local_streams_dedup_step_keeps_one_copy_per_story(scenario: Scenario) -> None:
+    """Micro-batches of the local stream: ``InArrivalOrder`` against SQLite, as the pooled chain's
+    ``_Decide`` runs it, a new one for each batch (in the order delivered)."""
     survivors: set[str] = set()
     verdicts: dict[str, str] = {}
     with state_dir() as path:
         for b, batch in enumerate(scenario.batches):
             if scenario.crash and scenario.crash[0] == b:
                 kill_midway(path, batch, scenario.crash[1], survivors, verdicts)
-            kept, dropped = beam_batch(batch, mode="local", state_dir=path)
-            survivors.update(kept)
-            verdicts.update(dropped)
+            kept, dropped = decide_micro_batch([(c.article(), c.arrival_ms) for c in batch], path)
+            survivors.update(a.id for a in kept)
+            verdicts.update((d.id, d.duplicate_of) for d in dropped)
     check(scenario, survivors, verdicts)
 
 

@@ -1,5 +1,6 @@
-"""Deduplicate on the DirectRunner: stream mode (Beam state), local mode (SQLite under state_dir, across a restart),
-batch mode (order-independent, optional read-only check against the live index), and the counters."""
+"""Deduplicate on the DirectRunner: stream mode (Beam state), batch mode (order-independent, optional
+read-only check against the live index), and the counters; and the local stream's dedup step (SQLite
+under state_dir, across a restart), as the pooled chain runs it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from apache_beam.testing.test_stream import TestStream as BeamStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
+from tests.local_dedup import decide_micro_batch
 from transforms.dedup import Deduplicate, DedupSettings
 from transforms.records import Article, SourcePosition
 
@@ -77,9 +79,15 @@ def test_stream_mode_fills_dedup_on_survivors() -> None:
         assert_that(dedup, equal_to([("wire", "wire", 32), ("other", "other", 32)]))
 
 
-def test_local_mode_recognises_articles_seen_before_a_restart(tmp_path: Path) -> None:
-    run(FIRST_BATCH, ["other", "wire"], [], mode="local", state_dir=str(tmp_path))
-    run(SECOND_BATCH, [], EXPECTED, mode="local", state_dir=str(tmp_path))
+def local_batch(articles: list[Article], state_dir: Path) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """One micro-batch of the local stream's dedup (no Kafka timestamps: event time places each)."""
+    kept, dropped = decide_micro_batch([(a, 0) for a in articles], str(state_dir))
+    return sorted(a.id for a in kept), sorted((v.id, v.duplicate_of, v.method) for v in dropped)
+
+
+def test_the_local_stream_recognises_articles_seen_before_a_restart(tmp_path: Path) -> None:
+    assert local_batch(FIRST_BATCH, tmp_path) == (["other", "wire"], [])
+    assert local_batch(SECOND_BATCH, tmp_path) == ([], EXPECTED)
 
 
 def test_stream_mode_without_state_dir_forgets_on_restart(tmp_path: Path) -> None:
@@ -94,7 +102,7 @@ def test_batch_mode_gives_the_same_survivors_for_any_input_order() -> None:
 
 
 def test_batch_mode_skips_what_the_live_index_already_delivered(tmp_path: Path) -> None:
-    run(FIRST_BATCH, ["other", "wire"], [], mode="local", state_dir=str(tmp_path))
+    assert local_batch(FIRST_BATCH, tmp_path) == (["other", "wire"], [])
     fresh = article("fresh", OTHER.replace("boats", "cars").replace("harbour", "garage"), 20)
     run(
         SECOND_BATCH + [fresh, ORIGINAL],

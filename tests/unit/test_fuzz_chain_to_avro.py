@@ -3,8 +3,9 @@ field go through parse, clean, learned boilerplate, dedup and NER, and every out
 verdict or dead letter) is encoded to Avro the way the stream's writer encodes it. Nothing may raise but a
 dead letter, and every dead letter keeps the input's bytes.
 
-Two drivers: ``newsflow process``'s LocalChain (many cases, one input at a time) and the Beam ArticleChain
-on the FnApiRunner (fewer, larger batches: the keyed stages, Dedup/Fingerprint and
+Three drivers: ``newsflow process``'s LocalChain (many cases, one input at a time), the local stream's
+chain (``PooledChain`` with one worker, as ``newsflow stream`` runs a micro-batch) and the Beam
+ArticleChain on the FnApiRunner (fewer, larger batches: the keyed stages, Dedup/Fingerprint and
 LearnedBoilerplate/KeyBySource, where lone surrogates used to fail every batch).
 """
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from pipelines.chain import ArticleChain, LocalChain
 from pipelines.options import Limits, Processing
 from pipelines.stream import article_message, dead_letter_message, duplicate_message
+from tests.beam_runs import run_local_chain
 from transforms import avro
 from transforms.kafka_io import KafkaRecord
 from transforms.records import Article, DeadLetter, DuplicateVerdict
@@ -133,17 +135,14 @@ class Encode(beam.DoFn):
 
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(values=st.lists(inputs(), min_size=20, max_size=30))
-def test_batches_reach_the_avro_write_through_the_beam_chain(tmp_path_factory, values):
+def test_micro_batches_reach_the_avro_write_through_the_local_streams_chain(tmp_path_factory, values):
     values = values + values[:5]  # exact copies: the dedup stage sees duplicates too
     records = [KafkaRecord("raw", i % 4, i, b"key", v, 1_700_000_000_000) for i, v in enumerate(values)]
     processing = Processing(state_dir=str(tmp_path_factory.mktemp("beam-state")))
-    ENCODED.clear()
-    with beam.Pipeline() as pipeline:
-        outputs = pipeline | beam.Create(records) | ArticleChain(LIMITS, processing, mode="local")
-        for name in ("articles", "duplicates", "dlq"):
-            _ = outputs[name] | f"Encode{name}" >> beam.ParDo(Encode())
-    assert len(ENCODED) == len(records), "every input has exactly one output"
-    for value in ENCODED:
+    (outputs,) = run_local_chain([records], LIMITS, processing)
+    encoded = [write(output) for name in ("articles", "duplicates", "dlq") for output in outputs[name]]
+    assert len(encoded) == len(records), "every input has exactly one output"
+    for value in encoded:
         name, record = avro.decode(value)
         if name == "dead_letter":
             position = record["source_position"]

@@ -1,22 +1,25 @@
 """Learned boilerplate in the local stream follows arrival order, not delivery order: however a micro-batch
-reaches it (a one-worker run's reader bundles by fetch, so a partition fetched late comes after records that
-arrived later; the pooled path adds records as bundles bring them), the batch's cleaned bodies are those of
-the batch stripped in arrival order (Kafka timestamp, then position)."""
+reaches it (the reader bundles by fetch, so a partition fetched late comes after records that arrived
+later; the pooled chain adds records as bundles bring them), the batch's cleaned bodies are those of the
+batch stripped in arrival order (Kafka timestamp, then position), as ``newsflow process`` strips inputs
+given in that order."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from concurrent.futures import Future
 
-import apache_beam as beam
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.testing.util import assert_that
-from apache_beam.transforms.window import TimestampedValue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.chain import LocalChain
 from pipelines.chain_workers import _Articles
-from transforms.boilerplate.learned import LearnedBoilerplate, RemoveLearnedBoilerplate, arrival_order
+from pipelines.options import Limits, Processing
+from tests.beam_runs import run_local_chain
+from tests.dedup_arrivals import bodies
+from transforms.boilerplate.learned import LearnedBoilerplate, arrival_order
 from transforms.kafka_io import KafkaRecord
 from transforms.records import Article, SourcePosition
 
@@ -59,30 +62,42 @@ def _stripped_count(bodies: dict[str, str]) -> int:
     return sum(FOOTER not in b for b in bodies.values())
 
 
-@settings(max_examples=8, deadline=None)
-@given(st.permutations(range(8)), st.integers(1, 4))
-def test_one_worker_strips_a_batch_delivered_in_any_order_across_bundles_as_in_arrival_order(order, parts):
+def _records(source: str, n: int = 8) -> list[KafkaRecord]:
+    """Distinct real stories of one source, each ending with the footer, over two partitions: the odd
+    partition's records arrived interleaved with the even one's."""
+    return [
+        KafkaRecord(
+            "raw",
+            i % 2,
+            i // 2,
+            None,
+            json.dumps({"text": f"{bodies()[i]}\n\n{FOOTER}", "source": source}).encode(),
+            T0_MS + 10 * i,
+        )
+        for i in range(n)
+    ]
+
+
+@settings(max_examples=6, deadline=None, database=None)
+@given(order=st.permutations(range(8)), bundles=st.integers(1, 4))
+def test_the_one_worker_stream_strips_a_batch_delivered_in_any_order_across_bundles_as_in_arrival_order(
+    order, bundles, tmp_path_factory
+):
     source = f"local-{uuid.uuid4().hex}"  # the process-wide sketches are shared by every test
-    batch = _batch(source)
-    delivered = [batch[i] for i in order]
-    expected = _in_arrival_order(batch)
-    assert _stripped_count(expected) == len(batch) - 3  # the footer is learned after three articles
+    records = _records(source)
+    processing = Processing(state_dir=str(tmp_path_factory.mktemp("state")), entities=False)
+    one_at_a_time = LocalChain(Limits(), dataclasses.replace(processing, state_dir=None))
+    expected = {}
+    for record in sorted(records, key=lambda r: arrival_order(r.timestamp_ms, r.position())):
+        kind, article = one_at_a_time.run(record)
+        assert kind == "article"
+        expected[article.source_position.offset, article.source_position.partition] = article.body
+    assert _stripped_count(expected) >= len(records) - 4  # learned after three articles
 
-    def check(out: list[Article]) -> None:
-        assert {a.id: a.body for a in out} == expected
-
-    # Several Create steps flattened: the batch reaches the step in several bundles, in delivered order.
-    with beam.Pipeline(runner=FnApiRunner()) as p:
-        chunks = [delivered[k::parts] for k in range(parts)]
-        pieces = [
-            p
-            | f"Bundle{k}"
-            >> beam.Create([TimestampedValue(a, ms / 1000) for a, ms in chunk], reshuffle=False)
-            for k, chunk in enumerate(chunks)
-            if chunk
-        ]
-        out = pieces | beam.Flatten() | RemoveLearnedBoilerplate(mode="local")
-        assert_that(out, check)
+    delivered = [records[i] for i in order]
+    (out,) = run_local_chain([delivered], Limits(), processing, bundles=bundles)
+    got = {(a.source_position.offset, a.source_position.partition): a.body for a in out["articles"]}
+    assert got == expected
 
 
 class _DonePool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,8 @@ from apache_beam.testing.util import assert_that
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.options import Limits, Processing
+from tests.beam_runs import run_local_chain
 from transforms.boilerplate import extract_text
 from transforms.boilerplate.learned import (
     REASON,
@@ -22,6 +25,7 @@ from transforms.boilerplate.learned import (
     fingerprint,
     paragraph_key,
 )
+from transforms.kafka_io import KafkaRecord
 from transforms.records import Article
 
 APPEAL = (
@@ -71,6 +75,7 @@ STORIES = [
     ),
 ]
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
+T0_MS = int(T0.timestamp() * 1000)
 
 
 def _text(story: tuple[str, str]) -> str:
@@ -245,26 +250,21 @@ def test_count_removed_feeds_beam_counters_by_reason():
     assert counters["boilerplate.chars.text:short-line"] == sum(r.chars for r in short)
 
 
-def test_local_mode_keeps_each_source_sketch_across_pipeline_runs():
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
+def test_the_local_stream_keeps_each_source_sketch_across_micro_batches(tmp_path):
+    """Each micro-batch is a new pipeline (``newsflow stream``, one worker): what the first taught the
+    source's sketch strips the appeal from the second."""
     source = f"local-{uuid.uuid4().hex}"  # the process-wide sketches are shared by every test
-    articles = [dataclasses.replace(a, source=source) for a in _articles()]
-    first, rest = articles[:3], articles[3:]
-
-    def run(articles: list[Article], check) -> None:
-        with beam.Pipeline(runner=FnApiRunner()) as p:
-            assert_that(p | beam.Create(articles) | RemoveLearnedBoilerplate(mode="local"), check)
-
-    def nothing_known_yet(out: list[Article]) -> None:
-        assert [APPEAL in a.body for a in out] == [True, True, True]
-
-    def appeal_removed(out: list[Article]) -> None:
-        assert len(out) == 2 and all(APPEAL not in a.body for a in out)
-        assert all([r.reason for r in a.boilerplate].count(REASON) == 1 for a in out)
-
-    run(first, nothing_known_yet)
-    run(rest, appeal_removed)  # a new pipeline, as in the next micro-batch
+    records = [
+        KafkaRecord(
+            "raw", 0, i, None, json.dumps({"text": _text(story), "source": source}).encode(), T0_MS + i
+        )
+        for i, story in enumerate(STORIES)
+    ]
+    processing = Processing(state_dir=str(tmp_path), entities=False)
+    first, rest = run_local_chain([records[:3], records[3:]], Limits(), processing)
+    assert [APPEAL in a.body for a in first["articles"]] == [True, True, True]
+    assert len(rest["articles"]) == 2 and all(APPEAL not in a.body for a in rest["articles"])
+    assert all([r.reason for r in a.boilerplate].count(REASON) == 1 for a in rest["articles"])
 
 
 @settings(max_examples=30, deadline=None)

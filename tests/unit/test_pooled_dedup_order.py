@@ -1,6 +1,6 @@
 """The chain workers' dedup decides a batch in parts, each as soon as its articles are back from NER
 (``pipelines.chain_workers._arrival_groups``): its decisions must be those of the whole batch decided at
-once (``InArrivalOrder.process``, the one-worker run's step), over generated arrivals with ties in the
+once (one ``InArrivalOrder.decide`` call over all of it), over generated arrivals with ties in the
 Kafka timestamp, batches handed over in any order, and copies exact and near."""
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def test_a_batch_decided_in_arrival_groups_is_decided_as_the_whole_batch(
                 for copy in batch
             ]
             expected = [
-                outcome(o) for o in whole.process((0, [with_arrival(i.article, i.timestamp) for i in items]))
+                outcome(o) for o in whole.decide([with_arrival(i.article, i.timestamp) for i in items])
             ]
+            whole.flush()
             got = []
             for group in _arrival_groups(items):
                 got += [outcome(o) for o in parts.decide(with_arrival(i.article, i.timestamp) for i in group)]

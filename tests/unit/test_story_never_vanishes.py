@@ -4,7 +4,7 @@ The case from the issue: an 800k-character article whose NER overruns its CPU bu
 dead-lettered at the entities stage, with an exact and a near copy behind it. Dedup runs after the
 entities stage, so none of the copies is dropped as a duplicate of the dead-lettered one: each goes to
 the DLQ itself (with its reason, replayable), and a later story is delivered as usual. Checked through
-``newsflow process`` and through the stream's chain (``ArticleChain``, local mode) on the FnApiRunner.
+``newsflow process`` and through the local stream's chain (``PooledChain``, one worker) on the FnApiRunner.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from pipelines.chain import ArticleChain
 from pipelines.options import Processing
-from tests.beam_runs import run_in_process
+from tests.beam_runs import run_local_chain
 from tests.dedup_arrivals import ARRIVAL0_MS, bodies
 from transforms.kafka_io import KafkaRecord
 from transforms.settings import Limits
@@ -78,11 +77,7 @@ def test_the_streams_chain_never_drops_copies_for_a_dead_lettered_survivor(tmp_p
     ]
     limits = Limits(doc_time_budget=float(BUDGET))
     processing = Processing(state_dir=str(tmp_path), learn_boilerplate=False)
-    out = run_in_process(
-        [(r, r.timestamp_ms / 1000) for r in records],
-        ArticleChain(limits, processing, mode="local"),
-        ["articles", "duplicates", "dlq"],
-    )
+    (out,) = run_local_chain([records], limits, processing)
     url_at = {i: m["url"] for i, m in enumerate(messages())}
     outcomes = {a.url: ("article", {"id": a.id}) for a in out["articles"]}
     outcomes |= {d.url: ("duplicate", {"duplicate_of": d.duplicate_of}) for d in out["duplicates"]}

@@ -4,8 +4,8 @@ A site is a source narrowed to the registered domain of the article's URL (:func
 A :class:`ParagraphSketch` is a count-min sketch of normalised paragraph fingerprints for one site,
 split into event-time buckets so old counts expire and memory stays fixed (``buckets * width`` 8-bit
 counters). :func:`strip_learned` is the pure step; :class:`LearnedBoilerplate` keeps one sketch per
-source in memory (``newsflow process``); :class:`RemoveLearnedBoilerplate` keeps it in Beam keyed state
-(or, for the local stream's micro-batches, in this process).
+source in memory (``newsflow process``, and, across runs, the local stream's micro-batches:
+:func:`process_sketches`); :class:`RemoveLearnedBoilerplate` keeps it in Beam keyed state.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import xxhash
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
-from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.boilerplate import count_removed
@@ -275,23 +274,6 @@ def arrival_order(arrival_ms: int, position: SourcePosition | None) -> tuple:
     return (max(arrival_ms, 0), (position.topic, position.partition, position.offset) if position else ())
 
 
-class _LocalLearnedDoFn(beam.DoFn):
-    """Local micro-batches: the whole batch (gathered on one key) stripped in :func:`arrival_order`, each
-    source's sketch outliving the run in :func:`process_sketches`; each article goes on with its record's
-    timestamp (dedup reads its arrival from it)."""
-
-    def __init__(self, config: LearnedConfig) -> None:
-        self.config = config
-
-    def process(self, element: tuple[int, Iterable[tuple[Article, Timestamp]]]):
-        sketches = process_sketches(self.config)
-        arrived = sorted(element[1], key=lambda x: arrival_order(x[1].micros // 1000, x[0].source_position))
-        for article, timestamp in arrived:
-            cleaned = sketches.apply(article)
-            count_removed(cleaned.boilerplate[len(article.boilerplate) :])
-            yield TimestampedValue(cleaned, timestamp)
-
-
 def batch_order(article: Article) -> tuple:
     """Event time (undated last), then id, then position: a total order that does not depend on reading."""
     seconds = event_seconds(article)
@@ -324,26 +306,18 @@ class RemoveLearnedBoilerplate(beam.PTransform):
     """Articles in, articles out: paragraphs repeated across a source's articles are removed and recorded.
 
     ``mode="stream"`` keeps each source's sketch in keyed state (arrival order); ``mode="batch"`` groups
-    each source's articles and strips them in event-time order, the same result on every run;
-    ``mode="local"`` (the local stream's micro-batches, one SDK worker in this process) gathers the batch and
-    strips it in :func:`arrival_order`, the sketches kept in this process across runs.
+    each source's articles and strips them in event-time order, the same result on every run. (The local
+    stream strips each micro-batch in :func:`arrival_order` in :mod:`pipelines.chain_workers`.)
     """
 
     def __init__(self, config: LearnedConfig | None = None, *, mode: str = "stream") -> None:
         super().__init__()
-        if mode not in ("stream", "batch", "local"):
-            raise ValueError("mode must be 'stream', 'batch' or 'local'")
+        if mode not in ("stream", "batch"):
+            raise ValueError("mode must be 'stream' or 'batch'")
         self.config = config or LearnedConfig()
         self.mode = mode
 
     def expand(self, articles):
-        if self.mode == "local":
-            return (
-                articles
-                | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, (a, t)))
-                | "Gather" >> beam.GroupByKey()
-                | "StripInArrivalOrder" >> beam.ParDo(_LocalLearnedDoFn(self.config))
-            )
         with_source = articles | "HasSource" >> beam.Partition(lambda a, _: 0 if a.source else 1, 2)
         keyed = with_source[0] | "KeyBySite" >> beam.Map(lambda a: (sketch_key(a), a)).with_output_types(
             tuple[str, Article]

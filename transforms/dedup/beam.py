@@ -1,8 +1,7 @@
-"""Beam wrappers of the dedup rule: ``Deduplicate`` in ``local``, ``stream`` or ``batch`` mode.
-
-``local`` (the local stream's bounded micro-batches, index in SQLite under ``state_dir``): fingerprints in
-parallel, then one ordered step that runs the :class:`Deduplicator` over the batch in arrival order
-against the durable index: the same rule as ``newsflow process``, no chains.
+"""Beam wrappers of the dedup rule: ``Deduplicate`` in ``stream`` or ``batch`` mode, and
+:class:`InArrivalOrder` for the local stream's bounded micro-batches (index in SQLite under ``state_dir``),
+which :mod:`pipelines.chain_workers` runs over each batch in arrival order against the durable index: the
+same rule as ``newsflow process``, no chains.
 
 ``stream`` (an unbounded pipeline on a portable runner; the index in runner state) is keyed stages:
 
@@ -128,13 +127,16 @@ class _Held:
         self.timer.set(Timestamp(micros=micros))
 
 
+def _verdict_counters() -> dict[str, Any]:
+    """One Beam counter per verdict type (``dedup.url|exact|near|unique``)."""
+    return {m: Metrics.counter("newsflow", f"dedup.{m}") for m in ("url", "exact", "near", "unique")}
+
+
 class _Counted(beam.DoFn):
-    """Emits survivors and verdicts and counts each verdict type (``dedup.url|exact|near|unique``)."""
+    """Emits survivors and verdicts and counts each verdict type."""
 
     def __init__(self) -> None:
-        self.counters = {
-            m: Metrics.counter("newsflow", f"dedup.{m}") for m in ("url", "exact", "near", "unique")
-        }
+        self.counters = _verdict_counters()
 
     def emit(self, article: Article, fp: Fingerprint, match: Match | None) -> Iterator[Any]:
         annotated = annotate(article, fp, match)
@@ -245,13 +247,14 @@ class _Probe(beam.DoFn):
         entries.clear()
 
 
-class InArrivalOrder(_Counted):
-    """``local`` mode: one micro-batch's articles (grouped on one key) through the :class:`Deduplicator`
-    in arrival order, against the durable index in ``state_dir``, mirrored to ``changelog`` when given.
-    (The local stream's chain workers run it inline, on the batch they hold: ``pipelines.chain_workers``.)"""
+class InArrivalOrder:
+    """The local stream's dedup: a micro-batch's articles through the :class:`Deduplicator` in arrival
+    order, against the durable index in ``state_dir``, mirrored to ``changelog`` when given. The chain
+    workers' ``_Decide`` runs it inline on the batch it holds (:mod:`pipelines.chain_workers`), with its own
+    ``setup``/``teardown``."""
 
     def __init__(self, settings: DedupSettings, state_dir: str, changelog: Changelog | None = None) -> None:
-        super().__init__()
+        self.counters = _verdict_counters()
         self.settings = settings
         self.state_dir = state_dir
         self.changelog = changelog
@@ -264,10 +267,6 @@ class InArrivalOrder(_Counted):
 
     def teardown(self) -> None:
         self.dedup.close()
-
-    def process(self, element: tuple[int, Iterable[tuple[Article, int]]]) -> Iterator[Any]:
-        yield from self.decide(element[1])
-        self.flush()
 
     def decide(self, items: Iterable[tuple[Article, int]]) -> Iterator[Any]:
         """``items``, arrivals after every one decided before, decided in arrival order: survivors (main)
@@ -503,11 +502,9 @@ class Deduplicate(beam.PTransform):
     """``PCollection[Article]`` -> outputs ``articles`` (survivors, ``dedup`` filled) and ``duplicates``
     (``DuplicateVerdict``).
 
-    ``mode="local"``: one bounded micro-batch decided in arrival order against the SQLite index in
-    ``state_dir`` (required). ``mode="stream"``: the same rule sharded by index key in runner state (see the
+    ``mode="stream"``: the rule of :class:`InArrivalOrder` sharded by index key in runner state (see the
     module doc). ``mode="batch"``: survivors by the stable rule of ``batch.py``; a ``state_dir`` is then only
-    read, so what the live pipeline already delivered comes out as a duplicate of it. ``changelog`` (local
-    mode): every index write is also produced there (:mod:`transforms.dedup.changelog`).
+    read, so what the live pipeline already delivered comes out as a duplicate of it.
     """
 
     def __init__(
@@ -516,33 +513,16 @@ class Deduplicate(beam.PTransform):
         *,
         mode: str = "stream",
         state_dir: str | None = None,
-        changelog: Changelog | None = None,
     ):
         super().__init__()
-        if mode not in ("stream", "local", "batch"):
-            raise ValueError("mode must be 'stream', 'local' or 'batch'")
-        if mode == "local" and not state_dir:
-            raise ValueError("mode 'local' keeps the index in state_dir; set one")
+        if mode not in ("stream", "batch"):
+            raise ValueError("mode must be 'stream' or 'batch'")
         self.settings = settings or DedupSettings()
         self.mode = mode
         self.state_dir = state_dir
-        self.changelog = changelog
 
     def expand(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple | dict[str, beam.PCollection]:
-        if self.mode == "local":
-            return self._local(articles)
         return self._stream(articles) if self.mode == "stream" else self._batch(articles)
-
-    def _local(self, articles: beam.PCollection) -> pvalue.DoOutputsTuple:
-        return (
-            articles
-            | "Arrival" >> beam.Map(lambda a, t=beam.DoFn.TimestampParam: (0, with_arrival(a, t)))
-            | "Gather" >> beam.GroupByKey()
-            | "InArrivalOrder"
-            >> beam.ParDo(InArrivalOrder(self.settings, self.state_dir, self.changelog)).with_outputs(
-                DUPLICATES, main=ARTICLES
-            )
-        )
 
     def _stream(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
         split = articles | "Fingerprint" >> beam.ParDo(_Fingerprint(self.settings)).with_outputs(
