@@ -20,16 +20,15 @@ from collections.abc import Iterable
 
 from transforms.entities.gazetteer import Gazetteer, Place
 from transforms.entities.link import ordinary_words
+from transforms.entities.place_endings import Use, ending_words
 
 # Kinds of place, finest first: a street lies in the finest place the article is about.
 _FINEST_FIRST = ("city", "admin2", "admin1", "country")
 _WIDE_KINDS = ("continent", "country", "admin1")
-# Last words of features wider than a town, or that run through many ("Mississippi River").
+# Last words of features wider than a town, or that run through many ("Mississippi River"), and of polities,
+# from the one table of places' last words (``place_endings``).
 _WIDE_FEATURE = re.compile(
-    r"\b(?:oceans?|seas?|gulf|strait|straits|channel|peninsula|coast|coastline|desert|mountains|range|"
-    r"river|basin|plateau|delta|islands|archipelago|continent|hemisphere|region|belt|"
-    r"union|republic|empire|kingdom|federation|caliphate|emirates?)$",
-    re.IGNORECASE,
+    r"\b(?:" + "|".join(sorted(map(re.escape, ending_words(Use.WIDER_THAN_TOWN)))) + r")$", re.IGNORECASE
 )
 # Words that make a region of a larger place ("Middle East", "Northern Europe", "Eastern Ghouta") unless
 # the name is a street's ("North State Street", "West End Avenue").
@@ -38,18 +37,11 @@ _DIRECTIONS = {
     "northeast", "northwest", "southeast", "southwest", "northeastern", "northwestern", "southeastern",
     "southwestern", "upper", "lower", "greater",
 }  # fmt: skip
-_STREET_WORDS = {
-    "street", "st", "avenue", "ave", "road", "rd", "drive", "dr", "lane", "ln", "boulevard", "blvd", "way",
-    "place", "square", "court", "terrace", "highway", "parkway", "row", "end", "village", "park",
-}  # fmt: skip
-# Last words of buildings and grounds, which lie in a town whatever direction their name has ("Northwestern
-# Memorial Hospital", "Central Mental Hospital", "East High School").
-_BUILDING_WORDS = {
-    "hospital", "clinic", "centre", "center", "school", "college", "university", "academy", "church",
-    "cathedral", "chapel", "mosque", "temple", "synagogue", "stadium", "arena", "hotel", "hall", "library",
-    "museum", "station", "airport", "tower", "building", "courthouse", "prison", "jail", "mall", "market",
-    "theatre", "theater",
-}  # fmt: skip
+# Last words of streets' names, and of buildings and grounds, which lie in a town whatever direction their
+# name has ("Northwestern Memorial Hospital", "East High School"): here "Hall", "Church" and "Tower" count,
+# unlike in ``rules``, which must tell a place from a surname (``place_endings`` says why).
+_STREET_WORDS = ending_words(Use.STREET)
+_BUILDING_WORDS = ending_words(Use.BUILDING_IN_TOWN)
 
 
 def inside_a_town(name: str, gaz: Gazetteer) -> bool:

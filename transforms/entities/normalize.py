@@ -26,6 +26,7 @@ from transforms.entities.link import (
     resolve,
 )
 from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
+from transforms.entities.place_endings import Use, ending_words
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
 from transforms.entities.rules import (
@@ -718,7 +719,7 @@ def _division_qualifying(body: str, m: RawMention, gaz: Gazetteer, ends: set[int
 # Words that open or end the names of natural features and grounds, never a person's: "Lake Manassas",
 # "Rue Casa Calvo", "Faubourg Marigny", "Glenrock Lagoon", "Meydan Racecourse" (LOC in CoNLL-2003's reading).
 _FEATURE_FIRST = {"lake", "mount", "mt.", "rue", "faubourg", "loch", "lac", "cape"}
-_FEATURE_LAST = {"lagoon", "racecourse", "reservoir", "canal", "harbour", "harbor"}  # not "Lake": Ricki Lake
+_FEATURE_LAST = ending_words(Use.FEATURE_PERSON_IS_PLACE)  # ``place_endings``; not "Lake": Ricki Lake
 
 
 def _natural_feature(body: str, m: RawMention) -> RawMention:

@@ -12,6 +12,7 @@ import re
 from itertools import pairwise
 
 from transforms.entities import warm_words
+from transforms.entities.place_endings import Use, ending_words
 from transforms.entities.recognize import RawMention
 
 
@@ -76,30 +77,13 @@ _AWARD_KINDS = _words(
 )
 _AGE_KINDS = _words("middle dark stone bronze iron ice golden gilded space atomic information jazz viking")
 _GAMES_KINDS = _words("olympic paralympic commonwealth asian pan-american winter summer youth")
-# Words that end the names of streets, natural features and some buildings, and never a person's name
-# ("Royal Street", "Collins Avenue", "Mekong River", "Shah Mosque", "Altnagelvin Hospital"; not "Temple",
-# "Tower", "Castle", "Hall", "Church" or "Bridge", which are also surnames).
-_STREETS_AND_FEATURES = _words(
-    """street avenue ave ave. boulevard blvd blvd. road rd rd. highway freeway expressway parkway motorway
-    river mountains ocean desert peninsula canyon creek"""
-)
-_BUILDINGS = _words("mosque cathedral basilica synagogue stadium hospital prison gardens")
-PLACE_ENDINGS = (
-    _STREETS_AND_FEATURES
-    | _BUILDINGS
-    | _words("airport centre center theatre theater museum hotel arena estate cemetery mall plaza")
-)
-# Words that end the names of buildings and grounds, which an organisation's or a miscellaneous name seldom
-# ends with (CoNLL-2003 reads "... Hospital", "... Square", "... Bridge" as places): a mention the model read
-# as an organisation or a miscellaneous name ending so is the place ("Manila Cathedral", "New Bilibid
-# Prison").
-BUILDING_ENDINGS = _STREETS_AND_FEATURES | _BUILDINGS | _words("chapel square bridge")
-# Words that end the names of both venues and the bodies that run them ("Barclays Center", "Pew Research
-# Center", "St Mary's Church", "the Church"): the venue only where the text puts something at or in it.
-VENUE_ENDINGS = _words(
-    """centre center theatre theater museum hotel arena church hall palace estate park farm farms
-    cemetery mall plaza airport"""
-)
+# Last words of places' names, from the one table of them (``place_endings``, which says why each use takes
+# different words): a "person" ending so is the place ("Royal Street", "Altnagelvin Hospital"); so is an
+# organisation's or miscellaneous name ending so ("Manila Cathedral"); a venue's word that also ends the name
+# of the body running it ("Barclays Center") makes the place only after "at" or "in".
+PLACE_ENDINGS = ending_words(Use.PERSON_IS_PLACE)
+BUILDING_ENDINGS = ending_words(Use.BODY_IS_PLACE)
+VENUE_ENDINGS = ending_words(Use.VENUE_AFTER_AT)
 _AT_VENUE = re.compile(
     r"\b(?:at|in|inside|outside|near|into|opposite)\s+(?:the\s+)?(?:[A-Z][\w.-]*(?:'s|’s)\s+)?$"
 )
