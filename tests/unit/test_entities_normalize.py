@@ -732,6 +732,14 @@ def test_numbered_streets_and_roads_are_places_located_in_the_focus(gaz):
     assert "A4" not in got and "M5" not in got  # a paper size and part of a coalition's name, not roads
 
 
+def test_a_numbered_road_read_as_another_kind_of_name_is_a_place(gaz):
+    body = "From the west, the A59 and the M62 link Leeds; take the M1 all the way to the A64."
+    marked = [("M62", "ORG"), ("A64", "PERSON"), ("A59", "MISC"), ("Leeds", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    for name in ("M62", "A64", "A59", "M1"):
+        assert got[name].type == "LOC", name
+
+
 def test_a_road_inside_a_recognised_name_is_left_to_it(gaz):
     body = "The M4 Corridor Group met on the M4."
     got = normalize(body, mentions(body, [("M4 Corridor Group", "ORG")]), gaz)

@@ -33,6 +33,7 @@ from transforms.entities.rules import (
     TITLES,
     aliases,
     cut_dash_tail,
+    defined_places,
     is_event,
     join_country_to_organisation,
     organisation_by_form,
@@ -138,7 +139,8 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
-    mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
+    mentions = teams(body, [_team(body, m, gaz) for m in mentions], gaz)
+    mentions = propagate(body, aliases(body, defined_places(body, mentions)))
     mentions, datelines = _datelines(body, mentions, gaz)
     mentions = _roads(body, mentions)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
@@ -350,10 +352,10 @@ _ROAD_BEFORE = re.compile(r"\b(?:the|on|along|via|off)\s+$", re.IGNORECASE)
 
 
 def _roads(body: str, mentions: list[RawMention]) -> list[RawMention]:
-    """Numbered streets and roads as place mentions where recognition left them out: a street numbered in
-    words or digits ("Third Street", "14th St."), and a numbered road after "the", "on", "along", "via" or
-    "off", or listed after another ("via the A436, A40 and A429"); a bare "A4" is a paper size."""
-    taken = covered(len(body), mentions)
+    """Numbered streets and roads as place mentions where recognition left them out or read them as another
+    kind of name ("the M62" as an organisation): a street numbered in words or digits ("Third Street", "14th
+    St."), and a numbered road after "the", "on", "along", "via" or "off", or listed after another ("via the
+    A436, A40 and A429"); a bare "A4" is a paper size."""
     found = [RawMention(h.start(), h.end(), "LOC") for h in _NUMBERED_STREET.finditer(body)]
     last_end = -1
     for h in _ROAD.finditer(body):
@@ -364,6 +366,9 @@ def _roads(body: str, mentions: list[RawMention]) -> list[RawMention]:
         ):
             found.append(RawMention(h.start(), h.end(), "LOC"))
             last_end = h.end()
+    roads = {(f.start, f.end) for f in found}
+    mentions = [RawMention(m.start, m.end, "LOC") if (m.start, m.end) in roads else m for m in mentions]
+    taken = covered(len(body), mentions)
     added = [f for f in found if not any(taken[f.start : f.end])]
     if not added:
         return mentions
