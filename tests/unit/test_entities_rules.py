@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from transforms.entities.recognize import RawMention
 from transforms.entities.rules import (
     cut_dash_tail,
-    defined_places,
+    defined_kinds,
     join_country_to_organisation,
     organisation_by_form,
     possessive_buildings,
@@ -263,36 +263,41 @@ def test_a_person_ending_as_a_hospital_s_or_venue_s_name_is_the_place():
         assert organisation_by_form(body, mention(body, name, "PERSON")).type == "PERSON", name
 
 
-_PLACE_DEFINITIONS = [
-    "{name} is a city in Bergen County.",
-    "{name} (Pronounced: Wootch) is Poland's third biggest city, and the capital of the region.",
-    "{name} was the largest port of the empire.",
-    "{name} is one of the oldest towns on the coast.",
-    "{name} is an island in the Arabian Sea.",
+_DEFINITIONS = [
+    ("{name} is a city in Bergen County.", "LOC"),
+    ("{name} (Pronounced: Wootch) is Poland's third biggest city, and the capital of the region.", "LOC"),
+    ("{name} was the largest port of the empire.", "LOC"),
+    ("{name} is one of the oldest towns on the coast.", "LOC"),
+    ("{name} is an island in the Arabian Sea.", "LOC"),
+    ("{name} is a NASA space capsule that collected samples.", "MISC"),
+    ("{name} was a 1962 film by Truffaut.", "MISC"),
 ]
-_NO_PLACE_DEFINITIONS = [
-    "{name} is a city councillor.",  # the kind of place does not end the phrase
+_NOT_DEFINITIONS = [
+    "{name} is a city councillor.",  # the kind does not end the noun phrase
     "{name} was a town planner in Leeds.",
+    "{name} was a film director in Paris.",
     "{name} is the mayor of the city.",  # a function word before it: the city is another
     "They said {name} is a city in Bergen County.",  # not opening its sentence
 ]
 
 
 @given(
-    st.sampled_from(_PLACE_DEFINITIONS),
-    st.sampled_from(["Łódź", "Fort Lee", "Socotra"]),
+    st.sampled_from(_DEFINITIONS),
+    st.sampled_from(["Łódź", "Fort Lee", "Stardust"]),
+    st.sampled_from(["PERSON", "ORG", "LOC", "MISC"]),
     st.sampled_from(["PERSON", "ORG", "MISC"]),
 )
-def test_a_name_defined_as_a_kind_of_place_is_that_place_in_every_mention(definition, name, type_):
-    body = definition.format(name=name) + f" Later {name} grew, and visitors came to {name}."
+def test_a_name_defined_as_a_kind_of_place_or_work_is_that_in_every_mention(definition, name, first, rest):
+    text, kind = definition
+    body = text.format(name=name) + f" Later {name} grew, and visitors came to {name}."
     starts = [i for i in range(len(body)) if body.startswith(name, i)]
-    got = defined_places(body, [RawMention(s, s + len(name), type_) for s in starts])
-    assert [m.type for m in got] == ["LOC"] * len(starts)
+    marked = [RawMention(s, s + len(name), first if i == 0 else rest) for i, s in enumerate(starts)]
+    assert [m.type for m in defined_kinds(body, marked)] == [kind] * len(starts)
 
 
-@given(st.sampled_from(_NO_PLACE_DEFINITIONS), st.sampled_from(["PERSON", "ORG"]))
-def test_a_name_not_defined_as_a_place_keeps_its_type(definition, type_):
+@given(st.sampled_from(_NOT_DEFINITIONS), st.sampled_from(["PERSON", "ORG"]))
+def test_a_name_not_defined_as_a_place_or_work_keeps_its_type(definition, type_):
     body = definition.format(name="Jane Fort") + " Jane Fort left."
     starts = [i for i in range(len(body)) if body.startswith("Jane Fort", i)]
     marked = [RawMention(s, s + len("Jane Fort"), type_) for s in starts]
-    assert defined_places(body, marked) == marked
+    assert defined_kinds(body, marked) == marked

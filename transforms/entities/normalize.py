@@ -33,7 +33,7 @@ from transforms.entities.rules import (
     TITLES,
     aliases,
     cut_dash_tail,
-    defined_places,
+    defined_kinds,
     is_event,
     join_country_to_organisation,
     organisation_by_form,
@@ -140,7 +140,7 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = teams(body, [_team(body, m, gaz) for m in mentions], gaz)
-    mentions = propagate(body, aliases(body, defined_places(body, mentions)))
+    mentions = propagate(body, aliases(body, defined_kinds(body, mentions)))
     mentions, datelines = _datelines(body, mentions, gaz)
     mentions = _roads(body, mentions)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)

@@ -306,33 +306,43 @@ def aliases(body: str, mentions: list[RawMention]) -> list[RawMention]:
     return [RawMention(m.start, m.end, kinds.get(body[m.start : m.end], m.type)) for m in mentions]
 
 
-# A definition of a place: "<Name> is a city in ...", "<Name> (pronounced Wootch) is Poland's third biggest
-# city,", "<Name> was the capital of ...". The kind of place ends the phrase (a comma, a full stop, or a
-# preposition follows), so "Jones is a city councillor" and "Smith was a town planner" define no place.
-_PLACE_KIND_NOUNS = (
-    "city|cities|towns?|villages?|hamlet|islands?|archipelago|country|nation|state|province|county|region|district"
-    "|capital|ports?|municipality|suburb|borough|metropolis|peninsula|valley|republic|kingdom|territory|commune"
-    "|settlement|oasis|neighbourhood|neighborhood"
+# A definition: "<Name> is a city in ...", "<Name> (pronounced Wootch) is Poland's third biggest city,", "<Name>
+# is a NASA space capsule that ...". The kind ends the noun phrase (punctuation, a preposition or a relative
+# pronoun follows), so "Jones is a city councillor" and "Smith was a film director" define no place or work.
+_PLACE_KINDS = _words(
+    "city cities town towns village villages hamlet island islands archipelago country nation state province"
+    " county region district capital port ports municipality suburb borough metropolis peninsula valley republic"
+    " kingdom territory commune settlement oasis neighbourhood neighborhood"
+)
+_WORK_AND_CRAFT_KINDS = _words(  # things CoNLL-2003 calls miscellaneous names: works, craft, products
+    "film movie novel novella book album song single poem painting sculpture opera musical sitcom documentary"
+    " spacecraft capsule satellite rocket mission ship vessel yacht aircraft browser software cocktail drink"
 )
 _FUNCTION_WORDS = _words("of in at for on by to with from who which that and or but as")
-_DEFINES_PLACE = re.compile(
+_DEFINITION = re.compile(
     r"\s*(?:\([^()\n]{1,60}\)\s*)?(?:is|was)\s+(?:an?|the|one\s+of\s+the|[A-Z][\w-]*\s?['’]s)"
-    r"((?:\s+[\w'’-]+){0,5}?)\s+(?:" + _PLACE_KIND_NOUNS + r")(?=\s*[,.;:]|\s+(?:in|on|of|and|near)\b)"
+    r"((?:\s+[\w'’-]+){0,5}?)\s+([a-z]+)(?=\s*[,.;:]|\s+(?:in|on|of|and|near|that|which|by|about|from|with)\b)"
 )
 
 
-def defined_places(body: str, mentions: list[RawMention]) -> list[RawMention]:
+def defined_kinds(body: str, mentions: list[RawMention]) -> list[RawMention]:
     """A name that opens a sentence defining it as a kind of place ("Łódź (Pronounced: Wootch) is Poland's
-    third biggest city", "Fort Lee is a city in Bergen County") is that place in every mention of it, however
-    the model read each one: the model reads an unfamiliar town by its neighbours, and a travel guide or a
-    biography names its town dozens of times in sentences that say nothing about places."""
-    defined = set()
+    third biggest city", "Fort Lee is a city in Bergen County") is that place in every mention of it, and
+    one defined as a work or a craft ("Stardust is a NASA space capsule that ...") is a miscellaneous name,
+    however the model read each mention: the model reads an unfamiliar name by its neighbours, and a travel
+    guide or an interview names its subject dozens of times in sentences that say nothing about its kind."""
+    defined: dict[str, str] = {}
     for m in mentions:
-        if m.type == "LOC" or not starts_sentence(body, m.start):
+        if not starts_sentence(body, m.start):
             continue
-        found = _DEFINES_PLACE.match(body, m.end)
-        if found and not _FUNCTION_WORDS & {w.casefold() for w in found.group(1).split()}:
-            defined.add(body[m.start : m.end])
+        found = _DEFINITION.match(body, m.end)
+        if found is None or _FUNCTION_WORDS & {w.casefold() for w in found.group(1).split()}:
+            continue
+        kind = found.group(2)
+        if kind in _PLACE_KINDS:
+            defined.setdefault(body[m.start : m.end], "LOC")
+        elif kind in _WORK_AND_CRAFT_KINDS:
+            defined.setdefault(body[m.start : m.end], "MISC")
     if not defined:
         return mentions
-    return [RawMention(m.start, m.end, "LOC") if body[m.start : m.end] in defined else m for m in mentions]
+    return [RawMention(m.start, m.end, defined.get(body[m.start : m.end], m.type)) for m in mentions]
