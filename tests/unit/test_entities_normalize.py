@@ -732,6 +732,15 @@ def test_numbered_streets_and_roads_are_places_located_in_the_focus(gaz):
     assert "A4" not in got and "M5" not in got  # a paper size and part of a coalition's name, not roads
 
 
+def test_a_people_s_name_is_no_surname_of_a_person_named_after_it(gaz):
+    body = (
+        "The Moriori language survived. Te Imi Moriori is a meeting place. Later Moriori carvings were made."
+    )
+    marked = [("Te Imi Moriori", "PERSON"), ("Moriori", "MISC")]
+    got = {(m.text, c.type) for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got == {("Moriori", "MISC"), ("Te Imi Moriori", "PERSON")}
+
+
 def test_a_numbered_road_read_as_another_kind_of_name_is_a_place(gaz):
     body = "From the west, the A59 and the M62 link Leeds; take the M1 all the way to the A64."
     marked = [("M62", "ORG"), ("A64", "PERSON"), ("A59", "MISC"), ("Leeds", "LOC")]

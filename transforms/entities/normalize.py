@@ -929,7 +929,8 @@ def _absorb_name_parts(
     cluster: Cluster, words: list[str], parts: dict[str, Cluster], by_key: dict[str, Cluster]
 ) -> None:
     """Registers a full name's first and last word; an earlier one-word entity with that last name (or a
-    first name used alone) joins this person."""
+    first name used alone) joins this person, unless every mention of it is a miscellaneous name (a people's
+    or language's name, "Moriori" before "Te Imi Moriori")."""
     for word in (words[-1], words[0]):
         key = fold(word)
         earlier = by_key.get(key)
@@ -939,6 +940,7 @@ def _absorb_name_parts(
             and earlier.place is None
             and earlier.mentions
             and all(len(mm.text.split()) == 1 for mm in earlier.mentions)
+            and not all(t == "MISC" for t in earlier.own)
         ):
             cluster.mentions.extend(earlier.mentions)
             cluster.own.extend(["PERSON"] * len(earlier.mentions))
