@@ -134,13 +134,14 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in possessive_buildings(body, mentions) for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
+    mentions = defined_kinds(body, mentions, lambda name: bool(gaz.candidates(name)))
     mentions = _hyphen_joined_places(body, [_natural_feature(body, m) for m in mentions], gaz)
     mentions = _places_not_people(body, mentions, gaz)
     mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
     mentions = teams(body, [_team(body, m, gaz) for m in mentions], gaz)
-    mentions = propagate(body, aliases(body, defined_kinds(body, mentions)))
+    mentions = propagate(body, aliases(body, mentions))
     mentions, datelines = _datelines(body, mentions, gaz)
     mentions = _roads(body, mentions)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
