@@ -720,6 +720,16 @@ def test_an_initialism_of_a_country_whose_people_the_article_names_is_the_countr
     assert got["South Africa"].place.country == "ZA"
 
 
+@pytest.mark.parametrize("sign", ["$", " $", "€", " £"])
+def test_an_initialism_before_a_currency_sign_is_no_place(gaz, sign):
+    body = f"New Zealand voted on its flag. It cost NZ{sign}26 million, and NZ chose the old one."
+    got = by_name(normalize(body, mentions(body, [("New Zealand", "LOC")]), gaz))
+    assert [(m.text, m.start) for m in got["New Zealand"].mentions] == [
+        ("New Zealand", 0),
+        ("NZ", body.rindex("NZ")),
+    ]
+
+
 def test_numbered_streets_and_roads_are_places_located_in_the_focus(gaz):
     body = (
         "Harare's Third Street will be renamed. The A417 will close; traffic goes via the A436, A40 and A429. "

@@ -205,7 +205,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or _common_noun_opening(body, m.start, text)
             or m.type in ("PERSON", "ORG")
             and _mostly_lowercase(body, text, gaz)
-            or _CURRENCY_AFTER.match(body, m.end)
+            or currency_follows(body, m.end)
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
             or text in CURRENCIES
@@ -260,6 +260,11 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
     return citations.authors(body, sorted(out + _unread(body, out), key=lambda m: m.start), gaz)
+
+
+def currency_follows(body: str, end: int) -> bool:
+    """A currency sign follows a name ending at ``end``: "US $", "NZ$" name a currency, not a country."""
+    return _CURRENCY_AFTER.match(body, end) is not None
 
 
 def _common_noun_opening(body: str, start: int, text: str) -> bool:

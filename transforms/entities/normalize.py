@@ -408,7 +408,8 @@ def _initialisms(
     body: str, mentions: list[RawMention], gaz: Gazetteer
 ) -> tuple[list[RawMention], dict[str, str]]:
     """A place the article names in full ("South Africa", "Trinidad and Tobago"), or whose people it names in
-    full ("South Africans"), is also the place where the article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
+    full ("South Africans"), is also the place where the article writes its initialism ("SA", "T&T"), whatever
+    the model read that as, or where it read nothing, but before a currency sign ("NZ $26 million"):
     an article that spells a place out and then abbreviates it means that place (as "EU" after "European
     Union" is that organisation). Also returns each initialism's full name."""
     short: dict[str, str] = {}
@@ -431,7 +432,8 @@ def _initialisms(
     taken = covered(len(body), out)
     alternatives = "|".join(map(re.escape, sorted(short, key=len, reverse=True)))
     for found in re.finditer(rf"(?<![\w&.])(?:{alternatives})(?![\w&])", body):
-        if not any(taken[found.start() : found.end()]):
+        # "NZ $26 million" after "New Zealand" names the currency (lexicon: no name)
+        if not any(taken[found.start() : found.end()]) and not lexicon.currency_follows(body, found.end()):
             out.append(RawMention(found.start(), found.end(), "LOC"))
     return sorted(out, key=lambda m: m.start), short
 
