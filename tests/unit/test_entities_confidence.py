@@ -14,7 +14,7 @@ from transforms.entities.recognize import RawMention
 WORDS = ["Iodine", "Bonds", "Authority", "Qxzv", "deficiency", "futures"]
 PLACES = ["Italy", "Kent", "Washington", "Amsterdam", "British Columbia"]
 TYPES = ["PERSON", "ORG", "LOC", "MISC"]
-MARGINS = st.one_of(st.floats(-5, 15), st.just(math.inf), st.just(MIN_MARGIN))
+MARGINS = st.one_of(st.floats(-5, 15), st.just(math.inf), st.sampled_from(sorted(MIN_MARGIN.values())))
 
 
 @st.composite
@@ -42,8 +42,15 @@ def test_only_barely_opened_persons_and_organisations_naming_no_place_go(gaz, do
     for m in mentions:
         text = body[m.start : m.end]
         place = any(p in text for p in PLACES)
-        should_go = m.type in ("PERSON", "ORG") and m.margin < MIN_MARGIN and not place
+        should_go = m.type in ("PERSON", "ORG") and m.margin < MIN_MARGIN[m.type] and not place
         assert any(m is k for k in kept) != should_go, (text, m)
+
+
+def test_a_person_needs_a_surer_opening_than_an_organisation(gaz):
+    body = "Qxzv said so ."
+    for margin, kept in ((1.5, {"ORG"}), (2.0, {"ORG", "PERSON"}), (0.5, set())):
+        mentions = [RawMention(0, 4, type_, margin) for type_ in ("PERSON", "ORG")]
+        assert {m.type for m in confident(body, mentions, gaz)} == kept
 
 
 def test_a_place_inside_a_name_or_joined_by_a_hyphen_vouches_for_it(gaz):

@@ -263,3 +263,22 @@ def test_a_name_next_to_a_word_for_a_newspaper_or_agency_is_that_publication(gaz
     assert {("Granma", "ORG"), ("Der Spiegel", "ORG"), ("Zycie Warszawy", "ORG")} <= types
     assert ("Granma", "PERSON") not in types
     assert {("British", "MISC"), ("Algerian", "MISC"), ("Smith", "PERSON")} <= types
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["Moriori", "Hohokam", "Siwu"]),
+    st.lists(
+        st.sampled_from([" language", " culture", " people", " dialects", " tribes"]), min_size=2, max_size=3
+    ),
+)
+def test_a_name_twice_before_a_word_for_a_language_or_people_is_one_even_inside_a_person_s_name(
+    gaz, name, afters
+):
+    body = " ".join(f"The {name}{after} survived." for after in afters) + f" Te Imi {name} met."
+    starts = [f.start() for f in re.finditer(rf"\b{name}\b", body)]
+    mentions = [RawMention(s, s + len(name), "PERSON") for s in starts[:-1]]
+    person = body.index("Te Imi")
+    mentions.append(RawMention(person, person + len(f"Te Imi {name}"), "PERSON"))
+    got = lexicon.apply(body, mentions, gaz)
+    assert [m.type for m in got] == ["MISC"] * len(afters) + ["PERSON"]

@@ -720,6 +720,16 @@ def test_an_initialism_of_a_country_whose_people_the_article_names_is_the_countr
     assert got["South Africa"].place.country == "ZA"
 
 
+@pytest.mark.parametrize("sign", ["$", " $", "€", " £"])
+def test_an_initialism_before_a_currency_sign_is_no_place(gaz, sign):
+    body = f"New Zealand voted on its flag. It cost NZ{sign}26 million, and NZ chose the old one."
+    got = by_name(normalize(body, mentions(body, [("New Zealand", "LOC")]), gaz))
+    assert [(m.text, m.start) for m in got["New Zealand"].mentions] == [
+        ("New Zealand", 0),
+        ("NZ", body.rindex("NZ")),
+    ]
+
+
 def test_numbered_streets_and_roads_are_places_located_in_the_focus(gaz):
     body = (
         "Harare's Third Street will be renamed. The A417 will close; traffic goes via the A436, A40 and A429. "
@@ -730,6 +740,23 @@ def test_numbered_streets_and_roads_are_places_located_in_the_focus(gaz):
         assert got[name].type == "LOC" and got[name].place is None, name
         assert got[name].within is not None and got[name].within.country == "ZW", name
     assert "A4" not in got and "M5" not in got  # a paper size and part of a coalition's name, not roads
+
+
+def test_a_people_s_name_is_no_surname_of_a_person_named_after_it(gaz):
+    body = (
+        "The Moriori language survived. Te Imi Moriori is a meeting place. Later Moriori carvings were made."
+    )
+    marked = [("Te Imi Moriori", "PERSON"), ("Moriori", "MISC")]
+    got = {(m.text, c.type) for c in normalize(body, mentions(body, marked), gaz) for m in c.mentions}
+    assert got == {("Moriori", "MISC"), ("Te Imi Moriori", "PERSON")}
+
+
+def test_a_numbered_road_read_as_another_kind_of_name_is_a_place(gaz):
+    body = "From the west, the A59 and the M62 link Leeds; take the M1 all the way to the A64."
+    marked = [("M62", "ORG"), ("A64", "PERSON"), ("A59", "MISC"), ("Leeds", "LOC")]
+    got = by_name(normalize(body, mentions(body, marked), gaz))
+    for name in ("M62", "A64", "A59", "M1"):
+        assert got[name].type == "LOC", name
 
 
 def test_a_road_inside_a_recognised_name_is_left_to_it(gaz):

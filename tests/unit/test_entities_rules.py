@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from transforms.entities.recognize import RawMention
 from transforms.entities.rules import (
     cut_dash_tail,
+    defined_kinds,
     join_country_to_organisation,
     organisation_by_form,
     possessive_buildings,
@@ -260,3 +261,61 @@ def test_a_person_ending_as_a_hospital_s_or_venue_s_name_is_the_place():
         assert organisation_by_form(body, mention(body, name, "PERSON")).type == "LOC", name
     for name in ("Jim Hall", "Charlotte Church"):  # surnames
         assert organisation_by_form(body, mention(body, name, "PERSON")).type == "PERSON", name
+
+
+_NO_PLACE = frozenset().__contains__
+_DEFINITIONS = [
+    ("{name} is a city in Bergen County.", "LOC"),
+    ("{name} (Pronounced: Wootch) is Poland's third biggest city, and the capital of the region.", "LOC"),
+    ("{name} was the largest port of the empire.", "LOC"),
+    ("{name} is one of the oldest towns on the coast.", "LOC"),
+    ("{name} is an island in the Arabian Sea.", "LOC"),
+    ("{name} is a NASA space capsule that collected samples.", "MISC"),
+    ("{name} was a 1962 film by Truffaut.", "MISC"),
+]
+_NOT_DEFINITIONS = [
+    "{name} is a city councillor.",  # the kind does not end the noun phrase
+    "{name} was a town planner in Leeds.",
+    "{name} was a film director in Paris.",
+    "{name} is the mayor of the city.",  # a function word before it: the city is another
+    "They said {name} is a city in Bergen County.",  # not opening its sentence
+]
+
+
+@given(
+    st.sampled_from(_DEFINITIONS),
+    st.sampled_from(["Łódź", "Fort Lee", "Stardust"]),
+    st.sampled_from(["PERSON", "ORG", "LOC", "MISC"]),
+    st.sampled_from(["PERSON", "ORG", "MISC"]),
+)
+def test_a_name_defined_as_a_kind_of_place_or_work_is_that_in_every_mention(definition, name, first, rest):
+    text, kind = definition
+    body = text.format(name=name) + f" Later {name} grew, and visitors came to {name}."
+    starts = [i for i in range(len(body)) if body.startswith(name, i)]
+    marked = [RawMention(s, s + len(name), first if i == 0 else rest) for i, s in enumerate(starts)]
+    assert [m.type for m in defined_kinds(body, marked, _NO_PLACE)] == [kind] * len(starts)
+
+
+@given(st.sampled_from(_NOT_DEFINITIONS), st.sampled_from(["PERSON", "ORG"]))
+def test_a_name_not_defined_as_a_place_or_work_keeps_its_type(definition, type_):
+    body = definition.format(name="Jane Fort") + " Jane Fort left."
+    starts = [i for i in range(len(body)) if body.startswith("Jane Fort", i)]
+    marked = [RawMention(s, s + len("Jane Fort"), type_) for s in starts]
+    assert defined_kinds(body, marked, _NO_PLACE) == marked
+
+
+@given(
+    st.sampled_from(
+        ["an Australian woman and former member", "a retired teacher from Leeds", "a poet, said"]
+    ),
+    st.sampled_from(["ORG", "LOC", "MISC"]),
+)
+def test_a_full_name_followed_by_a_person_s_kind_is_that_person(kind, type_):
+    body = f"Valeska Paris, {kind}. Later Valeska Paris left."
+    starts = [i for i in range(len(body)) if body.startswith("Valeska Paris", i)]
+    marked = [RawMention(s, s + len("Valeska Paris"), type_) for s in starts]
+    assert [m.type for m in defined_kinds(body, marked, _NO_PLACE)] == ["PERSON", "PERSON"]
+    # a place's name before it ("Hong Kong, an official of ...") or one word ("Paris, a woman") is not
+    assert defined_kinds(body, marked, {"Valeska Paris"}.__contains__) == marked
+    one = body.index("Paris")
+    assert defined_kinds(body, [RawMention(one, one + 5, type_)], _NO_PLACE)[0].type == type_

@@ -205,7 +205,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or _common_noun_opening(body, m.start, text)
             or m.type in ("PERSON", "ORG")
             and _mostly_lowercase(body, text, gaz)
-            or _CURRENCY_AFTER.match(body, m.end)
+            or currency_follows(body, m.end)
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
             or text in CURRENCIES
@@ -260,6 +260,11 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             m = RawMention(m.start, m.end, "ORG")
         out.append(m)
     return citations.authors(body, sorted(out + _unread(body, out), key=lambda m: m.start), gaz)
+
+
+def currency_follows(body: str, end: int) -> bool:
+    """A currency sign follows a name ending at ``end``: "US $", "NZ$" name a currency, not a country."""
+    return _CURRENCY_AFTER.match(body, end) is not None
 
 
 def _common_noun_opening(body: str, start: int, text: str) -> bool:
@@ -390,7 +395,10 @@ def _work_or_people(
 ) -> bool:
     """A name that somewhere in ``body`` stands right after the kind of work it is, or right before a word
     for a language or people (then a one-word name that is no acronym, no place the gazetteer knows and no
-    part of a longer person's name: "EU languages", "Hong Kong people", "the Trump people")."""
+    part of a longer person's name: "EU languages", "Hong Kong people", "the Trump people"; unless it stands
+    before such a word twice or more, "the Moriori language", "Moriori culture", which a person's name does
+    not)."""
+    groups = 0
     for start, end in _standalone(body, text, anchors):
         if after_work_noun(body, start, end):
             return True
@@ -400,11 +408,13 @@ def _work_or_people(
             and _GROUP_AFTER.match(body, end)
             and not gaz.candidates(text)
         ):
-            return not any(
-                x.type == "PERSON" and x.end - x.start > len(text) and text in body[x.start : x.end].split()
-                for x in mentions
-            )
-    return False
+            groups += 1
+    if groups == 0:
+        return False
+    return groups >= 2 or not any(
+        x.type == "PERSON" and x.end - x.start > len(text) and text in body[x.start : x.end].split()
+        for x in mentions
+    )
 
 
 def _storm(body: str, m: RawMention) -> bool:

@@ -34,6 +34,7 @@ from transforms.entities.rules import (
     TITLES,
     aliases,
     cut_dash_tail,
+    defined_kinds,
     is_event,
     join_country_to_organisation,
     organisation_by_form,
@@ -134,12 +135,14 @@ def normalize(body: str, raw: list[RawMention], gaz: Gazetteer) -> list[Cluster]
     mentions = [organisation_by_form(body, strip_titles(body, m)) for m in mentions]
     mentions = [part for m in possessive_buildings(body, mentions) for part in split_coordination(body, m)]
     mentions = lexicon.apply(body, mentions, gaz)
+    mentions = defined_kinds(body, mentions, lambda name: bool(gaz.candidates(name)))
     mentions = _hyphen_joined_places(body, [_natural_feature(body, m) for m in mentions], gaz)
     mentions = _places_not_people(body, mentions, gaz)
     mentions = _listed_with_places(body, mentions, gaz)
     mentions = [_place_before_office(body, m, gaz) for m in mentions]
     mentions = join_country_to_organisation(body, mentions, lambda name: gaz.country(name) is not None)
-    mentions = propagate(body, aliases(body, teams(body, [_team(body, m, gaz) for m in mentions], gaz)))
+    mentions = teams(body, [_team(body, m, gaz) for m in mentions], gaz)
+    mentions = propagate(body, aliases(body, mentions))
     mentions, datelines = _datelines(body, mentions, gaz)
     mentions = _roads(body, mentions)
     mentions = sorted(_qualifier_mentions(body, mentions, gaz), key=lambda m: m.start)
@@ -351,10 +354,10 @@ _ROAD_BEFORE = re.compile(r"\b(?:the|on|along|via|off)\s+$", re.IGNORECASE)
 
 
 def _roads(body: str, mentions: list[RawMention]) -> list[RawMention]:
-    """Numbered streets and roads as place mentions where recognition left them out: a street numbered in
-    words or digits ("Third Street", "14th St."), and a numbered road after "the", "on", "along", "via" or
-    "off", or listed after another ("via the A436, A40 and A429"); a bare "A4" is a paper size."""
-    taken = covered(len(body), mentions)
+    """Numbered streets and roads as place mentions where recognition left them out or read them as another
+    kind of name ("the M62" as an organisation): a street numbered in words or digits ("Third Street", "14th
+    St."), and a numbered road after "the", "on", "along", "via" or "off", or listed after another ("via the
+    A436, A40 and A429"); a bare "A4" is a paper size."""
     found = [RawMention(h.start(), h.end(), "LOC") for h in _NUMBERED_STREET.finditer(body)]
     last_end = -1
     for h in _ROAD.finditer(body):
@@ -365,6 +368,9 @@ def _roads(body: str, mentions: list[RawMention]) -> list[RawMention]:
         ):
             found.append(RawMention(h.start(), h.end(), "LOC"))
             last_end = h.end()
+    roads = {(f.start, f.end) for f in found}
+    mentions = [RawMention(m.start, m.end, "LOC") if (m.start, m.end) in roads else m for m in mentions]
+    taken = covered(len(body), mentions)
     added = [f for f in found if not any(taken[f.start : f.end])]
     if not added:
         return mentions
@@ -403,7 +409,8 @@ def _initialisms(
     body: str, mentions: list[RawMention], gaz: Gazetteer
 ) -> tuple[list[RawMention], dict[str, str]]:
     """A place the article names in full ("South Africa", "Trinidad and Tobago"), or whose people it names in
-    full ("South Africans"), is also the place where the article writes its initialism ("SA", "T&T"), whatever the model read that as, or where it read nothing:
+    full ("South Africans"), is also the place where the article writes its initialism ("SA", "T&T"), whatever
+    the model read that as, or where it read nothing, but before a currency sign ("NZ $26 million"):
     an article that spells a place out and then abbreviates it means that place (as "EU" after "European
     Union" is that organisation). Also returns each initialism's full name."""
     short: dict[str, str] = {}
@@ -426,7 +433,8 @@ def _initialisms(
     taken = covered(len(body), out)
     alternatives = "|".join(map(re.escape, sorted(short, key=len, reverse=True)))
     for found in re.finditer(rf"(?<![\w&.])(?:{alternatives})(?![\w&])", body):
-        if not any(taken[found.start() : found.end()]):
+        # "NZ $26 million" after "New Zealand" names the currency (lexicon: no name)
+        if not any(taken[found.start() : found.end()]) and not lexicon.currency_follows(body, found.end()):
             out.append(RawMention(found.start(), found.end(), "LOC"))
     return sorted(out, key=lambda m: m.start), short
 
@@ -925,7 +933,8 @@ def _absorb_name_parts(
     cluster: Cluster, words: list[str], parts: dict[str, Cluster], by_key: dict[str, Cluster]
 ) -> None:
     """Registers a full name's first and last word; an earlier one-word entity with that last name (or a
-    first name used alone) joins this person."""
+    first name used alone) joins this person, unless every mention of it is a miscellaneous name (a people's
+    or language's name, "Moriori" before "Te Imi Moriori")."""
     for word in (words[-1], words[0]):
         key = fold(word)
         earlier = by_key.get(key)
@@ -935,6 +944,7 @@ def _absorb_name_parts(
             and earlier.place is None
             and earlier.mentions
             and all(len(mm.text.split()) == 1 for mm in earlier.mentions)
+            and not all(t == "MISC" for t in earlier.own)
         ):
             cluster.mentions.extend(earlier.mentions)
             cluster.own.extend(["PERSON"] * len(earlier.mentions))
