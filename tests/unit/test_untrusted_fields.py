@@ -1,0 +1,68 @@
+"""Fields producers fill as they like, checked as properties of the whole parse-to-Avro path: a timestamp at
+the edges of the calendar in any UTC offset, a URL that does not parse, a number too long for Python's
+``int``. Each ends as a record every Avro reader decodes, or as a ParseError naming the field; never as
+an exception that dead-letters the article as a fault (retried, ``ValueError``) or a record Python's Avro
+readers cannot read back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms import avro
+from transforms.errors import ParseError
+from transforms.parse import parse_time
+from transforms.records import Article, to_dict
+
+FIXED = settings(max_examples=300, derandomize=True, deadline=None, database=None)
+FIRST, LAST = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)
+# Any moment, and moments within a day of the calendar's ends, where an offset moves the UTC date out of it.
+moments = st.one_of(
+    st.datetimes(min_value=FIRST, max_value=LAST),
+    st.datetimes(min_value=FIRST, max_value=FIRST + timedelta(days=1)),
+    st.datetimes(min_value=LAST - timedelta(days=1), max_value=LAST),
+)
+
+
+def _round_trip(moment: datetime) -> datetime:
+    """``moment`` as a consumer reads it back from an Article (``timestamp-millis``)."""
+    value = avro.encode("article", to_dict(Article(id="0" * 32, body="b", published_at=moment)))
+    return avro.decode(value)[1]["published_at"]
+
+
+@FIXED
+@given(
+    local=moments,
+    minutes=st.integers(-23 * 60 - 59, 23 * 60 + 59),
+    sep=st.sampled_from(["T", "t", " "]),
+)
+def test_an_iso_timestamp_in_any_offset_is_read_back_from_avro_or_rejected(local, minutes, sep):
+    offset = timedelta(minutes=minutes)
+    text = local.replace(tzinfo=timezone(offset)).isoformat(sep)
+    try:
+        utc = local - offset
+    except OverflowError:
+        utc = None  # the instant's UTC date is before year 1 or after 9999
+    if utc is None:
+        with pytest.raises(ParseError, match="not a valid timestamp"):
+            parse_time(text, "published_at")
+        return
+    parsed = parse_time(text, "published_at")
+    assert parsed == utc.replace(tzinfo=UTC) and parsed.utcoffset() == timedelta(0)
+    assert _round_trip(parsed) == parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2016-12-31t23:59:60.25z", datetime(2016, 12, 31, 23, 59, 59, 250000, tzinfo=UTC)),
+        ("2017-01-01T01:59:60+02:00", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_rfc3339_lowercase_and_leap_seconds_are_timestamps(text, expected):
+    assert parse_time(text, "published_at") == expected
