@@ -7,6 +7,7 @@ readers cannot read back.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,10 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms import avro
+from transforms.article import build_article
 from transforms.errors import ParseError
-from transforms.parse import parse_time
+from transforms.parse import parse, parse_time
 from transforms.records import Article, to_dict
+from transforms.settings import Limits
 
+LIMITS = Limits(doc_time_budget=5.0)
 FIXED = settings(max_examples=300, derandomize=True, deadline=None, database=None)
 FIRST, LAST = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)
 # Any moment, and moments within a day of the calendar's ends, where an offset moves the UTC date out of it.
@@ -66,3 +70,22 @@ def test_an_iso_timestamp_in_any_offset_is_read_back_from_avro_or_rejected(local
 )
 def test_rfc3339_lowercase_and_leap_seconds_are_timestamps(text, expected):
     assert parse_time(text, "published_at") == expected
+
+
+URL_CHARS = st.sampled_from(list("[]:/@%?#.-_ ab1é") + ["\x00", "\u200b", "[::1", "xn--", "//"])
+urls = st.builds(
+    lambda scheme, rest: scheme + "".join(rest),
+    st.sampled_from(["", "http://", "https://", "//", "mailto:"]),
+    st.lists(URL_CHARS, max_size=12),
+)
+STORY = "The minister said on Tuesday that the talks would resume next week in Geneva, officials said. " * 4
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, database=None)
+@given(url=urls, href=urls, field=st.sampled_from(["text", "html"]))
+def test_any_url_in_the_envelope_or_the_page_keeps_the_article(url, href, field):
+    page = f'<html><head><link rel="canonical" href="{href}"></head><body><p>{STORY}</p></body></html>'
+    value = json.dumps({"url": url, field: page if field == "html" else STORY}).encode()
+    article = build_article(parse(value, None), LIMITS)
+    assert article.url == url.strip() and article.body
+    assert avro.decode(avro.encode("article", to_dict(article)))[1]["id"] == article.id

@@ -151,7 +151,10 @@ def html_canonical(tree: lxml.html.HtmlElement, url: str | None) -> str | None:
     for el in tree.iter("link"):
         if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
             href = el.get("href").strip()
-            return canonicalize_url(urljoin(url, href) if url else href)
+            try:
+                return canonicalize_url(urljoin(url, href) if url else href)
+            except ValueError:  # a page's malformed link ("http://[x") is no reason to lose its article
+                break
     return canonicalize_url(url) if url else None
 
 
