@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -137,6 +138,8 @@ def _loads(text: str) -> Any:
         raise ParseError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except RecursionError as exc:
         raise ParseError("not JSON: nesting too deep") from exc
+    except ValueError as exc:  # Python's int() refuses more than sys.get_int_max_str_digits() digits
+        raise ParseError(f"not JSON: a number of more than {sys.get_int_max_str_digits()} digits") from exc
 
 
 def parse_json(text: str) -> RawArticle:

@@ -8,6 +8,7 @@ readers cannot read back.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -89,3 +90,12 @@ def test_any_url_in_the_envelope_or_the_page_keeps_the_article(url, href, field)
     article = build_article(parse(value, None), LIMITS)
     assert article.url == url.strip() and article.body
     assert avro.decode(avro.encode("article", to_dict(article)))[1]["id"] == article.id
+
+
+@pytest.mark.parametrize("where", ["language", "fetched_at", "extra", "metadata"])
+def test_a_number_too_long_for_python_is_a_parse_error(where):
+    digits = "9" * (sys.get_int_max_str_digits() + 1)
+    number = f'{{"k": {digits}}}' if where == "metadata" else digits
+    value = f'{{"text": "{STORY}", "{where}": {number}}}'.encode()
+    with pytest.raises(ParseError, match="not JSON: a number of more than"):
+        parse(value, None)
