@@ -99,3 +99,20 @@ def test_a_number_too_long_for_python_is_a_parse_error(where):
     value = f'{{"text": "{STORY}", "{where}": {number}}}'.encode()
     with pytest.raises(ParseError, match="not JSON: a number of more than"):
         parse(value, None)
+
+
+@settings(max_examples=100, derandomize=True, deadline=None, database=None)
+@given(
+    fields=st.fixed_dictionaries(
+        {"text": st.text(st.characters(exclude_categories=("Cs",)), min_size=1).map(lambda t: STORY + t)},
+        optional={
+            "url": st.text(st.characters(exclude_categories=("Cs",))),
+            "metadata": st.dictionaries(st.text(max_size=3), st.text(max_size=5), max_size=2),
+        },
+    ),
+    encoding=st.sampled_from(["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"]),
+    space=st.sampled_from(["", " ", "\n"]),
+)
+def test_json_in_utf16_or_utf32_without_a_bom_reads_as_in_utf8(fields, encoding, space):
+    text = space + json.dumps(fields, ensure_ascii=False)
+    assert parse(text.encode(encoding), None) == parse(text.encode("utf-8"), None)
