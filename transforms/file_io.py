@@ -86,14 +86,63 @@ def open_stream(path: str) -> IO[bytes]:
     """A binary stream of the decompressed content (WARC.gz is left to warcio, which reads its members)."""
     lower = path.lower()
     if lower.endswith(".zst"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+        return io.BufferedReader(ZstdFrames(path))
     if lower.endswith(".bz2"):
         return bz2.open(path, "rb")
     if lower.endswith(".gz") and file_kind(path) != "warc":
         return gzip.open(path, "rb")
     return open(path, "rb")
+
+
+ZSTD_INPUT = 4096
+"""Compressed bytes fed to the decompressor at a time: what one call may make of them is bounded by this
+(zstd's densest block, run-length, turns 4 bytes into 128 KiB: at most 128 MiB from a hostile file)."""
+
+
+class ZstdFrames(io.RawIOBase):
+    """A .zst file's content, frame after frame; EOFError when the file ends inside a frame.
+
+    ``zstandard``'s ``stream_reader`` ends quietly where a truncated file ends, so a cut archive lost the
+    rest of its records without a word; gzip and bz2 raise this same EOFError there."""
+
+    def __init__(self, path: str) -> None:
+        import zstandard
+
+        self._source = open(path, "rb")  # noqa: SIM115 - closed with this stream
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame = None  # the decompressor of the frame being read; None between frames
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = self._source.read(ZSTD_INPUT)
+            if not chunk:
+                if self._frame is not None:
+                    raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                return 0
+            self._pending = memoryview(self._decompress(chunk))
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._frame is None:
+                self._frame = self._dctx.decompressobj()
+            out.append(self._frame.decompress(data))
+            if not self._frame.eof:
+                break
+            data, self._frame = self._frame.unused_data, None
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
 
 
 def _mtime_ms(path: str) -> int:

@@ -14,10 +14,13 @@ import pytest
 import zstandard
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipelines.cli.inputs import READ_ERRORS
 from transforms.file_io import (
     ClaimRangesDoFn,
     FileRange,
@@ -223,3 +226,38 @@ def test_compressed_files_archives_and_pages_stay_whole(tmp_path, name):
         FileRange(str(path), path.stat().st_size),
         FileRange(str(small), 3),
     ], "largest first; a file smaller than a piece is not cut either"
+
+
+def _zstd_frames(data: bytes) -> bytes:
+    """Two frames, the second with a checksum, as ``cat a.zst b.zst`` or a multi-threaded writer makes them."""
+    half = data.rfind(b"\n", 0, len(data) // 2) + 1
+    first = zstandard.ZstdCompressor().compress(data[:half])
+    return first + zstandard.ZstdCompressor(write_checksum=True).compress(data[half:])
+
+
+COMPRESSORS = {".gz": gzip.compress, ".bz2": bz2.compress, ".zst": _zstd_frames}
+RECORDS = [
+    json.dumps({"url": f"https://c.example/{i}", "text": f"story {i} " * (i % 7 + 1)}) for i in range(400)
+]
+CONTENT = "\n".join(RECORDS).encode() + b"\n"
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, database=None)
+@given(suffix=st.sampled_from(sorted(COMPRESSORS)), share=st.floats(0, 1, exclude_max=True))
+def test_a_truncated_compressed_file_is_a_read_error_after_the_lines_it_held(tmp_path_factory, suffix, share):
+    """Nothing is lost without a word: the lines before the cut are read, then the file fails to read."""
+    packed = COMPRESSORS[suffix](CONTENT)
+    path = tmp_path_factory.mktemp("cut") / f"cut.jsonl{suffix}"
+    path.write_bytes(packed[: max(1, int(len(packed) * share))])  # an empty file holds no lines
+    read = []
+    with pytest.raises(READ_ERRORS):
+        read.extend(record.value for record in iter_file(str(path)))
+    whole = [line.encode() for line in RECORDS[: len(read)]]
+    assert read[:-1] == whole[:-1] and (not read or whole[-1].startswith(read[-1]))
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESSORS))
+def test_a_whole_compressed_file_reads_every_line(tmp_path, suffix):
+    path = tmp_path / f"whole.jsonl{suffix}"
+    path.write_bytes(COMPRESSORS[suffix](CONTENT))
+    assert [record.value for record in iter_file(str(path))] == [line.encode() for line in RECORDS]
