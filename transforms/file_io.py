@@ -154,7 +154,18 @@ def _envelope(**fields: object) -> bytes:
 
 
 def _decoded(data: bytes, charset: str | None = None) -> str | None:
-    """The text of a page: the declared charset when it works, else UTF-8 or the detected one."""
+    """The text of a page: UTF-8 when the bytes are valid UTF-8, else the declared charset when it decodes
+    them, else the detected one.
+
+    Valid UTF-8 goes first, as in :func:`~transforms.boilerplate.charset.decode_html`: a declared single-byte
+    charset decodes any bytes, so a stale ``charset=iso-8859-1`` header turned a UTF-8 page into mojibake
+    ("cafÃ©"), while legacy text is valid multi-byte UTF-8 almost never. Bytes with NULs may be UTF-16 and
+    are left to the declaration."""
+    if b"\x00" not in data:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
     if charset:
         try:
             return data.decode(charset)

@@ -261,3 +261,27 @@ def test_a_whole_compressed_file_reads_every_line(tmp_path, suffix):
     path = tmp_path / f"whole.jsonl{suffix}"
     path.write_bytes(COMPRESSORS[suffix](CONTENT))
     assert [record.value for record in iter_file(str(path))] == [line.encode() for line in RECORDS]
+
+
+LEGACY = ["iso-8859-1", "windows-1252", "iso-8859-15"]
+# ASCII and U+00C0..U+00FF: in these charsets each accented letter is one byte that can only start a UTF-8
+# sequence, never continue one, so such text in them is never valid UTF-8.
+words = st.text(st.sampled_from("abc XYZ.,àçéèêëïîñôöøüÿßÆÉÑÖÜ"), min_size=1, max_size=40).filter(
+    lambda t: not t.isascii()
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, database=None)
+@given(text=words, charset=st.sampled_from(LEGACY), utf8=st.booleans())
+def test_a_warc_page_reads_as_written_whatever_charset_its_header_declares(
+    tmp_path_factory, text, charset, utf8
+):
+    """UTF-8 under a stale legacy declaration stays UTF-8; legacy bytes follow the declaration."""
+    page = f"<html><head><title>t</title></head><body><p>{text}</p></body></html>"
+    path = tmp_path_factory.mktemp("charset") / "a.warc"
+    content_type = f"text/html; charset={charset}"
+    write_warc(
+        path, [("https://c.example/1", "200 OK", page.encode("utf-8" if utf8 else charset), content_type)]
+    )
+    (record,) = iter_warc(str(path))
+    assert json.loads(record.value)["html"] == page
