@@ -22,6 +22,7 @@ import io
 import json
 import math
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,9 +35,11 @@ import structlog
 from apache_beam.metrics import Metrics
 from warcio.archiveiterator import ArchiveIterator
 
+from transforms.deadletter import dead_letter
 from transforms.errors import ParseError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import decode_bytes
+from transforms.records import SourcePosition
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +49,11 @@ TEXT_SUFFIXES = (".txt", ".text")
 WARC_SUFFIXES = (".warc",)
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
+"""What reading a damaged or unreadable file raises (gzip's, bz2's and, see :class:`ZstdFrames`, zstd's
+errors are among these)."""
+UNREADABLE = "unreadable"
+"""The tag of :class:`ReadFiles`' dead letters: one per file that could not be read to its end."""
 SCAN_BLOCK = 1 << 20
 
 
@@ -110,6 +118,7 @@ class ZstdFrames(io.RawIOBase):
 
         self._source = open(path, "rb")  # noqa: SIM115 - closed with this stream
         self._dctx = zstandard.ZstdDecompressor()
+        self._error = zstandard.ZstdError
         self._frame = None  # the decompressor of the frame being read; None between frames
         self._pending = memoryview(b"")
 
@@ -134,7 +143,10 @@ class ZstdFrames(io.RawIOBase):
         while data:
             if self._frame is None:
                 self._frame = self._dctx.decompressobj()
-            out.append(self._frame.decompress(data))
+            try:
+                out.append(self._frame.decompress(data))
+            except self._error as exc:  # corrupt data: an OSError, as gzip's BadGzipFile is
+                raise OSError(f"not zstd data or corrupt: {exc}") from exc
             if not self._frame.eof:
                 break
             data, self._frame = self._frame.unused_data, None
@@ -373,13 +385,21 @@ class ReadFileDoFn(beam.DoFn):
         self._files = Metrics.counter("newsflow", "files.read")
         self._records = Metrics.counter("newsflow", "files.records_read")
 
-    def process(self, part: FileRange) -> Iterator[KafkaRecord]:
+    def process(self, part: FileRange) -> Iterator[KafkaRecord | beam.pvalue.TaggedOutput]:
+        """The range's records; a file that fails part way (cut short, corrupt, unreadable) keeps the records
+        read before, and gives a dead letter tagged :data:`UNREADABLE` instead of failing the whole job."""
         skipped: Counter = Counter()
         count = 0
-        for record in iter_range(part, self.source, skipped):
-            count += 1
-            self._records.inc()
-            yield record
+        try:
+            for record in iter_range(part, self.source, skipped):
+                count += 1
+                self._records.inc()
+                yield record
+        except READ_ERRORS as exc:
+            Metrics.counter("newsflow", "files.unreadable").inc()
+            log.warning("file_unreadable", path=part.path, error=type(exc).__name__, records=count)
+            position = SourcePosition(part.path, 0, 0)  # the file, as newsflow process reports it
+            yield beam.pvalue.TaggedOutput(UNREADABLE, dead_letter(b"", exc, position, stage="read"))
         for reason, n in skipped.items():
             Metrics.counter("newsflow", f"files.warc_skipped.{reason}").inc(n)
         if part.start == 0:
@@ -437,15 +457,19 @@ class ReadFiles(beam.PTransform):
         self.claims = claims
         self.readers = readers
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
+        """``.records`` and, tagged :data:`UNREADABLE`, the dead letters of files that could not be read."""
         if self.claims is None:
             return (
                 pbegin
                 | "Ranges" >> beam.Create(self.ranges)
-                | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
+                | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source)).with_outputs(UNREADABLE, main="records")
             )
         return (
             pbegin
             | "Readers" >> beam.Create(range(self.readers))
-            | "ClaimAndRead" >> beam.ParDo(ClaimRangesDoFn(self.ranges, self.claims, self.source))
+            | "ClaimAndRead"
+            >> beam.ParDo(ClaimRangesDoFn(self.ranges, self.claims, self.source)).with_outputs(
+                UNREADABLE, main="records"
+            )
         )

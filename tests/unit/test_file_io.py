@@ -22,6 +22,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipelines.cli.inputs import READ_ERRORS
 from transforms.file_io import (
+    UNREADABLE,
     ClaimRangesDoFn,
     FileRange,
     ReadFiles,
@@ -161,8 +162,31 @@ def test_read_files_transform_reads_every_file(tmp_path):
     ranges = plan_ranges(expand_inputs([str(tmp_path)]), pieces=4)
     assert any(r.stop is not None for r in ranges), "the JSONL file is read in pieces"
     with TestPipeline() as p:
-        positions = p | ReadFiles(ranges) | beam.Map(lambda r: (Path(r.topic).name, r.offset))
+        positions = (p | ReadFiles(ranges)).records | beam.Map(lambda r: (Path(r.topic).name, r.offset))
         assert_that(positions, equal_to([("a.jsonl", 1), ("a.jsonl", 2), ("c.txt", 0)]))
+
+
+@pytest.mark.parametrize("claims", [False, True])
+def test_a_file_that_fails_part_way_is_a_dead_letter_and_the_job_reads_on(tmp_path, claims):
+    """A cut .gz and a corrupt .zst among the inputs of a backfill: their lines read before the failure and
+    every other file go on, and each bad file is one dead letter of stage 'read' (it failed the whole job)."""
+    packed = gzip.compress(CONTENT)
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "corrupt.jsonl.zst").write_bytes(b"\x28\xb5\x2f\xfd" + b"not zstd at all" * 4)
+    (tmp_path / "good.jsonl").write_bytes(b'{"text": "a"}\n')
+    ranges = plan_ranges(expand_inputs([str(tmp_path)]), pieces=2)
+    shared = {"claims": str(tmp_path / "claims"), "readers": 2} if claims else {}
+    if claims:
+        (tmp_path / "claims").mkdir()
+    with TestPipeline() as p:
+        read = p | ReadFiles(ranges, **shared)
+        names = read.records | beam.Map(lambda r: Path(r.topic).name) | beam.Distinct()
+        letters = read[UNREADABLE] | beam.Map(
+            lambda d: (Path(d.source_position.topic).name, d.stage, d.error_type, d.original)
+        )
+        assert_that(names, equal_to(["cut.jsonl.gz", "good.jsonl"]), label="records")
+        expected = [("corrupt.jsonl.zst", "read", "OSError", b""), ("cut.jsonl.gz", "read", "EOFError", b"")]
+        assert_that(letters, equal_to(expected), label="letters")
 
 
 def test_claimed_ranges_are_each_read_by_exactly_one_reader(tmp_path):
@@ -195,7 +219,7 @@ def test_read_files_with_claims_reads_every_line_once_on_the_runner(tmp_path):
     claims = tmp_path / "claims"
     claims.mkdir()
     with TestPipeline() as p:
-        read = p | ReadFiles(plan_ranges([str(path)], pieces=8), claims=str(claims), readers=3)
+        read = (p | ReadFiles(plan_ranges([str(path)], pieces=8), claims=str(claims), readers=3)).records
         assert_that(read | beam.Map(lambda r: r.offset), equal_to(list(range(1, 51))))
 
 
