@@ -116,3 +116,27 @@ def test_a_number_too_long_for_python_is_a_parse_error(where):
 def test_json_in_utf16_or_utf32_without_a_bom_reads_as_in_utf8(fields, encoding, space):
     text = space + json.dumps(fields, ensure_ascii=False)
     assert parse(text.encode(encoding), None) == parse(text.encode("utf-8"), None)
+
+
+NO_PAGE = ["javascript:void(0)", "about:blank", "mailto:desk@news.example", "data:text/html,x"]
+# (href, whether the envelope has a URL): a relative link names a page only when there is a URL to resolve it
+links = st.one_of(
+    st.tuples(st.sampled_from(NO_PAGE), st.booleans()),
+    st.tuples(st.sampled_from(["/", "index.html"]), st.just(False)),
+)
+
+
+@settings(max_examples=40, derandomize=True, deadline=None, database=None)
+@given(link=links, words=st.lists(st.sampled_from(["talks", "vote"]), min_size=2))
+def test_a_canonical_link_that_names_no_page_gives_no_shared_id(link, words):
+    """Two different articles whose pages both point their canonical link at no page keep their own ids."""
+    href, with_url = link
+    ids = set()
+    for n in (1, 2):
+        text = f"{' '.join(words)} {n}. {STORY}"
+        page = f'<html><head><link rel="canonical" href="{href}"></head><body><p>{text}</p></body></html>'
+        envelope = {"html": page, **({"url": f"https://news.example/{n}"} if with_url else {})}
+        article = build_article(parse(json.dumps(envelope).encode(), None), LIMITS)
+        assert article.canonical_url in (None, envelope.get("url")), article.canonical_url
+        ids.add(article.id)
+    assert len(ids) == 2
