@@ -42,7 +42,7 @@ from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
 from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
 from transforms.deadletter import DLQ_TAG
-from transforms.file_io import FileRange, ReadFiles, expand_inputs, plan_ranges
+from transforms.file_io import UNREADABLE, FileRange, ReadFiles, expand_inputs, plan_ranges
 from transforms.kafka_io import (
     GAPS_TAG,
     KafkaRecord,
@@ -464,6 +464,7 @@ def build(
     """The backfill graph. File ranges are read where they are processed (one fused stage) unless they
     need spreading, claimed one at a time by the workers given ``claims`` (a directory they share); ``bins``
     > 1 deals the NER work evenly over that many workers."""
+    unreadable = None  # dead letters of input files that could not be read to their end
     if job.from_kafka:
         records = (
             pipeline
@@ -471,11 +472,9 @@ def build(
             | "InWindow" >> beam.ParDo(InWindowDoFn(epoch_ms(job.start), epoch_ms(job.stop)))
         )
     else:
-        records = (
-            pipeline
-            | "ReadFiles" >> ReadFiles(files, job.source, claims=claims, readers=job.workers)
-            | "TallyFound" >> beam.ParDo(TallyDoFn(board, "found"))
-        )
+        read = pipeline | "ReadFiles" >> ReadFiles(files, job.source, claims=claims, readers=job.workers)
+        unreadable = read[UNREADABLE]
+        records = read.records | "TallyFound" >> beam.ParDo(TallyDoFn(board, "found"))
         if needs_spread(files, job.workers):
             records = records | "Spread" >> beam.Reshuffle()
     records = records | "TallyRead" >> beam.ParDo(TallyDoFn(board, "read"))
@@ -485,10 +484,10 @@ def build(
         records = records | "PreloadModel" >> beam.ParDo(PreloadModelDoFn())
         entities = BatchEntities(job.limits, bins)  # balanced over the workers, on the shared model
     outputs = records | "Chain" >> ArticleChain(job.limits, processing, mode="batch", entities=entities)
-    outputs = {
-        name: outputs[name] | f"Tally{name}" >> beam.ParDo(TallyDoFn(board, name))
-        for name in ("articles", "duplicates", "dlq")
-    }
+    outputs = {name: outputs[name] for name in ("articles", "duplicates", "dlq")}
+    if unreadable is not None:
+        outputs["dlq"] = (outputs["dlq"], unreadable) | "WithUnreadable" >> beam.Flatten()
+    outputs = {name: outputs[name] | f"Tally{name}" >> beam.ParDo(TallyDoFn(board, name)) for name in outputs}
     spec = json.dumps(job.spec(), sort_keys=True)
     for index, directory in enumerate(job.directories):
         outputs | f"WriteAvro{index}" >> WriteAvroFiles(

@@ -1,7 +1,7 @@
 """Apache Avro's Java reference implementation, asked from the tests: one JVM for the test session.
 
 ``tests/java/avro-conformance`` is a small Java program that answers one JSON request per line
-(fingerprint, decode, encode, compat); :class:`JavaAvro` starts it once (building it first through
+(fingerprint, decode, encode, compat, mentions); :class:`JavaAvro` starts it once (building it first through
 ``tests/java/build.sh``, which returns at once when it is up to date) and sends it requests.
 """
 
@@ -87,6 +87,12 @@ class JavaAvro:
         """BinaryMessageEncoder's bytes for a record given in Avro's JSON encoding."""
         answer = self.ask(cmd="encode", schema=str(schema), json=json.dumps(avro_json))
         return base64.b64decode(answer["value"])
+
+    def mentions(self, schema: Path, value: bytes) -> list[dict[str, str]]:
+        """Each mention of an Article as a Java consumer slices it: ``text``, ``utf16``
+        (``body.substring(start, end)``) and ``code_points`` (the substring between those code points)."""
+        answer = self.ask(cmd="mentions", schema=str(schema), value=base64.b64encode(value).decode())
+        return answer["mentions"]
 
     def compat(self, reader: Path, writer: Path) -> dict[str, Any]:
         return self.ask(cmd="compat", reader=str(reader), writer=str(writer))

@@ -77,5 +77,8 @@ def build_article(
 def _domain(url: str | None) -> str | None:
     if not url:
         return None
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # "http://[::1": the producer's URL is kept as it is, it just names no domain
+        return None
     return host.removeprefix("www.") or None

@@ -22,6 +22,10 @@ from typing import Any, Generic, TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from transforms import kafka_compat
+
+kafka_compat.install()  # a header key that is not UTF-8 must not stall a partition
+
 C = TypeVar("C")
 
 

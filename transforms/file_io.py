@@ -22,6 +22,7 @@ import io
 import json
 import math
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,9 +35,11 @@ import structlog
 from apache_beam.metrics import Metrics
 from warcio.archiveiterator import ArchiveIterator
 
+from transforms.deadletter import dead_letter
 from transforms.errors import ParseError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import decode_bytes
+from transforms.records import SourcePosition
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +49,11 @@ TEXT_SUFFIXES = (".txt", ".text")
 WARC_SUFFIXES = (".warc",)
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
+"""What reading a damaged or unreadable file raises (gzip's, bz2's and, see :class:`ZstdFrames`, zstd's
+errors are among these)."""
+UNREADABLE = "unreadable"
+"""The tag of :class:`ReadFiles`' dead letters: one per file that could not be read to its end."""
 SCAN_BLOCK = 1 << 20
 
 
@@ -86,14 +94,67 @@ def open_stream(path: str) -> IO[bytes]:
     """A binary stream of the decompressed content (WARC.gz is left to warcio, which reads its members)."""
     lower = path.lower()
     if lower.endswith(".zst"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+        return io.BufferedReader(ZstdFrames(path))
     if lower.endswith(".bz2"):
         return bz2.open(path, "rb")
     if lower.endswith(".gz") and file_kind(path) != "warc":
         return gzip.open(path, "rb")
     return open(path, "rb")
+
+
+ZSTD_INPUT = 4096
+"""Compressed bytes fed to the decompressor at a time: what one call may make of them is bounded by this
+(zstd's densest block, run-length, turns 4 bytes into 128 KiB: at most 128 MiB from a hostile file)."""
+
+
+class ZstdFrames(io.RawIOBase):
+    """A .zst file's content, frame after frame; EOFError when the file ends inside a frame.
+
+    ``zstandard``'s ``stream_reader`` ends quietly where a truncated file ends, so a cut archive lost the
+    rest of its records without a word; gzip and bz2 raise this same EOFError there."""
+
+    def __init__(self, path: str) -> None:
+        import zstandard
+
+        self._source = open(path, "rb")  # noqa: SIM115 - closed with this stream
+        self._dctx = zstandard.ZstdDecompressor()
+        self._error = zstandard.ZstdError
+        self._frame = None  # the decompressor of the frame being read; None between frames
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = self._source.read(ZSTD_INPUT)
+            if not chunk:
+                if self._frame is not None:
+                    raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                return 0
+            self._pending = memoryview(self._decompress(chunk))
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._frame is None:
+                self._frame = self._dctx.decompressobj()
+            try:
+                out.append(self._frame.decompress(data))
+            except self._error as exc:  # corrupt data: an OSError, as gzip's BadGzipFile is
+                raise OSError(f"not zstd data or corrupt: {exc}") from exc
+            if not self._frame.eof:
+                break
+            data, self._frame = self._frame.unused_data, None
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
 
 
 def _mtime_ms(path: str) -> int:
@@ -105,7 +166,18 @@ def _envelope(**fields: object) -> bytes:
 
 
 def _decoded(data: bytes, charset: str | None = None) -> str | None:
-    """The text of a page: the declared charset when it works, else UTF-8 or the detected one."""
+    """The text of a page: UTF-8 when the bytes are valid UTF-8, else the declared charset when it decodes
+    them, else the detected one.
+
+    Valid UTF-8 goes first, as in :func:`~transforms.boilerplate.charset.decode_html`: a declared single-byte
+    charset decodes any bytes, so a stale ``charset=iso-8859-1`` header turned a UTF-8 page into mojibake
+    ("cafÃ©"), while legacy text is valid multi-byte UTF-8 almost never. Bytes with NULs may be UTF-16 and
+    are left to the declaration."""
+    if b"\x00" not in data:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
     if charset:
         try:
             return data.decode(charset)
@@ -313,13 +385,21 @@ class ReadFileDoFn(beam.DoFn):
         self._files = Metrics.counter("newsflow", "files.read")
         self._records = Metrics.counter("newsflow", "files.records_read")
 
-    def process(self, part: FileRange) -> Iterator[KafkaRecord]:
+    def process(self, part: FileRange) -> Iterator[KafkaRecord | beam.pvalue.TaggedOutput]:
+        """The range's records; a file that fails part way (cut short, corrupt, unreadable) keeps the records
+        read before, and gives a dead letter tagged :data:`UNREADABLE` instead of failing the whole job."""
         skipped: Counter = Counter()
         count = 0
-        for record in iter_range(part, self.source, skipped):
-            count += 1
-            self._records.inc()
-            yield record
+        try:
+            for record in iter_range(part, self.source, skipped):
+                count += 1
+                self._records.inc()
+                yield record
+        except READ_ERRORS as exc:
+            Metrics.counter("newsflow", "files.unreadable").inc()
+            log.warning("file_unreadable", path=part.path, error=type(exc).__name__, records=count)
+            position = SourcePosition(part.path, 0, 0)  # the file, as newsflow process reports it
+            yield beam.pvalue.TaggedOutput(UNREADABLE, dead_letter(b"", exc, position, stage="read"))
         for reason, n in skipped.items():
             Metrics.counter("newsflow", f"files.warc_skipped.{reason}").inc(n)
         if part.start == 0:
@@ -377,15 +457,19 @@ class ReadFiles(beam.PTransform):
         self.claims = claims
         self.readers = readers
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
+        """``.records`` and, tagged :data:`UNREADABLE`, the dead letters of files that could not be read."""
         if self.claims is None:
             return (
                 pbegin
                 | "Ranges" >> beam.Create(self.ranges)
-                | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source))
+                | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source)).with_outputs(UNREADABLE, main="records")
             )
         return (
             pbegin
             | "Readers" >> beam.Create(range(self.readers))
-            | "ClaimAndRead" >> beam.ParDo(ClaimRangesDoFn(self.ranges, self.claims, self.source))
+            | "ClaimAndRead"
+            >> beam.ParDo(ClaimRangesDoFn(self.ranges, self.claims, self.source)).with_outputs(
+                UNREADABLE, main="records"
+            )
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -136,6 +138,8 @@ def _loads(text: str) -> Any:
         raise ParseError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except RecursionError as exc:
         raise ParseError("not JSON: nesting too deep") from exc
+    except ValueError as exc:  # Python's int() refuses more than sys.get_int_max_str_digits() digits
+        raise ParseError(f"not JSON: a number of more than {sys.get_int_max_str_digits()} digits") from exc
 
 
 def parse_json(text: str) -> RawArticle:
@@ -189,23 +193,37 @@ def validate_envelope(envelope: Any, *, escaped: bool = False, charset: str | No
 
 
 def parse_time(value: Any, name: str) -> datetime | None:
-    """ISO 8601 strings, epoch seconds or epoch milliseconds (numbers), or Avro datetimes, in UTC."""
+    """ISO 8601 / RFC 3339 strings, epoch seconds or epoch milliseconds (numbers), or Avro datetimes, in UTC.
+
+    The result is converted to UTC here: an instant whose UTC date is outside years 1-9999 ("0001-01-01T00:00
+    +14:00") would encode as a ``timestamp-millis`` that Python's Avro readers cannot decode, so it is an
+    invalid timestamp. RFC 3339's lowercase ``t``/``z`` are accepted and a leap second (``:60``) is read as
+    ``:59``, as Java's ``Instant.parse`` reads it.
+    """
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, bool):
         raise ParseError(f"field {name!r} must be a timestamp, got bool")
     try:
+        if isinstance(value, datetime):
+            return _utc(value)
         if isinstance(value, int | float):
             seconds = value / 1000 if abs(value) > 1e11 else value
             return datetime.fromtimestamp(seconds, tz=UTC)
         if isinstance(value, str):
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            text = _LEAP_SECOND.sub(r"\g<1>59", value.strip().upper().replace("Z", "+00:00"))
+            return _utc(datetime.fromisoformat(text))
     except (ValueError, OverflowError, OSError) as exc:
         raise ParseError(f"field {name!r} is not a valid timestamp: {str(value)[:40]!r}") from exc
     raise ParseError(f"field {name!r} must be a timestamp, got {type(value).__name__}")
+
+
+_LEAP_SECOND = re.compile(r"(T\d\d:?\d\d:?)60(?=\D|$)")
+
+
+def _utc(moment: datetime) -> datetime:
+    """The same instant in UTC (naive means UTC); OverflowError when its UTC date is outside years 1-9999."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def envelope_json(raw: RawArticle) -> bytes:

@@ -81,10 +81,32 @@ def decode_json_text(value: bytes) -> tuple[str, bool]:
                 return value[len(bom) :].decode(encoding), False
             except UnicodeDecodeError:
                 break  # a BOM that lies: treat the bytes like any others
+    wide = _bomless_wide_encoding(value)
+    if wide is not None:
+        try:
+            return value.decode(wide), False
+        except UnicodeDecodeError:
+            pass
     try:
         return value.decode("utf-8"), False
     except UnicodeDecodeError:
         return value.decode("utf-8", "surrogateescape"), True
+
+
+def _bomless_wide_encoding(value: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a BOM, told by where the first four bytes are NUL (RFC 4627, section 3: the
+    first two characters of a JSON text are ASCII), as .NET's ``Encoding.Unicode.GetBytes`` writes it. NUL
+    bytes are valid UTF-8, so these would otherwise decode as UTF-8 and fail as JSON; no UTF-8 JSON text starts
+    with one."""
+    if len(value) < 4:
+        return None
+    nul = tuple(b == 0 for b in value[:4])
+    return {
+        (True, True, True, False): "utf-32-be",
+        (False, True, True, True): "utf-32-le",
+        (True, False, True, False): "utf-16-be",
+        (False, True, False, True): "utf-16-le",
+    }.get(nul)
 
 
 def is_mostly_legacy(strings: list[str]) -> bool:

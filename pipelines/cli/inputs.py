@@ -10,7 +10,6 @@ exists but cannot be read (permissions, a corrupt archive) is reported by name a
 from __future__ import annotations
 
 import os
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from transforms.file_io import (
     COMPRESSION_SUFFIXES,
     HTML_SUFFIXES,
     JSONL_SUFFIXES,
+    READ_ERRORS,
     TEXT_SUFFIXES,
     WARC_SUFFIXES,
     file_kind,
@@ -31,9 +31,6 @@ from transforms.file_io import (
 from transforms.records import SourcePosition
 
 log = structlog.get_logger(__name__)
-
-READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
-"""What reading a damaged or unreadable file raises (gzip's and zstandard's errors are among these)."""
 
 KNOWN_SUFFIXES = JSONL_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES + WARC_SUFFIXES
 

@@ -9,7 +9,10 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from pipelines.failures import unknown_topic
+from transforms import kafka_compat
 from transforms.settings import KafkaSettings
+
+kafka_compat.install()  # read records whose header keys are not UTF-8, as Java's client does
 
 
 def records_to_end(

@@ -207,6 +207,16 @@ def test_java_decodes_every_record_newsflow_wrote(run, java_avro):
     assert features == {"null", "empty array", "unicode", "timestamp"}, features
 
 
+def test_java_finds_every_mention_at_its_code_point_offsets(run, java_avro):
+    """Mention offsets count code points (Python ``str`` indices), as the README says; Java's ``substring``
+    counts UTF-16 units, so after an emoji (``UNICODE`` holds one before the story's names) only the
+    code-point slice the README gives Java consumers finds the mention."""
+    schema_path = avro.SCHEMA_DIR / avro.SCHEMA_FILES["article"]
+    mentions = [m for rec in run.records["clean"] for m in java_avro.mentions(schema_path, rec.value)]
+    assert mentions and all(m["code_points"] == m["text"] for m in mentions), mentions
+    assert any(m["utf16"] != m["text"] for m in mentions), "no mention after a character beyond the BMP"
+
+
 def _features(text: str, record: dict) -> dict[str, bool]:
     return {
         "null": None in record.values(),

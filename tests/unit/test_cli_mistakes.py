@@ -79,6 +79,7 @@ def test_process_on_a_directory_skips_other_kinds_and_dead_letters_an_unreadable
     other = {"url": "https://ok.example/2", "text": "Rain is expected across the north on Tuesday. " * 4}
     (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress((json.dumps(other) + "\n").encode()))
     (tmp_path / "broken.jsonl.gz").write_bytes(b"this is no gzip")
+    (tmp_path / "broken.jsonl.zst").write_bytes(b"\x28\xb5\x2f\xfd" + b"corrupt zstd" * 4)  # a zstd header
     (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00")
     (tmp_path / "y.png").write_bytes(b"\x89PNG\r\n\x1a\n\x01")
     (tmp_path / "notes.md").write_text("# notes\n")
@@ -86,9 +87,9 @@ def test_process_on_a_directory_skips_other_kinds_and_dead_letters_an_unreadable
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines()]
-    assert [line["kind"] for line in lines] == ["article", "article", "dead_letter"]
-    letter = lines[2]
-    assert letter["stage"] == "read" and letter["source_position"]["topic"].endswith("broken.jsonl.gz")
+    assert [line["kind"] for line in lines] == ["article", "article", "dead_letter", "dead_letter"]
+    for letter, name in zip(lines[2:], ["broken.jsonl.gz", "broken.jsonl.zst"], strict=True):
+        assert letter["stage"] == "read" and letter["source_position"]["topic"].endswith(name)
     skipped = [json.loads(line) for line in run.stderr.splitlines() if '"files_skipped"' in line]
     assert [s["message"] for s in skipped] == ["skipped 3 files: 2 .png, 1 .md"]
 

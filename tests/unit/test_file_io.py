@@ -14,11 +14,15 @@ import pytest
 import zstandard
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipelines.cli.inputs import READ_ERRORS
 from transforms.file_io import (
+    UNREADABLE,
     ClaimRangesDoFn,
     FileRange,
     ReadFiles,
@@ -158,8 +162,31 @@ def test_read_files_transform_reads_every_file(tmp_path):
     ranges = plan_ranges(expand_inputs([str(tmp_path)]), pieces=4)
     assert any(r.stop is not None for r in ranges), "the JSONL file is read in pieces"
     with TestPipeline() as p:
-        positions = p | ReadFiles(ranges) | beam.Map(lambda r: (Path(r.topic).name, r.offset))
+        positions = (p | ReadFiles(ranges)).records | beam.Map(lambda r: (Path(r.topic).name, r.offset))
         assert_that(positions, equal_to([("a.jsonl", 1), ("a.jsonl", 2), ("c.txt", 0)]))
+
+
+@pytest.mark.parametrize("claims", [False, True])
+def test_a_file_that_fails_part_way_is_a_dead_letter_and_the_job_reads_on(tmp_path, claims):
+    """A cut .gz and a corrupt .zst among the inputs of a backfill: their lines read before the failure and
+    every other file go on, and each bad file is one dead letter of stage 'read' (it failed the whole job)."""
+    packed = gzip.compress(CONTENT)
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "corrupt.jsonl.zst").write_bytes(b"\x28\xb5\x2f\xfd" + b"not zstd at all" * 4)
+    (tmp_path / "good.jsonl").write_bytes(b'{"text": "a"}\n')
+    ranges = plan_ranges(expand_inputs([str(tmp_path)]), pieces=2)
+    shared = {"claims": str(tmp_path / "claims"), "readers": 2} if claims else {}
+    if claims:
+        (tmp_path / "claims").mkdir()
+    with TestPipeline() as p:
+        read = p | ReadFiles(ranges, **shared)
+        names = read.records | beam.Map(lambda r: Path(r.topic).name) | beam.Distinct()
+        letters = read[UNREADABLE] | beam.Map(
+            lambda d: (Path(d.source_position.topic).name, d.stage, d.error_type, d.original)
+        )
+        assert_that(names, equal_to(["cut.jsonl.gz", "good.jsonl"]), label="records")
+        expected = [("corrupt.jsonl.zst", "read", "OSError", b""), ("cut.jsonl.gz", "read", "EOFError", b"")]
+        assert_that(letters, equal_to(expected), label="letters")
 
 
 def test_claimed_ranges_are_each_read_by_exactly_one_reader(tmp_path):
@@ -192,7 +219,7 @@ def test_read_files_with_claims_reads_every_line_once_on_the_runner(tmp_path):
     claims = tmp_path / "claims"
     claims.mkdir()
     with TestPipeline() as p:
-        read = p | ReadFiles(plan_ranges([str(path)], pieces=8), claims=str(claims), readers=3)
+        read = (p | ReadFiles(plan_ranges([str(path)], pieces=8), claims=str(claims), readers=3)).records
         assert_that(read | beam.Map(lambda r: r.offset), equal_to(list(range(1, 51))))
 
 
@@ -223,3 +250,62 @@ def test_compressed_files_archives_and_pages_stay_whole(tmp_path, name):
         FileRange(str(path), path.stat().st_size),
         FileRange(str(small), 3),
     ], "largest first; a file smaller than a piece is not cut either"
+
+
+def _zstd_frames(data: bytes) -> bytes:
+    """Two frames, the second with a checksum, as ``cat a.zst b.zst`` or a multi-threaded writer makes them."""
+    half = data.rfind(b"\n", 0, len(data) // 2) + 1
+    first = zstandard.ZstdCompressor().compress(data[:half])
+    return first + zstandard.ZstdCompressor(write_checksum=True).compress(data[half:])
+
+
+COMPRESSORS = {".gz": gzip.compress, ".bz2": bz2.compress, ".zst": _zstd_frames}
+RECORDS = [
+    json.dumps({"url": f"https://c.example/{i}", "text": f"story {i} " * (i % 7 + 1)}) for i in range(400)
+]
+CONTENT = "\n".join(RECORDS).encode() + b"\n"
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, database=None)
+@given(suffix=st.sampled_from(sorted(COMPRESSORS)), share=st.floats(0, 1, exclude_max=True))
+def test_a_truncated_compressed_file_is_a_read_error_after_the_lines_it_held(tmp_path_factory, suffix, share):
+    """Nothing is lost without a word: the lines before the cut are read, then the file fails to read."""
+    packed = COMPRESSORS[suffix](CONTENT)
+    path = tmp_path_factory.mktemp("cut") / f"cut.jsonl{suffix}"
+    path.write_bytes(packed[: max(1, int(len(packed) * share))])  # an empty file holds no lines
+    read = []
+    with pytest.raises(READ_ERRORS):
+        read.extend(record.value for record in iter_file(str(path)))
+    whole = [line.encode() for line in RECORDS[: len(read)]]
+    assert read[:-1] == whole[:-1] and (not read or whole[-1].startswith(read[-1]))
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESSORS))
+def test_a_whole_compressed_file_reads_every_line(tmp_path, suffix):
+    path = tmp_path / f"whole.jsonl{suffix}"
+    path.write_bytes(COMPRESSORS[suffix](CONTENT))
+    assert [record.value for record in iter_file(str(path))] == [line.encode() for line in RECORDS]
+
+
+LEGACY = ["iso-8859-1", "windows-1252", "iso-8859-15"]
+# ASCII and U+00C0..U+00FF: in these charsets each accented letter is one byte that can only start a UTF-8
+# sequence, never continue one, so such text in them is never valid UTF-8.
+words = st.text(st.sampled_from("abc XYZ.,àçéèêëïîñôöøüÿßÆÉÑÖÜ"), min_size=1, max_size=40).filter(
+    lambda t: not t.isascii()
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, database=None)
+@given(text=words, charset=st.sampled_from(LEGACY), utf8=st.booleans())
+def test_a_warc_page_reads_as_written_whatever_charset_its_header_declares(
+    tmp_path_factory, text, charset, utf8
+):
+    """UTF-8 under a stale legacy declaration stays UTF-8; legacy bytes follow the declaration."""
+    page = f"<html><head><title>t</title></head><body><p>{text}</p></body></html>"
+    path = tmp_path_factory.mktemp("charset") / "a.warc"
+    content_type = f"text/html; charset={charset}"
+    write_warc(
+        path, [("https://c.example/1", "200 OK", page.encode("utf-8" if utf8 else charset), content_type)]
+    )
+    (record,) = iter_warc(str(path))
+    assert json.loads(record.value)["html"] == page

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 from itertools import islice
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
@@ -148,10 +148,20 @@ def html_title(tree: lxml.html.HtmlElement) -> str | None:
 
 
 def html_canonical(tree: lxml.html.HtmlElement, url: str | None) -> str | None:
+    """The page's canonical link when it is an absolute web URL, else the envelope's URL.
+
+    The id is a hash of the canonical URL, so a link that names no page ("javascript:void(0)", "about:blank",
+    or "/" with no URL to resolve it against) would give unrelated articles one id."""
     for el in tree.iter("link"):
         if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
             href = el.get("href").strip()
-            return canonicalize_url(urljoin(url, href) if url else href)
+            try:
+                joined = urljoin(url, href) if url else href
+                if urlsplit(joined).scheme.lower() in ("http", "https") and urlsplit(joined).hostname:
+                    return canonicalize_url(joined)
+            except ValueError:  # a page's malformed link ("http://[x") is no reason to lose its article
+                pass
+            break
     return canonicalize_url(url) if url else None
 
 

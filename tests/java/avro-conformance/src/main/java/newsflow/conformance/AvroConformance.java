@@ -39,6 +39,9 @@ import org.apache.avro.message.BinaryMessageEncoder;
  *   <li>{"cmd":"encode","schema":P,"json":TEXT}: a record given in Avro's JSON encoding, written by
  *       BinaryMessageEncoder.
  *   <li>{"cmd":"compat","reader":P,"writer":P}: SchemaCompatibility's verdict and each incompatibility.
+ *   <li>{"cmd":"mentions","schema":P,"value":BASE64}: for each entity mention of a decoded Article, its
+ *       {@code text}, {@code body.substring(start, end)} ({@code utf16}) and the substring between the
+ *       {@code start}-th and {@code end}-th code points ({@code code_points}).
  * </ul>
  *
  * A failed request answers {"error": "ExceptionClass: message"}; the process carries on.
@@ -120,6 +123,25 @@ public final class AvroConformance {
               .put("type", each.getType().name())
               .put("location", each.getLocation())
               .put("message", each.getMessage());
+        }
+      }
+      case "mentions" -> {
+        Schema schema = schema(request.get("schema").asText());
+        byte[] value = Base64.getDecoder().decode(request.get("value").asText());
+        GenericRecord article = new BinaryMessageDecoder<GenericRecord>(GenericData.get(), schema).decode(value);
+        String body = article.get("body").toString();
+        ArrayNode found = answer.putArray("mentions");
+        for (Object entity : (Iterable<?>) article.get("entities")) {
+          for (Object each : (Iterable<?>) ((GenericRecord) entity).get("mentions")) {
+            GenericRecord mention = (GenericRecord) each;
+            int start = (Integer) mention.get("start");
+            int end = (Integer) mention.get("end");
+            found
+                .addObject()
+                .put("text", mention.get("text").toString())
+                .put("utf16", body.substring(start, Math.min(end, body.length())))
+                .put("code_points", body.substring(body.offsetByCodePoints(0, start), body.offsetByCodePoints(0, end)));
+          }
         }
       }
       default -> throw new IllegalArgumentException("unknown cmd " + cmd);
