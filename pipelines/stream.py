@@ -135,25 +135,21 @@ def build(
     """Read, chain, write, commit. ``mode="local"``: one bounded micro-batch (the ranges have stops), its
     dedup index mirrored to ``changelog``."""
     if mode == "local":
+        from pipelines.chain_workers import PooledChain
+
+        chain = PooledChain(job.processing, ranges, changelog)  # takes over what was read ahead
         limits = ReadLimits(max_batch=job.max_poll_records)
-        read = pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, ranges, limits, bounded=True)
+        read = pipeline | "ReadKafka" >> ReadFromKafka(job.kafka, chain.unread, limits, bounded=True)
     else:
+        chain = ArticleChain(job.limits, job.processing, mode=mode)
         read = pipeline | "ReadKafka" >> ReadFromKafka(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
-    if mode == "local":
-        from pipelines.chain_workers import PooledChain
-
-        chain = PooledChain(job.processing, ranges, changelog)
-    else:
-        chain = ArticleChain(job.limits, job.processing, mode=mode)
     outputs = read.records | "Chain" >> chain
     acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
-    (
-        (acks, read[GAPS_TAG])
-        | "AllAcks" >> beam.Flatten()
-        | "CommitOffsets" >> CommitAcks(job.kafka, job.group_id)
-    )
+    # with work read ahead, the local chain acknowledges the gaps of the ranges it did not read again
+    gaps = (read[GAPS_TAG], *([outputs["gaps"]] if "gaps" in outputs else []))
+    ((acks, *gaps) | "AllAcks" >> beam.Flatten() | "CommitOffsets" >> CommitAcks(job.kafka, job.group_id))
 
 
 def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = False) -> int:
