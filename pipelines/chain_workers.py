@@ -703,6 +703,27 @@ def _stamped(value: Any, item: _Item) -> WindowedValue:
     return WindowedValue(value, item.timestamp, (item.window,))
 
 
+def _open_batch(processing: Processing, ranges: list[PartitionRange]) -> list[PartitionRange]:
+    """Make the batch of ``ranges`` the running one (``ChainWorkers.batch``): the work begun ahead on its
+    first part if it follows on, else a new one; the ranges read ahead."""
+    if _workers is None:
+        return []
+    adopted = _workers.ahead.adopt(ranges)
+    if adopted is not None:
+        _workers.batch, begun = adopted
+        return begun
+    from transforms.boilerplate.learned import LearnedConfig, process_sketches
+
+    learn = processing.learn_boilerplate and not processing.passthrough
+    _workers.batch = _Articles(
+        _workers.pool,
+        process_sketches(LearnedConfig()) if learn else None,
+        processing.entities and not processing.passthrough,
+        _workers.ahead.priority(),
+    )
+    return []
+
+
 class PooledChain(beam.PTransform):
     """Records -> {"articles", "duplicates", "dlq"} (and "gaps", below): the local stream's chain (the stages of
     :class:`~pipelines.chain.ArticleChain`), its per-article stages on the open :func:`chain_workers`, for
@@ -716,24 +737,10 @@ class PooledChain(beam.PTransform):
         super().__init__()
         if not processing.state_dir:
             raise ValueError("the local chain keeps the dedup index in processing.state_dir; set one")
-        if _workers is None:
-            raise RuntimeError("no chain workers: run the batch inside chain_workers()")
         self.processing = processing
         self.changelog = changelog
-        adopted = _workers.ahead.adopt(ranges)
-        if adopted is None:
-            from transforms.boilerplate.learned import LearnedConfig, process_sketches
-
-            learn = processing.learn_boilerplate and not processing.passthrough
-            _workers.batch = _Articles(
-                _workers.pool,
-                process_sketches(LearnedConfig()) if learn else None,
-                processing.entities and not processing.passthrough,
-                _workers.ahead.priority(),
-            )
-            self.begun: list[PartitionRange] = []
-        else:
-            _workers.batch, self.begun = adopted
+        self.begun = _open_batch(processing, ranges)
+        """The ranges read ahead (none without :func:`chain_workers`: the batch's steps then say so)."""
         stops = {(r.topic, r.partition): r.stop for r in self.begun}
         self.unread = [
             PartitionRange(r.topic, r.partition, stops.get((r.topic, r.partition), r.start), r.stop)
