@@ -30,7 +30,8 @@ Dedup decides each article as soon as its NER and that of every earlier arrival 
 batch's outputs are written while its last NER tasks run. What is still left in the stream process at the
 end of a batch (the flushes, the commit, the next batch's pipeline) would leave the workers idle; so once
 a batch's records are all through learned boilerplate, the next batch's are read and queued behind its
-last NER tasks (:class:`Ahead`), and its pipeline takes over that work. Nothing of it is written or committed before its own batch runs, after this one's commit.
+last NER tasks (:class:`Ahead`), and its pipeline takes over that work: it reads from Kafka only what was
+not read ahead. Nothing of it is written or committed before its own batch runs, after this one's commit.
 
 Beam counters the stages count in a worker travel back with each result and are counted here, in the
 batch's pipeline, so the summary and metrics are those of a one-worker run.
@@ -56,6 +57,8 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.cells import CounterCell
 from apache_beam.runners.worker import statesampler
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, TopicPartition
 
@@ -66,7 +69,7 @@ from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
 from transforms.dedup.beam import DUPLICATES, InArrivalOrder, with_arrival
 from transforms.dedup.index import arrival_rank, print_of
-from transforms.kafka_io import KafkaRecord, PartitionRange, cap_ranges
+from transforms.kafka_io import GAPS_TAG, Ack, KafkaRecord, PartitionRange, cap_ranges
 from transforms.records import Article
 from transforms.settings import KafkaSettings, Limits
 
@@ -216,6 +219,7 @@ class _Articles:
         self.items: dict[Position, _Item] = {}
         self.order: list[_Item] = []
         self.cleaned = 0  # items before this one have been through clean (and learned boilerplate)
+        self.uncounted: dict[str, int] = {}  # counters of work begun ahead, until its pipeline runs
 
     def add(self, record: KafkaRecord) -> _Item:
         item = _Item(record, self.pool.submit(self.priority + len(self.order), ("clean", record)))
@@ -265,7 +269,8 @@ class Ahead:
     this batch's last NER tasks, learned boilerplate applied in their order as they come back, after all of
     this batch's. When the batch is committed, the loop runs the next one on those ranges if they still
     follow on the committed offsets (:meth:`take`; a rebalance or failure :meth:`drop` them), and the next
-    pipeline's pooled stage takes over the work (:meth:`adopt`) instead of submitting its records again.
+    pipeline takes over the work (:meth:`adopt`, as :class:`PooledChain` is made) instead of reading its
+    records again and submitting them again.
 
     Nothing of the next batch is written or committed before its own pipeline runs: dedup still decides it
     after this batch's commit, in arrival order, and a crash reads both batches again but writes again at
@@ -299,7 +304,8 @@ class Ahead:
         """The next batch, if the ranges begun ahead still start at the committed offsets (``fresh``, the
         loop's look after the commit) of partitions still owned, within ``budget``: those ranges, and what
         has come in since, as far as the budget allows; otherwise the work is dropped. It waits for the
-        reading to end, not for the records' cleaning: the batch's pipeline is built meanwhile."""
+        reading to end, not for the records' cleaning (:meth:`adopt`, as the batch's pipeline is built,
+        waits for that: the workers are busy with it meanwhile)."""
         if self._thread is not None:
             self._read_ended.wait()
         begun = self._ranges
@@ -348,9 +354,10 @@ class Ahead:
         )
         self._thread.start()
 
-    def adopt(self, ranges: list[PartitionRange]) -> _Articles | None:
-        """The work begun on the first part of ``ranges`` (the batch this pipeline runs), its counters
-        counted now; or None."""
+    def adopt(self, ranges: list[PartitionRange]) -> tuple[_Articles, list[PartitionRange]] | None:
+        """The work begun on the first part of ``ranges`` (the batch whose pipeline is being built) and the
+        ranges it read, each record of them on its way through the chain; or None. Its counters are kept
+        on it (``uncounted``) for its pipeline to count."""
         if self._articles is None:
             return None
         self._join()
@@ -359,8 +366,8 @@ class Ahead:
             self.drop()
             return None
         self._articles, self._ranges, self._tally = None, None, _Tally()
-        _count(dict(tally.counts))
-        return articles
+        articles.uncounted = dict(tally.counts)
+        return articles, begun
 
     def _join(self) -> None:
         if self._thread is not None:
@@ -539,47 +546,69 @@ def _counter(name: str) -> Any:
 
 class _PooledDoFn(beam.DoFn):
     """Records -> the positions of the batch's records, keyed for gathering: each record's parse and clean
-    queued on the pool at the end of its bundle; the articles stay here (``ChainWorkers.batch``), only their positions
-    travel on to :class:`_Decide`. The reader's bundles each hold part of the batch, in fetch order; the
-    batch's work may have begun ahead (:class:`Ahead`)."""
-
-    def __init__(self, processing: Processing, ranges: list[PartitionRange]) -> None:
-        self.learn = processing.learn_boilerplate and not processing.passthrough
-        self.entities = processing.entities and not processing.passthrough
-        self.ranges = ranges
-
-    def setup(self) -> None:
-        from transforms.boilerplate.learned import LearnedConfig, process_sketches
-
-        self.sketches = process_sketches(LearnedConfig()) if self.learn else None
-        self.articles: _Articles | None = None
+    queued on the pool at the end of its bundle; the articles stay here (``ChainWorkers.batch``), only
+    their positions travel on to :class:`_Decide`. The reader's bundles each hold part of the batch, in
+    fetch order; the records read ahead do not come through here (:class:`_ReadAhead`)."""
 
     def start_bundle(self) -> None:
-        if _workers is None:
-            raise RuntimeError("no chain workers: run the batch inside chain_workers()")
-        if self.articles is None:
-            ahead = _workers.ahead
-            self.articles = ahead.adopt(self.ranges) or _Articles(
-                _workers.pool, self.sketches, self.entities, ahead.priority()
-            )
-            _workers.batch = self.articles
+        self.articles = _running_batch()
         self.fresh: list[tuple[Any, Any, Any]] = []
 
     def process(self, record: Any, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
-        item = self.articles.items.get(_position(record))
-        if item is None or item.timestamp is not None:
-            self.fresh.append((record, timestamp, window))
-        else:  # begun ahead
-            item.timestamp, item.window = timestamp, window
+        self.fresh.append((record, timestamp, window))
         yield 0, _position(record)
 
     def finish_bundle(self) -> None:
-        """The bundle's new records queued for cleaning in arrival order (the reader brings each partition's
+        """The bundle's records queued for cleaning in arrival order (the reader brings each partition's
         in turn), the order learned boilerplate then takes them in."""
         for record, timestamp, window in sorted(self.fresh, key=lambda f: _arrival(f[0])):
             item = self.articles.add(record)
             item.timestamp, item.window = timestamp, window
         self.fresh = []
+
+
+class _ReadAhead(beam.DoFn):
+    """A range of the batch read ahead (:class:`Ahead`) -> its records' positions, keyed for gathering, at
+    their Kafka timestamps, and (tagged ``gaps``) the acks of the offsets between them that hold no record:
+    what the reader and :class:`_PooledDoFn` make of the same range, without reading it again (reading was
+    a tenth of the stream process's CPU, and the records are already here, on their way through the
+    chain). They count as read here, in the batch's pipeline."""
+
+    def setup(self) -> None:
+        self._read = _counter("kafka.records_read")
+        self._bytes = _counter("kafka.bytes_read")
+
+    def process(self, part: PartitionRange, window=beam.DoFn.WindowParam) -> Iterator[Any]:
+        articles = _running_batch()
+        _count(articles.uncounted)
+        articles.uncounted = {}
+        items = sorted(
+            (
+                item
+                for item in articles.order
+                if (item.record.topic, item.record.partition) == (part.topic, part.partition)
+                and part.start <= item.record.offset < part.stop
+            ),
+            key=lambda item: item.record.offset,
+        )
+        expected = part.start
+        for item in items:
+            record = item.record
+            if record.offset > expected:  # compacted away: acknowledged as the reader does
+                yield pvalue.TaggedOutput(
+                    GAPS_TAG, Ack(part.topic, part.partition, expected, record.offset - 1)
+                )
+            expected = record.offset + 1
+            self._read.inc()
+            self._bytes.inc(len(record.value or b""))
+            item.timestamp, item.window = Timestamp(micros=max(record.timestamp_ms, 0) * 1000), window
+            yield TimestampedValue((0, _position(record)), item.timestamp)
+
+
+def _running_batch() -> _Articles:
+    if _workers is None or _workers.batch is None:
+        raise RuntimeError("no chain workers: run the batch inside chain_workers()")
+    return _workers.batch
 
 
 class _Decide(beam.DoFn):
@@ -607,9 +636,7 @@ class _Decide(beam.DoFn):
             self.dedup.teardown()
 
     def process(self, element: tuple[int, Iterable[Position]]) -> Iterator[Any]:
-        batch = _workers.batch if _workers is not None else None
-        if batch is None:
-            raise RuntimeError("no batch: run the batch inside chain_workers()")
+        batch = _running_batch()
         items = [batch.items[position] for position in element[1]]
         batch.learn()
         _workers.ahead.start(batch.sketches, batch.entities)  # this batch is through learned boilerplate
@@ -676,27 +703,70 @@ def _stamped(value: Any, item: _Item) -> WindowedValue:
     return WindowedValue(value, item.timestamp, (item.window,))
 
 
+def _open_batch(processing: Processing, ranges: list[PartitionRange]) -> list[PartitionRange]:
+    """Make the batch of ``ranges`` the running one (``ChainWorkers.batch``): the work begun ahead on its
+    first part if it follows on, else a new one; the ranges read ahead."""
+    if _workers is None:
+        return []
+    adopted = _workers.ahead.adopt(ranges)
+    if adopted is not None:
+        _workers.batch, begun = adopted
+        return begun
+    from transforms.boilerplate.learned import LearnedConfig, process_sketches
+
+    learn = processing.learn_boilerplate and not processing.passthrough
+    _workers.batch = _Articles(
+        _workers.pool,
+        process_sketches(LearnedConfig()) if learn else None,
+        processing.entities and not processing.passthrough,
+        _workers.ahead.priority(),
+    )
+    return []
+
+
 class PooledChain(beam.PTransform):
-    """Records -> {"articles", "duplicates", "dlq"}: the local stream's chain (the stages of
+    """Records -> {"articles", "duplicates", "dlq"} (and "gaps", below): the local stream's chain (the stages of
     :class:`~pipelines.chain.ArticleChain`), its per-article stages on the open :func:`chain_workers`, for
-    the batch of ``ranges``; dedup's index in ``processing.state_dir``, mirrored to ``changelog``."""
+    the batch of ``ranges``; dedup's index in ``processing.state_dir``, mirrored to ``changelog``.
+
+    Made as the batch's pipeline is built, it takes over the work begun ahead on the batch (:class:`Ahead`),
+    if any: the records of those ranges are already here, so its input is only what is left to read
+    (:attr:`unread`), and "gaps" acknowledges the offsets of the ranges read ahead that hold no record."""
 
     def __init__(self, processing: Processing, ranges: list[PartitionRange], changelog: Any = None) -> None:
         super().__init__()
         if not processing.state_dir:
             raise ValueError("the local chain keeps the dedup index in processing.state_dir; set one")
         self.processing = processing
-        self.ranges = ranges
         self.changelog = changelog
+        self.begun = _open_batch(processing, ranges)
+        """The ranges read ahead (none without :func:`chain_workers`: the batch's steps then say so)."""
+        stops = {(r.topic, r.partition): r.stop for r in self.begun}
+        self.unread = [
+            PartitionRange(r.topic, r.partition, stops.get((r.topic, r.partition), r.start), r.stop)
+            for r in ranges
+            if stops.get((r.topic, r.partition), r.start) < r.stop
+        ]
+        """The batch's ranges less what was read ahead: what the batch reads from Kafka."""
 
     def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+        positions = records | "OnWorkers" >> beam.ParDo(_PooledDoFn())
+        if self.begun:
+            begun = (
+                records.pipeline
+                | "Begun" >> beam.Create(self.begun, reshuffle=False)
+                | "ReadAhead" >> beam.ParDo(_ReadAhead()).with_outputs(GAPS_TAG, main="positions")
+            )
+            positions = (positions, begun.positions) | "Positions" >> beam.Flatten()
         decided = (
-            records
-            | "OnWorkers" >> beam.ParDo(_PooledDoFn(self.processing, self.ranges))
+            positions
             | "Gather" >> beam.GroupByKey()
             | "Decide"
             >> beam.ParDo(_Decide(self.processing, self.changelog)).with_outputs(
                 DUPLICATES, DLQ_TAG, main="articles"
             )
         )
-        return {"articles": decided.articles, "duplicates": decided[DUPLICATES], "dlq": decided[DLQ_TAG]}
+        outputs = {"articles": decided.articles, "duplicates": decided[DUPLICATES], "dlq": decided[DLQ_TAG]}
+        if self.begun:
+            outputs["gaps"] = begun[GAPS_TAG]
+        return outputs

@@ -474,15 +474,19 @@ class WriteToKafka(beam.DoFn):
 
     A delivery error raises, which fails and retries the bundle: nothing is acknowledged (so nothing is
     committed) that was not written. The producer is kept in the process between runs
-    (:mod:`transforms.client_pool`) unless it failed.
+    (:mod:`transforms.client_pool`) unless it failed. ``batching``: producer settings over the defaults
+    (``linger_ms``, ``batch_size``) for a writer whose bundles are long and whose records come one by one.
     """
 
-    def __init__(self, settings: KafkaSettings, flush_timeout: float = 120.0) -> None:
+    def __init__(
+        self, settings: KafkaSettings, flush_timeout: float = 120.0, batching: dict[str, int] | None = None
+    ) -> None:
         self.settings = settings
         self.flush_timeout = flush_timeout
+        self.batching = batching or {}
 
     def setup(self) -> None:
-        self._kwargs = self.settings.producer_kwargs()
+        self._kwargs = {**self.settings.producer_kwargs(), **self.batching}
         self._producer: KafkaProducer | None = None
         self._written = Metrics.counter("newsflow", "kafka.records_written")
 
