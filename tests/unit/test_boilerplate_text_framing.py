@@ -94,3 +94,27 @@ def test_a_share_button_after_the_last_paragraph_stays_out_of_the_body(header, a
     no part of the article (fundus's taz page kept "Diesen Artikel teilen")."""
     parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *article, share, *footer]))
     assert parts.paragraphs == article
+
+
+CALLS = [
+    "Sign up for our newsletter to get the day's top stories in your inbox.",
+    "Subscribe to our daily newsletter and never miss a story from your neighbourhood again.",
+    "Follow us on Facebook and Twitter for the latest news from your city and region.",
+    "Support our journalism today and help us keep reporting on the stories that matter to you.",
+    "Become a member now and get unlimited access to all of our reporting for one low price.",
+]
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(st.just([]), st.lists(st.sampled_from(HEADER), min_size=4, max_size=12)),
+    st.lists(st.sampled_from(PARAGRAPHS), min_size=2, max_size=8, unique=True),
+    st.lists(st.sampled_from(CALLS), min_size=1, max_size=2, unique=True),
+)
+def test_a_call_to_action_after_the_last_paragraph_stays_out_of_the_body(header, article, calls):
+    """An appeal appended to a short article inherits the paragraphs' neighbourhood scores (the classifier
+    kept "Sign up for our newsletter ..." at 0.7 after three paragraphs); on a page under its menus or in
+    text already extracted, it is no part of the article."""
+    title = ["Council Expands Bus Network"] if header else []
+    parts = classify_lines("\n".join([*header, *title, *article, *calls]))
+    assert parts.paragraphs == article

@@ -113,8 +113,9 @@ def decide_body(
     in text that opens with article prose, every line that names itself no furniture
     (:func:`opens_with_prose`); then the paragraphs past a template's markers (:func:`bridge_markers`),
     the safety net (:func:`keep_most_prose`) and the body's gaps
-    (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`); on a
-    page, no stray button at either end of the article (:func:`trim_body_ends`)."""
+    (:func:`fill_body_gaps`); nothing from the reader comments on (:func:`comment_thread_start`), no
+    closing call to action (:func:`drop_closing_calls`); on a page, no stray button at either end of the
+    article (:func:`trim_body_ends`)."""
     body = prob >= threshold
     if not body.any():
         # Nothing clears the bar (a short brief among menus): keep the document's best prose lines.
@@ -134,7 +135,34 @@ def decide_body(
     start = comment_thread_start(lines, units, body)
     if start is not None:
         body[start:] = False
+    body = drop_closing_calls(lines, body)
     return body if clean else trim_body_ends(lines, units, prose, body)
+
+
+def is_call_to_action(tokens: list[str]) -> bool:
+    """A line that opens with an imperative and asks something of the reader: it names an appeal word that
+    news prose hardly uses ("newsletter", "subscribe") or addresses the reader ("Sign up for our ...",
+    "Follow us on ...")."""
+    return sig.starts_imperative(tokens) and bool(
+        sig.vocabulary_hits(tokens, sig.STRONG_APPEAL_WORDS) or sig.vocabulary_hits(tokens, sig.ADDRESS_WORDS)
+    )
+
+
+def drop_closing_calls(lines: list[str], body: np.ndarray) -> np.ndarray:
+    """An article does not end with a call to action: the body lines at its end that are one
+    (:func:`is_call_to_action`) leave it.
+
+    The classifier scores a line by its neighbours as well, and an appeal right after the last paragraph of
+    a short article inherits their scores ("Sign up for our newsletter ..." kept at 0.7 after three
+    paragraphs). Only the closing run goes: an imperative inside the article ("Enter the code at checkout")
+    is the article's, and a last paragraph that merely mentions an appeal word ("the results arrive in my
+    inbox") opens with no imperative."""
+    out = body.copy()
+    for i in np.flatnonzero(body)[::-1]:
+        if not is_call_to_action(sig.words(lines[i])):
+            break
+        out[i] = False
+    return out
 
 
 END_LINES = 2  # an article opens or ends with at most this many stray buttons; three short lines are a list
