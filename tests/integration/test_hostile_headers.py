@@ -11,26 +11,13 @@ import pytest
 from kafka import KafkaProducer
 
 from pipelines.cli.topic_reader import records_to_end
+from tests.raw_header_key import RawKey
 from transforms import avro
 from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
 STORY = "The minister said on Tuesday that the talks would resume next week in Geneva, officials said. "
-
-
-class RawKey(str):
-    """A header key whose wire bytes are given as they are (kafka-python's producer would encode a str)."""
-
-    raw: bytes
-
-    def __new__(cls, raw: bytes) -> RawKey:
-        key = super().__new__(cls, "k")
-        key.raw = raw
-        return key
-
-    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-        return self.raw
 
 
 def test_a_header_key_that_is_not_utf8_neither_stalls_nor_loses_its_partition(

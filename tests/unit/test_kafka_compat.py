@@ -10,24 +10,11 @@ from hypothesis import strategies as st
 from kafka.record.default_records import DefaultRecordBatchBuilder
 from kafka.record.memory_records import MemoryRecords
 
+from tests.raw_header_key import RawKey
 from transforms import avro, kafka_compat
 from transforms.records import DeadLetter, OriginalHeader, SourcePosition, to_dict
 
 kafka_compat.install()
-
-
-class RawKey(str):
-    """A header key whose wire bytes are given as they are (kafka-python's producer would encode a str)."""
-
-    raw: bytes
-
-    def __new__(cls, raw: bytes) -> RawKey:
-        key = super().__new__(cls, "k")
-        key.raw = raw
-        return key
-
-    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-        return self.raw
 
 
 def batch(keys: list[bytes]) -> bytes:
