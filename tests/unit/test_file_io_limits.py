@@ -170,3 +170,14 @@ def test_backfill_reader_dead_letters_an_oversized_record_and_stores_its_origina
         ref = "sha256:" + hashlib.sha256(record).hexdigest()
         assert_that(letters, equal_to([("parse", 2, len(record), ref)]), label="letters")
     assert OriginalStore(store).get(ref) == record
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zst"])
+def test_a_bomb_cut_short_is_a_read_error_and_leaves_nothing_in_the_store(tmp_path, suffix):
+    """Its original is incomplete: no reference may name it (the file's read error dead-letters instead)."""
+    path, _ = bomb_file(tmp_path, "jsonl", suffix, BOMB)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    store = tmp_path / "state"
+    with pytest.raises((EOFError, OSError)):
+        list(iter_file(str(path), limit=LIMIT, store_dir=str(store)))
+    assert [p.name for p in store.rglob("*") if p.is_file()] == []
