@@ -464,7 +464,7 @@ def build(
     """The backfill graph. File ranges are read where they are processed (one fused stage) unless they
     need spreading, claimed one at a time by the workers given ``claims`` (a directory they share); ``bins``
     > 1 deals the NER work evenly over that many workers."""
-    unreadable = None  # dead letters of input files that could not be read to their end
+    unreadable = None  # dead letters of input files that could not be read to their end, or over the limit
     if job.from_kafka:
         records = (
             pipeline
@@ -472,7 +472,14 @@ def build(
             | "InWindow" >> beam.ParDo(InWindowDoFn(epoch_ms(job.start), epoch_ms(job.stop)))
         )
     else:
-        read = pipeline | "ReadFiles" >> ReadFiles(files, job.source, claims=claims, readers=job.workers)
+        read = pipeline | "ReadFiles" >> ReadFiles(
+            files,
+            job.source,
+            claims=claims,
+            readers=job.workers,
+            limit=job.limits.max_message_bytes,
+            store_dir=job.processing.state_dir,  # where the chain keeps originals too large for the DLQ
+        )
         unreadable = read[UNREADABLE]
         records = read.records | "TallyFound" >> beam.ParDo(TallyDoFn(board, "found"))
         if needs_spread(files, job.workers):

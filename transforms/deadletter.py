@@ -39,14 +39,22 @@ def dead_letter(
     stage: str | None = None,
     attempts: int = 1,
     keeping: Keeping | None = None,
+    kept_apart: tuple[int, str | None] | None = None,
 ) -> DeadLetter:
-    """Build the dead letter for ``error``; unexpected exceptions keep their type so bugs stand out."""
+    """Build the dead letter for ``error``; unexpected exceptions keep their type so bugs stand out.
+
+    ``kept_apart`` (size, store reference or None) is for an original too large to hold, which the reader
+    streamed past (into the store when it has one) instead of passing it here."""
     origin = original if isinstance(original, Origin) else Origin(original or b"")
     if isinstance(error, PipelineError):
         stage, error_type, message = stage or error.stage, error.error_type, error.reason
     else:
         error_type, message = type(error).__name__, _describe(error)
-    value, ref = _keep(origin, keeping or Keeping(), position)
+    if kept_apart is None:
+        size = len(origin.value)
+        value, ref = _keep(origin, keeping or Keeping(), position)
+    else:
+        (size, ref), value = kept_apart, b""
     letter = DeadLetter(
         original=value,
         stage=stage or "process",
@@ -56,7 +64,7 @@ def dead_letter(
         attempts=attempts,
         original_key=origin.key,
         original_headers=[OriginalHeader(SURROGATES.sub("\ufffd", k), v) for k, v in origin.headers],
-        original_size=len(origin.value),
+        original_size=size,
         original_ref=ref,
     )
     Metrics.counter("newsflow", f"dlq.{letter.stage}").inc()
@@ -66,7 +74,7 @@ def dead_letter(
         error_type=error_type,
         reason=letter.message[:200],
         position=position.key() + f"@{position.offset}" if position else None,
-        bytes=len(origin.value),
+        bytes=size,
         **({"original_ref": ref} if ref else {}),
     )
     return letter

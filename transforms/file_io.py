@@ -8,7 +8,12 @@ where in the file it was read, so dead letters and articles point back at their 
 * WARC/WARC.gz archives (e.g. Common Crawl's CC-NEWS): the record's byte offset in the file as stored
   (for ``.warc.gz``, the offset of its gzip member, so ``warcio`` can seek straight to it).
 
-Compressed files (``.gz``, ``.zst``, ``.bz2``) are read as streams, never unpacked to disk or memory. A plain
+Compressed files (``.gz``, ``.zst``, ``.bz2``) are read as streams, never unpacked to disk or memory. No
+line, page or WARC payload is held beyond the message limit (``Limits.max_message_bytes``): a larger one,
+a decompression bomb's line say, is read through in blocks and becomes an :class:`Oversized` (a dead letter
+of the parse stage, like a message over the limit on Kafka), its original streamed into the original store
+when there is a state dir, and named by file, byte range and SHA-256 either way; the rest of the file reads
+on. A plain
 JSONL file is cut into byte ranges at line starts (:func:`plan_ranges`), so several workers read one big file
 and each goes on to process what it read, without passing the records through a shuffle first.
 """
@@ -16,8 +21,10 @@ and each goes on to process what it read, without passing the records through a 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import glob
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -34,12 +41,15 @@ import apache_beam as beam
 import structlog
 from apache_beam.metrics import Metrics
 from warcio.archiveiterator import ArchiveIterator
+from warcio.utils import BUFF_SIZE
 
 from transforms.deadletter import dead_letter
-from transforms.errors import ParseError
+from transforms.errors import LimitExceeded, ParseError
 from transforms.kafka_io import KafkaRecord
-from transforms.parse import decode_bytes
-from transforms.records import SourcePosition
+from transforms.original_store import OriginalStore
+from transforms.parse import decode_bytes, too_large
+from transforms.records import DeadLetter, SourcePosition
+from transforms.settings import Limits
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +63,102 @@ READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
 """What reading a damaged or unreadable file raises (gzip's, bz2's and, see :class:`ZstdFrames`, zstd's
 errors are among these)."""
 UNREADABLE = "unreadable"
-"""The tag of :class:`ReadFiles`' dead letters: one per file that could not be read to its end."""
+"""The tag of :class:`ReadFiles`' dead letters: one per file that could not be read to its end, and one
+per :class:`Oversized` record."""
 SCAN_BLOCK = 1 << 20
+READ_BLOCK = 1 << 16
+"""Bytes read at a time past the message limit: all an oversized record holds in memory beyond it."""
+MAX_MESSAGE_BYTES = Limits().max_message_bytes
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """A record over the message limit, read through in blocks and never held: its size, where it lies,
+    its SHA-256, and its reference in the original store when there was one to stream it into.
+
+    ``offset`` is what a :class:`KafkaRecord` of it would have had (line number, 0, WARC record offset);
+    ``start`` is its first byte in the decompressed file (None for a WARC payload, which the record at
+    ``offset`` holds)."""
+
+    path: str
+    offset: int
+    start: int | None
+    size: int
+    sha256: str
+    ref: str | None
+    limit: int
+
+    def error(self) -> LimitExceeded:
+        """The reason a message over the limit gets on Kafka, and where the original is in its file (to
+        trace or replay it, stored or not)."""
+        if self.start is None:
+            where = f"the payload of the WARC record at byte {self.offset}"
+        else:
+            decompressed = " decompressed" if self.path.lower().endswith(COMPRESSION_SUFFIXES) else ""
+            where = f"bytes {self.start}-{self.start + self.size} of the{decompressed} file"
+        base = too_large(self.size, self.limit)
+        return LimitExceeded(f"{base.reason}; original: {where}, sha256 {self.sha256}", stage=base.stage)
+
+    def dead_letter(self) -> DeadLetter:
+        """Its dead letter: ``original_ref`` names the original when it was stored."""
+        position = SourcePosition(self.path, 0, self.offset)
+        return dead_letter(b"", self.error(), position, kept_apart=(self.size, self.ref))
+
+
+def _read_up_to(stream: IO[bytes], size: int) -> bytes:
+    """Up to ``size`` bytes, fewer only at the end (a decoding reader may return less than asked)."""
+    parts, left = [], size
+    while left:
+        part = stream.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _blocks(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    """``first``, then the rest of the stream in blocks."""
+    yield first
+    while block := stream.read(READ_BLOCK):
+        yield block
+
+
+class _LineRest:
+    """The pieces of a line from ``first`` on, without its line end, read in blocks; ``read`` counts the
+    bytes taken from the stream after ``first``, line end included."""
+
+    def __init__(self, first: bytes, stream: IO[bytes]) -> None:
+        self.first, self.stream, self.read = first, stream, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunk, returns = self.first, 0  # carriage returns held back: a line end if nothing follows them
+        while chunk:
+            body = chunk.rstrip(b"\r\n")
+            if body:
+                while returns:
+                    yield b"\r" * min(returns, READ_BLOCK)
+                    returns -= min(returns, READ_BLOCK)
+                yield body
+            returns += len(chunk) - len(body)
+            if chunk.endswith(b"\n"):
+                return
+            chunk = self.stream.readline(READ_BLOCK)
+            self.read += len(chunk)
+
+
+def _keep_apart(pieces: Iterable[bytes], store_dir: str | None) -> tuple[int, str, str | None]:
+    """(size, SHA-256, store reference or None) of an original streamed piece by piece, into the store
+    under ``store_dir`` when given; a read error part way leaves nothing in the store."""
+    digest, size = hashlib.sha256(), 0
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(OriginalStore(store_dir).writer()) if store_dir else None
+        for piece in pieces:
+            digest.update(piece)
+            size += len(piece)
+            if writer is not None:
+                writer.write(piece)
+    return size, digest.hexdigest(), writer.ref if writer is not None else None
 
 
 def file_kind(path: str) -> str | None:
@@ -103,54 +207,57 @@ def open_stream(path: str) -> IO[bytes]:
 
 
 ZSTD_INPUT = 4096
-"""Compressed bytes fed to the decompressor at a time: what one call may make of them is bounded by this
-(zstd's densest block, run-length, turns 4 bytes into 128 KiB: at most 128 MiB from a hostile file)."""
+"""Compressed bytes read from the file at a time."""
 
 
 class ZstdFrames(io.RawIOBase):
     """A .zst file's content, frame after frame; EOFError when the file ends inside a frame.
 
     ``zstandard``'s ``stream_reader`` ends quietly where a truncated file ends, so a cut archive lost the
-    rest of its records without a word; gzip and bz2 raise this same EOFError there."""
+    rest of its records without a word; gzip and bz2 raise this same EOFError there. Each call returns at
+    most what was asked (``max_length``), as gzip and bz2 do: a zstd block can turn 4 bytes into 128 KiB,
+    so decompressing whatever a read of the file held made up to 128 MiB at once from a hostile file."""
 
     def __init__(self, path: str) -> None:
-        import zstandard
+        from backports import zstd
 
         self._source = open(path, "rb")  # noqa: SIM115 - closed with this stream
-        self._dctx = zstandard.ZstdDecompressor()
-        self._error = zstandard.ZstdError
-        self._frame = None  # the decompressor of the frame being read; None between frames
-        self._pending = memoryview(b"")
+        self._zstd = zstd
+        self._frame: zstd.ZstdDecompressor | None = None  # of the frame being read; None between frames
+        self._input = b""  # compressed bytes read from the file and not yet given to a frame
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        while not self._pending:
-            chunk = self._source.read(ZSTD_INPUT)
-            if not chunk:
-                if self._frame is not None:
-                    raise EOFError("Compressed file ended before the end-of-stream marker was reached")
-                return 0
-            self._pending = memoryview(self._decompress(chunk))
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        return count
+        size = len(buffer)
+        while True:
+            if self._frame is not None and not self._frame.needs_input:
+                data = self._decompress(b"", size)  # output held back by the last call
+            else:
+                if not self._input:
+                    self._input = self._source.read(ZSTD_INPUT)
+                    if not self._input:
+                        if self._frame is not None:
+                            raise EOFError(
+                                "Compressed file ended before the end-of-stream marker was reached"
+                            )
+                        return 0
+                if self._frame is None:
+                    self._frame = self._zstd.ZstdDecompressor()
+                data, self._input = self._decompress(self._input, size), b""
+            if self._frame.eof:
+                self._input, self._frame = self._frame.unused_data, None
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
 
-    def _decompress(self, data: bytes) -> bytes:
-        out = []
-        while data:
-            if self._frame is None:
-                self._frame = self._dctx.decompressobj()
-            try:
-                out.append(self._frame.decompress(data))
-            except self._error as exc:  # corrupt data: an OSError, as gzip's BadGzipFile is
-                raise OSError(f"not zstd data or corrupt: {exc}") from exc
-            if not self._frame.eof:
-                break
-            data, self._frame = self._frame.unused_data, None
-        return b"".join(out)
+    def _decompress(self, data: bytes, size: int) -> bytes:
+        assert self._frame is not None
+        try:
+            return self._frame.decompress(data, size)
+        except self._zstd.ZstdError as exc:  # corrupt data: an OSError, as gzip's BadGzipFile is
+            raise OSError(f"not zstd data or corrupt: {exc}") from exc
 
     def close(self) -> None:
         self._source.close()
@@ -190,9 +297,16 @@ def _decoded(data: bytes, charset: str | None = None) -> str | None:
 
 
 def iter_jsonl(
-    path: str, start: int = 0, stop: int | None = None, first_line: int = 1
-) -> Iterator[KafkaRecord]:
-    """Each non-blank line as it is (a malformed line dead-letters in the chain, like on Kafka).
+    path: str,
+    start: int = 0,
+    stop: int | None = None,
+    first_line: int = 1,
+    *,
+    limit: int = MAX_MESSAGE_BYTES,
+    store_dir: str | None = None,
+) -> Iterator[KafkaRecord | Oversized]:
+    """Each non-blank line as it is (a malformed line dead-letters in the chain, like on Kafka); a line over
+    ``limit`` bytes is read through in blocks and given as an :class:`Oversized`.
 
     ``start``/``stop`` (plain files only) select the lines that start in that byte range; ``start`` is a line
     start and ``first_line`` its number, both from :func:`plan_ranges`.
@@ -201,20 +315,40 @@ def iter_jsonl(
     with open_stream(path) as stream:
         if start:
             stream.seek(start)
-        position = start
-        for number, line in enumerate(stream, start=first_line):
-            if stop is not None and position >= stop:
+        position, number = start, first_line
+        while stop is None or position < stop:
+            line = stream.readline(limit + 2)  # room for a line of ``limit`` bytes and its CR LF
+            if not line:
                 break
+            line_start = position
             position += len(line)
-            line = line.rstrip(b"\r\n")
-            if line.strip():
-                yield KafkaRecord(path, 0, number, None, line, stamp)
+            body = line.rstrip(b"\r\n")
+            if len(body) > limit or (len(line) == limit + 2 and not line.endswith(b"\n")):
+                rest = _LineRest(line, stream)  # the line goes on past what was read: stream the rest
+                size, digest, ref = _keep_apart(rest, store_dir)
+                position += rest.read
+                yield Oversized(path, number, line_start, size, digest, ref, limit)
+            elif line.strip():
+                yield KafkaRecord(path, 0, number, None, body, stamp)
+            number += 1
 
 
-def iter_page(path: str, kind: str, source: str | None = None) -> Iterator[KafkaRecord]:
-    """A whole .html/.txt file as one envelope; undecodable bytes pass on raw so they dead-letter."""
+def iter_page(
+    path: str,
+    kind: str,
+    source: str | None = None,
+    *,
+    limit: int = MAX_MESSAGE_BYTES,
+    store_dir: str | None = None,
+) -> Iterator[KafkaRecord | Oversized]:
+    """A whole .html/.txt file as one envelope; undecodable bytes pass on raw so they dead-letter. A file
+    over ``limit`` bytes is read through in blocks and given as an :class:`Oversized`."""
     with open_stream(path) as stream:
-        data = stream.read()
+        data = _read_up_to(stream, limit + 1)
+        if len(data) > limit:
+            size, digest, ref = _keep_apart(_blocks(data, stream), store_dir)
+            yield Oversized(path, 0, 0, size, digest, ref, limit)
+            return
     stamp = _mtime_ms(path)
     text = _decoded(data)
     if text is None:
@@ -261,23 +395,44 @@ def warc_skip_reason(record) -> str | None:
     return None
 
 
-def iter_warc(path: str, source: str | None = None, skipped: Counter | None = None) -> Iterator[KafkaRecord]:
+WARC_GZ_BLOCK = 1024
+"""Compressed bytes warcio reads from a .warc.gz at a time: it decompresses a read whole, and deflate makes
+at most about 1,032 bytes of one, so a member cannot turn one read into more than about 1 MiB (with its
+default 16 KiB reads, a bomb's few KB became its whole record at once)."""
+
+
+def iter_warc(
+    path: str,
+    source: str | None = None,
+    skipped: Counter | None = None,
+    *,
+    limit: int = MAX_MESSAGE_BYTES,
+    store_dir: str | None = None,
+) -> Iterator[KafkaRecord | Oversized]:
     """2xx HTML responses as envelopes: URL and fetch time from the WARC headers, the payload decoded.
 
-    The payload is de-chunked and content-decoded by warcio. Other records are counted in ``skipped`` by
-    reason (request, metadata, redirect, image...).
+    The payload is de-chunked and content-decoded by warcio; one over ``limit`` bytes is read through in
+    blocks and given as an :class:`Oversized`. Other records are counted in ``skipped`` by reason (request,
+    metadata, redirect, image...). ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the
+    decompressed archive); warcio reads ``.warc.gz`` itself, member by member.
     """
     stamp = _mtime_ms(path)
     name = os.path.basename(path)
-    with open(path, "rb") as stream:
-        archive = ArchiveIterator(stream)
+    gzipped = path.lower().endswith(".gz")
+    with open_stream(path) as stream:
+        archive = ArchiveIterator(stream, block_size=WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
         for record in archive:
             reason = warc_skip_reason(record)
             if reason is not None:
                 if skipped is not None:
                     skipped[reason] += 1
                 continue
-            payload = record.content_stream().read()
+            content = record.content_stream()
+            payload = _read_up_to(content, limit + 1)
+            if len(payload) > limit:
+                size, digest, ref = _keep_apart(_blocks(payload, content), store_dir)
+                yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
+                continue
             offset = archive.get_record_offset()  # after the read: asking first would consume the payload
             fetched, ms = _warc_ms(record.rec_headers.get_header("WARC-Date"), stamp)
             html = _decoded(payload, _charset(record.http_headers.get_header("Content-Type") or ""))
@@ -353,24 +508,39 @@ def _cut_lines(path: str, size: int, parts: int) -> list[FileRange]:
 
 
 def iter_range(
-    part: FileRange, source: str | None = None, skipped: Counter | None = None
-) -> Iterator[KafkaRecord]:
+    part: FileRange,
+    source: str | None = None,
+    skipped: Counter | None = None,
+    *,
+    limit: int = MAX_MESSAGE_BYTES,
+    store_dir: str | None = None,
+) -> Iterator[KafkaRecord | Oversized]:
     """The records of one planned range."""
     if part.start or part.stop is not None:
-        yield from iter_jsonl(part.path, part.start, part.stop, part.first_line)
+        yield from iter_jsonl(
+            part.path, part.start, part.stop, part.first_line, limit=limit, store_dir=store_dir
+        )
     else:
-        yield from iter_file(part.path, source, skipped)
+        yield from iter_file(part.path, source, skipped, limit=limit, store_dir=store_dir)
 
 
-def iter_file(path: str, source: str | None = None, skipped: Counter | None = None) -> Iterator[KafkaRecord]:
-    """The records of one input file, by its kind."""
+def iter_file(
+    path: str,
+    source: str | None = None,
+    skipped: Counter | None = None,
+    *,
+    limit: int = MAX_MESSAGE_BYTES,
+    store_dir: str | None = None,
+) -> Iterator[KafkaRecord | Oversized]:
+    """The records of one input file, by its kind; those over ``limit`` bytes as :class:`Oversized`, their
+    originals streamed into the original store under ``store_dir`` when given."""
     kind = file_kind(path)
     if kind == "jsonl":
-        yield from iter_jsonl(path)
+        yield from iter_jsonl(path, limit=limit, store_dir=store_dir)
     elif kind == "warc":
-        yield from iter_warc(path, source, skipped)
+        yield from iter_warc(path, source, skipped, limit=limit, store_dir=store_dir)
     elif kind in ("html", "text"):
-        yield from iter_page(path, kind, source)
+        yield from iter_page(path, kind, source, limit=limit, store_dir=store_dir)
     else:
         raise ValueError(f"not a readable input file: {path}")
 
@@ -378,8 +548,12 @@ def iter_file(path: str, source: str | None = None, skipped: Counter | None = No
 class ReadFileDoFn(beam.DoFn):
     """FileRange -> its records; counts files, records and skipped WARC records."""
 
-    def __init__(self, source: str | None = None) -> None:
+    def __init__(
+        self, source: str | None = None, limit: int = MAX_MESSAGE_BYTES, store_dir: str | None = None
+    ) -> None:
         self.source = source
+        self.limit = limit
+        self.store_dir = store_dir
 
     def setup(self) -> None:
         self._files = Metrics.counter("newsflow", "files.read")
@@ -387,11 +561,16 @@ class ReadFileDoFn(beam.DoFn):
 
     def process(self, part: FileRange) -> Iterator[KafkaRecord | beam.pvalue.TaggedOutput]:
         """The range's records; a file that fails part way (cut short, corrupt, unreadable) keeps the records
-        read before, and gives a dead letter tagged :data:`UNREADABLE` instead of failing the whole job."""
+        read before, and gives a dead letter tagged :data:`UNREADABLE` instead of failing the whole job; so
+        does each record over the limit (:class:`Oversized`), and the range reads on."""
         skipped: Counter = Counter()
         count = 0
         try:
-            for record in iter_range(part, self.source, skipped):
+            for record in iter_range(part, self.source, skipped, limit=self.limit, store_dir=self.store_dir):
+                if isinstance(record, Oversized):
+                    Metrics.counter("newsflow", "files.oversized").inc()
+                    yield beam.pvalue.TaggedOutput(UNREADABLE, record.dead_letter())
+                    continue
                 count += 1
                 self._records.inc()
                 yield record
@@ -422,8 +601,15 @@ class ClaimRangesDoFn(ReadFileDoFn):
     first). Each worker runs one token and takes the next unclaimed range whenever it is free, so a worker
     on a slower or busier core simply reads fewer ranges: the read stage ends on all workers together."""
 
-    def __init__(self, ranges: list[FileRange], claims: str, source: str | None = None) -> None:
-        super().__init__(source)
+    def __init__(
+        self,
+        ranges: list[FileRange],
+        claims: str,
+        source: str | None = None,
+        limit: int = MAX_MESSAGE_BYTES,
+        store_dir: str | None = None,
+    ) -> None:
+        super().__init__(source, limit, store_dir)
         self.ranges = ranges
         self.claims = claims
 
@@ -441,7 +627,9 @@ class ReadFiles(beam.PTransform):
     tokens are spread instead and the workers claim the ranges one at a time as they get free
     (:class:`ClaimRangesDoFn`): dynamic balancing that Beam's local runner does not do itself. Only for a
     runner that never runs a bundle twice (the local one): a repeated bundle would find its ranges claimed.
-    An unsplittable file much bigger than a range is read by one worker: reshuffle after it then."""
+    An unsplittable file much bigger than a range is read by one worker: reshuffle after it then. Records
+    over ``limit`` bytes become dead letters, their originals streamed into the store under ``store_dir``
+    when given (:class:`Oversized`)."""
 
     def __init__(
         self,
@@ -450,26 +638,34 @@ class ReadFiles(beam.PTransform):
         *,
         claims: str | None = None,
         readers: int = 1,
+        limit: int = MAX_MESSAGE_BYTES,
+        store_dir: str | None = None,
     ) -> None:
         super().__init__()
         self.ranges = ranges
         self.source = source
         self.claims = claims
         self.readers = readers
+        self.limit = limit
+        self.store_dir = store_dir
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
-        """``.records`` and, tagged :data:`UNREADABLE`, the dead letters of files that could not be read."""
+        """``.records`` and, tagged :data:`UNREADABLE`, the dead letters of files that could not be read
+        and of records over the limit."""
         if self.claims is None:
             return (
                 pbegin
                 | "Ranges" >> beam.Create(self.ranges)
-                | "ReadFile" >> beam.ParDo(ReadFileDoFn(self.source)).with_outputs(UNREADABLE, main="records")
+                | "ReadFile"
+                >> beam.ParDo(ReadFileDoFn(self.source, self.limit, self.store_dir)).with_outputs(
+                    UNREADABLE, main="records"
+                )
             )
         return (
             pbegin
             | "Readers" >> beam.Create(range(self.readers))
             | "ClaimAndRead"
-            >> beam.ParDo(ClaimRangesDoFn(self.ranges, self.claims, self.source)).with_outputs(
-                UNREADABLE, main="records"
-            )
+            >> beam.ParDo(
+                ClaimRangesDoFn(self.ranges, self.claims, self.source, self.limit, self.store_dir)
+            ).with_outputs(UNREADABLE, main="records")
         )

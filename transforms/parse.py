@@ -53,6 +53,12 @@ def parse(
     return Parsed(normalize_raw(parse_message(value, max_bytes=max_bytes, topic=topic)), position)
 
 
+def too_large(size: int, max_bytes: int) -> LimitExceeded:
+    """The dead-letter reason of a message over the size limit, the same whether Kafka delivered it whole
+    or a file reader stopped holding it at the limit (:mod:`transforms.file_io`)."""
+    return LimitExceeded(f"message is {size} bytes, limit is {max_bytes}", stage="parse")
+
+
 def parse_message(
     value: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES, topic: str | None = None
 ) -> RawArticle:
@@ -60,7 +66,7 @@ def parse_message(
     if value is None or len(value) == 0:
         raise ParseError("empty message (tombstone or no value)")
     if len(value) > max_bytes:
-        raise LimitExceeded(f"message is {len(value)} bytes, limit is {max_bytes}", stage="parse")
+        raise too_large(len(value), max_bytes)
     if avro.is_avro(value):
         try:
             decoded = avro.decode_message(value, topic=topic)

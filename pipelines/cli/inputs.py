@@ -4,7 +4,8 @@ Both read files exactly as a file backfill does (:mod:`transforms.file_io`): JSO
 ``.html``/``.htm``/``.txt`` pages as one envelope each, WARC/WARC.gz records, and ``.gz``/``.zst``/``.bz2``
 forms of all of them. A directory is walked; files of other kinds in it are skipped and summed up in one
 line. A path that does not exist is the user's mistake and stops the command before any work; a file that
-exists but cannot be read (permissions, a corrupt archive) is reported by name and the rest goes on.
+exists but cannot be read (permissions, a corrupt archive) is reported by name and the rest goes on, and
+so is a record over the message limit, read through without being held (:class:`Oversized`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from transforms.file_io import (
     COMPRESSION_SUFFIXES,
     HTML_SUFFIXES,
     JSONL_SUFFIXES,
+    MAX_MESSAGE_BYTES,
     READ_ERRORS,
     TEXT_SUFFIXES,
     WARC_SUFFIXES,
+    Oversized,
     file_kind,
     iter_file,
 )
@@ -92,15 +95,29 @@ def iter_messages(
     paths: list[str] | InputPlan,
     source: str | None = None,
     unreadable: Unreadable | None = None,
+    *,
+    oversized: Callable[[Oversized], None] | None = None,
+    limit: int = MAX_MESSAGE_BYTES,
+    store_dir: str | None = None,
 ) -> Iterator[tuple[bytes, SourcePosition]]:
     """(message bytes, position) for every input: the position's topic is the file, its offset the line
-    (JSONL), 0 (a page) or the byte offset (WARC). Without ``unreadable``, a read error raises."""
+    (JSONL), 0 (a page) or the byte offset (WARC). A record over ``limit`` bytes goes to ``oversized``
+    (its original streamed into the store under ``store_dir`` when given), else to ``unreadable`` with its
+    reason. Without ``unreadable``, a read error or an oversized record raises."""
     plan = paths if isinstance(paths, InputPlan) else plan_inputs(paths)
     for path in plan.files:
         try:
             if not os.access(path, os.R_OK):
                 raise PermissionError(13, "permission denied", path)
-            for record in iter_file(path, source):
+            for record in iter_file(path, source, limit=limit, store_dir=store_dir):
+                if isinstance(record, Oversized):
+                    if oversized is not None:
+                        oversized(record)
+                    elif unreadable is not None:
+                        unreadable(path, record.error())
+                    else:
+                        raise InputFileError(f"{path}: {record.error().reason}")
+                    continue
                 yield record.value, SourcePosition(path, record.partition, record.offset)
         except READ_ERRORS as exc:
             if unreadable is None:

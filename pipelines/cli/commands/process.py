@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from pipelines.cli.commands.consume import to_json
 from pipelines.cli.inputs import iter_messages, plan_inputs
 from pipelines.options import Processing, add_arguments, resolve
+from transforms.file_io import Oversized
 from transforms.records import Article, SourcePosition, to_dict
 from transforms.settings import Limits
 
@@ -70,8 +71,19 @@ def _run(args: argparse.Namespace) -> int:
     def unreadable(path: str, error: BaseException) -> None:
         emit("dead_letter", dead_letter(b"", error, SourcePosition(path, 0, 0), stage="read"))
 
+    def oversized(record: Oversized) -> None:
+        emit("dead_letter", record.dead_letter())
+
     chain = LocalChain(limits, processing)
-    for value, position in iter_messages(plan, args.source, unreadable):
+    messages = iter_messages(
+        plan,
+        args.source,
+        unreadable,
+        oversized=oversized,
+        limit=limits.max_message_bytes,
+        store_dir=processing.state_dir,
+    )
+    for value, position in messages:
         # Read now: the arrival time, as a broker would stamp it (dedup's horizon counts from it).
         arrived_ms = time.time_ns() // 1_000_000
         record = KafkaRecord(position.topic, position.partition, position.offset, None, value, arrived_ms)
