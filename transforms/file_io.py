@@ -21,7 +21,6 @@ and each goes on to process what it read, without passing the records through a 
 from __future__ import annotations
 
 import bz2
-import contextlib
 import glob
 import gzip
 import hashlib
@@ -46,7 +45,7 @@ from warcio.utils import BUFF_SIZE
 from transforms.deadletter import dead_letter
 from transforms.errors import LimitExceeded, ParseError
 from transforms.kafka_io import KafkaRecord
-from transforms.original_store import OriginalStore
+from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
@@ -150,15 +149,17 @@ class _LineRest:
 def _keep_apart(pieces: Iterable[bytes], store_dir: str | None) -> tuple[int, str, str | None]:
     """(size, SHA-256, store reference or None) of an original streamed piece by piece, into the store
     under ``store_dir`` when given; a read error part way leaves nothing in the store."""
-    digest, size = hashlib.sha256(), 0
-    with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(OriginalStore(store_dir).writer()) if store_dir else None
-        for piece in pieces:
-            digest.update(piece)
-            size += len(piece)
-            if writer is not None:
+    if store_dir:  # the writer hashes what it writes: its reference is the digest
+        with OriginalStore(store_dir).writer() as writer:
+            for piece in pieces:
                 writer.write(piece)
-    return size, digest.hexdigest(), writer.ref if writer is not None else None
+        assert writer.ref is not None  # set when the writer closed without an error
+        return writer.size, writer.ref.removeprefix(PREFIX), writer.ref
+    digest, size = hashlib.sha256(), 0
+    for piece in pieces:
+        digest.update(piece)
+        size += len(piece)
+    return size, digest.hexdigest(), None
 
 
 def file_kind(path: str) -> str | None:
