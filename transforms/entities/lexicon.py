@@ -54,7 +54,7 @@ import re
 
 import pycountry
 
-from transforms.entities import citations
+from transforms.entities import citations, work_kinds
 from transforms.entities.confidence import names_a_place
 from transforms.entities.gazetteer import Gazetteer
 from transforms.entities.recognize import RawMention, covered
@@ -124,16 +124,9 @@ _PRODUCT_BEFORE = re.compile(
 )
 LEGISLATURES = _words("Parliament Congress Senate Knesset Bundestag Duma Politburo")
 # Kinds of work and of craft that introduce a title or a vessel's name right after them ("the film Easy
-# Rider", "the spacecraft Stardust", "the cruise ship Freewinds"), both miscellaneous names in CoNLL-2003; not
-# "show", "play", "single" or "probe", which are also verbs, adjectives or nouns of other senses before a
-# name ("polls show Trump ahead", "a probe Biden ordered").
-WORK_NOUNS = _words(
-    """film films movie movies biopic documentary docudrama sitcom series miniseries mini-series serial
-    soap telenovela anime cartoon novel novels novella memoir autobiography biography album albums song
-    songs ballad opera operetta musical poem poems painting sculpture comedy drama thriller
-    horror prequel sequel remake spin-off videogame spacecraft spaceship capsule rover satellite ship vessel
-    yacht warship frigate destroyer submarine tanker ferry aircraft airliner jetliner"""
-)
+# Rider", "the spacecraft Stardust", "the cruise ship Freewinds"), both miscellaneous names in CoNLL-2003; one
+# table with the kinds ``rules`` reads in definitions (``work_kinds``, which says why the two uses differ).
+WORK_NOUNS = work_kinds.kind_words(work_kinds.Use.BEFORE_NAME)
 # Words for publications and news agencies that introduce one's name ("the official newspaper Granma"), an
 # organisation in CoNLL-2003 as in OntoNotes.
 PUBLICATION_NOUNS = _words("newspaper daily weekly tabloid magazine broadsheet broadcaster")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from itertools import pairwise
 
-from transforms.entities import warm_words
+from transforms.entities import warm_words, work_kinds
 from transforms.entities.place_endings import Use, ending_words
 from transforms.entities.recognize import RawMention
 
@@ -300,10 +300,9 @@ _PLACE_KINDS = _words(
     " county region district capital port ports municipality suburb borough metropolis peninsula valley republic"
     " kingdom territory commune settlement oasis neighbourhood neighborhood destination resort"
 )
-_WORK_AND_CRAFT_KINDS = _words(  # things CoNLL-2003 calls miscellaneous names: works, craft, products
-    "film movie novel novella book album song single poem painting sculpture opera musical sitcom documentary"
-    " spacecraft capsule satellite rocket mission ship vessel yacht aircraft browser software cocktail drink"
-)
+# Things CoNLL-2003 calls miscellaneous names: works, craft, products (``work_kinds``, one table with the
+# kinds ``lexicon`` reads before a name).
+_WORK_AND_CRAFT_KINDS = work_kinds.kind_words(work_kinds.Use.DEFINED_AS)
 _PERSON_KINDS = _words(  # what only a person is
     "woman man girl boy mother father widow widower actor actress singer writer novelist poet painter sculptor"
     " lawyer teacher student nurse journalist politician businessman businesswoman entrepreneur musician"
