@@ -39,7 +39,6 @@ from typing import IO
 import apache_beam as beam
 import structlog
 from apache_beam.metrics import Metrics
-from warcio.archiveiterator import ArchiveIterator
 from warcio.utils import BUFF_SIZE
 
 from transforms.deadletter import dead_letter
@@ -49,6 +48,7 @@ from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
+from transforms.warc import BoundedArchive, content_stream, spill_of
 
 log = structlog.get_logger(__name__)
 
@@ -86,12 +86,18 @@ class Oversized:
     sha256: str
     ref: str | None
     limit: int
+    headers: str | None = None
+    """For a WARC record, "WARC" or "HTTP" when that header block was over the limit: the original is then
+    the record as stored from that block to the record's end, not its payload."""
 
     def error(self) -> LimitExceeded:
         """The reason a message over the limit gets on Kafka, and where the original is in its file (to
         trace or replay it, stored or not)."""
-        if self.start is None:
+        if self.start is None and self.headers is None:
             where = f"the payload of the WARC record at byte {self.offset}"
+        elif self.start is None:
+            part = "the WARC record" if self.headers == "WARC" else "the HTTP message of the WARC record"
+            where = f"{part} at byte {self.offset}, its {self.headers} headers over the limit"
         else:
             decompressed = " decompressed" if self.path.lower().endswith(COMPRESSION_SUFFIXES) else ""
             where = f"bytes {self.start}-{self.start + self.size} of the{decompressed} file"
@@ -146,20 +152,47 @@ class _LineRest:
             self.read += len(chunk)
 
 
+class _Spill:
+    """An original streamed piece by piece: into the store under ``store_dir`` when given (its writer
+    hashes what it writes: its reference is the digest), else only hashed."""
+
+    def __init__(self, store_dir: str | None) -> None:
+        self._writer = OriginalStore(store_dir).writer() if store_dir else None
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def write(self, piece: bytes) -> None:
+        if self._writer is not None:
+            self._writer.write(piece)
+        else:
+            self._digest.update(piece)
+            self._size += len(piece)
+
+    def close(self) -> tuple[int, str, str | None]:
+        """(size, SHA-256, store reference or None) of the complete original."""
+        if self._writer is None:
+            return self._size, self._digest.hexdigest(), None
+        self._writer.__exit__(None, None, None)
+        assert self._writer.ref is not None  # set when the writer closed without an error
+        return self._writer.size, self._writer.ref.removeprefix(PREFIX), self._writer.ref
+
+    def abort(self, error: BaseException) -> None:
+        """Leave nothing in the store: the original is incomplete."""
+        if self._writer is not None:
+            self._writer.__exit__(type(error), error, error.__traceback__)
+
+
 def _keep_apart(pieces: Iterable[bytes], store_dir: str | None) -> tuple[int, str, str | None]:
     """(size, SHA-256, store reference or None) of an original streamed piece by piece, into the store
     under ``store_dir`` when given; a read error part way leaves nothing in the store."""
-    if store_dir:  # the writer hashes what it writes: its reference is the digest
-        with OriginalStore(store_dir).writer() as writer:
-            for piece in pieces:
-                writer.write(piece)
-        assert writer.ref is not None  # set when the writer closed without an error
-        return writer.size, writer.ref.removeprefix(PREFIX), writer.ref
-    digest, size = hashlib.sha256(), 0
-    for piece in pieces:
-        digest.update(piece)
-        size += len(piece)
-    return size, digest.hexdigest(), None
+    spill = _Spill(store_dir)
+    try:
+        for piece in pieces:
+            spill.write(piece)
+    except BaseException as exc:
+        spill.abort(exc)
+        raise
+    return spill.close()
 
 
 def file_kind(path: str) -> str | None:
@@ -412,41 +445,70 @@ def iter_warc(
 ) -> Iterator[KafkaRecord | Oversized]:
     """2xx HTML responses as envelopes: URL and fetch time from the WARC headers, the payload decoded.
 
-    The payload is de-chunked and content-decoded by warcio; one over ``limit`` bytes is read through in
-    blocks and given as an :class:`Oversized`. Other records are counted in ``skipped`` by reason (request,
-    metadata, redirect, image...). ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the
-    decompressed archive); warcio reads ``.warc.gz`` itself, member by member.
+    The payload is de-chunked and content-decoded a block at a time (:mod:`transforms.warc`); one over
+    ``limit`` bytes is read through in blocks and given as an :class:`Oversized`, and so is a record whose
+    WARC or HTTP header block is over ``limit`` (its original: the record as stored from that block on).
+    Other records are counted in ``skipped`` by reason (request, metadata, redirect, image...).
+    ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the decompressed archive); warcio reads
+    ``.warc.gz`` itself, member by member.
     """
     stamp = _mtime_ms(path)
     name = os.path.basename(path)
     gzipped = path.lower().endswith(".gz")
+    spills: list[_Spill] = []  # opened by the header parsers for the record being read
+
+    def spill() -> _Spill:
+        spills.append(_Spill(store_dir))
+        return spills[-1]
+
     with open_stream(path) as stream:
-        archive = ArchiveIterator(stream, block_size=WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
-        for record in archive:
-            reason = warc_skip_reason(record)
-            if reason is not None:
-                if skipped is not None:
-                    skipped[reason] += 1
-                continue
-            content = record.content_stream()
-            payload = _read_up_to(content, limit + 1)
-            if len(payload) > limit:
-                size, digest, ref = _keep_apart(_blocks(payload, content), store_dir)
-                yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
-                continue
-            offset = archive.get_record_offset()  # after the read: asking first would consume the payload
-            fetched, ms = _warc_ms(record.rec_headers.get_header("WARC-Date"), stamp)
-            html = _decoded(payload, _charset(record.http_headers.get_header("Content-Type") or ""))
-            if html is None:
-                yield KafkaRecord(path, 0, offset, None, payload, ms)
-                continue
-            metadata = {"warc_file": name}
-            record_id = record.rec_headers.get_header("WARC-Record-ID")
-            if record_id:
-                metadata["warc_record_id"] = record_id
-            url = record.rec_headers.get_header("WARC-Target-URI")
-            value = _envelope(url=url, source=source, html=html, fetched_at=fetched, metadata=metadata)
-            yield KafkaRecord(path, 0, offset, url.encode() if url else None, value, ms)
+        archive = BoundedArchive(stream, limit, spill, WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
+        try:
+            for record in archive:
+                over = spill_of(record)
+                if over is not None:
+                    headers, sink = over
+                    for block in _blocks(b"", record.raw_stream):
+                        sink.write(block)
+                    spills.remove(sink)
+                    size, digest, ref = sink.close()  # type: ignore[attr-defined]
+                    offset = archive.get_record_offset()
+                    yield Oversized(path, offset, None, size, digest, ref, limit, headers)
+                    continue
+                reason = warc_skip_reason(record)
+                if reason is not None:
+                    if skipped is not None:
+                        skipped[reason] += 1
+                    continue
+                content = content_stream(record)
+                payload = _read_up_to(content, limit + 1)
+                if len(payload) > limit:
+                    size, digest, ref = _keep_apart(_blocks(payload, content), store_dir)
+                    yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
+                    continue
+                yield _warc_envelope(path, name, source, record, payload, archive.get_record_offset(), stamp)
+        except BaseException as exc:  # a read error inside a header block: no partial original stays
+            for sink in spills:
+                sink.abort(exc)
+            raise
+
+
+def _warc_envelope(
+    path: str, name: str, source: str | None, record, payload: bytes, offset: int, stamp: int
+) -> KafkaRecord:
+    """A response's envelope; its payload as it is when it does not decode (it dead-letters then). The
+    offset is asked for after the payload is read: asking first would consume it."""
+    fetched, ms = _warc_ms(record.rec_headers.get_header("WARC-Date"), stamp)
+    html = _decoded(payload, _charset(record.http_headers.get_header("Content-Type") or ""))
+    if html is None:
+        return KafkaRecord(path, 0, offset, None, payload, ms)
+    metadata = {"warc_file": name}
+    record_id = record.rec_headers.get_header("WARC-Record-ID")
+    if record_id:
+        metadata["warc_record_id"] = record_id
+    url = record.rec_headers.get_header("WARC-Target-URI")
+    value = _envelope(url=url, source=source, html=html, fetched_at=fetched, metadata=metadata)
+    return KafkaRecord(path, 0, offset, url.encode() if url else None, value, ms)
 
 
 @dataclass(frozen=True)
