@@ -136,13 +136,18 @@ class BoundedHeaders(StatusAndHeadersParser):
 class BoundedLoader(ArcWarcRecordLoader):
     """warcio's record loader with :class:`BoundedHeaders` parsers. A WARC header block over the limit keeps
     only ``Content-Length`` (the record's extent), so no HTTP message is parsed from it: it is one
-    oversized record."""
+    oversized record. A record that can hold HTTP but names no target URI (``WARC-Target-URI`` is required,
+    yet a broken writer can leave it out) is read as HTTP, its page an article without a URL: warcio
+    failed on it with an AttributeError, which stopped the whole input."""
 
     def __init__(self, limit: int, spill: Callable[[], Sink]) -> None:
         super().__init__(verify_http=False, arc2warc=False)
         self.warc_parser = BoundedHeaders(self.WARC_TYPES, True, limit, spill, keep=["Content-Length"])
         self.http_parser = BoundedHeaders(self.HTTP_TYPES, False, limit, spill)
         self.http_req_parser = BoundedHeaders(self.HTTP_VERBS, False, limit, spill)
+
+    def load_http_headers(self, rec_type, uri, stream, length):
+        return super().load_http_headers(rec_type, "http:" if uri is None else uri, stream, length)
 
 
 class BoundedArchive(ArchiveIterator):
