@@ -39,6 +39,7 @@ from typing import IO
 import apache_beam as beam
 import structlog
 from apache_beam.metrics import Metrics
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.utils import BUFF_SIZE
 
 from transforms.deadletter import dead_letter
@@ -60,7 +61,7 @@ COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
 """What reading a damaged or unreadable file raises (gzip's, bz2's and, see :class:`ZstdFrames`, zstd's
-errors are among these)."""
+errors are among these, and :class:`CorruptArchive`)."""
 UNREADABLE = "unreadable"
 """The tag of :class:`ReadFiles`' dead letters: one per file that could not be read to its end, and one
 per :class:`Oversized` record."""
@@ -450,7 +451,8 @@ def iter_warc(
     WARC or HTTP header block is over ``limit`` (its original: the record as stored from that block on).
     Other records are counted in ``skipped`` by reason (request, metadata, redirect, image...).
     ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the decompressed archive); warcio reads
-    ``.warc.gz`` itself, member by member.
+    ``.warc.gz`` itself, member by member. A record that does not start where the last one ended (a wrong
+    ``Content-Length``, a file that is not WARC) is a :class:`CorruptArchive`, a read error.
     """
     stamp = _mtime_ms(path)
     name = os.path.basename(path)
@@ -464,7 +466,7 @@ def iter_warc(
     with open_stream(path) as stream:
         archive = BoundedArchive(stream, limit, spill, WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
         try:
-            for record in archive:
+            for record in _records(archive):
                 over = spill_of(record)
                 if over is not None:
                     headers, sink = over
@@ -491,6 +493,23 @@ def iter_warc(
             for sink in spills:
                 sink.abort(exc)
             raise
+
+
+class CorruptArchive(ValueError):
+    """A WARC archive that cannot be read on: no record starts where the last one ended."""
+
+
+def _records(archive: BoundedArchive) -> Iterator:
+    try:
+        yield from archive
+    except ArchiveLoadFailed as exc:  # its message quotes the bytes found: no payload in a reason or log
+        if "non-chunked gzip" in str(exc):
+            why = "one gzip stream, not a gzip member a record (`warcio recompress` mends it)"
+        else:
+            why = "a wrong Content-Length before it, or not a WARC file"
+        raise CorruptArchive(
+            f"corrupt WARC archive: no record starts at byte {archive.offset} ({why})"
+        ) from exc
 
 
 def _warc_envelope(

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
+import pytest
+
+from pipelines.cli.inputs import iter_messages
 from tests.unit.test_warc_limits import GOOD_BODY, http_message, warc_record, write_archive
-from transforms.file_io import iter_file
+from transforms.file_io import CorruptArchive, iter_file
 from transforms.kafka_io import KafkaRecord
 
 
@@ -32,3 +36,28 @@ def test_a_record_without_a_target_uri_and_without_http_is_skipped_as_one(tmp_pa
     skipped: Counter = Counter()
     records = list(iter_file(str(write_archive(tmp_path, "", entry)), skipped=skipped))
     assert len(records) == 2 and skipped == Counter(status=1)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])
+def test_a_record_with_a_wrong_length_is_a_read_error_and_the_next_input_is_read(tmp_path, suffix):
+    """A Content-Length shorter than the record leaves the next record starting mid-page: warcio raised
+    ArchiveLoadFailed, no read error, so ``newsflow process`` ended with exit code 1 and a backfill failed.
+    Now the records before it pass, the file is one read error naming the byte, and the next file is read."""
+    entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(
+        b"Content-Length: 93", b"Content-Length: 20"
+    )
+    (tmp_path / "a").mkdir()
+    path = write_archive(tmp_path / "a", suffix, entry)
+    other = tmp_path / "b.jsonl"
+    other.write_bytes(b'{"text": "next"}\n')
+    errors: list[tuple[str, BaseException]] = []
+    messages = list(iter_messages([str(path), str(other)], unreadable=lambda p, e: errors.append((p, e))))
+    assert [(Path(position.topic).name, position.offset) for _, position in messages] == [
+        (path.name, 0),
+        ("b.jsonl", 1),
+    ]
+    assert b"<p>1</p>" in messages[0][0]
+    ((where, error),) = errors
+    assert where == str(path) and isinstance(error, CorruptArchive)
+    assert str(error).startswith("corrupt WARC archive: no record starts at byte ")
+    assert "<p>" not in str(error)  # the bytes found are page content: never in a reason or a log
