@@ -348,6 +348,10 @@ def iter_jsonl(
     """
     stamp = _mtime_ms(path)
     with open_stream(path) as stream:
+        wide = None if start else _wide_encoding(stream.peek(4)[:4])
+        if wide is not None:
+            yield from _iter_wide_jsonl(path, stream, wide, stamp, limit, store_dir)
+            return
         if start:
             stream.seek(start)
         position, number = start, first_line
@@ -366,6 +370,113 @@ def iter_jsonl(
             elif line.strip():
                 yield KafkaRecord(path, 0, number, None, body, stamp)
             number += 1
+
+
+WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+"""Byte order marks of the encodings in which a line end is not the byte 0x0A (UTF-32's first: it starts
+with UTF-16's)."""
+
+
+ASCII_SPACE = " \t\n\r\x0b\x0c"
+"""What ``bytes.strip()`` strips: a line of only these is blank in any encoding."""
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """The UTF-16/32 encoding a file's first bytes mark (Windows PowerShell writes UTF-16 by default)."""
+    return next((encoding for bom, encoding in WIDE_BOMS if head.startswith(bom)), None)
+
+
+class _WideLines:
+    """The lines of a UTF-16/32 stream as their own bytes, cut at newline code units only: the byte 0x0A
+    also occurs inside other characters (U+0A05, U+010A), and a cut there garbled every line after it."""
+
+    def __init__(self, stream: IO[bytes], encoding: str) -> None:
+        self.stream = stream
+        self.width = 4 if encoding.startswith("utf-32") else 2
+        self.lf, self.cr = "\n".encode(encoding), "\r".encode(encoding)
+        self.buffer = bytearray()
+        self.scanned = 0  # bytes at the buffer's start known to hold no line end
+
+    def readline(self, size: int) -> bytes:
+        """A line with its line end, or its first ``size`` bytes (whole code units) when it is longer."""
+        size -= size % self.width
+        while True:
+            end = self._line_end()
+            if end is not None and end <= size:
+                return self._take(end)
+            if len(self.buffer) >= size:
+                return self._take(size)
+            block = self.stream.read(READ_BLOCK)
+            if not block:
+                return self._take(len(self.buffer))
+            self.buffer += block
+
+    def _line_end(self) -> int | None:
+        at = self.scanned
+        while (at := self.buffer.find(self.lf, at)) >= 0:
+            if at % self.width == 0:
+                return at + self.width
+            at += 1
+        self.scanned = max(len(self.buffer) // self.width - 1, 0) * self.width
+        return None
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        self.scanned = max(self.scanned - size, 0)
+        return data
+
+    def body(self, line: bytes) -> bytes:
+        """The line without its line end (the CR and LF units it ends with)."""
+        end = len(line)
+        while end and line[end - self.width : end] in (self.lf, self.cr):
+            end -= self.width
+        return line[:end]
+
+    def rest(self, first: bytes, counted: list[int]) -> Iterator[bytes]:
+        """The pieces of a long line from ``first`` on, without its line end, read in blocks (as
+        :class:`_LineRest`); ``counted[0]`` grows by the bytes read after ``first``."""
+        piece, returns = first, 0  # CR units held back: the line end if nothing else follows them
+        while piece:
+            body = self.body(piece)
+            if body:
+                while returns:
+                    yield self.cr * min(returns, READ_BLOCK)
+                    returns -= min(returns, READ_BLOCK)
+                yield body
+            if piece.endswith(self.lf):
+                return
+            returns += (len(piece) - len(body)) // self.width
+            piece = self.readline(READ_BLOCK)
+            counted[0] += len(piece)
+
+
+def _iter_wide_jsonl(
+    path: str, stream: IO[bytes], encoding: str, stamp: int, limit: int, store_dir: str | None
+) -> Iterator[KafkaRecord | Oversized]:
+    """:func:`iter_jsonl` for a UTF-16/32 file: each line passes as its own bytes (the first with the byte
+    order mark, which the parser reads; the others are told UTF-16/32 by their NUL bytes, as RFC 4627
+    says), cut at line-end code units."""
+    lines = _WideLines(stream, encoding)
+    room = 2 * lines.width  # a CR LF
+    position, number = 0, 1
+    while line := lines.readline(limit + room):
+        line_start = position
+        position += len(line)
+        body = lines.body(line)
+        if len(body) > limit or (len(line) == limit + room and not line.endswith(lines.lf)):
+            counted = [0]
+            size, digest, ref = _keep_apart(lines.rest(line, counted), store_dir)
+            position += counted[0]
+            yield Oversized(path, number, line_start, size, digest, ref, limit)
+        elif body.decode(encoding, "replace").lstrip("\ufeff").strip(ASCII_SPACE):
+            yield KafkaRecord(path, 0, number, None, body, stamp)
+        number += 1
 
 
 def iter_page(
@@ -543,8 +654,12 @@ class FileRange:
 
 
 def splittable(path: str) -> bool:
-    """Plain JSONL can be cut at any line start; compressed files, pages and WARC archives are read whole."""
-    return file_kind(path) == "jsonl" and not path.lower().endswith(COMPRESSION_SUFFIXES)
+    """Plain JSONL can be cut at any line start; compressed files, pages, WARC archives and UTF-16/32 JSONL
+    (whose line ends are not found by byte) are read whole."""
+    if file_kind(path) != "jsonl" or path.lower().endswith(COMPRESSION_SUFFIXES):
+        return False
+    with open(path, "rb") as stream:
+        return _wide_encoding(stream.read(4)) is None
 
 
 def plan_ranges(paths: Iterable[str], pieces: int) -> list[FileRange]:
