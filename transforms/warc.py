@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import IO, Protocol
 
+import structlog
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
@@ -29,6 +30,8 @@ from warcio.statusandheaders import (
     StatusAndHeadersParser,
     StatusAndHeadersParserException,
 )
+
+log = structlog.get_logger(__name__)
 
 LINE_BLOCK = 1 << 16
 """Most bytes of a line read at once: a longer line comes in pieces."""
@@ -157,6 +160,24 @@ class BoundedArchive(ArchiveIterator):
         super().__init__(fileobj, block_size=block_size)
         self.reader = LineReader(self.fh, block_size=block_size)
         self.loader = BoundedLoader(limit, spill)
+
+    def _consume_blanklines(self) -> tuple[bytes | None, int]:
+        """warcio's, but a record not followed by its blank lines (a wrong ``Content-Length``) is logged by
+        offset only: warcio printed the line found there, page content, to stderr."""
+        empty_size, first_line = 0, True
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return None, empty_size
+            if not line.rstrip() or first_line:
+                empty_size += len(line)
+                if line.rstrip():
+                    offset = self.fh.tell() - self.reader.rem_length() - empty_size
+                    log.warning("warc_record_not_followed_by_newline", offset=offset)
+                    self.err_count += 1
+                first_line = False
+                continue
+            return line, empty_size
 
 
 def spill_of(record: ArcWarcRecord) -> tuple[str, Sink] | None:

@@ -61,3 +61,15 @@ def test_a_record_with_a_wrong_length_is_a_read_error_and_the_next_input_is_read
     assert where == str(path) and isinstance(error, CorruptArchive)
     assert str(error).startswith("corrupt WARC archive: no record starts at byte ")
     assert "<p>" not in str(error)  # the bytes found are page content: never in a reason or a log
+
+
+def test_a_record_longer_than_its_length_is_read_on_without_printing_its_bytes(tmp_path, capfd):
+    """warcio printed the line found after a record too short for its bytes to stderr: page content in
+    the log, which newsflow never writes. It is logged by offset only, and the archive reads on."""
+    block = http_message(b"<p>2</p>\r\nSECRET-PAGE-LINE")
+    entry = warc_record(2, block)[0]
+    entry = entry.replace(b"Content-Length: %d" % len(block), b"Content-Length: %d" % (len(block) - 16))
+    records = list(iter_file(str(write_archive(tmp_path, "", entry))))
+    assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2, 3), records, strict=True)] == [True] * 3
+    out, err = capfd.readouterr()
+    assert "SECRET" not in out + err
