@@ -562,22 +562,47 @@ def iter_warc(
     WARC or HTTP header block is over ``limit`` (its original: the record as stored from that block on).
     Other records are counted in ``skipped`` by reason (request, metadata, redirect, image...).
     ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the decompressed archive); warcio reads
-    ``.warc.gz`` itself, member by member. A record that does not start where the last one ended (a wrong
-    ``Content-Length``, a file that is not WARC) is a :class:`CorruptArchive`, a read error.
+    ``.warc.gz`` itself, member by member; a ``.warc.gz`` compressed as one gzip stream (``gzip
+    crawl.warc``) is read as a stream too, offsets in the decompressed archive. A record that does not
+    start where the last one ended (a wrong ``Content-Length``, a file that is not WARC) is a
+    :class:`CorruptArchive`, a read error.
     """
+    read = [0]  # records read so far
+    try:
+        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=True)
+    except _OneGzipStream:  # warcio reads a .warc.gz member by member: read on past the records it gave
+        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=False)
+
+
+def _iter_archive(
+    path: str,
+    source: str | None,
+    skipped: Counter | None,
+    limit: int,
+    store_dir: str | None,
+    read: list[int],
+    *,
+    members: bool,
+) -> Iterator[KafkaRecord | Oversized]:
+    """:func:`iter_warc` from record ``read[0]`` on, counting the records it reads in ``read``;
+    ``members=False`` reads a .warc.gz as one stream."""
     stamp = _mtime_ms(path)
     name = os.path.basename(path)
-    gzipped = path.lower().endswith(".gz")
+    gzipped = members and path.lower().endswith(".gz")
+    skip, read[0] = read[0], 0
     spills: list[_Spill] = []  # opened by the header parsers for the record being read
 
     def spill() -> _Spill:
         spills.append(_Spill(store_dir))
         return spills[-1]
 
-    with open_stream(path) as stream:
+    with open_stream(path) if members else gzip.open(path, "rb") as stream:
         archive = BoundedArchive(stream, limit, spill, WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
         try:
-            for record in _records(archive):
+            for record in _records(archive, gzipped):
+                read[0] += 1
+                if read[0] <= skip:
+                    continue
                 over = spill_of(record)
                 if over is not None:
                     headers, sink = over
@@ -610,16 +635,19 @@ class CorruptArchive(ValueError):
     """A WARC archive that cannot be read on: no record starts where the last one ended."""
 
 
-def _records(archive: BoundedArchive) -> Iterator:
+class _OneGzipStream(Exception):
+    """A .warc.gz that is not a gzip member a record: warcio refuses to read past its first record."""
+
+
+def _records(archive: BoundedArchive, gzipped: bool) -> Iterator:
     try:
         yield from archive
     except ArchiveLoadFailed as exc:  # its message quotes the bytes found: no payload in a reason or log
-        if "non-chunked gzip" in str(exc):
-            why = "one gzip stream, not a gzip member a record (`warcio recompress` mends it)"
-        else:
-            why = "a wrong Content-Length before it, or not a WARC file"
+        if gzipped and "non-chunked gzip" in str(exc):
+            raise _OneGzipStream from exc
         raise CorruptArchive(
-            f"corrupt WARC archive: no record starts at byte {archive.offset} ({why})"
+            f"corrupt WARC archive: no record starts at byte {archive.offset} (a wrong Content-Length "
+            "before it, or not a WARC file)"
         ) from exc
 
 

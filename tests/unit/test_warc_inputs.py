@@ -3,6 +3,7 @@ and what it cannot give is a dead letter with its reason."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -73,3 +74,15 @@ def test_a_record_longer_than_its_length_is_read_on_without_printing_its_bytes(t
     assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2, 3), records, strict=True)] == [True] * 3
     out, err = capfd.readouterr()
     assert "SECRET" not in out + err
+
+
+def test_a_warc_gz_compressed_as_one_gzip_stream_reads_every_record(tmp_path):
+    """``gzip crawl.warc`` makes one gzip stream, not a member a record: warcio refused it after its first
+    record (ArchiveLoadFailed: newsflow process ended with exit 1, a backfill failed). Every record is
+    read, offsets in the decompressed archive as for .warc.zst."""
+    entries = [warc_record(n, http_message(GOOD_BODY % n))[0] for n in (1, 2, 3)]
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(gzip.compress(b"".join(entries)))
+    records = list(iter_file(str(path)))
+    assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2, 3), records, strict=True)] == [True] * 3
+    assert [r.offset for r in records] == [0, len(entries[0]), len(entries[0]) + len(entries[1])]
