@@ -40,6 +40,7 @@ import apache_beam as beam
 import structlog
 from apache_beam.metrics import Metrics
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.limitreader import LimitReader
 from warcio.utils import BUFF_SIZE
 
 from transforms.deadletter import dead_letter
@@ -49,7 +50,7 @@ from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
-from transforms.warc import BoundedArchive, content_stream, spill_of
+from transforms.warc import BoundedArchive, CutShort, content_stream, spill_of
 
 log = structlog.get_logger(__name__)
 
@@ -608,6 +609,7 @@ def _iter_archive(
                     headers, sink = over
                     for block in _blocks(b"", record.raw_stream):
                         sink.write(block)
+                    _read_through(record)  # a cut record: the sink is aborted below, nothing stored
                     spills.remove(sink)
                     size, digest, ref = sink.close()  # type: ignore[attr-defined]
                     offset = archive.get_record_offset()
@@ -615,20 +617,40 @@ def _iter_archive(
                     continue
                 reason = warc_skip_reason(record)
                 if reason is not None:
+                    _read_through(record)
                     if skipped is not None:
                         skipped[reason] += 1
                     continue
                 content = content_stream(record)
                 payload = _read_up_to(content, limit + 1)
                 if len(payload) > limit:
-                    size, digest, ref = _keep_apart(_blocks(payload, content), store_dir)
+                    pieces = _then(_blocks(payload, content), record)
+                    size, digest, ref = _keep_apart(pieces, store_dir)
                     yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
                     continue
+                _read_through(record)
                 yield _warc_envelope(path, name, source, record, payload, archive.get_record_offset(), stamp)
         except BaseException as exc:  # a read error inside a header block: no partial original stays
             for sink in spills:
                 sink.abort(exc)
             raise
+
+
+def _read_through(record) -> None:
+    """Reads the rest of the record's block; EOFError if the file ends before it does (its
+    ``Content-Length``): a cut archive's last page passed cut short, as a whole article."""
+    stream = record.raw_stream
+    while stream.read(READ_BLOCK):
+        pass
+    if isinstance(stream, LimitReader) and stream.limit > 0:
+        raise EOFError(f"the file ends inside a WARC record, {stream.limit} bytes before its end")
+
+
+def _then(pieces: Iterable[bytes], record) -> Iterator[bytes]:
+    """``pieces`` of the record's payload, then :func:`_read_through` the record: an original cut short
+    raises before it is complete, so the store keeps nothing of it."""
+    yield from pieces
+    _read_through(record)
 
 
 class CorruptArchive(ValueError):
@@ -642,6 +664,10 @@ class _OneGzipStream(Exception):
 def _records(archive: BoundedArchive, gzipped: bool) -> Iterator:
     try:
         yield from archive
+        if archive.cut:
+            raise EOFError("the file ends inside a gzip member: its last record is cut short")
+    except CutShort as exc:
+        raise EOFError(str(exc)) from exc
     except ArchiveLoadFailed as exc:  # its message quotes the bytes found: no payload in a reason or log
         if gzipped and "non-chunked gzip" in str(exc):
             raise _OneGzipStream from exc

@@ -24,6 +24,7 @@ from typing import IO, Protocol
 import structlog
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.limitreader import LimitReader
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import (
     StatusAndHeaders,
@@ -47,9 +48,24 @@ class Sink(Protocol):
     def write(self, data: bytes) -> None: ...
 
 
+class CutShort(Exception):
+    """The file ends inside a record (warcio reads an EOFError as the archive's end: this is not one)."""
+
+
 class LineReader(DecompressingBufferedReader):
     """warcio's archive reader whose ``readline`` returns at most :data:`LINE_BLOCK` bytes and joins the
-    pieces of a line once (warcio's appends them one by one: quadratic on a long line)."""
+    pieces of a line once (warcio's appends them one by one: quadratic on a long line). ``fed`` says
+    whether the current gzip member has been given any bytes (one that has and does not end is cut)."""
+
+    fed = False
+
+    def _init_decomp(self, decomp_type) -> None:
+        super()._init_decomp(decomp_type)
+        self.fed = False
+
+    def _process_read(self, data: bytes) -> None:
+        self.fed = self.fed or bool(data)
+        super()._process_read(data)
 
     def readline(self, length: int | None = None) -> bytes:
         left = LINE_BLOCK if length is None else min(length, LINE_BLOCK)
@@ -86,16 +102,22 @@ class BoundedHeaders(StatusAndHeadersParser):
         limit: int,
         spill: Callable[[], Sink],
         keep: Iterable[str] = (),
+        closed_blocks: bool = False,
     ) -> None:
         super().__init__(statuslist, verify)
         self.limit = limit
         self.spill = spill
         self.keep = {name.lower() for name in keep}
+        self.closed_blocks = closed_blocks  # a block ends with a blank line: one the file ends in is cut
 
     def parse(self, stream, full_statusline: bytes | None = None) -> StatusAndHeaders:
         first = full_statusline if full_statusline is not None else stream.readline(LINE_BLOCK)
         if not first:
+            if isinstance(stream, LimitReader) and stream.limit > 0:  # warcio takes EOFError for the end
+                raise CutShort("the file ends inside a WARC record, before its HTTP headers")
             raise EOFError()
+        if self.closed_blocks and not first.endswith(b"\n") and len(first) < LINE_BLOCK:
+            raise CutShort("the file ends inside a WARC record's first line")  # (a line is cut only there)
         if self.verify:  # refuse a record that starts wrong before reading any further
             status = self.decode_header(first).rstrip()
             if status and not self.split_prefix(status, self.statuslist):
@@ -126,6 +148,8 @@ class BoundedHeaders(StatusAndHeadersParser):
                 name, colon, value = self.decode_header(head).partition(":")
                 if colon and name.rstrip(" \t").lower() in self.keep:
                     kept.append((name.rstrip(" \t"), value.strip()))
+            if not head and self.closed_blocks:
+                raise CutShort("the file ends inside a WARC record's headers")
             if not head or (whole and _blank(head)):
                 break  # the block's end (a blank status line is a block of its own, as in warcio)
             piece = stream.readline(LINE_BLOCK)
@@ -145,7 +169,9 @@ class BoundedLoader(ArcWarcRecordLoader):
 
     def __init__(self, limit: int, spill: Callable[[], Sink]) -> None:
         super().__init__(verify_http=False, arc2warc=False)
-        self.warc_parser = BoundedHeaders(self.WARC_TYPES, True, limit, spill, keep=["Content-Length"])
+        self.warc_parser = BoundedHeaders(
+            self.WARC_TYPES, True, limit, spill, keep=["Content-Length"], closed_blocks=True
+        )
         self.http_parser = BoundedHeaders(self.HTTP_TYPES, False, limit, spill)
         self.http_req_parser = BoundedHeaders(self.HTTP_VERBS, False, limit, spill)
 
@@ -160,6 +186,13 @@ class BoundedArchive(ArchiveIterator):
         super().__init__(fileobj, block_size=block_size)
         self.reader = LineReader(self.fh, block_size=block_size)
         self.loader = BoundedLoader(limit, spill)
+        self.cut = False  # the last gzip member ended before its end: warcio stops there without a word
+
+    def close(self) -> None:
+        reader = self.reader
+        if reader is not None and reader.decompressor is not None:
+            self.cut = reader.fed and not reader.decompressor.eof
+        super().close()
 
     def _consume_blanklines(self) -> tuple[bytes | None, int]:
         """warcio's, but a record not followed by its blank lines (a wrong ``Content-Length``) is logged by

@@ -9,8 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.cli.inputs import iter_messages
+from tests.unit.test_file_io_limits import COMPRESS, LIMIT
 from tests.unit.test_warc_limits import GOOD_BODY, http_message, warc_record, write_archive
 from transforms.file_io import CorruptArchive, iter_file
 from transforms.kafka_io import KafkaRecord
@@ -86,3 +89,41 @@ def test_a_warc_gz_compressed_as_one_gzip_stream_reads_every_record(tmp_path):
     records = list(iter_file(str(path)))
     assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2, 3), records, strict=True)] == [True] * 3
     assert [r.offset for r in records] == [0, len(entries[0]), len(entries[0]) + len(entries[1])]
+
+
+BIG = (
+    b"<html><body>"
+    + b"".join(b"<p>paragraph %d of the third page.</p>" % i for i in range(6000))
+    + b"</body></html>"
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    share=st.floats(0.0, 1.0),
+    suffix=st.sampled_from(["", ".gz", ".zst"]),
+    oversized=st.booleans(),
+)
+def test_an_archive_cut_inside_a_record_is_a_read_error_after_the_records_before_it(
+    tmp_path_factory, share, suffix, oversized
+):
+    """A cut archive's last page passed as a whole article, cut short (a .warc.gz's member ends without a
+    word in warcio): now, as for a cut .jsonl.gz, the records before it pass and the file is a read error;
+    an oversized page cut short leaves nothing in the original store."""
+    directory = tmp_path_factory.mktemp("cut")
+    entries = [warc_record(n, http_message(GOOD_BODY % n if n < 3 else BIG))[0] for n in (1, 2, 3)]
+    if suffix == ".gz":
+        members = [gzip.compress(e) for e in entries]
+        keep = len(members[0]) + len(members[1]) + 1 + int(share * (len(members[2]) - 40))
+        data = b"".join(members)[:keep]
+    else:
+        start = len(entries[0]) + len(entries[1])  # then anywhere in the third record, headers or page
+        data = COMPRESS[suffix](b"".join(entries)[: start + 1 + int(share * (len(entries[2]) - 6))])
+    path = directory / f"cut.warc{suffix}"
+    path.write_bytes(data)
+    store = directory / "state"
+    records: list = []
+    with pytest.raises(EOFError):
+        records.extend(iter_file(str(path), limit=LIMIT if oversized else len(BIG), store_dir=str(store)))
+    assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2), records, strict=True)] == [True, True]
+    assert [p for p in store.rglob("*") if p.is_file()] == []
