@@ -21,6 +21,7 @@ and each goes on to process what it read, without passing the records through a 
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import glob
 import gzip
 import hashlib
@@ -195,6 +196,31 @@ def _keep_apart(pieces: Iterable[bytes], store_dir: str | None) -> tuple[int, st
         spill.abort(exc)
         raise
     return spill.close()
+
+
+def source_name(path: str) -> str:
+    """The path as a record's topic and in envelopes: valid Unicode. A name that is not UTF-8 (an old
+    archive's Latin-1, a share mounted with another charset) reaches Python with lone surrogates, which no
+    UTF-8 encoder takes, so it failed the whole backfill or ``newsflow process``; its bytes are written as
+    ``\\xe9`` instead, which names the file unambiguously."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
+
+
+def _named(records: Iterable[KafkaRecord | Oversized], path: str) -> Iterator[KafkaRecord | Oversized]:
+    """The records of the file at ``path`` with :func:`source_name` as their topic."""
+    name = source_name(path)
+    if name == path:
+        yield from records
+        return
+    for record in records:
+        if isinstance(record, Oversized):
+            yield dataclasses.replace(record, path=name)
+        else:
+            yield dataclasses.replace(record, topic=name)
 
 
 def file_kind(path: str) -> str | None:
@@ -503,7 +529,10 @@ def iter_page(
         return
     fetched = datetime.fromtimestamp(stamp / 1000, tz=UTC).isoformat()
     value = _envelope(
-        source=source, fetched_at=fetched, metadata={"file": os.path.basename(path)}, **{kind: text}
+        source=source,
+        fetched_at=fetched,
+        metadata={"file": os.path.basename(source_name(path))},
+        **{kind: text},
     )
     yield KafkaRecord(path, 0, 0, None, value, stamp)
 
@@ -588,7 +617,7 @@ def _iter_archive(
     """:func:`iter_warc` from record ``read[0]`` on, counting the records it reads in ``read``;
     ``members=False`` reads a .warc.gz as one stream."""
     stamp = _mtime_ms(path)
-    name = os.path.basename(path)
+    name = os.path.basename(source_name(path))
     gzipped = members and path.lower().endswith(".gz")
     skip, read[0] = read[0], 0
     spills: list[_Spill] = []  # opened by the header parsers for the record being read
@@ -768,9 +797,10 @@ def iter_range(
 ) -> Iterator[KafkaRecord | Oversized]:
     """The records of one planned range."""
     if part.start or part.stop is not None:
-        yield from iter_jsonl(
+        lines = iter_jsonl(
             part.path, part.start, part.stop, part.first_line, limit=limit, store_dir=store_dir
         )
+        yield from _named(lines, part.path)
     else:
         yield from iter_file(part.path, source, skipped, limit=limit, store_dir=store_dir)
 
@@ -787,13 +817,14 @@ def iter_file(
     originals streamed into the original store under ``store_dir`` when given."""
     kind = file_kind(path)
     if kind == "jsonl":
-        yield from iter_jsonl(path, limit=limit, store_dir=store_dir)
+        records = iter_jsonl(path, limit=limit, store_dir=store_dir)
     elif kind == "warc":
-        yield from iter_warc(path, source, skipped, limit=limit, store_dir=store_dir)
+        records = iter_warc(path, source, skipped, limit=limit, store_dir=store_dir)
     elif kind in ("html", "text"):
-        yield from iter_page(path, kind, source, limit=limit, store_dir=store_dir)
+        records = iter_page(path, kind, source, limit=limit, store_dir=store_dir)
     else:
-        raise ValueError(f"not a readable input file: {path}")
+        raise ValueError(f"not a readable input file: {source_name(path)}")
+    yield from _named(records, path)
 
 
 class ReadFileDoFn(beam.DoFn):
@@ -828,7 +859,7 @@ class ReadFileDoFn(beam.DoFn):
         except READ_ERRORS as exc:
             Metrics.counter("newsflow", "files.unreadable").inc()
             log.warning("file_unreadable", path=part.path, error=type(exc).__name__, records=count)
-            position = SourcePosition(part.path, 0, 0)  # the file, as newsflow process reports it
+            position = SourcePosition(source_name(part.path), 0, 0)  # the file, as newsflow process says
             yield beam.pvalue.TaggedOutput(UNREADABLE, dead_letter(b"", exc, position, stage="read"))
         for reason, n in skipped.items():
             Metrics.counter("newsflow", f"files.warc_skipped.{reason}").inc(n)
