@@ -334,13 +334,23 @@ class Decoded:
 
 def content_stream(record: ArcWarcRecord):
     """The record's payload as warcio's ``content_stream()`` gives it (de-chunked when the HTTP message says
-    ``Transfer-Encoding: chunked``, then content-decoded), but read a block at a time."""
+    ``Transfer-Encoding: chunked``, then content-decoded), but read a block at a time.
+
+    Transfer codings are read as HTTP defines them, names in any case and a list with ``chunked`` last
+    (``gzip, chunked``: de-chunked, then inflated); warcio took only the exact value ``chunked``, so a
+    ``Chunked`` body came out with its chunk sizes in the page."""
     stream = record.raw_stream
     headers = record.http_headers
     if not headers:
         return stream
-    if headers.get_header("transfer-encoding") == "chunked":
+    transfer = [name.strip().lower() for name in (headers.get_header("transfer-encoding") or "").split(",")]
+    transfer = [name for name in transfer if name and name != "identity"]
+    if transfer and transfer[-1] == "chunked":
         stream = Dechunked(stream)
+        for name in reversed(transfer[:-1]):
+            if name not in DECODERS:
+                return stream
+            stream = Decoded(stream, name)
     encoding = (headers.get_header("content-encoding") or "").lower()
     if encoding in DECODERS:
         stream = Decoded(stream, encoding)

@@ -195,3 +195,18 @@ def test_chunked_payloads_read_whole_up_to_the_limit_and_dead_letter_whole_past_
         assert (records[1].size, records[1].sha256) == (size, hashlib.sha256(body).hexdigest())
     else:
         assert json.loads(records[1].value)["html"].encode() == body
+
+
+@pytest.mark.parametrize(
+    "transfer", ["Chunked", "CHUNKED", " chunked ", "gzip, chunked", "identity, Chunked"]
+)
+def test_transfer_codings_are_read_as_http_names_them(tmp_path, transfer):
+    """Coding names are case-insensitive and a list ends with ``chunked``: warcio de-chunked only the exact
+    value ``chunked``, so the page kept its chunk-size lines ("1f\\r\\n<p>...")."""
+    page = GOOD_BODY % 2
+    coded = gzip.compress(page) if "gzip" in transfer else page
+    entry = warc_record(
+        2, http_message(chunked(coded, [10, 20]), [b"Transfer-Encoding: " + transfer.encode()])
+    )[0]
+    records = list(iter_file(str(write_archive(tmp_path, "", entry))))
+    assert json.loads(records[1].value)["html"].encode() == page
