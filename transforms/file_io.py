@@ -48,7 +48,7 @@ from transforms.deadletter import dead_letter
 from transforms.errors import LimitExceeded, ParseError
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import PREFIX, OriginalStore
-from transforms.parse import decode_bytes, too_large
+from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
 from transforms.warc import BoundedArchive, CutShort, content_stream, spill_of
@@ -546,13 +546,16 @@ def _charset(content_type: str) -> str | None:
 
 
 def _warc_ms(date: str | None, fallback: int) -> tuple[str | None, int]:
-    if not date:
-        return None, fallback
+    """(fetch time for the envelope, record time in ms) from ``WARC-Date``, read as the envelope's own
+    ``fetched_at`` is (:func:`~transforms.parse.parse_time`: a leap second, lowercase ``t``/``z``); a date
+    it refuses (one outside years 1-9999 in UTC too) leaves the fetch time out and the file's time stamps
+    the record. Such a date was passed on and dead-lettered the page for its crawl metadata."""
     try:
-        parsed = datetime.fromisoformat(date.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parse_time(date, "WARC-Date")
+    except ParseError:
+        parsed = None
+    if parsed is None:
         return None, fallback
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return parsed.isoformat(), int(parsed.timestamp() * 1000)
 
 

@@ -17,6 +17,7 @@ from tests.unit.test_file_io_limits import COMPRESS, LIMIT
 from tests.unit.test_warc_limits import GOOD_BODY, http_message, warc_record, write_archive
 from transforms.file_io import CorruptArchive, iter_file
 from transforms.kafka_io import KafkaRecord
+from transforms.parse import parse_json_bytes
 
 
 def test_a_response_without_a_target_uri_is_read_as_an_article_without_url(tmp_path):
@@ -127,3 +128,25 @@ def test_an_archive_cut_inside_a_record_is_a_read_error_after_the_records_before
         records.extend(iter_file(str(path), limit=LIMIT if oversized else len(BIG), store_dir=str(store)))
     assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2), records, strict=True)] == [True, True]
     assert [p for p in store.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    ("date", "fetched"),
+    [
+        (b"9999-12-31T23:59:59-12:00", None),
+        (b"0001-01-01T00:30:00+01:00", None),
+        (b"2026-11-02T10:20:60Z", "2026-11-02T10:20:59+00:00"),
+        (b"2026-11-02t10:20:30z", "2026-11-02T10:20:30+00:00"),
+        (b"2026-11-02T12:20:30+02:00", "2026-11-02T10:20:30+00:00"),
+        (b"not a date", None),
+    ],
+)
+def test_a_warc_date_is_read_as_a_fetch_time_is_and_never_loses_the_page(tmp_path, date, fetched):
+    """A WARC-Date outside years 1-9999 in UTC was passed on as the envelope's fetched_at and dead-lettered
+    a good page for its crawl metadata; a leap second lost the fetch time. Now the date is read as the
+    envelope's fetched_at is, and one it refuses is left out (the file's time stamps the record)."""
+    entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(b"2026-11-02T10:20:30Z", date)
+    (record,) = list(iter_file(str(write_archive(tmp_path, "", entry))))[1:2]
+    raw = parse_json_bytes(record.value)  # no ParseError: the page goes on
+    assert json.loads(record.value).get("fetched_at") == fetched
+    assert raw.html == (GOOD_BODY % 2).decode()
