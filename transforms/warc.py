@@ -67,6 +67,23 @@ class LineReader(DecompressingBufferedReader):
         self.fed = self.fed or bool(data)
         super()._process_read(data)
 
+    def skip_line_ends(self) -> int:
+        """Skips the CR and LF bytes ahead at once (to the end of the gzip member at most); their count.
+        A run of blank lines between records cost a ``readline`` each: 0.4 CPU-µs a line, 20 s for the
+        50 million a 100 KB .warc.gz can hold."""
+        skipped = 0
+        while True:
+            self._fillbuff()
+            if self.empty():
+                return skipped
+            start = self.buff.tell()
+            ahead = self.buff.read(LINE_BLOCK)
+            rest = ahead.lstrip(b"\r\n")
+            self.buff.seek(start + len(ahead) - len(rest))
+            skipped += len(ahead) - len(rest)
+            if rest:
+                return skipped
+
     def readline(self, length: int | None = None) -> bytes:
         left = LINE_BLOCK if length is None else min(length, LINE_BLOCK)
         parts: list[bytes] = []
@@ -209,6 +226,7 @@ class BoundedArchive(ArchiveIterator):
                     log.warning("warc_record_not_followed_by_newline", offset=offset)
                     self.err_count += 1
                 first_line = False
+                empty_size += self.reader.skip_line_ends()
                 continue
             return line, empty_size
 
