@@ -12,6 +12,11 @@ one record hold gigabytes. Here, wrapping warcio's own classes rather than repla
   so the record is dead-lettered whole and the archive reads on (:class:`BoundedHeaders`);
 * the payload is de-chunked and decoded a block at a time (:class:`Dechunked`, :class:`Decoded`), so the
   caller's read size is all a payload holds.
+
+The wrappers lean on warcio internals (checked on 1.8.1): the reader's ``buff``, ``_fillbuff``,
+``_init_decomp`` and ``_process_read``, the iterator's ``reader``/``loader``, ``_consume_blanklines`` and
+``close``, the loader's parser attributes. Recheck them on a warcio upgrade; ``tests/unit/test_warc_*.py``
+fail if one moves.
 """
 
 from __future__ import annotations
