@@ -75,11 +75,14 @@ def parse_instant(text: str) -> datetime:
 
 def day_window(day: str, now: datetime) -> tuple[datetime, datetime]:
     """``yesterday``, ``today`` or ``YYYY-MM-DD`` -> [00:00Z that day, 00:00Z the next day)."""
-    if day in ("yesterday", "today"):
-        start = datetime(now.year, now.month, now.day, tzinfo=UTC) - timedelta(days=day == "yesterday")
-    else:
-        start = parse_instant(day).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1)
+    try:
+        if day in ("yesterday", "today"):
+            start = datetime(now.year, now.month, now.day, tzinfo=UTC) - timedelta(days=day == "yesterday")
+        else:
+            start = parse_instant(day).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return start, start + timedelta(days=1)
+    except OverflowError:  # a usage error (exit 2), not a crash (exit 1)
+        raise ValueError(f"--day {day}: not a day of years 1-9999 in UTC") from None
 
 
 DEFAULT_LATENESS = timedelta(days=1)
@@ -98,6 +101,19 @@ def in_window(record: KafkaRecord, start_ms: int, stop_ms: int) -> bool:
     return start_ms <= record.timestamp_ms < stop_ms
 
 
+def lookup_ms(instant: datetime) -> int:
+    """``instant`` as a time to look offsets up by: Kafka stamps no record before 1970 and its client
+    refuses a negative time (in the protocol, -1 and -2 even mean the latest and the earliest offset), so a
+    window from before 1970 starts at 0."""
+    return max(epoch_ms(instant), 0)
+
+
+def kafka_rule(job: BackfillJob) -> StartRule:
+    """Where the Kafka window's read starts and stops (offsets looked up by time)."""
+    assert job.start is not None
+    return StartRule(use_committed=False, start_ms=lookup_ms(job.start), stop_ms=lookup_stop_ms(job))
+
+
 def lookup_stop_ms(job: BackfillJob) -> int:
     """The time whose offset ends the read: ``--to`` plus the lateness. Kafka's offset lookup by time gives
     each partition's *first* offset stamped at or after a time, so a window record after the offset that
@@ -105,7 +121,11 @@ def lookup_stop_ms(job: BackfillJob) -> int:
     lateness`` finds every record at most that far behind. The start needs no widening: every record before
     the offset ``--from`` resolves to is stamped before ``--from``. :class:`InWindowDoFn` then keeps exactly
     [from, to)."""
-    return epoch_ms(job.stop + job.lateness)
+    try:
+        end = job.stop + job.lateness
+    except OverflowError:  # past year 9999: to the end of every partition
+        end = datetime.max.replace(tzinfo=UTC)
+    return lookup_ms(end)
 
 
 # ---- the job ----------------------------------------------------------------------------------------------
@@ -533,8 +553,7 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
             timeout=job.connect_timeout,
         )
     if job.from_kafka:
-        rule = StartRule(use_committed=False, start_ms=epoch_ms(job.start), stop_ms=lookup_stop_ms(job))
-        ranges = resolve_ranges(job.kafka, [job.topics.input_topic], None, rule)
+        ranges = resolve_ranges(job.kafka, [job.topics.input_topic], None, kafka_rule(job))
         total = sum(r.stop - r.start for r in ranges)
     else:
         paths = expand_inputs(job.inputs)

@@ -21,6 +21,7 @@ and each goes on to process what it read, without passing the records through a 
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import glob
 import gzip
 import hashlib
@@ -39,16 +40,18 @@ from typing import IO
 import apache_beam as beam
 import structlog
 from apache_beam.metrics import Metrics
-from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.limitreader import LimitReader
 from warcio.utils import BUFF_SIZE
 
 from transforms.deadletter import dead_letter
 from transforms.errors import LimitExceeded, ParseError
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import PREFIX, OriginalStore
-from transforms.parse import decode_bytes, too_large
+from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
+from transforms.warc import BoundedArchive, CutShort, content_stream, spill_of
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +63,7 @@ COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
 """What reading a damaged or unreadable file raises (gzip's, bz2's and, see :class:`ZstdFrames`, zstd's
-errors are among these)."""
+errors are among these, and :class:`CorruptArchive`)."""
 UNREADABLE = "unreadable"
 """The tag of :class:`ReadFiles`' dead letters: one per file that could not be read to its end, and one
 per :class:`Oversized` record."""
@@ -86,12 +89,18 @@ class Oversized:
     sha256: str
     ref: str | None
     limit: int
+    headers: str | None = None
+    """For a WARC record, "WARC" or "HTTP" when that header block was over the limit: the original is then
+    the record as stored from that block to the record's end, not its payload."""
 
     def error(self) -> LimitExceeded:
         """The reason a message over the limit gets on Kafka, and where the original is in its file (to
         trace or replay it, stored or not)."""
-        if self.start is None:
+        if self.start is None and self.headers is None:
             where = f"the payload of the WARC record at byte {self.offset}"
+        elif self.start is None:
+            part = "the WARC record" if self.headers == "WARC" else "the HTTP message of the WARC record"
+            where = f"{part} at byte {self.offset}, its {self.headers} headers over the limit"
         else:
             decompressed = " decompressed" if self.path.lower().endswith(COMPRESSION_SUFFIXES) else ""
             where = f"bytes {self.start}-{self.start + self.size} of the{decompressed} file"
@@ -146,20 +155,72 @@ class _LineRest:
             self.read += len(chunk)
 
 
+class _Spill:
+    """An original streamed piece by piece: into the store under ``store_dir`` when given (its writer
+    hashes what it writes: its reference is the digest), else only hashed."""
+
+    def __init__(self, store_dir: str | None) -> None:
+        self._writer = OriginalStore(store_dir).writer() if store_dir else None
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def write(self, piece: bytes) -> None:
+        if self._writer is not None:
+            self._writer.write(piece)
+        else:
+            self._digest.update(piece)
+            self._size += len(piece)
+
+    def close(self) -> tuple[int, str, str | None]:
+        """(size, SHA-256, store reference or None) of the complete original."""
+        if self._writer is None:
+            return self._size, self._digest.hexdigest(), None
+        self._writer.__exit__(None, None, None)
+        assert self._writer.ref is not None  # set when the writer closed without an error
+        return self._writer.size, self._writer.ref.removeprefix(PREFIX), self._writer.ref
+
+    def abort(self, error: BaseException) -> None:
+        """Leave nothing in the store: the original is incomplete."""
+        if self._writer is not None:
+            self._writer.__exit__(type(error), error, error.__traceback__)
+
+
 def _keep_apart(pieces: Iterable[bytes], store_dir: str | None) -> tuple[int, str, str | None]:
     """(size, SHA-256, store reference or None) of an original streamed piece by piece, into the store
     under ``store_dir`` when given; a read error part way leaves nothing in the store."""
-    if store_dir:  # the writer hashes what it writes: its reference is the digest
-        with OriginalStore(store_dir).writer() as writer:
-            for piece in pieces:
-                writer.write(piece)
-        assert writer.ref is not None  # set when the writer closed without an error
-        return writer.size, writer.ref.removeprefix(PREFIX), writer.ref
-    digest, size = hashlib.sha256(), 0
-    for piece in pieces:
-        digest.update(piece)
-        size += len(piece)
-    return size, digest.hexdigest(), None
+    spill = _Spill(store_dir)
+    try:
+        for piece in pieces:
+            spill.write(piece)
+    except BaseException as exc:
+        spill.abort(exc)
+        raise
+    return spill.close()
+
+
+def source_name(path: str) -> str:
+    """The path as a record's topic and in envelopes: valid Unicode. A name that is not UTF-8 (an old
+    archive's Latin-1, a share mounted with another charset) reaches Python with lone surrogates, which no
+    UTF-8 encoder takes, so it failed the whole backfill or ``newsflow process``; its bytes are written as
+    ``\\xe9`` instead, which names the file unambiguously."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
+
+
+def _named(records: Iterable[KafkaRecord | Oversized], path: str) -> Iterator[KafkaRecord | Oversized]:
+    """The records of the file at ``path`` with :func:`source_name` as their topic."""
+    name = source_name(path)
+    if name == path:
+        yield from records
+        return
+    for record in records:
+        if isinstance(record, Oversized):
+            yield dataclasses.replace(record, path=name)
+        else:
+            yield dataclasses.replace(record, topic=name)
 
 
 def file_kind(path: str) -> str | None:
@@ -314,6 +375,10 @@ def iter_jsonl(
     """
     stamp = _mtime_ms(path)
     with open_stream(path) as stream:
+        wide = None if start else _wide_encoding(stream.peek(4)[:4])
+        if wide is not None:
+            yield from _iter_wide_jsonl(path, stream, wide, stamp, limit, store_dir)
+            return
         if start:
             stream.seek(start)
         position, number = start, first_line
@@ -332,6 +397,113 @@ def iter_jsonl(
             elif line.strip():
                 yield KafkaRecord(path, 0, number, None, body, stamp)
             number += 1
+
+
+WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+"""Byte order marks of the encodings in which a line end is not the byte 0x0A (UTF-32's first: it starts
+with UTF-16's)."""
+
+
+ASCII_SPACE = " \t\n\r\x0b\x0c"
+"""What ``bytes.strip()`` strips: a line of only these is blank in any encoding."""
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """The UTF-16/32 encoding a file's first bytes mark (Windows PowerShell writes UTF-16 by default)."""
+    return next((encoding for bom, encoding in WIDE_BOMS if head.startswith(bom)), None)
+
+
+class _WideLines:
+    """The lines of a UTF-16/32 stream as their own bytes, cut at newline code units only: the byte 0x0A
+    also occurs inside other characters (U+0A05, U+010A), and a cut there garbled every line after it."""
+
+    def __init__(self, stream: IO[bytes], encoding: str) -> None:
+        self.stream = stream
+        self.width = 4 if encoding.startswith("utf-32") else 2
+        self.lf, self.cr = "\n".encode(encoding), "\r".encode(encoding)
+        self.buffer = bytearray()
+        self.scanned = 0  # bytes at the buffer's start known to hold no line end
+
+    def readline(self, size: int) -> bytes:
+        """A line with its line end, or its first ``size`` bytes (whole code units) when it is longer."""
+        size -= size % self.width
+        while True:
+            end = self._line_end()
+            if end is not None and end <= size:
+                return self._take(end)
+            if len(self.buffer) >= size:
+                return self._take(size)
+            block = self.stream.read(READ_BLOCK)
+            if not block:
+                return self._take(len(self.buffer))
+            self.buffer += block
+
+    def _line_end(self) -> int | None:
+        at = self.scanned
+        while (at := self.buffer.find(self.lf, at)) >= 0:
+            if at % self.width == 0:
+                return at + self.width
+            at += 1
+        self.scanned = max(len(self.buffer) // self.width - 1, 0) * self.width
+        return None
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        self.scanned = max(self.scanned - size, 0)
+        return data
+
+    def body(self, line: bytes) -> bytes:
+        """The line without its line end (the CR and LF units it ends with)."""
+        end = len(line)
+        while end and line[end - self.width : end] in (self.lf, self.cr):
+            end -= self.width
+        return line[:end]
+
+    def rest(self, first: bytes, counted: list[int]) -> Iterator[bytes]:
+        """The pieces of a long line from ``first`` on, without its line end, read in blocks (as
+        :class:`_LineRest`); ``counted[0]`` grows by the bytes read after ``first``."""
+        piece, returns = first, 0  # CR units held back: the line end if nothing else follows them
+        while piece:
+            body = self.body(piece)
+            if body:
+                while returns:
+                    yield self.cr * min(returns, READ_BLOCK)
+                    returns -= min(returns, READ_BLOCK)
+                yield body
+            if piece.endswith(self.lf):
+                return
+            returns += (len(piece) - len(body)) // self.width
+            piece = self.readline(READ_BLOCK)
+            counted[0] += len(piece)
+
+
+def _iter_wide_jsonl(
+    path: str, stream: IO[bytes], encoding: str, stamp: int, limit: int, store_dir: str | None
+) -> Iterator[KafkaRecord | Oversized]:
+    """:func:`iter_jsonl` for a UTF-16/32 file: each line passes as its own bytes (the first with the byte
+    order mark, which the parser reads; the others are told UTF-16/32 by their NUL bytes, as RFC 4627
+    says), cut at line-end code units."""
+    lines = _WideLines(stream, encoding)
+    room = 2 * lines.width  # a CR LF
+    position, number = 0, 1
+    while line := lines.readline(limit + room):
+        line_start = position
+        position += len(line)
+        body = lines.body(line)
+        if len(body) > limit or (len(line) == limit + room and not line.endswith(lines.lf)):
+            counted = [0]
+            size, digest, ref = _keep_apart(lines.rest(line, counted), store_dir)
+            position += counted[0]
+            yield Oversized(path, number, line_start, size, digest, ref, limit)
+        elif body.decode(encoding, "replace").lstrip("\ufeff").strip(ASCII_SPACE):
+            yield KafkaRecord(path, 0, number, None, body, stamp)
+        number += 1
 
 
 def iter_page(
@@ -357,7 +529,10 @@ def iter_page(
         return
     fetched = datetime.fromtimestamp(stamp / 1000, tz=UTC).isoformat()
     value = _envelope(
-        source=source, fetched_at=fetched, metadata={"file": os.path.basename(path)}, **{kind: text}
+        source=source,
+        fetched_at=fetched,
+        metadata={"file": os.path.basename(source_name(path))},
+        **{kind: text},
     )
     yield KafkaRecord(path, 0, 0, None, value, stamp)
 
@@ -371,13 +546,16 @@ def _charset(content_type: str) -> str | None:
 
 
 def _warc_ms(date: str | None, fallback: int) -> tuple[str | None, int]:
-    if not date:
-        return None, fallback
+    """(fetch time for the envelope, record time in ms) from ``WARC-Date``, read as the envelope's own
+    ``fetched_at`` is (:func:`~transforms.parse.parse_time`: a leap second, lowercase ``t``/``z``); a date
+    it refuses (one outside years 1-9999 in UTC too) leaves the fetch time out and the file's time stamps
+    the record. Such a date was passed on and dead-lettered the page for its crawl metadata."""
     try:
-        parsed = datetime.fromisoformat(date.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parse_time(date, "WARC-Date")
+    except ParseError:
+        parsed = None
+    if parsed is None:
         return None, fallback
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return parsed.isoformat(), int(parsed.timestamp() * 1000)
 
 
@@ -412,41 +590,141 @@ def iter_warc(
 ) -> Iterator[KafkaRecord | Oversized]:
     """2xx HTML responses as envelopes: URL and fetch time from the WARC headers, the payload decoded.
 
-    The payload is de-chunked and content-decoded by warcio; one over ``limit`` bytes is read through in
-    blocks and given as an :class:`Oversized`. Other records are counted in ``skipped`` by reason (request,
-    metadata, redirect, image...). ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the
-    decompressed archive); warcio reads ``.warc.gz`` itself, member by member.
+    The payload is de-chunked and content-decoded a block at a time (:mod:`transforms.warc`); one over
+    ``limit`` bytes is read through in blocks and given as an :class:`Oversized`, and so is a record whose
+    WARC or HTTP header block is over ``limit`` (its original: the record as stored from that block on).
+    Other records are counted in ``skipped`` by reason (request, metadata, redirect, image...).
+    ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the decompressed archive); warcio reads
+    ``.warc.gz`` itself, member by member; a ``.warc.gz`` compressed as one gzip stream (``gzip
+    crawl.warc``) is read as a stream too, offsets in the decompressed archive. A record that does not
+    start where the last one ended (a wrong ``Content-Length``, a file that is not WARC) is a
+    :class:`CorruptArchive`, a read error.
     """
+    read = [0]  # records read so far
+    try:
+        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=True)
+    except _OneGzipStream:  # warcio reads a .warc.gz member by member: read on past the records it gave
+        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=False)
+
+
+def _iter_archive(
+    path: str,
+    source: str | None,
+    skipped: Counter | None,
+    limit: int,
+    store_dir: str | None,
+    read: list[int],
+    *,
+    members: bool,
+) -> Iterator[KafkaRecord | Oversized]:
+    """:func:`iter_warc` from record ``read[0]`` on, counting the records it reads in ``read``;
+    ``members=False`` reads a .warc.gz as one stream."""
     stamp = _mtime_ms(path)
-    name = os.path.basename(path)
-    gzipped = path.lower().endswith(".gz")
-    with open_stream(path) as stream:
-        archive = ArchiveIterator(stream, block_size=WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
-        for record in archive:
-            reason = warc_skip_reason(record)
-            if reason is not None:
-                if skipped is not None:
-                    skipped[reason] += 1
-                continue
-            content = record.content_stream()
-            payload = _read_up_to(content, limit + 1)
-            if len(payload) > limit:
-                size, digest, ref = _keep_apart(_blocks(payload, content), store_dir)
-                yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
-                continue
-            offset = archive.get_record_offset()  # after the read: asking first would consume the payload
-            fetched, ms = _warc_ms(record.rec_headers.get_header("WARC-Date"), stamp)
-            html = _decoded(payload, _charset(record.http_headers.get_header("Content-Type") or ""))
-            if html is None:
-                yield KafkaRecord(path, 0, offset, None, payload, ms)
-                continue
-            metadata = {"warc_file": name}
-            record_id = record.rec_headers.get_header("WARC-Record-ID")
-            if record_id:
-                metadata["warc_record_id"] = record_id
-            url = record.rec_headers.get_header("WARC-Target-URI")
-            value = _envelope(url=url, source=source, html=html, fetched_at=fetched, metadata=metadata)
-            yield KafkaRecord(path, 0, offset, url.encode() if url else None, value, ms)
+    name = os.path.basename(source_name(path))
+    gzipped = members and path.lower().endswith(".gz")
+    skip, read[0] = read[0], 0
+    spills: list[_Spill] = []  # opened by the header parsers for the record being read
+
+    def spill() -> _Spill:
+        spills.append(_Spill(store_dir))
+        return spills[-1]
+
+    with open_stream(path) if members else gzip.open(path, "rb") as stream:
+        archive = BoundedArchive(stream, limit, spill, WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
+        try:
+            for record in _records(archive, gzipped):
+                read[0] += 1
+                if read[0] <= skip:
+                    continue
+                over = spill_of(record)
+                if over is not None:
+                    headers, sink = over
+                    for block in _blocks(b"", record.raw_stream):
+                        sink.write(block)
+                    _read_through(record)  # a cut record: the sink is aborted below, nothing stored
+                    spills.remove(sink)
+                    size, digest, ref = sink.close()  # type: ignore[attr-defined]
+                    offset = archive.get_record_offset()
+                    yield Oversized(path, offset, None, size, digest, ref, limit, headers)
+                    continue
+                reason = warc_skip_reason(record)
+                if reason is not None:
+                    _read_through(record)
+                    if skipped is not None:
+                        skipped[reason] += 1
+                    continue
+                content = content_stream(record)
+                payload = _read_up_to(content, limit + 1)
+                if len(payload) > limit:
+                    pieces = _then(_blocks(payload, content), record)
+                    size, digest, ref = _keep_apart(pieces, store_dir)
+                    yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
+                    continue
+                _read_through(record)
+                yield _warc_envelope(path, name, source, record, payload, archive.get_record_offset(), stamp)
+        except BaseException as exc:  # a read error inside a header block: no partial original stays
+            for sink in spills:
+                sink.abort(exc)
+            raise
+
+
+def _read_through(record) -> None:
+    """Reads the rest of the record's block; EOFError if the file ends before it does (its
+    ``Content-Length``): a cut archive's last page passed cut short, as a whole article."""
+    stream = record.raw_stream
+    while stream.read(READ_BLOCK):
+        pass
+    if isinstance(stream, LimitReader) and stream.limit > 0:
+        raise EOFError(f"the file ends inside a WARC record, {stream.limit} bytes before its end")
+
+
+def _then(pieces: Iterable[bytes], record) -> Iterator[bytes]:
+    """``pieces`` of the record's payload, then :func:`_read_through` the record: an original cut short
+    raises before it is complete, so the store keeps nothing of it."""
+    yield from pieces
+    _read_through(record)
+
+
+class CorruptArchive(ValueError):
+    """A WARC archive that cannot be read on: no record starts where the last one ended."""
+
+
+class _OneGzipStream(Exception):
+    """A .warc.gz that is not a gzip member a record: warcio refuses to read past its first record."""
+
+
+def _records(archive: BoundedArchive, gzipped: bool) -> Iterator:
+    try:
+        yield from archive
+        if archive.cut:
+            raise EOFError("the file ends inside a gzip member: its last record is cut short")
+    except CutShort as exc:
+        raise EOFError(str(exc)) from exc
+    except ArchiveLoadFailed as exc:  # its message quotes the bytes found: no payload in a reason or log
+        if gzipped and "non-chunked gzip" in str(exc):
+            raise _OneGzipStream from exc
+        raise CorruptArchive(
+            f"corrupt WARC archive: no record starts at byte {archive.offset} (a wrong Content-Length "
+            "before it, or not a WARC file)"
+        ) from exc
+
+
+def _warc_envelope(
+    path: str, name: str, source: str | None, record, payload: bytes, offset: int, stamp: int
+) -> KafkaRecord:
+    """A response's envelope; its payload as it is when it does not decode (it dead-letters then). The
+    offset is asked for after the payload is read: asking first would consume it."""
+    fetched, ms = _warc_ms(record.rec_headers.get_header("WARC-Date"), stamp)
+    html = _decoded(payload, _charset(record.http_headers.get_header("Content-Type") or ""))
+    if html is None:
+        return KafkaRecord(path, 0, offset, None, payload, ms)
+    metadata = {"warc_file": name}
+    record_id = record.rec_headers.get_header("WARC-Record-ID")
+    if record_id:
+        metadata["warc_record_id"] = record_id
+    url = record.rec_headers.get_header("WARC-Target-URI")
+    value = _envelope(url=url, source=source, html=html, fetched_at=fetched, metadata=metadata)
+    return KafkaRecord(path, 0, offset, url.encode() if url else None, value, ms)
 
 
 @dataclass(frozen=True)
@@ -462,8 +740,12 @@ class FileRange:
 
 
 def splittable(path: str) -> bool:
-    """Plain JSONL can be cut at any line start; compressed files, pages and WARC archives are read whole."""
-    return file_kind(path) == "jsonl" and not path.lower().endswith(COMPRESSION_SUFFIXES)
+    """Plain JSONL can be cut at any line start; compressed files, pages, WARC archives and UTF-16/32 JSONL
+    (whose line ends are not found by byte) are read whole."""
+    if file_kind(path) != "jsonl" or path.lower().endswith(COMPRESSION_SUFFIXES):
+        return False
+    with open(path, "rb") as stream:
+        return _wide_encoding(stream.read(4)) is None
 
 
 def plan_ranges(paths: Iterable[str], pieces: int) -> list[FileRange]:
@@ -518,9 +800,10 @@ def iter_range(
 ) -> Iterator[KafkaRecord | Oversized]:
     """The records of one planned range."""
     if part.start or part.stop is not None:
-        yield from iter_jsonl(
+        lines = iter_jsonl(
             part.path, part.start, part.stop, part.first_line, limit=limit, store_dir=store_dir
         )
+        yield from _named(lines, part.path)
     else:
         yield from iter_file(part.path, source, skipped, limit=limit, store_dir=store_dir)
 
@@ -537,13 +820,14 @@ def iter_file(
     originals streamed into the original store under ``store_dir`` when given."""
     kind = file_kind(path)
     if kind == "jsonl":
-        yield from iter_jsonl(path, limit=limit, store_dir=store_dir)
+        records = iter_jsonl(path, limit=limit, store_dir=store_dir)
     elif kind == "warc":
-        yield from iter_warc(path, source, skipped, limit=limit, store_dir=store_dir)
+        records = iter_warc(path, source, skipped, limit=limit, store_dir=store_dir)
     elif kind in ("html", "text"):
-        yield from iter_page(path, kind, source, limit=limit, store_dir=store_dir)
+        records = iter_page(path, kind, source, limit=limit, store_dir=store_dir)
     else:
-        raise ValueError(f"not a readable input file: {path}")
+        raise ValueError(f"not a readable input file: {source_name(path)}")
+    yield from _named(records, path)
 
 
 class ReadFileDoFn(beam.DoFn):
@@ -578,7 +862,7 @@ class ReadFileDoFn(beam.DoFn):
         except READ_ERRORS as exc:
             Metrics.counter("newsflow", "files.unreadable").inc()
             log.warning("file_unreadable", path=part.path, error=type(exc).__name__, records=count)
-            position = SourcePosition(part.path, 0, 0)  # the file, as newsflow process reports it
+            position = SourcePosition(source_name(part.path), 0, 0)  # the file, as newsflow process says
             yield beam.pvalue.TaggedOutput(UNREADABLE, dead_letter(b"", exc, position, stage="read"))
         for reason, n in skipped.items():
             Metrics.counter("newsflow", f"files.warc_skipped.{reason}").inc(n)

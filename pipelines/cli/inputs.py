@@ -118,7 +118,7 @@ def iter_messages(
                     else:
                         raise InputFileError(f"{path}: {record.error().reason}")
                     continue
-                yield record.value, SourcePosition(path, record.partition, record.offset)
+                yield record.value, SourcePosition(record.topic, record.partition, record.offset)
         except READ_ERRORS as exc:
             if unreadable is None:
                 raise InputFileError(f"{path}: {reason(exc)}") from exc

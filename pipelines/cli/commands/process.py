@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from pipelines.cli.commands.consume import to_json
 from pipelines.cli.inputs import iter_messages, plan_inputs
 from pipelines.options import Processing, add_arguments, resolve
-from transforms.file_io import Oversized
+from transforms.file_io import Oversized, source_name
 from transforms.records import Article, SourcePosition, to_dict
 from transforms.settings import Limits
 
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
             )
 
     def unreadable(path: str, error: BaseException) -> None:
-        emit("dead_letter", dead_letter(b"", error, SourcePosition(path, 0, 0), stage="read"))
+        emit("dead_letter", dead_letter(b"", error, SourcePosition(source_name(path), 0, 0), stage="read"))
 
     def oversized(record: Oversized) -> None:
         emit("dead_letter", record.dead_letter())
