@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from transforms.entities import locate
-from transforms.entities.place_endings import USES, Use, _uses, ending_words
+from transforms.entities.place_endings import USES, Use, ending_words
 
 _WORDS = sorted(USES)
 
@@ -15,13 +14,6 @@ _WORDS = sorted(USES)
 def test_every_word_is_folded_and_serves_a_use() -> None:
     # the modules look up casefolded words: an entry with a capital, or with no use, would never be read
     assert all(word == word.casefold() and uses for word, uses in USES.items())
-
-
-@given(st.lists(st.text("abc", min_size=1, max_size=3), min_size=1, unique=True), st.data())
-def test_a_word_listed_twice_is_refused(words: list[str], data: st.DataObject) -> None:
-    twice = data.draw(st.sampled_from(words))
-    with pytest.raises(ValueError, match="listed twice"):
-        _uses(((Use.STREET, " ".join(words)), (Use.BODY_IS_PLACE, twice)))
 
 
 def test_a_venue_word_needs_its_cue() -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from transforms.entities import lexicon, rules
 from transforms.entities.recognize import RawMention
-from transforms.entities.work_kinds import USES, Use, _uses, kind_words
+from transforms.entities.work_kinds import USES, Use, kind_words
 
 _WORDS = sorted(USES)
 
@@ -16,13 +15,6 @@ _WORDS = sorted(USES)
 def test_every_word_is_folded_and_serves_a_use() -> None:
     # the modules look up folded words: an entry with a capital, or with no use, would never be read
     assert all(word == word.casefold() and uses for word, uses in USES.items())
-
-
-@given(st.lists(st.text("abc", min_size=1, max_size=3), min_size=1, unique=True), st.data())
-def test_a_word_listed_twice_is_refused(words: list[str], data: st.DataObject) -> None:
-    twice = data.draw(st.sampled_from(words))
-    with pytest.raises(ValueError, match="listed twice"):
-        _uses(((Use.BEFORE_NAME, " ".join(words)), (Use.DEFINED_AS, twice)))
 
 
 @given(st.sampled_from(_WORDS), st.sampled_from(["PERSON", "ORG", "LOC"]))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.test_file_io_limits import BOMB, COMPRESS, LIMIT, PEAK
+from tests.unit.test_file_io_limits import BOMB, COMPRESS, LIMIT, PEAK, read_traced
 from transforms.file_io import Oversized, iter_file
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import OriginalStore
@@ -66,15 +65,6 @@ def chunked(body: bytes, cuts: list[int], trailer: bytes = b"") -> bytes:
     points = sorted({0, len(body), *(c for c in cuts if 0 < c < len(body))})
     parts = [b"%x\r\n%s\r\n" % (b - a, body[a:b]) for a, b in zip(points, points[1:], strict=False)]
     return b"".join(parts) + b"0\r\n" + trailer + b"\r\n"
-
-
-def read_traced(path: Path, store_dir: str | None = None) -> tuple[list[KafkaRecord | Oversized], int]:
-    tracemalloc.start()
-    try:
-        records = list(iter_file(str(path), limit=LIMIT, store_dir=store_dir))
-        return records, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def assert_read_on(records: list[KafkaRecord | Oversized]) -> Oversized:

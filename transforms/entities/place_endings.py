@@ -9,13 +9,15 @@ as a person, an organisation or a miscellaneous name ends as a place's name does
 "Museum") tells only with "at" or "in" before it. ``locate`` asks whether a place lies inside a town: there
 "Hall", "Church" and "Tower" are buildings like any other, and no surname is in question.
 
-It imports nothing of the project's, so ``rules``, ``locate`` and ``normalize`` can all import it; it is
+It imports nothing of the project's but ``word_table``, so ``rules``, ``locate`` and ``normalize`` can all import it; it is
 not part of ``lexicon``, which imports ``rules`` (a cycle).
 """
 
 from __future__ import annotations
 
 from enum import Flag, auto
+
+from transforms.entities.word_table import uses_by_word, words_for
 
 
 class Use(Flag):
@@ -86,20 +88,9 @@ _TABLE: tuple[tuple[Use, str], ...] = (
 )
 
 
-def _uses(table: tuple[tuple[Use, str], ...]) -> dict[str, Use]:
-    """Each word → its uses; a word listed twice is an error, as its uses would then be split over lines."""
-    uses: dict[str, Use] = {}
-    for use, words in table:
-        for word in words.split():
-            if word in uses:
-                raise ValueError(f"{word!r} is listed twice")
-            uses[word] = use
-    return uses
-
-
-USES = _uses(_TABLE)
+USES = uses_by_word(_TABLE)
 
 
 def ending_words(use: Use) -> frozenset[str]:
     """The folded last words that serve ``use``."""
-    return frozenset(word for word, uses in USES.items() if use in uses)
+    return words_for(USES, use)

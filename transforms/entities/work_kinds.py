@@ -11,12 +11,15 @@ it at the end of a definition ("Stardust is a NASA space capsule that ...", "X w
 the noun phrase has already said that a thing is meant, so those words tell, and a word in two parts
 ("spin-off") never ends the definition's one-word kind.
 
-It imports nothing of the project's, so ``rules`` and ``lexicon`` (which imports ``rules``) can both import it.
+It imports nothing of the project's but ``word_table``, so ``rules`` and ``lexicon`` (which imports ``rules``) can both import
+it.
 """
 
 from __future__ import annotations
 
 from enum import Flag, auto
+
+from transforms.entities.word_table import uses_by_word, words_for
 
 
 class Use(Flag):
@@ -51,20 +54,9 @@ _TABLE: tuple[tuple[Use, str], ...] = (
 )
 
 
-def _uses(table: tuple[tuple[Use, str], ...]) -> dict[str, Use]:
-    """Each word → its uses; a word listed twice is an error, as its uses would then be split over lines."""
-    uses: dict[str, Use] = {}
-    for use, words in table:
-        for word in words.split():
-            if word in uses:
-                raise ValueError(f"{word!r} is listed twice")
-            uses[word] = use
-    return uses
-
-
-USES = _uses(_TABLE)
+USES = uses_by_word(_TABLE)
 
 
 def kind_words(use: Use) -> frozenset[str]:
     """The folded kinds' words that serve ``use``."""
-    return frozenset(word for word, uses in USES.items() if use in uses)
+    return words_for(USES, use)
