@@ -38,16 +38,25 @@ FOOTER = [
     "© 2024 Example Media. All rights reserved.",
     "Sign up for our newsletter to get the day's top stories in your inbox.",
 ]
+TITLE = "Council Expands Bus Network"
+
+# The page's parts, drawn the same way by every test: menus above, the article's paragraphs, footers below.
+headers = st.lists(st.sampled_from(HEADER), min_size=4, max_size=12)
+footers = st.lists(st.sampled_from(FOOTER), min_size=3, max_size=12)
+
+
+def articles(min_size: int = 3) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(PARAGRAPHS), min_size=min_size, max_size=8, unique=True)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.sampled_from(HEADER), min_size=4, max_size=12),
-    st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
-    st.lists(st.sampled_from(FOOTER), min_size=3, max_size=12),
+    headers,
+    articles(),
+    footers,
 )
 def test_an_article_between_menus_and_footers_keeps_its_body_and_only_its_body(header, article, footer):
-    parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *article, *footer]))
+    parts = classify_lines("\n".join([*header, TITLE, *article, *footer]))
     assert parts.paragraphs == article
 
 
@@ -56,16 +65,16 @@ MARKERS = ["Advertisement", "ADVERTISEMENT", "Photo", "Story continues below"]
 
 @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.sampled_from(HEADER), min_size=4, max_size=12),
-    st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
+    headers,
+    articles(),
     st.sampled_from(MARKERS),
-    st.lists(st.sampled_from(FOOTER), min_size=3, max_size=12),
+    footers,
 )
 def test_a_marker_between_every_two_paragraphs_neither_enters_the_body_nor_cuts_it(
     header, article, marker, footer
 ):
     interleaved = [line for paragraph in article for line in (paragraph, marker)]
-    parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *interleaved, *footer]))
+    parts = classify_lines("\n".join([*header, TITLE, *interleaved, *footer]))
     assert marker not in parts.paragraphs
     # Every paragraph stays: the markers pull down the paragraphs' neighbourhood scores, and the last
     # paragraphs of a long article used to fall just under the cut-off.
@@ -84,15 +93,15 @@ SHARE_LINES = [
 
 @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.sampled_from(HEADER), min_size=4, max_size=12),
-    st.lists(st.sampled_from(PARAGRAPHS), min_size=3, max_size=8, unique=True),
+    headers,
+    articles(),
     st.sampled_from(SHARE_LINES),
-    st.lists(st.sampled_from(FOOTER), min_size=0, max_size=12),
+    st.lists(st.sampled_from(FOOTER), max_size=12),
 )
 def test_a_share_button_after_the_last_paragraph_stays_out_of_the_body(header, article, share, footer):
     """A button after the article inherits the paragraphs' neighbourhood scores; in any language, it is
     no part of the article (fundus's taz page kept "Diesen Artikel teilen")."""
-    parts = classify_lines("\n".join([*header, "Council Expands Bus Network", *article, share, *footer]))
+    parts = classify_lines("\n".join([*header, TITLE, *article, share, *footer]))
     assert parts.paragraphs == article
 
 
@@ -107,14 +116,14 @@ CALLS = [
 
 @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.one_of(st.just([]), st.lists(st.sampled_from(HEADER), min_size=4, max_size=12)),
-    st.lists(st.sampled_from(PARAGRAPHS), min_size=2, max_size=8, unique=True),
+    st.one_of(st.just([]), headers),
+    articles(min_size=2),
     st.lists(st.sampled_from(CALLS), min_size=1, max_size=2, unique=True),
 )
 def test_a_call_to_action_after_the_last_paragraph_stays_out_of_the_body(header, article, calls):
     """An appeal appended to a short article inherits the paragraphs' neighbourhood scores (the classifier
     kept "Sign up for our newsletter ..." at 0.7 after three paragraphs); on a page under its menus or in
     text already extracted, it is no part of the article."""
-    title = ["Council Expands Bus Network"] if header else []
+    title = [TITLE] if header else []
     parts = classify_lines("\n".join([*header, *title, *article, *calls]))
     assert parts.paragraphs == article
