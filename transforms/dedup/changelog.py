@@ -2,9 +2,20 @@
 
 The SQLite file under ``--state-dir`` is the index the rule reads; the topic
 ``<group id>-dedup-changelog`` is its backup, as Kafka Streams backs a RocksDB store with a changelog.
-Each record is keyed by the index key, so compaction keeps exactly the key's latest blob, and a key the
-store expires is written as a tombstone, so the topic holds what the store holds. A wiped or new state dir
+Compaction keeps each record key's latest value and a dropped key's record is a tombstone, so the topic
+holds what the store holds (per pack of keys, below). A wiped or new state dir
 is rebuilt from it (:mod:`transforms.dedup.restore`).
+
+Packs: one record per surviving article, not one per index key. An article's index writes (its URL, content
+hash, 14 band keys and shingle sample: 17 keys) go out as one record keyed by a *pack* id
+(:data:`PACK_PREFIX` and a digest of the article's keys, so a batch retried writes the same records), whose
+value lists them (:func:`encode_pack`); the SQLite row of each key names the pack that holds it. 17 sends
+per article were 15% of the stream process's main thread. Compaction keeps a pack's latest record, so that
+record must always hold exactly the keys the pack holds now: when a later article takes over one of its
+keys, or an expiry drops one, the pack is written again with what it still holds (or tombstoned when it
+holds nothing), and a restore drops a key whose pack's latest record no longer lists it. Keys written one
+record each (a topic from before packs, or a seeded index) still restore; once such a key moves into a
+pack, its own record is tombstoned first, so compaction cannot leave its old value behind.
 
 Ordering (why a restored index is never behind the committed offsets): :class:`ChangelogStore` sends each
 write as the store makes it (batched until the flush, :data:`BATCHED`), and holds the SQLite writes in one
@@ -15,7 +26,9 @@ acknowledged, and its offsets committed, only after that; a failed send fails th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +37,12 @@ from transforms.dedup.store import SqliteStore
 from transforms.settings import KafkaSettings
 
 FORMAT = 1
-"""First byte of every non-tombstone value: the layout below, so a later layout can be told apart."""
+"""First byte of a key's own record's value: the layout below, so a later layout can be told apart."""
+PACK_FORMAT = 2
+"""First byte of a pack's value (:func:`encode_pack`)."""
+PACK_PREFIX = b"\x00pack"
+"""How a pack's record key starts: no index key does (they start with a letter naming their kind)."""
+_ENTRY = struct.Struct(">HIL")  # key length, newest second, blob length
 
 TOPIC_CONFIG = {
     "cleanup.policy": "compact",
@@ -53,8 +71,47 @@ def decode(value: bytes | None) -> tuple[bytes, int] | None:
     return value[5:], int.from_bytes(value[1:5], "big")
 
 
+def pack_key(keys: Iterable[bytes]) -> bytes:
+    """The record key of the pack of these index keys (one article's): the same keys, the same pack."""
+    digest = hashlib.blake2b(digest_size=16)
+    for key in sorted(keys):
+        digest.update(len(key).to_bytes(2, "big") + key)
+    return PACK_PREFIX + digest.digest()
+
+
+def is_pack(key: bytes) -> bool:
+    return key.startswith(PACK_PREFIX)
+
+
+def encode_pack(rows: Iterable[tuple[bytes, bytes, int]]) -> bytes:
+    """A pack's value: format byte, then per ``(key, blob, newest)``: key length (2 bytes), newest second
+    (4), blob length (4), key, blob."""
+    parts = [bytes([PACK_FORMAT])]
+    for key, blob, newest in rows:
+        parts += (_ENTRY.pack(len(key), newest, len(blob)), key, blob)
+    return b"".join(parts)
+
+
+def decode_pack(value: bytes) -> list[tuple[bytes, bytes, int]]:
+    """The ``(key, blob, newest)`` a pack's value lists."""
+    if not value or value[0] != PACK_FORMAT:
+        raise ValueError(f"not a dedup changelog pack of format {PACK_FORMAT} ({len(value)} bytes)")
+    rows, pos = [], 1
+    while pos < len(value):
+        if pos + _ENTRY.size > len(value):
+            raise ValueError("a dedup changelog pack cut short")
+        key_len, newest, blob_len = _ENTRY.unpack_from(value, pos)
+        pos += _ENTRY.size
+        end = pos + key_len + blob_len
+        if end > len(value):
+            raise ValueError("a dedup changelog pack cut short")
+        rows.append((value[pos : pos + key_len], value[pos + key_len : end], newest))
+        pos = end
+    return rows
+
+
 BATCHED = {"linger_ms": 500, "batch_size": 1 << 20}
-"""The changelog producer's batching: about 17 records per surviving article, gathered for up to 0.5 s (or
+"""The changelog producer's batching (measured when each key had its record): about 17 records per surviving article, gathered for up to 0.5 s (or
 1 MB) into one request, not one each 5 ms. Measured on 8,500 sends (a 500-article batch): 0.8 s of the
 stream process's CPU with the default producer, 0.24 s held to the flush and with the partition named.
 Not held to :meth:`ChangelogStore.flush` itself: then the whole batch's records went out at its end, in
@@ -104,17 +161,44 @@ class ChangelogStore:
         return self.store.get_many(keys)
 
     def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
+        """One article's keys, in one pack record; a pack that held some of them before is written again
+        with what it still holds, and a key that had its own record gets its tombstone (sent first: a
+        restore reads the log in order)."""
+        if not items:
+            return
         self.store.hold()
-        self.store.put_many(items)
-        for key, blob, newest in items:
-            self._send(key, encode(blob, newest))
+        pack = pack_key(key for key, _, _ in items)
+        before = self.store.packs_of([key for key, _, _ in items])
+        for key, old in before.items():
+            if old is None:
+                self._send(key, None)
+        self.store.put_many(items, pack=pack)
+        for old in sorted({old for old in before.values() if old is not None and old != pack}):
+            self._publish(old)
+        if pack in before.values():  # it held keys before (an article decided again): all it holds now
+            self._publish(pack)
+        else:
+            self._send(pack, encode_pack(items))
 
     def expire(self, before_s: int) -> int:
+        """Drop the keys idle since ``before_s``: a key's own record is tombstoned, a pack written again
+        with what it still holds (tombstoned if nothing)."""
         self.store.hold()
-        dropped = self.store.expire_keys(before_s)
-        for key in dropped:
-            self._send(key, None)
+        dropped = self.store.expire_packed(before_s)
+        packs = set()
+        for key, pack in dropped:
+            if pack is None:
+                self._send(key, None)
+            else:
+                packs.add(pack)
+        for pack in sorted(packs):
+            self._publish(pack)
         return len(dropped)
+
+    def _publish(self, pack: bytes) -> None:
+        """The pack's record as it stands: every key it holds now, or its tombstone."""
+        rows = self.store.in_pack(pack)
+        self._send(pack, encode_pack(rows) if rows else None)
 
     def size(self) -> tuple[int, int]:
         return self.store.size()

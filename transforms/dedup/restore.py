@@ -27,7 +27,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from transforms.dedup.changelog import TOPIC_CONFIG, Changelog, decode, encode
+from transforms.dedup.changelog import TOPIC_CONFIG, Changelog, decode, decode_pack, encode, is_pack
 from transforms.dedup.store import DB_NAME, SqliteStore
 from transforms.settings import KafkaSettings
 
@@ -121,15 +121,38 @@ def write_marker(state_dir: Path, topic: str, *, complete: bool) -> None:
 
 
 def replay(records: Iterable[tuple[bytes, bytes | None]], store: SqliteStore) -> tuple[int, int]:
-    """Apply changelog ``(key, value)`` records, in log order, to ``store``: the last record of a key wins,
-    a tombstone deletes it. Keys written and keys deleted."""
-    latest: dict[bytes, tuple[bytes, int] | None] = {}
+    """Apply changelog ``(key, value)`` records, in log order, to ``store`` (which holds what the records
+    before them made): the last record naming a key wins. A key's own record sets it (a tombstone deletes
+    it); a pack's record sets each key it lists and deletes each key it held before and no longer lists (a
+    pack's tombstone: every key it held), unless a later record took that key over. Keys written and keys
+    deleted."""
+    latest: dict[bytes, tuple[bytes, int, bytes | None] | None] = {}  # key -> (blob, newest, pack) | gone
+    held: dict[bytes, set[bytes]] = {}  # pack -> keys its records listed (some since taken over)
+
+    def pack_now(key: bytes) -> bytes | None:
+        if key in latest:
+            row = latest[key]
+            return None if row is None else row[2]
+        return store.packs_of([key]).get(key)
+
     for key, value in records:
-        latest[key] = decode(value)
-    puts = [(k, v[0], v[1]) for k, v in latest.items() if v is not None]
+        if not is_pack(key):
+            decoded = decode(value)
+            latest[key] = None if decoded is None else (*decoded, None)
+            continue
+        rows = decode_pack(value) if value is not None else []
+        before = held[key] if key in held else {k for k, _, _ in store.in_pack(key)}
+        listed = {k for k, _, _ in rows}
+        for gone in before - listed:
+            if pack_now(gone) == key:
+                latest[gone] = None
+        for k, blob, newest in rows:
+            latest[k] = (blob, newest, key)
+        held[key] = listed
+    puts = [(k, v[0], v[1], v[2]) for k, v in latest.items() if v is not None]
     deletes = [k for k, v in latest.items() if v is None]
     if puts:
-        store.put_many(puts)
+        store.put_packed(puts)
     if deletes:
         store.delete_many(deletes)
     return len(puts), len(deletes)
@@ -211,6 +234,7 @@ def seed(kafka: KafkaSettings, topic: str, store: SqliteStore) -> int:
     """Produce every row of ``store`` to the changelog (an index no changelog backs yet); rows sent."""
     producer = KafkaProducer(**kafka.producer_kwargs())
     sent = 0
+    store.unpack_all()  # the packs of another topic are not on this one: each key its own record
     try:
         for rows in store.rows():
             futures = [

@@ -98,6 +98,9 @@ class SqliteStore:
                 " WITHOUT ROWID"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS idx_newest ON idx (newest)")
+            if "pack" not in {row[1] for row in self._db.execute("PRAGMA table_info(idx)")}:
+                self._db.execute("ALTER TABLE idx ADD COLUMN pack BLOB")  # a file from before packs
+            self._db.execute("CREATE INDEX IF NOT EXISTS idx_pack ON idx (pack) WHERE pack IS NOT NULL")
         self._db.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.Lock()
         self._held = False  # writes held in one transaction until commit() (see hold())
@@ -108,8 +111,35 @@ class SqliteStore:
             rows = dict(self._db.execute(f"SELECT key, blob FROM idx WHERE key IN ({marks})", list(keys)))
         return [rows.get(k) for k in keys]
 
-    def put_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> None:
-        self._in_transaction("INSERT OR REPLACE INTO idx (key, blob, newest) VALUES (?, ?, ?)", items)
+    def put_many(self, items: Sequence[tuple[bytes, bytes, int]], pack: bytes | None = None) -> None:
+        """``items`` written together; ``pack`` names the changelog record that holds them
+        (:mod:`transforms.dedup.changelog`), None for a key of its own record."""
+        self._in_transaction(
+            "INSERT OR REPLACE INTO idx (key, blob, newest, pack) VALUES (?, ?, ?, ?)",
+            [(key, blob, newest, pack) for key, blob, newest in items],
+        )
+
+    def put_packed(self, rows: Sequence[tuple[bytes, bytes, int, bytes | None]]) -> None:
+        """``(key, blob, newest, pack)`` rows, each with its own pack (a restore)."""
+        self._in_transaction("INSERT OR REPLACE INTO idx (key, blob, newest, pack) VALUES (?, ?, ?, ?)", rows)
+
+    def packs_of(self, keys: Sequence[bytes]) -> dict[bytes, bytes | None]:
+        """The changelog pack of each of ``keys`` that has a row (None: a record of its own)."""
+        with self._lock:
+            marks = ",".join("?" * len(keys))
+            return dict(self._db.execute(f"SELECT key, pack FROM idx WHERE key IN ({marks})", list(keys)))
+
+    def in_pack(self, pack: bytes) -> list[tuple[bytes, bytes, int]]:
+        """Every ``(key, blob, newest)`` the changelog pack ``pack`` holds now, in key order."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT key, blob, newest FROM idx WHERE pack = ? ORDER BY key", (pack,)
+            ).fetchall()
+
+    def unpack_all(self) -> None:
+        """Every row a record of its own (an index seeded to a changelog that holds none of its packs)."""
+        with self._lock:
+            self._db.execute("UPDATE idx SET pack = NULL WHERE pack IS NOT NULL")
 
     def hold(self) -> None:
         """Keep the writes from now on in one transaction until :meth:`commit` (a micro-batch's: a commit
@@ -149,13 +179,16 @@ class SqliteStore:
         return len(self.expire_keys(before_s))
 
     def expire_keys(self, before_s: int) -> list[bytes]:
-        """Drop keys whose newest second is before ``before_s``; the keys dropped (the changelog's
-        tombstones)."""
+        """Drop keys whose newest second is before ``before_s``; the keys dropped."""
+        return [key for key, _ in self.expire_packed(before_s)]
+
+    def expire_packed(self, before_s: int) -> list[tuple[bytes, bytes | None]]:
+        """Drop keys whose newest second is before ``before_s``; each key dropped and its changelog pack
+        (what the changelog then writes again or tombstones)."""
         with self._lock:
-            return [
-                row[0]
-                for row in self._db.execute("DELETE FROM idx WHERE newest < ? RETURNING key", (before_s,))
-            ]
+            return self._db.execute(
+                "DELETE FROM idx WHERE newest < ? RETURNING key, pack", (before_s,)
+            ).fetchall()
 
     def delete_many(self, keys: Sequence[bytes]) -> None:
         """Drop these keys (a restore replaying the changelog's tombstones)."""
