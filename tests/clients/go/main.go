@@ -32,6 +32,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -335,7 +336,22 @@ func canon(schema avro.Schema, v any) (any, error) {
 		if v == nil {
 			return nil, nil
 		}
+		var branches []avro.Schema
+		for _, branch := range s.Types() {
+			if branch = deref(branch); branch.Type() != avro.Null {
+				branches = append(branches, branch)
+			}
+		}
 		wrapped, ok := v.(map[string]any)
+		_, named := wrapped[branchName(branches[0])]
+		if len(branches) == 1 && !(ok && len(wrapped) == 1 && named) {
+			// hamba hands over a nullable union's primitive value unwrapped, a record as {full name: record}
+			c, err := canon(branches[0], v)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{branchName(branches[0]): c}, nil
+		}
 		if !ok || len(wrapped) != 1 {
 			return nil, fmt.Errorf("union holds %T", v)
 		}
@@ -366,7 +382,7 @@ func native(schema avro.Schema, v any) (any, error) {
 	case *avro.PrimitiveSchema:
 		switch s.Type() {
 		case avro.Long:
-			n, err := v.(json.Number).Int64()
+			n, err := integer(v)
 			if err != nil {
 				return nil, err
 			}
@@ -375,7 +391,7 @@ func native(schema avro.Schema, v any) (any, error) {
 			}
 			return n, nil
 		case avro.Int:
-			n, err := v.(json.Number).Int64()
+			n, err := integer(v)
 			return int(n), err
 		case avro.Double:
 			return parseDouble(v.(string))
@@ -427,6 +443,9 @@ func native(schema avro.Schema, v any) (any, error) {
 				branch = deref(branch)
 				if branchName(branch) == key {
 					n, err := native(branch, value)
+					if l := logical(branch); l != "" {
+						key += "." + l // hamba's name of a logical type's branch
+					}
 					return map[string]any{key: n}, err
 				}
 			}
@@ -434,6 +453,18 @@ func native(schema avro.Schema, v any) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("schema type %s not handled", schema.Type())
+}
+
+// integer reads a JSON number or a decimal string (writers' input carries longs as strings, so that
+// every language reads them exactly).
+func integer(v any) (int64, error) {
+	switch t := v.(type) {
+	case json.Number:
+		return t.Int64()
+	case string:
+		return strconv.ParseInt(t, 10, 64)
+	}
+	return 0, fmt.Errorf("not an integer: %v", v)
 }
 
 func parseDouble(text string) (float64, error) {

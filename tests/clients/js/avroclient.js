@@ -74,6 +74,7 @@ function canon(type, v) {
       return JSON.stringify(v);
     case 'int':
     case 'long':
+    case 'abstract:long': // the BigInt long type above
       return v.toString();
     case 'float':
     case 'double':
@@ -99,10 +100,12 @@ function canon(type, v) {
   }
 }
 
-// A canonical JSON value (parsed with longs as text) to what avsc writes.
+// A canonical JSON value (longs as decimal strings) to what avsc writes.
 function fromCanon(type, v) {
   switch (type.typeName) {
-    case 'long':
+    case 'long': // a long with a logical type keeps avsc's own type: timestamps fit in 2^53
+      return Number(v);
+    case 'abstract:long':
       return BigInt(v);
     case 'int':
       return Number(v);
@@ -162,8 +165,7 @@ function encode(path) {
   const parts = [];
   for (const line of fs.readFileSync(0, 'utf8').split('\n')) {
     if (!line) continue;
-    // integers as text first, so a long beyond 2^53 reaches BigInt exactly
-    const value = JSON.parse(line.replace(/([:\[,]\s*)(-?\d+)(?=\s*[,\]}])/g, '$1"$2"'));
+    const value = JSON.parse(line); // longs come as decimal strings, so BigInt gets them exactly
     const body = type.toBuffer(fromCanon(type, value));
     const size = Buffer.alloc(4);
     size.writeUInt32BE(header.length + body.length);
