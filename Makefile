@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-portable lint bench kafka-jars java prometheus kafka-up kafka-down clean
+.PHONY: setup demo test test-unit test-portable lint bench kafka-jars java clients prometheus kafka-up kafka-down clean
 
 $(STAMP): pyproject.toml requirements-model.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,11 +21,15 @@ kafka-jars:
 java: kafka-jars
 	bash tests/java/build.sh
 
+# The Go (hamba/avro) and JavaScript (avsc) Avro clients of the conformance tests (pinned; offline after this).
+clients:
+	bash tests/clients/build.sh
+
 # Prometheus and promtool (Debian's package; needs root, skipped with a message without): the monitoring tests.
 prometheus:
 	bash deploy/prometheus/install.sh
 
-setup: $(STAMP) kafka-jars java prometheus
+setup: $(STAMP) kafka-jars java clients prometheus
 
 demo: setup
 	bash deploy/demo.sh
@@ -51,4 +55,4 @@ kafka-down: $(STAMP)
 	$(BIN)/newsflow kafka down
 
 clean:
-	rm -rf $(VENV) .kafka deploy/kafka/lib tests/java/*/target examples/consumers/java/target
+	rm -rf $(VENV) .kafka deploy/kafka/lib tests/java/*/target examples/consumers/java/target tests/clients/go/target tests/clients/js/node_modules
