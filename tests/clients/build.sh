@@ -8,6 +8,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 
+for tool in go npm; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "tests/clients/build.sh: $tool is not on PATH; the Avro client conformance tests need Go (the version" \
+      "in tests/clients/go/go.mod) and Node.js 20 with npm" >&2
+    exit 1
+  fi
+done
+
 (cd "$here/go" && go build -o target/avroclient .)
 echo "clients: go reader built in tests/clients/go/target"
 
