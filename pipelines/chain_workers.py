@@ -227,19 +227,15 @@ class _Articles:
         self.order.append(item)
         return item
 
-    def learn(self, stopped: Callable[[], bool] = lambda: False) -> None:
+    def learn(self) -> None:
         """Every record of the batch (so far) is added: the ones not yet through learned boilerplate go
         through it in arrival order (:func:`~transforms.boilerplate.learned.arrival_order`, the order a
         one-worker run applies it in, whatever order the reader's bundles brought them), each as its clean
-        result comes back; then NER is queued on the pool. ``stopped()`` ends it (CancelledError) between
-        two articles: on an inline pool each NER runs here, so a batch's worth of work ahead would
-        otherwise hold up a stop or a failed batch's retry."""
+        result comes back; then NER is queued on the pool."""
         from transforms.boilerplate import count_removed
 
         self.order[self.cleaned :] = sorted(self.order[self.cleaned :], key=lambda i: _arrival(i.record))
         for item in self.order[self.cleaned :]:
-            if stopped():
-                raise CancelledError
             outcome, value, counts = item.pending.result()
             _count(counts)
             item.pending = None
@@ -395,7 +391,7 @@ class Ahead:
             if not self._stopped.is_set():
                 self._ranges = ranges
             self._read_ended.set()
-            articles.learn(self._stopped.is_set)
+            articles.learn()
             log.debug("work_ahead", records=len(articles.order))
         except CancelledError:
             return  # dropped

@@ -243,9 +243,8 @@ def _run_batches(
         ) as workers:
             if workers_up is not None:
                 workers_up.set_result(workers.pool.size)
-            # With one worker (an inline pool: this process) the work ahead runs on its thread here, and
-            # takes the core whenever the batch waits (its flushes, the commit, the next look and build).
-            return run_batches(batches, build_batch, stop, workers.ahead)
+            # One worker is this process (an inline pool): nothing could run ahead of the batch in parallel.
+            return run_batches(batches, build_batch, stop, workers.ahead if job.workers > 1 else None)
     except BaseException as exc:
         if workers_up is not None and not workers_up.done():
             workers_up.set_exception(exc)

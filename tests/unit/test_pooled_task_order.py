@@ -5,9 +5,7 @@ task of the batch before the next batch's."""
 
 from __future__ import annotations
 
-from concurrent.futures import CancelledError, Future
-
-import pytest
+from concurrent.futures import Future
 
 from pipelines.chain_workers import PRIORITY_STEP, _Articles
 from transforms.kafka_io import KafkaRecord
@@ -40,16 +38,3 @@ def test_a_batch_is_cleaned_before_its_ner_and_all_of_it_runs_before_the_next_ba
     taken = [(kind, offset) for _, kind, offset in sorted(pool.asked)]
     batch = [("clean", o) for o in (3, 1, 2, 0)] + [("entities", o) for o in (0, 1, 2, 3)]
     assert taken == batch + batch
-
-
-def test_work_ahead_asked_to_stop_stops_between_two_articles():
-    """On an inline pool (one worker) each NER runs inside ``learn``: a stop asked for meanwhile ends it
-    at the next article, not after the whole batch."""
-    pool = _RecordingPool()
-    articles = _Articles(pool, None, True, PRIORITY_STEP)
-    for offset in range(4):
-        articles.add(KafkaRecord("in", 0, offset, None, b"{}", 1_000 + offset))
-    asked = iter([False, False, True])
-    with pytest.raises(CancelledError):
-        articles.learn(lambda: next(asked))
-    assert [kind for _, kind, _ in pool.asked].count("entities") == 2
