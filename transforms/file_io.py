@@ -51,6 +51,7 @@ from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
+from transforms.text_repair import bomless_wide_encoding
 from transforms.warc import BoundedArchive, CutShort, content_stream, spill_of
 
 log = structlog.get_logger(__name__)
@@ -414,8 +415,11 @@ ASCII_SPACE = " \t\n\r\x0b\x0c"
 
 
 def _wide_encoding(head: bytes) -> str | None:
-    """The UTF-16/32 encoding a file's first bytes mark (Windows PowerShell writes UTF-16 by default)."""
-    return next((encoding for bom, encoding in WIDE_BOMS if head.startswith(bom)), None)
+    """The UTF-16/32 encoding a file's first bytes mark: a byte order mark (Windows PowerShell writes UTF-16
+    with one by default) or, without one, the NULs of two ASCII characters, as the parser tells a message's
+    (.NET's ``Encoding.Unicode`` writes none; a UTF-8 JSON line never starts with a NUL)."""
+    marked = next((encoding for bom, encoding in WIDE_BOMS if head.startswith(bom)), None)
+    return marked or bomless_wide_encoding(head)
 
 
 class _WideLines:
@@ -487,8 +491,8 @@ def _iter_wide_jsonl(
     path: str, stream: IO[bytes], encoding: str, stamp: int, limit: int, store_dir: str | None
 ) -> Iterator[KafkaRecord | Oversized]:
     """:func:`iter_jsonl` for a UTF-16/32 file: each line passes as its own bytes (the first with the byte
-    order mark, which the parser reads; the others are told UTF-16/32 by their NUL bytes, as RFC 4627
-    says), cut at line-end code units."""
+    order mark if the file has one, which the parser reads; the others are told UTF-16/32 by their NUL
+    bytes, as RFC 4627 says), cut at line-end code units."""
     lines = _WideLines(stream, encoding)
     room = 2 * lines.width  # a CR LF
     position, number = 0, 1

@@ -81,7 +81,7 @@ def decode_json_text(value: bytes) -> tuple[str, bool]:
                 return value[len(bom) :].decode(encoding), False
             except UnicodeDecodeError:
                 break  # a BOM that lies: treat the bytes like any others
-    wide = _bomless_wide_encoding(value)
+    wide = bomless_wide_encoding(value)
     if wide is not None:
         try:
             return value.decode(wide), False
@@ -93,7 +93,7 @@ def decode_json_text(value: bytes) -> tuple[str, bool]:
         return value.decode("utf-8", "surrogateescape"), True
 
 
-def _bomless_wide_encoding(value: bytes) -> str | None:
+def bomless_wide_encoding(value: bytes) -> str | None:
     """UTF-16 or UTF-32 without a BOM, told by where the first four bytes are NUL (RFC 4627, section 3: the
     first two characters of a JSON text are ASCII), as .NET's ``Encoding.Unicode.GetBytes`` writes it. NUL
     bytes are valid UTF-8, so these would otherwise decode as UTF-8 and fail as JSON; no UTF-8 JSON text starts

@@ -79,3 +79,28 @@ def test_lines_are_cut_at_line_end_code_units_and_kept_or_dead_lettered_whole(
     }
     assert found == expected
     assert all(isinstance(r, KafkaRecord | Oversized) for r in records.values())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(st.text(CHARS, max_size=20), min_size=1, max_size=5),
+    encoding=st.sampled_from(list(BOMS)),
+    end=st.sampled_from(["\n", "\r\n"]),
+    suffix=st.sampled_from(list(COMPRESS)),
+)
+def test_a_file_without_a_byte_order_mark_is_told_by_its_nuls(tmp_path_factory, texts, encoding, end, suffix):
+    """.NET's ``Encoding.Unicode`` writes UTF-16 without a mark: its lines were cut at every byte 0x0A, so
+    all but the first went to the DLQ as 'not JSON'. A JSON line starts with two ASCII characters, whose NULs
+    tell the encoding (RFC 4627), as the parser tells a message's."""
+    lines = [
+        json.dumps({"url": f"https://a.example/{n}", "text": "Talks " + t}, ensure_ascii=False)
+        for n, t in enumerate(texts)
+    ]
+    path = tmp_path_factory.mktemp("bomless") / f"lines.jsonl{suffix}"
+    path.write_bytes(COMPRESS[suffix]("".join(line + end for line in lines).encode(encoding)))
+    records = list(iter_file(str(path), limit=LIMIT))
+    assert [r.offset for r in records] == list(range(1, len(lines) + 1))
+    assert [r.value for r in records] == [line.encode(encoding) for line in lines]
+    assert [parse_json_bytes(r.value).url for r in records] == [
+        f"https://a.example/{n}" for n in range(len(lines))
+    ]
