@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from pipelines.cli.inputs import iter_messages
 from tests.unit.test_file_io import write_warc
 from transforms.file_io import (
+    READ_BLOCK,
     UNREADABLE,
     FileRange,
     Oversized,
@@ -181,3 +182,30 @@ def test_a_bomb_cut_short_is_a_read_error_and_leaves_nothing_in_the_store(tmp_pa
     with pytest.raises((EOFError, OSError)):
         list(iter_file(str(path), limit=LIMIT, store_dir=str(store)))
     assert [p.name for p in store.rglob("*") if p.is_file()] == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shift=st.integers(-3, 3),
+    returns=st.integers(1, 3),
+    encoding=st.sampled_from(["utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"]),
+    end=st.sampled_from(["\n", "\r\n"]),
+)
+def test_carriage_returns_inside_an_oversized_line_stay_in_its_original(
+    tmp_path_factory, shift, returns, encoding, end
+):
+    """CRs inside a long line are held back only while they may be its line end (a read can end on them):
+    the original is exactly the line, in UTF-8 and in UTF-16/32, and the next line reads on. The CR runs
+    are put around every place a read of the line ends (``limit`` plus a CR LF, then 64 KiB blocks)."""
+    width = {"utf-8": 1, "utf-16-le": 2, "utf-16-be": 2}.get(encoding, 4)
+    chars = ["a"] * (3 * LIMIT)
+    for boundary in range((LIMIT + 2 * width) // width, len(chars) - 4, READ_BLOCK // width):
+        chars[boundary + shift - returns : boundary + shift] = ["\r"] * returns
+    text = "".join(chars)
+    path = tmp_path_factory.mktemp("returns") / "lines.jsonl"
+    path.write_bytes((text + end + "{}" + end).encode(encoding))
+    first, second = iter_file(str(path), limit=LIMIT)
+    body = text.encode(encoding)
+    assert isinstance(first, Oversized)
+    assert (first.size, first.sha256) == (len(body), hashlib.sha256(body).hexdigest())
+    assert isinstance(second, KafkaRecord) and second.value == "{}".encode(encoding)
