@@ -31,7 +31,7 @@ import math
 import os
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,27 +133,48 @@ def _blocks(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
         yield block
 
 
-class _LineRest:
-    """The pieces of a line from ``first`` on, without its line end, read in blocks; ``read`` counts the
-    bytes taken from the stream after ``first``, line end included."""
+@dataclass(frozen=True)
+class _LineEnds:
+    """How a line ends in a file's encoding: LF, with the CRs before it, in code units of ``width`` bytes."""
 
-    def __init__(self, first: bytes, stream: IO[bytes]) -> None:
-        self.first, self.stream, self.read = first, stream, 0
+    width: int
+    lf: bytes
+    cr: bytes
 
-    def __iter__(self) -> Iterator[bytes]:
-        chunk, returns = self.first, 0  # carriage returns held back: a line end if nothing follows them
-        while chunk:
-            body = chunk.rstrip(b"\r\n")
-            if body:
-                while returns:
-                    yield b"\r" * min(returns, READ_BLOCK)
-                    returns -= min(returns, READ_BLOCK)
-                yield body
-            returns += len(chunk) - len(body)
-            if chunk.endswith(b"\n"):
-                return
-            chunk = self.stream.readline(READ_BLOCK)
-            self.read += len(chunk)
+    @classmethod
+    def of(cls, encoding: str) -> _LineEnds:
+        width = 4 if encoding.startswith("utf-32") else 2 if encoding.startswith("utf-16") else 1
+        return cls(width, "\n".encode(encoding), "\r".encode(encoding))
+
+    def body(self, line: bytes) -> bytes:
+        """The line without its line end (the CR and LF units it ends with)."""
+        end = len(line)
+        while end and line[end - self.width : end] in (self.lf, self.cr):
+            end -= self.width
+        return line[:end]
+
+
+UTF8_ENDS = _LineEnds.of("utf-8")
+
+
+def _rest_of_line(
+    first: bytes, readline: Callable[[], bytes], ends: _LineEnds, counted: list[int]
+) -> Iterator[bytes]:
+    """The pieces of a long line from ``first`` on, without its line end, read a block at a time by
+    ``readline``; ``counted[0]`` grows by the bytes read after ``first``, line end included."""
+    piece, returns = first, 0  # CR units held back: the line end if nothing else follows them
+    while piece:
+        body = ends.body(piece)
+        if body:
+            while returns:
+                yield ends.cr * min(returns, READ_BLOCK)
+                returns -= min(returns, READ_BLOCK)
+            yield body
+        if piece.endswith(ends.lf):
+            return
+        returns += (len(piece) - len(body)) // ends.width
+        piece = readline()
+        counted[0] += len(piece)
 
 
 class _Spill:
@@ -391,9 +412,10 @@ def iter_jsonl(
             position += len(line)
             body = line.rstrip(b"\r\n")
             if len(body) > limit or (len(line) == limit + 2 and not line.endswith(b"\n")):
-                rest = _LineRest(line, stream)  # the line goes on past what was read: stream the rest
+                counted = [0]  # the line goes on past what was read: stream the rest
+                rest = _rest_of_line(line, lambda: stream.readline(READ_BLOCK), UTF8_ENDS, counted)
                 size, digest, ref = _keep_apart(rest, store_dir)
-                position += rest.read
+                position += counted[0]
                 yield Oversized(path, number, line_start, size, digest, ref, limit)
             elif line.strip():
                 yield KafkaRecord(path, 0, number, None, body, stamp)
@@ -428,8 +450,8 @@ class _WideLines:
 
     def __init__(self, stream: IO[bytes], encoding: str) -> None:
         self.stream = stream
-        self.width = 4 if encoding.startswith("utf-32") else 2
-        self.lf, self.cr = "\n".encode(encoding), "\r".encode(encoding)
+        self.ends = _LineEnds.of(encoding)
+        self.width, self.lf = self.ends.width, self.ends.lf
         self.buffer = bytearray()
         self.scanned = 0  # bytes at the buffer's start known to hold no line end
 
@@ -462,30 +484,6 @@ class _WideLines:
         self.scanned = max(self.scanned - size, 0)
         return data
 
-    def body(self, line: bytes) -> bytes:
-        """The line without its line end (the CR and LF units it ends with)."""
-        end = len(line)
-        while end and line[end - self.width : end] in (self.lf, self.cr):
-            end -= self.width
-        return line[:end]
-
-    def rest(self, first: bytes, counted: list[int]) -> Iterator[bytes]:
-        """The pieces of a long line from ``first`` on, without its line end, read in blocks (as
-        :class:`_LineRest`); ``counted[0]`` grows by the bytes read after ``first``."""
-        piece, returns = first, 0  # CR units held back: the line end if nothing else follows them
-        while piece:
-            body = self.body(piece)
-            if body:
-                while returns:
-                    yield self.cr * min(returns, READ_BLOCK)
-                    returns -= min(returns, READ_BLOCK)
-                yield body
-            if piece.endswith(self.lf):
-                return
-            returns += (len(piece) - len(body)) // self.width
-            piece = self.readline(READ_BLOCK)
-            counted[0] += len(piece)
-
 
 def _iter_wide_jsonl(
     path: str, stream: IO[bytes], encoding: str, stamp: int, limit: int, store_dir: str | None
@@ -499,10 +497,11 @@ def _iter_wide_jsonl(
     while line := lines.readline(limit + room):
         line_start = position
         position += len(line)
-        body = lines.body(line)
+        body = lines.ends.body(line)
         if len(body) > limit or (len(line) == limit + room and not line.endswith(lines.lf)):
             counted = [0]
-            size, digest, ref = _keep_apart(lines.rest(line, counted), store_dir)
+            rest = _rest_of_line(line, lambda: lines.readline(READ_BLOCK), lines.ends, counted)
+            size, digest, ref = _keep_apart(rest, store_dir)
             position += counted[0]
             yield Oversized(path, number, line_start, size, digest, ref, limit)
         elif body.decode(encoding, "replace").lstrip("\ufeff").strip(ASCII_SPACE):
