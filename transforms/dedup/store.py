@@ -114,10 +114,7 @@ class SqliteStore:
     def put_many(self, items: Sequence[tuple[bytes, bytes, int]], pack: bytes | None = None) -> None:
         """``items`` written together; ``pack`` names the changelog record that holds them
         (:mod:`transforms.dedup.changelog`), None for a key of its own record."""
-        self._in_transaction(
-            "INSERT OR REPLACE INTO idx (key, blob, newest, pack) VALUES (?, ?, ?, ?)",
-            [(key, blob, newest, pack) for key, blob, newest in items],
-        )
+        self.put_packed([(key, blob, newest, pack) for key, blob, newest in items])
 
     def put_packed(self, rows: Sequence[tuple[bytes, bytes, int, bytes | None]]) -> None:
         """``(key, blob, newest, pack)`` rows, each with its own pack (a restore)."""
