@@ -21,8 +21,10 @@ kafka-jars:
 java: kafka-jars
 	bash tests/java/build.sh
 
-# The Go (hamba/avro) and JavaScript (avsc) Avro clients of the conformance tests (pinned; offline after this).
+# The Go (hamba/avro), JavaScript (avsc), Rust (apache-avro) and C (Apache Avro C, Debian's libavro-dev:
+# installed as root, else a message) Avro clients of the conformance tests (pinned; offline after this).
 clients:
+	bash tests/clients/install-libavro.sh
 	bash tests/clients/build.sh
 
 # Prometheus and promtool (Debian's package; needs root, skipped with a message without): the monitoring tests.
@@ -55,4 +57,4 @@ kafka-down: $(STAMP)
 	$(BIN)/newsflow kafka down
 
 clean:
-	rm -rf $(VENV) .kafka deploy/kafka/lib tests/java/*/target examples/consumers/java/target tests/clients/go/target tests/clients/js/node_modules
+	rm -rf $(VENV) .kafka deploy/kafka/lib tests/java/*/target examples/consumers/java/target tests/clients/go/target tests/clients/js/node_modules build/clients

@@ -1,10 +1,12 @@
-"""Avro clients in other languages, asked from the tests: hamba/avro (Go) and avsc (JavaScript).
+"""Avro clients in other languages, asked from the tests: hamba/avro (Go), avsc (JavaScript), apache-avro
+(Rust) and Apache Avro C.
 
 ``tests/clients/build.sh`` (``make clients``, part of ``make setup``) builds them; :func:`build` runs it once
 per session (a second run takes about a second). Each client takes ``.avsc`` files and a batch of framed
-messages (a 4-byte big-endian length, then a Kafka value) on stdin, one subprocess per batch.
+messages (a 4-byte big-endian length, then a Kafka value) on stdin, one subprocess per batch; the Rust and C
+clients also read Avro container files.
 
-Both print records in one canonical JSON, which :func:`canonical` makes from what fastavro decodes:
+All print records in one canonical JSON, which :func:`canonical` makes from what fastavro decodes:
 ints and longs as exact integers, ``timestamp-millis`` as epoch milliseconds, floats and doubles as the 16
 hex digits of their IEEE-754 bits (``"NaN"`` for any NaN: -0.0, infinities and subnormals stay exact), bytes
 in base64, a non-null union value as ``{branch name: value}`` as in Avro's JSON encoding (so the branch is
@@ -31,7 +33,7 @@ PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "str
 
 
 def build() -> None:
-    """Build both clients (pinned versions; offline once ``make setup`` has run)."""
+    """Build the clients (pinned versions; offline once ``make setup`` has run)."""
     done = subprocess.run(["bash", str(CLIENTS / "build.sh")], capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"tests/clients/build.sh failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
@@ -66,9 +68,15 @@ class Client:
         out = self._run(["encode-as-is" if as_is else "encode", str(schema)], lines.encode("utf-8"))
         return unframe(out)
 
+    def read_file(self, path: Path) -> list[dict]:
+        """One answer per record of an Avro container file, then ``{"error": why}`` if one fails to read."""
+        return _lines(self._run(["read-file", str(path)], b""))
+
 
 GO = Client("go (hamba/avro)", (str(CLIENTS / "go" / "target" / "avroclient"),))
 JS = Client("js (avsc)", ("node", str(CLIENTS / "js" / "avroclient.js")))
+RUST = Client("rust (apache-avro)", (str(ROOT / "build" / "clients" / "rust" / "debug" / "avroclient"),))
+C = Client("c (Avro C)", (str(ROOT / "build" / "clients" / "c" / "avroclient"),))
 
 
 def _lines(out: bytes) -> list[dict]:
