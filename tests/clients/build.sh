@@ -11,6 +11,11 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 
 build="$(cd "$here/../.." && pwd)/build/clients"
 
+# rustup installs cargo in ~/.cargo/bin, which a non-login shell (cron, CI) may not have on PATH.
+if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+  PATH="$HOME/.cargo/bin:$PATH"
+fi
+
 for tool in go npm cargo gcc; do
   if ! command -v "$tool" >/dev/null; then
     echo "tests/clients/build.sh: $tool is not on PATH; the Avro client conformance tests need Go (the version" \
