@@ -44,15 +44,16 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.limitreader import LimitReader
 from warcio.utils import BUFF_SIZE
 
+from transforms.budget import Deadline
 from transforms.deadletter import dead_letter
-from transforms.errors import LimitExceeded, ParseError
+from transforms.errors import LimitExceeded, ParseError, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
 from transforms.text_repair import bomless_wide_encoding
-from transforms.warc import BoundedArchive, CutShort, content_stream, spill_of
+from transforms.warc import BoundedArchive, CutShort, Recorded, content_stream, spill_of
 
 log = structlog.get_logger(__name__)
 
@@ -72,12 +73,17 @@ SCAN_BLOCK = 1 << 20
 READ_BLOCK = 1 << 16
 """Bytes read at a time past the message limit: all an oversized record holds in memory beyond it."""
 MAX_MESSAGE_BYTES = Limits().max_message_bytes
+READ_BUDGET = 2.0
+"""CPU seconds reading one WARC record's payload may take (de-chunking, decoding). A 10 MB page, the
+message limit, in 100-byte chunks takes about 0.25 s; in 1-byte chunks it took 24 s. Over it, the record is
+a dead letter (its HTTP message as stored) and the archive reads on."""
 
 
 @dataclass(frozen=True)
 class Oversized:
     """A record over the message limit, read through in blocks and never held: its size, where it lies,
-    its SHA-256, and its reference in the original store when there was one to stream it into.
+    its SHA-256, and its reference in the original store when there was one to stream it into. Also a
+    WARC record whose payload cannot be read right (:attr:`problem`), kept apart the same way.
 
     ``offset`` is what a :class:`KafkaRecord` of it would have had (line number, 0, WARC record offset);
     ``start`` is its first byte in the decompressed file (None for a WARC payload, which the record at
@@ -93,10 +99,17 @@ class Oversized:
     headers: str | None = None
     """For a WARC record, "WARC" or "HTTP" when that header block was over the limit: the original is then
     the record as stored from that block to the record's end, not its payload."""
+    problem: PipelineError | None = None
+    """For a WARC record whose payload could not be read right (its content coding corrupt, or over its
+    CPU budget), why: the original is then its HTTP message as stored, and the record need not be large."""
 
-    def error(self) -> LimitExceeded:
-        """The reason a message over the limit gets on Kafka, and where the original is in its file (to
-        trace or replay it, stored or not)."""
+    def error(self) -> PipelineError:
+        """The reason a message over the limit gets on Kafka (or :attr:`problem`'s), and where the original
+        is in its file (to trace or replay it, stored or not)."""
+        if self.problem is not None:
+            where = f"the HTTP message of the WARC record at byte {self.offset}, as stored"
+            reason = f"{self.problem.reason}; original: {where}, sha256 {self.sha256}"
+            return type(self.problem)(reason, stage=self.problem.stage)
         if self.start is None and self.headers is None:
             where = f"the payload of the WARC record at byte {self.offset}"
         elif self.start is None:
@@ -117,7 +130,7 @@ class Oversized:
 def _read_up_to(stream: IO[bytes], size: int) -> bytes:
     """Up to ``size`` bytes, fewer only at the end (a decoding reader may return less than asked)."""
     parts, left = [], size
-    while left:
+    while left > 0:
         part = stream.read(left)
         if not part:
             break
@@ -185,6 +198,7 @@ class _Spill:
         self._writer = OriginalStore(store_dir).writer() if store_dir else None
         self._digest = hashlib.sha256()
         self._size = 0
+        self._open = True
 
     def write(self, piece: bytes) -> None:
         if self._writer is not None:
@@ -195,16 +209,20 @@ class _Spill:
 
     def close(self) -> tuple[int, str, str | None]:
         """(size, SHA-256, store reference or None) of the complete original."""
+        self._open = False
         if self._writer is None:
             return self._size, self._digest.hexdigest(), None
         self._writer.__exit__(None, None, None)
         assert self._writer.ref is not None  # set when the writer closed without an error
         return self._writer.size, self._writer.ref.removeprefix(PREFIX), self._writer.ref
 
-    def abort(self, error: BaseException) -> None:
-        """Leave nothing in the store: the original is incomplete."""
-        if self._writer is not None:
+    def abort(self, error: BaseException | None) -> None:
+        """Leave nothing in the store: the original is incomplete (``error``) or not wanted (None). Once
+        closed, nothing to do."""
+        if self._writer is not None and self._open:
+            error = error or ValueError("discarded")
             self._writer.__exit__(type(error), error, error.__traceback__)
+        self._open = False
 
 
 def _keep_apart(pieces: Iterable[bytes], store_dir: str | None) -> tuple[int, str, str | None]:
@@ -590,6 +608,7 @@ def iter_warc(
     *,
     limit: int = MAX_MESSAGE_BYTES,
     store_dir: str | None = None,
+    budget: float = READ_BUDGET,
 ) -> Iterator[KafkaRecord | Oversized]:
     """2xx HTML responses as envelopes: URL and fetch time from the WARC headers, the payload decoded.
 
@@ -604,24 +623,34 @@ def iter_warc(
     :class:`CorruptArchive`, a read error.
     """
     read = [0]  # records read so far
+    reading = _Reading(limit, store_dir, budget)
     try:
-        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=True)
+        yield from _iter_archive(path, source, skipped, reading, read, members=True)
     except _OneGzipStream:  # warcio reads a .warc.gz member by member: read on past the records it gave
-        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=False)
+        yield from _iter_archive(path, source, skipped, reading, read, members=False)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How a WARC archive's records are read: the message limit, the original store, the CPU budget."""
+
+    limit: int
+    store_dir: str | None
+    budget: float
 
 
 def _iter_archive(
     path: str,
     source: str | None,
     skipped: Counter | None,
-    limit: int,
-    store_dir: str | None,
+    reading: _Reading,
     read: list[int],
     *,
     members: bool,
 ) -> Iterator[KafkaRecord | Oversized]:
     """:func:`iter_warc` from record ``read[0]`` on, counting the records it reads in ``read``;
     ``members=False`` reads a .warc.gz as one stream."""
+    limit, store_dir = reading.limit, reading.store_dir
     stamp = _mtime_ms(path)
     name = os.path.basename(source_name(path))
     gzipped = members and path.lower().endswith(".gz")
@@ -656,15 +685,13 @@ def _iter_archive(
                     if skipped is not None:
                         skipped[reason] += 1
                     continue
-                content = content_stream(record)
-                payload = _read_up_to(content, limit + 1)
-                if len(payload) > limit:
-                    pieces = _then(_blocks(payload, content), record)
-                    size, digest, ref = _keep_apart(pieces, store_dir)
-                    yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
+                payload = _read_payload(record, reading, spill, spills)
+                offset = archive.get_record_offset()  # asked for after the payload: asking first consumes it
+                if isinstance(payload, tuple):
+                    size, digest, ref, problem = payload
+                    yield Oversized(path, offset, None, size, digest, ref, limit, problem=problem)
                     continue
-                _read_through(record)
-                yield _warc_envelope(path, name, source, record, payload, archive.get_record_offset(), stamp)
+                yield _warc_envelope(path, name, source, record, payload, offset, stamp)
         except BaseException as exc:  # a read error inside a header block: no partial original stays
             for sink in spills:
                 sink.abort(exc)
@@ -679,6 +706,43 @@ def _read_through(record) -> None:
         pass
     if isinstance(stream, LimitReader) and stream.limit > 0:
         raise EOFError(f"the file ends inside a WARC record, {stream.limit} bytes before its end")
+
+
+def _read_payload(
+    record, reading: _Reading, spill: Callable[[], _Spill], spills: list[_Spill]
+) -> bytes | tuple[int, str, str | None, PipelineError | None]:
+    """A response's payload, de-chunked and decoded, within ``reading``'s limit and CPU budget; else kept
+    apart as (size, SHA-256, store reference or None, problem): the decoded payload past the limit
+    (problem None), or, when it could not be read right (corrupt coding, over budget), the HTTP message as
+    stored (the problem). The record is read through either way."""
+    deadline = Deadline(reading.budget, stage="read")
+    head = getattr(record.http_headers, "raw", b"")
+    recorded = Recorded(record.raw_stream, head, reading.limit, spill, deadline)
+    content = content_stream(record, recorded, deadline)
+    try:
+        payload = _read_up_to(content, reading.limit + 1)
+        if len(payload) <= reading.limit:
+            _read_through(record)
+            return payload
+        return *_keep_apart(_then(_blocks(payload, content), record), reading.store_dir), None
+    except PipelineError as problem:
+        return *_as_stored(recorded, record, reading.store_dir), problem
+    finally:
+        if recorded.sink is not None:  # opened for this record, kept only as the original
+            spills.remove(recorded.sink)
+            recorded.sink.abort(None)
+
+
+def _as_stored(recorded: Recorded, record, store_dir: str | None) -> tuple[int, str, str | None]:
+    """(size, SHA-256, store reference or None) of the record's HTTP message as stored: what ``recorded``
+    kept of it, then the rest of the record, read through."""
+    rest = _then(_blocks(b"", record.raw_stream), record)
+    sink = recorded.sink
+    if sink is None:
+        return _keep_apart([*recorded.held, *rest], store_dir)
+    for piece in rest:
+        sink.write(piece)
+    return sink.close()  # type: ignore[attr-defined]
 
 
 def _then(pieces: Iterable[bytes], record) -> Iterator[bytes]:
@@ -818,14 +882,16 @@ def iter_file(
     *,
     limit: int = MAX_MESSAGE_BYTES,
     store_dir: str | None = None,
+    budget: float = READ_BUDGET,
 ) -> Iterator[KafkaRecord | Oversized]:
     """The records of one input file, by its kind; those over ``limit`` bytes as :class:`Oversized`, their
-    originals streamed into the original store under ``store_dir`` when given."""
+    originals streamed into the original store under ``store_dir`` when given; ``budget``: CPU seconds
+    for reading one WARC record's payload."""
     kind = file_kind(path)
     if kind == "jsonl":
         records = iter_jsonl(path, limit=limit, store_dir=store_dir)
     elif kind == "warc":
-        records = iter_warc(path, source, skipped, limit=limit, store_dir=store_dir)
+        records = iter_warc(path, source, skipped, limit=limit, store_dir=store_dir, budget=budget)
     elif kind in ("html", "text"):
         records = iter_page(path, kind, source, limit=limit, store_dir=store_dir)
     else:
