@@ -29,6 +29,7 @@ import io
 import json
 import math
 import os
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -566,11 +567,23 @@ def _charset(content_type: str) -> str | None:
     return None
 
 
+_ARC_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d{3})?", re.ASCII)
+
+
 def _warc_ms(date: str | None, fallback: int) -> tuple[str | None, int]:
     """(fetch time for the envelope, record time in ms) from ``WARC-Date``, read as the envelope's own
     ``fetched_at`` is (:func:`~transforms.parse.parse_time`: a leap second, lowercase ``t``/``z``); a date
     it refuses (one outside years 1-9999 in UTC too) leaves the fetch time out and the file's time stamps
-    the record. Such a date was passed on and dead-lettered the page for its crawl metadata."""
+    the record. Such a date was passed on and dead-lettered the page for its crawl metadata. An ARC-style
+    date (``20261203120000``, 14 digits in UTC, or 17 with milliseconds, as ARC headers, Wayback and
+    Heritrix write it; converted ARC files keep it) is read too: it fell back to the file's time. Other
+    runs of digits are no date."""
+    if date is not None and date.strip().isascii() and date.strip().isdigit():
+        digits = _ARC_DATE.fullmatch(date.strip())
+        if digits is None:  # Python's ISO parser reads 2026120312000 as 2026-12-03 20:00 (any separator)
+            return None, fallback
+        year, month, day, hour, minute, second, millis = digits.groups()
+        date = f"{year}-{month}-{day}T{hour}:{minute}:{second}{'.' + millis if millis else ''}Z"
     try:
         parsed = parse_time(date, "WARC-Date")
     except ParseError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,32 @@ def test_blank_lines_between_records_are_skipped_at_once(tmp_path, suffix, monke
     assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2), records, strict=True)] == [True, True]
     assert records[1].offset == (len(member) if suffix else len(data) - len(second))
     assert calls[0] < 100
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+    millis=st.booleans(),
+)
+def test_an_arc_style_date_is_read_as_the_fetch_time(tmp_path_factory, moment, millis):
+    """ARC headers, Wayback and Heritrix write ``20261203120000`` (UTC; 17 digits with milliseconds), and
+    archives converted from ARC keep it in ``WARC-Date``: it fell back to the file's time."""
+    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000 if millis else 0)
+    stamp = moment.strftime("%Y%m%d%H%M%S").rjust(14, "0") + (
+        f"{moment.microsecond // 1000:03d}" if millis else ""
+    )
+    entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(b"2026-11-02T10:20:30Z", stamp.encode())
+    path = write_archive(tmp_path_factory.mktemp("arc"), "", entry)
+    record = list(iter_file(str(path)))[1]
+    fetched = moment.replace(tzinfo=UTC)
+    assert json.loads(record.value)["fetched_at"] == fetched.isoformat()
+    if moment.year >= 1970:
+        assert record.timestamp_ms == int(fetched.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("date", [b"20261332120000", b"2026120312000", b"202612031200001", b"00000101000000"])
+def test_a_malformed_arc_style_date_leaves_the_fetch_time_out(tmp_path, date):
+    """Not a date (month 13, year 0) or not 14/17 digits: the page goes on, stamped with the file's time."""
+    entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(b"2026-11-02T10:20:30Z", date)
+    record = list(iter_file(str(write_archive(tmp_path, "", entry))))[1]
+    assert "fetched_at" not in json.loads(record.value) and b"<p>2</p>" in record.value
