@@ -204,3 +204,18 @@ def test_a_malformed_arc_style_date_leaves_the_fetch_time_out(tmp_path, date):
     entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(b"2026-11-02T10:20:30Z", date)
     record = list(iter_file(str(write_archive(tmp_path, "", entry))))[1]
     assert "fetched_at" not in json.loads(record.value) and b"<p>2</p>" in record.value
+
+
+@pytest.mark.parametrize(
+    "charset", ["undefined", "unicode_escape", "raw-unicode-escape", "utf-7", "base64", "rot13", "palmos"]
+)
+def test_a_charset_that_is_no_web_charset_is_not_used_and_the_archive_reads_on(tmp_path, charset):
+    """Python's codec registry is not the web's charsets: ``charset=undefined`` raised UnicodeError on a
+    page that is not UTF-8, read as a read error that ended the archive there; ``unicode_escape`` made a
+    script's ``\\u0041`` an ``A``. Such a charset is ignored: the page is decoded as if it declared none."""
+    body = b"<html><body><p>caf\xe9 cr\xe8me</p><script>var s = '\\u0041+AGEAYgBj-';</script></body></html>"
+    message = http_message(body).replace(b"charset=utf-8", b"charset=" + charset.encode())
+    records = list(iter_file(str(write_archive(tmp_path, "", warc_record(2, message)[0]))))
+    assert len(records) == 3 and b"<p>3</p>" in records[2].value
+    html = json.loads(records[1].value)["html"]
+    assert "café crème" in html and "'\\u0041+AGEAYgBj-'" in html
