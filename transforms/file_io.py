@@ -748,13 +748,19 @@ def _read_payload(
 ) -> bytes | tuple[int, str, str | None, PipelineError | None]:
     """A response's payload, de-chunked and decoded, within ``reading``'s limit and CPU budget; else kept
     apart as (size, SHA-256, store reference or None, problem): the decoded payload past the limit
-    (problem None), or, when it could not be read right (corrupt coding, over budget), the HTTP message as
-    stored (the problem). The record is read through either way."""
+    (problem None), or, when it could not be read right (corrupt coding, a body cut short or a record the
+    crawler marked ``WARC-Truncated``, over budget), the HTTP message as stored (the problem). The record
+    is read through either way."""
     deadline = Deadline(reading.budget, stage="read")
     head = getattr(record.http_headers, "raw", b"")
     recorded = Recorded(record.raw_stream, head, reading.limit, spill, deadline)
     content = content_stream(record, recorded, deadline)
     try:
+        if truncated := record.rec_headers.get_header("WARC-Truncated"):
+            raise ParseError(
+                f"the WARC record is truncated (WARC-Truncated: {truncated[:40]}): its page is cut short",
+                stage="read",
+            )
         payload = _read_up_to(content, reading.limit + 1)
         if len(payload) <= reading.limit:
             _read_through(record)

@@ -22,6 +22,7 @@ fail if one moves.
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from typing import IO, Protocol
@@ -255,9 +256,11 @@ class Dechunked:
     """An HTTP body in chunked transfer-encoding, de-chunked a read at a time (warcio reads a chunk whole).
 
     As warcio's: a chunk-size line that does not parse means the body is not chunked after all, and it is
-    passed on as it is from there; a body cut short ends where it is cut. Unlike warcio's, the trailer
-    after the last chunk is read and dropped (warcio appended it to the page), and a chunk without its
-    line end goes on unchunked with nothing dropped."""
+    passed on as it is from there. Unlike warcio's, the trailer after the last chunk is read and dropped
+    (warcio appended it to the page), a chunk without its line end goes on unchunked with nothing
+    dropped, and a body that ends before its last chunk (inside a chunk, its line end or a chunk-size
+    line, or where the next chunk-size line should be) raises :class:`~transforms.errors.ParseError`:
+    warcio ended the page there, which passed on cut short."""
 
     def __init__(self, stream) -> None:
         self.stream = stream
@@ -265,6 +268,7 @@ class Dechunked:
         self.plain = False  # not chunked (any more): pass the rest on
         self.done = False
         self.pending = b""  # bytes to give before reading on
+        self.at = 0  # bytes of the chunked body read
 
     def read(self, size: int = -1) -> bytes:
         size = LINE_BLOCK if size is None or size < 0 else size
@@ -279,18 +283,36 @@ class Dechunked:
             if self.left:
                 data = self.stream.read(min(size, self.left))
                 self.left -= len(data)
-                if not data:  # cut short
-                    self.done = True
-                elif not self.left:
+                self.at += len(data)
+                if not data:
+                    raise self._cut()
+                if not self.left:
                     end = self.stream.read(2)
+                    self.at += len(end)
+                    if len(end) < 2:
+                        raise self._cut()
                     if end != b"\r\n":
                         self.plain, self.pending = True, end
                 return data
             self._next_chunk()
         return b""
 
+    def _cut(self) -> ParseError:
+        return ParseError(
+            f"the body's chunked transfer coding ends at byte {self.at}, before its last chunk: the page is "
+            "cut short",
+            stage="read",
+        )
+
     def _next_chunk(self) -> None:
         line = self.stream.readline(CHUNK_LINE)
+        self.at += len(line)
+        ended = not line.endswith(b"\n") and len(line) < CHUNK_LINE  # the body ends in this line
+        if ended and (not line or _CHUNK_SIZE.fullmatch(line.rstrip(b"\r"))):
+            if self.at:
+                raise self._cut()
+            self.done = True  # an empty body: an empty page
+            return
         try:
             if not line.endswith(b"\r\n"):
                 raise ValueError(line)
@@ -306,6 +328,10 @@ class Dechunked:
         self.done = True
         while (trailer := self.stream.readline(LINE_BLOCK)) and trailer.strip(b"\r\n"):
             pass
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+(?:[ \t]*;[^\r\n]*)?")
+"""A chunk-size line without its line end: the start of one, cut (more than hex digits is no chunking)."""
 
 
 CODED_PIECE = 1 << 10

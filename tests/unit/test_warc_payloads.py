@@ -178,3 +178,45 @@ def test_a_mislabelled_body_and_an_unknown_coding_pass_on_as_they_are(tmp_path):
         message = http_message(page, [b"Content-Encoding: " + coding])
         records = list(iter_file(str(write_archive(tmp_path, "", warc_record(2, message)[0]))))
         assert json.loads(records[1].value)["html"].encode() == page, coding
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    size=st.integers(0, 20_000),
+    cuts=st.lists(st.integers(0, 20_000), max_size=5),
+    encoding=st.sampled_from([None, "gzip"]),
+    keep=st.floats(0.0, 1.0),
+    suffix=st.sampled_from(["", ".gz"]),
+)
+def test_a_chunked_body_cut_short_is_a_dead_letter_never_a_cut_page(
+    tmp_path_factory, size, cuts, encoding, keep, suffix
+):
+    """A chunked body whose record ends before its last chunk (a crawler that stopped reading, its length
+    limit): warcio ended the page where the body ended, and it passed on cut short. Cut anywhere, the page
+    is whole (only the closing line ends are missing) or the record is a dead letter, as stored."""
+    page = page_of(size, seed=size)
+    coded = gzip.compress(page, mtime=0) if encoding else page
+    body = chunked(coded, cuts)
+    body = body[: int(keep * len(body))]
+    headers = [b"Transfer-Encoding: chunked"] + ([b"Content-Encoding: gzip"] if encoding else [])
+    message = http_message(body, headers)
+    directory = tmp_path_factory.mktemp("cut")
+    store = directory / "state"
+    path = write_archive(directory, suffix, warc_record(2, message)[0])
+    records = list(iter_file(str(path), store_dir=str(store)))
+    middle = assert_read_on(records) if isinstance(records[1], Oversized) else records[1]
+    if isinstance(middle, KafkaRecord):  # whole, or an empty body (an empty page)
+        assert json.loads(middle.value)["html"].encode() == (page if body else b"")
+        return
+    assert_kept_as_stored(middle, message, store, "ParseError", "ends at byte")
+
+
+def test_a_record_the_crawler_marked_truncated_is_a_dead_letter_as_stored(tmp_path):
+    """``WARC-Truncated: length`` (the crawler's size limit; also ``time``, ``disconnect``): the page is a
+    prefix of the page, which extraction cannot tell from a whole one."""
+    message = http_message(GOOD_BODY % 2)
+    entry = warc_record(2, message, [b"WARC-Truncated: length"])[0]
+    store = tmp_path / "state"
+    records = list(iter_file(str(write_archive(tmp_path, ".gz", entry)), store_dir=str(store)))
+    middle = assert_read_on(records)
+    assert_kept_as_stored(middle, message, store, "ParseError", "truncated (WARC-Truncated: length)")
