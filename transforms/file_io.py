@@ -716,11 +716,11 @@ def _iter_archive(
                     continue
                 reason = warc_skip_reason(record)
                 if reason is not None:
-                    _read_through(record)
+                    _read_through(record, archive, overrun=True)  # no article: its length is moot
                     if skipped is not None:
                         skipped[reason] += 1
                     continue
-                payload = _read_payload(record, reading, spill, spills)
+                payload = _read_payload(record, reading, spill, spills, archive)
                 offset = archive.get_record_offset()  # asked for after the payload: asking first consumes it
                 if isinstance(payload, tuple):
                     size, digest, ref, problem = payload
@@ -733,18 +733,33 @@ def _iter_archive(
             raise
 
 
-def _read_through(record) -> None:
+def _read_through(record, archive: BoundedArchive | None = None, *, overrun: bool = False) -> None:
     """Reads the rest of the record's block; EOFError if the file ends before it does (its
-    ``Content-Length``): a cut archive's last page passed cut short, as a whole article."""
+    ``Content-Length``): a cut archive's last page passed cut short, as a whole article. In a .warc.gz
+    whose gzip member ends before the record does while the file goes on (a ``Content-Length`` too large:
+    warcio stops at the member's end), ParseError, the archive reading on with the next member; nothing
+    with ``overrun`` (the record is dead-lettered already, or is no article)."""
     stream = record.raw_stream
     while stream.read(READ_BLOCK):
         pass
     if isinstance(stream, LimitReader) and stream.limit > 0:
+        if archive is not None and archive.member_ended():
+            if overrun:
+                return
+            raise ParseError(
+                f"the WARC record's Content-Length runs {stream.limit} bytes past the end of its gzip "
+                "member: the record is not what its headers say",
+                stage="read",
+            )
         raise EOFError(f"the file ends inside a WARC record, {stream.limit} bytes before its end")
 
 
 def _read_payload(
-    record, reading: _Reading, spill: Callable[[], _Spill], spills: list[_Spill]
+    record,
+    reading: _Reading,
+    spill: Callable[[], _Spill],
+    spills: list[_Spill],
+    archive: BoundedArchive,
 ) -> bytes | tuple[int, str, str | None, PipelineError | None]:
     """A response's payload, de-chunked and decoded, within ``reading``'s limit and CPU budget; else kept
     apart as (size, SHA-256, store reference or None, problem): the decoded payload past the limit
@@ -763,21 +778,24 @@ def _read_payload(
             )
         payload = _read_up_to(content, reading.limit + 1)
         if len(payload) <= reading.limit:
-            _read_through(record)
+            _read_through(record, archive)
             return payload
-        return *_keep_apart(_then(_blocks(payload, content), record), reading.store_dir), None
+        return *_keep_apart(_then(_blocks(payload, content), record, archive), reading.store_dir), None
     except PipelineError as problem:
-        return *_as_stored(recorded, record, reading.store_dir), problem
+        return *_as_stored(recorded, record, reading.store_dir, archive), problem
     finally:
         if recorded.sink is not None:  # opened for this record, kept only as the original
             spills.remove(recorded.sink)
             recorded.sink.abort(None)
 
 
-def _as_stored(recorded: Recorded, record, store_dir: str | None) -> tuple[int, str, str | None]:
+def _as_stored(
+    recorded: Recorded, record, store_dir: str | None, archive: BoundedArchive
+) -> tuple[int, str, str | None]:
     """(size, SHA-256, store reference or None) of the record's HTTP message as stored: what ``recorded``
-    kept of it, then the rest of the record, read through."""
-    rest = _then(_blocks(b"", record.raw_stream), record)
+    kept of it, then the rest of the record, read through (to its gzip member's end, if that comes
+    first)."""
+    rest = _then(_blocks(b"", record.raw_stream), record, archive, overrun=True)
     sink = recorded.sink
     if sink is None:
         return _keep_apart([*recorded.held, *rest], store_dir)
@@ -786,11 +804,13 @@ def _as_stored(recorded: Recorded, record, store_dir: str | None) -> tuple[int, 
     return sink.close()  # type: ignore[attr-defined]
 
 
-def _then(pieces: Iterable[bytes], record) -> Iterator[bytes]:
+def _then(
+    pieces: Iterable[bytes], record, archive: BoundedArchive | None = None, *, overrun: bool = False
+) -> Iterator[bytes]:
     """``pieces`` of the record's payload, then :func:`_read_through` the record: an original cut short
     raises before it is complete, so the store keeps nothing of it."""
     yield from pieces
-    _read_through(record)
+    _read_through(record, archive, overrun=overrun)
 
 
 class CorruptArchive(ValueError):

@@ -217,6 +217,15 @@ class BoundedArchive(ArchiveIterator):
         self.loader = BoundedLoader(limit, spill)
         self.cut = False  # the last gzip member ended before its end: warcio stops there without a word
 
+    def member_ended(self) -> bool:
+        """Whether the gzip member being read has ended while the file goes on: a record's
+        ``Content-Length`` ran past its member (warcio reads no further than a member's end)."""
+        reader = self.reader
+        if reader is None or reader.decompressor is None or not reader.decompressor.eof:
+            return False
+        peek = getattr(self.fh, "peek", None)
+        return reader.rem_length() > 0 or bool(peek is not None and peek(1))
+
     def close(self) -> None:
         reader = self.reader
         if reader is not None and reader.decompressor is not None:

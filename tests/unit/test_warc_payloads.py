@@ -220,3 +220,29 @@ def test_a_record_the_crawler_marked_truncated_is_a_dead_letter_as_stored(tmp_pa
     records = list(iter_file(str(write_archive(tmp_path, ".gz", entry)), store_dir=str(store)))
     middle = assert_read_on(records)
     assert_kept_as_stored(middle, message, store, "ParseError", "truncated (WARC-Truncated: length)")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.integers(5, 5_000), kind=st.sampled_from(["response", "request"]))
+def test_a_length_past_its_gzip_member_is_a_dead_letter_and_the_archive_reads_on(
+    tmp_path_factory, extra, kind
+):
+    """In a .warc.gz each record is a gzip member; a Content-Length too large ran past the member's end,
+    which warcio reads as the end of the file: a read error that lost every record after it. The record is
+    a dead letter (a request record, no article, is skipped) and the next member is read."""
+    message = http_message(GOOD_BODY % 2)
+    entry = warc_record(2, message)[0].replace(
+        b"Content-Length: %d" % len(message), b"Content-Length: %d" % (len(message) + extra)
+    )
+    if kind == "request":
+        entry = entry.replace(b"WARC-Type: response", b"WARC-Type: request")
+    directory = tmp_path_factory.mktemp("overrun")
+    store = directory / "state"
+    records = list(iter_file(str(write_archive(directory, ".gz", entry)), store_dir=str(store)))
+    if kind == "request":
+        assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 3), records, strict=True)] == [True, True]
+        return
+    middle = assert_read_on(records)
+    assert_kept_as_stored(
+        middle, message + b"\r\n\r\n", store, "ParseError", "past the end of its gzip member"
+    )
