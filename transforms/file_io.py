@@ -779,6 +779,12 @@ def _read_payload(
         payload = _read_up_to(content, reading.limit + 1)
         if len(payload) <= reading.limit:
             _read_through(record, archive)
+            if not archive.reader.ends_record():
+                raise ParseError(
+                    "the WARC record's block goes on past its Content-Length (the blank lines that end "
+                    "a record are not there): its page, and the original kept, are cut short",
+                    stage="read",
+                )
             return payload
         return *_keep_apart(_then(_blocks(payload, content), record, archive), reading.store_dir), None
     except PipelineError as problem:

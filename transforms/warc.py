@@ -93,6 +93,18 @@ class LineReader(DecompressingBufferedReader):
             if rest:
                 return skipped
 
+    def ends_record(self) -> bool:
+        """Whether the bytes ahead (those already read into the buffer: it looks no further) are what
+        follows a record read to its ``Content-Length``: line ends, then the next record or the end.
+        False when the record's block goes on there (its ``Content-Length`` is too small)."""
+        self._fillbuff()
+        if self.empty():
+            return True
+        start = self.buff.tell()
+        ahead = self.buff.read(64).lstrip(b"\r\n")
+        self.buff.seek(start)
+        return not ahead or ahead.startswith(b"WARC/") or b"WARC/".startswith(ahead)
+
     def readline(self, length: int | None = None) -> bytes:
         left = LINE_BLOCK if length is None else min(length, LINE_BLOCK)
         parts: list[bytes] = []
