@@ -55,7 +55,14 @@ from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
 from transforms.text_repair import bomless_wide_encoding
-from transforms.warc import BoundedArchive, CutShort, Recorded, content_stream, spill_of
+from transforms.warc import (
+    MAX_HEADER_LINES,
+    BoundedArchive,
+    CutShort,
+    Recorded,
+    content_stream,
+    spill_of,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +116,8 @@ class Oversized:
         """The reason a message over the limit gets on Kafka (or :attr:`problem`'s), and where the original
         is in its file (to trace or replay it, stored or not)."""
         if self.problem is not None:
-            where = f"the HTTP message of the WARC record at byte {self.offset}, as stored"
+            part = "the WARC record" if self.headers == "WARC" else "the HTTP message of the WARC record"
+            where = f"{part} at byte {self.offset}, as stored"
             reason = f"{self.problem.reason}; original: {where}, sha256 {self.sha256}"
             return type(self.problem)(reason, stage=self.problem.stage)
         if self.start is None and self.headers is None:
@@ -705,14 +713,18 @@ def _iter_archive(
                     continue
                 over = spill_of(record)
                 if over is not None:
-                    headers, sink = over
+                    headers, sink, many = over
                     for block in _blocks(b"", record.raw_stream):
                         sink.write(block)
                     _read_through(record)  # a cut record: the sink is aborted below, nothing stored
                     spills.remove(sink)
                     size, digest, ref = sink.close()  # type: ignore[attr-defined]
                     offset = archive.get_record_offset()
-                    yield Oversized(path, offset, None, size, digest, ref, limit, headers)
+                    problem = None
+                    if many:
+                        reason = f"its {headers} header block has over {MAX_HEADER_LINES:,} lines"
+                        problem = LimitExceeded(reason, stage="parse")
+                    yield Oversized(path, offset, None, size, digest, ref, limit, headers, problem)
                     continue
                 reason = warc_skip_reason(record)
                 if reason is not None:

@@ -49,6 +49,9 @@ CHUNK_LINE = 64
 """Bytes read for an HTTP chunk-size line, as warcio does: a longer one is not chunked data."""
 MAX_CHUNK = 2**31
 """A larger stated chunk size is not chunked data (warcio's bound)."""
+MAX_HEADER_LINES = 10_000
+"""Most lines a header block may have (HTTP servers take 100 fields; browsers a few hundred): 1.8 million
+short lines, within the size limit, took 3.5 CPU-s to parse and ~100 MB to hold."""
 
 
 class Sink(Protocol):
@@ -128,7 +131,8 @@ def _blank(line: bytes) -> bool:
 class BoundedHeaders(StatusAndHeadersParser):
     """warcio's status-and-headers parser, holding a block only up to ``limit`` bytes.
 
-    A block within the limit parses exactly as warcio parses it. A larger one is read through to its end
+    A block within the limit (and :data:`MAX_HEADER_LINES`) parses exactly as warcio parses it. A larger
+    one is read through to its end
     into ``spill()`` (the bytes held first, then the rest as read) and parsed as a block of the headers
     named in ``keep`` only (read from lines of one piece: the framing, ``Content-Length``, needs no more);
     the result's ``spill`` attribute is that sink, None otherwise."""
@@ -163,6 +167,7 @@ class BoundedHeaders(StatusAndHeadersParser):
                 raise StatusAndHeadersParserException(msg, first)
         held: list[bytes] = []  # the block's pieces, while it is within the limit
         sink: Sink | None = None
+        many = False  # spilled for its line count, not its size
         kept: list[tuple[str, str]] = []  # the ``keep`` headers, from lines of one piece
         size, lines, piece = 0, 0, first
         while True:  # a line a turn, read in pieces
@@ -182,6 +187,11 @@ class BoundedHeaders(StatusAndHeadersParser):
                     break
                 piece, whole = stream.readline(LINE_BLOCK), False
             lines += 1
+            if lines > MAX_HEADER_LINES and sink is None:  # too many to parse: read through as too large
+                sink, many = self.spill(), True
+                for part in held:
+                    sink.write(part)
+                held = []
             if lines > 1 and whole and self.keep:
                 name, colon, value = self.decode_header(head).partition(":")
                 if colon and name.rstrip(" \t").lower() in self.keep:
@@ -198,6 +208,7 @@ class BoundedHeaders(StatusAndHeadersParser):
             return result
         result = StatusAndHeaders("", kept, protocol="", total_len=size)
         result.spill = sink
+        result.many_lines = many
         return result
 
 
@@ -264,12 +275,13 @@ class BoundedArchive(ArchiveIterator):
             return line, empty_size
 
 
-def spill_of(record: ArcWarcRecord) -> tuple[str, Sink] | None:
-    """("WARC" or "HTTP", its sink) when one of the record's header blocks was over the limit."""
+def spill_of(record: ArcWarcRecord) -> tuple[str, Sink, bool] | None:
+    """("WARC" or "HTTP", its sink, whether it was its line count) when one of the record's header blocks
+    was over the limit (or over :data:`MAX_HEADER_LINES`)."""
     for kind, headers in (("WARC", record.rec_headers), ("HTTP", record.http_headers)):
         sink = getattr(headers, "spill", None)
         if sink is not None:
-            return kind, sink
+            return kind, sink, headers.many_lines
     return None
 
 
