@@ -1000,8 +1000,9 @@ class ReadFileDoFn(beam.DoFn):
         count = 0
         try:
             for record in iter_range(part, self.source, skipped, limit=self.limit, store_dir=self.store_dir):
-                if isinstance(record, Oversized):
-                    Metrics.counter("newsflow", "files.oversized").inc()
+                if isinstance(record, Oversized):  # too large, or (``problem``) a WARC record not read right
+                    kind = "oversized" if record.problem is None else "bad_records"
+                    Metrics.counter("newsflow", f"files.{kind}").inc()
                     yield beam.pvalue.TaggedOutput(UNREADABLE, record.dead_letter())
                     continue
                 count += 1
