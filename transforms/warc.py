@@ -10,12 +10,16 @@ one record hold gigabytes. Here, wrapping warcio's own classes rather than repla
 * a header block (the WARC record's or its HTTP message's) is held up to the message limit; past it, the
   block is read through into a *spill* (the original store or a hash, see ``file_io``) and marked with it,
   so the record is dead-lettered whole and the archive reads on (:class:`BoundedHeaders`);
-* the payload is de-chunked and decoded a block at a time (:class:`Dechunked`, :class:`Decoded`), so the
-  caller's read size is all a payload holds.
+* a header block of over :data:`MAX_HEADER_LINES` lines is read through the same way;
+* the payload is de-chunked and decoded (gzip, deflate, br, zstd) a block at a time (:class:`Dechunked`,
+  :class:`Decoded`), so the caller's read size is all a payload holds; a body cut short or corrupt part
+  way raises :class:`~transforms.errors.ParseError` instead of passing the page on cut short;
+* what is read of a record is kept as read (:class:`Recorded`), with a CPU deadline checked on every read,
+  so a record whose payload cannot be read right, or in time, is dead-lettered as stored.
 
 The wrappers lean on warcio internals (checked on 1.8.1): the reader's ``buff``, ``_fillbuff``,
-``_init_decomp`` and ``_process_read``, the iterator's ``reader``/``loader``, ``_consume_blanklines`` and
-``close``, the loader's parser attributes. Recheck them on a warcio upgrade; ``tests/unit/test_warc_*.py``
+``_init_decomp``, ``_process_read``, ``rem_length`` and ``decompressor``, the iterator's
+``reader``/``loader``/``fh``, ``_consume_blanklines`` and ``close``, the loader's parser attributes. Recheck them on a warcio upgrade; ``tests/unit/test_warc_*.py``
 fail if one moves.
 """
 
