@@ -21,6 +21,7 @@ and each goes on to process what it read, without passing the records through a 
 from __future__ import annotations
 
 import bz2
+import codecs
 import dataclasses
 import glob
 import gzip
@@ -29,6 +30,7 @@ import io
 import json
 import math
 import os
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -44,15 +46,23 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.limitreader import LimitReader
 from warcio.utils import BUFF_SIZE
 
+from transforms.budget import Deadline
 from transforms.deadletter import dead_letter
-from transforms.errors import LimitExceeded, ParseError
+from transforms.errors import LimitExceeded, ParseError, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
 from transforms.text_repair import bomless_wide_encoding
-from transforms.warc import BoundedArchive, CutShort, content_stream, spill_of
+from transforms.warc import (
+    MAX_HEADER_LINES,
+    BoundedArchive,
+    CutShort,
+    Recorded,
+    content_stream,
+    spill_of,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -72,12 +82,17 @@ SCAN_BLOCK = 1 << 20
 READ_BLOCK = 1 << 16
 """Bytes read at a time past the message limit: all an oversized record holds in memory beyond it."""
 MAX_MESSAGE_BYTES = Limits().max_message_bytes
+READ_BUDGET = 2.0
+"""CPU seconds reading one WARC record's payload may take (de-chunking, decoding). A 10 MB page, the
+message limit, in 100-byte chunks takes about 0.25 s; in 1-byte chunks it took 24 s. Over it, the record is
+a dead letter (its HTTP message as stored) and the archive reads on."""
 
 
 @dataclass(frozen=True)
 class Oversized:
     """A record over the message limit, read through in blocks and never held: its size, where it lies,
-    its SHA-256, and its reference in the original store when there was one to stream it into.
+    its SHA-256, and its reference in the original store when there was one to stream it into. Also a
+    WARC record whose payload cannot be read right (:attr:`problem`), kept apart the same way.
 
     ``offset`` is what a :class:`KafkaRecord` of it would have had (line number, 0, WARC record offset);
     ``start`` is its first byte in the decompressed file (None for a WARC payload, which the record at
@@ -93,10 +108,18 @@ class Oversized:
     headers: str | None = None
     """For a WARC record, "WARC" or "HTTP" when that header block was over the limit: the original is then
     the record as stored from that block to the record's end, not its payload."""
+    problem: PipelineError | None = None
+    """For a WARC record whose payload could not be read right (its content coding corrupt, or over its
+    CPU budget), why: the original is then its HTTP message as stored, and the record need not be large."""
 
-    def error(self) -> LimitExceeded:
-        """The reason a message over the limit gets on Kafka, and where the original is in its file (to
-        trace or replay it, stored or not)."""
+    def error(self) -> PipelineError:
+        """The reason a message over the limit gets on Kafka (or :attr:`problem`'s), and where the original
+        is in its file (to trace or replay it, stored or not)."""
+        if self.problem is not None:
+            part = "the WARC record" if self.headers == "WARC" else "the HTTP message of the WARC record"
+            where = f"{part} at byte {self.offset}, as stored"
+            reason = f"{self.problem.reason}; original: {where}, sha256 {self.sha256}"
+            return type(self.problem)(reason, stage=self.problem.stage)
         if self.start is None and self.headers is None:
             where = f"the payload of the WARC record at byte {self.offset}"
         elif self.start is None:
@@ -117,7 +140,7 @@ class Oversized:
 def _read_up_to(stream: IO[bytes], size: int) -> bytes:
     """Up to ``size`` bytes, fewer only at the end (a decoding reader may return less than asked)."""
     parts, left = [], size
-    while left:
+    while left > 0:
         part = stream.read(left)
         if not part:
             break
@@ -185,6 +208,7 @@ class _Spill:
         self._writer = OriginalStore(store_dir).writer() if store_dir else None
         self._digest = hashlib.sha256()
         self._size = 0
+        self._open = True
 
     def write(self, piece: bytes) -> None:
         if self._writer is not None:
@@ -195,16 +219,20 @@ class _Spill:
 
     def close(self) -> tuple[int, str, str | None]:
         """(size, SHA-256, store reference or None) of the complete original."""
+        self._open = False
         if self._writer is None:
             return self._size, self._digest.hexdigest(), None
         self._writer.__exit__(None, None, None)
         assert self._writer.ref is not None  # set when the writer closed without an error
         return self._writer.size, self._writer.ref.removeprefix(PREFIX), self._writer.ref
 
-    def abort(self, error: BaseException) -> None:
-        """Leave nothing in the store: the original is incomplete."""
-        if self._writer is not None:
+    def abort(self, error: BaseException | None) -> None:
+        """Leave nothing in the store: the original is incomplete (``error``) or not wanted (None). Once
+        closed, nothing to do."""
+        if self._writer is not None and self._open:
+            error = error or ValueError("discarded")
             self._writer.__exit__(type(error), error, error.__traceback__)
+        self._open = False
 
 
 def _keep_apart(pieces: Iterable[bytes], store_dir: str | None) -> tuple[int, str, str | None]:
@@ -356,6 +384,26 @@ def _envelope(**fields: object) -> bytes:
     return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False).encode("utf-8")
 
 
+NOT_WEB_CHARSETS = frozenset(
+    ["undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "palmos"]
+)
+"""Python codecs that are no page's charset (the Encoding Standard has none of them): ``undefined`` raises
+UnicodeError on any bytes (which read as a read error ended the archive), the escapes turn a script's
+``\\u0041`` into ``A``, and UTF-7 is the classic filter bypass."""
+
+
+def _web_charset(label: str | None) -> str | None:
+    """The Python codec for a declared charset, None for one unknown, not a text encoding (``base64``,
+    ``rot13``) or not a web charset (:data:`NOT_WEB_CHARSETS`)."""
+    try:
+        info = codecs.lookup(label or "")
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("_", "-") in NOT_WEB_CHARSETS:
+        return None
+    return info.name
+
+
 def _decoded(data: bytes, charset: str | None = None) -> str | None:
     """The text of a page: UTF-8 when the bytes are valid UTF-8, else the declared charset when it decodes
     them, else the detected one.
@@ -369,10 +417,11 @@ def _decoded(data: bytes, charset: str | None = None) -> str | None:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             pass
-    if charset:
+    codec = _web_charset(charset)
+    if codec:
         try:
-            return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+            return data.decode(codec)
+        except UnicodeError:
             pass
     try:
         return decode_bytes(data)
@@ -548,11 +597,23 @@ def _charset(content_type: str) -> str | None:
     return None
 
 
+_ARC_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d{3})?", re.ASCII)
+
+
 def _warc_ms(date: str | None, fallback: int) -> tuple[str | None, int]:
     """(fetch time for the envelope, record time in ms) from ``WARC-Date``, read as the envelope's own
     ``fetched_at`` is (:func:`~transforms.parse.parse_time`: a leap second, lowercase ``t``/``z``); a date
     it refuses (one outside years 1-9999 in UTC too) leaves the fetch time out and the file's time stamps
-    the record. Such a date was passed on and dead-lettered the page for its crawl metadata."""
+    the record. Such a date was passed on and dead-lettered the page for its crawl metadata. An ARC-style
+    date (``20261203120000``, 14 digits in UTC, or 17 with milliseconds, as ARC headers, Wayback and
+    Heritrix write it; converted ARC files keep it) is read too: it fell back to the file's time. Other
+    runs of digits are no date."""
+    if date is not None and date.strip().isascii() and date.strip().isdigit():
+        digits = _ARC_DATE.fullmatch(date.strip())
+        if digits is None:  # Python's ISO parser reads 2026120312000 as 2026-12-03 20:00 (any separator)
+            return None, fallback
+        year, month, day, hour, minute, second, millis = digits.groups()
+        date = f"{year}-{month}-{day}T{hour}:{minute}:{second}{'.' + millis if millis else ''}Z"
     try:
         parsed = parse_time(date, "WARC-Date")
     except ParseError:
@@ -590,6 +651,7 @@ def iter_warc(
     *,
     limit: int = MAX_MESSAGE_BYTES,
     store_dir: str | None = None,
+    budget: float = READ_BUDGET,
 ) -> Iterator[KafkaRecord | Oversized]:
     """2xx HTML responses as envelopes: URL and fetch time from the WARC headers, the payload decoded.
 
@@ -604,24 +666,34 @@ def iter_warc(
     :class:`CorruptArchive`, a read error.
     """
     read = [0]  # records read so far
+    reading = _Reading(limit, store_dir, budget)
     try:
-        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=True)
+        yield from _iter_archive(path, source, skipped, reading, read, members=True)
     except _OneGzipStream:  # warcio reads a .warc.gz member by member: read on past the records it gave
-        yield from _iter_archive(path, source, skipped, limit, store_dir, read, members=False)
+        yield from _iter_archive(path, source, skipped, reading, read, members=False)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How a WARC archive's records are read: the message limit, the original store, the CPU budget."""
+
+    limit: int
+    store_dir: str | None
+    budget: float
 
 
 def _iter_archive(
     path: str,
     source: str | None,
     skipped: Counter | None,
-    limit: int,
-    store_dir: str | None,
+    reading: _Reading,
     read: list[int],
     *,
     members: bool,
 ) -> Iterator[KafkaRecord | Oversized]:
     """:func:`iter_warc` from record ``read[0]`` on, counting the records it reads in ``read``;
     ``members=False`` reads a .warc.gz as one stream."""
+    limit, store_dir = reading.limit, reading.store_dir
     stamp = _mtime_ms(path)
     name = os.path.basename(source_name(path))
     gzipped = members and path.lower().endswith(".gz")
@@ -641,51 +713,122 @@ def _iter_archive(
                     continue
                 over = spill_of(record)
                 if over is not None:
-                    headers, sink = over
+                    headers, sink, many = over
                     for block in _blocks(b"", record.raw_stream):
                         sink.write(block)
                     _read_through(record)  # a cut record: the sink is aborted below, nothing stored
                     spills.remove(sink)
                     size, digest, ref = sink.close()  # type: ignore[attr-defined]
                     offset = archive.get_record_offset()
-                    yield Oversized(path, offset, None, size, digest, ref, limit, headers)
+                    problem = None
+                    if many:
+                        reason = f"its {headers} header block has over {MAX_HEADER_LINES:,} lines"
+                        problem = LimitExceeded(reason, stage="parse")
+                    yield Oversized(path, offset, None, size, digest, ref, limit, headers, problem)
                     continue
                 reason = warc_skip_reason(record)
                 if reason is not None:
-                    _read_through(record)
+                    _read_through(record, archive, overrun=True)  # no article: its length is moot
                     if skipped is not None:
                         skipped[reason] += 1
                     continue
-                content = content_stream(record)
-                payload = _read_up_to(content, limit + 1)
-                if len(payload) > limit:
-                    pieces = _then(_blocks(payload, content), record)
-                    size, digest, ref = _keep_apart(pieces, store_dir)
-                    yield Oversized(path, archive.get_record_offset(), None, size, digest, ref, limit)
+                payload = _read_payload(record, reading, spill, spills, archive)
+                offset = archive.get_record_offset()  # asked for after the payload: asking first consumes it
+                if isinstance(payload, tuple):
+                    size, digest, ref, problem = payload
+                    yield Oversized(path, offset, None, size, digest, ref, limit, problem=problem)
                     continue
-                _read_through(record)
-                yield _warc_envelope(path, name, source, record, payload, archive.get_record_offset(), stamp)
+                yield _warc_envelope(path, name, source, record, payload, offset, stamp)
         except BaseException as exc:  # a read error inside a header block: no partial original stays
             for sink in spills:
                 sink.abort(exc)
             raise
 
 
-def _read_through(record) -> None:
+def _read_through(record, archive: BoundedArchive | None = None, *, overrun: bool = False) -> None:
     """Reads the rest of the record's block; EOFError if the file ends before it does (its
-    ``Content-Length``): a cut archive's last page passed cut short, as a whole article."""
+    ``Content-Length``): a cut archive's last page passed cut short, as a whole article. In a .warc.gz
+    whose gzip member ends before the record does while the file goes on (a ``Content-Length`` too large:
+    warcio stops at the member's end), ParseError, the archive reading on with the next member; nothing
+    with ``overrun`` (the record is dead-lettered already, or is no article)."""
     stream = record.raw_stream
     while stream.read(READ_BLOCK):
         pass
     if isinstance(stream, LimitReader) and stream.limit > 0:
+        if archive is not None and archive.member_ended():
+            if overrun:
+                return
+            raise ParseError(
+                f"the WARC record's Content-Length runs {stream.limit} bytes past the end of its gzip "
+                "member: the record is not what its headers say",
+                stage="read",
+            )
         raise EOFError(f"the file ends inside a WARC record, {stream.limit} bytes before its end")
 
 
-def _then(pieces: Iterable[bytes], record) -> Iterator[bytes]:
+def _read_payload(
+    record,
+    reading: _Reading,
+    spill: Callable[[], _Spill],
+    spills: list[_Spill],
+    archive: BoundedArchive,
+) -> bytes | tuple[int, str, str | None, PipelineError | None]:
+    """A response's payload, de-chunked and decoded, within ``reading``'s limit and CPU budget; else kept
+    apart as (size, SHA-256, store reference or None, problem): the decoded payload past the limit
+    (problem None), or, when it could not be read right (corrupt coding, a body cut short or a record the
+    crawler marked ``WARC-Truncated``, over budget), the HTTP message as stored (the problem). The record
+    is read through either way."""
+    deadline = Deadline(reading.budget, stage="read")
+    head = getattr(record.http_headers, "raw", b"")
+    recorded = Recorded(record.raw_stream, head, reading.limit, spill, deadline)
+    content = content_stream(record, recorded, deadline)
+    try:
+        if truncated := record.rec_headers.get_header("WARC-Truncated"):
+            raise ParseError(
+                f"the WARC record is truncated (WARC-Truncated: {truncated[:40]}): its page is cut short",
+                stage="read",
+            )
+        payload = _read_up_to(content, reading.limit + 1)
+        if len(payload) <= reading.limit:
+            _read_through(record, archive)
+            if not archive.reader.ends_record():
+                raise ParseError(
+                    "the WARC record's block goes on past its Content-Length (the blank lines that end "
+                    "a record are not there): its page, and the original kept, are cut short",
+                    stage="read",
+                )
+            return payload
+        return *_keep_apart(_then(_blocks(payload, content), record, archive), reading.store_dir), None
+    except PipelineError as problem:
+        return *_as_stored(recorded, record, reading.store_dir, archive), problem
+    finally:
+        if recorded.sink is not None:  # opened for this record, kept only as the original
+            spills.remove(recorded.sink)
+            recorded.sink.abort(None)
+
+
+def _as_stored(
+    recorded: Recorded, record, store_dir: str | None, archive: BoundedArchive
+) -> tuple[int, str, str | None]:
+    """(size, SHA-256, store reference or None) of the record's HTTP message as stored: what ``recorded``
+    kept of it, then the rest of the record, read through (to its gzip member's end, if that comes
+    first)."""
+    rest = _then(_blocks(b"", record.raw_stream), record, archive, overrun=True)
+    sink = recorded.sink
+    if sink is None:
+        return _keep_apart([*recorded.held, *rest], store_dir)
+    for piece in rest:
+        sink.write(piece)
+    return sink.close()  # type: ignore[attr-defined]
+
+
+def _then(
+    pieces: Iterable[bytes], record, archive: BoundedArchive | None = None, *, overrun: bool = False
+) -> Iterator[bytes]:
     """``pieces`` of the record's payload, then :func:`_read_through` the record: an original cut short
     raises before it is complete, so the store keeps nothing of it."""
     yield from pieces
-    _read_through(record)
+    _read_through(record, archive, overrun=overrun)
 
 
 class CorruptArchive(ValueError):
@@ -818,14 +961,16 @@ def iter_file(
     *,
     limit: int = MAX_MESSAGE_BYTES,
     store_dir: str | None = None,
+    budget: float = READ_BUDGET,
 ) -> Iterator[KafkaRecord | Oversized]:
     """The records of one input file, by its kind; those over ``limit`` bytes as :class:`Oversized`, their
-    originals streamed into the original store under ``store_dir`` when given."""
+    originals streamed into the original store under ``store_dir`` when given; ``budget``: CPU seconds
+    for reading one WARC record's payload."""
     kind = file_kind(path)
     if kind == "jsonl":
         records = iter_jsonl(path, limit=limit, store_dir=store_dir)
     elif kind == "warc":
-        records = iter_warc(path, source, skipped, limit=limit, store_dir=store_dir)
+        records = iter_warc(path, source, skipped, limit=limit, store_dir=store_dir, budget=budget)
     elif kind in ("html", "text"):
         records = iter_page(path, kind, source, limit=limit, store_dir=store_dir)
     else:
@@ -855,8 +1000,9 @@ class ReadFileDoFn(beam.DoFn):
         count = 0
         try:
             for record in iter_range(part, self.source, skipped, limit=self.limit, store_dir=self.store_dir):
-                if isinstance(record, Oversized):
-                    Metrics.counter("newsflow", "files.oversized").inc()
+                if isinstance(record, Oversized):  # too large, or (``problem``) a WARC record not read right
+                    kind = "oversized" if record.problem is None else "bad_records"
+                    Metrics.counter("newsflow", f"files.{kind}").inc()
                     yield beam.pvalue.TaggedOutput(UNREADABLE, record.dead_letter())
                     continue
                 count += 1

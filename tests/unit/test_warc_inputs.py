@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -71,14 +72,30 @@ def test_a_record_with_a_wrong_length_is_a_read_error_and_the_next_input_is_read
 
 def test_a_record_longer_than_its_length_is_read_on_without_printing_its_bytes(tmp_path, capfd):
     """warcio printed the line found after a record too short for its bytes to stderr: page content in
-    the log, which newsflow never writes. It is logged by offset only, and the archive reads on."""
+    the log, which newsflow never writes. It is logged by offset only, the record is a dead letter (its
+    page is cut short), and the archive reads on."""
     block = http_message(b"<p>2</p>\r\nSECRET-PAGE-LINE")
     entry = warc_record(2, block)[0]
     entry = entry.replace(b"Content-Length: %d" % len(block), b"Content-Length: %d" % (len(block) - 16))
     records = list(iter_file(str(write_archive(tmp_path, "", entry))))
-    assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2, 3), records, strict=True)] == [True] * 3
+    assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 3), records[::2], strict=True)] == [True] * 2
+    assert "goes on past its Content-Length" in records[1].dead_letter().message
     out, err = capfd.readouterr()
     assert "SECRET" not in out + err
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(short=st.integers(1, 100), suffix=st.sampled_from(["", ".gz"]))
+def test_a_length_too_short_never_passes_a_cut_page(tmp_path_factory, short, suffix):
+    """A Content-Length short by a few bytes (less than the block's last line) passed the page without them
+    (warcio only warns): now the record is a dead letter and the archive reads on. (Short by more than a
+    line, warcio finds no record where it looks next: a read error of the file, as before.)"""
+    block = http_message(b"<html><body><p>" + b"two " * 20 + b"</p></body></html>")
+    entry = warc_record(2, block)[0]
+    entry = entry.replace(b"Content-Length: %d" % len(block), b"Content-Length: %d" % (len(block) - short))
+    records = list(iter_file(str(write_archive(tmp_path_factory.mktemp("short"), suffix, entry))))
+    assert b"<p>1</p>" in records[0].value and b"<p>3</p>" in records[-1].value
+    assert not any(isinstance(r, KafkaRecord) and b"two two" in r.value for r in records)
 
 
 def test_a_warc_gz_compressed_as_one_gzip_stream_reads_every_record(tmp_path):
@@ -174,3 +191,47 @@ def test_blank_lines_between_records_are_skipped_at_once(tmp_path, suffix, monke
     assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 2), records, strict=True)] == [True, True]
     assert records[1].offset == (len(member) if suffix else len(data) - len(second))
     assert calls[0] < 100
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+    millis=st.booleans(),
+)
+def test_an_arc_style_date_is_read_as_the_fetch_time(tmp_path_factory, moment, millis):
+    """ARC headers, Wayback and Heritrix write ``20261203120000`` (UTC; 17 digits with milliseconds), and
+    archives converted from ARC keep it in ``WARC-Date``: it fell back to the file's time."""
+    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000 if millis else 0)
+    stamp = moment.strftime("%Y%m%d%H%M%S").rjust(14, "0") + (
+        f"{moment.microsecond // 1000:03d}" if millis else ""
+    )
+    entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(b"2026-11-02T10:20:30Z", stamp.encode())
+    path = write_archive(tmp_path_factory.mktemp("arc"), "", entry)
+    record = list(iter_file(str(path)))[1]
+    fetched = moment.replace(tzinfo=UTC)
+    assert json.loads(record.value)["fetched_at"] == fetched.isoformat()
+    if moment.year >= 1970:
+        assert record.timestamp_ms == int(fetched.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("date", [b"20261332120000", b"2026120312000", b"202612031200001", b"00000101000000"])
+def test_a_malformed_arc_style_date_leaves_the_fetch_time_out(tmp_path, date):
+    """Not a date (month 13, year 0) or not 14/17 digits: the page goes on, stamped with the file's time."""
+    entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(b"2026-11-02T10:20:30Z", date)
+    record = list(iter_file(str(write_archive(tmp_path, "", entry))))[1]
+    assert "fetched_at" not in json.loads(record.value) and b"<p>2</p>" in record.value
+
+
+@pytest.mark.parametrize(
+    "charset", ["undefined", "unicode_escape", "raw-unicode-escape", "utf-7", "base64", "rot13", "palmos"]
+)
+def test_a_charset_that_is_no_web_charset_is_not_used_and_the_archive_reads_on(tmp_path, charset):
+    """Python's codec registry is not the web's charsets: ``charset=undefined`` raised UnicodeError on a
+    page that is not UTF-8, read as a read error that ended the archive there; ``unicode_escape`` made a
+    script's ``\\u0041`` an ``A``. Such a charset is ignored: the page is decoded as if it declared none."""
+    body = b"<html><body><p>caf\xe9 cr\xe8me</p><script>var s = '\\u0041+AGEAYgBj-';</script></body></html>"
+    message = http_message(body).replace(b"charset=utf-8", b"charset=" + charset.encode())
+    records = list(iter_file(str(write_archive(tmp_path, "", warc_record(2, message)[0]))))
+    assert len(records) == 3 and b"<p>3</p>" in records[2].value
+    html = json.loads(records[1].value)["html"]
+    assert "café crème" in html and "'\\u0041+AGEAYgBj-'" in html

@@ -48,12 +48,12 @@ def parse_html(
     html: str, *, max_depth: int, budget: HtmlBudget = HtmlBudget(), prescanned: bool = False
 ) -> lxml.html.HtmlElement:
     """A tree for ``html``; ``LimitExceeded`` when it nests deeper than ``max_depth`` (or libxml2's cap), or
-    asks more of the parser than ``budget`` (counted before parsing: :mod:`transforms.boilerplate.prescan`;
+    asks more of the parser than ``budget`` (counted before parsing, and a page of over
+    ``budget.trim_from`` tags cut of its runs of links: :mod:`transforms.boilerplate.prescan`;
     ``prescanned``: this text already passed the count, for a second parse of the same page)."""
     if ENTITY_DECL.search(html[:65536]):
         raise CleanError("HTML declares its own entities (DOCTYPE internal subset); rejected")
-    if not prescanned:
-        prescan.check(html, budget)
+    html = prescan.bounded(html, budget, checked=prescanned)
     parser = _parser()
     declaration = XML_DECLARATION.match(html)  # lxml refuses decoded text that declares an encoding
     if declaration:
