@@ -21,7 +21,6 @@ and each goes on to process what it read, without passing the records through a 
 from __future__ import annotations
 
 import bz2
-import codecs
 import dataclasses
 import glob
 import gzip
@@ -54,7 +53,7 @@ from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
-from transforms.text_repair import bomless_wide_encoding
+from transforms.text_repair import bomless_wide_encoding, web_charset
 from transforms.warc import (
     MAX_HEADER_LINES,
     BoundedArchive,
@@ -384,26 +383,6 @@ def _envelope(**fields: object) -> bytes:
     return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False).encode("utf-8")
 
 
-NOT_WEB_CHARSETS = frozenset(
-    ["undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "palmos"]
-)
-"""Python codecs that are no page's charset (the Encoding Standard has none of them): ``undefined`` raises
-UnicodeError on any bytes (which read as a read error ended the archive), the escapes turn a script's
-``\\u0041`` into ``A``, and UTF-7 is the classic filter bypass."""
-
-
-def _web_charset(label: str | None) -> str | None:
-    """The Python codec for a declared charset, None for one unknown, not a text encoding (``base64``,
-    ``rot13``) or not a web charset (:data:`NOT_WEB_CHARSETS`)."""
-    try:
-        info = codecs.lookup(label or "")
-    except LookupError:
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name.replace("_", "-") in NOT_WEB_CHARSETS:
-        return None
-    return info.name
-
-
 def _decoded(data: bytes, charset: str | None = None) -> str | None:
     """The text of a page: UTF-8 when the bytes are valid UTF-8, else the declared charset when it decodes
     them, else the detected one.
@@ -417,7 +396,7 @@ def _decoded(data: bytes, charset: str | None = None) -> str | None:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             pass
-    codec = _web_charset(charset)
+    codec = web_charset(charset)
     if codec:
         try:
             return data.decode(codec)

@@ -21,6 +21,7 @@ the field's name (:class:`transforms.errors.ParseError`).
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from itertools import islice
@@ -160,3 +161,23 @@ def repair_string(text: str, name: str, repairs: Repairs, *, escaped: bool) -> s
         )
     repairs.add(name, count)
     return text
+
+
+NOT_WEB_CHARSETS = frozenset(
+    ["undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "palmos"]
+)
+"""Python codecs that are no page's charset (the Encoding Standard has none of them): ``undefined`` raises
+UnicodeError on any bytes (which read as a read error ended the archive), the escapes turn a script's
+``\\u0041`` into ``A``, and UTF-7 is the classic filter bypass."""
+
+
+def web_charset(label: str | None) -> str | None:
+    """The Python codec for a declared charset, None for one unknown, not a text encoding (``base64``,
+    ``rot13``) or not a web charset (:data:`NOT_WEB_CHARSETS`)."""
+    try:
+        info = codecs.lookup(label or "")
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("_", "-") in NOT_WEB_CHARSETS:
+        return None
+    return info.name

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from transforms.text_repair import web_charset
+
 BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -18,17 +20,10 @@ META_CHARSET = re.compile(
 SNIFF_BYTES = 4096
 
 
-def _known(name: str) -> str | None:
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
 def declared_charset(data: bytes) -> str | None:
     """The charset the document declares in its first bytes (meta charset or http-equiv content-type)."""
     match = META_CHARSET.search(data[:SNIFF_BYTES])
-    return _known(match.group(1).decode("ascii")) if match else None
+    return web_charset(match.group(1).decode("ascii")) if match else None
 
 
 def decode_html(data: bytes) -> str:
