@@ -24,12 +24,12 @@ java: kafka-jars
 # The Go (hamba/avro), JavaScript (avsc), Rust (apache-avro) and C (Apache Avro C, Debian's libavro-dev:
 # installed as root, else a message) Avro clients of the conformance tests (pinned; offline after this).
 clients:
-	bash tests/clients/install-libavro.sh
+	bash deploy/debian-package.sh libavro-dev '[ -f /usr/include/avro.h ]' 'Apache Avro C, which the C Avro client links'
 	bash tests/clients/build.sh
 
 # Prometheus and promtool (Debian's package; needs root, skipped with a message without): the monitoring tests.
 prometheus:
-	bash deploy/prometheus/install.sh
+	bash deploy/debian-package.sh prometheus 'command -v prometheus && command -v promtool' 'the monitoring tests: a real Prometheus and promtool'
 
 setup: $(STAMP) kafka-jars java clients prometheus
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install and build the Avro clients the conformance tests run: Go (hamba/avro), JavaScript (avsc), Rust
-# (apache-avro) and C (Apache Avro C, Debian's libavro-dev, which tests/clients/install-libavro.sh installs).
+# (apache-avro) and C (Apache Avro C, Debian's libavro-dev, which make clients installs as root).
 # Versions are pinned by go.sum, package-lock.json and Cargo.lock; after one run everything is local (Go's
 # module cache, node_modules, cargo's registry cache), so later runs and the tests work offline. Idempotent:
 # the build caches and a stamp of the npm lock file make a second run take about a second.
@@ -26,7 +26,7 @@ done
 if ! printf '#include <avro.h>\nint main(void) { return avro_schema_null() == 0; }\n' |
   gcc -x c - -lavro -o /dev/null 2>/dev/null; then
   echo "tests/clients/build.sh: Apache Avro C (avro.h and libavro) is missing; install Debian's package:" \
-    "apt-get install libavro-dev (tests/clients/install-libavro.sh does, as root; make setup runs it)" >&2
+    "apt-get install libavro-dev (make clients does, as root; make setup runs it)" >&2
   exit 1
 fi
 

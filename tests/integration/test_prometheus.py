@@ -64,7 +64,7 @@ class Prometheus:
     def __init__(self, workdir: Path, target: str) -> None:
         binary = shutil.which("prometheus")
         if binary is None:
-            pytest.skip("prometheus not installed: bash deploy/prometheus/install.sh (as root)")
+            pytest.skip("prometheus not installed: make prometheus (as root)")
         shutil.copy(ALERTS, workdir / "alerts.yml")
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},

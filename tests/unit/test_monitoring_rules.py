@@ -2,7 +2,7 @@
 and runs the rules' unit tests (deploy/prometheus/alerts_test.yml); every metric the Grafana dashboard and
 the alerts query is one the exporter defines.
 
-promtool comes from Debian's prometheus package (deploy/prometheus/install.sh, run by ``make setup``). A
+promtool comes from Debian's prometheus package (``make prometheus``, part of ``make setup``). A
 developer without it (no root) sees these tests skip; under CI (``CI`` set) its absence fails them."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ METRIC = re.compile(r"\bnewsflow_[a-zA-Z0-9_]+")
 def promtool(*args: str) -> subprocess.CompletedProcess:
     tool = shutil.which("promtool")
     if tool is None:
-        message = "promtool not found: bash deploy/prometheus/install.sh (as root) installs it"
+        message = "promtool not found: make prometheus (as root) installs it"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
