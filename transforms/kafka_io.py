@@ -34,7 +34,7 @@ from apache_beam.transforms.window import GlobalWindow, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, UnsupportedCodecError
 from kafka.structs import OffsetAndMetadata
 
 from transforms.client_pool import READERS, WRITERS
@@ -318,6 +318,8 @@ class ReadPartitions(beam.DoFn):
             batch = consumer.poll(timeout_ms=self.limits.poll_timeout_ms, max_records=self.limits.max_batch)
         except KafkaError as exc:
             consumer.close(autocommit=False)
+            if isinstance(exc, UnsupportedCodecError):  # no retry decodes it: fail loudly, not stall
+                raise
             failed = self._failed_polls[tp] = self._failed_polls.get(tp, 0) + 1
             (log.warning if failed == 1 else log.debug)(
                 "kafka_poll_failed",

@@ -15,6 +15,7 @@ producer aborted is published.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from kafka.admin import NewTopic
 
 from pipelines.cli.topic_reader import records_to_end
 from pipelines.options import Topics
-from tests.cli_runs import newsflow, topic_flags
+from tests.cli_runs import failure_line, newsflow, topic_flags
 from tests.outside_producer import JavaProducer
 from tests.shared_data import CONLL_TRAIN
 from transforms import avro
@@ -245,3 +246,17 @@ def test_null_values_null_keys_null_headers_and_odd_timestamps_go_to_a_topic_nev
         assert letter["message"]  # a reason
         assert letter["original"] == (raw[position].value or b"")
         assert letter["original_key"] == raw[position].key
+
+
+def test_a_codec_that_cannot_be_decoded_stops_the_stream_at_start_naming_it(kafka_broker, topics, tmp_path):
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "lz4.py").write_text("raise ImportError('hidden by the test')\n")  # as if lz4 were missing
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden), os.getcwd()])}
+    done = newsflow(
+        "stream", "--bootstrap-servers", kafka_broker.bootstrap, *topic_flags(topics),
+        "--idle-timeout", "8", env=env, timeout=120,
+    )  # fmt: skip
+    last = failure_line(done, 9)
+    assert "lz4 (pip install lz4)" in last["error"], last
+    assert "snappy" not in last["error"]
