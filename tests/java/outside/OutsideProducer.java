@@ -13,16 +13,34 @@
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 public class OutsideProducer {
     private static byte[] bytes(String hex) {
         return hex.equals("-") ? null : hex.equals(".") ? new byte[0] : HexFormat.of().parseHex(hex);
+    }
+
+    /** Fails if the broker refused a record sent since the last check (a caller must know what is on the log). */
+    private static void check(List<Future<RecordMetadata>> sent) throws InterruptedException {
+        try {
+            for (Future<RecordMetadata> f : sent) {
+                f.get();
+            }
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the broker refused a record: " + e.getCause(), e.getCause());
+        } finally {
+            sent.clear();
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -37,6 +55,7 @@ public class OutsideProducer {
         String topic = props.getProperty("newsflow.topic");
         props.remove("newsflow.topic");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
             if (props.containsKey("transactional.id")) {
                 producer.initTransactions();
@@ -52,16 +71,24 @@ public class OutsideProducer {
                             headers.add(new String(bytes(kv[0]), StandardCharsets.UTF_8), bytes(kv[1]));
                         }
                         Long ts = f[4].equals("-") ? null : Long.parseLong(f[4]);
-                        producer.send(new ProducerRecord<>(
-                                topic, Integer.parseInt(f[1]), ts, bytes(f[2]), bytes(f[3]), headers));
+                        sent.add(producer.send(new ProducerRecord<>(
+                                topic, Integer.parseInt(f[1]), ts, bytes(f[2]), bytes(f[3]), headers)));
                     }
                     case "BEGIN" -> producer.beginTransaction();
-                    case "COMMIT" -> producer.commitTransaction();
+                    case "COMMIT" -> {
+                        producer.flush();
+                        check(sent);
+                        producer.commitTransaction();
+                    }
                     case "ABORT" -> {
                         producer.flush();
+                        check(sent);
                         producer.abortTransaction();
                     }
-                    case "FLUSH" -> producer.flush();
+                    case "FLUSH" -> {
+                        producer.flush();
+                        check(sent);
+                    }
                     default -> throw new IllegalArgumentException("unknown command " + f[0]);
                 }
                 if (!f[0].equals("SEND") && !f[0].equals("BEGIN")) {
