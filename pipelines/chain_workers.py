@@ -603,6 +603,8 @@ class _ReadAhead(beam.DoFn):
             self._bytes.inc(len(record.value or b""))
             item.timestamp, item.window = Timestamp(micros=max(record.timestamp_ms, 0) * 1000), window
             yield TimestampedValue((0, _position(record)), item.timestamp)
+        if expected < part.stop:  # the range ends in offsets without a record (transaction markers)
+            yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, expected, part.stop - 1))
 
 
 def _running_batch() -> _Articles:

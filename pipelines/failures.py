@@ -95,6 +95,13 @@ class UnexpectedFormat(UserError):
     kind = "unexpected_format"
 
 
+class MissingCodec(UserError):
+    """A Kafka compression codec cannot be decoded: its Python library is not installed."""
+
+    exit_code = 9
+    kind = "missing_codec"
+
+
 class Aborted(UserError):
     """Interrupted (a second Ctrl-C, or Ctrl-C in a command that has no clean stop): 128 + SIGINT."""
 
@@ -113,6 +120,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = tuple(
         UnknownTopic,
         InputFileError,
         UnexpectedFormat,
+        MissingCodec,
         Aborted,
     )
 )
@@ -157,6 +165,8 @@ def explain(exc: BaseException) -> UserError | None:
             return BrokerUnreachable(f"Kafka unreachable: {_first_line(cause)}")
         if isinstance(cause, kafka_errors.KafkaTimeoutError) and "bootstrap" in str(cause).lower():
             return BrokerUnreachable(f"Kafka unreachable: {_first_line(cause)}")
+        if isinstance(cause, kafka_errors.UnsupportedCodecError):
+            return MissingCodec(f"a record batch cannot be decoded: {_first_line(cause)}")
         if isinstance(cause, kafka_errors.UnknownTopicOrPartitionError):
             return UnknownTopic(f"unknown topic or partition: {_first_line(cause)}")
         if isinstance(cause, OSError) and cause.filename is not None:

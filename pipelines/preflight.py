@@ -12,16 +12,17 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, codec
 from kafka import errors as kafka_errors
 
 from pipelines.failures import (
     AuthenticationFailed,
     BrokerUnreachable,
+    MissingCodec,
     not_authorised,
     unknown_topic,
 )
@@ -151,6 +152,32 @@ def _reason(seen: Sequence[BaseException], final: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text and type(exc).__name__ not in text else text or repr(exc)
 
 
+CODECS: dict[str, tuple[Callable[[], bool], str]] = {
+    "gzip": (codec.has_gzip, "the standard library's zlib"),
+    "snappy": (codec.has_snappy, "python-snappy"),
+    "lz4": (codec.has_lz4, "lz4"),
+    "zstd": (codec.has_zstd, "zstandard"),
+}
+"""Every compression a producer may give a record batch (the topic's, or each producer's own
+``compression.type``), with what kafka-python needs to decode it and the package that brings it."""
+
+
+def check_codecs() -> None:
+    """Raise :class:`MissingCodec` unless kafka-python can decode every compression codec.
+
+    A topic is not one producer's: any producer may compress its batches with any codec, whatever the
+    topic's own setting, and kafka-python raises ``UnsupportedCodecError`` for a codec whose library is
+    missing, at the same offset on every poll, so its partition could never move again. Refusing to start
+    says what to install before anything is read."""
+    missing = [f"{name} (pip install {package})" for name, (has, package) in CODECS.items() if not has()]
+    if missing:
+        raise MissingCodec(
+            "kafka-python cannot decode record batches compressed with "
+            + ", ".join(missing)
+            + ": any producer of the topic may use it; install newsflow's dependencies"
+        )
+
+
 def check(
     settings: KafkaSettings,
     *,
@@ -159,7 +186,11 @@ def check(
     timeout: float = 60.0,
 ) -> None:
     """Raise the first problem with the cluster, the credentials, or the topics: each of ``read`` must exist
-    and be readable, each of ``write`` exist and be writable, by this client."""
+    and be readable, each of ``write`` exist and be writable, by this client; a command that reads must
+    have every compression codec (:func:`check_codecs`)."""
+    read = list(read)
+    if read:
+        check_codecs()
     needs: dict[str, set[str]] = {}
     for topic in read:
         needs.setdefault(topic, set()).add("READ")

@@ -34,7 +34,7 @@ from apache_beam.transforms.window import GlobalWindow, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, UnsupportedCodecError
 from kafka.structs import OffsetAndMetadata
 
 from transforms.client_pool import READERS, WRITERS
@@ -318,6 +318,8 @@ class ReadPartitions(beam.DoFn):
             batch = consumer.poll(timeout_ms=self.limits.poll_timeout_ms, max_records=self.limits.max_batch)
         except KafkaError as exc:
             consumer.close(autocommit=False)
+            if isinstance(exc, UnsupportedCodecError):  # no retry decodes it: fail loudly, not stall
+                raise
             failed = self._failed_polls[tp] = self._failed_polls.get(tp, 0) + 1
             (log.warning if failed == 1 else log.debug)(
                 "kafka_poll_failed",
@@ -338,7 +340,7 @@ class ReadPartitions(beam.DoFn):
         now = time.monotonic()
         if not records:
             if restriction.stop != UNBOUNDED and consumer.position(tp) >= restriction.stop:
-                tracker.try_claim(restriction.stop)  # nothing left in range: done
+                yield from _end_gap(tracker, part, restriction.start)  # nothing left in range: done
                 return
             idle_since = self._last_seen.setdefault(key, now)
             if self.limits.idle_timeout is not None and now - idle_since >= self.limits.idle_timeout:
@@ -353,6 +355,9 @@ class ReadPartitions(beam.DoFn):
         for rec in records:
             if rec.offset < expected:
                 continue
+            if rec.offset >= restriction.stop:  # the range's last offsets hold no record (markers)
+                yield from _end_gap(tracker, part, expected)
+                return
             if not READ_COUNTER.take(self.limits.max_records):
                 log.info("max_records_reached", max_records=self.limits.max_records)
                 _finish(tracker)
@@ -371,6 +376,17 @@ class ReadPartitions(beam.DoFn):
             tracker.try_claim(restriction.stop)
             return
         tracker.defer_remainder()
+
+
+def _end_gap(tracker, part: PartitionRange, first: int) -> Iterator[pvalue.TaggedOutput]:
+    """End a bounded range whose offsets from ``first`` (the first unclaimed) on hold no record
+    (transaction markers, aborted or compacted records): claim them and acknowledge them as a gap, or the
+    commit frontier would wait for ever for offsets that are never read."""
+    stop = tracker.current_restriction().stop
+    if first < stop and tracker.try_claim(stop - 1):
+        yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, first, stop - 1))
+    else:
+        tracker.try_claim(stop)
 
 
 def _advance(watermark: ManualWatermarkEstimator, timestamp: Timestamp) -> None:

@@ -98,10 +98,14 @@ class KafkaSettings:
         }
 
     def consumer_kwargs(self, group_id: str | None) -> dict[str, Any]:
-        """Manual assignment and manual commits: offsets only move when the output has been written."""
+        """Manual assignment and manual commits: offsets only move when the output has been written.
+
+        ``read_committed``: records of a transaction its producer aborted are never returned, and end
+        offsets are the last stable offset (an open transaction's records are not read before it ends)."""
         return {
             **self.client_kwargs(),
             "group_id": group_id,
+            "isolation_level": "read_committed",
             "enable_auto_commit": False,
             "max_partition_fetch_bytes": 64 * 1024 * 1024,
             "fetch_max_bytes": 64 * 1024 * 1024,

@@ -44,7 +44,14 @@ from kafka import TopicPartition
 from kafka.errors import KafkaError
 
 from pipelines import metrics
-from pipelines.failures import Aborted, AuthenticationFailed, NotAuthorised, UnknownTopic, explain
+from pipelines.failures import (
+    Aborted,
+    AuthenticationFailed,
+    MissingCodec,
+    NotAuthorised,
+    UnknownTopic,
+    explain,
+)
 from pipelines.summary import counters
 from transforms.group_membership import SESSION_TIMEOUT_MS, GroupMember
 from transforms.kafka_io import ABORTING, PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
@@ -53,8 +60,9 @@ from transforms.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 
 LOCAL_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
-FATAL = (AuthenticationFailed, NotAuthorised, UnknownTopic)
-"""Batch failures that retrying cannot fix (an ACL revoked, a topic deleted while running)."""
+FATAL = (AuthenticationFailed, NotAuthorised, UnknownTopic, MissingCodec)
+"""Batch failures that retrying cannot fix (an ACL revoked, a topic deleted while running, a record batch
+in a compression codec this process cannot decode)."""
 MAX_FAILURES = 5
 """Consecutive failed batches (a broker gone for minutes, a bug) before the stream exits non-zero."""
 IDLE_LOOK = 0.1

@@ -94,7 +94,9 @@ class BrokerWatch:
 
     def look(self) -> None:
         if self._consumer is None:
-            kwargs = self.kafka.consumer_kwargs(self.group_id)
+            # the log end, not the last stable offset the stream reads to: records an open transaction
+            # holds back are lag, so a partition it holds shows (read_committed would show it caught up)
+            kwargs = {**self.kafka.consumer_kwargs(self.group_id), "isolation_level": "read_uncommitted"}
             self._consumer = KafkaConsumer(**kwargs, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
         consumer = self._consumer
         if self.topic is None or self.group_id is None:
