@@ -416,6 +416,16 @@ class ReadBoundedPartitions(ReadPartitions):
         yield from super().process(part, tracker, watermark)
 
 
+def warm_readers(settings: KafkaSettings, ranges: list[PartitionRange]) -> None:
+    """A reader (:class:`ReadPartitions`' consumer) for each partition of ``ranges`` made in the background,
+    placed at the range's start and connected to the partition's leader, unless one is kept already
+    (:meth:`~transforms.client_pool.ClientPool.warm`): a batch's first read of a partition waited about
+    0.2 s for that, one partition after the other."""
+    kwargs = settings.consumer_kwargs(None)
+    for r in ranges:
+        READERS.warm(kwargs, TopicPartition(r.topic, r.partition), r.start)
+
+
 def cap_ranges(ranges: list[PartitionRange], budget: int) -> list[PartitionRange]:
     """Bounded ranges cut to ``budget`` offsets in all, shared evenly by the partitions that have any.
 

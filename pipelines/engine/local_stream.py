@@ -54,7 +54,15 @@ from pipelines.failures import (
 )
 from pipelines.summary import counters
 from transforms.group_membership import SESSION_TIMEOUT_MS, GroupMember
-from transforms.kafka_io import ABORTING, PartitionRange, StartRule, cap_ranges, resolve_ranges, retrying
+from transforms.kafka_io import (
+    ABORTING,
+    PartitionRange,
+    StartRule,
+    cap_ranges,
+    resolve_ranges,
+    retrying,
+    warm_readers,
+)
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -221,7 +229,9 @@ class RangeLookup:
     """The next batch's offset ranges: the partitions this process's group member owns, from the group's
     committed offsets, through the member's consumer (kept open for the whole run: opening one per poll
     cost about 0.2 s of every batch and every idle poll). The ranges are logged when the owned set
-    changes, at debug level otherwise."""
+    changes, at debug level otherwise; then the readers of the partitions are made ahead, all at once in
+    the background (:func:`~transforms.kafka_io.warm_readers`), not one after the other as the first batch
+    reading each partition meets it."""
 
     def __init__(self, job: Batches, rule: StartRule, member: GroupMember) -> None:
         self.job = job
@@ -240,6 +250,8 @@ class RangeLookup:
             consumer=self.member.consumer,
             partitions=owned,
         )
+        if owned != self._announced:
+            warm_readers(self.job.kafka, ranges)
         self._announced = owned
         return ranges
 

@@ -1,4 +1,5 @@
-"""Kafka reader consumers kept per process (the client pool): reused, positioned where asked, never shared by two readers."""
+"""Kafka reader consumers kept per process (the client pool): reused, positioned where asked, never shared by two
+readers; one made ahead in the background is taken where it was placed."""
 
 from __future__ import annotations
 
@@ -36,5 +37,29 @@ def test_a_given_back_reader_is_reused_at_the_asked_offset_and_concurrent_reader
         pool.give(kwargs, again, tp)
         for consumer in (second, other):
             consumer.close(autocommit=False)
+    finally:
+        pool.close()
+
+
+def test_a_reader_made_ahead_is_taken_at_its_offset_and_reads_from_there(
+    kafka_broker: LocalBroker, topics: Topics
+):
+    settings = kafka_broker.settings()
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    for i in range(10):
+        producer.send(topics.input_topic, value=str(i).encode(), partition=0)
+    producer.flush()
+    producer.close()
+    kwargs = settings.consumer_kwargs(None)
+    tp = TopicPartition(topics.input_topic, 0)
+    pool = ClientPool(CONSUMER)
+    try:
+        pool.warm(kwargs, tp, 3).join(60)
+        (made,) = pool.idle(kwargs, tp)
+        assert made.position(tp) == 3, "connecting it left its position where it was placed"
+        taken = pool.take(kwargs, tp, 3)
+        assert taken is made
+        assert [r.value for r in taken.poll(timeout_ms=5000).get(tp, [])][:1] == [b"3"]
+        pool.give(kwargs, taken, tp)
     finally:
         pool.close()

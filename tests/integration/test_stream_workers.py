@@ -199,6 +199,22 @@ def test_a_stop_request_finishes_the_running_batch(kafka_broker, topics, tmp_pat
     assert committed(settings, topics.input_topic, "stop") == end, "and committed"
 
 
+def wait_for_work(pid: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Until the process ``pid`` has used 50 ms of CPU more than when called (an idle worker uses none):
+    it is working on a task. A fixed sleep missed the batch once reading it stopped waiting on the
+    readers' connections."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    start, deadline = cpu(), time.monotonic() + timeout
+    while cpu() - start < 0.05:
+        assert proc.poll() is None and time.monotonic() < deadline, "the worker never worked"
+        time.sleep(0.005)
+
+
 def test_a_killed_worker_is_replaced_and_nothing_is_lost(kafka_broker, topics, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     sent = produce(settings, topics.input_topic, inputs())
@@ -208,7 +224,7 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(kafka_broker, topics, t
     with running(cmd, log_path) as proc:
         pids = json.loads(wait_for_line(log_path, r'"pids": (\[[0-9, ]+\])', proc).group(1))
         wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
-        time.sleep(1.0)  # into the batch's work
+        wait_for_work(pids[0], proc)  # into the batch's work, however soon the batch ends
         os.kill(pids[0], signal.SIGKILL)
         assert proc.wait(timeout=180) == 0, log_path.read_text()[-3000:]
     log = log_path.read_text()
