@@ -651,9 +651,11 @@ def iter_warc(
     Other records are counted in ``skipped`` by reason (request, metadata, redirect, image...).
     ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the decompressed archive); warcio reads
     ``.warc.gz`` itself, member by member; a ``.warc.gz`` compressed as one gzip stream (``gzip
-    crawl.warc``) is read as a stream too, offsets in the decompressed archive. A record that does not
-    start where the last one ended (a wrong ``Content-Length``, a file that is not WARC) is a
-    :class:`CorruptArchive`, a read error.
+    crawl.warc``) is read as a stream too, offsets in the decompressed archive. Where no record starts
+    where the last one ended (a wrong ``Content-Length``, garbage), the archive resynchronises on the next
+    record (:class:`~transforms.warc.BoundedArchive`) and the bytes skipped are an :class:`Oversized` with
+    a problem (stage ``read``), located by byte range. A file that does not start with a record (not WARC)
+    is a :class:`CorruptArchive`, a read error.
     """
     read = [0]  # records read so far
     reading = _Reading(limit, store_dir, budget)
@@ -847,7 +849,8 @@ def _then(
 
 
 class CorruptArchive(ValueError):
-    """A WARC archive that cannot be read on: no record starts where the last one ended."""
+    """A WARC archive that cannot be read on: it does not start with a record (or a record the reader
+    resynchronised on does not parse after all)."""
 
 
 class _OneGzipStream(Exception):
