@@ -60,6 +60,7 @@ from transforms.warc import (
     CutShort,
     Recorded,
     content_stream,
+    holds_record_start,
     spill_of,
 )
 
@@ -808,7 +809,10 @@ def _read_payload(
         payload = _read_up_to(content, reading.limit + 1)
         if len(payload) <= reading.limit:
             _read_through(record, archive)
-            if not archive.reader.ends_record():
+            ends = archive.reader.ends_record()
+            if ends is None:  # garbage after it, or it swallowed a record's start: its block tells
+                ends = recorded.sink is None and not holds_record_start(b"".join(recorded.held))
+            if not ends:
                 raise ParseError(
                     "the WARC record's block goes on past its Content-Length (the blank lines that end "
                     "a record are not there): its page, and the original kept, are cut short",

@@ -101,22 +101,22 @@ class LineReader(DecompressingBufferedReader):
             if rest:
                 return skipped
 
-    def ends_record(self) -> bool:
+    def ends_record(self) -> bool | None:
         """Whether the bytes ahead (those already read into the buffer: it looks no further) are what
-        follows a record read to its ``Content-Length``: the standard's two CRLFs (whatever comes next is
-        not this record's: garbage there is skipped by the archive's resynchronising), or line ends, then
-        the next record or the end. False when the record's block goes on there (its ``Content-Length``
-        is too small)."""
+        follows a record read to its ``Content-Length``: line ends, then the next record or the end (True).
+        False when the record's block goes on there (its ``Content-Length`` is too small). None for the
+        standard's two CRLFs, then something else: garbage after a right record, or a record too long
+        whose end fell before the two CRLFs that end a header block of the record it swallowed."""
         self._fillbuff()
         if self.empty():
             return True
         start = self.buff.tell()
         ahead = self.buff.read(64)
         self.buff.seek(start)
-        if ahead.startswith(b"\r\n\r\n"):
+        rest = ahead.lstrip(b"\r\n")
+        if not rest or rest.startswith(b"WARC/") or b"WARC/".startswith(rest):
             return True
-        ahead = ahead.lstrip(b"\r\n")
-        return not ahead or ahead.startswith(b"WARC/") or b"WARC/".startswith(ahead)
+        return None if ahead.startswith(b"\r\n\r\n") else False
 
     def unread(self, data: bytes) -> None:
         """Puts ``data``, the bytes just read, back in front of the buffer: the next reads give them again.
@@ -286,6 +286,21 @@ def _block_end(data: bytes) -> int | None:
     return None if found is None else found.end()
 
 
+_VERSION_AT_LINE_START = re.compile(rb"^WARC/(?:1\.[01]|0\.1[78])\r?\n", re.MULTILINE)
+
+
+def holds_record_start(data: bytes) -> bool:
+    """Whether ``data`` has a line that starts a WARC record (a version line, then a WARC header block):
+    a record's block that does has swallowed the start of the next (its ``Content-Length`` is too
+    large)."""
+    for found in _VERSION_AT_LINE_START.finditer(data):
+        rest = data[found.end() : found.end() + PROBE_BYTES]
+        end = _block_end(rest)
+        if end is not None and header_block_starts_record(rest[:end]):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Skip:
     """Bytes between records that hold no record (after a wrong ``Content-Length``, or garbage): streamed
@@ -352,25 +367,43 @@ class BoundedArchive(ArchiveIterator):
     def _resync(self, line: bytes) -> bytes | None:
         """From ``line`` (at a line start, not a record's first line), the bytes up to the next WARC version
         line that starts a line and is followed by a WARC header block (:func:`header_block_starts_record`)
-        go into a :class:`Skip`; that version line, or None at the end of the file (or gzip member). Reads
-        a line (at most :data:`LINE_BLOCK` bytes) at a time, and holds at most :data:`PROBE_BYTES` of a
-        candidate's header block, which is put back to be scanned on when it is none."""
+        go into a :class:`Skip`; that version line, or None at the end of the file (or gzip member). Scans
+        the reader's buffer a block at a time for a line starting with ``W``, reads only such lines, and
+        holds at most :data:`PROBE_BYTES` of a candidate's header block, which is left to be scanned on
+        when it is none. (A line at a time cost 0.65 CPU-µs a line: 5.2 s for 16 MB of 2-byte lines.)"""
         reader = self.reader
         in_member = reader.decompressor is not None
         start = None if in_member else self.fh.tell() - reader.rem_length() - len(line)
-        sink, size, at_line_start = self.spill(), 0, True
-        while line:
-            if at_line_start and VERSION_LINE.fullmatch(line):
-                block, _ = self._peek_block()
-                if header_block_starts_record(block):
-                    break
+        sink = self.spill()
+        sink.write(line)
+        size, at_line_start, found = len(line), line.endswith(b"\n"), None
+        while found is None:
+            reader._fillbuff()
+            if reader.empty():
+                break
+            at = reader.buff.tell()
+            with reader.buff.getbuffer() as view:
+                ahead = bytes(view[at:])
+            if not (at_line_start and ahead.startswith(b"W")):
+                newline = ahead.find(b"\nW")
+                cut = len(ahead) if newline < 0 else newline + 1
+                sink.write(ahead[:cut])
+                size += cut
+                reader.buff.seek(at + cut)
+                at_line_start = ahead[cut - 1 : cut] == b"\n"
+                continue
+            line = reader.readline()
+            if VERSION_LINE.fullmatch(line) and header_block_starts_record(self._peek_block()[0]):
+                found = line
+                break
             sink.write(line)
             size += len(line)
             at_line_start = line.endswith(b"\n")
-            line = reader.readline()
-        self.skips.append(Skip(start, self.offset, size, sink, bool(line)))
-        log.warning("warc_resynchronised", start=start, record=self.offset, skipped=size, found=bool(line))
-        return line or None
+        self.skips.append(Skip(start, self.offset, size, sink, found is not None))
+        log.warning(
+            "warc_resynchronised", start=start, record=self.offset, skipped=size, found=found is not None
+        )
+        return found
 
     def _peek_block(self) -> tuple[bytes, bool]:
         """The lines ahead up to a blank line (included), at most :data:`PROBE_BYTES`, left to be read
