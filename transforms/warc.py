@@ -292,10 +292,13 @@ _VERSION_AT_LINE_START = re.compile(rb"^WARC/(?:1\.[01]|0\.1[78])\r?\n", re.MULT
 def holds_record_start(data: bytes) -> bool:
     """Whether ``data`` has a line that starts a WARC record (a version line, then a WARC header block):
     a record's block that does has swallowed the start of the next (its ``Content-Length`` is too
-    large)."""
+    large). A header block that ``data`` ends in counts as ended there: the length may end the block
+    just before its blank line."""
     for found in _VERSION_AT_LINE_START.finditer(data):
         rest = data[found.end() : found.end() + PROBE_BYTES]
         end = _block_end(rest)
+        if end is None and found.end() + len(rest) == len(data):
+            rest, end = rest.rstrip(b"\r\n") + b"\r\n\r\n", len(rest.rstrip(b"\r\n")) + 4
         if end is not None and header_block_starts_record(rest[:end]):
             return True
     return False

@@ -283,3 +283,19 @@ def test_skipped_bytes_are_scanned_a_block_at_a_time_never_held(tmp_path, suffix
     assert peak < PEAK, f"held {peak} bytes skipping {len(garbage)}"
     assert [type(r) for r in records] == [KafkaRecord, Oversized, KafkaRecord]
     assert (records[1].size, records[1].start) == (len(garbage), len(entries[0]))
+
+
+@pytest.mark.parametrize("header", ["WARC", "HTTP"])
+def test_a_length_ending_before_a_swallowed_header_blocks_crlfs_is_no_page(tmp_path, header):
+    """Too long by just enough to end before the two CRLFs ending the next record's WARC (or HTTP) header
+    block: what follows looks like a record's end, then garbage; the record's block holds the next
+    record's start, so it is a dead letter, not a page with that record in it."""
+    entries = [warc_record(n, http_message(body(n)))[0] for n in range(3)]
+    block = http_message(body(0))
+    target = entries[1].index(b"\r\n\r\n") if header == "WARC" else entries[1].index(b"\r\n\r\n<html>")
+    longer = len(block) + 4 + target
+    entries[0] = entries[0].replace(b"Content-Length: %d" % len(block), b"Content-Length: %d" % longer)
+    records = read(write(tmp_path, "", b"".join(entries)), tmp_path / "store")
+    assert [type(r) for r in records] == [Oversized, Oversized, KafkaRecord]
+    assert "goes on past its Content-Length" in records[0].dead_letter().message
+    assert json.loads(records[2].value)["html"] == body(2).decode()
