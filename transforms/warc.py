@@ -14,6 +14,9 @@ one record hold gigabytes. Here, wrapping warcio's own classes rather than repla
 * the payload is de-chunked and decoded (gzip, deflate, br, zstd) a block at a time (:class:`Dechunked`,
   :class:`Decoded`), so the caller's read size is all a payload holds; a body cut short or corrupt part
   way raises :class:`~transforms.errors.ParseError` instead of passing the page on cut short;
+* where no record starts after one (a wrong ``Content-Length``, garbage), the archive resynchronises on the
+  next WARC version line followed by a WARC header block, the bytes skipped streamed into a *spill*
+  (:meth:`BoundedArchive._resync`), instead of failing the rest of the file;
 * what is read of a record is kept as read (:class:`Recorded`), with a CPU deadline checked on every read,
   so a record whose payload cannot be read right, or in time, is dead-lettered as stored.
 
@@ -320,8 +323,8 @@ class Skip:
 
 class BoundedArchive(ArchiveIterator):
     """An ``ArchiveIterator`` reading through :class:`LineReader` and :class:`BoundedLoader`, which
-    resynchronises: where a record should start and none does, it scans a line at a time for the next WARC
-    version line followed by a WARC header block, streams the bytes skipped into ``spill()`` and reads on
+    resynchronises: where a record should start and none does, it scans a buffer at a time for the next
+    WARC version line followed by a WARC header block, streams the bytes skipped into ``spill()`` and reads on
     from there; each skip is appended to :attr:`skips`."""
 
     def __init__(self, fileobj: IO[bytes], limit: int, spill: Callable[[], Sink], block_size: int) -> None:
@@ -398,7 +401,7 @@ class BoundedArchive(ArchiveIterator):
             line = reader.readline()
             if VERSION_LINE.fullmatch(line) and header_block_starts_record(self._peek_block()[0]):
                 found = line
-                break
+                continue
             sink.write(line)
             size += len(line)
             at_line_start = line.endswith(b"\n")
