@@ -3,7 +3,8 @@
 The archive is built from the extraction benchmark's tuning pages (Scrapinghub, readability, fundus; never
 Dragnet, which is measure-only) as one ``.warc.gz`` of a gzip member a record, a quarter of the pages each
 plain, gzip-coded, chunked (4 KiB chunks) and chunked gzip (8 KiB), so de-chunking and content decoding are
-both timed. Each checkout reads it ``--repeats`` times in a fresh process; the best CPU time is printed with
+both timed (``--suffix .warc`` or ``.warc.zst``: the same records as one plain or zstd stream, where the
+reader checks each record's start itself). Each checkout reads it ``--repeats`` times in a fresh process; the best CPU time is printed with
 a digest of the records, which must agree between checkouts that read valid records alike.
 
     nice .venv/bin/python benchmarks/warc_read.py --code /work/main,. --repeats 3
@@ -33,7 +34,8 @@ def chunked(body: bytes, size: int) -> bytes:
 
 
 def build(path: Path) -> int:
-    """Writes the archive; its record count."""
+    """Writes the archive (a gzip member a record, or by its suffix one plain or zstd stream); its record
+    count."""
     members = []
     pages = sorted(p for name in TUNING for p in (PAGES / name / "html").glob("*"))
     for n, page_path in enumerate(pages):
@@ -58,7 +60,14 @@ def build(path: Path) -> int:
             b"Content-Length: %d" % len(block),
         ]
         members.append(gzip.compress(b"\r\n".join(warc) + b"\r\n\r\n" + block + b"\r\n\r\n", mtime=0))
-    path.write_bytes(b"".join(members))
+    if path.suffix == ".warc":
+        path.write_bytes(b"".join(gzip.decompress(m) for m in members))
+    elif path.suffix == ".zst":
+        from backports import zstd
+
+        path.write_bytes(zstd.compress(b"".join(gzip.decompress(m) for m in members)))
+    else:
+        path.write_bytes(b"".join(members))
     return len(members)
 
 
@@ -79,13 +88,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", default=".", help="comma-separated checkouts to compare")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--suffix", default=".warc.gz", choices=[".warc.gz", ".warc", ".warc.zst"])
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         measure(args.measure, args.repeats)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "bench.warc.gz"
+        archive = Path(tmp) / f"bench{args.suffix}"
         count = build(archive)
         print(f"{count} records, {archive.stat().st_size:,} bytes")
         for code in args.code.split(","):

@@ -60,6 +60,7 @@ from transforms.warc import (
     CutShort,
     Recorded,
     content_stream,
+    holds_record_start,
     spill_of,
 )
 
@@ -110,10 +111,16 @@ class Oversized:
     problem: PipelineError | None = None
     """For a WARC record whose payload could not be read right (its content coding corrupt, or over its
     CPU budget), why: the original is then its HTTP message as stored, and the record need not be large."""
+    place: str | None = None
+    """Where the original lies when :attr:`start` cannot say (bytes skipped inside a gzip member)."""
 
     def error(self) -> PipelineError:
         """The reason a message over the limit gets on Kafka (or :attr:`problem`'s), and where the original
         is in its file (to trace or replay it, stored or not)."""
+        if self.problem is not None and (self.start is not None or self.place):  # skipped WARC bytes
+            where = f"{self.place or self._bytes()}, as stored"
+            reason = f"{self.problem.reason}; original: {where}, sha256 {self.sha256}"
+            return type(self.problem)(reason, stage=self.problem.stage)
         if self.problem is not None:
             part = "the WARC record" if self.headers == "WARC" else "the HTTP message of the WARC record"
             where = f"{part} at byte {self.offset}, as stored"
@@ -125,10 +132,15 @@ class Oversized:
             part = "the WARC record" if self.headers == "WARC" else "the HTTP message of the WARC record"
             where = f"{part} at byte {self.offset}, its {self.headers} headers over the limit"
         else:
-            decompressed = " decompressed" if self.path.lower().endswith(COMPRESSION_SUFFIXES) else ""
-            where = f"bytes {self.start}-{self.start + self.size} of the{decompressed} file"
+            where = self._bytes()
         base = too_large(self.size, self.limit)
         return LimitExceeded(f"{base.reason}; original: {where}, sha256 {self.sha256}", stage=base.stage)
+
+    def _bytes(self) -> str:
+        """Where the original lies, from :attr:`start`: "bytes A-B of the (decompressed) file"."""
+        assert self.start is not None
+        decompressed = " decompressed" if self.path.lower().endswith(COMPRESSION_SUFFIXES) else ""
+        return f"bytes {self.start}-{self.start + self.size} of the{decompressed} file"
 
     def dead_letter(self) -> DeadLetter:
         """Its dead letter: ``original_ref`` names the original when it was stored."""
@@ -640,9 +652,11 @@ def iter_warc(
     Other records are counted in ``skipped`` by reason (request, metadata, redirect, image...).
     ``.warc.zst``/``.warc.bz2`` are read as streams (offsets in the decompressed archive); warcio reads
     ``.warc.gz`` itself, member by member; a ``.warc.gz`` compressed as one gzip stream (``gzip
-    crawl.warc``) is read as a stream too, offsets in the decompressed archive. A record that does not
-    start where the last one ended (a wrong ``Content-Length``, a file that is not WARC) is a
-    :class:`CorruptArchive`, a read error.
+    crawl.warc``) is read as a stream too, offsets in the decompressed archive. Where no record starts
+    where the last one ended (a wrong ``Content-Length``, garbage), the archive resynchronises on the next
+    record (:class:`~transforms.warc.BoundedArchive`) and the bytes skipped are an :class:`Oversized` with
+    a problem (stage ``read``), located by byte range. A file that does not start with a record (not WARC)
+    is a :class:`CorruptArchive`, a read error.
     """
     read = [0]  # records read so far
     reading = _Reading(limit, store_dir, budget)
@@ -687,6 +701,7 @@ def _iter_archive(
         archive = BoundedArchive(stream, limit, spill, WARC_GZ_BLOCK if gzipped else BUFF_SIZE)
         try:
             for record in _records(archive, gzipped):
+                yield from _skipped(archive, path, limit, spills)
                 read[0] += 1
                 if read[0] <= skip:
                     continue
@@ -718,10 +733,34 @@ def _iter_archive(
                     yield Oversized(path, offset, None, size, digest, ref, limit, problem=problem)
                     continue
                 yield _warc_envelope(path, name, source, record, payload, offset, stamp)
+            yield from _skipped(archive, path, limit, spills)
         except BaseException as exc:  # a read error inside a header block: no partial original stays
             for sink in spills:
                 sink.abort(exc)
             raise
+
+
+def _skipped(archive: BoundedArchive, path: str, limit: int, spills: list[_Spill]) -> Iterator[Oversized]:
+    """The byte ranges the archive skipped to resynchronise since last asked, each one dead letter (stage
+    ``read``) whose original is those bytes, as stored."""
+    while archive.skips:
+        skip = archive.skips.pop(0)
+        spills.remove(skip.sink)  # type: ignore[arg-type]
+        size, digest, ref = skip.sink.close()  # type: ignore[attr-defined]
+        after = "the next WARC record" if skip.found else "the end of the file"
+        place = None
+        if skip.start is None:
+            place = f"{size} bytes in the gzip member of the WARC record at byte {skip.record}, after it"
+            where = place
+        else:
+            where = f"bytes {skip.start}-{skip.start + size}"
+        problem = ParseError(
+            f"the WARC archive holds no record in {where} (a wrong Content-Length before them, or bytes "
+            f"that are not WARC): skipped to {after}",
+            stage="read",
+        )
+        offset = skip.record if skip.start is None else skip.start
+        yield Oversized(path, offset, skip.start, size, digest, ref, limit, problem=problem, place=place)
 
 
 def _read_through(record, archive: BoundedArchive | None = None, *, overrun: bool = False) -> None:
@@ -770,7 +809,10 @@ def _read_payload(
         payload = _read_up_to(content, reading.limit + 1)
         if len(payload) <= reading.limit:
             _read_through(record, archive)
-            if not archive.reader.ends_record():
+            ends = archive.reader.ends_record()
+            if ends is None:  # garbage after it, or it swallowed a record's start: its block tells
+                ends = recorded.sink is None and not holds_record_start(b"".join(recorded.held))
+            if not ends:
                 raise ParseError(
                     "the WARC record's block goes on past its Content-Length (the blank lines that end "
                     "a record are not there): its page, and the original kept, are cut short",
@@ -811,7 +853,8 @@ def _then(
 
 
 class CorruptArchive(ValueError):
-    """A WARC archive that cannot be read on: no record starts where the last one ended."""
+    """A WARC archive that cannot be read on: it does not start with a record (or a record the reader
+    resynchronised on does not parse after all)."""
 
 
 class _OneGzipStream(Exception):

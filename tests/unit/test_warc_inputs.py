@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from pipelines.cli.inputs import iter_messages
 from tests.unit.test_file_io_limits import COMPRESS, LIMIT
 from tests.unit.test_warc_limits import GOOD_BODY, http_message, warc_record, write_archive
-from transforms.file_io import CorruptArchive, iter_file
+from transforms.errors import ParseError
+from transforms.file_io import Oversized, iter_file
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import parse_json_bytes
 from transforms.warc import LineReader
@@ -46,10 +47,11 @@ def test_a_record_without_a_target_uri_and_without_http_is_skipped_as_one(tmp_pa
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])
-def test_a_record_with_a_wrong_length_is_a_read_error_and_the_next_input_is_read(tmp_path, suffix):
+def test_a_record_with_a_wrong_length_is_a_dead_letter_and_the_rest_is_read(tmp_path, suffix):
     """A Content-Length shorter than the record leaves the next record starting mid-page: warcio raised
-    ArchiveLoadFailed, no read error, so ``newsflow process`` ended with exit code 1 and a backfill failed.
-    Now the records before it pass, the file is one read error naming the byte, and the next file is read."""
+    ArchiveLoadFailed, which ended ``newsflow process`` with exit code 1; then the rest of the file was one
+    read error. Now the bytes from there to the next record are one dead letter naming their byte range
+    (never their content), the records after them pass, and the next file is read."""
     entry = warc_record(2, http_message(GOOD_BODY % 2))[0].replace(
         b"Content-Length: 93", b"Content-Length: 20"
     )
@@ -59,27 +61,26 @@ def test_a_record_with_a_wrong_length_is_a_read_error_and_the_next_input_is_read
     other.write_bytes(b'{"text": "next"}\n')
     errors: list[tuple[str, BaseException]] = []
     messages = list(iter_messages([str(path), str(other)], unreadable=lambda p, e: errors.append((p, e))))
-    assert [(Path(position.topic).name, position.offset) for _, position in messages] == [
-        (path.name, 0),
-        ("b.jsonl", 1),
-    ]
-    assert b"<p>1</p>" in messages[0][0]
+    assert [Path(position.topic).name for _, position in messages] == [path.name, path.name, "b.jsonl"]
+    assert b"<p>1</p>" in messages[0][0] and b"<p>3</p>" in messages[1][0]
     ((where, error),) = errors
-    assert where == str(path) and isinstance(error, CorruptArchive)
-    assert str(error).startswith("corrupt WARC archive: no record starts at byte ")
+    assert where == str(path) and isinstance(error, ParseError)
+    assert "the WARC archive holds no record in " in str(error)
     assert "<p>" not in str(error)  # the bytes found are page content: never in a reason or a log
 
 
 def test_a_record_longer_than_its_length_is_read_on_without_printing_its_bytes(tmp_path, capfd):
     """warcio printed the line found after a record too short for its bytes to stderr: page content in
-    the log, which newsflow never writes. It is logged by offset only, the record is a dead letter (its
-    page is cut short), and the archive reads on."""
+    the log, which newsflow never writes. The record is a dead letter (its page is cut short), the bytes
+    left of its block another (logged by offset and size only), and the archive reads on."""
     block = http_message(b"<p>2</p>\r\nSECRET-PAGE-LINE")
     entry = warc_record(2, block)[0]
     entry = entry.replace(b"Content-Length: %d" % len(block), b"Content-Length: %d" % (len(block) - 16))
     records = list(iter_file(str(write_archive(tmp_path, "", entry))))
-    assert [b"<p>%d</p>" % n in r.value for n, r in zip((1, 3), records[::2], strict=True)] == [True] * 2
+    assert [type(r) for r in records] == [KafkaRecord, Oversized, Oversized, KafkaRecord]
+    assert b"<p>1</p>" in records[0].value and b"<p>3</p>" in records[3].value
     assert "goes on past its Content-Length" in records[1].dead_letter().message
+    assert records[2].size == len(b"SECRET-PAGE-LINE\r\n\r\n")
     out, err = capfd.readouterr()
     assert "SECRET" not in out + err
 
@@ -88,8 +89,8 @@ def test_a_record_longer_than_its_length_is_read_on_without_printing_its_bytes(t
 @given(short=st.integers(1, 100), suffix=st.sampled_from(["", ".gz"]))
 def test_a_length_too_short_never_passes_a_cut_page(tmp_path_factory, short, suffix):
     """A Content-Length short by a few bytes (less than the block's last line) passed the page without them
-    (warcio only warns): now the record is a dead letter and the archive reads on. (Short by more than a
-    line, warcio finds no record where it looks next: a read error of the file, as before.)"""
+    (warcio only warns): now the record is a dead letter and the archive reads on (the bytes left of its
+    block are skipped, see test_warc_resync)."""
     block = http_message(b"<html><body><p>" + b"two " * 20 + b"</p></body></html>")
     entry = warc_record(2, block)[0]
     entry = entry.replace(b"Content-Length: %d" % len(block), b"Content-Length: %d" % (len(block) - short))
