@@ -4,8 +4,9 @@ The archive is built from the extraction benchmark's tuning pages (Scrapinghub, 
 Dragnet, which is measure-only) as one ``.warc.gz`` of a gzip member a record, a quarter of the pages each
 plain, gzip-coded, chunked (4 KiB chunks) and chunked gzip (8 KiB), so de-chunking and content decoding are
 both timed (``--suffix .warc`` or ``.warc.zst``: the same records as one plain or zstd stream, where the
-reader checks each record's start itself). Each checkout reads it ``--repeats`` times in a fresh process; the best CPU time is printed with
-a digest of the records, which must agree between checkouts that read valid records alike.
+reader checks each record's start itself). Each checkout reads it ``--repeats`` times in a fresh
+process; the best CPU time is printed with a digest of the records, which must agree between checkouts
+that read valid records alike.
 
     nice .venv/bin/python benchmarks/warc_read.py --code /work/main,. --repeats 3
 """

@@ -6,8 +6,9 @@ with each run: a DoFn that made its own client paid, every batch, the connection
 kept client is taken by one user at a time and given back when it is done; two users of the same settings
 at once each get their own. A client whose last use failed is closed by its user, never given back.
 
-Clients are kept per settings and per *scope* (a consumer's partition; nothing for a producer). Each kind supplies only what differs: how a client is made, how a kept one is put where the user
-asks (a consumer is sought to an offset), and how it is closed.
+Clients are kept per settings and per *scope* (a consumer's partition; nothing for a producer). Each kind
+supplies only what differs: how a client is made, how a kept one is put where the user asks (a consumer is
+sought to an offset), how it is closed, and how one made ahead is connected.
 
 A client can also be made ahead, in the background (:meth:`ClientPool.warm`), so that its user does not
 wait for it: a reader's first poll of a partition waited about 0.2 s for the connection to the partition's
