@@ -48,6 +48,7 @@ from warcio.utils import BUFF_SIZE
 from transforms.budget import Deadline
 from transforms.deadletter import dead_letter
 from transforms.errors import LimitExceeded, ParseError, PipelineError
+from transforms.http_body import content_stream
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, parse_time, too_large
@@ -59,7 +60,6 @@ from transforms.warc import (
     BoundedArchive,
     CutShort,
     Recorded,
-    content_stream,
     holds_record_start,
     spill_of,
 )
