@@ -13,13 +13,7 @@ from transforms.client_pool import CONSUMER, ClientPool
 def test_a_given_back_reader_is_reused_at_the_asked_offset_and_concurrent_readers_differ(
     kafka_broker: LocalBroker, topics: Topics
 ):
-    settings = kafka_broker.settings()
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
-    for i in range(10):
-        producer.send(topics.input_topic, value=str(i).encode(), partition=1)
-    producer.flush()
-    producer.close()
-    kwargs = settings.consumer_kwargs(None)
+    kwargs = _ten_values(kafka_broker, topics.input_topic, 1)
     tp = TopicPartition(topics.input_topic, 1)
     pool = ClientPool(CONSUMER)
     try:
@@ -44,13 +38,7 @@ def test_a_given_back_reader_is_reused_at_the_asked_offset_and_concurrent_reader
 def test_a_reader_made_ahead_is_taken_at_its_offset_and_reads_from_there(
     kafka_broker: LocalBroker, topics: Topics
 ):
-    settings = kafka_broker.settings()
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
-    for i in range(10):
-        producer.send(topics.input_topic, value=str(i).encode(), partition=0)
-    producer.flush()
-    producer.close()
-    kwargs = settings.consumer_kwargs(None)
+    kwargs = _ten_values(kafka_broker, topics.input_topic, 0)
     tp = TopicPartition(topics.input_topic, 0)
     pool = ClientPool(CONSUMER)
     try:
@@ -63,3 +51,14 @@ def test_a_reader_made_ahead_is_taken_at_its_offset_and_reads_from_there(
         pool.give(kwargs, taken, tp)
     finally:
         pool.close()
+
+
+def _ten_values(broker: LocalBroker, topic: str, partition: int) -> dict:
+    """Produce b"0".."9" to one partition; the reader consumers' settings."""
+    settings = broker.settings()
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    for i in range(10):
+        producer.send(topic, value=str(i).encode(), partition=partition)
+    producer.flush()
+    producer.close()
+    return settings.consumer_kwargs(None)
