@@ -61,6 +61,7 @@ from transforms.warc import (
     CutShort,
     Recorded,
     holds_record_start,
+    http_head_closed,
     spill_of,
 )
 
@@ -810,8 +811,12 @@ def _read_payload(
         if len(payload) <= reading.limit:
             _read_through(record, archive)
             ends = archive.reader.ends_record()
-            if ends is None:  # garbage after it, or it swallowed a record's start: its block tells
-                ends = recorded.sink is None and not holds_record_start(b"".join(recorded.held))
+            if ends is None:  # garbage after it, it swallowed a record's start, or it cut its HTTP head
+                ends = (
+                    recorded.sink is None
+                    and not holds_record_start(b"".join(recorded.held))
+                    and http_head_closed(head)
+                )
             if not ends:
                 raise ParseError(
                     "the WARC record's block goes on past its Content-Length (the blank lines that end "

@@ -287,6 +287,13 @@ def _block_end(data: bytes) -> int | None:
 _VERSION_AT_LINE_START = re.compile(rb"^WARC/(?:1\.[01]|0\.1[78])\r?\n", re.MULTILINE)
 
 
+def http_head_closed(head: bytes) -> bool:
+    """Whether an HTTP header block as stored ends with its blank line (or there is none to tell): one that
+    a too-small ``Content-Length`` cut just before its blank line does not, while the bytes after the
+    record then start with the two CRLFs that look like a record's end."""
+    return not head or head.endswith((b"\n\n", b"\n\r\n"))
+
+
 def holds_record_start(data: bytes) -> bool:
     """Whether ``data`` has a line that starts a WARC record (a version line, then a WARC header block):
     a record's block that does has swallowed the start of the next (its ``Content-Length`` is too

@@ -299,3 +299,27 @@ def test_a_length_ending_before_a_swallowed_header_blocks_crlfs_is_no_page(tmp_p
     assert [type(r) for r in records] == [Oversized, Oversized, KafkaRecord]
     assert "goes on past its Content-Length" in records[0].dead_letter().message
     assert json.loads(records[2].value)["html"] == body(2).decode()
+
+
+@pytest.mark.parametrize("last", [True, False])
+def test_a_length_ending_just_before_its_own_http_heads_blank_line_is_no_page(tmp_path, last):
+    """Too short by the body and the HTTP header block's last CRLFs: what follows the record starts with
+    two CRLFs, as a record's end does, then the body (garbage to the reader). The HTTP head has no blank
+    line, so the record is cut: a dead letter, not an empty page (hypothesis found it for the last record)."""
+    entries = [warc_record(n, http_message(body(n)))[0] for n in range(3)]
+    index = 2 if last else 1
+    block = http_message(body(index))
+    shorter = block.index(b"\r\n\r\n")  # up to the head's last header line, without its line end
+    entries[index] = entries[index].replace(
+        b"Content-Length: %d" % len(block), b"Content-Length: %d" % shorter
+    )
+    records = read(write(tmp_path, "", b"".join(entries)), tmp_path / "store")
+    got = {r.offset: json.loads(r.value)["html"] for r in records if isinstance(r, KafkaRecord)}
+    start = len(entries[0]) + (len(entries[1]) if last else 0)
+    assert start not in got, "the cut record passed as a page"
+    assert body(0).decode() in got.values()
+    assert any(
+        "goes on past its Content-Length" in r.dead_letter().message
+        for r in records
+        if isinstance(r, Oversized)
+    )
