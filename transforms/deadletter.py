@@ -66,6 +66,7 @@ def dead_letter(
         original_headers=[OriginalHeader(SURROGATES.sub("\ufffd", k), v) for k, v in origin.headers],
         original_size=size,
         original_ref=ref,
+        original_is_null=origin.value_is_null,
     )
     Metrics.counter("newsflow", f"dlq.{letter.stage}").inc()
     log.warning(

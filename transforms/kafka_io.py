@@ -71,7 +71,7 @@ class KafkaRecord:
 
     def origin(self) -> Origin:
         """The message as read (value, key, headers): what a dead letter keeps and a replay sends."""
-        return Origin(self.value or b"", self.key, self.headers)
+        return Origin(self.value or b"", self.key, self.headers, value_is_null=self.value is None)
 
 
 @dataclass(frozen=True)

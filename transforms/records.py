@@ -41,6 +41,8 @@ class Origin:
     value: bytes
     key: bytes | None = None
     headers: tuple[Header, ...] = ()
+    value_is_null: bool = False
+    """A Kafka record with no value (a tombstone): ``value`` is then empty, and a replay sends null."""
 
 
 WIRE = "wire"
@@ -189,6 +191,8 @@ class DeadLetter:
     ``original`` holds the complete input, unless it was too large for a Kafka message: then it is empty
     and ``original_ref`` names it in the content-addressed store under the state dir
     (:mod:`transforms.original_store`). ``original_size`` is the input's full size either way.
+    ``original_is_null`` tells a Kafka tombstone (True) from an empty value (False); None only on letters
+    written before ``dead_letter.avsc`` v3, where an empty ``original`` may have been either.
     """
 
     original: bytes
@@ -202,6 +206,7 @@ class DeadLetter:
     original_headers: list[OriginalHeader] = field(default_factory=list)
     original_size: int | None = None
     original_ref: str | None = None
+    original_is_null: bool | None = None
 
 
 def utcnow() -> datetime:

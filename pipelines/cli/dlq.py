@@ -4,7 +4,9 @@ A replay re-publishes a dead letter's original message, exactly as it was read, 
 cause is fixed: its value (from the letter, or from the content-addressed store under the state dir when it
 was too large for the DLQ topic), its key and its headers, whatever stage failed. Letters whose original is
 incomplete (cut by a version before 0.2, or stored on another machine) are skipped with the reason: the
-bytes would not be the input any more.
+bytes would not be the input any more. A tombstone (a null value, ``original_is_null``) is sent as a null
+value again; an empty original of a letter written before ``dead_letter.avsc`` v3 is skipped, as it may
+have been a tombstone or an empty value.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ class Replay:
     skip_reason: str | None = None
     key: bytes | None = field(default=None, repr=False)
     original_headers: tuple[tuple[str, bytes | None], ...] = field(default=(), repr=False)
+    original_is_null: bool = False
+
+    @property
+    def value(self) -> bytes | None:
+        """The value to send: None for a tombstone, else the original bytes."""
+        return None if self.original_is_null else self.original
 
     @property
     def header(self) -> tuple[str, bytes]:
@@ -94,6 +102,7 @@ class Replay:
             "message": self.message[:200],
             "bytes": len(self.original),
             "sha256": hashlib.sha256(self.original).hexdigest()[:16],
+            **({"null_value": True} if self.original_is_null else {}),
             "action": "skip" if self.skip_reason else "send",
             **({"skip_reason": self.skip_reason} if self.skip_reason else {}),
         }
@@ -123,6 +132,7 @@ def plan(
             skip_reason=skip,
             key=letter.get("original_key"),
             original_headers=tuple((h["key"], h["value"]) for h in letter.get("original_headers") or ()),
+            original_is_null=bool(letter.get("original_is_null")) and not original,
         )
 
 
@@ -137,8 +147,8 @@ def _original(letter: dict[str, Any], store: OriginalStore | None) -> tuple[byte
             original = store.get(ref)
         except (OSError, ValueError) as exc:
             return original, f"original {ref[:20]}... unreadable in {store.root}: {type(exc).__name__}"
-    if not original:
-        return original, "empty original (tombstone): nothing to replay"
+    if not original and letter.get("original_is_null") is None:
+        return original, "empty original written before dead_letter v3: a tombstone or an empty value, unknown"
     if size is None and len(original) >= LEGACY_ORIGINAL_CAP:
         return original, f"original was cut to {LEGACY_ORIGINAL_CAP} bytes in the DLQ: replay from the source"
     if size is not None and len(original) != size:

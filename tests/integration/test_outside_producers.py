@@ -259,6 +259,7 @@ def test_null_values_null_keys_null_headers_and_odd_timestamps_go_to_a_topic_nev
         position = (letter["source_position"]["partition"], letter["source_position"]["offset"])
         assert letter["message"]  # a reason
         assert letter["original"] == (raw[position].value or b"")
+        assert letter["original_is_null"] is (raw[position].value is None)  # a tombstone is not b""
         assert letter["original_key"] == raw[position].key
 
 

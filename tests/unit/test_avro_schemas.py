@@ -102,3 +102,12 @@ def test_corrupt_datum_is_a_decode_error():
     data = avro.encode("article", to_dict(_article()))
     with pytest.raises(avro.AvroDecodeError):
         avro.decode(data[:20])
+
+
+def test_a_dead_letter_of_the_released_schema_reads_with_original_is_null_unknown():
+    """A letter written before v3 cannot say whether its empty original was a tombstone: null, not false."""
+    released = avro.released_schemas()["dead_letter"]
+    letter = to_dict(DeadLetter(b"", "parse", "ParseError", "empty"))
+    old = {k: v for k, v in letter.items() if k in _names(released.parsed)}
+    name, record = avro.decode(avro.SINGLE_OBJECT.encode(released, old))
+    assert name == "dead_letter" and record["original"] == b"" and record["original_is_null"] is None

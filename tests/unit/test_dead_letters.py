@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from pipelines.chain import CleanStep, ParseStep, Stage, _parsed_original, _record_original, run_step
 from pipelines.stream import dead_letter_message
 from transforms import avro
@@ -81,3 +84,17 @@ def test_the_crash_loop_path_keeps_the_original_of_a_surrogate_input(tmp_path):
     stage.teardown()
     letter = output.value
     assert letter.error_type == "CrashLoop" and encoded(letter)["original"] == value
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=st.none() | st.binary(max_size=40), key=st.none() | st.binary(max_size=8))
+def test_a_letter_tells_a_tombstone_from_an_empty_value_and_keeps_every_other_value_exact(value, key):
+    """Through the parse stage, the Avro wire and back, the letter gives the Kafka value back as read:
+    ``None`` for a tombstone, ``b""`` for an empty value, the bytes otherwise."""
+    record = KafkaRecord("raw", 0, 5, key, value, 0)
+    _, letter = run_step(ParseStep(Limits()), record, "parse", _record_original, KafkaRecord.position, 1)
+    assume(letter is not None)  # a value that parses is no dead letter
+    wire = encoded(letter)
+    assert wire["original_is_null"] is (value is None)
+    assert (None if wire["original_is_null"] else wire["original"]) == value
+    assert wire["original_key"] == key

@@ -68,14 +68,25 @@ def test_replay_carries_the_original_bytes_and_its_dlq_origin():
     assert "raw bytes" not in str(described), "the dry run shows size and digest, never the content"
 
 
-def test_truncated_and_empty_originals_are_skipped_with_a_reason():
+def test_truncated_originals_and_empty_ones_of_unknown_nullness_are_skipped_with_a_reason():
     legacy_cut = letter(original=b"a" * LEGACY_ORIGINAL_CAP)  # written before v2: no original_size
     cut = {**letter(original=b"a" * 10), "original_size": 11}
-    empty = letter(original=b"")
+    empty = {**letter(original=b""), "original_is_null": None}  # written before v3: tombstone or empty?
     replays = list(plan([(0, 0, legacy_cut), (0, 1, cut), (0, 2, empty)], Selection()))
     assert [r.describe()["action"] for r in replays] == ["skip", "skip", "skip"]
     assert "cut to" in replays[0].skip_reason and "10 of 11" in replays[1].skip_reason
-    assert "tombstone" in replays[2].skip_reason
+    assert "before dead_letter v3" in replays[2].skip_reason
+
+
+def test_a_tombstone_is_replayed_as_a_null_value_and_an_empty_value_as_empty_bytes():
+    tombstone = {**letter(original=b""), "original_is_null": True, "original_key": b"k", "original_size": 0}
+    empty = {**letter(original=b""), "original_is_null": False, "original_size": 0}
+    value = {**letter(original=b"v"), "original_is_null": False, "original_size": 1}
+    replays = list(plan([(0, 0, tombstone), (0, 1, empty), (0, 2, value)], Selection()))
+    assert [r.skip_reason for r in replays] == [None, None, None]
+    assert [r.value for r in replays] == [None, b"", b"v"]
+    assert replays[0].key == b"k" and replays[0].describe()["null_value"] is True
+    assert "null_value" not in replays[1].describe()
 
 
 def test_replay_sends_the_original_key_and_headers_with_its_own_mark_last():

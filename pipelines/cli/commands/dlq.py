@@ -117,15 +117,14 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         sent += 1
         if producer is not None:
-            # The input's own headers when the letter kept them; else what `produce` would have added.
+            # The input's own headers when the letter kept them (or it was a tombstone: nothing to describe);
+            # else what `produce` would have added.
             headers = (
                 replay.headers
-                if replay.original_headers
+                if replay.original_headers or replay.original_is_null
                 else [replay.header, *input_headers(replay.original)]
             )
-            futures.append(
-                producer.send(args.to_topic, key=replay.key, value=replay.original, headers=headers)
-            )
+            futures.append(producer.send(args.to_topic, key=replay.key, value=replay.value, headers=headers))
     if producer is not None:
         producer.flush()
         for future in futures:
