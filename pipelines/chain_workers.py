@@ -69,7 +69,7 @@ from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
 from transforms.dedup.beam import DUPLICATES, InArrivalOrder, with_arrival
 from transforms.dedup.index import arrival_rank, print_of
-from transforms.kafka_io import GAPS_TAG, Ack, KafkaRecord, PartitionRange, cap_ranges
+from transforms.kafka_io import GAPS_TAG, KafkaRecord, PartitionRange, cap_ranges, gap_ack
 from transforms.records import Article
 from transforms.settings import KafkaSettings, Limits
 
@@ -594,17 +594,13 @@ class _ReadAhead(beam.DoFn):
         expected = part.start
         for item in items:
             record = item.record
-            if record.offset > expected:  # compacted away: acknowledged as the reader does
-                yield pvalue.TaggedOutput(
-                    GAPS_TAG, Ack(part.topic, part.partition, expected, record.offset - 1)
-                )
+            yield from gap_ack(part, expected, record.offset)  # compacted away: as the reader does
             expected = record.offset + 1
             self._read.inc()
             self._bytes.inc(len(record.value or b""))
             item.timestamp, item.window = Timestamp(micros=max(record.timestamp_ms, 0) * 1000), window
             yield TimestampedValue((0, _position(record)), item.timestamp)
-        if expected < part.stop:  # the range ends in offsets without a record (transaction markers)
-            yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, expected, part.stop - 1))
+        yield from gap_ack(part, expected, part.stop)  # the range may end in markers, without a record
 
 
 def _running_batch() -> _Articles:

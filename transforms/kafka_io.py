@@ -364,8 +364,7 @@ class ReadPartitions(beam.DoFn):
                 return
             if not tracker.try_claim(rec.offset):
                 return
-            if rec.offset > expected:  # compacted or transactional gap: nothing to process there
-                yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, expected, rec.offset - 1))
+            yield from gap_ack(part, expected, rec.offset)  # compacted or transactional: nothing there
             expected = rec.offset + 1
             self._read.inc()
             self._bytes.inc(len(rec.value or b""))
@@ -384,9 +383,18 @@ def _end_gap(tracker, part: PartitionRange, first: int) -> Iterator[pvalue.Tagge
     commit frontier would wait for ever for offsets that are never read."""
     stop = tracker.current_restriction().stop
     if first < stop and tracker.try_claim(stop - 1):
-        yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, first, stop - 1))
+        yield from gap_ack(part, first, stop)
     else:
         tracker.try_claim(stop)
+
+
+def gap_ack(part: PartitionRange, first: int, stop: int) -> Iterator[pvalue.TaggedOutput]:
+    """The ack (tagged ``gaps``) of offsets ``[first, stop)`` of ``part``'s partition, which hold no record
+    (compacted, aborted, transaction markers), if there are any: what every reader of a range, the Kafka
+    reader and the local stream's records read ahead alike, acknowledges so the commit frontier passes
+    them."""
+    if first < stop:
+        yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, first, stop - 1))
 
 
 def _advance(watermark: ManualWatermarkEstimator, timestamp: Timestamp) -> None:

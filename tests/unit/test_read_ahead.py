@@ -15,7 +15,8 @@ from pytest import MonkeyPatch
 from pipelines import chain_workers
 from pipelines.chain_workers import PooledChain, _extend, _Item, _ReadAhead
 from pipelines.options import Processing
-from transforms.kafka_io import KafkaRecord, PartitionRange
+from tests.unit.test_reader_gaps import partitions, read_range
+from transforms.kafka_io import Ack, KafkaRecord, PartitionRange
 
 
 @st.composite
@@ -75,3 +76,19 @@ def test_records_read_ahead_come_out_as_the_reader_gives_them(case):
         assert sorted(acked + found) == list(range(part.start, part.stop)), "each offset of the range once"
     for item in batch.order:
         assert item.timestamp is not None and item.window == GlobalWindow()
+
+
+@given(partitions())
+def test_a_range_read_ahead_is_acknowledged_with_the_very_acks_the_reader_gives(case):
+    """One helper (``kafka_io.gap_ack``) acknowledges the gaps for both: the same acks, in the same order."""
+    start, stop, end, offsets, per_poll = case
+    from_reader = [o.value for o in read_range(start, stop, end, offsets, per_poll)]
+    part = PartitionRange("t", 0, start, stop)
+    with MonkeyPatch.context() as monkeypatch:
+        batch = _with_batch(monkeypatch, [part], {0: {o for o in offsets if o < stop}})
+        monkeypatch.setattr(chain_workers._workers, "batch", batch)
+        step = _ReadAhead()
+        step.setup()
+        ahead = [o.value for o in step.process(part, window=GlobalWindow())]
+    as_reader = [o if isinstance(o, Ack) else o[1][2] for o in ahead]  # a position's offset, as records
+    assert as_reader == [o if isinstance(o, Ack) else o.offset for o in from_reader]

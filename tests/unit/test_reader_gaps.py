@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from kafka import TopicPartition
 
 from transforms.client_pool import READERS
-from transforms.kafka_io import PartitionRange, ReadLimits, ReadPartitions
+from transforms.kafka_io import GAPS_TAG, Ack, PartitionRange, ReadLimits, ReadPartitions, gap_ack
 from transforms.settings import KafkaSettings
 
 TP = TopicPartition("t", 0)
@@ -75,25 +75,19 @@ def partitions(draw):
     return start, stop, end, offsets, draw(st.integers(1, 7))
 
 
-@given(partitions())
-def test_every_offset_of_a_range_is_acknowledged_once(case):
-    start, stop, end, offsets, per_poll = case
+def read_range(start: int, stop: int, end: int, offsets: list[int], per_poll: int) -> list:
+    """What the reader emits for the range ``[start, stop)`` of a log with records at ``offsets``, polled
+    ``per_poll`` records at a time, checkpointing as the runner would, until the range is done."""
     settings = KafkaSettings(bootstrap_servers="unused:9092")
     reader = ReadPartitions(settings, ReadLimits(poll_timeout_ms=0, max_batch=per_poll))
     reader.setup()
-    log = _Log(offsets, end, per_poll)
-    READERS.give(reader._kwargs, log, TP)
+    READERS.give(reader._kwargs, _Log(offsets, end, per_poll), TP)
     part = PartitionRange("t", 0, start, stop)
     tracker = _Tracker(start, stop)
-    acked: list[int] = []
+    outs: list = []
     try:
         for _ in range(200):
-            for out in reader.process(part, tracker, ManualWatermarkEstimator(None)):
-                if isinstance(out, pvalue.TaggedOutput):
-                    acked += range(out.value.first, out.value.last + 1)
-                else:
-                    assert isinstance(out, TimestampedValue)
-                    acked.append(out.value.offset)
+            outs += reader.process(part, tracker, ManualWatermarkEstimator(None))
             if not tracker.deferred:
                 break
             _, residual = tracker.inner.try_split(0)
@@ -101,4 +95,25 @@ def test_every_offset_of_a_range_is_acknowledged_once(case):
         tracker.inner.check_done()
     finally:
         READERS.close()
+    return outs
+
+
+@given(partitions())
+def test_every_offset_of_a_range_is_acknowledged_once(case):
+    start, stop, end, offsets, per_poll = case
+    acked: list[int] = []
+    for out in read_range(start, stop, end, offsets, per_poll):
+        if isinstance(out, pvalue.TaggedOutput):
+            acked += range(out.value.first, out.value.last + 1)
+        else:
+            assert isinstance(out, TimestampedValue)
+            acked.append(out.value.offset)
     assert sorted(acked) == list(range(start, stop))
+
+
+@given(st.integers(0, 50), st.integers(0, 50))
+def test_gap_ack_acknowledges_exactly_the_offsets_between_first_and_stop(first, stop):
+    part = PartitionRange("t", 3, 0, 60)
+    acks = list(gap_ack(part, first, stop))
+    assert all(a.tag == GAPS_TAG for a in acks)
+    assert [a.value for a in acks] == ([Ack("t", 3, first, stop - 1)] if first < stop else [])
