@@ -704,7 +704,8 @@ def _iter_archive(
             for record in _records(archive, gzipped):
                 yield from _skipped(archive, path, limit, spills)
                 read[0] += 1
-                if read[0] <= skip:
+                if read[0] <= skip:  # given before: read as then, a length that overran the next cut
+                    _read_to_next(record, archive, overrun=True)
                     continue
                 over = spill_of(record)
                 if over is not None:
@@ -723,7 +724,7 @@ def _iter_archive(
                     continue
                 reason = warc_skip_reason(record)
                 if reason is not None:
-                    _read_through(record, archive, overrun=True)  # no article: its length is moot
+                    _read_to_next(record, archive, overrun=True)  # no article: its length is moot
                     if skipped is not None:
                         skipped[reason] += 1
                     continue
@@ -785,6 +786,28 @@ def _read_through(record, archive: BoundedArchive | None = None, *, overrun: boo
         raise EOFError(f"the file ends inside a WARC record, {stream.limit} bytes before its end")
 
 
+OVERRUN = (
+    "the WARC record's Content-Length overruns the next record (its block holds the two CRLFs that end "
+    "a record, then a WARC record start): the record is kept up to there, the records after it read on"
+)
+
+
+def _read_to_next(record, archive: BoundedArchive, *, overrun: bool = False) -> bytes | None:
+    """:func:`_read_through` the record; then, when no record's end follows its block (or the file ends
+    inside it) and the block holds the next record's start (a ``Content-Length`` too large), the block up
+    to that start, the archive reading on from there (:meth:`~transforms.warc.BoundedArchive.overrun`).
+    None when the record ends as its length says, or no record start is found in it (the archive then
+    resynchronises after it, or the file is cut)."""
+    try:
+        _read_through(record, archive, overrun=overrun)
+    except EOFError:
+        swallowed = archive.overrun(record)
+        if swallowed is None:
+            raise
+        return swallowed
+    return None if archive.reader.ends_record() is True else archive.overrun(record)
+
+
 def _read_payload(
     record,
     reading: _Reading,
@@ -809,7 +832,9 @@ def _read_payload(
             )
         payload = _read_up_to(content, reading.limit + 1)
         if len(payload) <= reading.limit:
-            _read_through(record, archive)
+            swallowed = _read_to_next(record, archive)
+            if swallowed is not None:
+                return *_keep_apart([swallowed], reading.store_dir), ParseError(OVERRUN, stage="read")
             ends = archive.reader.ends_record()
             if ends is None:  # garbage after it, it swallowed a record's start, or it cut its HTTP head
                 ends = (

@@ -16,7 +16,10 @@ one record hold gigabytes. Here, wrapping warcio's own classes rather than repla
   :class:`~transforms.errors.ParseError` instead of passing the page on cut short;
 * where no record starts after one (a wrong ``Content-Length``, garbage), the archive resynchronises on the
   next WARC version line followed by a WARC header block, the bytes skipped streamed into a *spill*
-  (:meth:`BoundedArchive._resync`), instead of failing the rest of the file;
+  (:meth:`BoundedArchive._resync`), instead of failing the rest of the file; before that, a record's block
+  (kept as read, up to the limit) that holds the two CRLFs ending a record and then a record start is cut
+  there, its ``Content-Length`` too large, and the records it swallowed are read on
+  (:meth:`BoundedArchive.overrun`);
 * what is read of a record is kept as read (:class:`Recorded`), with a CPU deadline checked on every read,
   so a record whose payload cannot be read right, or in time, is dead-lettered as stored.
 
@@ -73,6 +76,30 @@ class LineReader(DecompressingBufferedReader):
     whether the current gzip member has been given any bytes (one that has and does not end is cut)."""
 
     fed = False
+    tee: list[bytes] | None = None
+    tee_left = 0
+
+    def begin_tee(self, limit: int) -> None:
+        """Keep the bytes read from here on (a record's block), up to ``limit`` bytes (past it: none), so
+        that a block read too far can be given back (:meth:`BoundedArchive.overrun`)."""
+        self.tee, self.tee_left = [], limit
+
+    def end_tee(self) -> bytes | None:
+        """The bytes kept since :meth:`begin_tee` (None: none kept, or more than its limit); stops keeping."""
+        tee, self.tee = self.tee, None
+        return None if tee is None else b"".join(tee)
+
+    def _teed(self, data: bytes) -> bytes:
+        if self.tee is not None and data:
+            self.tee_left -= len(data)
+            if self.tee_left < 0:
+                self.tee = None
+            else:
+                self.tee.append(data)
+        return data
+
+    def read(self, length: int | None = None) -> bytes:
+        return self._teed(super().read(length))
 
     def _init_decomp(self, decomp_type) -> None:
         super()._init_decomp(decomp_type)
@@ -135,7 +162,7 @@ class LineReader(DecompressingBufferedReader):
             left -= len(part)
             if part.endswith(b"\n"):
                 break
-        return b"".join(parts)
+        return self._teed(b"".join(parts))
 
 
 def _blank(line: bytes) -> bool:
@@ -236,11 +263,19 @@ class BoundedLoader(ArcWarcRecordLoader):
 
     def __init__(self, limit: int, spill: Callable[[], Sink]) -> None:
         super().__init__(verify_http=False, arc2warc=False)
+        self.limit = limit
         self.warc_parser = BoundedHeaders(
             self.WARC_TYPES, True, limit, spill, keep=["Content-Length"], closed_blocks=True
         )
         self.http_parser = BoundedHeaders(self.HTTP_TYPES, False, limit, spill)
         self.http_req_parser = BoundedHeaders(self.HTTP_VERBS, False, limit, spill)
+
+    def _detect_type_load_headers(self, stream, statusline=None, known_format=None):
+        """warcio's; then the record's block is kept as read, up to the limit (:meth:`LineReader.begin_tee`)."""
+        found = super()._detect_type_load_headers(stream, statusline, known_format)
+        if isinstance(stream, LineReader):
+            stream.begin_tee(self.limit)
+        return found
 
     def load_http_headers(self, rec_type, uri, stream, length):
         return super().load_http_headers(rec_type, "http:" if uri is None else uri, stream, length)
@@ -299,14 +334,34 @@ def holds_record_start(data: bytes) -> bool:
     a record's block that does has swallowed the start of the next (its ``Content-Length`` is too
     large). A header block that ``data`` ends in counts as ended there: the length may end the block
     just before its blank line."""
-    for found in _VERSION_AT_LINE_START.finditer(data):
-        rest = data[found.end() : found.end() + PROBE_BYTES]
-        end = _block_end(rest)
-        if end is None and found.end() + len(rest) == len(data):
-            rest, end = rest.rstrip(b"\r\n") + b"\r\n\r\n", len(rest.rstrip(b"\r\n")) + 4
-        if end is not None and header_block_starts_record(rest[:end]):
-            return True
-    return False
+    return any(_header_block_follows(data, found.end()) for found in _VERSION_AT_LINE_START.finditer(data))
+
+
+def _header_block_follows(data: bytes, at: int) -> bool:
+    """Whether a WARC header block starts at ``at`` in ``data`` (one that ``data`` ends in counts as ended
+    there: a length may end it just before its blank line)."""
+    rest = data[at : at + PROBE_BYTES]
+    end = _block_end(rest)
+    if end is None and at + len(rest) == len(data):
+        rest, end = rest.rstrip(b"\r\n") + b"\r\n\r\n", len(rest.rstrip(b"\r\n")) + 4
+    return end is not None and header_block_starts_record(rest[:end])
+
+
+_SEPARATOR_THEN_VERSION = re.compile(rb"\r\n\r\nWARC/(?:1\.[01]|0\.1[78])\r?\n")
+
+
+def swallowed_record_start(block: bytes, ahead: bytes = b"") -> int | None:
+    """Where in ``block``, a record's block read to a ``Content-Length`` that was not followed by a record's
+    end, the record ended and the next began: the first two CRLFs (the standard's record end) followed by a
+    WARC version line and a WARC header block (looked for in ``block`` then ``ahead``, the bytes after it),
+    the next record starting inside ``block``. None when there is none."""
+    data = block + ahead
+    for found in _SEPARATOR_THEN_VERSION.finditer(data):
+        if found.start() + 4 >= len(block):
+            break
+        if _header_block_follows(data, found.end()):
+            return found.start()
+    return None
 
 
 @dataclass(frozen=True)
@@ -356,6 +411,7 @@ class BoundedArchive(ArchiveIterator):
         """warcio's: the blank lines after a record, and the next record's first line. Where that line is
         no WARC version line (a wrong ``Content-Length``, garbage between records), warcio skipped one
         line, then failed on the next; here the archive resynchronises (:meth:`_resync`)."""
+        self.reader.tee = None  # the record's block is read: keep no more
         empty_size = 0
         while True:
             line = self.reader.readline()
@@ -371,6 +427,32 @@ class BoundedArchive(ArchiveIterator):
             elif not line.endswith(b"\n") and any(v.startswith(line) for v in VERSIONS):
                 return line, empty_size  # the file ends inside a record's first line: it is cut
             return self._resync(line), empty_size
+
+    def overrun(self, record: ArcWarcRecord) -> bytes | None:
+        """After ``record``'s block was read to its ``Content-Length`` and no record's end follows (or the
+        file ends first): when the block holds the two CRLFs that end a record, then a record start
+        (:func:`swallowed_record_start`), the block up to there, and the archive reads on from that record
+        (the bytes after it are given back to the reader); else None. Only a block kept whole (within the
+        limit: :meth:`LineReader.begin_tee`) is looked at. (In a .warc.gz of a member a record, a length
+        too large ends at its member instead; this is for archives read as one stream.)"""
+        reader = self.reader
+        block = reader.end_tee()
+        if not block:
+            return None
+        ahead = b""
+        reader._fillbuff()
+        if not reader.empty():
+            at = reader.buff.tell()
+            with reader.buff.getbuffer() as view:
+                ahead = bytes(view[at : at + PROBE_BYTES])
+        cut = swallowed_record_start(block, ahead)
+        if cut is None:
+            return None
+        if isinstance(record.raw_stream, LimitReader):
+            record.raw_stream.limit = 0  # its block ends at the cut: nothing more of it to read
+        reader.unread(block[cut + 4 :])
+        log.warning("warc_length_overrun", record=self.offset, block=cut, given_back=len(block) - cut - 4)
+        return block[:cut]
 
     def _resync(self, line: bytes) -> bytes | None:
         """From ``line`` (at a line start, not a record's first line), the bytes up to the next WARC version

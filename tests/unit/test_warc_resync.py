@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tests.unit.test_file_io_limits import BOMB, COMPRESS, PEAK, read_traced
 from tests.unit.test_warc_limits import http_message, warc_record
-from transforms.file_io import READ_ERRORS, Oversized, iter_file
+from transforms.file_io import OVERRUN, READ_ERRORS, Oversized, iter_file
 from transforms.kafka_io import KafkaRecord
 from transforms.original_store import OriginalStore
 from transforms.warc import header_block_starts_record, holds_record_start
@@ -99,22 +99,23 @@ def lead(data: bytes, at: int) -> int:
     count=st.integers(3, 7),
     bad=st.data(),
     delta=st.one_of(st.integers(-3000, -1), st.integers(5, 3000)),
-    kind=st.sampled_from(["response", "request"]),
+    kinds=st.lists(st.sampled_from(["response", "request"]), min_size=7, max_size=7),
     suffix=st.sampled_from(SUFFIXES),
 )
-def test_a_wrong_content_length_loses_only_the_records_it_overlaps(
-    tmp_path_factory, count, bad, delta, kind, suffix
-):
-    """A record's Content-Length off by ``delta``: too short, its block's end is skipped; too long (by more
-    than the 4 bytes of line ends after it), the records it swallowed the start of are lost with it and
-    the rest of the last one is skipped. Every other record reads exactly; the bad one never passes as a
-    page; the skipped bytes are one dead letter. A length past the end of the file is the file cut short,
-    a read error after the records before it."""
+def test_a_wrong_content_length_loses_no_other_record(tmp_path_factory, count, bad, delta, kinds, suffix):
+    """A record's Content-Length off by ``delta``. Too short: its block's end is skipped, one dead letter.
+    Too long (by more than the 4 bytes of line ends after it): the records whose start it swallowed are
+    read all the same, from the two CRLFs that end its block on; the record is a dead letter holding its
+    block exactly (a request is skipped as before). Every other record reads exactly, the bad one never
+    passes as a page, and no byte is dropped unsaid. A length past the end of the file on the last record
+    is the file cut short, a read error after the records before it."""
     index = bad.draw(st.integers(0, count - 1))
+    kind, requests = kinds[index], kinds[:count].count("request")
     entries = [
-        request(n) if kind == "request" and n == index else warc_record(n, http_message(body(n)))[0]
+        request(n) if kinds[n] == "request" else warc_record(n, http_message(body(n)))[0]
         for n in range(count)
     ]
+    responses = [n for n in range(count) if kinds[n] == "response"]
     length = int(re.search(rb"Content-Length: (\d+)\r\n\r\n", entries[index]).group(1))
     assume(length + delta >= 0)
     entries[index] = entries[index].replace(
@@ -127,6 +128,9 @@ def test_a_wrong_content_length_loses_only_the_records_it_overlaps(
     ends = [s + len(e) - 4 for s, e in zip(starts, entries, strict=True)]  # each block's true end
     assume(not any(e <= end <= s for e, s in zip(ends, [*starts[1:], len(data)], strict=True)))
     # (a length that ends the record exactly where one ends: indistinguishable from a right one)
+    following = next((s for s in starts if s >= end), len(data))
+    assume(delta < 0 or end > len(data) or data[end:following].strip(b"\r\n"))
+    # (nor one that ends where only line ends follow, as inside a request's last lines: the same)
     directory = tmp_path_factory.mktemp("len")
     store = directory / "store"
     path = write(directory, suffix, data)
@@ -136,19 +140,27 @@ def test_a_wrong_content_length_loses_only_the_records_it_overlaps(
         for record in iter_file(str(path), skipped=skipped, store_dir=str(store)):
             records.append(record)
     except READ_ERRORS:
-        assert end > len(data)  # the file ends inside the record: a cut file, as before
-        assert pages(records) == {starts[n]: body(n).decode() for n in range(index)}
+        assert end > len(data) and index == count - 1  # the file ends inside the last record: it is cut
+        assert pages(records) == {starts[n]: body(n).decode() for n in responses if n < index}
         return
-    assert end <= len(data)
-    lost = {index} | {n for n in range(index + 1, count) if starts[n] < end}
-    assert pages(records) == {starts[n]: body(n).decode() for n in range(count) if n not in lost}
     letters = [r for r in records if isinstance(r, Oversized)]
+    if delta > 0:  # too long: it swallowed the start of the next record, which reads all the same
+        assert pages(records) == {starts[n]: body(n).decode() for n in responses if n != index}
+        assert skipped == Counter(not_response=requests)
+        if kind == "request":
+            assert not letters
+            return
+        (own,) = letters
+        assert own.offset == starts[index] and own.dead_letter().message.startswith(OVERRUN)
+        assert OriginalStore(store).get(own.ref) == http_message(body(index))  # its block, exactly
+        return
+    assert pages(records) == {starts[n]: body(n).decode() for n in responses if n != index}
     resumed = next((starts[n] for n in range(count) if starts[n] > end), len(data))
     if kind == "response" and letters and letters[0].start is None:  # the bad record's own dead letter
         own = letters.pop(0)
         assert own.offset == starts[index] and own.problem is not None
     elif kind == "response":  # cut inside its HTTP headers: no HTML response, skipped as one
-        assert sum(skipped.values()) == 1
+        assert sum(skipped.values()) == requests + 1
     if data[lead(data, end) : resumed]:
         (skip,) = letters
         assert_skip(skip, data[lead(data, end) : resumed], lead(data, end), store)
@@ -289,16 +301,17 @@ def test_skipped_bytes_are_scanned_a_block_at_a_time_never_held(tmp_path, suffix
 def test_a_length_ending_before_a_swallowed_header_blocks_crlfs_is_no_page(tmp_path, header):
     """Too long by just enough to end before the two CRLFs ending the next record's WARC (or HTTP) header
     block: what follows looks like a record's end, then garbage; the record's block holds the next
-    record's start, so it is a dead letter, not a page with that record in it."""
+    record's start, so it is a dead letter, not a page with that record in it, and that record reads."""
     entries = [warc_record(n, http_message(body(n)))[0] for n in range(3)]
     block = http_message(body(0))
     target = entries[1].index(b"\r\n\r\n") if header == "WARC" else entries[1].index(b"\r\n\r\n<html>")
     longer = len(block) + 4 + target
     entries[0] = entries[0].replace(b"Content-Length: %d" % len(block), b"Content-Length: %d" % longer)
     records = read(write(tmp_path, "", b"".join(entries)), tmp_path / "store")
-    assert [type(r) for r in records] == [Oversized, Oversized, KafkaRecord]
-    assert "goes on past its Content-Length" in records[0].dead_letter().message
-    assert json.loads(records[2].value)["html"] == body(2).decode()
+    assert [type(r) for r in records] == [Oversized, KafkaRecord, KafkaRecord]
+    assert records[0].dead_letter().message.startswith(OVERRUN)
+    assert OriginalStore(tmp_path / "store").get(records[0].ref) == block
+    assert [json.loads(r.value)["html"] for r in records[1:]] == [body(1).decode(), body(2).decode()]
 
 
 @pytest.mark.parametrize("last", [True, False])
@@ -323,3 +336,27 @@ def test_a_length_ending_just_before_its_own_http_heads_blank_line_is_no_page(tm
         for r in records
         if isinstance(r, Oversized)
     )
+
+
+def test_a_too_long_record_whose_page_quotes_a_record_is_cut_at_the_quote_and_loses_no_byte(tmp_path):
+    """Documented limit: a record with a length too large whose own page quotes a whole record (the two
+    CRLFs, then a WARC header block) is cut at that quote; the quoted record reads as a record, the rest
+    of the page is skipped to the next record (a dead letter), and the record after it reads. Every byte
+    of the bad record but the two CRLFs taken for its end is in one of its two dead letters or the quoted
+    record."""
+    quoted = warc_record(9, http_message(b"<p>quoted</p>"))[0]
+    page = b"<html><body><pre>\r\n\r\n" + quoted + b"</pre></body></html>"
+    block = http_message(page)
+    entries = [warc_record(0, block)[0], warc_record(1, http_message(body(1)))[0]]
+    entries[0] = entries[0].replace(
+        b"Content-Length: %d" % len(block), b"Content-Length: %d" % (len(block) + 50)
+    )
+    records = read(write(tmp_path, "", b"".join(entries)), tmp_path / "store")
+    assert [type(r) for r in records] == [Oversized, KafkaRecord, Oversized, KafkaRecord]
+    own, fake, rest, last = records
+    assert own.dead_letter().message.startswith(OVERRUN) and b"quoted" in fake.value
+    assert json.loads(last.value)["html"] == body(1).decode()
+    store = OriginalStore(tmp_path / "store")
+    cut = block.index(b"\r\n\r\n" + quoted)
+    assert store.get(own.ref) == block[:cut]
+    assert store.get(rest.ref) == block[cut + 4 + len(quoted) :] + b"\r\n\r\n"
