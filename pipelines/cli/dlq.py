@@ -148,7 +148,7 @@ def _original(letter: dict[str, Any], store: OriginalStore | None) -> tuple[byte
         except (OSError, ValueError) as exc:
             return original, f"original {ref[:20]}... unreadable in {store.root}: {type(exc).__name__}"
     if not original and letter.get("original_is_null") is None:
-        return original, "empty original written before dead_letter v3: a tombstone or an empty value, unknown"
+        return original, "empty original from before dead_letter v3: a tombstone or empty, unknown"
     if size is None and len(original) >= LEGACY_ORIGINAL_CAP:
         return original, f"original was cut to {LEGACY_ORIGINAL_CAP} bytes in the DLQ: replay from the source"
     if size is not None and len(original) != size:

@@ -77,3 +77,20 @@ def test_dry_run_then_replay_of_selected_letters(kafka_broker, topics):
     assert dict(message.headers)[REPLAY_HEADER] == b"0:1"
 
     assert groups(settings) == groups_before, "replay must not join or commit to any consumer group"
+
+
+def test_a_tombstones_letter_is_replayed_as_a_null_value(kafka_broker, topics):
+    """A letter whose original was a Kafka tombstone (``original_is_null``) is sent as a null value with its
+    key; an empty value as an empty value; an empty original of a letter from before v3 is skipped."""
+    settings = kafka_broker.settings()
+    producer = KafkaProducer(**settings.producer_kwargs())
+    tombstone = avro.decode(letter(b"", "parse", "ParseError", 20))[1]
+    for offset, is_null in ((20, True), (21, False), (22, None)):
+        record = {**tombstone, "source_position": {"topic": "raw", "partition": 1, "offset": offset}}
+        record.update(original_key=b"k%d" % offset, original_is_null=is_null, original_size=0)
+        producer.send(topics.dlq_topic, value=avro.encode("dead_letter", record), partition=0).get(30)
+    producer.close()
+    done = replay(kafka_broker.bootstrap, topics.dlq_topic, topics.input_topic)
+    assert [line.get("action") for line in done[:-1]] == ["send", "send", "skip"]
+    sent = raw_messages(settings, topics.input_topic)
+    assert sorted((m.key, m.value) for m in sent) == [(b"k20", None), (b"k21", b"")]
