@@ -704,7 +704,7 @@ def _iter_archive(
             for record in _records(archive, gzipped):
                 yield from _skipped(archive, path, limit, spills)
                 read[0] += 1
-                if read[0] <= skip:  # given before: read as then, a length that overran the next cut
+                if read[0] <= skip:  # given by the first pass: framed as it framed them (overruns cut)
                     _read_to_next(record, archive, overrun=True)
                     continue
                 over = spill_of(record)
@@ -724,7 +724,7 @@ def _iter_archive(
                     continue
                 reason = warc_skip_reason(record)
                 if reason is not None:
-                    _read_to_next(record, archive, overrun=True)  # no article: its length is moot
+                    _read_to_next(record, archive, overrun=True)  # no article, but an overrun is cut
                     if skipped is not None:
                         skipped[reason] += 1
                     continue
