@@ -43,8 +43,10 @@ def _git(*args: str) -> str:
 @cache
 def _history() -> tuple[Version, ...] | None:
     """Every version of ``schemas/*.avsc`` any commit in the history of HEAD holds (merged branches too),
-    or None without the whole history (no git, not a checkout, a shallow clone)."""
+    or None without the whole history (no git, not a checkout of its own, a shallow clone)."""
     try:
+        if Path(_git("rev-parse", "--show-toplevel").strip()).resolve() != ROOT.resolve():
+            return None
         if _git("rev-parse", "--is-shallow-repository").strip() != "false":
             return None
         log = _git(
