@@ -29,7 +29,7 @@ EARLIER = sorted(avro.EARLIER_DIR.glob("*.avsc"))
 
 @dataclass(frozen=True)
 class Version:
-    """One version of a schema file: the first commit (newest first) git shows it in, the file, its text."""
+    """One version of a schema file: a commit that brought it in (newest first), the file, its text."""
 
     commit: str
     path: str  # e.g. schemas/article.avsc
