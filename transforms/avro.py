@@ -5,9 +5,10 @@ its Parsing Canonical Form as 8 little-endian bytes, then the binary datum. A co
 a schema registry (Java's ``BinaryMessageDecoder``, or any client that implements the spec): the
 fingerprint names the writer schema.
 
-Readers also know the schemas as last released (``schemas/released/``): a record written with one of those,
-by an older newsflow or a producer that has not upgraded, is resolved to the current schema (new fields
-get their defaults), the way Java's ``BinaryMessageDecoder.addSchema`` does.
+Readers also know every earlier version of each schema: as last released (``schemas/released/``) and as
+builds of ``main`` between releases wrote it (``schemas/earlier/``). A record written with one of those, by
+an older newsflow or a producer that has not upgraded, is resolved to the current schema (new fields get
+their defaults), the way Java's ``BinaryMessageDecoder.addSchema`` does.
 
 newsflow 0.1 wrote the 8 fingerprint bytes in reverse (big-endian) order. Every reading path still accepts
 them, and says so once per topic (``avro_legacy_fingerprint``), so data written before an upgrade is read.
@@ -38,6 +39,7 @@ log = structlog.get_logger(__name__)
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 RELEASED_DIR = SCHEMA_DIR / "released"
+EARLIER_DIR = SCHEMA_DIR / "earlier"  # <short name>-<fingerprint bytes as hex>.avsc (its README)
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 SINGLE_OBJECT_HEADER = 10  # the marker and the 8-byte fingerprint
 CONTENT_TYPE = "avro/binary"  # the media type the Avro specification names for binary-encoded Avro
@@ -130,6 +132,13 @@ def released_schemas() -> dict[str, KnownSchema]:
     return released
 
 
+@cache
+def earlier_schemas() -> tuple[KnownSchema, ...]:
+    """The versions builds of main wrote between releases, neither current nor released
+    (``schemas/earlier/``): records of theirs may still be on a topic."""
+    return tuple(_load(path, path.stem.rsplit("-", 1)[0]) for path in sorted(EARLIER_DIR.glob("*.avsc")))
+
+
 def schemas() -> dict[str, dict]:
     """All parsed schemas by short name."""
     return {name: known.parsed for name, known in known_schemas().items()}
@@ -138,7 +147,8 @@ def schemas() -> dict[str, dict]:
 def known_list() -> str:
     """The schemas this newsflow reads, as an error message lists them."""
     current = [k.describe() for k in known_schemas().values()]
-    return ", ".join(current + [f"{k.describe()} (released)" for k in released_schemas().values()])
+    released = [f"{k.describe()} (released)" for k in released_schemas().values()]
+    return ", ".join(current + released + [f"{k.describe()} (earlier)" for k in earlier_schemas()])
 
 
 @dataclass(frozen=True)
@@ -250,8 +260,9 @@ def _read_datum(data: bytes, writer: KnownSchema, reader: KnownSchema) -> dict[s
 @cache
 def _by_fingerprint() -> dict[bytes, tuple[KnownSchema, bool]]:
     """Fingerprint bytes -> (writer schema, legacy byte order). Current schemas win over released ones,
-    and the standard byte order over the legacy one, should two of them ever share 8 bytes."""
-    writers = [*released_schemas().values(), *known_schemas().values()]
+    released over earlier ones, and the standard byte order over the legacy one, should two of them ever
+    share 8 bytes."""
+    writers = [*earlier_schemas(), *released_schemas().values(), *known_schemas().values()]
     found: dict[bytes, tuple[KnownSchema, bool]] = {}
     for writer in writers:
         found[writer.legacy_fingerprint_bytes] = (writer, True)

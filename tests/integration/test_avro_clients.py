@@ -10,7 +10,8 @@ Downstream teams consume our topics and backfill files in any language; Java's l
   has no canonical form at all, so its client writes one from the library's parsed schema);
 * decodes batches of records fastavro wrote (hypothesis: every schema in ``schemas/``, hostile values,
   every union branch) to the same record, field by field, and rejects a wrong marker or fingerprint;
-* resolves records between ``schemas/released/`` and the current schemas in both directions, as fastavro;
+* resolves records between ``schemas/released/`` and the current schemas in both directions, and of the
+  versions in ``schemas/earlier/`` to the current schemas, as fastavro;
 * writes raw articles that newsflow's reader decodes to the same record (Go, JavaScript, Rust);
 * reads the Avro container files a backfill writes, in every codec the client has (Rust, C).
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.avro_clients import EPOCH, GO, JS, RUST, C, Client, Schema, build, canonical, differences
+from tests.avro_records import records
 from transforms import avro, avro_files
-from transforms.text_repair import REPLACEMENT, SURROGATES
 
 GO_, JS_, RUST_, C_ = (
     pytest.param(GO, id="go-hamba"),
@@ -47,10 +47,6 @@ FILE_READERS = [RUST_, C_]
 # its snappy feature only) share with newsflow; the README says which other codecs each lacks.
 FILE_CODECS = ["deflate", "snappy", "null"]
 NAMES = list(avro.SCHEMA_FILES)
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-TS_MIN = datetime(1, 1, 1, tzinfo=UTC)  # the extremes newsflow allows (years 1 to 9999 in UTC)
-TS_MAX = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 LONG_STRING = "Ünïcödé 🚀 " * 20_000  # 200,000 code points, ~ 300 KB of UTF-8
 
 FAST = settings(
@@ -65,52 +61,6 @@ def clients() -> None:
 
 def _path(name: str, released: bool = False):
     return (avro.RELEASED_DIR if released else avro.SCHEMA_DIR) / avro.SCHEMA_FILES[name]
-
-
-def _repaired(text: str) -> str:
-    """What newsflow makes of a string with lone surrogates before it writes it (``text_repair``)."""
-    return SURROGATES.sub(REPLACEMENT, text)
-
-
-HOSTILE_TEXT = st.one_of(
-    st.sampled_from(["", "\x00", "a\x00b", "🚀", "\U0010ffff", "\ud83d", "x\udc00y"]),
-    st.text(alphabet=st.characters(codec=None, categories=None), max_size=40),
-    st.text(alphabet=st.sampled_from('\x00\ud800\udfff\u2028\ufeff\ufffd😀🇫🇷é"\\/\n'), max_size=20),
-).map(_repaired)
-LONGS = st.one_of(st.sampled_from([LONG_MIN, LONG_MAX, 0, -1, 2**53 + 1]), st.integers(LONG_MIN, LONG_MAX))
-INTS = st.one_of(st.sampled_from([INT_MIN, INT_MAX, 0]), st.integers(INT_MIN, INT_MAX))
-TIMES = st.one_of(
-    st.sampled_from([TS_MIN, TS_MAX, EPOCH, EPOCH - timedelta(milliseconds=1)]),
-    st.integers(
-        (TS_MIN - EPOCH) // timedelta(milliseconds=1), (TS_MAX - EPOCH) // timedelta(milliseconds=1)
-    ).map(lambda ms: EPOCH + timedelta(milliseconds=ms)),
-)
-DOUBLES = st.one_of(st.sampled_from([float("nan"), float("inf"), float("-inf"), -0.0, 5e-324]), st.floats())
-
-
-def records(schema: Schema, node: Any = None) -> st.SearchStrategy:
-    """Any record of the schema, with hostile values in every field and every union branch."""
-    node = schema.resolve(schema.json if node is None else node)
-    if isinstance(node, list):
-        return st.one_of(*(records(schema, b) for b in node))
-    kind = node if isinstance(node, str) else node["type"]
-    if isinstance(node, dict) and node.get("logicalType") == "timestamp-millis":
-        return TIMES
-    simple = {
-        "null": st.none(), "boolean": st.booleans(), "int": INTS, "long": LONGS, "double": DOUBLES,
-        "string": HOSTILE_TEXT, "bytes": st.binary(max_size=64),
-    }  # fmt: skip
-    if kind in simple:
-        return simple[kind]
-    if kind == "enum":
-        return st.sampled_from(node["symbols"])
-    if kind == "array":
-        return st.lists(records(schema, node["items"]), max_size=4)
-    if kind == "map":
-        return st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=4)
-    if kind == "record":
-        return st.fixed_dictionaries({f["name"]: records(schema, f["type"]) for f in node["fields"]})
-    raise AssertionError(kind)
 
 
 def _large(schema: Schema) -> dict:
@@ -226,23 +176,28 @@ def test_client_decodes_large_arrays_and_maps(client: Client, name: str):
 
 
 RELEASED = [n for n in NAMES if n in avro.released_schemas()]
+# Every version a new consumer resolves to the current schema: the released one, and those builds of main
+# wrote between releases (schemas/earlier/<name>-<fingerprint>.avsc).
+OLDER = [pytest.param(n, _path(n, released=True), id=f"{n}-released") for n in RELEASED] + [
+    pytest.param(p.stem.rsplit("-", 1)[0], p, id=p.stem) for p in sorted(avro.EARLIER_DIR.glob("*.avsc"))
+]
 
 
-def _released_values(name: str, data: st.DataObject) -> list[bytes]:
-    """A batch of records written with the released schema, as an older newsflow put them on Kafka."""
-    old_known = avro.released_schemas()[name]
-    batch = data.draw(st.lists(records(Schema(_path(name, released=True))), min_size=1, max_size=10))
+def _older_values(name: str, older: Path, data: st.DataObject) -> list[bytes]:
+    """A batch of records written with an older version, as an older newsflow put them on Kafka."""
+    old_known = avro._load(older, name)
+    batch = data.draw(st.lists(records(Schema(older)), min_size=1, max_size=10))
     return [old_known.fingerprint_bytes.join([avro.SINGLE_OBJECT_MAGIC, _datum(old_known, r)]) for r in batch]
 
 
 @pytest.mark.parametrize("client", [GO_, JS_, RUST_])  # Avro C: see the test after the next
-@pytest.mark.parametrize("name", RELEASED)
+@pytest.mark.parametrize(("name", "older"), OLDER)
 @settings(FAST)
 @given(data=st.data())
-def test_new_consumer_resolves_released_records(client: Client, name: str, data: st.DataObject):
+def test_new_consumer_resolves_older_records(client: Client, name: str, older: Path, data: st.DataObject):
     """Old records read by a new consumer (defaults filled in), as fastavro resolves them."""
-    values = _released_values(name, data)
-    answers = client.decode(_path(name, released=True), values, _path(name))
+    values = _older_values(name, older, data)
+    answers = client.decode(older, values, _path(name))
     current = Schema(_path(name))
     for value, answer in zip(values, answers, strict=True):
         assert "error" not in answer, answer
@@ -262,18 +217,20 @@ def test_old_consumer_resolves_current_records(client: Client, name: str, data: 
     _check_decodes(client, name, [avro.encode(name, r) for r in batch], released_reader=True)
 
 
-@pytest.mark.parametrize("name", RELEASED)
+@pytest.mark.parametrize(("name", "older"), OLDER)
 @settings(FAST)
 @given(data=st.data())
-def test_avro_c_cannot_resolve_released_records_to_the_current_schema(name: str, data: st.DataObject):
+def test_avro_c_cannot_resolve_older_records_to_the_current_schema(
+    name: str, older: Path, data: st.DataObject
+):
     """Pins the Avro C 1.11.1 defect the README documents: its resolver has no field defaults ("Reader
     field X doesn't appear in writer"), and on our schemas ``avro_resolved_writer_new`` crashes on that
     error path; the workaround, decoding with the writer schema the fingerprint names, reads them."""
-    values = _released_values(name, data)
+    values = _older_values(name, older, data)
     with pytest.raises(RuntimeError, match="decode failed"):
-        C.decode(_path(name, released=True), values, _path(name))
-    old = Schema(_path(name, released=True))
-    for value, answer in zip(values, C.decode(_path(name, released=True), values), strict=True):
+        C.decode(older, values, _path(name))
+    old = Schema(older)
+    for value, answer in zip(values, C.decode(older, values), strict=True):
         assert not differences(_as_seen_by(C, canonical(old, avro.decode(value)[1])), answer["record"])
 
 

@@ -1,5 +1,6 @@
-"""Schema evolution guard: every schema stays fully compatible with its released copy, as Java's
-``SchemaCompatibility`` judges it, and the guard names the field when it is not."""
+"""Schema evolution guard: every schema stays fully compatible with its released copy, and reads every
+earlier version builds of main wrote (``schemas/earlier/``), as Java's ``SchemaCompatibility`` judges it;
+the guard names the field when it does not."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ pytestmark = pytest.mark.java
 
 RELEASED = avro.SCHEMA_DIR / "released"
 DIRECTIONS = (
-    ("current", "released", "the current schema cannot read records written with the released one"),
+    ("current", "older", "the current schema cannot read records written with the released one"),
     (
-        "released",
+        "older",
         "current",
         "consumers on the released schema cannot read records written with the current one",
     ),
 )
+# Records of an earlier version are on topics; what writes them is gone, so only the current schema reads.
+READS_EARLIER = (("current", "older", "the current schema cannot read records written with {older}"),)
 
 
 def field_path(schema: dict, location: str) -> str:
@@ -40,11 +43,15 @@ def field_path(schema: dict, location: str) -> str:
     return ".".join(names) or "(the record itself)"
 
 
-def incompatibilities(java: JavaAvro, current: Path, released: Path) -> list[str]:
-    """Every way the two schemas fail full compatibility, one readable line each (empty: compatible)."""
-    paths = {"current": current, "released": released}
+def incompatibilities(
+    java: JavaAvro, current: Path, older: Path, directions: tuple = DIRECTIONS
+) -> list[str]:
+    """Every way the two schemas fail compatibility in the directions (by default full compatibility with
+    the released copy), one readable line each (empty: compatible)."""
+    paths = {"current": current, "older": older}
     problems = []
-    for reader, writer, meaning in DIRECTIONS:
+    for reader, writer, template in directions:
+        meaning = template.format(older=older.name)
         answer = java.compat(paths[reader], paths[writer])
         reader_schema = json.loads(paths[reader].read_text())
         for each in answer["incompatibilities"]:
@@ -64,6 +71,15 @@ def test_every_schema_has_a_released_copy():
 def test_schema_is_fully_compatible_with_its_release(java_avro, filename):
     problems = incompatibilities(java_avro, avro.SCHEMA_DIR / filename, RELEASED / filename)
     assert not problems, "schema evolution broke compatibility:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("older", sorted(avro.EARLIER_DIR.glob("*.avsc")), ids=lambda p: p.name)
+def test_schema_reads_every_earlier_version(java_avro, older):
+    current = avro.SCHEMA_DIR / avro.SCHEMA_FILES[older.stem.rsplit("-", 1)[0]]
+    problems = incompatibilities(java_avro, current, older, READS_EARLIER)
+    assert not problems, "records on topics that readers cannot resolve:\n" + "\n".join(problems)
+    wire = java_avro.fingerprint(older)["fingerprint"].to_bytes(8, "little", signed=True)
+    assert older.stem.endswith(f"-{wire.hex()}"), "the file name is not the fingerprint Java computes"
 
 
 def _changed(tmp_path: Path, change) -> Path:

@@ -53,7 +53,8 @@ Schemas = dict[bytes, tuple[avro.schema.RecordSchema, avro.schema.RecordSchema]]
 
 def load_schemas(directory: Path) -> Schemas:
     """Fingerprint -> (writer schema, reader schema) for every ``.avsc`` file of ``directory``, and for the
-    earlier versions in ``directory/released``: their records are resolved to the current schema."""
+    earlier versions in ``directory/released`` and ``directory/earlier``: their records are resolved to the
+    current schema."""
     current = {}
     for path in sorted(directory.glob("*.avsc")):
         schema = avro.schema.parse(path.read_text())
@@ -61,7 +62,7 @@ def load_schemas(directory: Path) -> Schemas:
     if not current:
         raise SystemExit(f"no .avsc files in {directory}")
     found: Schemas = {}
-    for path in sorted((directory / "released").glob("*.avsc")):
+    for path in sorted([*(directory / "released").glob("*.avsc"), *(directory / "earlier").glob("*.avsc")]):
         writer = avro.schema.parse(path.read_text())
         if writer.fullname in current:
             found[fingerprint(json.loads(path.read_text()))] = (writer, current[writer.fullname][0])

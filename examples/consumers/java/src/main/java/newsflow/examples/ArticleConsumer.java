@@ -56,13 +56,16 @@ public final class ArticleConsumer {
       decoders.put(schema.getFullName(), new BinaryMessageDecoder<>(GenericData.get(), schema));
     }
     // Records written with an earlier version of a schema (newsflow keeps the last release in
-    // schemas/released/) are resolved to the current one: new fields get their defaults.
-    File[] released = new File(schemaDir, "released").listFiles((dir, name) -> name.endsWith(".avsc"));
-    for (File file : released == null ? new File[0] : released) {
-      Schema schema = new Schema.Parser().parse(file);
-      BinaryMessageDecoder<GenericRecord> decoder = decoders.get(schema.getFullName());
-      if (decoder != null) {
-        decoder.addSchema(schema);
+    // schemas/released/, the versions builds wrote between releases in schemas/earlier/) are resolved
+    // to the current one: new fields get their defaults.
+    for (String older : new String[] {"released", "earlier"}) {
+      File[] earlier = new File(schemaDir, older).listFiles((dir, name) -> name.endsWith(".avsc"));
+      for (File file : earlier == null ? new File[0] : earlier) {
+        Schema schema = new Schema.Parser().parse(file);
+        BinaryMessageDecoder<GenericRecord> decoder = decoders.get(schema.getFullName());
+        if (decoder != null) {
+          decoder.addSchema(schema);
+        }
       }
     }
   }
