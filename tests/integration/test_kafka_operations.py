@@ -21,11 +21,12 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions
 from kafka.structs import OffsetAndMetadata
+from structlog.testing import capture_logs
 
 from pipelines.cli.commands.consume import iter_records
 from pipelines.options import Topics
 from tests.cli_runs import command, topic_flags
-from transforms.kafka_io import GAPS_TAG, PartitionRange, ReadFromKafka
+from transforms.kafka_io import GAPS_TAG, PartitionRange, ReadFromKafka, StartRule, resolve_ranges
 from transforms.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
@@ -274,3 +275,24 @@ def test_partitions_added_under_the_stream_are_read_from_their_first_record(kafk
         process.terminate()
         process.wait(timeout=60)
     assert _delivered(settings, topics)["clean"] == Counter({position: 1 for position in wanted})
+
+
+def test_a_backfill_window_whose_start_was_deleted_says_so(kafka_broker, topics):
+    """A time window over a partition whose first offsets were deleted: its first record still on the log
+    is the log's first, so the window may have begun among the deleted ones. Before: nothing said so."""
+    settings = kafka_broker.settings()
+    _produce(settings, topics.input_topic, {0: 6, 1: 3})
+    admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    try:
+        admin.delete_records({TopicPartition(topics.input_topic, 0): 4})
+    finally:
+        admin.close()
+    now = int(time.time() * 1000)
+    window = StartRule(use_committed=False, start_ms=now - 3_600_000, stop_ms=now + 3_600_000)
+    later = StartRule(use_committed=False, start_ms=now + 1_800_000, stop_ms=now + 3_600_000)
+    with capture_logs() as logs:
+        ranges = resolve_ranges(settings, [topics.input_topic], None, window)
+        resolve_ranges(settings, [topics.input_topic], None, later)  # after every record: nothing lost
+    assert [(r.partition, r.start, r.stop) for r in ranges][:2] == [(0, 4, 6), (1, 0, 3)]
+    warned = [e for e in logs if e["event"] == "kafka_window_start_deleted"]
+    assert [(e["partition"], e["deleted_below"]) for e in warned] == [(f"{topics.input_topic}:0", 4)]
