@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 import structlog
-from apache_beam import pvalue
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines import metrics
@@ -100,7 +99,6 @@ def _headers(schema_name: str) -> tuple[tuple[str, bytes], ...]:
     return tuple(record_headers(schema_name))
 
 
-TOO_LARGE = "too_large"
 RECORD_FRAMING = 512
 """Bytes a record needs on the wire besides its value, key and headers, with room to spare: the record
 batch's header (61 bytes) and the record's own lengths and offsets (at most about 30)."""
@@ -108,30 +106,31 @@ batch's header (61 bytes) and the record's own lengths and offsets (at most abou
 
 class FitArticles(beam.DoFn):
     """Article -> its message for the output topic; one the topic would refuse (over ``limit`` bytes: its
-    ``max.message.bytes``) -> a dead letter (tagged ``too_large``) with its original input, instead.
+    ``max.message.bytes``) -> a dead letter for the DLQ topic, with its original input, instead. Both go
+    to the same writer (a message names its topic).
 
     The raw topic may take larger messages than the output topic, and cleaning and entities add to an
     article: the broker refused such a record on every retry, so its batch failed until the stream gave
     up (exit 1), and a restarted stream met it again: one article held every partition for good."""
 
-    def __init__(self, topic: str, limit: int, keep: Keeping | None) -> None:
-        self.topic = topic
+    def __init__(self, topics: Topics, limit: int, keep: Keeping | None) -> None:
+        self.topics = topics
         self.limit = limit
         self.keep = keep
 
-    def process(self, article: Article) -> Iterator:
-        message = article_message(self.topic, article)
+    def process(self, article: Article) -> Iterator[OutMessage]:
+        message = article_message(self.topics.output_topic, article)
         size = len(message.value) + len(message.key or b"") + sum(len(k) + len(v) for k, v in message.headers)
         if size + RECORD_FRAMING <= self.limit:
             yield message
             return
         error = LimitExceeded(
-            f"the clean article's record is {size} bytes; topic {self.topic!r} takes {self.limit} "
-            "(its max.message.bytes)",
+            f"the clean article's record is {size} bytes; topic {self.topics.output_topic!r} takes "
+            f"{self.limit} (its max.message.bytes)",
             stage="write",
         )
         letter = dead_letter(article.origin or b"", error, article.source_position, keeping=self.keep)
-        yield pvalue.TaggedOutput(TOO_LARGE, letter)
+        yield dead_letter_message(self.topics.dlq_topic, letter)
 
 
 class WriteOutputs(beam.PTransform):
@@ -159,22 +158,17 @@ class WriteOutputs(beam.PTransform):
 
     def expand(self, outputs: dict[str, beam.PCollection]) -> beam.PCollection:
         t = self.topics
-        fitted = outputs["articles"] | "EncodeArticles" >> beam.ParDo(
-            FitArticles(t.output_topic, self.article_bytes, self.keep)
-        ).with_outputs(TOO_LARGE, main="messages")
         # Output types declared: inferring them from the lambdas' bytecode cost every micro-batch's build.
         encoders = (
-            ("Duplicates", outputs["duplicates"], lambda d: duplicate_message(t.duplicates_topic, d)),
-            ("DeadLetters", outputs["dlq"], lambda x: dead_letter_message(t.dlq_topic, x)),
-            ("TooLarge", fitted[TOO_LARGE], lambda x: dead_letter_message(t.dlq_topic, x)),
+            ("articles", "Articles", beam.ParDo(FitArticles(t, self.article_bytes, self.keep))),
+            ("duplicates", "Duplicates", beam.Map(lambda d: duplicate_message(t.duplicates_topic, d))),
+            ("dlq", "DeadLetters", beam.Map(lambda x: dead_letter_message(t.dlq_topic, x))),
         )
-        messages = [("Articles", fitted.messages)] + [
-            (label, out | f"Encode{label}" >> beam.Map(encode).with_output_types(OutMessage))
-            for label, out, encode in encoders
-        ]
         acks = tuple(
-            out | f"Write{label}" >> beam.ParDo(WriteToKafka(self.kafka, batching=OUTPUT_BATCHING))
-            for label, out in messages
+            outputs[name]
+            | f"Encode{label}" >> encode.with_output_types(OutMessage)
+            | f"Write{label}" >> beam.ParDo(WriteToKafka(self.kafka, batching=OUTPUT_BATCHING))
+            for name, label, encode in encoders
         )
         return acks | "AllAcks" >> beam.Flatten()
 
