@@ -32,7 +32,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from pipelines import metrics
-from pipelines.chain import ArticleChain, entity_stage
+from pipelines.chain import ArticleChain, entity_stage, keeping
 from pipelines.engine import worker_cache
 from pipelines.engine.local_runner import local_runner
 from pipelines.engine.worker_forks import ForkServer
@@ -42,6 +42,7 @@ from pipelines.stream import WriteOutputs
 from pipelines.summary import print_summary
 from transforms.avro_files import DEFAULT_CODEC, DEFAULT_MAX_RECORDS, WriteAvroFiles
 from transforms.deadletter import DLQ_TAG
+from transforms.dlq_limit import record_bytes_limit
 from transforms.file_io import UNREADABLE, FileRange, ReadFiles, expand_inputs, plan_ranges
 from transforms.kafka_io import (
     GAPS_TAG,
@@ -525,7 +526,10 @@ def build(
             metadata={"newsflow.backfill": spec},
         )
     if job.to_kafka:
-        outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
+        article_bytes = record_bytes_limit(job.kafka, job.topics.output_topic)
+        outputs | "WriteKafka" >> WriteOutputs(
+            job.kafka, job.topics, keeping(job.limits, processing), article_bytes
+        )
 
 
 def claims_dir(options: PipelineOptions, board: str) -> str | None:

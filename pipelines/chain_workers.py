@@ -69,7 +69,7 @@ from pipelines.options import Processing
 from transforms.deadletter import DLQ_TAG
 from transforms.dedup.beam import DUPLICATES, InArrivalOrder, with_arrival
 from transforms.dedup.index import arrival_rank, print_of
-from transforms.kafka_io import GAPS_TAG, KafkaRecord, PartitionRange, cap_ranges, gap_ack
+from transforms.kafka_io import GAPS_TAG, KafkaRecord, PartitionRange, cap_ranges, gap_ack, reader_kwargs
 from transforms.records import Article
 from transforms.settings import KafkaSettings, Limits
 
@@ -382,7 +382,7 @@ class Ahead:
         statesampler.set_current_tracker(self._tally)  # the counters, until its pipeline counts them
         try:
             if self._consumer is None:
-                self._consumer = KafkaConsumer(**self.kafka.consumer_kwargs(None))
+                self._consumer = KafkaConsumer(**reader_kwargs(self.kafka))  # told of deleted offsets
             ranges = self._next_ranges(batch, known, budget)
             for record in sorted(self._records(ranges), key=_arrival):
                 if self._stopped.is_set():

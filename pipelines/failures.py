@@ -13,6 +13,8 @@ from typing import ClassVar
 
 from kafka import errors as kafka_errors
 
+from transforms.kafka_io import TopicMissing
+
 
 class UserError(Exception):
     """A mistake or a state of the world the user can fix; the message says what and how."""
@@ -167,6 +169,8 @@ def explain(exc: BaseException) -> UserError | None:
             return BrokerUnreachable(f"Kafka unreachable: {_first_line(cause)}")
         if isinstance(cause, kafka_errors.UnsupportedCodecError):
             return MissingCodec(f"a record batch cannot be decoded: {_first_line(cause)}")
+        if isinstance(cause, TopicMissing):
+            return UnknownTopic(str(cause))
         if isinstance(cause, kafka_errors.UnknownTopicOrPartitionError):
             return UnknownTopic(f"unknown topic or partition: {_first_line(cause)}")
         if isinstance(cause, OSError) and cause.filename is not None:

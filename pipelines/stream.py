@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ import structlog
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines import metrics
-from pipelines.chain import ArticleChain, article_value
+from pipelines.chain import ArticleChain, article_value, keeping
 from pipelines.engine.local_stream import Batches, StopRequest, is_local, run_batches
 from pipelines.engine.worker_forks import ForkServer
 from pipelines.local_state import changelog_for, state_dir_for
@@ -27,7 +28,9 @@ from pipelines.options import Monitoring, Processing, Topics
 from pipelines.preflight import check_stream
 from pipelines.summary import print_summary, print_totals
 from transforms import avro
+from transforms.deadletter import Keeping, dead_letter
 from transforms.dedup.changelog import Changelog
+from transforms.errors import LimitExceeded
 from transforms.headers import dead_letter_headers, record_headers
 from transforms.kafka_io import (
     GAPS_TAG,
@@ -61,6 +64,7 @@ class StreamJob:
     poll_interval: float = 1.0
     dedup_changelog: str | None = None
     workers: int = 1
+    max_article_bytes: int | None = None  # not a flag: the output topic's limit, read at start-up
     beam_args: list[str] = field(default_factory=list)
     monitoring: Monitoring = field(default_factory=Monitoring)
 
@@ -95,29 +99,74 @@ def _headers(schema_name: str) -> tuple[tuple[str, bytes], ...]:
     return tuple(record_headers(schema_name))
 
 
+RECORD_FRAMING = 512
+"""Bytes a record needs on the wire besides its value, key and headers, with room to spare: the record
+batch's header (61 bytes) and the record's own lengths and offsets (at most about 30)."""
+
+
+class FitArticles(beam.DoFn):
+    """Article -> its message for the output topic; one the topic would refuse (over ``limit`` bytes: its
+    ``max.message.bytes``) -> a dead letter for the DLQ topic, with its original input, instead. Both go
+    to the same writer (a message names its topic).
+
+    The raw topic may take larger messages than the output topic, and cleaning and entities add to an
+    article: the broker refused such a record on every retry, so its batch failed until the stream gave
+    up (exit 1), and a restarted stream met it again: one article held every partition for good."""
+
+    def __init__(self, topics: Topics, limit: int, keep: Keeping | None) -> None:
+        self.topics = topics
+        self.limit = limit
+        self.keep = keep
+
+    def process(self, article: Article) -> Iterator[OutMessage]:
+        message = article_message(self.topics.output_topic, article)
+        size = len(message.value) + len(message.key or b"") + sum(len(k) + len(v) for k, v in message.headers)
+        if size + RECORD_FRAMING <= self.limit:
+            yield message
+            return
+        error = LimitExceeded(
+            f"the clean article's record is {size} bytes; topic {self.topics.output_topic!r} takes "
+            f"{self.limit} (its max.message.bytes)",
+            stage="write",
+        )
+        letter = dead_letter(article.origin or b"", error, article.source_position, keeping=self.keep)
+        yield dead_letter_message(self.topics.dlq_topic, letter)
+
+
 class WriteOutputs(beam.PTransform):
-    """The chain's three outputs -> their topics; returns the Acks of everything written.
+    """The chain's three outputs -> their topics; returns the Acks of everything written. An article too
+    large for the output topic (``article_bytes``, read from the topic at start-up: see
+    :func:`~transforms.dlq_limit.record_bytes_limit`; the producer's request limit when not given) goes
+    to the DLQ instead (:class:`FitArticles`), its dead letter keeping its original as ``keep`` says.
 
     Each output is encoded and written on its own, its writes fused with the step that makes its records
     (a Flatten of the three before one writer is a stage boundary on the local runner: no record was
     written until the whole batch had been decided), and only the Acks are flattened."""
 
-    def __init__(self, kafka: KafkaSettings, topics: Topics) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: Topics,
+        keep: Keeping | None = None,
+        article_bytes: int | None = None,
+    ) -> None:
         super().__init__()
         self.kafka = kafka
         self.topics = topics
+        self.keep = keep
+        self.article_bytes = article_bytes or kafka.producer_kwargs()["max_request_size"]
 
     def expand(self, outputs: dict[str, beam.PCollection]) -> beam.PCollection:
         t = self.topics
         # Output types declared: inferring them from the lambdas' bytecode cost every micro-batch's build.
         encoders = (
-            ("articles", "Articles", lambda a: article_message(t.output_topic, a)),
-            ("duplicates", "Duplicates", lambda d: duplicate_message(t.duplicates_topic, d)),
-            ("dlq", "DeadLetters", lambda x: dead_letter_message(t.dlq_topic, x)),
+            ("articles", "Articles", beam.ParDo(FitArticles(t, self.article_bytes, self.keep))),
+            ("duplicates", "Duplicates", beam.Map(lambda d: duplicate_message(t.duplicates_topic, d))),
+            ("dlq", "DeadLetters", beam.Map(lambda x: dead_letter_message(t.dlq_topic, x))),
         )
         acks = tuple(
             outputs[name]
-            | f"Encode{label}" >> beam.Map(encode).with_output_types(OutMessage)
+            | f"Encode{label}" >> encode.with_output_types(OutMessage)
             | f"Write{label}" >> beam.ParDo(WriteToKafka(self.kafka, batching=OUTPUT_BATCHING))
             for name, label, encode in encoders
         )
@@ -146,7 +195,8 @@ def build(
             job.kafka, ranges, ReadLimits(idle_timeout=job.idle_timeout, max_records=job.max_records)
         )
     outputs = read.records | "Chain" >> chain
-    acks = outputs | "WriteKafka" >> WriteOutputs(job.kafka, job.topics)
+    write = WriteOutputs(job.kafka, job.topics, keeping(job.limits, job.processing), job.max_article_bytes)
+    acks = outputs | "WriteKafka" >> write
     # with work read ahead, the local chain acknowledges the gaps of the ranges it did not read again
     gaps = (read[GAPS_TAG], *([outputs["gaps"]] if "gaps" in outputs else []))
     ((acks, *gaps) | "AllAcks" >> beam.Flatten() | "CommitOffsets" >> CommitAcks(job.kafka, job.group_id))
@@ -160,11 +210,13 @@ def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = Fals
     t = job.topics
     if not checked:
         check_stream(job.kafka, t, job.connect_timeout)
-    if job.limits.max_dead_letter_bytes is None:  # never a dead letter the DLQ topic would refuse
-        from transforms.dlq_limit import dead_letter_inline_bytes
+    from transforms.dlq_limit import dead_letter_inline_bytes, record_bytes_limit
 
+    if job.limits.max_dead_letter_bytes is None:  # never a dead letter the DLQ topic would refuse
         inline = dead_letter_inline_bytes(job.kafka, job.topics.dlq_topic)
         job = dataclasses.replace(job, limits=dataclasses.replace(job.limits, max_dead_letter_bytes=inline))
+    if job.max_article_bytes is None:  # never an article the output topic would refuse
+        job = dataclasses.replace(job, max_article_bytes=record_bytes_limit(job.kafka, t.output_topic))
     started = time.monotonic()
     with metrics.serve(job.monitoring, job.kafka, t.input_topic, job.group_id, job.reset):
         if not is_local(job.beam_args):
@@ -178,7 +230,9 @@ def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = Fals
             runner="local micro-batches",
             workers=job.workers,
         )
-        metrics.declare_counters("kafka.records_read", "kafka.records_written", "kafka.offset_commits")
+        metrics.declare_counters(
+            "kafka.records_read", "kafka.records_written", "kafka.offset_commits", "kafka.offsets_lost"
+        )
         metrics.set_workers(job.workers)
         totals = _run_batches(job, stop, forks, _watch_model(job))
         print_totals(totals, time.monotonic() - started)

@@ -30,7 +30,7 @@ def topic_max_message_bytes(settings: KafkaSettings, topic: str) -> int | None:
                 config_filter="all",
             )
     except Exception as exc:  # noqa: BLE001 - no permission to describe configs, an old broker...
-        log.warning("dlq_topic_config_unreadable", topic=topic, error=type(exc).__name__)
+        log.warning("topic_config_unreadable", topic=topic, error=type(exc).__name__)
         return None
     entry = found.get("topic", {}).get(topic, {}).get("max.message.bytes") or {}
     value = entry.get("value")
@@ -44,3 +44,13 @@ def dead_letter_inline_bytes(settings: KafkaSettings, dlq_topic: str) -> int:
     inline = max(0, min(topic_bytes, producer_bytes) - ENVELOPE_BYTES)
     log.info("dlq_inline_limit", topic=dlq_topic, topic_max_message_bytes=topic_bytes, inline_bytes=inline)
     return inline
+
+
+def record_bytes_limit(settings: KafkaSettings, topic: str) -> int:
+    """Largest record (value, key and headers, with the record batch's framing) that ``topic`` takes from
+    this producer: its ``max.message.bytes``, at most the producer's ``max_request_size``. A larger one is
+    refused on every retry, so the writer must route it elsewhere before it is sent."""
+    topic_bytes = topic_max_message_bytes(settings, topic) or FALLBACK_TOPIC_BYTES
+    limit = min(topic_bytes, settings.producer_kwargs()["max_request_size"])
+    log.info("output_record_limit", topic=topic, topic_max_message_bytes=topic_bytes, record_bytes=limit)
+    return limit

@@ -48,6 +48,11 @@ RECONNECT_BACKOFF_MAX_MS = 1_000
 """Java's default. kafka-python's (30 s) made the member find the coordinator again up to 30 s after a
 broker came back, and the running batch's commits waited for it."""
 
+METADATA_MAX_AGE_MS = 10_000
+"""How old the member's view of the topic may get. Partitions added to the input topic are seen (and
+assigned, through a rebalance) at its next metadata refresh: kafka-python's default (5 min, Kafka's) left
+the records of a new partition unread for 5 minutes. One small metadata request every 10 s."""
+
 REJOIN_WAIT = 2 * SESSION_TIMEOUT_MS / 1000
 """How long a refused commit waits for the member to rejoin before its offsets are given up."""
 
@@ -147,6 +152,7 @@ class GroupMember:
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
             max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
             reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
         try:
             self.consumer.subscribe([topic], listener=_Listener(self))

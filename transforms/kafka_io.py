@@ -34,7 +34,7 @@ from apache_beam.transforms.window import GlobalWindow, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, UnsupportedCodecError
+from kafka.errors import KafkaError, KafkaTimeoutError, OffsetOutOfRangeError, UnsupportedCodecError
 from kafka.structs import OffsetAndMetadata
 
 from transforms.client_pool import READERS, WRITERS
@@ -137,6 +137,53 @@ class _ReadCounter:
 READ_COUNTER = _ReadCounter()
 
 
+class _LostOffsets:
+    """Offsets found deleted before they were read (retention, ``kafka-delete-records``), counted in this
+    process by :func:`resolve_ranges`, which runs outside any pipeline: the local stream adds them to its
+    counters (``kafka.offsets_lost``). The reader counts what it meets in a pipeline as a Beam counter."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._count += n
+
+    def take(self) -> int:
+        """The offsets counted since the last take."""
+        with self._lock:
+            count, self._count = self._count, 0
+            return count
+
+
+LOST_OFFSETS = _LostOffsets()
+
+
+def report_lost(tp: TopicPartition, first: int, stop: int, where: str) -> None:
+    """Offsets ``[first, stop)`` of ``tp`` were deleted before they were read: they can never be processed.
+    Not silent: one warning naming them (for the operator to trace, e.g. to re-send them from their
+    source), and counted."""
+    log.warning(
+        "kafka_offsets_lost",
+        partition=f"{tp.topic}:{tp.partition}",
+        first=first,
+        last=stop - 1,
+        count=stop - first,
+        found_by=where,
+        note="deleted by retention or delete-records before they were read; reading goes on from the "
+        "earliest offset still on the log",
+    )
+
+
+def reader_kwargs(settings: KafkaSettings) -> dict[str, Any]:
+    """A reader's consumer settings (:class:`ReadPartitions`, the readers made ahead, the work read ahead):
+    no automatic offset reset. kafka-python's default, ``latest``, moved a reader whose offsets had been
+    deleted under it to the log end, and the range's records still on the log were then acknowledged as
+    a gap, unread; without a reset policy the reader is told (``OffsetOutOfRangeError``) and decides."""
+    return {**settings.consumer_kwargs(None), "auto_offset_reset": "none"}
+
+
 ABORTING = threading.Event()
 """Set by the local stream when the operator aborts the running batch (a second Ctrl-C): from then on no
 call is retried and no offset is committed (:func:`retrying` refuses). The stream also raises
@@ -186,6 +233,29 @@ def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
         return result
 
 
+OFFSETS_TIMEOUT_MS = 5_000
+"""How long a look at a partition's first and last offsets may take. kafka-python retries a partition it
+does not know (a topic deleted) without a pause until then, thousands of requests a second: 30 s (its
+request timeout) was 30 s of a core and a flood on the broker before the stream could see why."""
+
+
+class TopicMissing(LookupError):
+    """A topic the run reads or writes is not on the cluster: never created, or deleted while the run went
+    on. Not a Kafka error, so :func:`retrying` does not wait for it: no retry brings a topic back."""
+
+
+def require_topics(consumer: KafkaConsumer, topics: Iterable[str], settings: KafkaSettings) -> None:
+    """Raise :class:`TopicMissing` naming any of ``topics`` the cluster does not have now (a fresh look at
+    its metadata through ``consumer``); Kafka errors raise as they are (an outage: retried by the caller)."""
+    existing = consumer.topics()
+    missing = sorted(set(topics) - existing)
+    if missing:
+        raise TopicMissing(
+            f"topic {missing[0]!r} does not exist on {settings.bootstrap_servers} (deleted while the run "
+            "went on?); no offset was committed past what was written"
+        )
+
+
 def resolve_ranges(
     settings: KafkaSettings,
     topics: Iterable[str],
@@ -204,6 +274,7 @@ def resolve_ranges(
     the ranges at debug level only (the local stream resolves them every poll, with its own ``consumer``
     of ``group_id`` kept open between polls; without one, a consumer is opened and closed here).
     """
+    topics = list(topics)
     own = consumer is None
     if consumer is None:
         consumer = KafkaConsumer(**settings.consumer_kwargs(group_id))
@@ -212,28 +283,56 @@ def resolve_ranges(
         for topic in topics:
             found = consumer.partitions_for_topic(topic)
             if not found:
-                raise ValueError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
+                raise TopicMissing(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
             tps += [TopicPartition(topic, p) for p in sorted(found)]
         if partitions is not None:
             tps = [tp for tp in tps if tp in partitions]
             if not tps:
                 return []
-        beginning = consumer.beginning_offsets(tps)
-        end = consumer.end_offsets(tps)
+        try:
+            beginning = consumer.beginning_offsets(tps, timeout_ms=OFFSETS_TIMEOUT_MS)
+            end = consumer.end_offsets(tps, timeout_ms=OFFSETS_TIMEOUT_MS)
+        except KafkaError:
+            require_topics(consumer, topics, settings)  # deleted under the stream: say so, do not retry
+            raise
         starts: dict[TopicPartition, int] = {}
         to_commit = {}
+        committed = {
+            tp: consumer.committed(tp)
+            if (group_id and rule.use_committed and rule.start_ms is None)
+            else None
+            for tp in tps
+        }
+        reset = rule.reset
+        knows = group_id and rule.use_committed and None in committed.values()
+        if reset == "latest" and knows and _group_knows(consumer, topics, committed):
+            reset = "earliest"  # a partition added since the group started: its records are new, not old
         for tp in tps:
             if rule.start_ms is not None:
                 continue
-            committed = consumer.committed(tp) if (group_id and rule.use_committed) else None
-            if committed is not None:
-                starts[tp] = max(committed, beginning[tp])
-            else:
-                starts[tp] = beginning[tp] if rule.reset == "earliest" else end[tp]
-                if group_id and rule.use_committed:
-                    to_commit[tp] = OffsetAndMetadata(starts[tp], "", -1)
+            start = committed[tp]
+            if start is None:
+                start = beginning[tp] if reset == "earliest" else end[tp]
+            elif start < beginning[tp]:
+                LOST_OFFSETS.add(beginning[tp] - start)
+                report_lost(tp, start, beginning[tp], "committed offset below the log start")
+                start = beginning[tp]
+            elif start > end[tp] and start > _log_end(settings, tp):
+                log.warning(
+                    "kafka_offset_past_log_end",
+                    partition=f"{tp.topic}:{tp.partition}",
+                    committed=start,
+                    log_end=end[tp],
+                    note="the topic was deleted and created again, or its log cut short: reading starts "
+                    "again from the earliest offset on the log",
+                )
+                start = beginning[tp]
+            if start != committed[tp] and group_id and rule.use_committed:
+                to_commit[tp] = OffsetAndMetadata(start, "", -1)  # the frontier's start: committed first
+            starts[tp] = start
         if rule.start_ms is not None:
             starts = _offsets_at(consumer, tps, rule.start_ms, end)
+            _warn_window_deleted(tps, starts, beginning)
         stops = _offsets_at(consumer, tps, rule.stop_ms, end) if rule.stop_ms is not None else None
         if to_commit:
             consumer.commit(to_commit)
@@ -252,6 +351,49 @@ def resolve_ranges(
     finally:
         if own:
             consumer.close(autocommit=False)
+
+
+def _group_knows(
+    consumer: KafkaConsumer, topics: Iterable[str], committed: dict[TopicPartition, int | None]
+) -> bool:
+    """Whether the group has a committed offset on any partition of ``topics`` (not only those looked at):
+    then it is not new, and a partition without one was added since it started."""
+    if any(offset is not None for offset in committed.values()):
+        return True
+    others = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+        if TopicPartition(topic, p) not in committed
+    ]
+    return any(consumer.committed(tp) is not None for tp in others)
+
+
+def _log_end(settings: KafkaSettings, tp: TopicPartition) -> int:
+    """The partition's log end offset, past any open transaction (a ``read_committed`` consumer's end
+    offset stops at the first one): a committed offset past it is out of the log. Only looked up when a
+    committed offset is past the last stable offset, which is rare."""
+    consumer = KafkaConsumer(**{**settings.consumer_kwargs(None), "isolation_level": "read_uncommitted"})
+    try:
+        return consumer.end_offsets([tp])[tp]
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _warn_window_deleted(
+    tps: list[TopicPartition], starts: dict[TopicPartition, int], beginning: dict[TopicPartition, int]
+) -> None:
+    """A time window whose first record still on the log is the log's first, where offsets were deleted
+    before it: the window may have begun among the deleted records, which no backfill can read again."""
+    for tp in tps:
+        if starts[tp] == beginning[tp] > 0:
+            log.warning(
+                "kafka_window_start_deleted",
+                partition=f"{tp.topic}:{tp.partition}",
+                deleted_below=beginning[tp],
+                note="the window starts at the earliest offset still on the log; records of the window "
+                "among the deleted offsets (retention, delete-records) cannot be read",
+            )
 
 
 def _offsets_at(
@@ -295,11 +437,12 @@ class ReadPartitions(beam.DoFn):
         self._last_seen: dict[tuple[str, int], float] = {}
 
     def setup(self) -> None:
-        self._kwargs = self.settings.consumer_kwargs(None)
+        self._kwargs = reader_kwargs(self.settings)
         self._last_seen = {}
         self._failed_polls: dict[TopicPartition, int] = {}  # a warning for the first, debug for the rest
         self._read = Metrics.counter("newsflow", "kafka.records_read")
         self._bytes = Metrics.counter("newsflow", "kafka.bytes_read")
+        self._lost = Metrics.counter("newsflow", "kafka.offsets_lost")
 
     @beam.DoFn.unbounded_per_element()
     def process(
@@ -316,6 +459,9 @@ class ReadPartitions(beam.DoFn):
         consumer = retrying(lambda: READERS.take(self._kwargs, tp, restriction.start), "reader")
         try:
             batch = consumer.poll(timeout_ms=self.limits.poll_timeout_ms, max_records=self.limits.max_batch)
+        except OffsetOutOfRangeError:
+            yield from self._deleted_under(consumer, tp, part, tracker)
+            return
         except KafkaError as exc:
             consumer.close(autocommit=False)
             if isinstance(exc, UnsupportedCodecError):  # no retry decodes it: fail loudly, not stall
@@ -376,6 +522,34 @@ class ReadPartitions(beam.DoFn):
             return
         tracker.defer_remainder()
 
+    def _deleted_under(self, consumer: KafkaConsumer, tp: TopicPartition, part: PartitionRange, tracker):
+        """The reader's position is no longer on the log. Below its start (retention or delete-records
+        took offsets this range had not read yet): those offsets are counted, reported and acknowledged
+        as a gap, and reading goes on from the log start. Past its end (the topic deleted and created
+        again): no offset of the range can be read as it was, so the run fails and the range is looked
+        up again (:func:`resolve_ranges` starts such a partition over from its earliest offset)."""
+        first = tracker.current_restriction().start
+        stop = tracker.current_restriction().stop
+        try:
+            beginning = consumer.beginning_offsets([tp])[tp]
+        except BaseException:
+            consumer.close(autocommit=False)
+            raise
+        if beginning <= first:
+            consumer.close(autocommit=False)
+            raise OffsetOutOfRangeError(f"{tp.topic}:{tp.partition} offset {first} is past the log end")
+        last = min(beginning, stop) - 1
+        if not tracker.try_claim(last):
+            consumer.close(autocommit=False)
+            return
+        self._lost.inc(last + 1 - first)
+        report_lost(tp, first, last + 1, "reader")
+        yield pvalue.TaggedOutput(GAPS_TAG, Ack(part.topic, part.partition, first, last))
+        consumer.seek(tp, last + 1)
+        READERS.give(self._kwargs, consumer, tp)
+        if last + 1 < stop:
+            tracker.defer_remainder()
+
 
 def _end_gap(tracker, part: PartitionRange, first: int) -> Iterator[pvalue.TaggedOutput]:
     """End a bounded range whose offsets from ``first`` (the first unclaimed) on hold no record
@@ -429,7 +603,7 @@ def warm_readers(settings: KafkaSettings, ranges: list[PartitionRange]) -> None:
     placed at the range's start and connected to the partition's leader, unless one is kept already
     (:meth:`~transforms.client_pool.ClientPool.warm`): a batch's first read of a partition waited about
     0.2 s for that, one partition after the other."""
-    kwargs = settings.consumer_kwargs(None)
+    kwargs = reader_kwargs(settings)
     for r in ranges:
         READERS.warm(kwargs, TopicPartition(r.topic, r.partition), r.start)
 
@@ -530,10 +704,29 @@ class WriteToKafka(beam.DoFn):
             self._producer = retrying(lambda: WRITERS.take(self._kwargs), "writer")
 
     def process(self, message: OutMessage) -> None:
-        future = self._producer.send(
-            message.topic, key=message.key, value=message.value, headers=list(message.headers)
-        )
+        try:
+            future = self._producer.send(
+                message.topic, key=message.key, value=message.value, headers=list(message.headers)
+            )
+        except KafkaTimeoutError:  # no metadata for the topic in max_block_ms: deleted under the run?
+            self._require([message.topic])
+            raise
         self._pending.append((future, message))
+
+    def _require(self, topics: Collection[str]) -> None:
+        """After a failed write: :class:`TopicMissing` if a topic written to is gone (no retry brings it
+        back: the stream stops at once, naming it, rather than failing batch after batch). A look that
+        fails itself (the broker away) leaves the write's own error to be raised."""
+        try:
+            checker = KafkaConsumer(**self.settings.consumer_kwargs(None))
+        except KafkaError:
+            return
+        try:
+            require_topics(checker, topics, self.settings)
+        except KafkaError:
+            return
+        finally:
+            checker.close(autocommit=False)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         if not self._pending:
@@ -543,9 +736,11 @@ class WriteToKafka(beam.DoFn):
             self._producer.flush(timeout=self.flush_timeout)
             for future, _ in pending:
                 future.get(timeout=0)  # raises the delivery error, failing the bundle
-        except BaseException:
+        except BaseException as exc:
             producer, self._producer = self._producer, None
             producer.close(timeout=0)  # not kept: the retry starts on a new one
+            if isinstance(exc, Exception):
+                self._require({message.topic for _, message in pending})
             raise
         for _, message in pending:
             self._written.inc()

@@ -56,6 +56,8 @@ from pipelines.summary import counters
 from transforms.group_membership import SESSION_TIMEOUT_MS, GroupMember
 from transforms.kafka_io import (
     ABORTING,
+    LOST_OFFSETS,
+    OFFSETS_TIMEOUT_MS,
     PartitionRange,
     StartRule,
     cap_ranges,
@@ -302,7 +304,7 @@ def _wait_for_records(
         if not stops:
             continue
         try:
-            ends = member.consumer.end_offsets(list(stops))
+            ends = member.consumer.end_offsets(list(stops), timeout_ms=OFFSETS_TIMEOUT_MS)
         except KafkaError:  # the broker away: the next look for the batch retries and says so
             continue
         if ends == seen or sum(max(0, end - stops[tp]) for tp, end in ends.items()) >= budget:
@@ -336,6 +338,9 @@ def _loop(
         looking = time.monotonic()
         ranges = retrying(lookup, "ranges")
         formed = time.time()  # the batch's records are the ones in by now
+        if lost := LOST_OFFSETS.take():  # deleted before they were read: reported by the lookup
+            totals["kafka.offsets_lost"] += lost
+            metrics.add_counters({"kafka.offsets_lost": lost})
         clock = {"lookup": time.monotonic() - looking}
         begun = ahead.take(ranges, budget) if ahead is not None else None
         clock["take"] = time.monotonic() - looking - clock["lookup"]

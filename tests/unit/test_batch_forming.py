@@ -18,7 +18,9 @@ class _Consumer:
         self.looks = looks
         self.asked = 0
 
-    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    def end_offsets(
+        self, tps: list[TopicPartition], timeout_ms: int | None = None
+    ) -> dict[TopicPartition, int]:
         ends = self.looks[min(self.asked, len(self.looks) - 1)]
         self.asked += 1
         return dict(zip(TPS, ends, strict=True))
