@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.entity_mentions import marked
 from transforms.entities import lexicon
 from transforms.entities.recognize import RawMention
+from transforms.watchdog import Expired, cpu_limit
 
 
 def read(body: str, spans: list[tuple[str, str]], gaz) -> dict[str, str]:
@@ -282,3 +283,31 @@ def test_a_name_twice_before_a_word_for_a_language_or_people_is_one_even_inside_
     mentions.append(RawMention(person, person + len(f"Te Imi {name}"), "PERSON"))
     got = lexicon.apply(body, mentions, gaz)
     assert [m.type for m in got] == ["MISC"] * len(afters) + ["PERSON"]
+
+
+_TEXT = st.text(alphabet="Ab a.'\"-_1 é\u0301İ\u00df\u200b\n", max_size=12)
+
+
+@settings(max_examples=500)
+@given(st.lists(_TEXT.filter(bool), min_size=1, max_size=4), st.data())
+def test_occurrences_are_what_a_whole_word_search_finds(names, data):
+    body = "".join(data.draw(st.lists(st.sampled_from(names) | _TEXT, max_size=12)))  # the names and more
+    occurrences = lexicon.Occurrences(body, names[:-1])  # the last name is not indexed: searched for
+    for name in [*names, data.draw(_TEXT.filter(bool))]:
+        expected = [f.start() for f in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", body)]
+        assert occurrences.of(name) == expected
+
+
+def test_the_checks_per_name_are_linear_in_its_mentions(gaz):
+    """Each mention of a repeated name once searched the whole body (for its lowercase form, its other
+    occurrences, its quoted form): 9,000 mentions took over a minute of CPU. A generous budget, not a timing:
+    linear work takes under 0.1 CPU-s here."""
+    unit = 'Obama said. He met Obama. "Obama" was quoted. '
+    body = unit * 3000 + "obama obama obama."
+    mentions = [RawMention(f.start(), f.end(), "PERSON") for f in re.finditer("Obama", body)]
+    try:
+        with cpu_limit(2.0):
+            got = lexicon.apply(body, mentions, gaz)
+    except Expired:
+        pytest.fail("lexicon.apply is not linear in the mentions of one name")
+    assert got == mentions
