@@ -132,6 +132,12 @@ SURVIVABLE = [
     ),
     pytest.param(env(html="<p>" + STORY + "&nosuchentity;" * 100_000 + "</p>"), id="unknown-entities"),
     pytest.param(env(html="<table><tr><td>" * 5_000 + STORY), id="deep-table"),
+    pytest.param(
+        env(
+            html='<script type="application/ld+json">' + "[" * 90_000 + "]" * 90_000 + "</script><p>" + STORY
+        ),
+        id="deep-json-ld",
+    ),
 ]
 
 
