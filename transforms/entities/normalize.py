@@ -9,6 +9,7 @@ except that a place the model also read as an organisation is split into the pla
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -332,7 +333,12 @@ def _datelines(body: str, mentions: list[RawMention], gaz: Gazetteer) -> tuple[l
     ]
     if not found:
         return mentions, []
-    kept = [m for m in mentions if not any(d.start <= m.start and m.end <= d.end for d in found)]
+    # The datelines do not overlap and come in order: a mention inside one is inside the last that starts at
+    # or before it (looked up, not tried against every dateline: 20,000 dateline paragraphs took 24 CPU-s).
+    starts = [d.start for d in found]
+    kept = [
+        m for m in mentions if (at := bisect.bisect_right(starts, m.start) - 1) < 0 or m.end > found[at].end
+    ]
     taken = covered(len(body), kept)
     added = [d for d in found if not any(taken[d.start : d.end])]
     return sorted(kept + added, key=lambda m: m.start), [body[d.start : d.end] for d in found]
