@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 from transforms import avro
 from transforms.entities import EntityExtractor
 from transforms.entities.gazetteer import Place
-from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
+from transforms.entities.locate import (
+    focus,
+    inside_a_town,
+    named_holder,
+    named_part,
+    regions_of,
+    unsupported_namesake,
+)
 from transforms.records import Article, Entity, Mention, from_dict, to_dict
 
 
@@ -155,19 +162,25 @@ def test_a_small_namesake_nothing_in_the_article_supports_is_unsupported(gaz):
     assert franklin.admin1 == "TN" and franklin.population < 100_000
     new_orleans, baton_rouge = gaz.by_id(4335045), gaz.by_id(4315588)
     nashville = max(gaz.candidates("Nashville"), key=lambda p: p.population)
-    assert unsupported_namesake("Franklin", franklin, [new_orleans, baton_rouge, franklin], "US", gaz)
-    assert not unsupported_namesake(
-        "Franklin", franklin, [new_orleans, baton_rouge, franklin, nashville], "US", gaz
+    assert unsupported_namesake(
+        "Franklin", franklin, regions_of([new_orleans, baton_rouge, franklin]), "US", gaz
     )
-    assert not unsupported_namesake("Franklin", franklin, [new_orleans, franklin], "US", gaz)  # no focus
+    assert not unsupported_namesake(
+        "Franklin", franklin, regions_of([new_orleans, baton_rouge, franklin, nashville]), "US", gaz
+    )
+    assert not unsupported_namesake(
+        "Franklin", franklin, regions_of([new_orleans, franklin]), "US", gaz
+    )  # no focus
     # abroad, being the only place of its division is enough
-    assert unsupported_namesake("Franklin", franklin, [franklin, gaz.by_id(2643743)], "GB", gaz)
+    assert unsupported_namesake("Franklin", franklin, regions_of([franklin, gaz.by_id(2643743)]), "GB", gaz)
     chicago = max(gaz.candidates("Chicago"), key=lambda p: p.population)
-    assert not unsupported_namesake("Chicago", chicago, [new_orleans, baton_rouge, chicago], "US", gaz)
+    assert not unsupported_namesake(
+        "Chicago", chicago, regions_of([new_orleans, baton_rouge, chicago]), "US", gaz
+    )
     ayodhya = next(p for p in gaz.candidates("Ayodhya") if p.kind == "city")  # its district is no namesake
     mumbai, pune = gaz.by_id(1275339), gaz.by_id(1259229)
     assert mumbai.region_key == pune.region_key != ayodhya.region_key
-    assert not unsupported_namesake("Ayodhya", ayodhya, [mumbai, pune, ayodhya], "IN", gaz)
+    assert not unsupported_namesake("Ayodhya", ayodhya, regions_of([mumbai, pune, ayodhya]), "IN", gaz)
 
 
 def test_a_place_named_right_at_an_unknown_one_holds_it(gaz):

@@ -26,7 +26,14 @@ from transforms.entities.link import (
     qualifier,
     resolve,
 )
-from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
+from transforms.entities.locate import (
+    focus,
+    inside_a_town,
+    named_holder,
+    named_part,
+    regions_of,
+    unsupported_namesake,
+)
 from transforms.entities.place_endings import Use, ending_words
 from transforms.entities.propagate import propagate
 from transforms.entities.recognize import RawMention, covered
@@ -261,7 +268,7 @@ def _unlink_strays_once(clusters: list[Cluster], gaz: Gazetteer) -> bool:
     home, distinct = countries.most_common(1)[0] if countries else (None, 0)
     if distinct < 2:
         return False
-    distinct_places = list({p.geonameid: p for p in places}.values())
+    regions = regions_of({p.geonameid: p for p in places}.values())
     unlinked = False
     for c in clusters:
         p = c.place
@@ -274,7 +281,7 @@ def _unlink_strays_once(clusters: list[Cluster], gaz: Gazetteer) -> bool:
             and (
                 p.country != home
                 and countries[p.country] == 1
-                or unsupported_namesake(c.name, p, distinct_places, home, gaz)
+                or unsupported_namesake(c.name, p, regions, home, gaz)
             )
             and not any(m.nested for m in c.mentions)
         ):
