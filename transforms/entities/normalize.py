@@ -27,6 +27,7 @@ from transforms.entities.link import (
     resolve,
 )
 from transforms.entities.locate import (
+    LinkedSpans,
     focus,
     inside_a_town,
     named_holder,
@@ -242,11 +243,12 @@ def _locate_unlinked(body: str, clusters: list[Cluster], gaz: Gazetteer, context
         if c.type == "LOC" and c.place is not None
         for m in c.mentions
     }
+    spans = LinkedSpans(linked)
     for c in clusters:
         if c.type != "LOC" or c.place is not None:
             continue
         if inside_a_town(c.name, gaz) and fold(c.name) not in context.features:  # no sea in a town
-            c.within = named_holder(body, [(m.start, m.end) for m in c.mentions], linked, where) or where
+            c.within = named_holder(body, [(m.start, m.end) for m in c.mentions], spans, where) or where
         elif (part := named_part(c.name)) is not None:
             c.within = resolve(gaz, part, context) or gaz.demonym(part)
 
