@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from tests.entity_mentions import marked
 from transforms.entities import lexicon
 from transforms.entities.recognize import RawMention
+from transforms.watchdog import Expired, cpu_limit
 
 
 def read(body: str, spans: list[tuple[str, str]], gaz) -> dict[str, str]:
@@ -282,3 +284,73 @@ def test_a_name_twice_before_a_word_for_a_language_or_people_is_one_even_inside_
     mentions.append(RawMention(person, person + len(f"Te Imi {name}"), "PERSON"))
     got = lexicon.apply(body, mentions, gaz)
     assert [m.type for m in got] == ["MISC"] * len(afters) + ["PERSON"]
+
+
+_TEXT = st.text(alphabet="Ab a.'\"-_1 é\u0301İ\u00df\u200b\n", max_size=12)
+
+
+@settings(max_examples=500)
+@given(st.lists(_TEXT.filter(bool), min_size=1, max_size=4), st.data())
+def test_occurrences_are_what_a_whole_word_search_finds(names, data):
+    body = "".join(data.draw(st.lists(st.sampled_from(names) | _TEXT, max_size=12)))  # the names and more
+    occurrences = lexicon.Occurrences(body, names[:-1])  # the last name is not indexed: searched for
+    for name in [*names, data.draw(_TEXT.filter(bool))]:
+        expected = [f.start() for f in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", body)]
+        assert occurrences.of(name) == expected
+
+
+def test_the_checks_per_name_are_linear_in_its_mentions(gaz):
+    """Each mention of a repeated name once searched the whole body (for its lowercase form, its other
+    occurrences, its quoted form): 9,000 mentions took over a minute of CPU. A generous budget, not a timing:
+    linear work takes under 0.1 CPU-s here."""
+    unit = 'Obama said. He met Obama. "Obama" was quoted. '
+    body = unit * 3000 + "obama obama obama."
+    mentions = [RawMention(f.start(), f.end(), "PERSON") for f in re.finditer("Obama", body)]
+    try:
+        with cpu_limit(2.0):
+            got = lexicon.apply(body, mentions, gaz)
+    except Expired:
+        pytest.fail("lexicon.apply is not linear in the mentions of one name")
+    assert got == mentions
+
+
+_NAMES = ["Moriori", "Hong Kong", "HK", "A_b", "Ab1", "'Ab", "Ab-", "Kong"]
+
+
+_AROUND = [" ", "_", "-", ".", "\n", "the", "film", "newspaper", "people", "daily said", *_NAMES]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(_NAMES), st.data())
+def test_a_name_is_tried_at_the_anchors_of_its_own_words_as_at_every_anchor(name, data):
+    body = " ".join(data.draw(st.lists(st.sampled_from([name, name, *_AROUND]), max_size=30)))
+    anchors = lexicon._anchors(body)
+    at_every = [
+        (s, e)
+        for s, e in {(s, s + len(name)) for s in anchors.starts if body.startswith(name, s)}
+        | {
+            (e - len(name), e)
+            for e in anchors.ends
+            if e >= len(name) and body.startswith(name, e - len(name))
+        }
+        if not (s > 0 and body[s - 1].isalnum())
+        and not (e < len(body) and body[e].isalnum())
+        and not re.match(" [A-Z]", body[e:])
+    ]
+    assert lexicon._standalone(body, name, anchors) == sorted(at_every)
+
+
+def test_checks_per_line_and_per_anchor_are_linear_in_the_mentions(gaz):
+    """Each acronym on one long line once scanned the whole line; each name before "people" was once tried
+    at every anchor: 4,000 of either took 4 to 13 CPU-s. A generous budget: linear work takes 0.2 CPU-s."""
+    codes = ["".join(p) for p in itertools.product("QXZJVK", repeat=5)][:4000]
+    acronyms = "The talks with " + " and ".join(f"{c} officials" for c in codes) + " went on."
+    peoples = " ".join(f"The Q{c.lower()} people met." for c in codes)
+    for body, type_ in ((acronyms, "LOC"), (peoples, "PERSON")):
+        mentions = [RawMention(f.start(), f.end(), type_) for f in re.finditer(r"Q[A-Za-z]{5}", body)]
+        try:
+            with cpu_limit(2.0):
+                got = lexicon.apply(body, mentions, gaz)
+        except Expired:
+            pytest.fail("lexicon.apply is not linear in mentions on one line or at anchors")
+        assert len(got) == len(mentions)

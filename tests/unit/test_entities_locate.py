@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,15 @@ from hypothesis import strategies as st
 from transforms import avro
 from transforms.entities import EntityExtractor
 from transforms.entities.gazetteer import Place
-from transforms.entities.locate import focus, inside_a_town, named_holder, named_part, unsupported_namesake
+from transforms.entities.locate import (
+    LinkedSpans,
+    focus,
+    inside_a_town,
+    named_holder,
+    named_part,
+    regions_of,
+    unsupported_namesake,
+)
 from transforms.records import Article, Entity, Mention, from_dict, to_dict
 
 
@@ -155,19 +165,25 @@ def test_a_small_namesake_nothing_in_the_article_supports_is_unsupported(gaz):
     assert franklin.admin1 == "TN" and franklin.population < 100_000
     new_orleans, baton_rouge = gaz.by_id(4335045), gaz.by_id(4315588)
     nashville = max(gaz.candidates("Nashville"), key=lambda p: p.population)
-    assert unsupported_namesake("Franklin", franklin, [new_orleans, baton_rouge, franklin], "US", gaz)
-    assert not unsupported_namesake(
-        "Franklin", franklin, [new_orleans, baton_rouge, franklin, nashville], "US", gaz
+    assert unsupported_namesake(
+        "Franklin", franklin, regions_of([new_orleans, baton_rouge, franklin]), "US", gaz
     )
-    assert not unsupported_namesake("Franklin", franklin, [new_orleans, franklin], "US", gaz)  # no focus
+    assert not unsupported_namesake(
+        "Franklin", franklin, regions_of([new_orleans, baton_rouge, franklin, nashville]), "US", gaz
+    )
+    assert not unsupported_namesake(
+        "Franklin", franklin, regions_of([new_orleans, franklin]), "US", gaz
+    )  # no focus
     # abroad, being the only place of its division is enough
-    assert unsupported_namesake("Franklin", franklin, [franklin, gaz.by_id(2643743)], "GB", gaz)
+    assert unsupported_namesake("Franklin", franklin, regions_of([franklin, gaz.by_id(2643743)]), "GB", gaz)
     chicago = max(gaz.candidates("Chicago"), key=lambda p: p.population)
-    assert not unsupported_namesake("Chicago", chicago, [new_orleans, baton_rouge, chicago], "US", gaz)
+    assert not unsupported_namesake(
+        "Chicago", chicago, regions_of([new_orleans, baton_rouge, chicago]), "US", gaz
+    )
     ayodhya = next(p for p in gaz.candidates("Ayodhya") if p.kind == "city")  # its district is no namesake
     mumbai, pune = gaz.by_id(1275339), gaz.by_id(1259229)
     assert mumbai.region_key == pune.region_key != ayodhya.region_key
-    assert not unsupported_namesake("Ayodhya", ayodhya, [mumbai, pune, ayodhya], "IN", gaz)
+    assert not unsupported_namesake("Ayodhya", ayodhya, regions_of([mumbai, pune, ayodhya]), "IN", gaz)
 
 
 def test_a_place_named_right_at_an_unknown_one_holds_it(gaz):
@@ -179,18 +195,37 @@ def test_a_place_named_right_at_an_unknown_one_holds_it(gaz):
     at = {(body.index("New Orleans"), body.index("New Orleans") + 11): new_orleans,
           (body.index("New York"), body.index("New York") + 8): nyc}  # fmt: skip
     span = (body.index("Le Bernardin"), body.index("Le Bernardin") + 12)
-    assert named_holder(body, [span], at, new_orleans) == nyc
+    assert named_holder(body, [span], LinkedSpans(at), new_orleans) == nyc
     body = "from London’s Heathrow Animal Reception Center."
-    assert named_holder(body, [(14, 46)], {(5, 11): london}, None) == london
+    assert named_holder(body, [(14, 46)], LinkedSpans({(5, 11): london}), None) == london
     listed = "Rogers Centre, New York, and Boston."
-    assert named_holder(listed, [(0, 13)], {(15, 23): nyc}, None) is None  # a list's next item
+    assert named_holder(listed, [(0, 13)], LinkedSpans({(15, 23): nyc}), None) is None  # a list's next item
     ended = "Rogers Centre, New York."
-    assert named_holder(ended, [(0, 13)], {(15, 23): nyc}, None) == nyc
+    assert named_holder(ended, [(0, 13)], LinkedSpans({(15, 23): nyc}), None) == nyc
     cheshire = max(gaz.candidates("Cheshire"), key=lambda p: p.country == "US")
     assert cheshire.country == "US" and cheshire.population < 100_000
     body = "Oulton Park, Cheshire."
-    assert named_holder(body, [(0, 11)], {(13, 21): cheshire}, london) is None
+    assert named_holder(body, [(0, 11)], LinkedSpans({(13, 21): cheshire}), london) is None
     # a place inside the name holds it, unless the name is a street's, named after the place
     body = "at the New York Auto Show and on New York Avenue."
-    assert named_holder(body, [(7, 25)], {(7, 15): nyc}, new_orleans) == nyc
-    assert named_holder(body, [(33, 48)], {(33, 41): nyc}, new_orleans) is None
+    assert named_holder(body, [(7, 25)], LinkedSpans({(7, 15): nyc}), new_orleans) == nyc
+    assert named_holder(body, [(33, 48)], LinkedSpans({(33, 41): nyc}), new_orleans) is None
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_linked_spans_find_what_a_scan_of_every_linked_span_finds(data):
+    body = "".join(
+        data.draw(st.lists(st.sampled_from(["a", "'s", "’s", "'", "s", " ", "\n", "x"]), max_size=20))
+    )
+    bounds = st.integers(0, len(body))
+    quotes = st.sampled_from([i for i, c in enumerate(body) if c in "'’"] or [0])  # where a possessive starts
+    pairs = data.draw(st.lists(st.tuples(bounds, bounds | quotes), max_size=8))
+    places = {(min(a, b), max(a, b)): f"p{i}" for i, (a, b) in enumerate(pairs)}
+    linked = LinkedSpans(places)  # places stand in for Place: only identity matters here
+    start, end = sorted(data.draw(st.tuples(bounds, bounds)))
+    by_end = {e: p for (_, e), p in places.items()}
+    owners = [p for e, p in by_end.items() if e < start and re.fullmatch(r"['’]s\s+", body[e:start])]
+    assert [linked.owner_before(body, start)] == (owners or [None])
+    inside = [p for (s, e), p in places.items() if start <= s and e <= end and (s, e) != (start, end)]
+    assert linked.inside(start, end) == inside

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.entities.normalize import acronym, initialism, normalize, trim
+from transforms.entities.normalize import (
+    Cluster,
+    _datelines,
+    _unlink_stray_towns,
+    acronym,
+    initialism,
+    normalize,
+    trim,
+)
 from transforms.entities.recognize import RawMention
+from transforms.records import Mention
+from transforms.watchdog import Expired, cpu_limit
 
 
 def mentions(body: str, marked: list[tuple[str, str]]) -> list[RawMention]:
@@ -870,3 +881,44 @@ def test_a_name_before_area_or_region_is_that_place(gaz):
     got = by_name(normalize(body, mentions(body, marked), gaz))
     assert got["St. Louis Hills"].type == "LOC"  # not a team of St. Louis either
     assert got["Orinoco"].type == "LOC" and got["Orinoco Mining"].type == "ORG"
+
+
+def test_mentions_are_matched_to_datelines_by_lookup_not_against_every_dateline(gaz):
+    """Each mention was once tried against every dateline: 20,000 dateline lines took about 24 CPU-s. A
+    generous budget, not a timing: the lookup takes 0.1 CPU-s here."""
+    body = "\n".join(f"SAN DIEGO - Smith met Jones on day {i}." for i in range(20_000))
+    kinds = {"SAN": "ORG", "Smith": "PERSON", "Jones": "PERSON"}
+    raw = [
+        RawMention(f.start(), f.end(), kinds[f.group()]) for f in re.finditer(r"\bSAN\b|Smith|Jones", body)
+    ]
+    try:
+        with cpu_limit(2.0):
+            got, names = _datelines(body, raw, gaz)
+    except Expired:
+        pytest.fail("_datelines is not linear in mentions and datelines")
+    texts = [(body[m.start : m.end], m.type) for m in got]
+    assert texts == [("SAN DIEGO", "LOC"), ("Smith", "PERSON"), ("Jones", "PERSON")] * 20_000
+    assert names == ["SAN DIEGO"] * 20_000
+
+
+def test_stray_towns_are_judged_against_region_counts_made_once(gaz):
+    """Each linked town once counted the article's places by division anew: 3,000 towns spent 1.7 CPU-s
+    per pass. A generous budget, not a timing: counting once takes 0.03 CPU-s here."""
+    towns = {}  # small American towns with namesakes in other states: the ones asked about
+    for i in range(len(gaz)):
+        p = gaz.place(i)
+        small = p.kind == "city" and p.country == "US" and not p.capital and p.population < 50_000
+        if small and p.name not in towns and len({r.region_key for r in gaz.candidates(p.name)}) > 1:
+            towns[p.name] = p
+        if len(towns) == 3_000:
+            break
+    clusters = [
+        Cluster(mentions=[Mention(text=name, start=0, end=len(name))], types=Counter(LOC=1), place=p)
+        for name, p in towns.items()
+    ]
+    try:
+        with cpu_limit(0.5):
+            _unlink_stray_towns(clusters, gaz)
+    except Expired:
+        pytest.fail("_unlink_stray_towns is not linear in the article's places")
+    assert all(c.place is not None for c in clusters)  # each supported by its state's other towns

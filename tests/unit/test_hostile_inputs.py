@@ -20,7 +20,7 @@ import pytest
 
 import transforms
 from pipelines.chain import ParseStep, Stage, run_step
-from transforms.article import build_article
+from transforms.article import MAX_TITLE_CHARS, build_article
 from transforms.errors import CleanError, LimitExceeded, ParseError, PipelineError
 from transforms.kafka_io import KafkaRecord
 from transforms.parse import parse
@@ -132,6 +132,12 @@ SURVIVABLE = [
     ),
     pytest.param(env(html="<p>" + STORY + "&nosuchentity;" * 100_000 + "</p>"), id="unknown-entities"),
     pytest.param(env(html="<table><tr><td>" * 5_000 + STORY), id="deep-table"),
+    pytest.param(
+        env(
+            html='<script type="application/ld+json">' + "[" * 90_000 + "]" * 90_000 + "</script><p>" + STORY
+        ),
+        id="deep-json-ld",
+    ),
 ]
 
 
@@ -258,3 +264,16 @@ def test_html_parsing_never_fetches_anything():
         listener.close()
     assert listener.connections == 0, "parsing an HTML page opened a network connection"
     assert sum(not isinstance(o, PipelineError) for o in outcomes) >= 3, outcomes
+
+
+def test_a_title_longer_than_a_line_is_cut_and_noted():
+    """Salience looks every entity up in the title, and the title is written out: a 2.8 MB ``<title>`` is cut
+    to a line's length, at a space, and its length before is noted."""
+    title = " ".join(["Breaking news"] * 200_000)
+    article = process(
+        env(html=f"<html><head><title>{title}</title></head><body><p>{STORY}</p></body></html>")
+    )
+    assert article.title == title[: len(article.title)] and article.title.endswith("news")
+    assert MAX_TITLE_CHARS // 2 < len(article.title) <= MAX_TITLE_CHARS
+    assert article.metadata["title_cut"] == str(len(title))
+    assert "minister said" in article.body

@@ -39,6 +39,14 @@ def test_authors_from_meta_and_rel_author():
     assert html_authors(tree('<script type="application/ld+json">{not json</script>')) == []
 
 
+def test_json_ld_nested_past_the_recursion_limit_or_with_a_huge_number_is_skipped_like_malformed_json():
+    deep = "[" * 50_000 + "]" * 50_000  # 100 KB, under the JSON-LD size limit
+    huge = '{"author": {"name": "Jane Doe"}, "wordCount": ' + "9" * 5_000 + "}"
+    for block in (deep, huge):
+        head = f'<script type="application/ld+json">{block}</script><meta name="author" content="John Roe">'
+        assert html_authors(tree(head)) == ["John Roe"]
+
+
 def test_author_cleaning():
     assert clean_author("https://facebook.com/someone") is None
     assert split_authors("Anna Smith and Bob Jones") == ["Anna Smith", "Bob Jones"]

@@ -70,7 +70,9 @@ def _meta(tree: lxml.html.HtmlElement, *keys: str) -> list[str]:
 
 
 def _jsonld(tree: lxml.html.HtmlElement) -> list[dict]:
-    """JSON-LD objects of the page (graphs flattened); malformed blocks are skipped."""
+    """JSON-LD objects of the page (graphs flattened); malformed blocks are skipped, and so are blocks nested
+    deeper than Python's recursion limit (``[[[...`` in 200 KB raised RecursionError out of the clean stage,
+    which retried the page and dead-lettered it under that crash type instead of reading its article)."""
     objects: list[dict] = []
     for el in tree.iter("script"):
         if (el.get("type") or "").lower() != "application/ld+json" or not el.text:
@@ -79,7 +81,7 @@ def _jsonld(tree: lxml.html.HtmlElement) -> list[dict]:
             continue
         try:
             data = json.loads(el.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # ValueError: also a number over Python's 4,300 digits
             continue
         stack = data if isinstance(data, list) else [data]
         while stack:

@@ -50,7 +50,11 @@ Each list holds ordinary English words of its class, not names from any data set
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import pycountry
 
@@ -171,12 +175,19 @@ def _fold(text: str) -> str:
 
 def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMention]:
     """The mentions with the word classes above dropped, retyped or added."""
+    names = {body[m.start : m.end] for m in mentions}
+    occurrences = Occurrences(body, [f for t in names for f in (t, t.lower(), *t.split()[-1:])])
     storms = {body[m.start : m.end] for m in mentions if _storm(body, m)}
     anchors = _anchors(body)
+    in_person: dict[str, int] = {}  # each word of a person's name: the longest such name it is in
+    for m in mentions:
+        if m.type == "PERSON":
+            for word in body[m.start : m.end].split():
+                in_person[word] = max(in_person.get(word, 0), m.end - m.start)
     titled = {
         text
         for text in {body[m.start : m.end] for m in mentions if m.type in ("PERSON", "ORG")}
-        if _work_or_people(body, text, mentions, gaz, anchors)
+        if _work_or_people(body, text, in_person, gaz, anchors)
     }
     publications = {
         text
@@ -185,6 +196,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
         and gaz.demonym(text.split()[0]) is None  # "a British newspaper"
     }
     person_ends = {m.end for m in mentions if m.type == "PERSON"}
+    lines = _Lines(body)
     out = []
     for m in mentions:
         text = body[m.start : m.end]
@@ -195,9 +207,9 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             and _NUMBER_AFTER.match(body, m.end)
             or word in ("al", "al.")
             and body[max(0, m.start - 3) : m.start] == "et "
-            or _common_noun_opening(body, m.start, text)
+            or _common_noun_opening(body, m.start, text, occurrences)
             or m.type in ("PERSON", "ORG")
-            and _mostly_lowercase(body, text, gaz)
+            and _mostly_lowercase(body, text, gaz, occurrences)
             or currency_follows(body, m.end)
             and text.isupper()
             and len(text.rstrip(".").replace(".", "")) <= 3
@@ -227,7 +239,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
             or m.type == "PERSON"
             and _PRODUCT_BEFORE.search(body, max(0, m.start - 30), m.start)
             or m.type in ("PERSON", "ORG")
-            and _quoted(body, m)
+            and _quoted(body, m, occurrences)
             or m.type == "PERSON"
             and _PRODUCT.fullmatch(text)
             and not text.startswith(_NAME_PARTICLES)
@@ -246,7 +258,7 @@ def apply(body: str, mentions: list[RawMention], gaz: Gazetteer) -> list[RawMent
                     and text.isalpha()
                     or _MIXED_ACRONYM.fullmatch(text)
                 )
-                and not _capitals_line(body, m.start)
+                and not lines.capitals_at(m.start)
                 and not gaz.candidates(text)
             )
         ):
@@ -260,35 +272,83 @@ def currency_follows(body: str, end: int) -> bool:
     return _CURRENCY_AFTER.match(body, end) is not None
 
 
-def _common_noun_opening(body: str, start: int, text: str) -> bool:
+_T = TypeVar("_T")
+_WORD_RUN = re.compile(r"\w+")
+
+
+class Occurrences:
+    r"""The whole-word occurrences of names in one body, as ``(?<!\w)name(?!\w)`` finds them, from one pass
+    over the body; and a memo of what is decided per name. A check per mention that searched the whole body
+    was quadratic in the mentions: 10,000 "Obama said." took 17 CPU-s, 20,000 four times that. Each name is
+    looked up by its first word instead, and what depends only on the name is decided once."""
+
+    def __init__(self, body: str, names: Iterable[str]) -> None:
+        self.body = body
+        self._keys = {run.group() for name in names if (run := _WORD_RUN.match(name))}
+        self._starts: dict[str, list[int]] = {}
+        for run in _WORD_RUN.finditer(body):
+            if run.group() in self._keys:
+                self._starts.setdefault(run.group(), []).append(run.start())
+        self._found: dict[str, list[int]] = {}
+        self._decided: dict[tuple[str, str], object] = {}
+
+    def of(self, name: str) -> list[int]:
+        """Where ``name`` starts as a whole word (not inside a longer one) in the body, in order."""
+        if name not in self._found:
+            body, first = self.body, _WORD_RUN.match(name)
+            if first is not None and first.group() in self._keys:
+                # At a run of word characters that is the name's first word exactly: a longer run ("Obamas")
+                # is listed under its own word, and the name's first word ends where the body's does.
+                found = [
+                    s
+                    for s in self._starts.get(first.group(), ())
+                    if body.startswith(name, s) and not _WORD_RUN.match(body, s + len(name))
+                ]
+            else:  # a name opening with no word character, or not named when the index was made
+                found = [f.start() for f in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", body)]
+            self._found[name] = found
+        return self._found[name]
+
+    def decide(self, check: str, name: str, decision: Callable[[], _T]) -> _T:
+        """``decision()`` for ``name``, made once per body and check."""
+        key = (check, name)
+        if key not in self._decided:
+            self._decided[key] = decision()
+        return self._decided[key]  # type: ignore[return-value]
+
+
+def _common_noun_opening(body: str, start: int, text: str, occurrences: Occurrences) -> bool:
     """A one-word mention opening a sentence, printed in lowercase elsewhere in ``body`` and never
     capitalised inside a sentence."""
     if not text.isalpha() or not text.istitle() or not starts_sentence(body, start):
         return False
-    if not re.search(rf"(?<!\w){re.escape(text.lower())}(?!\w)", body):
-        return False
-    return all(
-        starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body)
+    return occurrences.decide(
+        "common noun",
+        text,
+        lambda: (
+            bool(occurrences.of(text.lower())) and all(starts_sentence(body, s) for s in occurrences.of(text))
+        ),
     )
 
 
-def _mostly_lowercase(body: str, text: str, gaz: Gazetteer) -> bool:
+def _mostly_lowercase(body: str, text: str, gaz: Gazetteer, occurrences: Occurrences) -> bool:
     """A one-word name the article mostly prints in lowercase, a common noun a writer capitalised now and
     then ("iodine" 25 times, "Iodine deficiency" 5 times mid-sentence): in lowercase at least three times and
     more often than capitalised inside a sentence, and no place the gazetteer knows."""
-    lower = text.lower()
-    if len(text) < 3 or not text.isalpha() or not text.istitle() or lower not in body:
+    if len(text) < 3 or not text.isalpha() or not text.istitle():
         return False
-    count = len(re.findall(rf"(?<!\w){re.escape(lower)}(?!\w)", body))
-    if count < 3:
-        return False
-    inside = sum(
-        not starts_sentence(body, f.start()) for f in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body)
-    )
-    return count > inside and not gaz.candidates(text)
+
+    def decision() -> bool:
+        count = len(occurrences.of(text.lower()))
+        if count < 3:
+            return False
+        inside = sum(not starts_sentence(body, s) for s in occurrences.of(text))
+        return count > inside and not gaz.candidates(text)
+
+    return occurrences.decide("mostly lowercase", text, decision)
 
 
-def _quoted(body: str, m: RawMention) -> bool:
+def _quoted(body: str, m: RawMention, occurrences: Occurrences) -> bool:
     """Every occurrence of the mention's name fills a pair of quotation marks, and its last word occurs
     nowhere else: a work's title or a nickname ("Nigorie", "Anne of a Thousand Days"), not a person or body
     named in running text (a film "Michael Collins" in an article that also names Collins is left alone, as
@@ -296,11 +356,17 @@ def _quoted(body: str, m: RawMention) -> bool:
     if not _fills_quotes(body, m.start, m.end):
         return False
     text = body[m.start : m.end]
-    names = [f.span() for f in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body)]
-    if not all(_fills_quotes(body, s, e) for s, e in names):
-        return False
-    last = re.finditer(rf"(?<!\w){re.escape(text.split()[-1])}(?!\w)", body)
-    return all(any(s <= f.start() and f.end() <= e for s, e in names) for f in last)
+
+    def decision() -> bool:
+        starts = occurrences.of(text)
+        if not all(_fills_quotes(body, s, s + len(text)) for s in starts):
+            return False
+        last = text.split()[-1]
+        inside = [i for i in range(len(text) - len(last) + 1) if text.startswith(last, i)]
+        within_names = {s + i for s in starts for i in inside}  # where the last word stands inside a name
+        return all(f in within_names for f in occurrences.of(last))
+
+    return occurrences.decide("quoted", text, decision)
 
 
 def _fills_quotes(body: str, start: int, end: int) -> bool:
@@ -327,21 +393,49 @@ def after_work_noun(body: str, start: int, end: int) -> bool:
     )
 
 
-def _anchors(body: str) -> tuple[frozenset[int], frozenset[int]]:
-    """Where in ``body`` a name may start right after a word for a work, craft or publication, and where one
-    may end right before a word for a language, people or publication: found once per text, so that each
-    name is looked up at these few places rather than searched for in the whole text."""
+_ALNUM_RUN = re.compile(r"[^\W_]+")  # letters and digits, as str.isalnum() has them
+_LAST_ALNUM_RUN = re.compile(r"[^\W_]+\Z")
+
+
+@dataclass(frozen=True)
+class _Anchors:
+    """Where in a body a name may start right after a word for a work, craft or publication, and where one
+    may end right before a word for a language, people or publication; each also by the word there (the run
+    of letters and digits starting or ending at it), so that a name is tried at the anchors of its own first
+    or last word only. Trying each name at every anchor was quadratic: 4,000 names before "people" took 4
+    CPU-s."""
+
+    starts: frozenset[int]
+    ends: frozenset[int]
+    by_first_word: dict[str, list[int]]
+    by_last_word: dict[str, list[int]]
+
+
+def _anchors(body: str) -> _Anchors:
+    """The anchors of ``body``, found once per text."""
     starts = frozenset(found.end() for found in _NOUN_BEFORE_NAME.finditer(body))
     ends = frozenset(found.start() for found in _WORD_AFTER_NAME.finditer(body))
-    return starts, ends
+    by_first_word: dict[str, list[int]] = {}
+    by_last_word: dict[str, list[int]] = {}
+    if starts or ends:
+        for run in _ALNUM_RUN.finditer(body):
+            if run.start() in starts:
+                by_first_word.setdefault(run.group(), []).append(run.start())
+            if run.end() in ends:
+                by_last_word.setdefault(run.group(), []).append(run.end())
+    return _Anchors(starts, ends, by_first_word, by_last_word)
 
 
-def _standalone(
-    body: str, text: str, anchors: tuple[frozenset[int], frozenset[int]]
-) -> list[tuple[int, int]]:
+def _standalone(body: str, text: str, anchors: _Anchors) -> list[tuple[int, int]]:
     """The occurrences of ``text`` at one of ``anchors`` that are a whole name, not the start of a longer one
-    ("HONG KONG" in "the daily HONG KONG ECONOMIC TIMES")."""
-    starts, ends = anchors
+    ("HONG KONG" in "the daily HONG KONG ECONOMIC TIMES").
+
+    A whole name opening with a letter or digit starts where a run of them does that is its own first run
+    (a longer run goes on past a name of one run, or past the name's first run into what follows it in the
+    name, which is no letter or digit), so only the anchors of that run are tried; the same for the end."""
+    first, last = _ALNUM_RUN.match(text), _LAST_ALNUM_RUN.search(text)
+    starts = anchors.by_first_word.get(first.group(), ()) if first else anchors.starts
+    ends = anchors.by_last_word.get(last.group(), ()) if last else anchors.ends
     found = {(s, s + len(text)) for s in starts if body.startswith(text, s)}
     found |= {(e - len(text), e) for e in ends if e >= len(text) and body.startswith(text, e - len(text))}
     return sorted(
@@ -353,9 +447,7 @@ def _standalone(
     )
 
 
-def _publication(
-    body: str, text: str, gaz: Gazetteer, anchors: tuple[frozenset[int], frozenset[int]]
-) -> bool:
+def _publication(body: str, text: str, gaz: Gazetteer, anchors: _Anchors) -> bool:
     """A name that somewhere in ``body`` stands right after a word for a newspaper, magazine or news agency
     ("the official newspaper Granma", "the news weekly Der Spiegel", "state news agency IRNA"; not before its
     owner's verb) or right before one ("Zycie Warszawy daily said", "the Dawn newspaper"), unless it is a
@@ -382,15 +474,15 @@ def _publication(
 def _work_or_people(
     body: str,
     text: str,
-    mentions: list[RawMention],
+    in_person: dict[str, int],
     gaz: Gazetteer,
-    anchors: tuple[frozenset[int], frozenset[int]],
+    anchors: _Anchors,
 ) -> bool:
     """A name that somewhere in ``body`` stands right after the kind of work it is, or right before a word
     for a language or people (then a one-word name that is no acronym, no place the gazetteer knows and no
     part of a longer person's name: "EU languages", "Hong Kong people", "the Trump people"; unless it stands
     before such a word twice or more, "the Moriori language", "Moriori culture", which a person's name does
-    not)."""
+    not). ``in_person``: each word of a person's name, with the length of the longest such name."""
     groups = 0
     for start, end in _standalone(body, text, anchors):
         if after_work_noun(body, start, end):
@@ -404,10 +496,7 @@ def _work_or_people(
             groups += 1
     if groups == 0:
         return False
-    return groups >= 2 or not any(
-        x.type == "PERSON" and x.end - x.start > len(text) and text in body[x.start : x.end].split()
-        for x in mentions
-    )
+    return groups >= 2 or in_person.get(text, 0) <= len(text)
 
 
 def _storm(body: str, m: RawMention) -> bool:
@@ -423,14 +512,31 @@ def _generic_polity(word: str) -> bool:
     return last in POLITY_NOUNS and len(before) <= 1 and all(w in _POLITY_ADJECTIVES for w in before)
 
 
-def _capitals_line(body: str, i: int) -> bool:
-    """A line's first word (a dateline: "TOFTIR, Faroe Islands") or a headline in capitals, where a word in
-    capitals is no acronym."""
-    start, end = body.rfind("\n", 0, i) + 1, body.find("\n", i)
-    if not body[start:i].strip():
-        return True
-    letters = [c for c in body[start : end if end >= 0 else len(body)] if c.isalpha()]
-    return len(letters) > 12 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+class _Lines:
+    """What is decided per line of a body, once per line: a check that scanned the mention's whole line
+    for each mention was quadratic on a long line (4,000 acronyms on one line: 13 CPU-s)."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self._breaks: list[int] | None = None  # where each line ends, found at the first question
+        self._lines: dict[int, tuple[int, bool]] = {}  # line start -> (first non-space, in capitals)
+
+    def capitals_at(self, i: int) -> bool:
+        """A line's first word (a dateline: "TOFTIR, Faroe Islands") or a headline in capitals, where a word
+        in capitals is no acronym."""
+        if self._breaks is None:
+            self._breaks = [found.start() for found in re.finditer("\n", self.body)]
+        at = bisect.bisect_left(self._breaks, i)
+        start = self._breaks[at - 1] + 1 if at else 0
+        if start not in self._lines:
+            end = self._breaks[at] if at < len(self._breaks) else len(self.body)
+            text = self.body[start:end]
+            first = start + len(text) - len(text.lstrip())
+            letters = [c for c in text if c.isalpha()]
+            capitals = len(letters) > 12 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+            self._lines[start] = (first, capitals)
+        first, capitals = self._lines[start]
+        return first >= i or capitals
 
 
 def _demonym(gaz: Gazetteer, word: str) -> bool:

@@ -14,6 +14,7 @@ other wide feature gets nothing.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -109,21 +110,32 @@ def _most(keyed: Iterable[tuple[str | None, int]]) -> str | None:
 _SMALL_TOWN = 100_000  # a town this small is known only near it
 
 
+def regions_of(places: Iterable[Place]) -> dict[str, Counter]:
+    """How many of ``places`` lie in each first-level division, by country: counted once per article, as
+    ``unsupported_namesake`` asks it for each place (counting per place was quadratic in the article's
+    places: 8,000 towns spent 5 CPU-s here)."""
+    regions: dict[str, Counter] = {}
+    for p in places:
+        if p.region_key:
+            regions.setdefault(p.country, Counter())[p.region_key] += 1
+    return regions
+
+
 def unsupported_namesake(
-    name: str, place: Place, places: Iterable[Place], home: str | None, gaz: Gazetteer
+    name: str, place: Place, regions_by_country: dict[str, Counter], home: str | None, gaz: Gazetteer
 ) -> bool:
     """Whether ``place``, the reading picked for ``name`` among namesakes in other divisions, is a small
-    town (no capital) that nothing in the article supports: the only one of the article's ``places`` (its
-    distinct linked places) in its first-level division, in a country not the article's ``home``, or in the
-    home country while the article's places there gather in another division (two or more). Such a name is
-    more likely a place the gazetteer lacks where the article is (a New Orleans street called Franklin,
-    Rockingham in Northamptonshire) than the namesake population picked (Franklin, Tennessee; Rockingham,
-    North Carolina)."""
+    town (no capital) that nothing in the article supports: the only one of the article's distinct linked
+    places (``regions_by_country``, their ``regions_of``) in its first-level division, in a country not the
+    article's ``home``, or in the home country while the article's places there gather in another division
+    (two or more). Such a name is more likely a place the gazetteer lacks where the article is (a New
+    Orleans street called Franklin, Rockingham in Northamptonshire) than the namesake population picked
+    (Franklin, Tennessee; Rockingham, North Carolina)."""
     if place.kind != "city" or place.capital or place.population >= _SMALL_TOWN or not place.region_key:
         return False
     if all(r.region_key == place.region_key for r in gaz.candidates(name)):
         return False  # no namesake elsewhere: "Ayodhya" the town or its district
-    regions = Counter(p.region_key for p in places if p.country == place.country and p.region_key)
+    regions = regions_by_country.get(place.country, Counter())
     if regions[place.region_key] != 1:
         return False
     if place.country != home:
@@ -139,11 +151,41 @@ _PHRASE_END = re.compile(r"\s*(?:[.;:()\n]|\Z)")
 _POSSESSIVE_GAP = re.compile(r"['’]s\s+")
 
 
+class LinkedSpans:
+    """The article's linked place mentions (``places``, a place by span), indexed once for ``named_holder``,
+    which is asked for each place the gazetteer lacks: indexing them, and scanning them for a possessive
+    before a mention or a place inside it, per question was quadratic (29 unknown places among 8,000 towns:
+    1 CPU-s)."""
+
+    def __init__(self, places: dict[tuple[int, int], Place]) -> None:
+        self.by_start = {s: (e, p) for (s, e), p in places.items()}
+        self.by_end = {e: p for (_, e), p in places.items()}
+        # (start, end, order in ``places``, place) by start: the places inside a span, in ``places``' order
+        self.spans = sorted((s, e, i, p) for i, ((s, e), p) in enumerate(places.items()))
+        self.starts = [s for s, _, _, _ in self.spans]
+
+    def inside(self, start: int, end: int) -> list[Place]:
+        """The places named inside ``start:end`` (not at it), in the order ``places`` had them."""
+        first, last = bisect.bisect_left(self.starts, start), bisect.bisect_right(self.starts, end)
+        found = [(i, p) for s, e, i, p in self.spans[first:last] if e <= end and (s, e) != (start, end)]
+        return [p for _, p in sorted(found, key=lambda found: found[0])]
+
+    def owner_before(self, body: str, start: int) -> Place | None:
+        """The place whose possessive ends right before ``start`` ("London's Heathrow")."""
+        k = start
+        while k > 0 and body[k - 1].isspace():
+            k -= 1
+        e = k - 2
+        if k == start or e < 0 or body[e + 1] != "s" or body[e] not in "'’":
+            return None
+        return self.by_end.get(e)
+
+
 def named_holder(
-    body: str, spans: Iterable[tuple[int, int]], places: dict[tuple[int, int], Place], where: Place | None
+    body: str, spans: Iterable[tuple[int, int]], linked: LinkedSpans, where: Place | None
 ) -> Place | None:
     """The known place an article names right at a mention of a place the gazetteer lacks, ``spans`` being
-    that place's mentions, ``places`` the article's linked mentions by span and ``where`` its focus: after
+    that place's mentions, ``linked`` the article's linked mentions and ``where`` its focus: after
     "in", "at", "near" or "outside" ("Le Bernardin in New York"), after a comma when it ends the phrase
     ("Mount Chaambi, Kasserine."; not a list's next item), before it with a possessive ("London's Heathrow
     Animal Reception Center"), or inside its name ("the New York Auto Show"; not a street's: "Hampton
@@ -151,18 +193,17 @@ def named_holder(
     if it is well known (a country, first-level division, capital or city of 100,000) or in the focus's
     division: a small holder elsewhere is more likely itself a namesake misread ("Oulton Park, Cheshire" is
     no Cheshire, Connecticut)."""
-    by_start = {s: (e, p) for (s, e), p in places.items()}
-    by_end = {e: p for (_, e), p in places.items()}
     found = []
     for start, end in spans:
         gap = _HOLDER_AFTER.match(body, end)
-        if gap is not None and gap.end() in by_start:
-            holder_end, holder = by_start[gap.end()]
+        if gap is not None and gap.end() in linked.by_start:
+            holder_end, holder = linked.by_start[gap.end()]
             if "," not in gap.group() or _PHRASE_END.match(body, holder_end):
                 found.append(holder)
-        found += [p for e, p in by_end.items() if e < start and _POSSESSIVE_GAP.fullmatch(body, e, start)]
+        if (owner := linked.owner_before(body, start)) is not None:
+            found.append(owner)
         if not _street(body[start:end]):
-            found += [p for (s, e), p in places.items() if start <= s and e <= end and (s, e) != (start, end)]
+            found += linked.inside(start, end)
     return next((p for p in found if _known_or_local(p, where)), None)
 
 

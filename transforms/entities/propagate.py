@@ -125,13 +125,15 @@ def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
             surnames.add(words[-1])  # not "Leyen" of "Ursula von der Leyen"
     for surname in surnames - types.keys():
         types[surname]["PERSON"] = 1
-    by_first_word: dict[str, list[tuple[str, str]]] = defaultdict(list)  # first word -> (name, type)
+    # first word -> (length, {name: type}) by decreasing length: the longest name that fits wins. Looked up
+    # by the text at each word, not tried name by name: many names with one first word ("John Abe", "John
+    # Ada", ...) made the pass quadratic.
+    by_length: dict[str, dict[int, dict[str, str]]] = defaultdict(dict)
     for name, counts in types.items():
         ranked = counts.most_common(2)
         if len(name) >= 2 and name[0].isupper() and not (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
-            by_first_word[_WORD.match(name).group()].append((name, ranked[0][0]))
-    for names in by_first_word.values():
-        names.sort(key=lambda item: -len(item[0]))  # the longest name that fits wins
+            by_length[_WORD.match(name).group()].setdefault(len(name), {})[name] = ranked[0][0]
+    by_first_word = {word: sorted(lengths.items(), reverse=True) for word, lengths in by_length.items()}
     taken = covered(len(body), mentions)
     lowercase_words = set(_LOWERCASE_WORD.findall(body))
     added: list[RawMention] = []
@@ -139,11 +141,14 @@ def propagate(body: str, mentions: list[RawMention]) -> list[RawMention]:
         start = word.start()
         if taken[start] or start and body[start - 1] in _JOINED_CHARS:
             continue
-        for name, type_ in by_first_word.get(word.group(), ()):
-            end = start + len(name)
+        for length, names in by_first_word.get(word.group(), ()):
+            name = body[start : start + length]
+            type_ = names.get(name)
+            if type_ is None:
+                continue
+            end = start + length
             if (
-                not body.startswith(name, start)
-                or end < len(body)
+                end < len(body)
                 and (body[end] in _JOINED_CHARS or body[end].isalnum())
                 or any(taken[start:end])
                 or not _standalone(body, start, end)
