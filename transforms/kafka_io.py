@@ -212,8 +212,8 @@ def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
     Workers create clients and commit offsets while the pipeline runs; a broker outage there must hold the
     bundle until the broker is back, not fail the job. Every call wrapped here is safe to repeat. Once the
     batch is aborted (:data:`ABORTING`), no call is made: commits go through here too. Once a stop is asked
-    for (:data:`STOPPING`), a failing call is not tried again (:class:`Stopped`), and the wait between two
-    tries ends as the stop is asked: the brokers' return is not waited for.
+    for (:data:`STOPPING`), a failing call is not tried again (:class:`Stopped`): the wait between two tries
+    ends as the stop is asked, and the brokers' return is not waited for.
 
     The first failure is logged as a warning, the later ones at debug level, and a success after failures
     as one ``kafka_recovered`` line with the count: an outage is two lines, however long it lasts.
@@ -235,7 +235,8 @@ def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
             (log.warning if attempt == 1 else log.debug)(
                 "kafka_retrying", call=what, attempt=attempt, error=type(exc).__name__, patience_s=patience
             )
-            STOPPING.wait(min(5.0, 0.5 * attempt))
+            if STOPPING.wait(min(5.0, 0.5 * attempt)):  # not tried again: an attempt may take 30 s
+                raise Stopped(f"{what}: given up, a stop was asked for ({type(exc).__name__})") from exc
             continue
         if attempt > 1:
             log.info(
