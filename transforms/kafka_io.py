@@ -192,8 +192,18 @@ be left with a broken client whose calls then time out and are retried; this fla
 where the interrupt landed."""
 
 
+STOPPING = threading.Event()
+"""Set once the operator asks the stream to stop (SIGTERM, a first Ctrl-C). A retry's wait ends at once and
+the failing call is given up (:class:`Stopped`): waiting out a broker outage (up to ``patience``, 10
+minutes) only delayed the stop. Giving up never loses an offset: nothing is committed past acked output."""
+
+
 class Abandoned(RuntimeError):
     """A Kafka call refused because the batch was aborted (:data:`ABORTING`)."""
+
+
+class Stopped(RuntimeError):
+    """A failing Kafka call given up instead of retried because a stop was asked for (:data:`STOPPING`)."""
 
 
 def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
@@ -201,7 +211,9 @@ def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
 
     Workers create clients and commit offsets while the pipeline runs; a broker outage there must hold the
     bundle until the broker is back, not fail the job. Every call wrapped here is safe to repeat. Once the
-    batch is aborted (:data:`ABORTING`), no call is made: commits go through here too.
+    batch is aborted (:data:`ABORTING`), no call is made: commits go through here too. Once a stop is asked
+    for (:data:`STOPPING`), a failing call is not tried again (:class:`Stopped`): the wait between two tries
+    ends as the stop is asked, and the brokers' return is not waited for.
 
     The first failure is logged as a warning, the later ones at debug level, and a success after failures
     as one ``kafka_recovered`` line with the count: an outage is two lines, however long it lasts.
@@ -218,10 +230,13 @@ def retrying(call: Callable[[], T], what: str, patience: float = 600.0) -> T:
         except (KafkaError, OSError) as exc:
             if time.monotonic() >= deadline:
                 raise
+            if STOPPING.is_set():
+                raise Stopped(f"{what}: given up, a stop was asked for ({type(exc).__name__})") from exc
             (log.warning if attempt == 1 else log.debug)(
                 "kafka_retrying", call=what, attempt=attempt, error=type(exc).__name__, patience_s=patience
             )
-            time.sleep(min(5.0, 0.5 * attempt))
+            if STOPPING.wait(min(5.0, 0.5 * attempt)):  # not tried again: an attempt may take 30 s
+                raise Stopped(f"{what}: given up, a stop was asked for ({type(exc).__name__})") from exc
             continue
         if attempt > 1:
             log.info(

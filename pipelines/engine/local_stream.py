@@ -58,8 +58,10 @@ from transforms.kafka_io import (
     ABORTING,
     LOST_OFFSETS,
     OFFSETS_TIMEOUT_MS,
+    STOPPING,
     PartitionRange,
     StartRule,
+    Stopped,
     cap_ranges,
     resolve_ranges,
     retrying,
@@ -148,6 +150,7 @@ class StopRequest:
 
     def _announce(self) -> None:
         self.event.wait()
+        STOPPING.set()  # here, not in the handler: the main thread may be inside STOPPING.wait (its lock)
         log.info(
             "stop_requested",
             signal=self.signal,
@@ -336,7 +339,11 @@ def _loop(
             log.info("max_records_reached", max_records=job.max_records)
             break
         looking = time.monotonic()
-        ranges = retrying(lookup, "ranges")
+        try:
+            ranges = retrying(lookup, "ranges")
+        except Stopped as exc:  # between batches: nothing runs, nothing read is uncommitted
+            log.warning("stopped_while_kafka_unreachable", error=type(exc.__cause__).__name__)
+            break
         formed = time.time()  # the batch's records are the ones in by now
         if lost := LOST_OFFSETS.take():  # deleted before they were read: reported by the lookup
             totals["kafka.offsets_lost"] += lost

@@ -13,12 +13,14 @@ import shutil
 import uuid
 
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
+from structlog.testing import capture_logs
 
 from tests.dedup_batches import first_batch, produce, read_topic, second_batch, stories, stream
 from transforms.dedup import SqliteStore
-from transforms.dedup.changelog import Changelog, ChangelogStore
+from transforms.dedup import restore as restore_module
+from transforms.dedup.changelog import Changelog, ChangelogStore, encode
 from transforms.dedup.restore import ensure_topic, prepare
 from transforms.settings import KafkaSettings
 
@@ -84,3 +86,43 @@ def test_an_index_from_before_the_changelog_is_seeded_then_restored_whole(kafka_
     restored, original = SqliteStore(wiped, read_only=True), SqliteStore(old, read_only=True)
     assert list(restored.rows()) == list(original.rows())
     assert restored.size() == (11_990, original.size()[1])
+
+
+def test_changelog_records_deleted_under_a_restore_are_counted_and_the_rest_restored(
+    kafka_broker, tmp_path, monkeypatch
+):
+    """The restore looked up the changelog's start (offset 0), then retention (the topic's cleanup policy
+    made ``compact,delete``) or delete-records took offsets 0-3 before it read them. It names and counts
+    the 4 lost offsets, says the index lost entries, and restores the 6 keys still on the log (before:
+    kafka-python's ``latest`` reset moved it to the log end and it restored nothing, silently)."""
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    topic = f"retention-{uuid.uuid4().hex[:8]}-dedup-changelog"
+    with contextlib.closing(KafkaAdminClient(bootstrap_servers=[kafka_broker.bootstrap])) as admin:
+        assert ensure_topic(admin, topic)
+        # retention added by an operator (Kafka refuses delete-records on a topic that is only compacted)
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, {"cleanup.policy": "compact,delete"})]
+        )
+    producer = KafkaProducer(**settings.producer_kwargs())
+    for i in range(10):
+        producer.send(topic, key=b"k%d" % i, value=encode(b"blob-%d" % i, 1_000 + i), partition=0)
+    producer.flush()
+    producer.close()
+
+    class DeletedAfterTheLookup(KafkaConsumer):
+        def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+            for tp in partitions:
+                self.seek(tp, 0)  # where the log began when the restore looked
+            with contextlib.closing(KafkaAdminClient(bootstrap_servers=[kafka_broker.bootstrap])) as admin:
+                admin.delete_records({TopicPartition(topic, 0): 4})
+
+    monkeypatch.setattr(restore_module, "KafkaConsumer", DeletedAfterTheLookup)
+    store = SqliteStore(tmp_path / "state")
+    with capture_logs() as logs:
+        done = restore_module.restore(settings, topic, store)
+    assert [k for chunk in store.rows() for k, _, _ in chunk] == [b"k%d" % i for i in range(4, 10)]
+    assert done.complete and done.keys == 6 and done.lost == 4
+    lost = [e for e in logs if e["event"] == "kafka_offsets_lost"]
+    assert [(e["first"], e["last"], e["count"], e["found_by"]) for e in lost] == [(0, 3, 4, "dedup restore")]
+    restored = [e for e in logs if e["event"] == "dedup_restored"]
+    assert restored[0]["log_level"] == "warning" and restored[0]["records_lost"] == 4

@@ -25,10 +25,11 @@ from pathlib import Path
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsError
 
 from transforms.dedup.changelog import TOPIC_CONFIG, Changelog, decode, decode_pack, encode, is_pack
 from transforms.dedup.store import DB_NAME, SqliteStore
+from transforms.kafka_io import reader_kwargs, report_lost
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -41,13 +42,15 @@ APPLY_EVERY = 5_000
 @dataclass(frozen=True)
 class Restored:
     """What a restore replayed: records read, keys written and tombstones applied, how long it took, and
-    whether it reached the end (a stop request ends it early; the next start restores again)."""
+    whether it reached the end (a stop request ends it early; the next start restores again), and how many
+    changelog offsets were deleted under it before they were read (index entries lost)."""
 
     records: int
     keys: int
     deleted: int
     seconds: float
     complete: bool = True
+    lost: int = 0
 
 
 def ensure_topic(admin: KafkaAdminClient, topic: str, partitions: int = 1) -> bool:
@@ -192,7 +195,7 @@ def restore(
 ) -> Restored:
     """Replay the whole changelog (to the end offsets it has now) into ``store``, unless ``stopping()``."""
     started = time.monotonic()
-    consumer = KafkaConsumer(**{**kafka.consumer_kwargs(None), "max_poll_records": APPLY_EVERY})
+    consumer = KafkaConsumer(**{**reader_kwargs(kafka), "max_poll_records": APPLY_EVERY})
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(partitions)
@@ -203,11 +206,16 @@ def restore(
         log.info("dedup_restore_start", topic=topic, records_at_most=total, partitions=len(partitions))
         progress = Progress(total, progress_every_s)
         todo = {tp for tp in partitions if ends[tp] > starts[tp]}
-        records = keys = deleted = 0
+        records = keys = deleted = lost = 0
         with store.bulk():
             while todo and not stopping():
                 batch: list[tuple[bytes, bytes | None]] = []
-                for tp, got in consumer.poll(timeout_ms=1000).items():
+                try:
+                    polled = consumer.poll(timeout_ms=1000)
+                except OffsetOutOfRangeError as exc:
+                    lost += read_on_from_log_start(consumer, exc.args[0] if exc.args else {})
+                    continue
+                for tp, got in polled.items():
                     batch.extend((r.key, r.value) for r in got if r.offset < ends[tp])
                 for tp in list(todo):
                     if consumer.position(tp) >= ends[tp]:
@@ -217,8 +225,10 @@ def restore(
                 progress.update(records)
     finally:
         consumer.close(autocommit=False)
-    done = Restored(records, keys, deleted, round(time.monotonic() - started, 2), complete=not todo)
-    log.info(
+    done = Restored(
+        records, keys, deleted, round(time.monotonic() - started, 2), complete=not todo, lost=lost
+    )
+    (log.warning if lost else log.info)(
         "dedup_restored" if done.complete else "dedup_restore_stopped",
         topic=topic,
         records=done.records,
@@ -226,8 +236,27 @@ def restore(
         tombstones=done.deleted,
         seconds=done.seconds,
         per_s=round(done.records / max(done.seconds, 1e-3)),
+        records_lost=lost,
+        **({"note": "index entries lost: copies of the articles they held may pass as new"} if lost else {}),
     )
     return done
+
+
+def read_on_from_log_start(consumer: KafkaConsumer, positions: dict[TopicPartition, int]) -> int:
+    """The restore's positions in ``positions`` are no longer on the changelog: retention or delete-records
+    took them before they were read. Each is named and counted as the stream's reader does
+    (``kafka_offsets_lost``) and reading goes on from the log start; how many offsets were lost. Before,
+    the consumer's ``latest`` reset moved the restore to the log end: the rest of the index was skipped,
+    silently. A position past the log end (the topic made again) cannot be read on from: it raises."""
+    lost = 0
+    for tp, position in positions.items():
+        start = consumer.beginning_offsets([tp])[tp]
+        if start <= position:
+            raise OffsetOutOfRangeError(f"{tp.topic}:{tp.partition} offset {position} is past the log end")
+        report_lost(tp, position, start, "dedup restore")
+        consumer.seek(tp, start)
+        lost += start - position
+    return lost
 
 
 def seed(kafka: KafkaSettings, topic: str, store: SqliteStore) -> int:
