@@ -44,14 +44,19 @@ def page_of(size: int, seed: int = 0) -> bytes:
     return (b"<html><body><p>" + words + b"</p></body></html>")[:size]
 
 
-def assert_kept_as_stored(middle: Oversized, message: bytes, store: Path, error_type: str, says: str) -> None:
-    """``middle`` is a read dead letter whose original is ``message`` (the HTTP message as stored)."""
+def assert_kept_as_stored(
+    middle: Oversized, message: bytes, store: Path, error_type: str, says: str | tuple[str, ...]
+) -> None:
+    """``middle`` is a read dead letter whose original is ``message`` (the HTTP message as stored), its
+    reason saying ``says`` (or one of them)."""
     assert middle.problem is not None
     assert (middle.size, middle.sha256) == (len(message), hashlib.sha256(message).hexdigest())
     assert OriginalStore(store).get(middle.ref) == message
     letter = middle.dead_letter()
     assert (letter.stage, letter.error_type, letter.original_size) == ("read", error_type, len(message))
-    assert says in letter.message
+    assert any(said in letter.message for said in ((says,) if isinstance(says, str) else says)), (
+        letter.message
+    )
     assert (
         f"original: the HTTP message of the WARC record at byte {middle.offset}, as stored" in letter.message
     )
@@ -119,8 +124,12 @@ def test_a_body_whose_coding_breaks_part_way_is_the_page_or_a_dead_letter_never_
     if isinstance(middle, KafkaRecord):
         assert json.loads(middle.value)["html"].encode() == page
         return
-    says = "content coding is corrupt at byte" if kind == "flip" else f"content coding ends at byte {at},"
-    assert_kept_as_stored(middle, message, store, "ParseError", f"the body's {encoding} {says}")
+    # A changed byte breaks the format where it is read, or (in a length or a code) leaves the decoder
+    # wanting more than the body holds: a dead letter either way.
+    flipped = ("content coding is corrupt at byte", "content coding ends at byte")
+    says = flipped if kind == "flip" else f"content coding ends at byte {at},"
+    said = tuple(f"the body's {encoding} {s}" for s in ((says,) if isinstance(says, str) else says))
+    assert_kept_as_stored(middle, message, store, "ParseError", said)
 
 
 @pytest.mark.parametrize("encoding", ["br", "zstd"])
