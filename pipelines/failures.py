@@ -102,6 +102,13 @@ class MissingCodec(UserError):
     kind = "missing_codec"
 
 
+class OutputClosed(UserError):
+    """The reader of the output went away (``newsflow consume | head -1``): 128 + SIGPIPE, said nowhere."""
+
+    exit_code = 141
+    kind = "output_closed"
+
+
 class Aborted(UserError):
     """Interrupted (a second Ctrl-C, or Ctrl-C in a command that has no clean stop): 128 + SIGINT."""
 
@@ -122,6 +129,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = tuple(
         UnexpectedFormat,
         MissingCodec,
         Aborted,
+        OutputClosed,
     )
 )
 
@@ -156,6 +164,8 @@ def explain(exc: BaseException) -> UserError | None:
             return cause
         if isinstance(cause, KeyboardInterrupt):
             return Aborted("interrupted")
+        if isinstance(cause, BrokenPipeError):
+            return OutputClosed("the output's reader closed the pipe")
         if isinstance(cause, kafka_errors.SaslAuthenticationFailedError):
             return AuthenticationFailed(f"the brokers refused the SASL credentials: {_first_line(cause)}")
         for error_type, (resource, operation) in _AUTHORISATION.items():

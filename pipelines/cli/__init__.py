@@ -145,6 +145,18 @@ def report(failure: failures.UserError, command: str, use_json: bool) -> None:
         print(f"newsflow {command}: {failure.message}", file=sys.stderr, flush=True)
 
 
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing its buffer at exit cannot fail on the closed pipe again
+    (Python would print ``Exception ignored ... BrokenPipeError`` after the exit code is set)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stand-in stdout (tests) holds no descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv, beam_args = split_beam_args(list(sys.argv[1:] if argv is None else argv))
     # Logging first: importing the commands imports Beam, which already logs.
@@ -166,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
             "(a bug? --log-level debug shows the traceback)"
         )
+        if isinstance(failure, failures.OutputClosed):
+            _drop_stdout()  # what the reader wanted (``| head -1``) it has: leave as quietly as ``cat``
+            return failure.exit_code
         if flags.log_level == "DEBUG":
             traceback.print_exception(exc, file=sys.stderr)
         report(failure, command, use_json)

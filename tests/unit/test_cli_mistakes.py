@@ -7,6 +7,7 @@ import argparse
 import gzip
 import json
 import logging
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import structlog
 from pipelines import cli, failures, logs
 from pipelines.devkafka import broker
 from pipelines.devkafka.broker import free_port
-from tests.cli_runs import failure_line, newsflow
+from tests.cli_runs import command, failure_line, newsflow
 
 
 @pytest.fixture
@@ -250,3 +251,23 @@ def test_process_reads_warc_and_compressed_forms(tmp_path: Path):
         "a.json", "b.jsonl.zst", "c.html.bz2", "d.htm", "e.txt.gz", "f.warc", "g.warc.gz",
     ]  # fmt: skip
     assert plan.skipped_line() == "skipped 1 file: 1 .md"
+
+
+def test_a_reader_that_leaves_early_ends_the_output_quietly_exit_141(tmp_path):
+    """``newsflow process ... | head -1``: no failure line, no BrokenPipeError, 128 + SIGPIPE as cat's."""
+    lines = [
+        json.dumps({"url": f"https://ok.example/{i}", "text": f"Story {i} of the council. " * 8})
+        for i in range(400)
+    ]
+    (tmp_path / "many.jsonl").write_text("\n".join(lines) + "\n")
+    run = subprocess.Popen(
+        command("process", str(tmp_path / "many.jsonl"), "--entities", "false"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout is not None and run.stderr is not None
+    assert json.loads(run.stdout.readline())["kind"] == "article"
+    run.stdout.close()  # as head does after its line
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 141, err
+    assert "BrokenPipe" not in err and "command_failed" not in err and "Exception ignored" not in err, err
