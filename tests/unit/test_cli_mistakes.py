@@ -65,6 +65,13 @@ def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, caps
         (["stream"], {"NEWSFLOW_BATCH_RECORDS": "abc"}, "NEWSFLOW_BATCH_RECORDS: not an integer: 'abc'"),
         (["stream"], {"NEWSFLOW_AUTO_OFFSET_RESET": "newest"}, "NEWSFLOW_AUTO_OFFSET_RESET: 'newest' is not"),
         (["backfill", "--topic", "t", "--day", "today", "--lateness", "1y", "--output", "o"], {}, "1y"),
+        (["consume", "--limit", "0"], {}, "argument --limit: 0 is below the least allowed, 1"),
+        (["dlq", "replay", "--limit", "-1"], {}, "argument --limit: -1 is below the least allowed, 1"),
+        (["backfill", "--input", "x", "--output", "o", "--workers", "-3"], {}, "--workers: -3 is below"),
+        (["backfill", "--input", "x", "--output", "o", "--max-records-per-file", "0"], {}, "0 is below"),
+        (["kafka", "status", "--port", "70000"], {}, "argument --port: 70000 is above the most allowed"),
+        (["kafka", "up", "--partitions", "0"], {}, "argument --partitions: 0 is below the least allowed"),
+        (["entities", "x.txt", "--time-budget", "-1"], {}, "-1 seconds: give a number above 0"),
     ],
 )
 def test_a_bad_flag_or_variable_value_is_one_line_exit_2(argv, env, text, monkeypatch):

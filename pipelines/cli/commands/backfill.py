@@ -7,6 +7,7 @@ import glob
 import os
 from datetime import UTC, datetime
 
+from pipelines.cli.flags import integer, seconds
 from pipelines.durations import duration_flag
 from pipelines.engine import worker_forks
 from pipelines.failures import BadUsage, InputFileError
@@ -65,18 +66,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     out.add_argument(
         "--max-records-per-file",
-        type=int,
+        type=integer(1),
         default=100_000,
         help="Records per Avro file before the next shard (default 100000).",
     )
     out.add_argument(
         "--workers",
-        type=int,
+        type=integer(1),
         default=os.cpu_count() or 1,
         help="DirectRunner worker processes (default: the core count).",
     )
     out.add_argument(
-        "--connect-timeout", type=float, default=60.0, help="Seconds to wait for the brokers at start-up."
+        "--connect-timeout", type=seconds, default=60.0, help="Seconds to wait for the brokers at start-up."
     )
     add_common(
         parser,

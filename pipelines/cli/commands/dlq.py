@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 
 from pipelines.cli.commands.consume import iter_records
 from pipelines.cli.dlq import Selection, plan
+from pipelines.cli.flags import integer
 from pipelines.failures import UnexpectedFormat
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
@@ -46,12 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="Only this error type, e.g. ParseError (repeatable).",
     )
     replay.add_argument("--source-topic", help="Only letters read from this topic.")
-    replay.add_argument("--source-partition", type=int, help="Only letters read from this partition.")
-    replay.add_argument("--from-offset", type=int, help="Lowest source offset (inclusive).")
-    replay.add_argument("--to-offset", type=int, help="Highest source offset (inclusive).")
+    replay.add_argument("--source-partition", type=integer(0), help="Only letters read from this partition.")
+    replay.add_argument("--from-offset", type=integer(0), help="Lowest source offset (inclusive).")
+    replay.add_argument("--to-offset", type=integer(0), help="Highest source offset (inclusive).")
     replay.add_argument("--since", type=_time, help="Failed at or after this ISO 8601 time (UTC if no zone).")
     replay.add_argument("--until", type=_time, help="Failed before this ISO 8601 time.")
-    replay.add_argument("--limit", type=int, help="Replay at most this many letters.")
+    replay.add_argument("--limit", type=integer(1), help="Replay at most this many letters.")
     replay.add_argument("--dry-run", action="store_true", help="Print what would be sent; send nothing.")
     add_connect_timeout(replay)
     replay.add_argument(
