@@ -278,3 +278,14 @@ def test_a_reader_that_leaves_early_ends_the_output_quietly_exit_141(tmp_path):
     err = run.stderr.read().decode()
     assert run.wait(timeout=120) == 141, err
     assert "BrokenPipe" not in err and "command_failed" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize(
+    "window",
+    [["--from", "garbage", "--to", "2026-10-01"], ["--from", "2026-11-01", "--to", "2026-10-01"]],
+)
+def test_a_backfill_window_mistake_is_told_before_the_workers_model_loads(window, tmp_path):
+    """The fork server starts loading the NER model at once; a usage error must not wait for it."""
+    run = newsflow("backfill", "--topic", "t", *window, "--output", str(tmp_path / "out"))
+    failure_line(run, 2)
+    assert "entities.loaded" not in run.stderr, run.stderr

@@ -6,6 +6,7 @@ import argparse
 import glob
 import os
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pipelines.cli.flags import integer, seconds
 from pipelines.durations import duration_flag
@@ -13,6 +14,9 @@ from pipelines.engine import worker_forks
 from pipelines.failures import BadUsage, InputFileError
 from pipelines.options import Monitoring, Processing, Topics, add_common, resolve
 from transforms.settings import KafkaSettings, Limits
+
+if TYPE_CHECKING:
+    from pipelines.backfill import BackfillJob
 
 # Beam is imported only when the command runs (see ``_run``), so ``newsflow --help`` stays fast.
 
@@ -96,14 +100,20 @@ def _run(args: argparse.Namespace) -> int:
     # The workers' fork server first: it imports and loads on the idle core while this process imports Beam.
     processing = resolve(Processing, args)
     if not worker_forks.wanted(args.beam_args):
-        return _backfill(args, processing, None)
+        return _backfill(_job(args, processing), None)
     model = processing.entities and not processing.passthrough
     with worker_forks.ForkServer.start(model=model, modules=["pipelines.backfill"]) as forks:
-        return _backfill(args, processing, forks)
+        try:
+            job = _job(args, processing)
+        except BadUsage:
+            forks.process.kill()  # a mistake in the flags: tell it now, not once the server's model is loaded
+            raise
+        return _backfill(job, forks)
 
 
-def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_forks.ForkServer | None) -> int:
-    from pipelines.backfill import BackfillJob, day_window, parse_instant, run
+def _job(args: argparse.Namespace, processing: Processing) -> BackfillJob:
+    """The job the flags describe; a window, codec or combination it cannot run is :class:`BadUsage`."""
+    from pipelines.backfill import BackfillJob, day_window, parse_instant
     from transforms.avro_files import check_codec
 
     try:
@@ -113,7 +123,7 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
                 raise ValueError("give --day or --from/--to, not both")
             start, stop = day_window(args.day, datetime.now(UTC))
         check_codec(args.codec)
-        job = BackfillJob(
+        return BackfillJob(
             outputs=args.output,
             kafka=resolve(KafkaSettings, args),
             topics=resolve(Topics, args),
@@ -133,4 +143,9 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
         )
     except ValueError as exc:
         raise BadUsage(str(exc)) from None
+
+
+def _backfill(job: BackfillJob, forks: worker_forks.ForkServer | None) -> int:
+    from pipelines.backfill import run
+
     return run(job, forks)
