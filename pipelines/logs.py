@@ -120,6 +120,8 @@ def flush_repeats() -> None:
         view.flush()
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+"""``--log-level`` values."""
 RENDERINGS = {"auto": None, "json": True, "console": False}
 """``--log-format`` values and their ``json`` argument for :func:`configure` (auto: JSON unless on a TTY)."""
 
@@ -172,4 +174,6 @@ def configure_from_env() -> None:
     if structlog.is_configured():
         return
     rendering = os.environ.get("NEWSFLOW_LOG_FORMAT", "auto")
-    configure(os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO").upper(), json=RENDERINGS.get(rendering))
+    level = os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO").upper()
+    # Importing the package must not crash on a mistyped variable: the CLI names it (exit 2) right after.
+    configure(level if level in LEVELS else "INFO", json=RENDERINGS.get(rendering))

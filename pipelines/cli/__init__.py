@@ -89,7 +89,7 @@ def _add_logging_flags(parser: argparse.ArgumentParser) -> None:
         "--log-level",
         default=os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO"),
         type=str.upper,
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        choices=logs.LEVELS,
         help="Log level; DEBUG also shows the Kafka client's and Beam's own records in full, and the "
         "traceback of a failure (env NEWSFLOW_LOG_LEVEL; default INFO).",
     )
@@ -163,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     early = argparse.ArgumentParser(add_help=False)
     _add_logging_flags(early)
     flags, rest = early.parse_known_args(argv)
+    for name, value, allowed in (
+        ("NEWSFLOW_LOG_LEVEL", flags.log_level, logs.LEVELS),
+        ("NEWSFLOW_LOG_FORMAT", flags.log_format, tuple(logs.RENDERINGS)),
+    ):  # argparse checks a flag's value, never a default: here the variable's
+        if value not in allowed:
+            print(f"newsflow: environment variable {name}: {value!r} is not one of {', '.join(allowed)}",
+                  file=sys.stderr)  # fmt: skip
+            return failures.BadUsage.exit_code
     use_json = logs.configure(flags.log_level, json=logs.RENDERINGS.get(flags.log_format))
     # Worker processes (multi-process DirectRunner) log the same way: see logs.configure_from_env.
     os.environ["NEWSFLOW_LOG_LEVEL"] = flags.log_level

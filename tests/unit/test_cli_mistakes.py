@@ -7,6 +7,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,11 @@ def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, caps
         (["stream"], {"NEWSFLOW_BATCH_RECORDS": "abc"}, "NEWSFLOW_BATCH_RECORDS: not an integer: 'abc'"),
         (["stream"], {"NEWSFLOW_AUTO_OFFSET_RESET": "newest"}, "NEWSFLOW_AUTO_OFFSET_RESET: 'newest' is not"),
         (["backfill", "--topic", "t", "--day", "today", "--lateness", "1y", "--output", "o"], {}, "1y"),
+        (
+            ["process", "x.jsonl"],
+            {"NEWSFLOW_LOG_LEVEL": "verbose"},
+            "NEWSFLOW_LOG_LEVEL: 'VERBOSE' is not one",
+        ),
         (["consume", "--limit", "0"], {}, "argument --limit: 0 is below the least allowed, 1"),
         (["dlq", "replay", "--limit", "-1"], {}, "argument --limit: -1 is below the least allowed, 1"),
         (["backfill", "--input", "x", "--output", "o", "--workers", "-3"], {}, "--workers: -3 is below"),
@@ -289,3 +295,16 @@ def test_a_backfill_window_mistake_is_told_before_the_workers_model_loads(window
     run = newsflow("backfill", "--topic", "t", *window, "--output", str(tmp_path / "out"))
     failure_line(run, 2)
     assert "entities.loaded" not in run.stderr, run.stderr
+
+
+def test_a_mistyped_log_format_variable_is_one_line_exit_2():
+    """Without the flag (which :func:`command` passes), the variable is what sets the format."""
+    env = {**os.environ, "NEWSFLOW_LOG_FORMAT": "xml"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "process", "x.jsonl"], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 2, run.stderr
+    assert (
+        run.stderr
+        == "newsflow: environment variable NEWSFLOW_LOG_FORMAT: 'xml' is not one of auto, json, console\n"
+    )
