@@ -82,7 +82,7 @@ def unknown_topic(topic: str, existing: Iterable[str] = (), where: str = "") -> 
 
 
 class InputFileError(UserError):
-    """A file or directory named on the command line is missing or cannot be read."""
+    """A file or directory named on the command line is missing or cannot be read (an output: written)."""
 
     exit_code = 7
     kind = "input_file_error"

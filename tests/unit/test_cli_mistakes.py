@@ -308,3 +308,15 @@ def test_a_mistyped_log_format_variable_is_one_line_exit_2():
         run.stderr
         == "newsflow: environment variable NEWSFLOW_LOG_FORMAT: 'xml' is not one of auto, json, console\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"), [("a-file", "not a directory"), ("a-file/sub", "Not a directory")]
+)
+def test_a_backfill_output_that_cannot_be_a_directory_is_exit_7_before_any_work(output, reason, tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    (tmp_path / "a-file").write_text("not a directory\n")
+    run = newsflow("backfill", "--input", str(tmp_path / "a.jsonl"), "--output", str(tmp_path / output))
+    last = failure_line(run, 7)
+    assert last["error"] == f"--output {tmp_path / output}: {reason}"
+    assert "entities.loaded" not in run.stderr, run.stderr

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pipelines.cli.flags import integer, seconds
 from pipelines.durations import duration_flag
 from pipelines.engine import worker_forks
-from pipelines.failures import BadUsage, InputFileError
+from pipelines.failures import BadUsage, InputFileError, UserError
 from pipelines.options import Monitoring, Processing, Topics, add_common, resolve
 from transforms.settings import KafkaSettings, Limits
 
@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     with worker_forks.ForkServer.start(model=model, modules=["pipelines.backfill"]) as forks:
         try:
             job = _job(args, processing)
-        except BadUsage:
+        except UserError:
             forks.process.kill()  # a mistake in the flags: tell it now, not once the server's model is loaded
             raise
         return _backfill(job, forks)
@@ -123,7 +123,7 @@ def _job(args: argparse.Namespace, processing: Processing) -> BackfillJob:
                 raise ValueError("give --day or --from/--to, not both")
             start, stop = day_window(args.day, datetime.now(UTC))
         check_codec(args.codec)
-        return BackfillJob(
+        job = BackfillJob(
             outputs=args.output,
             kafka=resolve(KafkaSettings, args),
             topics=resolve(Topics, args),
@@ -143,6 +143,16 @@ def _job(args: argparse.Namespace, processing: Processing) -> BackfillJob:
         )
     except ValueError as exc:
         raise BadUsage(str(exc)) from None
+    for directory in job.directories:  # the workers would fail on it only once they write, in a traceback
+        if os.path.lexists(directory) and not os.path.isdir(directory):
+            raise InputFileError(f"--output {directory}: not a directory")
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise InputFileError(f"--output {directory}: {exc.strerror or type(exc).__name__}") from None
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise InputFileError(f"--output {directory}: not writable")
+    return job
 
 
 def _backfill(job: BackfillJob, forks: worker_forks.ForkServer | None) -> int:
