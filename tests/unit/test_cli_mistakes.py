@@ -211,6 +211,15 @@ def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsy
     written.args = ("boom\nTraceback (most recent call last):\n  File x",)
     assert view.filter(written) and written.getMessage() == "failed: boom […]"
     assert view.filter(_record("pipelines.stream", logging.INFO, "ours pass untouched"))
+    startup = "Discarding unparseable args: ['--direct_runner_use_stacked_bundle', '--pipeline_type_check']"
+    assert not view.filter(_record("apache_beam.options.pipeline_options", logging.WARNING, startup))
+    relayed = _record("apache_beam.runners.portability.local_job_service", logging.WARNING, "Worker: %s")
+    relayed.args = ('severity: WARN message: "No semi_persistent_directory found: User registered"',)
+    assert not view.filter(relayed)
+    relayed.args = ("message: \"Discarding unparseable args: [\\'--pipeline_type_check\\']\" thread",)
+    assert not view.filter(relayed)  # the job service's relay escapes the quotes
+    theirs = "Discarding unparseable args: ['--pipeline_type_check', '--runnr=DirectRunner']"  # a user's typo in a Beam argument
+    assert view.filter(_record("apache_beam.options.pipeline_options", logging.WARNING, theirs))
     logs.flush_repeats()
     summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert summary["event"] == "log_repeats" and summary["repeats"] == 5
@@ -223,6 +232,7 @@ def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsy
     assert all(view.filter(r) for r in again)
     beam = _record("apache_beam.runners.worker", logging.ERROR, "bundle failed", exc=True)
     assert view.filter(beam) and beam.exc_info is not None
+    assert view.filter(_record("apache_beam.runners.worker.sdk_worker_main", logging.WARNING, startup))
     logs.configure("INFO", json=True)
     structlog.reset_defaults()
 
