@@ -71,6 +71,16 @@ def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, caps
             {"NEWSFLOW_LOG_LEVEL": "verbose"},
             "NEWSFLOW_LOG_LEVEL: 'VERBOSE' is not one",
         ),
+        (
+            ["stream", "--metrics-port", "70000"],
+            {},
+            "argument --metrics-port: 70000 is above the most allowed",
+        ),
+        (
+            ["stream"],
+            {"NEWSFLOW_METRICS_PORT": "65536"},
+            "NEWSFLOW_METRICS_PORT: 65536 is above the most allowed",
+        ),
         (["consume", "--limit", "0"], {}, "argument --limit: 0 is below the least allowed, 1"),
         (["dlq", "replay", "--limit", "-1"], {}, "argument --limit: -1 is below the least allowed, 1"),
         (["backfill", "--input", "x", "--output", "o", "--workers", "-3"], {}, "--workers: -3 is below"),
