@@ -340,3 +340,17 @@ def test_a_backfill_output_that_cannot_be_a_directory_is_exit_7_before_any_work(
     last = failure_line(run, 7)
     assert last["error"] == f"--output {tmp_path / output}: {reason}"
     assert "entities.loaded" not in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("command", ["process", "produce"])
+def test_a_directory_with_nothing_to_read_is_exit_7_not_a_silent_success(command, tmp_path, capsys, console):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "x.png").write_bytes(b"\x89PNG")
+    for name, found in [("empty", "no file at all"), ("pictures", "skipped 1 file: 1 .png")]:
+        assert cli.main(["--log-format", "console", command, str(tmp_path / name)]) == 7
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(
+            f"newsflow {command}: {tmp_path / name}: nothing to read ({found}; newsflow reads .jsonl"
+        )
+        assert len(err.splitlines()) == 1
