@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from pipelines.preflight import positive_float
+
 
 def integer(least: int, most: int | None = None) -> Callable[[str], int]:
     """An argparse ``type`` for an integer in [least, most]."""
@@ -25,15 +27,8 @@ def integer(least: int, most: int | None = None) -> Callable[[str], int]:
     return convert
 
 
-def seconds(text: str) -> float:
-    """An argparse ``type`` for a time span in seconds, more than zero (and finite)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} seconds: give a number above 0")
-    return value
+seconds = positive_float
+"""An argparse ``type`` for a time span in seconds, more than zero: the one ``--connect-timeout`` has."""
 
 
 PORT = integer(1, 65535)

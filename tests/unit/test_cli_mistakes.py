@@ -82,6 +82,7 @@ def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, caps
             "NEWSFLOW_METRICS_PORT: 65536 is above the most allowed",
         ),
         (["consume", "--limit", "0"], {}, "argument --limit: 0 is below the least allowed, 1"),
+        (["consume", "--connect-timeout", "-1"], {}, "argument --connect-timeout: -1 seconds: give a number"),
         (["dlq", "replay", "--since", "yesterday"], {}, "--since: not an ISO 8601 time: 'yesterday'"),
         (["dlq", "replay", "--from-offset", "10", "--to-offset", "5"], {}, "select nothing: 10 is after 5"),
         (["dlq", "replay", "--limit", "-1"], {}, "argument --limit: -1 is below the least allowed, 1"),
