@@ -84,7 +84,7 @@ def unknown_topic(topic: str, existing: Iterable[str] = (), where: str = "") -> 
 
 
 class InputFileError(UserError):
-    """A file or directory named on the command line is missing or cannot be read."""
+    """A file or directory named on the command line is missing or cannot be read (an output: written)."""
 
     exit_code = 7
     kind = "input_file_error"
@@ -102,6 +102,13 @@ class MissingCodec(UserError):
 
     exit_code = 9
     kind = "missing_codec"
+
+
+class OutputClosed(UserError):
+    """The reader of the output went away (``newsflow consume | head -1``): 128 + SIGPIPE, said nowhere."""
+
+    exit_code = 141
+    kind = "output_closed"
 
 
 class Aborted(UserError):
@@ -124,6 +131,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = tuple(
         UnexpectedFormat,
         MissingCodec,
         Aborted,
+        OutputClosed,
     )
 )
 
@@ -158,6 +166,8 @@ def explain(exc: BaseException) -> UserError | None:
             return cause
         if isinstance(cause, KeyboardInterrupt):
             return Aborted("interrupted")
+        if isinstance(cause, BrokenPipeError):
+            return OutputClosed("the output's reader closed the pipe")
         if isinstance(cause, kafka_errors.SaslAuthenticationFailedError):
             return AuthenticationFailed(f"the brokers refused the SASL credentials: {_first_line(cause)}")
         for error_type, (resource, operation) in _AUTHORISATION.items():

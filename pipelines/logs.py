@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 
@@ -57,6 +58,22 @@ DEMOTED = ("kafka.net", "kafka.cluster", "kafka.coordinator", "kafka.client_asyn
 problem it describes newsflow reports in its own terms (broker unreachable, unknown topic, a retry that
 failed), so an operator sees these at DEBUG only."""
 
+RUNNER_ARGS = frozenset({"--pipeline_type_check", "--direct_runner_use_stacked_bundle"})
+"""Options Beam's DirectRunner passes its own worker processes, which each then warns it discards."""
+
+_UNPARSEABLE = re.compile(r"Discarding unparseable args: \[([^\]]*)\]")
+
+
+def _startup_notice(text: str) -> bool:
+    """What each of Beam's local worker processes warns as it starts, itself and relayed by the job service
+    (``Worker: ... message: "..."``): the runner's own options, a directory only remote runners have.
+    Nothing an operator can act on, so DEBUG only; a user's own unparseable Beam argument still shows."""
+    if "No semi_persistent_directory found" in text:
+        return True
+    found = _UNPARSEABLE.search(text)
+    return found is not None and set(re.findall(r"--[^'\\\s,]+", found.group(1))) <= RUNNER_ARGS
+
+
 REPEAT_WINDOW = 60.0
 """Seconds during which a record repeating one already shown is counted instead of shown."""
 
@@ -77,6 +94,9 @@ class _OperatorView(logging.Filter):
             return True
         if record.name.startswith(DEMOTED):
             return False
+        with contextlib.suppress(Exception):  # a record whose arguments do not fit its format is kept
+            if _startup_notice(record.getMessage()):
+                return False
         key = (record.name, record.levelno, str(record.msg))
         entry = self.shown.get(key)
         if entry is not None and record.created - entry[0] < REPEAT_WINDOW:
@@ -120,6 +140,8 @@ def flush_repeats() -> None:
         view.flush()
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+"""``--log-level`` values."""
 RENDERINGS = {"auto": None, "json": True, "console": False}
 """``--log-format`` values and their ``json`` argument for :func:`configure` (auto: JSON unless on a TTY)."""
 
@@ -172,4 +194,6 @@ def configure_from_env() -> None:
     if structlog.is_configured():
         return
     rendering = os.environ.get("NEWSFLOW_LOG_FORMAT", "auto")
-    configure(os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO").upper(), json=RENDERINGS.get(rendering))
+    level = os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO").upper()
+    # Importing the package must not crash on a mistyped variable: the CLI names it (exit 2) right after.
+    configure(level if level in LEVELS else "INFO", json=RENDERINGS.get(rendering))

@@ -89,14 +89,14 @@ def _base_type(f: dataclasses.Field) -> str:
 
 def _converter(f: dataclasses.Field) -> Any:
     """str -> value for a field annotated ``int``, ``float | None``, ``bool``... (annotations are strings),
-    refusing a number below the field's ``minimum`` with a message argparse shows as it is."""
+    refusing a number outside the field's ``minimum`` and ``maximum`` with a message argparse shows as it is."""
     base = _base_type(f)
     if base == "bool":
         return _parse_bool
     if base not in ("int", "float"):
         return str
     number = int if base == "int" else float
-    minimum = f.metadata.get("minimum")
+    minimum, maximum = f.metadata.get("minimum"), f.metadata.get("maximum")
 
     def convert(value: str) -> int | float:
         try:
@@ -106,6 +106,8 @@ def _converter(f: dataclasses.Field) -> Any:
             raise argparse.ArgumentTypeError(f"not {kind}: {value!r}") from None
         if minimum is not None and not parsed >= minimum:
             raise argparse.ArgumentTypeError(f"{value} is below the least allowed, {minimum:g}")
+        if maximum is not None and not parsed <= maximum:
+            raise argparse.ArgumentTypeError(f"{value} is above the most allowed, {maximum:g}")
         return parsed
 
     return convert
@@ -217,6 +219,7 @@ class Monitoring:
         None,
         "Serve Prometheus metrics on /metrics, and /healthz and /readyz, on this port (0: any free port).",
         minimum=0,
+        maximum=65535,
         shown="off",
     )
     metrics_host: str = setting(

@@ -8,6 +8,7 @@ broker), so the connection attempt watches the client's log records for the exce
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import ssl
@@ -229,9 +230,13 @@ def add_connect_timeout(parser, default: float = 15.0) -> None:
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError(text)
+    """An argparse ``type`` for a time span in seconds, more than zero (and finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} seconds: give a number above 0")
     return value
 
 

@@ -21,12 +21,20 @@ def setting(
     secret: bool = False,
     choices: tuple[str, ...] | None = None,
     minimum: float | None = None,
+    maximum: float | None = None,
     shown: str | None = None,
 ) -> Any:
     """A settings field with what the command line shows for it; ``secret`` ones are never shown.
-    ``minimum`` is the least value a number may take (a flag below it is refused at once); ``shown`` is
+    ``minimum`` and ``maximum`` bound a number (a flag outside them is refused at once); ``shown`` is
     what ``--help`` gives as the default when that is not the value itself (None meaning "no limit")."""
-    metadata = {"help": help, "secret": secret, "choices": choices, "minimum": minimum, "shown": shown}
+    metadata = {
+        "help": help,
+        "secret": secret,
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "shown": shown,
+    }
     return field(default=default, metadata=metadata)
 
 

@@ -89,7 +89,7 @@ def _add_logging_flags(parser: argparse.ArgumentParser) -> None:
         "--log-level",
         default=os.environ.get("NEWSFLOW_LOG_LEVEL", "INFO"),
         type=str.upper,
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        choices=logs.LEVELS,
         help="Log level; DEBUG also shows the Kafka client's and Beam's own records in full, and the "
         "traceback of a failure (env NEWSFLOW_LOG_LEVEL; default INFO).",
     )
@@ -145,12 +145,32 @@ def report(failure: failures.UserError, command: str, use_json: bool) -> None:
         print(f"newsflow {command}: {failure.message}", file=sys.stderr, flush=True)
 
 
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing its buffer at exit cannot fail on the closed pipe again
+    (Python would print ``Exception ignored ... BrokenPipeError`` after the exit code is set)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stand-in stdout (tests) holds no descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv, beam_args = split_beam_args(list(sys.argv[1:] if argv is None else argv))
     # Logging first: importing the commands imports Beam, which already logs.
     early = argparse.ArgumentParser(add_help=False)
     _add_logging_flags(early)
     flags, rest = early.parse_known_args(argv)
+    for name, value, allowed in (
+        ("NEWSFLOW_LOG_LEVEL", flags.log_level, logs.LEVELS),
+        ("NEWSFLOW_LOG_FORMAT", flags.log_format, tuple(logs.RENDERINGS)),
+    ):  # argparse checks a flag's value, never a default: here the variable's
+        if value not in allowed:
+            print(f"newsflow: environment variable {name}: {value!r} is not one of {', '.join(allowed)}",
+                  file=sys.stderr)  # fmt: skip
+            return failures.BadUsage.exit_code
     use_json = logs.configure(flags.log_level, json=logs.RENDERINGS.get(flags.log_format))
     # Worker processes (multi-process DirectRunner) log the same way: see logs.configure_from_env.
     os.environ["NEWSFLOW_LOG_LEVEL"] = flags.log_level
@@ -166,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
             "(a bug? --log-level debug shows the traceback)"
         )
+        if isinstance(failure, failures.OutputClosed):
+            _drop_stdout()  # what the reader wanted (``| head -1``) it has: leave as quietly as ``cat``
+            return failure.exit_code
         if flags.log_level == "DEBUG":
             traceback.print_exception(exc, file=sys.stderr)
         report(failure, command, use_json)

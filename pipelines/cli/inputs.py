@@ -65,7 +65,8 @@ def _suffix(path: Path) -> str:
 
 def plan_inputs(paths: list[str]) -> InputPlan:
     """Every readable-kind file under ``paths`` (directories walked in sorted order). Raises
-    :class:`InputFileError` for a path that does not exist, before anything is read or loaded."""
+    :class:`InputFileError` for a path that does not exist, or when there is no file to read at all, before
+    anything is read or loaded."""
     plan = InputPlan()
     for raw in paths:
         path = Path(raw)
@@ -77,13 +78,13 @@ def plan_inputs(paths: list[str]) -> InputPlan:
                 plan.files.append(str(candidate))
             else:
                 plan.skipped[_suffix(candidate)] += 1
+    reads = ", ".join(KNOWN_SUFFIXES) + f" (and their {'/'.join(COMPRESSION_SUFFIXES)} forms)"
+    if not plan.files:  # an empty directory, or one of other files: a typo far likelier than a wish
+        found = plan.skipped_line() or "no file at all"
+        raise InputFileError(f"{' '.join(paths)}: nothing to read ({found}; newsflow reads {reads})")
     line = plan.skipped_line()
     if line:
-        log.warning(
-            "files_skipped",
-            message=line,
-            reads=", ".join(KNOWN_SUFFIXES) + f" (and their {'/'.join(COMPRESSION_SUFFIXES)} forms)",
-        )
+        log.warning("files_skipped", message=line, reads=reads)
     return plan
 
 

@@ -7,6 +7,8 @@ import argparse
 import gzip
 import json
 import logging
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import structlog
 from pipelines import cli, failures, logs
 from pipelines.devkafka import broker
 from pipelines.devkafka.broker import free_port
-from tests.cli_runs import failure_line, newsflow
+from tests.cli_runs import command, failure_line, newsflow
 
 
 @pytest.fixture
@@ -64,6 +66,31 @@ def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, caps
         (["stream"], {"NEWSFLOW_BATCH_RECORDS": "abc"}, "NEWSFLOW_BATCH_RECORDS: not an integer: 'abc'"),
         (["stream"], {"NEWSFLOW_AUTO_OFFSET_RESET": "newest"}, "NEWSFLOW_AUTO_OFFSET_RESET: 'newest' is not"),
         (["backfill", "--topic", "t", "--day", "today", "--lateness", "1y", "--output", "o"], {}, "1y"),
+        (
+            ["process", "x.jsonl"],
+            {"NEWSFLOW_LOG_LEVEL": "verbose"},
+            "NEWSFLOW_LOG_LEVEL: 'VERBOSE' is not one",
+        ),
+        (
+            ["stream", "--metrics-port", "70000"],
+            {},
+            "argument --metrics-port: 70000 is above the most allowed",
+        ),
+        (
+            ["stream"],
+            {"NEWSFLOW_METRICS_PORT": "65536"},
+            "NEWSFLOW_METRICS_PORT: 65536 is above the most allowed",
+        ),
+        (["consume", "--limit", "0"], {}, "argument --limit: 0 is below the least allowed, 1"),
+        (["consume", "--connect-timeout", "-1"], {}, "argument --connect-timeout: -1 seconds: give a number"),
+        (["dlq", "replay", "--since", "yesterday"], {}, "--since: not an ISO 8601 time: 'yesterday'"),
+        (["dlq", "replay", "--from-offset", "10", "--to-offset", "5"], {}, "select nothing: 10 is after 5"),
+        (["dlq", "replay", "--limit", "-1"], {}, "argument --limit: -1 is below the least allowed, 1"),
+        (["backfill", "--input", "x", "--output", "o", "--workers", "-3"], {}, "--workers: -3 is below"),
+        (["backfill", "--input", "x", "--output", "o", "--max-records-per-file", "0"], {}, "0 is below"),
+        (["kafka", "status", "--port", "70000"], {}, "argument --port: 70000 is above the most allowed"),
+        (["kafka", "up", "--partitions", "0"], {}, "argument --partitions: 0 is below the least allowed"),
+        (["entities", "x.txt", "--time-budget", "-1"], {}, "-1 seconds: give a number above 0"),
     ],
 )
 def test_a_bad_flag_or_variable_value_is_one_line_exit_2(argv, env, text, monkeypatch):
@@ -197,6 +224,15 @@ def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsy
     written.args = ("boom\nTraceback (most recent call last):\n  File x",)
     assert view.filter(written) and written.getMessage() == "failed: boom […]"
     assert view.filter(_record("pipelines.stream", logging.INFO, "ours pass untouched"))
+    startup = "Discarding unparseable args: ['--direct_runner_use_stacked_bundle', '--pipeline_type_check']"
+    assert not view.filter(_record("apache_beam.options.pipeline_options", logging.WARNING, startup))
+    relayed = _record("apache_beam.runners.portability.local_job_service", logging.WARNING, "Worker: %s")
+    relayed.args = ('severity: WARN message: "No semi_persistent_directory found: User registered"',)
+    assert not view.filter(relayed)
+    relayed.args = ("message: \"Discarding unparseable args: [\\'--pipeline_type_check\\']\" thread",)
+    assert not view.filter(relayed)  # the job service's relay escapes the quotes
+    theirs = "Discarding unparseable args: ['--pipeline_type_check', '--runnr=DirectRunner']"  # a user's typo in a Beam argument
+    assert view.filter(_record("apache_beam.options.pipeline_options", logging.WARNING, theirs))
     logs.flush_repeats()
     summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert summary["event"] == "log_repeats" and summary["repeats"] == 5
@@ -209,6 +245,7 @@ def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsy
     assert all(view.filter(r) for r in again)
     beam = _record("apache_beam.runners.worker", logging.ERROR, "bundle failed", exc=True)
     assert view.filter(beam) and beam.exc_info is not None
+    assert view.filter(_record("apache_beam.runners.worker.sdk_worker_main", logging.WARNING, startup))
     logs.configure("INFO", json=True)
     structlog.reset_defaults()
 
@@ -250,3 +287,73 @@ def test_process_reads_warc_and_compressed_forms(tmp_path: Path):
         "a.json", "b.jsonl.zst", "c.html.bz2", "d.htm", "e.txt.gz", "f.warc", "g.warc.gz",
     ]  # fmt: skip
     assert plan.skipped_line() == "skipped 1 file: 1 .md"
+
+
+def test_a_reader_that_leaves_early_ends_the_output_quietly_exit_141(tmp_path):
+    """``newsflow process ... | head -1``: no failure line, no BrokenPipeError, 128 + SIGPIPE as cat's."""
+    lines = [
+        json.dumps({"url": f"https://ok.example/{i}", "text": f"Story {i} of the council. " * 8})
+        for i in range(400)
+    ]
+    (tmp_path / "many.jsonl").write_text("\n".join(lines) + "\n")
+    run = subprocess.Popen(
+        command("process", str(tmp_path / "many.jsonl"), "--entities", "false"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout is not None and run.stderr is not None
+    assert json.loads(run.stdout.readline())["kind"] == "article"
+    run.stdout.close()  # as head does after its line
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 141, err
+    assert "BrokenPipe" not in err and "command_failed" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize(
+    "window",
+    [["--from", "garbage", "--to", "2026-10-01"], ["--from", "2026-11-01", "--to", "2026-10-01"]],
+)
+def test_a_backfill_window_mistake_is_told_before_the_workers_model_loads(window, tmp_path):
+    """The fork server starts loading the NER model at once; a usage error must not wait for it."""
+    run = newsflow("backfill", "--topic", "t", *window, "--output", str(tmp_path / "out"))
+    failure_line(run, 2)
+    assert "entities.loaded" not in run.stderr, run.stderr
+
+
+def test_a_mistyped_log_format_variable_is_one_line_exit_2():
+    """Without the flag (which :func:`command` passes), the variable is what sets the format."""
+    env = {**os.environ, "NEWSFLOW_LOG_FORMAT": "xml"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "process", "x.jsonl"], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 2, run.stderr
+    assert (
+        run.stderr
+        == "newsflow: environment variable NEWSFLOW_LOG_FORMAT: 'xml' is not one of auto, json, console\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"), [("a-file", "not a directory"), ("a-file/sub", "Not a directory")]
+)
+def test_a_backfill_output_that_cannot_be_a_directory_is_exit_7_before_any_work(output, reason, tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    (tmp_path / "a-file").write_text("not a directory\n")
+    run = newsflow("backfill", "--input", str(tmp_path / "a.jsonl"), "--output", str(tmp_path / output))
+    last = failure_line(run, 7)
+    assert last["error"] == f"--output {tmp_path / output}: {reason}"
+    assert "entities.loaded" not in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("command", ["process", "produce"])
+def test_a_directory_with_nothing_to_read_is_exit_7_not_a_silent_success(command, tmp_path, capsys, console):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "x.png").write_bytes(b"\x89PNG")
+    for name, found in [("empty", "no file at all"), ("pictures", "skipped 1 file: 1 .png")]:
+        assert cli.main(["--log-format", "console", command, str(tmp_path / name)]) == 7
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(
+            f"newsflow {command}: {tmp_path / name}: nothing to read ({found}; newsflow reads .jsonl"
+        )
+        assert len(err.splitlines()) == 1

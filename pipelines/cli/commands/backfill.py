@@ -6,12 +6,17 @@ import argparse
 import glob
 import os
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from pipelines.cli.flags import integer, seconds
 from pipelines.durations import duration_flag
 from pipelines.engine import worker_forks
-from pipelines.failures import BadUsage, InputFileError
+from pipelines.failures import BadUsage, InputFileError, UserError
 from pipelines.options import Monitoring, Processing, Topics, add_common, resolve
 from transforms.settings import KafkaSettings, Limits
+
+if TYPE_CHECKING:
+    from pipelines.backfill import BackfillJob
 
 # Beam is imported only when the command runs (see ``_run``), so ``newsflow --help`` stays fast.
 
@@ -65,18 +70,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     out.add_argument(
         "--max-records-per-file",
-        type=int,
+        type=integer(1),
         default=100_000,
         help="Records per Avro file before the next shard (default 100000).",
     )
     out.add_argument(
         "--workers",
-        type=int,
+        type=integer(1),
         default=os.cpu_count() or 1,
         help="DirectRunner worker processes (default: the core count).",
     )
     out.add_argument(
-        "--connect-timeout", type=float, default=60.0, help="Seconds to wait for the brokers at start-up."
+        "--connect-timeout", type=seconds, default=60.0, help="Seconds to wait for the brokers at start-up."
     )
     add_common(
         parser,
@@ -95,14 +100,20 @@ def _run(args: argparse.Namespace) -> int:
     # The workers' fork server first: it imports and loads on the idle core while this process imports Beam.
     processing = resolve(Processing, args)
     if not worker_forks.wanted(args.beam_args):
-        return _backfill(args, processing, None)
+        return _backfill(_job(args, processing), None)
     model = processing.entities and not processing.passthrough
     with worker_forks.ForkServer.start(model=model, modules=["pipelines.backfill"]) as forks:
-        return _backfill(args, processing, forks)
+        try:
+            job = _job(args, processing)
+        except UserError:
+            forks.process.kill()  # a mistake in the flags: tell it now, not once the server's model is loaded
+            raise
+        return _backfill(job, forks)
 
 
-def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_forks.ForkServer | None) -> int:
-    from pipelines.backfill import BackfillJob, day_window, parse_instant, run
+def _job(args: argparse.Namespace, processing: Processing) -> BackfillJob:
+    """The job the flags describe; a window, codec or combination it cannot run is :class:`BadUsage`."""
+    from pipelines.backfill import BackfillJob, day_window, parse_instant
     from transforms.avro_files import check_codec
 
     try:
@@ -132,4 +143,19 @@ def _backfill(args: argparse.Namespace, processing: Processing, forks: worker_fo
         )
     except ValueError as exc:
         raise BadUsage(str(exc)) from None
+    for directory in job.directories:  # the workers would fail on it only once they write, in a traceback
+        if os.path.lexists(directory) and not os.path.isdir(directory):
+            raise InputFileError(f"--output {directory}: not a directory")
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise InputFileError(f"--output {directory}: {exc.strerror or type(exc).__name__}") from None
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise InputFileError(f"--output {directory}: not writable")
+    return job
+
+
+def _backfill(job: BackfillJob, forks: worker_forks.ForkServer | None) -> int:
+    from pipelines.backfill import run
+
     return run(job, forks)

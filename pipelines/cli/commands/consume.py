@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from pipelines.cli.flags import integer
 from pipelines.cli.topic_reader import records_to_end
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--topic", default=DEFAULT_TOPICS["output_topic"], help="Topic to read.")
     parser.add_argument("--follow", action="store_true", help="Keep waiting for new records.")
-    parser.add_argument("--limit", type=int, help="Stop after this many records.")
+    parser.add_argument("--limit", type=integer(1), help="Stop after this many records.")
     parser.add_argument("--headers", action="store_true", help="Add each record's Kafka headers (_headers).")
     add_connect_timeout(parser)
     add_common(parser)

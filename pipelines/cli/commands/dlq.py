@@ -13,7 +13,8 @@ from kafka import KafkaProducer
 
 from pipelines.cli.commands.consume import iter_records
 from pipelines.cli.dlq import Selection, plan
-from pipelines.failures import UnexpectedFormat
+from pipelines.cli.flags import integer
+from pipelines.failures import BadUsage, UnexpectedFormat
 from pipelines.options import DEFAULT_TOPICS, add_common, resolve
 from pipelines.preflight import add_connect_timeout, check
 from transforms.headers import input_headers
@@ -46,12 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="Only this error type, e.g. ParseError (repeatable).",
     )
     replay.add_argument("--source-topic", help="Only letters read from this topic.")
-    replay.add_argument("--source-partition", type=int, help="Only letters read from this partition.")
-    replay.add_argument("--from-offset", type=int, help="Lowest source offset (inclusive).")
-    replay.add_argument("--to-offset", type=int, help="Highest source offset (inclusive).")
+    replay.add_argument("--source-partition", type=integer(0), help="Only letters read from this partition.")
+    replay.add_argument("--from-offset", type=integer(0), help="Lowest source offset (inclusive).")
+    replay.add_argument("--to-offset", type=integer(0), help="Highest source offset (inclusive).")
     replay.add_argument("--since", type=_time, help="Failed at or after this ISO 8601 time (UTC if no zone).")
     replay.add_argument("--until", type=_time, help="Failed before this ISO 8601 time.")
-    replay.add_argument("--limit", type=int, help="Replay at most this many letters.")
+    replay.add_argument("--limit", type=integer(1), help="Replay at most this many letters.")
     replay.add_argument("--dry-run", action="store_true", help="Print what would be sent; send nothing.")
     add_connect_timeout(replay)
     replay.add_argument(
@@ -63,8 +64,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    """An ISO 8601 time, naive ones meaning UTC; anything else a usage error that says what is wanted."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {value!r} (e.g. 2026-11-01T00:00Z)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _check_ranges(args: argparse.Namespace) -> None:
+    """A range that selects nothing by construction is a mistake, not a replay of nothing."""
+    for low, high, what in ((args.from_offset, args.to_offset, "offset"), (args.since, args.until, "time")):
+        if low is not None and high is not None and not low <= high:
+            flags = "--from-offset and --to-offset" if what == "offset" else "--since and --until"
+            raise BadUsage(f"{flags} select nothing: {low} is after {high}")
 
 
 def selection_from(args: argparse.Namespace) -> Selection:
@@ -99,6 +114,7 @@ def dead_letters(
 
 
 def _replay(args: argparse.Namespace) -> int:
+    _check_ranges(args)
     settings = resolve(KafkaSettings, args)
     writes = [] if args.dry_run else [args.to_topic]
     check(settings, read=[args.dlq_topic], write=writes, timeout=args.connect_timeout)

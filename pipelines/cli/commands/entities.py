@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from pipelines.cli.flags import integer, seconds
 from pipelines.failures import InputFileError
 from transforms.errors import PipelineError
 from transforms.records import to_dict
@@ -20,8 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="UTF-8 text files")
     parser.add_argument("--title", help="a title to weigh into salience (same for every file)")
-    parser.add_argument("--time-budget", type=float, default=10.0, help="seconds per file (default 10)")
-    parser.add_argument("--indent", type=int, default=None, help="pretty-print with this indent")
+    parser.add_argument("--time-budget", type=seconds, default=10.0, help="seconds per file (default 10)")
+    parser.add_argument("--indent", type=integer(0), default=None, help="pretty-print with this indent")
     parser.set_defaults(func=run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipelines.cli.flags import PORT, integer, seconds
 from pipelines.devkafka import broker
 from pipelines.failures import BrokerUnreachable, UserError
 
@@ -37,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_data_dir(up)
     up.add_argument(
         "--partitions",
-        type=int,
+        type=integer(1),
         default=broker.DEFAULT_PARTITIONS,
         help="Partitions of each topic created (existing topics keep theirs).",
     )
@@ -48,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="Topic to create; repeat for several (default: the pipeline's four topics).",
     )
-    up.add_argument("--timeout", type=float, default=90.0, help="Seconds to wait for the broker.")
+    up.add_argument("--timeout", type=seconds, default=90.0, help="Seconds to wait for the broker.")
     up.set_defaults(func=_up)
 
     down = actions.add_parser(
@@ -59,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "dir is ever stopped; another process on the port is left alone.",
     )
     _add_data_dir(down)
-    down.add_argument("--timeout", type=float, default=30.0, help="Seconds before SIGKILL.")
+    down.add_argument("--timeout", type=seconds, default=30.0, help="Seconds before SIGKILL.")
     down.set_defaults(func=_down)
 
     status = actions.add_parser(
@@ -74,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", type=int, default=broker.DEFAULT_PORT, help="The broker's client port on 127.0.0.1."
+        "--port", type=PORT, default=broker.DEFAULT_PORT, help="The broker's client port on 127.0.0.1."
     )
     parser.add_argument(
         "--data-dir",

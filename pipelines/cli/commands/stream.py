@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import NamedTuple
 
 from pipelines.engine import worker_forks
 from pipelines.options import Consumption, Monitoring, Processing, Topics, add_common, resolve
@@ -30,35 +31,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    consumption = resolve(Consumption, args)
-    processing = resolve(Processing, args)
+    # Every setting now, so that a mistyped variable is told at once, not after a minute's wait for brokers.
+    settings = Settings(
+        resolve(Consumption, args),
+        resolve(Processing, args),
+        resolve(KafkaSettings, args),
+        resolve(Topics, args),
+        resolve(Limits, args),
+        resolve(Monitoring, args),
+    )
+    consumption, processing = settings.consumption, settings.processing
     if consumption.workers == 1 or not worker_forks.runs_here(args.beam_args):
-        return _stream(args, consumption, processing, None)
+        return _stream(args, settings, None)
     # Brokers, credentials and ACLs first (once: the stream is told so), so that a run that cannot start
     # fails with its one line and loads nothing. Then the chain workers' fork server: it imports and loads
     # on another core while this process imports Beam; in its own session, so that a Ctrl-C reaches only
     # this process, which finishes its batch.
-    check_stream(resolve(KafkaSettings, args), resolve(Topics, args), consumption.connect_timeout)
+    check_stream(settings.kafka, settings.topics, consumption.connect_timeout)
     model = processing.entities and not processing.passthrough
     with worker_forks.ForkServer.start(
         model=model, modules=["pipelines.chain_workers"], own_session=True
     ) as forks:
-        return _stream(args, consumption, processing, forks)
+        return _stream(args, settings, forks)
 
 
-def _stream(
-    args: argparse.Namespace,
-    consumption: Consumption,
-    processing: Processing,
-    forks: worker_forks.ForkServer | None,
-) -> int:
+class Settings(NamedTuple):
+    """What the flags and variables resolve to, each class once."""
+
+    consumption: Consumption
+    processing: Processing
+    kafka: KafkaSettings
+    topics: Topics
+    limits: Limits
+    monitoring: Monitoring
+
+
+def _stream(args: argparse.Namespace, settings: Settings, forks: worker_forks.ForkServer | None) -> int:
     from pipelines.stream import StreamJob, run  # Beam is imported only by the commands that run it
 
+    consumption = settings.consumption
     job = StreamJob(
-        kafka=resolve(KafkaSettings, args),
-        topics=resolve(Topics, args),
-        limits=resolve(Limits, args),
-        processing=processing,
+        kafka=settings.kafka,
+        topics=settings.topics,
+        limits=settings.limits,
+        processing=settings.processing,
         group_id=consumption.group_id,
         reset=consumption.auto_offset_reset,
         idle_timeout=consumption.idle_timeout,
@@ -70,6 +86,6 @@ def _stream(
         dedup_changelog=consumption.dedup_changelog,
         workers=consumption.workers,
         beam_args=args.beam_args,
-        monitoring=resolve(Monitoring, args),
+        monitoring=settings.monitoring,
     )
     return run(job, forks, checked=forks is not None)
