@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,12 +147,26 @@ def test_prometheus_scrapes_throughput_and_lag(kafka_broker, topics, stream_with
         )
         assert prometheus.value("sum(newsflow_consumer_lag)") == 0
 
+        # The backlog is produced in a transaction left open until Prometheus has seen it: the stream
+        # (read_committed) is held at its start and the lag counts to the log end, so the backlog is seen
+        # however fast the stream would have read 16 records (plainly produced, it could clear them
+        # between two of the lag thread's looks).
         settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
-        producer = KafkaProducer(**settings.producer_kwargs())
+        producer = KafkaProducer(**settings.producer_kwargs(), transactional_id=f"metrics-{uuid.uuid4().hex}")
+        producer.init_transactions()
+        producer.begin_transaction()
         for i, text in enumerate(stories(CONLL_TRAIN)[:16]):
             envelope = {"url": f"https://wire.example/{i}", "source": "wire", "text": text}
             producer.send(topics.input_topic, json.dumps(envelope).encode(), partition=i % 4)
         producer.flush()
+        wait_until(
+            "the backlog seen as lag",
+            lambda: prometheus.value("sum(newsflow_consumer_lag)") == 16,
+            timeout=60,
+            alive=alive,
+        )
+        assert prometheus.value("sum(newsflow_records_written_total)") in (None, 0.0), "held until committed"
+        producer.commit_transaction()
         producer.close()
 
         rate = wait_until(
