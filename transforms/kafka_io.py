@@ -259,10 +259,28 @@ class TopicMissing(LookupError):
     on. Not a Kafka error, so :func:`retrying` does not wait for it: no retry brings a topic back."""
 
 
+def cluster_topics(consumer: KafkaConsumer, timeout_ms: int) -> set[str]:
+    """The cluster's topics, fetched afresh, or ``KafkaTimeoutError`` after ``timeout_ms``.
+
+    ``KafkaConsumer.topics()`` waits for the metadata with no time limit (kafka-python 3.0: ``wait_for(future,
+    None)``): called in a broker outage, it held the stream's loop, and so a stop, until the brokers came
+    back (a fresh-clone CI run: no retry and no stop in 90 s). This is its body with a bound (the same
+    internals; recheck on a kafka-python upgrade)."""
+    cluster = consumer._cluster  # noqa: SLF001 - topics() without its unbounded wait
+    stash = cluster.need_all_topic_metadata
+    cluster.need_all_topic_metadata = True
+    try:
+        future = cluster.request_update()
+        consumer._net.run(consumer._manager.wait_for, future, timeout_ms)  # noqa: SLF001
+    finally:
+        cluster.need_all_topic_metadata = stash
+    return set(cluster.topics())
+
+
 def require_topics(consumer: KafkaConsumer, topics: Iterable[str], settings: KafkaSettings) -> None:
     """Raise :class:`TopicMissing` naming any of ``topics`` the cluster does not have now (a fresh look at
     its metadata through ``consumer``); Kafka errors raise as they are (an outage: retried by the caller)."""
-    existing = consumer.topics()
+    existing = cluster_topics(consumer, OFFSETS_TIMEOUT_MS)
     missing = sorted(set(topics) - existing)
     if missing:
         raise TopicMissing(
