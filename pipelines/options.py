@@ -95,14 +95,20 @@ def _converter(f: dataclasses.Field) -> Any:
         return _parse_bool
     if base not in ("int", "float"):
         return str
-    number = int if base == "int" else float
-    minimum, maximum = f.metadata.get("minimum"), f.metadata.get("maximum")
+    return number_type(int if base == "int" else float, f.metadata.get("minimum"), f.metadata.get("maximum"))
+
+
+def number_type(
+    number: type[int] | type[float], minimum: float | None = None, maximum: float | None = None
+) -> Any:
+    """An argparse ``type``: ``number`` in [minimum, maximum], out of range a message argparse shows as it
+    is (the settings' flags and the commands' own numeric flags alike)."""
 
     def convert(value: str) -> int | float:
         try:
             parsed = number(value)
         except ValueError:
-            kind = "an integer" if base == "int" else "a number"
+            kind = "an integer" if number is int else "a number"
             raise argparse.ArgumentTypeError(f"not {kind}: {value!r}") from None
         if minimum is not None and not parsed >= minimum:
             raise argparse.ArgumentTypeError(f"{value} is below the least allowed, {minimum:g}")

@@ -4,27 +4,15 @@ read of everything, and ``--port 70000`` not a crash of the socket call."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 
+from pipelines.options import number_type
 from pipelines.preflight import positive_float
 
 
 def integer(least: int, most: int | None = None) -> Callable[[str], int]:
     """An argparse ``type`` for an integer in [least, most]."""
-
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"{value} is below the least allowed, {least}")
-        if most is not None and value > most:
-            raise argparse.ArgumentTypeError(f"{value} is above the most allowed, {most}")
-        return value
-
-    return convert
+    return number_type(int, least, most)
 
 
 seconds = positive_float
