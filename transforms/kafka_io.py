@@ -176,6 +176,16 @@ def report_lost(tp: TopicPartition, first: int, stop: int, where: str) -> None:
     )
 
 
+def log_start_past(consumer: KafkaConsumer, tp: TopicPartition, position: int) -> int:
+    """The log start of ``tp`` for a ``position`` that is out of range: above it, the offsets between were
+    deleted before they were read. ``OffsetOutOfRangeError`` if it is not above (``position`` is past the
+    log end: the topic deleted and made again), which no reading on can mend."""
+    start = consumer.beginning_offsets([tp])[tp]
+    if start <= position:
+        raise OffsetOutOfRangeError(f"{tp.topic}:{tp.partition} offset {position} is past the log end")
+    return start
+
+
 def reader_kwargs(settings: KafkaSettings) -> dict[str, Any]:
     """A reader's consumer settings (:class:`ReadPartitions`, the readers made ahead, the work read ahead):
     no automatic offset reset. kafka-python's default, ``latest``, moved a reader whose offsets had been
@@ -564,13 +574,10 @@ class ReadPartitions(beam.DoFn):
         first = tracker.current_restriction().start
         stop = tracker.current_restriction().stop
         try:
-            beginning = consumer.beginning_offsets([tp])[tp]
+            beginning = log_start_past(consumer, tp, first)
         except BaseException:
             consumer.close(autocommit=False)
             raise
-        if beginning <= first:
-            consumer.close(autocommit=False)
-            raise OffsetOutOfRangeError(f"{tp.topic}:{tp.partition} offset {first} is past the log end")
         last = min(beginning, stop) - 1
         if not tracker.try_claim(last):
             consumer.close(autocommit=False)

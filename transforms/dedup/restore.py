@@ -29,7 +29,7 @@ from kafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsEr
 
 from transforms.dedup.changelog import TOPIC_CONFIG, Changelog, decode, decode_pack, encode, is_pack
 from transforms.dedup.store import DB_NAME, SqliteStore
-from transforms.kafka_io import reader_kwargs, report_lost
+from transforms.kafka_io import log_start_past, reader_kwargs, report_lost
 from transforms.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -250,9 +250,7 @@ def read_on_from_log_start(consumer: KafkaConsumer, positions: dict[TopicPartiti
     silently. A position past the log end (the topic made again) cannot be read on from: it raises."""
     lost = 0
     for tp, position in positions.items():
-        start = consumer.beginning_offsets([tp])[tp]
-        if start <= position:
-            raise OffsetOutOfRangeError(f"{tp.topic}:{tp.partition} offset {position} is past the log end")
+        start = log_start_past(consumer, tp, position)
         report_lost(tp, position, start, "dedup restore")
         consumer.seek(tp, start)
         lost += start - position
