@@ -39,6 +39,7 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.runners.worker import statesampler
 from apache_beam.transforms import core
 from kafka import TopicPartition
 from kafka.errors import KafkaError
@@ -205,6 +206,33 @@ def _remember_method_arguments() -> None:
     core.get_function_arguments = get_function_arguments
 
 
+SAMPLING_PERIOD_MS = 10
+"""The longest sleep of the state sampler of each stage a batch runs (Beam's default: 200 ms)."""
+
+
+class _PromptSampler(statesampler.StateSampler):
+    """Beam's state sampler, waking every ``SAMPLING_PERIOD_MS`` at most rather than every 200 ms.
+
+    Each stage of a micro-batch runs under a sampler whose thread times the stage's steps (Beam's
+    execution-time figures, which newsflow does not report): it sleeps, without the GIL, for a period that
+    grows to 200 ms, and the stage's end waits for it to wake (``StateSampler.stop`` joins the thread). The
+    stages that clean and decide a batch run for seconds, so each ended with the core idle for up to
+    200 ms, about 0.3 s per batch of 500 on the one-worker stream: wall time ``newsflow process`` never
+    waits. A 10 ms period costs the sampler thread about 100 wake-ups a second, a few microseconds each
+    and none holding the GIL."""
+
+    def __init__(
+        self, prefix: str, counter_factory: object, sampling_period_ms: int = SAMPLING_PERIOD_MS
+    ) -> None:
+        super().__init__(prefix, counter_factory, min(sampling_period_ms, SAMPLING_PERIOD_MS))
+
+
+def _prompt_stage_ends() -> None:
+    """Make the stages this process runs end within ``SAMPLING_PERIOD_MS`` of their work
+    (:class:`_PromptSampler`, which Beam's bundle processor then makes for each stage)."""
+    statesampler.StateSampler = _PromptSampler  # type: ignore[misc]
+
+
 def _options(beam_args: list[str]) -> PipelineOptions:
     options = _BatchOptions(beam_args)
     options.view_as(StandardOptions).streaming = False
@@ -271,6 +299,7 @@ def run_batches(
     batch's per-article work before it ends; a batch runs on the ranges begun ahead when they still follow
     on the committed offsets. Nothing begun ahead is written or committed before its own batch runs."""
     _remember_method_arguments()
+    _prompt_stage_ends()
     member = retrying(lambda: GroupMember(job.kafka, job.input_topic, job.group_id), "group member")
     try:
         member.join(JOIN_WAIT)
