@@ -802,7 +802,7 @@ class WriteToKafka(beam.DoFn):
         except BaseException as exc:
             producer, self._producer = self._producer, None
             _discard(producer)  # not kept: the retry starts on a new one
-            if isinstance(exc, Exception):
+            if isinstance(exc, Exception) and not isinstance(exc, TopicMissing):  # not looked at yet
                 self._require({message.topic for _, message in pending})
             raise
         for _, message in pending:
