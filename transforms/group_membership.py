@@ -30,6 +30,7 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka import errors as kafka_errors
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.coordinator.consumer import ConsumerCoordinator
 from kafka.structs import OffsetAndMetadata
 
 from transforms.settings import KafkaSettings
@@ -112,6 +113,23 @@ def commit_forward(consumer: KafkaConsumer, offsets: Mapping[TopicPartition, int
     return CommitOutcome(committed=ahead, backwards=behind)
 
 
+def hold_rejoin(coordinator: ConsumerCoordinator) -> None:
+    """Keep a rebalance this member has begun asked for until its assignment is applied.
+
+    kafka-python 3.0 (``ConsumerCoordinator``) rejoins when its metadata shows partitions it did not
+    assign (partitions added to the topic), but only while that difference lasts: the leader's own
+    assignment, inside the join, records the new metadata as assigned. When the join outlasts the
+    ``poll`` that began it (the micro-batch loop polls with no wait between batches; a loaded machine
+    makes the round trips slower), the next poll sees nothing left to rejoin for, never takes the join's
+    result, and the member stays mid-rebalance for good: its partitions revoked, none assigned, nothing
+    read (the stream stayed "not settled", so not even idle). ``rejoin_needed``, which a rebalance asked by
+    the group keeps until the assignment is applied, is set here for the same span: from a rejoin being
+    needed or a join begun (``rejoining``, cleared only as the assignment is applied) to the end.
+    Internals of kafka-python, as :func:`transforms.kafka_io.cluster_topics`; recheck on an upgrade."""
+    if coordinator.rejoining or coordinator.need_rejoin():
+        coordinator.request_rejoin()
+
+
 class _Listener(ConsumerRebalanceListener):
     """Keeps the member's owned set and pauses what it gets (it runs on kafka-python's IO thread, so it
     only updates state: it must not block or call the consumer's blocking API)."""
@@ -175,7 +193,10 @@ class GroupMember:
     def poll(self, seconds: float) -> frozenset[TopicPartition]:
         """Take part in the group for up to ``seconds`` (join, rebalance, heartbeat bookkeeping); the
         partitions owned afterwards. Never returns records: every owned partition is paused."""
+        coordinator = self.consumer._coordinator  # noqa: SLF001 - see hold_rejoin
+        hold_rejoin(coordinator)
         self.consumer.poll(timeout_ms=max(0, int(seconds * 1000)))
+        hold_rejoin(coordinator)
         return self.owned
 
     def join(self, timeout: float) -> frozenset[TopicPartition]:

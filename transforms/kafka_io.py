@@ -717,6 +717,11 @@ class OutMessage:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+WRITE_STALL_S = 5.0
+"""How long a flush may wait before the topics it still writes to are checked (:meth:`WriteToKafka._flush`):
+one metadata request per stalled writer every 5 s."""
+
+
 class WriteToKafka(beam.DoFn):
     """Produce messages (acks=all, idempotent) and flush before the bundle ends; then emit their Acks.
 
@@ -754,9 +759,11 @@ class WriteToKafka(beam.DoFn):
         self._pending.append((future, message))
 
     def _require(self, topics: Collection[str]) -> None:
-        """After a failed write: :class:`TopicMissing` if a topic written to is gone (no retry brings it
-        back: the stream stops at once, naming it, rather than failing batch after batch). A look that
-        fails itself (the broker away) leaves the write's own error to be raised."""
+        """After a failed or stalled write: :class:`TopicMissing` if a topic written to is gone (no retry
+        brings it back: the stream stops at once, naming it, rather than failing batch after batch). A look
+        that fails itself (the broker away) leaves the write's own error to be raised, or the wait to go on."""
+        if not topics:
+            return
         try:
             checker = KafkaConsumer(**self.settings.consumer_kwargs(None))
         except KafkaError:
@@ -768,18 +775,34 @@ class WriteToKafka(beam.DoFn):
         finally:
             checker.close(autocommit=False)
 
+    def _flush(self, pending: list[tuple]) -> None:
+        """Flush the producer within ``flush_timeout``; every ``WRITE_STALL_S`` it is still not done, the
+        topics of the writes not yet delivered are checked (:class:`TopicMissing` if one is gone). The
+        producer retries a deleted topic as it retries a broker away, until its 120 s delivery timeout:
+        the check tells the two apart, so a deleted topic stops the run in seconds, and an outage (the check
+        cannot reach the cluster) or a slow broker (the topics are there) is still waited for."""
+        deadline = time.monotonic() + self.flush_timeout
+        while True:
+            try:
+                self._producer.flush(timeout=max(0.0, min(WRITE_STALL_S, deadline - time.monotonic())))
+                return
+            except KafkaTimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+                self._require({message.topic for future, message in pending if not future.is_done})
+
     def finish_bundle(self) -> Iterator[WindowedValue]:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
         try:
-            self._producer.flush(timeout=self.flush_timeout)
+            self._flush(pending)
             for future, _ in pending:
                 future.get(timeout=0)  # raises the delivery error, failing the bundle
         except BaseException as exc:
             producer, self._producer = self._producer, None
-            producer.close(timeout=0)  # not kept: the retry starts on a new one
-            if isinstance(exc, Exception):
+            _discard(producer)  # not kept: the retry starts on a new one
+            if isinstance(exc, Exception) and not isinstance(exc, TopicMissing):  # not looked at yet
                 self._require({message.topic for _, message in pending})
             raise
         for _, message in pending:
@@ -792,6 +815,22 @@ class WriteToKafka(beam.DoFn):
         if producer is not None:
             self._producer = None
             WRITERS.give(self._kwargs, producer)
+
+
+def _discard(producer: KafkaProducer) -> None:
+    """Close a producer whose writes failed, its undelivered records dropped (unacknowledged: the batch is
+    run again). kafka-python's ``close(timeout=0)`` flushes first and raises while records are pending,
+    leaving the producer open; its ``__del__`` then raised again at exit (a traceback on stderr after
+    the run's last line). So its sender is stopped first, which fails the pending records (kafka-python
+    internals, as :func:`cluster_topics`; recheck on an upgrade)."""
+    sender = producer._sender  # noqa: SLF001 - close() without its flush of records that cannot be sent
+    if sender is not None:
+        sender.force_close()
+        sender.join(1.0)
+    try:
+        producer.close(timeout=0)
+    except KafkaTimeoutError:
+        log.debug("producer_close_incomplete", note="records still pending after the sender stopped")
 
 
 class AckFrontier:
