@@ -250,6 +250,25 @@ def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsy
     structlog.reset_defaults()
 
 
+def test_repeats_are_windowed_on_the_monotonic_clock_not_the_wall_clock(monkeypatch, capsys):
+    """A wall clock stepped back an hour (NTP) must not hide a library's repeated warning for that hour:
+    past the window on the monotonic clock it shows again, with the count of the repeats in between."""
+    logs.configure("INFO", json=True)
+    (view,) = logs._VIEWS
+    ticks = iter([1000.0, 1001.0, 1000.0 + logs.REPEAT_WINDOW + 1, 1000.0 + logs.REPEAT_WINDOW + 1])
+    monkeypatch.setattr(logs.time, "monotonic", lambda: next(ticks))
+    first = _record("kafka.producer.sender", logging.WARNING, "retrying %s")
+    assert view.filter(first)
+    stepped_back = [_record("kafka.producer.sender", logging.WARNING, "retrying %s") for _ in range(2)]
+    for record in stepped_back:
+        record.created = first.created - 3600
+    assert not view.filter(stepped_back[0]), "a repeat within the window is counted"
+    assert view.filter(stepped_back[1]), "past the window it shows, whatever the wall clock says"
+    report = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert report["event"] == "log_repeats" and report["repeats"] == 1
+    structlog.reset_defaults()
+
+
 def test_keyed_stages_have_deterministic_key_coders(tmp_path, caplog):
     import apache_beam as beam
 
