@@ -177,8 +177,7 @@ class GroupMember:
         """The group has not accepted a heartbeat of this member, nor assigned it partitions, for a whole
         session timeout (this process was stopped, or cut off from the broker): the group has most likely
         given its partitions to other members, though the rebalance listener cannot hear of it before the
-        next polls. Java's consumer fetches nothing in that state until it has heard from the group again;
-        the batch loop waits too (:meth:`wait_for_session`). Read from the time of kafka-python's last
+        next polls. The batch loop waits to hear from the group first (:meth:`wait_for_session`). Read from the time of kafka-python's last
         accepted heartbeat (monotonic), not its own session check, which it resets as soon as it finds
         the coordinator again, before the group has said whether the member is still in it."""
         heartbeat = getattr(getattr(self.consumer, "_coordinator", None), "heartbeat", None)

@@ -181,8 +181,7 @@ def test_an_instance_stopped_past_its_session_writes_nothing_of_the_partitions_i
 ):
     """SIGSTOP instance A, idle, past the group's session timeout while B is in the group: the group gives
     A's partitions to B. SIGCONT A with a backlog waiting for both to see: A must first hear from the group
-    and not form a batch on the partitions it owned before the stop (Java's consumer fetches nothing once
-    its session has lapsed). Before: A read and wrote a batch of them while B wrote the same records, so
+    and not form a batch on the partitions it owned before the stop. Before: A read and wrote a batch of them while B wrote the same records, so
     they came out twice though none was in flight when A stopped. Committed offsets never go back."""
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     texts = stories(CONLL_TRAIN)[:72]
