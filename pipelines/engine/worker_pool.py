@@ -224,9 +224,10 @@ class _StallWatch:
         self._thread.start()
 
     def busy(self, process: _Process) -> None:
-        """``process`` has a task and its driver now waits for an answer."""
+        """``process`` has a task and its driver now waits for an answer (called per answer: no ``/proc``
+        read here, the watch's next sample takes the first reading)."""
         with self._lock:
-            self._busy[id(process)] = (process, cpu_ticks(process.pid), 0)
+            self._busy[id(process)] = (process, None, 0)
 
     def idle(self, process: _Process) -> None:
         with self._lock:
