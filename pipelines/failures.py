@@ -8,6 +8,8 @@ turns any of them into one line on stderr and the exit code below, with the trac
 from __future__ import annotations
 
 import difflib
+import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
@@ -150,6 +152,22 @@ _AUTHORISATION = {
 }
 
 
+_STATE_UNWRITABLE = re.compile(
+    r"disk is full|disk I/O error|readonly database|unable to open database file", re.IGNORECASE
+)
+"""SQLite's words for a state dir that cannot be written (the dedup index, the crash journal): a full or
+read-only disk, not a bug."""
+
+
+def _state_unwritable(cause: BaseException) -> str | None:
+    """SQLite's reason, when ``cause`` is a local state database that cannot be written: raised here, or
+    reported by a chain worker as its text (``OperationalError: ...``)."""
+    text = _first_line(cause)
+    sqlite = isinstance(cause, sqlite3.OperationalError) or text.startswith("OperationalError: ")
+    found = _STATE_UNWRITABLE.search(text) if sqlite else None
+    return found.group(0) if found else None
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception, its cause and context, and so on (Beam wraps a DoFn's error in its own)."""
     seen: set[int] = set()
@@ -183,6 +201,11 @@ def explain(exc: BaseException) -> UserError | None:
             return UnknownTopic(str(cause))
         if isinstance(cause, kafka_errors.UnknownTopicOrPartitionError):
             return UnknownTopic(f"unknown topic or partition: {_first_line(cause)}")
+        if reason := _state_unwritable(cause):
+            return InputFileError(
+                f"the state dir cannot be written ({reason}): free space under --state-dir or make it "
+                "writable, then start again; nothing was committed past the last batch written"
+            )
         if isinstance(cause, OSError) and cause.filename is not None:
             reason = cause.strerror or type(cause).__name__
             return InputFileError(f"{cause.filename}: {reason}")

@@ -75,7 +75,9 @@ def _startup_notice(text: str) -> bool:
 
 
 REPEAT_WINDOW = 60.0
-"""Seconds during which a record repeating one already shown is counted instead of shown."""
+"""Seconds during which a record repeating one already shown is counted instead of shown: on the monotonic
+clock, not the records' wall-clock times, so a clock stepped back (NTP) does not hide repeats until it has
+caught up again."""
 
 
 class _OperatorView(logging.Filter):
@@ -87,7 +89,7 @@ class _OperatorView(logging.Filter):
     def __init__(self, debug: bool) -> None:
         super().__init__()
         self.debug = debug
-        self.shown: dict[tuple[str, int, str], list[float]] = {}  # key -> [shown at, repeats since]
+        self.shown: dict[tuple[str, int, str], list[float]] = {}  # key -> [shown at (monotonic), repeats]
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.debug or not record.name.startswith(THIRD_PARTY):
@@ -99,12 +101,13 @@ class _OperatorView(logging.Filter):
                 return False
         key = (record.name, record.levelno, str(record.msg))
         entry = self.shown.get(key)
-        if entry is not None and record.created - entry[0] < REPEAT_WINDOW:
+        now = time.monotonic()
+        if entry is not None and now - entry[0] < REPEAT_WINDOW:
             entry[1] += 1
             return False
         if entry is not None and entry[1]:
             _report_repeats(key, entry)
-        self.shown[key] = [record.created, 0]
+        self.shown[key] = [now, 0]
         # A library's traceback is for DEBUG only, attached or written into the message (Beam does both).
         record.exc_info = record.exc_text = record.stack_info = None
         with contextlib.suppress(Exception):  # a record whose arguments do not fit its format: as it is
@@ -127,7 +130,7 @@ def _report_repeats(key: tuple[str, int, str], entry: list[float]) -> None:
         "log_repeats",
         message=message[:200],
         repeats=int(entry[1]),
-        seconds=round(time.time() - entry[0], 1),
+        seconds=round(time.monotonic() - entry[0], 1),
     )
 
 

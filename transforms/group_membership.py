@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -53,6 +53,10 @@ METADATA_MAX_AGE_MS = 10_000
 """How old the member's view of the topic may get. Partitions added to the input topic are seen (and
 assigned, through a rebalance) at its next metadata refresh: kafka-python's default (5 min, Kafka's) left
 the records of a new partition unread for 5 minutes. One small metadata request every 10 s."""
+
+SESSION_WAIT = 2 * SESSION_TIMEOUT_MS / 1000
+"""How long the batch loop waits for a lapsed session to be heard from again (a rejoin after an eviction
+takes one round of the group protocol) before it goes on as before."""
 
 REJOIN_WAIT = 2 * SESSION_TIMEOUT_MS / 1000
 """How long a refused commit waits for the member to rejoin before its offsets are given up."""
@@ -164,6 +168,7 @@ class GroupMember:
         self._settled = threading.Event()
         self._committing = threading.Lock()
         self._assignments = 0
+        self._assigned_at = float("-inf")  # monotonic: the group's last assignment to this member
         self.consumer = KafkaConsumer(
             **settings.consumer_kwargs(group_id),
             session_timeout_ms=SESSION_TIMEOUT_MS,
@@ -184,6 +189,39 @@ class GroupMember:
         """The partitions this member may read and commit now."""
         with self._lock:
             return self._owned
+
+    @property
+    def session_lapsed(self) -> bool:
+        """The group has not accepted a heartbeat of this member, nor assigned it partitions, for a whole
+        session timeout (this process was stopped, or cut off from the broker): the group has most likely
+        given its partitions to other members, though the rebalance listener cannot hear of it before the
+        next polls. The batch loop waits to hear from the group first (:meth:`wait_for_session`). Read from the time of kafka-python's last
+        accepted heartbeat (monotonic), not its own session check, which it resets as soon as it finds
+        the coordinator again, before the group has said whether the member is still in it."""
+        heartbeat = getattr(getattr(self.consumer, "_coordinator", None), "heartbeat", None)
+        if not self._joined.is_set() or heartbeat is None:
+            return False
+        heard = max(heartbeat.last_receive, self._assigned_at)
+        return time.monotonic() - heard > SESSION_TIMEOUT_MS / 1000
+
+    def wait_for_session(self, stopping: Callable[[], bool]) -> bool:
+        """Poll while the session has lapsed, so that the group's verdict (the partitions lost, a rejoin)
+        reaches the listener before another batch is formed on partitions that may be another member's
+        now; at most :data:`SESSION_WAIT` seconds (a broker that is down is the batch loop's look to
+        retry). Whether the session had lapsed."""
+        if not self.session_lapsed:
+            return False
+        deadline = time.monotonic() + SESSION_WAIT
+        while self.session_lapsed and not stopping() and time.monotonic() < deadline:
+            self.poll(0.25)
+        log.warning(
+            "group_session_lapsed",
+            group_id=self.group_id,
+            heard_again=not self.session_lapsed,
+            owned=sorted(tp.partition for tp in self.owned),
+            note="no batch was formed on the partitions owned before; the group may have moved them",
+        )
+        return True
 
     @property
     def settled(self) -> bool:
@@ -265,6 +303,7 @@ class GroupMember:
         with self._lock:
             self._owned = self._owned | assigned
             self._assignments += 1
+            self._assigned_at = time.monotonic()
         self._joined.set()
         self._settled.set()
         log.info(

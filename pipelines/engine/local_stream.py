@@ -361,6 +361,8 @@ def _loop(
     member = lookup.member
     while not stop.requested:
         member.poll(0)  # join a pending rebalance now, between batches
+        if member.wait_for_session(lambda: stop.requested):  # stopped past the session: heard again first
+            idle_since = time.monotonic()
         if not member.settled:  # partitions revoked, not yet re-assigned: that is not idleness
             idle_since = time.monotonic()
         budget = _budget(job, read)

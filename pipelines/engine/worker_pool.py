@@ -17,13 +17,17 @@ its switch interval, 5 ms, behind a busy thread). Tasks are taken from the queue
 the workers still pull work and stay evenly loaded whatever each task costs. A worker that dies (a segfault, the
 OOM killer, a kill) is replaced and counted in :attr:`WorkerPool.restarts`; its task goes back to the queue,
 up to :data:`MAX_DEATHS` times (the handler's own crash journal turns a poison pill into a dead letter
-before that). Workers ignore SIGINT and SIGTERM: the stream decides when to stop, and they end when it
-closes their sockets. Without a fork server (not Linux), a worker is a new interpreter running :func:`main`.
+before that). A worker that holds a task and makes no progress at all (SIGSTOPped, deadlocked, blocked) is
+killed after :data:`STALL_SECONDS` and handled as a death (:class:`_StallWatch`): without it, the batch
+waited for its answer for ever. Workers ignore SIGINT and SIGTERM: the stream decides when to stop, and they
+end when it closes their sockets. Without a fork server (not Linux), a worker is a new interpreter running
+:func:`main`.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import itertools
 import os
@@ -53,6 +57,14 @@ MAX_DEATHS = 5
 """Worker deaths one task may cause before it fails (and with it the batch, which is re-read)."""
 DEPTH = 2
 """Tasks sent to a worker and not yet answered, at most: the one it runs and the next, waiting in it."""
+STALL_SECONDS = 30.0
+"""Seconds a worker may hold a task while the thread that runs it uses no CPU at all before it counts as
+hung and is killed. A task's work is CPU-bound (parsing, cleaning, NER: even on a loaded machine the
+scheduler gives a runnable thread some CPU every second); the longest a working worker waits is the crash
+journal's SQLite lock, held for milliseconds by another worker, or by a hung one, which is killed first."""
+STALL_SAMPLE_SECONDS = 1.0
+"""How often the CPU of busy workers is read. The stall is counted in samples, not by the clock, so a
+stream process that was itself stopped (its workers answered meanwhile, unread) kills no one on resuming."""
 _HEADER = struct.Struct(">I")
 
 
@@ -163,6 +175,15 @@ class _Process:
         except (OSError, EOFError):
             raise WorkerDied(f"worker {self.pid} ended") from None
 
+    def kill(self) -> None:
+        """End the worker (hung): the fork server, its parent, kills it when our connection to the server
+        is shut for writing (no pid is signalled that may have been reused), and still sends its exit code;
+        Popen kills its own child."""
+        if self.popen is not None:
+            self.popen.kill()
+        elif self.server is not None:
+            self.server.shutdown(socket.SHUT_WR)
+
     def exit_code(self) -> int | None:
         """Closes our side (the worker's end of file) and waits for its exit."""
         self.stream.close()
@@ -173,6 +194,66 @@ class _Process:
         words = self.lines.readline().split()
         self.server.close()
         return int(words[1]) if words[:1] == ["exit"] else None
+
+
+def cpu_ticks(pid: int) -> int | None:
+    """Clock ticks of CPU used by the main thread of process ``pid`` (where a worker runs its tasks: its
+    other threads only read tasks and watch budgets), or None when unknown (gone, or no ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()  # the name, in brackets, may hold spaces
+        return int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of stat(5)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _StallWatch:
+    """Kills the workers that hold a task (a driver waits for its answer) and whose main thread has used no
+    CPU for ``seconds``: a SIGSTOPped or deadlocked worker never answers, and neither the worker's CPU
+    watchdog (no CPU is spent) nor the pool (it waits on the socket) would ever end the wait. The worker's
+    death then takes the usual path (:meth:`WorkerPool._died`): replaced, counted, its task run again, and
+    the crash journal's mark makes an input that hangs every worker a dead letter."""
+
+    def __init__(self, seconds: float, sample: float = STALL_SAMPLE_SECONDS) -> None:
+        self.sample = sample
+        self.limit = max(1, round(seconds / sample))  # samples in a row without progress
+        self._busy: dict[int, tuple[_Process, int | None, int]] = {}  # id -> (process, ticks, still)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="worker-stall-watch", daemon=True)
+        self._thread.start()
+
+    def busy(self, process: _Process) -> None:
+        """``process`` has a task and its driver now waits for an answer (called per answer: no ``/proc``
+        read here, the watch's next sample takes the first reading)."""
+        with self._lock:
+            self._busy[id(process)] = (process, None, 0)
+
+    def idle(self, process: _Process) -> None:
+        with self._lock:
+            self._busy.pop(id(process), None)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.sample):
+            with self._lock:
+                for key, (process, ticks, still) in list(self._busy.items()):
+                    now = cpu_ticks(process.pid)
+                    still = still + 1 if now is not None and now == ticks else 0
+                    self._busy[key] = (process, now, still)
+                    if still >= self.limit:
+                        del self._busy[key]
+                        log.warning(
+                            "worker_hung",
+                            pid=process.pid,
+                            seconds_without_cpu=round(still * self.sample, 1),
+                            note="killed; its task goes to a new worker",
+                        )
+                        with contextlib.suppress(OSError):  # it ended meanwhile: its driver sees that
+                            process.kill()
 
 
 @dataclass(order=True)
@@ -224,6 +305,7 @@ class WorkerPool:
         forks: ForkServer | None = None,
         *,
         on_restart: Callable[[int], None] | None = None,
+        stall_seconds: float = STALL_SECONDS,
     ) -> None:
         self.size = size
         self.handler = handler
@@ -236,6 +318,7 @@ class WorkerPool:
         self._order = itertools.count()
         self._lock = threading.Lock()
         processes = [self._start() for _ in range(size)]
+        self._stalls = _StallWatch(stall_seconds)
         self._threads = [
             threading.Thread(target=self._drive, args=(p,), name=f"worker-pool-{i}", daemon=True)
             for i, p in enumerate(processes)
@@ -278,6 +361,7 @@ class WorkerPool:
             self._queue.put(_Task(sys.maxsize, next(self._order)))
         for thread in self._threads:
             thread.join()
+        self._stalls.close()
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -315,12 +399,15 @@ class WorkerPool:
                         process.exit_code()
                     return
                 continue
+            self._stalls.busy(process)
             try:
                 status, value = process.receive()
             except WorkerDied:
+                self._stalls.idle(process)
                 self._died(process, list(sent))
                 process, sent = None, collections.deque()
                 continue
+            self._stalls.idle(process)
             item = sent.popleft()
             if status == "ok":
                 item.future.set_result(value)

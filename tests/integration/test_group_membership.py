@@ -63,9 +63,9 @@ def delivered(settings: KafkaSettings, topics: Topics) -> Counter:
 class CommitSampler(threading.Thread):
     """Reads the group's committed offsets every 0.1 s until stopped: the history a monotonicity check needs."""
 
-    def __init__(self, settings: KafkaSettings, topic: str) -> None:
+    def __init__(self, settings: KafkaSettings, topic: str, group: str = GROUP) -> None:
         super().__init__(daemon=True)
-        self.consumer = KafkaConsumer(**settings.consumer_kwargs(GROUP))
+        self.consumer = KafkaConsumer(**settings.consumer_kwargs(group))
         self.tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         self.history: dict[int, list[int]] = {p: [] for p in range(PARTITIONS)}
         self.done = threading.Event()
@@ -87,10 +87,12 @@ class CommitSampler(threading.Thread):
         self.consumer.close(autocommit=False)
 
 
-def start(bootstrap: str, topics: Topics, state_dir: Path, log_path: Path) -> subprocess.Popen:
+def start(
+    bootstrap: str, topics: Topics, state_dir: Path, log_path: Path, *extra: str, group: str = GROUP
+) -> subprocess.Popen:
     cmd = command("stream", "--bootstrap-servers", bootstrap, *topic_flags(topics))
-    cmd += ["--group-id", GROUP, "--state-dir", str(state_dir)]
-    cmd += ["--batch-records", "8", "--poll-interval", "0.5"]
+    cmd += ["--group-id", group, "--state-dir", str(state_dir)]
+    cmd += ["--batch-records", "8", "--poll-interval", "0.5", *extra]
     with open(log_path, "w") as log_file:
         return subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
 
@@ -104,6 +106,19 @@ def events(log_path: Path, name: str) -> list[dict]:
             except ValueError:
                 continue
     return found
+
+
+def owned(log_path: Path) -> set[int]:
+    """The partitions an instance owns by its log: its assignments less what it was revoked or lost since."""
+    partitions: set[int] = set()
+    for line in log_path.read_text().splitlines():
+        if line.startswith("{") and '"group_partitions_' in line:
+            event = json.loads(line)
+            if event["event"] == "group_partitions_assigned":
+                partitions |= set(event["partitions"])
+            elif event["event"] in ("group_partitions_revoked", "group_partitions_lost"):
+                partitions -= set(event["partitions"])
+    return partitions
 
 
 def wait_for(condition: Callable[[], bool], procs: list[subprocess.Popen], timeout: float) -> None:
@@ -159,6 +174,59 @@ def test_two_instances_share_the_partitions_lose_nothing_and_commit_forward(kafk
     shared = events(a_log, "group_partitions_assigned")[-1]["partitions"]
     own_b = events(b_log, "group_partitions_assigned")[-1]["partitions"]
     assert shared and own_b and not set(shared) & set(own_b), "each partition has one owner"
+
+
+def test_an_instance_stopped_past_its_session_writes_nothing_of_the_partitions_it_lost(
+    kafka_broker, topics, tmp_path
+):
+    """SIGSTOP instance A, idle, past the group's session timeout while B is in the group: the group gives
+    A's partitions to B. SIGCONT A with a backlog waiting for both to see: A must first hear from the group
+    and not form a batch on the partitions it owned before the stop. Before: A read and wrote a batch of them while B wrote the same records, so
+    they came out twice though none was in flight when A stopped. Committed offsets never go back."""
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    texts = stories(CONLL_TRAIN)[:72]
+    sent = produce(settings, topics.input_topic, texts[:8], 0)
+    group = "stopped-past-session"
+    sampler = CommitSampler(settings, topics.input_topic, group)
+    sampler.start()
+    a_log, b_log = tmp_path / "a.log", tmp_path / "b.log"
+    fast = ("--passthrough", "true", "--workers", "1")
+    a = start(kafka_broker.bootstrap, topics, tmp_path / "a", a_log, *fast, group=group)
+    procs = [a]
+    try:
+        wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
+        b = start(kafka_broker.bootstrap, topics, tmp_path / "b", b_log, *fast, group=group)
+        procs.append(b)
+
+        def split() -> bool:  # each instance owns some partitions, and together all
+            a_owns, b_owns = owned(a_log), owned(b_log)
+            return bool(a_owns and b_owns) and a_owns | b_owns == set(range(PARTITIONS))
+
+        wait_for(split, procs, timeout=60)
+        a.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: owned(b_log) == set(range(PARTITIONS)), [b], timeout=60)
+            sent |= produce(settings, topics.input_topic, texts[8:], 8)  # a backlog, seen by both
+        finally:
+            a.send_signal(signal.SIGCONT)
+        end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
+        wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
+        wait_for(lambda: sampler.latest() == end, procs, timeout=60)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+    finally:
+        sampler.stop()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    seen = delivered(settings, topics)
+    assert sent == set(seen), "every input has an output, and every output an input"
+    assert [pos for pos, n in seen.items() if n > 1] == [], "nothing was in flight: nothing twice"
+    for partition, history in sampler.history.items():
+        assert history == sorted(history), f"partition {partition}'s committed offset went back"
+    assert events(a_log, "group_session_lapsed"), "A noticed its lapsed session"
 
 
 def test_a_commit_that_would_go_back_is_skipped(kafka_broker, topics):

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.cli.commands.consume import iter_records
+from pipelines.devkafka.broker import free_port
 from pipelines.options import Topics
 from tests.shared_data import CONLL_TRAIN
 from transforms.boilerplate.learned import LearnedConfig
@@ -230,6 +232,38 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(kafka_broker, topics, t
     log = log_path.read_text()
     assert f'"pid": {pids[0]}, "exit_code": 137' in log, "the death was seen"
     assert '"event": "worker_replaced"' in log, "and the worker replaced"
+    assert outputs(settings, topics).keys() == sent, "no record lost, none written twice"
+
+
+def test_a_stopped_worker_is_replaced_and_nothing_is_lost(kafka_broker, topics, tmp_path):
+    """SIGSTOP one worker in the middle of its work: no CPU, no answer. The pool kills it once it has held a
+    task for the stall limit (30 s) without CPU, counts the restart (the metric too) and runs its tasks on a
+    new worker; the batch ends and nothing is lost or written twice. Before: the stream waited for the
+    stopped worker's answer for ever (one batch in 120 s, none after, until SIGCONT)."""
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
+    sent = produce(settings, topics.input_topic, inputs())
+    log_path = tmp_path / "stream.log"
+    port = free_port()
+    cmd = stream_command(kafka_broker.bootstrap, topics, "hang", tmp_path / "state", "--workers", "2")
+    cmd += ["--idle-timeout", "5", "--metrics-port", str(port)]
+    restarts = 0.0
+    with running(cmd, log_path) as proc:
+        pids = json.loads(wait_for_line(log_path, r'"pids": (\[[0-9, ]+\])', proc).group(1))
+        wait_for_line(log_path, r'"event": "kafka_ranges"', proc)
+        wait_for_work(pids[0], proc)
+        os.kill(pids[0], signal.SIGSTOP)
+        deadline = time.monotonic() + 240
+        while proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+                found = re.search(r"^newsflow_worker_restarts_total (\S+)$", page, re.M)
+                restarts = float(found.group(1)) if found else restarts
+            time.sleep(0.2)
+        assert proc.wait(timeout=10) == 0, log_path.read_text()[-3000:]
+    log = log_path.read_text()
+    assert f'"pid": {pids[0]}, "seconds_without_cpu"' in log, "the hang was seen"
+    assert f'"pid": {pids[0]}, "exit_code": 137' in log, "the worker was killed"
+    assert '"event": "worker_replaced"' in log and restarts >= 1, "replaced and counted"
     assert outputs(settings, topics).keys() == sent, "no record lost, none written twice"
 
 

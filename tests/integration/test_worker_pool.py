@@ -6,6 +6,11 @@ the crash journal, so an input that keeps killing them becomes a dead letter."""
 from __future__ import annotations
 
 import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +78,60 @@ def test_a_task_waiting_in_a_worker_that_dies_is_not_charged_with_its_death(tmp_
             killer.result(timeout=120)
         assert waiting.result(timeout=120)[0] == 42
         assert pool.restarts == MAX_DEATHS
+
+
+def _working(directory: Path) -> int:
+    """The pid of the worker that began a ``"hang once"`` or ``"spin once"`` task."""
+    working = directory / "working"
+    deadline = time.monotonic() + 60
+    while not working.exists() or not working.read_text():
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.05)
+    return int(working.read_text())
+
+
+@contextmanager
+def _unstuck(directory: Path) -> Iterator[None]:
+    """If the block fails, kill the worker that took the first task, so the pool can close (a pool that
+    never kills a hung worker would wait for it for ever)."""
+    try:
+        yield
+    except BaseException:
+        with suppress(ProcessLookupError):
+            os.kill(_working(directory), signal.SIGKILL)
+        raise
+
+
+def test_a_hung_worker_is_killed_and_its_task_run_again(forks, tmp_path):
+    """A worker that blocks for good on a task (a deadlock: no CPU used) is killed once it has held it for
+    the stall limit without CPU, and the task runs on a new worker. Before: the pool waited for ever."""
+    with WorkerPool(2, HERE, str(tmp_path), forks, stall_seconds=3) as pool, _unstuck(tmp_path):
+        hung = pool.submit(0, "hang once")
+        others = [pool.submit(i, i) for i in range(1, 20)]
+        assert hung.result(timeout=60)[0] == "ok"
+        assert [f.result(timeout=60)[0] for f in others] == [2 * i for i in range(1, 20)]
+        assert pool.restarts == 1
+
+
+def test_a_sigstopped_worker_is_replaced_and_its_task_run_again(forks, tmp_path):
+    """SIGSTOP a worker in the middle of a task: it is killed after the stall limit, counted as restarted,
+    and its task answered by a new worker; the other worker goes on meanwhile."""
+    with WorkerPool(2, HERE, str(tmp_path), forks, stall_seconds=3) as pool, _unstuck(tmp_path):
+        stopped = pool.submit(0, "spin once")
+        pid = _working(tmp_path)
+        os.kill(pid, signal.SIGSTOP)
+        assert pool.submit(1, 21).result(timeout=60)[0] == 42, "the other worker goes on"
+        assert stopped.result(timeout=60)[0] == "ok"
+        assert pool.restarts == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_worker_busy_past_the_stall_limit_is_not_taken_for_hung(tmp_path):
+    """The stall is CPU left unused, not time: a task computing for longer than the limit is left alone."""
+    with WorkerPool(1, HERE, str(tmp_path), None, stall_seconds=1) as pool:
+        assert pool.submit(0, ("spin", 4)).result(timeout=120)[0] == "ok"
+        assert pool.restarts == 0
 
 
 def test_chain_workers_keep_the_crash_journal(tmp_path):

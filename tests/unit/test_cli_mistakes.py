@@ -8,6 +8,7 @@ import gzip
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -187,6 +188,31 @@ def test_errors_are_explained_with_their_exit_codes():
     assert failures.explain(wrapped).exit_code == 5
     assert failures.explain(KeyboardInterrupt()).exit_code == 130
     assert failures.explain(ValueError("a bug")) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("database or disk is full"),
+        sqlite3.OperationalError("disk I/O error"),
+        sqlite3.OperationalError("attempt to write a readonly database"),
+        sqlite3.OperationalError("unable to open database file"),
+        RuntimeError("OperationalError: database or disk is full"),  # as a chain worker reports it
+    ],
+)
+def test_a_state_dir_that_cannot_be_written_is_named_not_taken_for_a_bug(error):
+    """A full or read-only disk under --state-dir (found by the chaos hunt: the stream exited 1 with
+    "OperationalError: disk I/O error ... (a bug?)") is one line naming the state dir, exit 7."""
+    wrapped = RuntimeError("while running 'Chain/Decide'")
+    wrapped.__cause__ = error
+    failure = failures.explain(wrapped)
+    assert isinstance(failure, failures.InputFileError) and failure.exit_code == 7
+    assert "state dir cannot be written" in failure.message
+
+
+def test_other_sqlite_errors_are_still_unexpected():
+    assert failures.explain(sqlite3.OperationalError("no such table: begun")) is None
+    assert failures.explain(RuntimeError("ValueError: disk is full of cats")) is None
     codes = [code for code, _ in failures.EXIT_CODES]
     assert len(codes) == len(set(codes))
 
@@ -247,6 +273,25 @@ def test_third_party_records_are_filtered_for_operators_and_whole_at_debug(capsy
     assert view.filter(beam) and beam.exc_info is not None
     assert view.filter(_record("apache_beam.runners.worker.sdk_worker_main", logging.WARNING, startup))
     logs.configure("INFO", json=True)
+    structlog.reset_defaults()
+
+
+def test_repeats_are_windowed_on_the_monotonic_clock_not_the_wall_clock(monkeypatch, capsys):
+    """A wall clock stepped back an hour (NTP) must not hide a library's repeated warning for that hour:
+    past the window on the monotonic clock it shows again, with the count of the repeats in between."""
+    logs.configure("INFO", json=True)
+    (view,) = logs._VIEWS
+    ticks = iter([1000.0, 1001.0, 1000.0 + logs.REPEAT_WINDOW + 1, 1000.0 + logs.REPEAT_WINDOW + 1])
+    monkeypatch.setattr(logs.time, "monotonic", lambda: next(ticks))
+    first = _record("kafka.producer.sender", logging.WARNING, "retrying %s")
+    assert view.filter(first)
+    stepped_back = [_record("kafka.producer.sender", logging.WARNING, "retrying %s") for _ in range(2)]
+    for record in stepped_back:
+        record.created = first.created - 3600
+    assert not view.filter(stepped_back[0]), "a repeat within the window is counted"
+    assert view.filter(stepped_back[1]), "past the window it shows, whatever the wall clock says"
+    report = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert report["event"] == "log_repeats" and report["repeats"] == 1
     structlog.reset_defaults()
 
 

@@ -85,6 +85,9 @@ class _Member:
     def poll(self, timeout: float) -> frozenset:
         return frozenset()
 
+    def wait_for_session(self, stopping) -> bool:
+        return False
+
 
 def test_a_batch_that_returns_after_a_swallowed_second_ctrl_c_is_aborted_not_counted():
     """The batch's pipeline runs to its end though the second Ctrl-C came during it (its interrupt swallowed
