@@ -23,7 +23,11 @@ class _Consumer:
         self.lapsed = lapsed
         self.polls = 0
         heard = time.monotonic() - (60 if lapsed else 0)
-        self._coordinator = SimpleNamespace(heartbeat=SimpleNamespace(last_receive=heard))
+        self._coordinator = SimpleNamespace(
+            heartbeat=SimpleNamespace(last_receive=heard),
+            rejoining=False,  # no rebalance under way (``hold_rejoin`` looks at these two)
+            need_rejoin=lambda: False,
+        )
 
     def poll(self, timeout_ms: int) -> dict:
         self.polls += 1
