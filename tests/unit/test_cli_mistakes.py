@@ -8,8 +8,10 @@ import gzip
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -357,3 +359,92 @@ def test_a_directory_with_nothing_to_read_is_exit_7_not_a_silent_success(command
             f"newsflow {command}: {tmp_path / name}: nothing to read ({found}; newsflow reads .jsonl"
         )
         assert len(err.splitlines()) == 1
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port another process listens on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+def _events(run: subprocess.CompletedProcess) -> list[str]:
+    return [json.loads(line)["event"] for line in run.stderr.strip().splitlines() if line.startswith("{")]
+
+
+def test_a_metrics_port_in_use_is_exit_2_before_the_brokers_are_asked_or_the_model_loads(busy_port, tmp_path):
+    """Told at once: before, the stream waited for its brokers and the fork server's model load first."""
+    stream = newsflow(
+        "stream", "--metrics-port", str(busy_port),
+        "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--connect-timeout", "3",
+    )  # fmt: skip
+    last = failure_line(stream, 2)
+    assert last["error"] == f"--metrics-port {busy_port} on 127.0.0.1: Address already in use"
+    assert _events(stream) == ["command_failed"], stream.stderr  # no kafka_unreachable, no entities.loaded
+    (tmp_path / "a.jsonl").write_text('{"text": "The council met on Monday in Leeds."}\n')
+    backfill = newsflow(
+        "backfill", "--input", str(tmp_path / "a.jsonl"), "--output", str(tmp_path / "out"),
+        "--metrics-port", str(busy_port),
+    )  # fmt: skip
+    assert failure_line(backfill, 2)["error"] == last["error"]
+    assert _events(backfill) == ["command_failed"], backfill.stderr
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_a_state_dir_that_cannot_be_a_directory_is_exit_7_before_anything_loads(under, tmp_path):
+    (tmp_path / "a-file").write_text("not a directory\n")
+    state = tmp_path / "a-file" / under if under else tmp_path / "a-file"
+    reason = "not a directory" if not under else f"{tmp_path / 'a-file'} is not a directory"
+    stream = newsflow(
+        "stream", "--state-dir", str(state),
+        "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--connect-timeout", "3",
+    )  # fmt: skip
+    assert failure_line(stream, 7)["error"] == f"--state-dir {state}: {reason}"
+    assert _events(stream) == ["command_failed"], stream.stderr
+    (tmp_path / "a.jsonl").write_text('{"text": "The council met on Monday in Leeds."}\n')
+    backfill = newsflow(
+        "backfill", "--input", str(tmp_path / "a.jsonl"), "--output", str(tmp_path / "out"),
+        "--state-dir", str(state),
+    )  # fmt: skip
+    assert failure_line(backfill, 7)["error"] == f"--state-dir {state}: {reason}"
+    assert _events(backfill) == ["command_failed"], backfill.stderr
+
+
+def test_the_default_state_dir_is_checked_too(tmp_path):
+    (tmp_path / "data").write_text("XDG_DATA_HOME is a file\n")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("NEWSFLOW_STATE_DIR", None)
+    run = newsflow(
+        "stream", "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--connect-timeout", "3", env=env
+    )
+    error = failure_line(run, 7)["error"]
+    assert error.startswith(
+        f"state dir {tmp_path / 'data'}/newsflow/state/newsflow--articles.raw (the default;"
+    )
+    assert error.endswith(f": {tmp_path / 'data'} is not a directory")
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_an_unwritable_state_dir_stops_a_stream_before_its_brokers_and_model(
+    exists, tmp_path, monkeypatch, capsys, console
+):
+    """Not writable for this user (as root, permissions do not stop a write: ``os.access`` says so here)."""
+    from pipelines.cli.commands import stream
+    from pipelines.engine import worker_forks
+
+    def not_yet(*args, **kwargs):
+        raise AssertionError("the brokers were asked or the model loaded before the state dir was checked")
+
+    monkeypatch.setattr(stream, "check_stream", not_yet)
+    monkeypatch.setattr(worker_forks.ForkServer, "start", not_yet)
+    monkeypatch.setattr("pipelines.stream.run", not_yet)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: str(path) != str(locked) and access(path, mode))
+    state = locked if exists else locked / "new"
+    assert cli.main(["--log-format", "console", "stream", "--state-dir", str(state)]) == 7
+    where = "" if exists else f" (it would be made in {locked})"
+    assert capsys.readouterr().err == f"newsflow stream: --state-dir {state}: not writable{where}\n"
