@@ -11,6 +11,7 @@ from pipelines.cli.flags import integer, seconds
 from pipelines.failures import InputFileError
 from transforms.errors import PipelineError
 from transforms.records import to_dict
+from transforms.text_repair import printable
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
             body = path.read_text(encoding="utf-8")
             entities = extractor.extract(body, args.title, time_budget=args.time_budget)
         except (OSError, UnicodeDecodeError, PipelineError) as exc:
-            print(f"newsflow entities: {path}: {exc}", file=sys.stderr)
+            print(f"newsflow entities: {printable(f'{path}: {exc}')}", file=sys.stderr)
             status = 1 if isinstance(exc, PipelineError) else InputFileError.exit_code
             continue
-        out = {"path": str(path), "entities": [to_dict(e) for e in entities]}
+        out = {"path": printable(str(path)), "entities": [to_dict(e) for e in entities]}
         print(json.dumps(out, ensure_ascii=False, indent=args.indent))
     return status
