@@ -302,7 +302,12 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
 
     A pattern that matches nothing is an error: a backfill of nothing is almost always a typo.
     """
-    found: set[str] = set()
+    return sorted(set(iter_inputs(patterns)))
+
+
+def iter_inputs(patterns: Iterable[str]) -> Iterator[str]:
+    """The absolute paths of :func:`expand_inputs`, as they are found (with repeats), so that whether there
+    is any is known at the first. Raises ``FileNotFoundError`` for a pattern that matches nothing."""
     for pattern in patterns:
         matches = glob.glob(os.path.expanduser(pattern), recursive=True)
         if not matches:
@@ -310,8 +315,7 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
         for match in matches:
             path = Path(match)
             candidates = path.rglob("*") if path.is_dir() else [path]
-            found.update(str(p.resolve()) for p in candidates if p.is_file() and file_kind(str(p)))
-    return sorted(found)
+            yield from (str(p.resolve()) for p in candidates if p.is_file() and file_kind(str(p)))
 
 
 def open_stream(path: str) -> IO[bytes]:

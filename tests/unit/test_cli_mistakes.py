@@ -448,3 +448,42 @@ def test_an_unwritable_state_dir_stops_a_stream_before_its_brokers_and_model(
     assert cli.main(["--log-format", "console", "stream", "--state-dir", str(state)]) == 7
     where = "" if exists else f" (it would be made in {locked})"
     assert capsys.readouterr().err == f"newsflow stream: --state-dir {state}: not writable{where}\n"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "found"),
+    [
+        (["empty"], "no file at all"),
+        (["pictures", "empty"], "skipped 1 file: 1 .png"),
+        (["pipe"], "skipped 1 file: 1 (no extension)"),
+    ],
+)
+def test_a_backfill_of_nothing_readable_is_exit_7_before_the_model_loads(inputs, found, tmp_path):
+    """As ``process`` and ``produce`` say it: a backfill of an empty directory ended 0 with 0 records."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "x.png").write_bytes(b"\x89PNG")
+    os.mkfifo(tmp_path / "pipe")
+    args = [a for name in inputs for a in ("--input", str(tmp_path / name))]
+    run = newsflow("backfill", *args, "--output", str(tmp_path / "out"))
+    error = failure_line(run, 7)["error"]
+    assert error.startswith(f"{' '.join(str(tmp_path / n) for n in inputs)}: nothing to read ({found}; ")
+    assert "entities.loaded" not in run.stderr, run.stderr
+
+
+def test_entities_reads_a_pipe_as_a_file(tmp_path):
+    """``... | newsflow entities /dev/stdin``: a path that exists and is no directory is read (it said
+    "no such file" of a FIFO); a missing one is still told before the model loads."""
+    run = subprocess.run(
+        command("entities", "/dev/stdin"),
+        input="Angela Merkel met officials in Paris on Monday.\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["path"] == "/dev/stdin" and "Angela Merkel" in [e["name"] for e in out["entities"]]
+    missing = newsflow("entities", str(tmp_path / "gone.txt"))
+    assert failure_line(missing, 7)["error"] == f"{tmp_path / 'gone.txt'}: no such file"
+    assert "entities.loaded" not in missing.stderr

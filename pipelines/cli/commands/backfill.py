@@ -98,9 +98,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipelines.cli.inputs import plan_inputs
+    from transforms.file_io import iter_inputs
+
+    matches: list[str] = []
     for pattern in args.input:  # before anything loads: a backfill of nothing is almost always a typo
-        if not glob.glob(os.path.expanduser(pattern), recursive=True):
+        found = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
+        if not found:
             raise InputFileError(f"{pattern}: no such file or directory (no file matches it)")
+        matches += found
+    if args.input and next(iter_inputs(args.input), None) is None:  # matches, but none newsflow reads
+        plan_inputs(matches)  # names what it skipped, as process and produce do
+        raise InputFileError(f"{' '.join(args.input)}: nothing to read (no regular file newsflow reads)")
     processing = resolve(Processing, args)
     if processing.state_dir:  # read-only use (the stream's index) is fine: a file never is
         check_state_dir(processing.state_dir, writable=False)

@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for path in args.paths:  # before the model loads (seconds): a typo fails at once
-        if not path.is_file():
+        if path.is_dir() or not path.exists():  # a FIFO or /dev/stdin is read as any file is
             raise InputFileError(f"{path}: {'a directory' if path.is_dir() else 'no such file'}")
     from transforms.entities import EntityExtractor
 
