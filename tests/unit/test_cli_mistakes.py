@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelines import cli, failures, logs
 from pipelines.devkafka import broker
@@ -93,6 +95,23 @@ def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, caps
         (["kafka", "status", "--port", "70000"], {}, "argument --port: 70000 is above the most allowed"),
         (["kafka", "up", "--partitions", "0"], {}, "argument --partitions: 0 is below the least allowed"),
         (["entities", "x.txt", "--time-budget", "-1"], {}, "-1 seconds: give a number above 0"),
+        (["stream"], {"NEWSFLOW_BOOTSTRAP_SERVERS": ""}, "NEWSFLOW_BOOTSTRAP_SERVERS: no server in ''"),
+        (
+            ["consume", "--bootstrap-servers", "kafka:xyz"],
+            {},
+            "'kafka:xyz': the port must be a number from 1",
+        ),
+        (["produce", "--topic", "t", "x", "--bootstrap-servers", "a:1,:2"], {}, "':2': no host"),
+        (
+            ["stream"],
+            {"NEWSFLOW_CONNECT_TIMEOUT": "inf"},
+            "NEWSFLOW_CONNECT_TIMEOUT: not a finite number: 'inf'",
+        ),
+        (
+            ["stream", "--dedup-threshold", "nan"],
+            {},
+            "argument --dedup-threshold: not a finite number: 'nan'",
+        ),
     ],
 )
 def test_a_bad_flag_or_variable_value_is_one_line_exit_2(argv, env, text, monkeypatch):
@@ -487,3 +506,25 @@ def test_entities_reads_a_pipe_as_a_file(tmp_path):
     missing = newsflow("entities", str(tmp_path / "gone.txt"))
     assert failure_line(missing, 7)["error"] == f"{tmp_path / 'gone.txt'}: no such file"
     assert "entities.loaded" not in missing.stderr
+
+
+@given(
+    hosts=st.lists(
+        st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z0-9]{1,8}){0,3}", fullmatch=True)
+        | st.ip_addresses(v=4).map(str)
+        | st.ip_addresses(v=6).map(lambda a: f"[{a}]"),
+        min_size=1,
+        max_size=4,
+    ),
+    port=st.integers(-5, 70_000),
+)
+def test_a_server_list_is_taken_exactly_when_every_port_is_one(hosts, port):
+    """Any host name or address with a port in 1-65535 is taken as given; any other port is refused."""
+    from transforms.settings import server_list
+
+    text = ",".join(f"{host}:{port}" for host in hosts)
+    if 1 <= port <= 65535:
+        assert server_list(text) == text
+    else:
+        with pytest.raises(ValueError, match="the port must be a number from 1 to 65535"):
+            server_list(text)
