@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -543,9 +544,10 @@ def claims_dir(options: PipelineOptions, board: str) -> str | None:
     return path
 
 
-def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
+def run(job: BackfillJob, forks: ForkServer | None = None, bound: socket.socket | None = None) -> int:
     """Resolve the input, run the pipeline with live progress, print the summary; 0 on success. On the
-    DirectRunner, ``forks`` (started before Beam was imported) forks the worker processes."""
+    DirectRunner, ``forks`` (started before Beam was imported) forks the worker processes. ``bound``: the
+    metrics port, bound by the caller before anything loaded (:func:`metrics.listener`)."""
     ranges: list = []
     files: list[FileRange] = []
     if job.from_kafka or job.to_kafka:
@@ -582,7 +584,7 @@ def run(job: BackfillJob, forks: ForkServer | None = None) -> int:
     metrics.watch_progress(lambda: read_board(board))
     kafka = job.kafka if job.from_kafka or job.to_kafka else None
     try:
-        with metrics.serve(job.monitoring, kafka):
+        with metrics.serve(job.monitoring, kafka, bound=bound):
             pipeline = beam.Pipeline(runner=local_runner(options, forks) if local else None, options=options)
             build(
                 pipeline,

@@ -11,6 +11,8 @@ import time
 
 import structlog
 
+from transforms.text_repair import printable
+
 _SECRET_KEYS = ("password", "secret", "token", "sasl_plain_password", "ssl_password", "api_key")
 
 
@@ -34,6 +36,15 @@ def _bounded(_logger: object, _method: str, event: dict) -> dict:
         if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
             half = MAX_VALUE_CHARS // 2
             event[key] = f"{value[:half]} …[{len(value) - 2 * half} characters cut]… {value[-half:]}"
+    return event
+
+
+def _printable(_logger: object, _method: str, event: dict) -> dict:
+    """Text fields in valid Unicode: a file name that is not UTF-8 is named with its bytes escaped
+    (``caf\\xe9.jsonl``), as in records, not as lone surrogates (garbage on a terminal, invalid in JSON)."""
+    for key, value in event.items():
+        if isinstance(value, str) and not value.isascii():
+            event[key] = printable(value)
     return event
 
 
@@ -163,7 +174,7 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> bool:
         _redact,
     ]
     # JSON carries a traceback as text (a console renders it itself); then long fields are cut.
-    ending = [*([structlog.processors.format_exc_info] if use_json else []), _bounded, renderer]
+    ending = [*([structlog.processors.format_exc_info] if use_json else []), _bounded, _printable, renderer]
     debug = logging.getLevelName(level) <= logging.DEBUG
     view = _OperatorView(debug)
     _VIEWS[:] = [view]

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,9 +95,23 @@ def _converter(f: dataclasses.Field) -> Any:
     base = _base_type(f)
     if base == "bool":
         return _parse_bool
+    if (check := f.metadata.get("check")) is not None:
+        return _checked(check)
     if base not in ("int", "float"):
         return str
     return number_type(int if base == "int" else float, f.metadata.get("minimum"), f.metadata.get("maximum"))
+
+
+def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse ``type`` of a field's ``check``: its ``ValueError`` is the message argparse shows."""
+
+    def convert(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def number_type(
@@ -110,6 +126,8 @@ def number_type(
         except ValueError:
             kind = "an integer" if number is int else "a number"
             raise argparse.ArgumentTypeError(f"not {kind}: {value!r}") from None
+        if not math.isfinite(parsed):  # "inf" seconds waited for ever, "nan" compared as in range
+            raise argparse.ArgumentTypeError(f"not a finite number: {value!r}")
         if minimum is not None and not parsed >= minimum:
             raise argparse.ArgumentTypeError(f"{value} is below the least allowed, {minimum:g}")
         if maximum is not None and not parsed <= maximum:

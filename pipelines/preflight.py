@@ -1,6 +1,7 @@
 """Checks before any heavy work: the brokers answer, accept the credentials, and have the topics a command
-names, with the ACLs it needs on them. Each failure is one :mod:`pipelines.failures` error, raised before a
-model loads or a pipeline starts, instead of a retry storm and a traceback later.
+names, with the ACLs it needs on them; the state dir can be one. Each failure is one
+:mod:`pipelines.failures` error, raised before a model loads or a pipeline starts, instead of a retry storm
+and a traceback later.
 
 kafka-python reports a refused password only in its log (its bootstrap then times out like an unreachable
 broker), so the connection attempt watches the client's log records for the exceptions they carry.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,6 +25,7 @@ from kafka import errors as kafka_errors
 from pipelines.failures import (
     AuthenticationFailed,
     BrokerUnreachable,
+    InputFileError,
     MissingCodec,
     not_authorised,
     unknown_topic,
@@ -248,3 +251,23 @@ def check_stream(settings: KafkaSettings, topics: Topics, timeout: float) -> Non
         write=[topics.output_topic, topics.duplicates_topic, topics.dlq_topic],
         timeout=timeout,
     )
+
+
+def check_state_dir(path: str, *, writable: bool = True, default: bool = False) -> None:
+    """Raise :class:`InputFileError` unless ``path`` is a directory, or can be made one: its nearest existing
+    ancestor is a directory; ``writable``, one this process may write in. A stream keeps its dedup index
+    and crash journal there and found out at its first write, after the brokers were asked and the NER
+    model loaded. Nothing is created: a default state dir still adopts an older release's
+    (:func:`pipelines.local_state.state_dir_for`). ``default``: the path is the default, not a flag's."""
+    what = f"state dir {path} (the default; --state-dir sets another)" if default else f"--state-dir {path}"
+    target = os.path.abspath(path)
+    existing = target
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise InputFileError(
+            f"{what}: " + ("not a directory" if existing == target else f"{existing} is not a directory")
+        )
+    if writable and not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == target else f" (it would be made in {existing})"
+        raise InputFileError(f"{what}: not writable{where}")

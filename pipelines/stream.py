@@ -10,6 +10,7 @@ Ctrl-C stops a local run cleanly after its current batch.
 from __future__ import annotations
 
 import dataclasses
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -202,11 +203,18 @@ def build(
     ((acks, *gaps) | "AllAcks" >> beam.Flatten() | "CommitOffsets" >> CommitAcks(job.kafka, job.group_id))
 
 
-def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = False) -> int:
+def run(
+    job: StreamJob,
+    forks: ForkServer | None = None,
+    *,
+    checked: bool = False,
+    bound: socket.socket | None = None,
+) -> int:
     """Stream until stopped; 0 after a clean stop. A broker, credential, ACL or topic problem found at
     start-up raises its :mod:`pipelines.failures` error before anything runs (``checked``: the caller ran
     :func:`~pipelines.preflight.check_stream` already, as the CLI does before it starts the fork server). Local runs with
-    ``workers`` > 1 fork their chain workers from ``forks`` (started before Beam was imported) when given."""
+    ``workers`` > 1 fork their chain workers from ``forks`` (started before Beam was imported) when given.
+    ``bound``: the metrics port, bound by the caller before anything loaded (:func:`metrics.listener`)."""
     t = job.topics
     if not checked:
         check_stream(job.kafka, t, job.connect_timeout)
@@ -218,7 +226,7 @@ def run(job: StreamJob, forks: ForkServer | None = None, *, checked: bool = Fals
     if job.max_article_bytes is None:  # never an article the output topic would refuse
         job = dataclasses.replace(job, max_article_bytes=record_bytes_limit(job.kafka, t.output_topic))
     started = time.monotonic()
-    with metrics.serve(job.monitoring, job.kafka, t.input_topic, job.group_id, job.reset):
+    with metrics.serve(job.monitoring, job.kafka, t.input_topic, job.group_id, job.reset, bound):
         if not is_local(job.beam_args):
             return _run_unbounded(job, started)
         stop = StopRequest()

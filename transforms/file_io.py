@@ -54,7 +54,7 @@ from transforms.original_store import PREFIX, OriginalStore
 from transforms.parse import decode_bytes, parse_time, too_large
 from transforms.records import DeadLetter, SourcePosition
 from transforms.settings import Limits
-from transforms.text_repair import bomless_wide_encoding, web_charset
+from transforms.text_repair import bomless_wide_encoding, printable, web_charset
 from transforms.warc import (
     MAX_HEADER_LINES,
     BoundedArchive,
@@ -264,12 +264,8 @@ def source_name(path: str) -> str:
     """The path as a record's topic and in envelopes: valid Unicode. A name that is not UTF-8 (an old
     archive's Latin-1, a share mounted with another charset) reaches Python with lone surrogates, which no
     UTF-8 encoder takes, so it failed the whole backfill or ``newsflow process``; its bytes are written as
-    ``\\xe9`` instead, which names the file unambiguously."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return path
+    ``\\xe9`` instead, which names the file unambiguously (:func:`~transforms.text_repair.printable`)."""
+    return printable(path)
 
 
 def _named(records: Iterable[KafkaRecord | Oversized], path: str) -> Iterator[KafkaRecord | Oversized]:
@@ -306,7 +302,12 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
 
     A pattern that matches nothing is an error: a backfill of nothing is almost always a typo.
     """
-    found: set[str] = set()
+    return sorted(set(iter_inputs(patterns)))
+
+
+def iter_inputs(patterns: Iterable[str]) -> Iterator[str]:
+    """The absolute paths of :func:`expand_inputs`, as they are found (with repeats), so that whether there
+    is any is known at the first. Raises ``FileNotFoundError`` for a pattern that matches nothing."""
     for pattern in patterns:
         matches = glob.glob(os.path.expanduser(pattern), recursive=True)
         if not matches:
@@ -314,8 +315,7 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
         for match in matches:
             path = Path(match)
             candidates = path.rglob("*") if path.is_dir() else [path]
-            found.update(str(p.resolve()) for p in candidates if p.is_file() and file_kind(str(p)))
-    return sorted(found)
+            yield from (str(p.resolve()) for p in candidates if p.is_file() and file_kind(str(p)))
 
 
 def open_stream(path: str) -> IO[bytes]:

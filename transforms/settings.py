@@ -8,6 +8,8 @@ variable (from the ``help``, ``secret`` and ``choices`` each field declares) and
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +25,12 @@ def setting(
     minimum: float | None = None,
     maximum: float | None = None,
     shown: str | None = None,
+    check: Callable[[str], str] | None = None,
 ) -> Any:
     """A settings field with what the command line shows for it; ``secret`` ones are never shown.
     ``minimum`` and ``maximum`` bound a number (a flag outside them is refused at once); ``shown`` is
-    what ``--help`` gives as the default when that is not the value itself (None meaning "no limit")."""
+    what ``--help`` gives as the default when that is not the value itself (None meaning "no limit");
+    ``check`` takes a text value and returns it, or raises ``ValueError`` saying what is wrong with it."""
     metadata = {
         "help": help,
         "secret": secret,
@@ -34,15 +38,51 @@ def setting(
         "minimum": minimum,
         "maximum": maximum,
         "shown": shown,
+        "check": check,
     }
     return field(default=default, metadata=metadata)
+
+
+def server_list(text: str) -> str:
+    """``text`` if it names at least one server, each ``host``, ``host:port``, an IPv6 address or
+    ``[address]:port``, with a port in 1-65535; else ``ValueError`` saying what is wrong (kafka-python
+    failed on such a list later with an ``IndexError`` or ``invalid literal for int()``)."""
+    servers = [s.strip() for s in text.split(",") if s.strip()]
+    if not servers:
+        raise ValueError(f"no server in {text!r}: give host:port, comma-separated")
+    for server in servers:
+        host, port = server, None
+        if server.startswith("["):
+            host, _, rest = server[1:].partition("]")
+            if rest and not rest.startswith(":") or not _ipv6(host):
+                raise ValueError(f"{server!r}: not [IPv6 address]:port")
+            port = rest[1:] if rest else None
+        elif server.count(":") == 1:  # more than one is a bare IPv6 address, with no port
+            host, port = server.split(":")
+        if not host:
+            raise ValueError(f"{server!r}: no host")
+        if ":" in host and not _ipv6(host):
+            raise ValueError(f"{server!r}: not an IPv6 address")
+        if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(f"{server!r}: the port must be a number from 1 to 65535")
+    return text
+
+
+def _ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
 class KafkaSettings:
     """Connection and security settings shared by every Kafka client."""
 
-    bootstrap_servers: str = setting("127.0.0.1:9092", "Kafka bootstrap servers, comma-separated.")
+    bootstrap_servers: str = setting(
+        "127.0.0.1:9092", "Kafka bootstrap servers, comma-separated (host:port).", check=server_list
+    )
     security_protocol: str = setting(
         "PLAINTEXT",
         "Kafka security protocol.",

@@ -181,3 +181,18 @@ def web_charset(label: str | None) -> str | None:
     if not getattr(info, "_is_text_encoding", True) or info.name.replace("_", "-") in NOT_WEB_CHARSETS:
         return None
     return info.name
+
+
+def printable(text: str) -> str:
+    """``text`` in valid Unicode, for a terminal or a JSON line: a file name that is not UTF-8 (an old
+    archive's Latin-1, a share mounted with another charset) reaches Python with its bytes as lone
+    surrogates, which a terminal shows as garbage and which no UTF-8 encoder takes; they are written as
+    ``\\xe9`` instead, which names the file unambiguously (any other lone surrogate as ``\\udXXX``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte (JSON's "\\ud800")
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

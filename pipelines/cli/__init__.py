@@ -26,6 +26,7 @@ import structlog
 import transforms
 from pipelines import __version__, failures, logs
 from pipelines.cli import commands
+from transforms.text_repair import printable
 
 log = structlog.get_logger("newsflow")
 
@@ -137,12 +138,13 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def report(failure: failures.UserError, command: str, use_json: bool) -> None:
-    """The one line a failure ends in: plain text on a console, a JSON log line otherwise."""
+    """The one line a failure ends in: plain text on a console, a JSON log line otherwise. A file name in it
+    that is not UTF-8 is written with its bytes escaped (``caf\\xe9.jsonl``), as records name it."""
     if use_json:
         log.error("command_failed", command=command, reason=failure.kind, exit_code=failure.exit_code,
                   error=failure.message)  # fmt: skip
     else:
-        print(f"newsflow {command}: {failure.message}", file=sys.stderr, flush=True)
+        print(f"newsflow {command}: {printable(failure.message)}", file=sys.stderr, flush=True)
 
 
 def _drop_stdout() -> None:

@@ -11,6 +11,7 @@ learn something; with ``--metrics-port`` unset nothing is served and no lookups 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -25,7 +26,7 @@ from pipelines.metrics.exporter import (
     worker_restarted,
 )
 from pipelines.metrics.lag import BrokerWatch
-from pipelines.metrics.server import serving
+from pipelines.metrics.server import listen, serving
 from pipelines.options import Monitoring
 from transforms.settings import KafkaSettings
 
@@ -33,6 +34,7 @@ __all__ = [
     "add_counters",
     "committed",
     "declare_counters",
+    "listener",
     "observe_batch",
     "serve",
     "set_workers",
@@ -42,6 +44,14 @@ __all__ = [
 ]
 
 
+def listener(monitoring: Monitoring) -> socket.socket | None:
+    """The metrics port bound and listening, if ``monitoring`` asks for one: what a command takes first, so
+    that a port in use is a usage error (exit 2) before anything loads; :func:`serve` then serves on it."""
+    if monitoring.metrics_port is None:
+        return None
+    return listen(monitoring.metrics_host, monitoring.metrics_port)
+
+
 @contextmanager
 def serve(
     monitoring: Monitoring,
@@ -49,15 +59,16 @@ def serve(
     topic: str | None = None,
     group_id: str | None = None,
     reset: str = "earliest",
+    bound: socket.socket | None = None,
 ) -> Iterator[int | None]:
-    """Serve the metrics while in the block, if ``monitoring`` asks for it; yields the port or None. Given
-    ``kafka``, readiness needs the brokers; given a ``topic`` and ``group_id`` too, the group's lag on it
-    is published."""
+    """Serve the metrics while in the block, if ``monitoring`` asks for it, on ``bound`` (:func:`listener`)
+    when given; yields the port or None. Given ``kafka``, readiness needs the brokers; given a ``topic`` and
+    ``group_id`` too, the group's lag on it is published."""
     if monitoring.metrics_port is None:
         yield None
         return
     with ExitStack() as stack:
-        port = stack.enter_context(serving(monitoring.metrics_host, monitoring.metrics_port))
+        port = stack.enter_context(serving(monitoring.metrics_host, monitoring.metrics_port, bound))
         if kafka is not None:
             stack.enter_context(BrokerWatch(kafka, topic, group_id, reset))
         yield port

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler
 
 import structlog
 from prometheus_client import make_wsgi_app
@@ -70,15 +70,45 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("metrics_request", line=format % args)
 
 
-@contextmanager
-def serving(host: str, port: int) -> Iterator[int]:
-    """Serve on ``host:port`` (0: a free port) on a daemon thread while in the block; yields the port."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (0: a free port) and listening, for :func:`serving`. The commands
+    bind it before anything loads, so that a port in use is told at once, and hand it to the server,
+    so that no other process can take the port in between (a check that let it go again could not say
+    so). A connection made before the server runs waits in the backlog and is answered then."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "::" listens on IPv6 (and v4, where mapped)
-    server_class = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        server = make_server(host, port, application(), server_class, handler_class=_QuietHandler)
+        # as http.server does: a restart is not refused for the connections of the last run in TIME_WAIT
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(_Server.request_queue_size)
     except (OSError, OverflowError) as exc:
+        sock.close()
         raise BadUsage(f"--metrics-port {port} on {host}: {getattr(exc, 'strerror', None) or exc}") from None
+    return sock
+
+
+class _Server(ThreadingWSGIServer):
+    """The WSGI server on a socket :func:`listen` bound already (instead of binding one of its own)."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        self.address_family = listener.family
+        super().__init__(listener.getsockname()[:2], _QuietHandler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = listener
+        # what HTTPServer.server_bind sets besides binding, which WSGIServer's environ is made of
+        self.server_address = listener.getsockname()
+        host, self.server_port = self.server_address[:2]
+        self.server_name = socket.getfqdn(host)
+        self.setup_environ()
+        self.set_app(application())
+
+
+@contextmanager
+def serving(host: str, port: int, listener: socket.socket | None = None) -> Iterator[int]:
+    """Serve on ``listener`` (:func:`listen`), else on ``host:port`` (0: a free port), on a daemon thread
+    while in the block; yields the port. The socket is closed on the way out."""
+    server = _Server(listener if listener is not None else listen(host, port))
     thread = threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True)
     thread.start()
     bound = server.server_address[1]

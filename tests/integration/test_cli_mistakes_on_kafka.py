@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -178,3 +179,22 @@ def test_dlq_replay_from_a_topic_of_another_format_says_what_it_holds(kafka_brok
     last = failure_line(run, 8)
     assert last["command"] == "dlq replay"
     assert f"topic '{topics.input_topic}' holds json records, not dead letters" in last["error"]
+
+
+def test_a_busy_metrics_port_or_a_file_for_state_dir_stops_the_stream_before_any_work(
+    kafka_broker, topics, tmp_path
+):
+    """With brokers that answer: told before the topic lookups and the fork server's NER model (the run
+    looked up its topics' limits and loaded the model first, several seconds)."""
+    (tmp_path / "a-file").write_text("not a directory\n")
+    flags = ["--bootstrap-servers", kafka_broker.bootstrap, *topic_flags(topics), "--idle-timeout", "1"]
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        busy = newsflow("stream", *flags, "--metrics-port", str(port), "--state-dir", str(tmp_path / "s"))
+    assert failure_line(busy, 2)["error"] == f"--metrics-port {port} on 127.0.0.1: Address already in use"
+    assert [e["event"] for e in events(busy.stderr)] == ["command_failed"], busy.stderr
+    state = newsflow("stream", *flags, "--state-dir", str(tmp_path / "a-file"))
+    assert failure_line(state, 7)["error"] == f"--state-dir {tmp_path / 'a-file'}: not a directory"
+    assert [e["event"] for e in events(state.stderr)] == ["command_failed"], state.stderr

@@ -8,13 +8,17 @@ import gzip
 import json
 import logging
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelines import cli, failures, logs
 from pipelines.devkafka import broker
@@ -92,6 +96,23 @@ def test_a_missing_file_fails_before_the_model_loads(tmp_path, monkeypatch, caps
         (["kafka", "status", "--port", "70000"], {}, "argument --port: 70000 is above the most allowed"),
         (["kafka", "up", "--partitions", "0"], {}, "argument --partitions: 0 is below the least allowed"),
         (["entities", "x.txt", "--time-budget", "-1"], {}, "-1 seconds: give a number above 0"),
+        (["stream"], {"NEWSFLOW_BOOTSTRAP_SERVERS": ""}, "NEWSFLOW_BOOTSTRAP_SERVERS: no server in ''"),
+        (
+            ["consume", "--bootstrap-servers", "kafka:xyz"],
+            {},
+            "'kafka:xyz': the port must be a number from 1",
+        ),
+        (["produce", "--topic", "t", "x", "--bootstrap-servers", "a:1,:2"], {}, "':2': no host"),
+        (
+            ["stream"],
+            {"NEWSFLOW_CONNECT_TIMEOUT": "inf"},
+            "NEWSFLOW_CONNECT_TIMEOUT: not a finite number: 'inf'",
+        ),
+        (
+            ["stream", "--dedup-threshold", "nan"],
+            {},
+            "argument --dedup-threshold: not a finite number: 'nan'",
+        ),
     ],
 )
 def test_a_bad_flag_or_variable_value_is_one_line_exit_2(argv, env, text, monkeypatch):
@@ -402,3 +423,153 @@ def test_a_directory_with_nothing_to_read_is_exit_7_not_a_silent_success(command
             f"newsflow {command}: {tmp_path / name}: nothing to read ({found}; newsflow reads .jsonl"
         )
         assert len(err.splitlines()) == 1
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port another process listens on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+def _events(run: subprocess.CompletedProcess) -> list[str]:
+    return [json.loads(line)["event"] for line in run.stderr.strip().splitlines() if line.startswith("{")]
+
+
+def test_a_metrics_port_in_use_is_exit_2_before_the_brokers_are_asked_or_the_model_loads(busy_port, tmp_path):
+    """Told at once: before, the stream waited for its brokers and the fork server's model load first."""
+    stream = newsflow(
+        "stream", "--metrics-port", str(busy_port),
+        "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--connect-timeout", "3",
+    )  # fmt: skip
+    last = failure_line(stream, 2)
+    assert last["error"] == f"--metrics-port {busy_port} on 127.0.0.1: Address already in use"
+    assert _events(stream) == ["command_failed"], stream.stderr  # no kafka_unreachable, no entities.loaded
+    (tmp_path / "a.jsonl").write_text('{"text": "The council met on Monday in Leeds."}\n')
+    backfill = newsflow(
+        "backfill", "--input", str(tmp_path / "a.jsonl"), "--output", str(tmp_path / "out"),
+        "--metrics-port", str(busy_port),
+    )  # fmt: skip
+    assert failure_line(backfill, 2)["error"] == last["error"]
+    assert _events(backfill) == ["command_failed"], backfill.stderr
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_a_state_dir_that_cannot_be_a_directory_is_exit_7_before_anything_loads(under, tmp_path):
+    (tmp_path / "a-file").write_text("not a directory\n")
+    state = tmp_path / "a-file" / under if under else tmp_path / "a-file"
+    reason = "not a directory" if not under else f"{tmp_path / 'a-file'} is not a directory"
+    stream = newsflow(
+        "stream", "--state-dir", str(state),
+        "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--connect-timeout", "3",
+    )  # fmt: skip
+    assert failure_line(stream, 7)["error"] == f"--state-dir {state}: {reason}"
+    assert _events(stream) == ["command_failed"], stream.stderr
+    (tmp_path / "a.jsonl").write_text('{"text": "The council met on Monday in Leeds."}\n')
+    backfill = newsflow(
+        "backfill", "--input", str(tmp_path / "a.jsonl"), "--output", str(tmp_path / "out"),
+        "--state-dir", str(state),
+    )  # fmt: skip
+    assert failure_line(backfill, 7)["error"] == f"--state-dir {state}: {reason}"
+    assert _events(backfill) == ["command_failed"], backfill.stderr
+
+
+def test_the_default_state_dir_is_checked_too(tmp_path):
+    (tmp_path / "data").write_text("XDG_DATA_HOME is a file\n")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("NEWSFLOW_STATE_DIR", None)
+    run = newsflow(
+        "stream", "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--connect-timeout", "3", env=env
+    )
+    error = failure_line(run, 7)["error"]
+    assert error.startswith(
+        f"state dir {tmp_path / 'data'}/newsflow/state/newsflow--articles.raw (the default;"
+    )
+    assert error.endswith(f": {tmp_path / 'data'} is not a directory")
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_an_unwritable_state_dir_stops_a_stream_before_its_brokers_and_model(
+    exists, tmp_path, monkeypatch, capsys, console
+):
+    """Not writable for this user (as root, permissions do not stop a write: ``os.access`` says so here)."""
+    from pipelines.cli.commands import stream
+    from pipelines.engine import worker_forks
+
+    def not_yet(*args, **kwargs):
+        raise AssertionError("the brokers were asked or the model loaded before the state dir was checked")
+
+    monkeypatch.setattr(stream, "check_stream", not_yet)
+    monkeypatch.setattr(worker_forks.ForkServer, "start", not_yet)
+    monkeypatch.setattr("pipelines.stream.run", not_yet)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: str(path) != str(locked) and access(path, mode))
+    state = locked if exists else locked / "new"
+    assert cli.main(["--log-format", "console", "stream", "--state-dir", str(state)]) == 7
+    where = "" if exists else f" (it would be made in {locked})"
+    assert capsys.readouterr().err == f"newsflow stream: --state-dir {state}: not writable{where}\n"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "found"),
+    [
+        (["empty"], "no file at all"),
+        (["pictures", "empty"], "skipped 1 file: 1 .png"),
+        (["pipe"], "skipped 1 file: 1 (no extension)"),
+    ],
+)
+def test_a_backfill_of_nothing_readable_is_exit_7_before_the_model_loads(inputs, found, tmp_path):
+    """As ``process`` and ``produce`` say it: a backfill of an empty directory ended 0 with 0 records."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "x.png").write_bytes(b"\x89PNG")
+    os.mkfifo(tmp_path / "pipe")
+    args = [a for name in inputs for a in ("--input", str(tmp_path / name))]
+    run = newsflow("backfill", *args, "--output", str(tmp_path / "out"))
+    error = failure_line(run, 7)["error"]
+    assert error.startswith(f"{' '.join(str(tmp_path / n) for n in inputs)}: nothing to read ({found}; ")
+    assert "entities.loaded" not in run.stderr, run.stderr
+
+
+def test_entities_reads_a_pipe_as_a_file(tmp_path):
+    """``... | newsflow entities /dev/stdin``: a path that exists and is no directory is read (it said
+    "no such file" of a FIFO); a missing one is still told before the model loads."""
+    run = subprocess.run(
+        command("entities", "/dev/stdin"),
+        input="Angela Merkel met officials in Paris on Monday.\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["path"] == "/dev/stdin" and "Angela Merkel" in [e["name"] for e in out["entities"]]
+    missing = newsflow("entities", str(tmp_path / "gone.txt"))
+    assert failure_line(missing, 7)["error"] == f"{tmp_path / 'gone.txt'}: no such file"
+    assert "entities.loaded" not in missing.stderr
+
+
+@given(
+    hosts=st.lists(
+        st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z0-9]{1,8}){0,3}", fullmatch=True)
+        | st.ip_addresses(v=4).map(str)
+        | st.ip_addresses(v=6).map(lambda a: f"[{a}]"),
+        min_size=1,
+        max_size=4,
+    ),
+    port=st.integers(-5, 70_000),
+)
+def test_a_server_list_is_taken_exactly_when_every_port_is_one(hosts, port):
+    """Any host name or address with a port in 1-65535 is taken as given; any other port is refused."""
+    from transforms.settings import server_list
+
+    text = ",".join(f"{host}:{port}" for host in hosts)
+    if 1 <= port <= 65535:
+        assert server_list(text) == text
+    else:
+        with pytest.raises(ValueError, match="the port must be a number from 1 to 65535"):
+            server_list(text)

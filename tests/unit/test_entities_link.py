@@ -365,3 +365,111 @@ def test_a_division_with_no_point_is_linked_only_where_the_article_puts_it(gaz):
     body = "Rain hit Portland parish, Jamaica; Windsor Castle flooded."
     got = _link(gaz, body, ["Portland", "Jamaica", "Windsor Castle"])
     assert got["Windsor Castle"] is not None and got["Windsor Castle"].country == "JM"
+
+
+# The article's counts as they were read before the index (Context.without copied them per name, and
+# _contains_named went through the article's places): the property tests below hold the index to them.
+
+
+def _scan_without(ctx, key: str):
+    """A plain copy of ``ctx``'s counts less the name's own, as ``Context.without`` made it."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from transforms.entities.link import _COUNTERS, _keys
+
+    copy = SimpleNamespace(first=ctx.first, **{c: Counter(getattr(ctx, c)) for c in _COUNTERS})
+    own, options = ctx.first.get(key), ctx.options.get(key)
+    drop = []
+    if own is not None:
+        place, n = own
+        drop += [(counter, k, n) for counter, k in _keys(place)]
+        if place.kind == "admin1":
+            drop.append(("named_regions", place.region_key, n))
+    if options is not None:
+        drop += [("possible", k, 1) for k in options[0]] + [("possible_named", k, 1) for k in options[1]]
+    for counter, k, n in drop:
+        counts = getattr(copy, counter)
+        counts[k] -= n
+        if counts[k] <= 0:
+            del counts[k]
+    copy.options = ctx.options
+    return copy
+
+
+def _scan_contains_named(place, ctx, namesake=None) -> bool:
+    from transforms.entities.link import _METRO_KM, _km
+
+    if place.kind == "country":
+        return any(key.startswith(f"{place.country}.") for key in ctx.regions)
+    if place.kind == "admin1" and namesake is not None:
+        return any(
+            r.region_key == place.region_key
+            and r.kind == "city"
+            and r.geonameid != namesake.geonameid
+            and _km(r, namesake) > _METRO_KM
+            for r, _ in ctx.first.values()
+        )
+    if place.kind == "admin1":
+        return bool(ctx.regions.get(place.region_key or ""))
+    if place.kind == "admin2":
+        return bool(ctx.counties.get(place.county_key or ""))
+    return False
+
+
+def _scan_dominant(regions) -> str | None:
+    top = regions.most_common(2)
+    if not top or top[0][1] < 2 or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]
+
+
+_places = st.builds(
+    __import__("transforms.entities.gazetteer", fromlist=["Place"]).Place,
+    name=st.just("x"),
+    geonameid=st.integers(1, 12),
+    country=st.sampled_from(["US", "GE", "U", None]),
+    population=st.integers(0, 10),
+    kind=st.sampled_from(["city", "city", "admin1", "admin2", "country"]),
+    capital=st.booleans(),
+    admin1=st.sampled_from(["GA", "NY", "S.1", None]),
+    admin2=st.sampled_from(["001", "002", None]),
+    lat=st.sampled_from([None, 0.0, 0.5, 3.0, 40.0]),
+    lon=st.sampled_from([None, 0.0, 1.0, -75.0]),
+)
+
+
+@given(
+    readings=st.dictionaries(
+        st.sampled_from("abcdefgh"),
+        st.tuples(_places, st.integers(1, 3), st.lists(_places, max_size=3)),
+        max_size=8,
+    ),
+    asked=st.lists(st.tuples(_places, st.none() | _places), max_size=12),
+    nested=st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from("abcdefgh")), max_size=4),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_index_answers_as_the_scans_of_the_article_places_did(readings, asked, nested):
+    """``_contains_named``, the dominant region and every count, on an article and on each name's view of it
+    less its own reading (and a view of a view), as the copies and scans they replace answered."""
+    from transforms.entities.link import _COUNTERS, _contains_named
+
+    ctx = Context()
+    for key, (place, n, others) in readings.items():
+        ctx.first[key] = (place, n)
+        ctx.add(place, n)
+        ctx.consider(key, [place, *others])
+    views = [(ctx, _scan_without(ctx, "none"))]
+    views += [(ctx.without(key), _scan_without(ctx, key)) for key in "abcdefgh"]
+    for a, b in nested:
+        view = ctx.without(a)
+        views.append((view.without(b), _scan_without(_scan_without(ctx, a), b)))
+    places = [p for place, _, others in readings.values() for p in (place, *others)]
+    for view, scanned in views:
+        for place, namesake in asked + [(p, q) for p in places for q in (None, *places[:3])]:
+            assert _contains_named(place, view, namesake) == _scan_contains_named(place, scanned, namesake)
+        assert view.dominant_region == _scan_dominant(scanned.regions)
+        for counter in _COUNTERS:
+            counts = getattr(scanned, counter)
+            for key in {*counts, *getattr(ctx, counter), "US.GA", "nowhere"}:
+                assert getattr(view, counter).get(key) == counts.get(key), (counter, key)

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,3 +67,53 @@ def test_process_inputs_and_their_read_errors_name_the_file_in_valid_unicode(tmp
         messages
     )
     assert errors == [str(tmp_path) + "/caf\\xe9.jsonl.gz"]
+
+
+_BYTE_NAMES = st.binary(min_size=1, max_size=12).filter(
+    lambda b: b"/" not in b and b"\x00" not in b and b not in (b".", b"..")
+)
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    """The NER model, loaded once for the generated runs of ``newsflow entities``."""
+    from transforms.entities import EntityExtractor
+
+    return EntityExtractor().load()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_BYTE_NAMES)
+def test_entities_names_every_file_in_valid_unicode(tmp_path_factory, monkeypatch, capsys, extractor, name):
+    """Its JSON's path, a file's error line and a missing file's failure line: the escaped name that
+    ``process`` and ``backfill`` give (they printed lone surrogates: raw bytes or ``\\udce9``)."""
+    import transforms.entities
+    from pipelines import cli, logs
+
+    monkeypatch.setattr(logs, "configure", lambda *args, **kwargs: False)
+    monkeypatch.setattr(transforms.entities, "EntityExtractor", lambda: extractor)
+    directory = os.fsencode(tmp_path_factory.mktemp("names"))
+    good, bad, missing = (os.fsdecode(directory + b"/" + name + end) for end in (b".txt", b"-bad", b"-gone"))
+    with open(good, "w", encoding="utf-8") as out:
+        out.write("Angela Merkel met officials in Paris on Monday.\n")
+    with open(bad, "wb") as out:
+        out.write(b"\xff\xfe not UTF-8\n")
+    capsys.readouterr()
+    assert cli.main(["--log-format", "console", "entities", good, bad]) == 7
+    out, err = capsys.readouterr()
+    assert json.loads(out)["path"] == source_name(good)
+    assert err.startswith(f"newsflow entities: {source_name(bad)}: 'utf-8' codec can't decode")
+    assert cli.main(["--log-format", "console", "entities", missing]) == 7
+    assert capsys.readouterr().err == f"newsflow entities: {source_name(missing)}: no such file\n"
+    for text in (out, err, source_name(good)):
+        text.encode("utf-8")  # no lone surrogate anywhere
+
+
+@pytest.mark.parametrize("command", ["process", "produce", "entities"])
+def test_a_failure_line_in_json_names_the_file_escaped(command, tmp_path):
+    """The JSON failure line (and every log field) of any command: the escaped name, not ``\\udce9``."""
+    from tests.cli_runs import failure_line, newsflow
+
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9-\xff.jsonl")
+    last = failure_line(newsflow(command, path), 7)
+    assert last["error"].startswith(f"{tmp_path}/caf\\xe9-\\xff.jsonl: no such file")

@@ -7,14 +7,14 @@ import json
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipelines.devkafka.broker import free_port
 from pipelines.failures import BadUsage
-from pipelines.metrics import exporter
+from pipelines.metrics import exporter, listener
 from pipelines.metrics.lag import BrokerWatch, partition_lags
 from pipelines.metrics.server import serving
 from pipelines.options import Monitoring, resolve
@@ -124,6 +124,21 @@ def test_a_port_in_use_is_a_usage_error(url):
     port = int(url.rsplit(":", 1)[1])
     with pytest.raises(BadUsage, match="--metrics-port"), serving("127.0.0.1", port):
         pass
+
+
+def test_the_port_bound_at_start_is_held_and_served_with_no_gap():
+    """The commands bind the port before anything loads and hand the socket over: meanwhile no other
+    process can take it, and a scrape made then is answered once the server runs."""
+    bound = listener(Monitoring(metrics_port=0))
+    assert bound is not None and listener(Monitoring()) is None
+    port = bound.getsockname()[1]
+    with pytest.raises(BadUsage, match=f"--metrics-port {port} on 127.0.0.1: Address already in use"):
+        listener(Monitoring(metrics_port=port))
+    early = ThreadPoolExecutor(1).submit(get, f"http://127.0.0.1:{port}", "/healthz")
+    with serving("127.0.0.1", port, bound) as served:
+        assert served == port
+        assert early.result(timeout=10) == (200, {"alive": True})
+    assert bound.fileno() == -1  # closed with the server
 
 
 def test_off_by_default_and_set_by_flag_or_environment():

@@ -74,21 +74,78 @@ _ABBREVIATED = {
 }
 
 
+_COUNTERS = ("countries", "regions", "counties", "named_regions", "possible", "possible_named")
+"""The counts of a :class:`Context`, which ``Context.without`` reads less one name's own."""
+
+
+class _Less:
+    """A count of the article's less one name's own, read through rather than copied: ``Context.without``
+    made a copy of every count for each name, quadratic in the article's places (12,000 towns: 20 CPU-s)."""
+
+    __slots__ = ("base", "less")
+
+    def __init__(self, base: Counter, less: Counter) -> None:
+        self.base = base
+        self.less = less
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        """As ``Counter.get`` on a copy with ``less`` taken away and the keys left at zero or below deleted."""
+        n = self.base.get(key)
+        if n is None:
+            return default
+        n -= self.less.get(key, 0)
+        return n if n > 0 else default
+
+    def gone(self) -> list[str]:
+        """The keys of the base that are not counted here."""
+        return [key for key in self.less if key in self.base and self.get(key) is None]
+
+
+def _less(counts: Counter | _Less, less: Counter) -> _Less:
+    """``counts`` less ``less``, over the article's own count (a view of a view takes both away)."""
+    if isinstance(counts, _Less):
+        return _Less(counts.base, counts.less + less)
+    return _Less(counts, less)
+
+
+@dataclass
+class _Index:
+    """What the article's places say, gathered once for the questions asked per name and reading: which
+    countries have first-level divisions counted, the divisions most counted, and the towns read in each
+    division (:func:`_contains_named`)."""
+
+    prefixes: Counter  # "CC" → the region keys "CC.…" counted (every part before a dot, for exactness)
+    ranked: list[tuple[str, int]]  # region keys, most counted first
+    cities: dict[str | None, list[Place]]  # region key → first readings that are towns in it
+    away: dict[tuple[str | None, Place], bool] = field(default_factory=dict)  # see :func:`_contains_named`
+
+    @classmethod
+    def of(cls, regions: Counter, first: dict[str, tuple[Place, int]]) -> _Index:
+        prefixes: Counter = Counter()
+        for key in regions:
+            prefixes.update({key[:i] for i, c in enumerate(key) if c == "."})
+        cities: dict[str | None, list[Place]] = {}
+        for place, _ in first.values():
+            if place.kind == "city":
+                cities.setdefault(place.region_key, []).append(place)
+        return cls(prefixes, sorted(regions.items(), key=lambda kv: kv[1], reverse=True), cities)
+
+
 @dataclass
 class Context:
     """What an article says about where it is: qualifiers, and how many mentions' first readings lie in each
     country, first-level division ("CC.A1") and second-level one ("CC.A1.A2")."""
 
     qualifiers: dict[str, Place] = field(default_factory=dict)  # folded name → the place named after it
-    countries: Counter = field(default_factory=Counter)
-    regions: Counter = field(default_factory=Counter)
-    counties: Counter = field(default_factory=Counter)
-    named_regions: Counter = field(default_factory=Counter)  # first-level divisions named as such
+    countries: Counter | _Less = field(default_factory=Counter)
+    regions: Counter | _Less = field(default_factory=Counter)
+    counties: Counter | _Less = field(default_factory=Counter)
+    named_regions: Counter | _Less = field(default_factory=Counter)  # first-level divisions named as such
     first: dict[str, tuple[Place, int]] = field(default_factory=dict)  # folded name → first reading, mentions
     # Regions any reading of a name could lie in (``possible``), or be (``possible_named``), each name
     # counted once: "Lamar County" could be in Georgia, "Georgia" could be the state.
-    possible: Counter = field(default_factory=Counter)
-    possible_named: Counter = field(default_factory=Counter)
+    possible: Counter | _Less = field(default_factory=Counter)
+    possible_named: Counter | _Less = field(default_factory=Counter)
     options: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # folded name → its keys
     # Folded name → the folded names listed next to it ("Ohio, Texas or Washington"): a list names things
     # of one kind.
@@ -106,30 +163,22 @@ class Context:
     # Folded names the article mostly writes as "the X" heading their phrase ("across the Atlantic", "in the
     # Gulf."): a sea, a region or a river, not a town of that name.
     features: frozenset[str] = frozenset()
+    # The article's counts gathered once (built at first use, when the context is complete; ``add`` drops
+    # it); a ``without`` view shares its article's.
+    index_: _Index | None = field(default=None, repr=False, compare=False)
 
     def add(self, place: Place, n: int) -> None:
         for counter, key in _keys(place):
             getattr(self, counter)[key] += n
         if place.kind == "admin1":
             self.named_regions[place.region_key] += n
+        self.index_ = None
 
-    def copy(self) -> Context:
-        return Context(
-            self.qualifiers,
-            self.countries.copy(),
-            self.regions.copy(),
-            self.counties.copy(),
-            self.named_regions.copy(),
-            self.first,
-            self.possible.copy(),
-            self.possible_named.copy(),
-            self.options,
-            listed=self.listed,
-            unplaced=self.unplaced,
-            meant=self.meant,
-            datelines=self.datelines,
-            features=self.features,
-        )
+    def index(self) -> _Index:
+        if self.index_ is None:
+            assert isinstance(self.regions, Counter), "a without() view is made with its article's index"
+            self.index_ = _Index.of(self.regions, self.first)
+        return self.index_
 
     def consider(self, key: str, found: list[Place]) -> None:
         """Registers the regions a name's readings could lie in or be (names with few readings only: a
@@ -143,38 +192,62 @@ class Context:
         self.possible_named.update(named)
 
     def without(self, name: str) -> Context:
-        """This context less a name's own first reading: a name is no evidence for itself."""
+        """This context less a name's own first reading: a name is no evidence for itself. The counts are
+        read through (:class:`_Less`), not copied: an article asks this once per name."""
         key = fold(name)
         own, options = self.first.get(key), self.options.get(key)
         if own is None and options is None:
             return self
         if (done := self.excluding.get(key)) is not None:
             return done
-        ctx = self.copy()
-        drop: list[tuple[str, str, int]] = []
+        drop: dict[str, Counter] = {counter: Counter() for counter in _COUNTERS}
         if own is not None:
             place, n = own
-            drop += [(counter, key, n) for counter, key in _keys(place)]
+            for counter, k in _keys(place):
+                drop[counter][k] += n
             if place.kind == "admin1":
-                drop.append(("named_regions", place.region_key, n))
+                drop["named_regions"][place.region_key] += n
         if options is not None:
-            drop += [("possible", key, 1) for key in options[0]] + [
-                ("possible_named", key, 1) for key in options[1]
-            ]
-        for counter, key, n in drop:
-            counts = getattr(ctx, counter)
-            counts[key] -= n
-            if counts[key] <= 0:
-                del counts[key]
-        self.excluding[fold(name)] = ctx
+            drop["possible"].update(options[0])
+            drop["possible_named"].update(options[1])
+        ctx = Context(
+            self.qualifiers,
+            first=self.first,
+            options=self.options,
+            listed=self.listed,
+            unplaced=self.unplaced,
+            meant=self.meant,
+            datelines=self.datelines,
+            features=self.features,
+            index_=self.index(),
+            **{counter: _less(getattr(self, counter), drop[counter]) for counter in _COUNTERS},
+        )
+        self.excluding[key] = ctx
         return ctx
+
+    def has_regions_in(self, country: str) -> bool:
+        """Whether a first-level division of ``country`` is counted (a region key "country.…")."""
+        n = self.index().prefixes.get(country, 0)
+        if n and isinstance(self.regions, _Less):
+            n -= sum(1 for key in self.regions.gone() if key.startswith(f"{country}."))
+        return n > 0
 
     @property
     def dominant_region(self) -> str | None:
-        top = self.regions.most_common(2)
+        top = self._top_regions()
         if not top or top[0][1] < 2 or (len(top) == 2 and top[0][1] == top[1][1]):
             return None
         return top[0][0]
+
+    def _top_regions(self) -> list[tuple[str, int]]:
+        """The two most counted regions (which of two equal ones comes first does not matter here)."""
+        ranked = self.index().ranked
+        if not isinstance(self.regions, _Less):
+            return ranked[:2]
+        less = self.regions.less
+        top = [(key, n) for key in less if (n := self.regions.get(key))]
+        top += [(key, n) for key, n in ranked[: len(less) + 2] if key not in less]
+        return sorted(top, key=lambda kv: kv[1], reverse=True)[:2]
 
 
 def _keys(place: Place) -> list[tuple[str, str]]:
@@ -539,17 +612,19 @@ def _prominent(place: Place) -> bool:
 def _contains_named(place: Place, ctx: Context, namesake: Place | None = None) -> bool:
     """A division or country with other places of the article inside it; for a division named like its
     main city ("New York"), places inside it away from that city's area (Albany, not Brooklyn: a reader
-    takes "New York" with Brooklyn for the city)."""
+    takes "New York" with Brooklyn for the city). Asked of each reading of each name, so answered from
+    the article's index (:class:`_Index`), not by going through its places."""
     if place.kind == "country":
-        return any(key.startswith(f"{place.country}.") for key in ctx.regions)
+        return ctx.has_regions_in(str(place.country))
     if place.kind == "admin1" and namesake is not None:
-        return any(
-            r.region_key == place.region_key
-            and r.kind == "city"
-            and r.geonameid != namesake.geonameid
-            and _km(r, namesake) > _METRO_KM
-            for r, _ in ctx.first.values()
-        )
+        index = ctx.index()
+        asked = (place.region_key, namesake)
+        if (away := index.away.get(asked)) is None:
+            away = index.away[asked] = any(
+                r.geonameid != namesake.geonameid and _km(r, namesake) > _METRO_KM
+                for r in index.cities.get(place.region_key, ())
+            )
+        return away
     if place.kind == "admin1":
         return bool(ctx.regions.get(place.region_key or ""))
     if place.kind == "admin2":

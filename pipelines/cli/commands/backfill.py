@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
+import socket
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pipelines import metrics
 from pipelines.cli.flags import integer, seconds
 from pipelines.durations import duration_flag
 from pipelines.engine import worker_forks
 from pipelines.failures import BadUsage, InputFileError, UserError
 from pipelines.options import Monitoring, Processing, Topics, add_common, resolve
+from pipelines.preflight import check_state_dir
 from transforms.settings import KafkaSettings, Limits
 
 if TYPE_CHECKING:
@@ -94,13 +98,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipelines.cli.inputs import plan_inputs
+    from transforms.file_io import iter_inputs
+
+    matches: list[str] = []
     for pattern in args.input:  # before anything loads: a backfill of nothing is almost always a typo
-        if not glob.glob(os.path.expanduser(pattern), recursive=True):
+        found = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
+        if not found:
             raise InputFileError(f"{pattern}: no such file or directory (no file matches it)")
-    # The workers' fork server first: it imports and loads on the idle core while this process imports Beam.
+        matches += found
+    if args.input and next(iter_inputs(args.input), None) is None:  # matches, but none newsflow reads
+        plan_inputs(matches)  # names what it skipped, as process and produce do
+        raise InputFileError(f"{' '.join(args.input)}: nothing to read (no regular file newsflow reads)")
     processing = resolve(Processing, args)
+    if processing.state_dir:  # read-only use (the stream's index) is fine: a file never is
+        check_state_dir(processing.state_dir, writable=False)
+    # The metrics port bound now (so a port in use is told before the model loads) and held until the
+    # server takes it, so no other process can take it in between.
+    bound = metrics.listener(resolve(Monitoring, args))
+    with bound if bound is not None else contextlib.nullcontext():
+        return _start(args, processing, bound)
+
+
+def _start(args: argparse.Namespace, processing: Processing, bound: socket.socket | None) -> int:
+    # The workers' fork server first: it imports and loads on the idle core while this process imports Beam.
     if not worker_forks.wanted(args.beam_args):
-        return _backfill(_job(args, processing), None)
+        return _backfill(_job(args, processing), None, bound)
     model = processing.entities and not processing.passthrough
     with worker_forks.ForkServer.start(model=model, modules=["pipelines.backfill"]) as forks:
         try:
@@ -108,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         except UserError:
             forks.process.kill()  # a mistake in the flags: tell it now, not once the server's model is loaded
             raise
-        return _backfill(job, forks)
+        return _backfill(job, forks, bound)
 
 
 def _job(args: argparse.Namespace, processing: Processing) -> BackfillJob:
@@ -155,7 +178,7 @@ def _job(args: argparse.Namespace, processing: Processing) -> BackfillJob:
     return job
 
 
-def _backfill(job: BackfillJob, forks: worker_forks.ForkServer | None) -> int:
+def _backfill(job: BackfillJob, forks: worker_forks.ForkServer | None, bound: socket.socket | None) -> int:
     from pipelines.backfill import run
 
-    return run(job, forks)
+    return run(job, forks, bound)

@@ -11,6 +11,7 @@ from pipelines.cli.flags import integer, seconds
 from pipelines.failures import InputFileError
 from transforms.errors import PipelineError
 from transforms.records import to_dict
+from transforms.text_repair import printable
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for path in args.paths:  # before the model loads (seconds): a typo fails at once
-        if not path.is_file():
+        if path.is_dir() or not path.exists():  # a FIFO or /dev/stdin is read as any file is
             raise InputFileError(f"{path}: {'a directory' if path.is_dir() else 'no such file'}")
     from transforms.entities import EntityExtractor
 
@@ -39,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
             body = path.read_text(encoding="utf-8")
             entities = extractor.extract(body, args.title, time_budget=args.time_budget)
         except (OSError, UnicodeDecodeError, PipelineError) as exc:
-            print(f"newsflow entities: {path}: {exc}", file=sys.stderr)
+            print(f"newsflow entities: {printable(f'{path}: {exc}')}", file=sys.stderr)
             status = 1 if isinstance(exc, PipelineError) else InputFileError.exit_code
             continue
-        out = {"path": str(path), "entities": [to_dict(e) for e in entities]}
+        out = {"path": printable(str(path)), "entities": [to_dict(e) for e in entities]}
         print(json.dumps(out, ensure_ascii=False, indent=args.indent))
     return status

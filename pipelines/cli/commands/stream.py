@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import socket
 from typing import NamedTuple
 
+from pipelines import metrics
 from pipelines.engine import worker_forks
+from pipelines.engine.local_stream import is_local
+from pipelines.local_state import default_state_dir
 from pipelines.options import Consumption, Monitoring, Processing, Topics, add_common, resolve
-from pipelines.preflight import check_stream
+from pipelines.preflight import check_state_dir, check_stream
 from transforms.settings import KafkaSettings, Limits
 
 
@@ -41,8 +46,21 @@ def _run(args: argparse.Namespace) -> int:
         resolve(Monitoring, args),
     )
     consumption, processing = settings.consumption, settings.processing
+    if is_local(args.beam_args):  # other runners keep their state themselves
+        given = processing.state_dir
+        path = given or str(default_state_dir(consumption.group_id, settings.topics.input_topic))
+        check_state_dir(path, default=not given)
+    # The metrics port next, bound now (so a port in use is told before the brokers are asked or the model
+    # loads) and held until the server takes it, so no other process can take it in between.
+    bound = metrics.listener(settings.monitoring)
+    with bound if bound is not None else contextlib.nullcontext():
+        return _start(args, settings, bound)
+
+
+def _start(args: argparse.Namespace, settings: Settings, bound: socket.socket | None) -> int:
+    consumption, processing = settings.consumption, settings.processing
     if consumption.workers == 1 or not worker_forks.runs_here(args.beam_args):
-        return _stream(args, settings, None)
+        return _stream(args, settings, None, bound)
     # Brokers, credentials and ACLs first (once: the stream is told so), so that a run that cannot start
     # fails with its one line and loads nothing. Then the chain workers' fork server: it imports and loads
     # on another core while this process imports Beam; in its own session, so that a Ctrl-C reaches only
@@ -52,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     with worker_forks.ForkServer.start(
         model=model, modules=["pipelines.chain_workers"], own_session=True
     ) as forks:
-        return _stream(args, settings, forks)
+        return _stream(args, settings, forks, bound)
 
 
 class Settings(NamedTuple):
@@ -66,7 +84,12 @@ class Settings(NamedTuple):
     monitoring: Monitoring
 
 
-def _stream(args: argparse.Namespace, settings: Settings, forks: worker_forks.ForkServer | None) -> int:
+def _stream(
+    args: argparse.Namespace,
+    settings: Settings,
+    forks: worker_forks.ForkServer | None,
+    bound: socket.socket | None,
+) -> int:
     from pipelines.stream import StreamJob, run  # Beam is imported only by the commands that run it
 
     consumption = settings.consumption
@@ -88,4 +111,4 @@ def _stream(args: argparse.Namespace, settings: Settings, forks: worker_forks.Fo
         beam_args=args.beam_args,
         monitoring=settings.monitoring,
     )
-    return run(job, forks, checked=forks is not None)
+    return run(job, forks, checked=forks is not None, bound=bound)
