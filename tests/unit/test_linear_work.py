@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from hypothesis import given, settings
@@ -18,8 +20,12 @@ from hypothesis import strategies as st
 
 from transforms import unicode_forms
 from transforms.boilerplate import signals as sig
+from transforms.dedup import Deduplicator, DedupSettings, index
+from transforms.dedup.batch import batch_pairs, member
+from transforms.dedup.index import fingerprint
 from transforms.dedup.shingles import normalise
 from transforms.normalize import normalize_text, strip_controls
+from transforms.records import Article
 
 
 def scanned_blocks(units: list[float], penalty: float = 7.0) -> list[tuple[int, int, float]]:
@@ -177,3 +183,81 @@ def test_no_long_run_reaches_cpythons_insertion_sort(monkeypatch):
     assert strip_controls(f"<p>{zalgo}</p>") == f"<p>{expected}</p>"
     assert normalise(zalgo) == " ".join(original("NFKC", zalgo).casefold().split())
     assert swaps and max(swaps) <= unicode_forms.LONG_RUN**2
+
+
+class Logged:
+    """Stands in for a module's structlog logger: what it was asked to log at debug level."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+
+    def debug(self, event: str, **fields: object) -> None:
+        self.events.append({"event": event, **fields})
+
+    def evicted(self) -> int:
+        return sum(e["entries"] for e in self.events if e["event"] == "dedup_evicted")
+
+
+def template_flood(n: int) -> list[Article]:
+    """Market reports differing only in their figures: every one shares most band keys with the others."""
+    return [
+        Article(
+            id=f"{i:032x}",
+            body=TEMPLATE.format(i % 9 + 1, 10 + i % 89, 1000 + i, 5000 + 7 * i),
+            url=f"https://example.com/markets/{i}",
+            canonical_url=f"https://example.com/markets/{i}",
+            fetched_at=FLOOD_START + timedelta(seconds=i),
+        )
+        for i in range(n)
+    ]
+
+
+TEMPLATE = (
+    "Shares of Acme rose {} percent to {} dollars on Tuesday in New York trading, as investors weighed the "
+    "company's quarterly results and the outlook for the rest of the year. Volume was {} shares against an "
+    "average of {}."
+)
+FLOOD_START = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_a_template_flood_costs_each_article_the_same_and_counts_what_the_cap_pushes_out(monkeypatch):
+    """Stories that are not duplicates (threshold 1.0) but share their band keys are all indexed: each
+    article reads at most ``max_per_bucket`` entries a key however many came before it, and every entry
+    the cap pushes out of a key is counted (``dedup.evicted``) and logged with the article that did it."""
+    settings = DedupSettings(threshold=1.0, max_per_bucket=8)
+    dedup = Deduplicator(settings)
+    read: list[int] = []
+    entries_of = index.iter_entries
+
+    def counted(blob, kind, settings_):
+        found = list(entries_of(blob, kind, settings_))
+        read[-1] += len(found)
+        return iter(found)
+
+    monkeypatch.setattr(index, "iter_entries", counted)
+    logged = Logged()
+    monkeypatch.setattr(index, "log", logged)
+    adds: Counter[bytes] = Counter()
+    for art in template_flood(300):
+        read.append(0)
+        _, duplicate = dedup.check(art)
+        assert duplicate is None
+        adds.update(key for key, _ in dedup.fingerprint(art).keys)
+    keys = len(dedup.fingerprint(template_flood(1)[0]).keys)
+    assert max(read) <= 3 * keys * settings.max_per_bucket + keys  # candidates, insert, its newest second
+    expected = sum(max(0, n - settings.max_per_bucket) for n in adds.values())
+    assert expected > 1000
+    assert logged.evicted() == expected
+
+
+def test_the_batch_rule_counts_the_members_its_window_leaves_out(monkeypatch):
+    settings = DedupSettings(threshold=1.0, max_per_bucket=8)
+    hasher = settings.hasher()
+    members = [member(a, fingerprint(a, settings, hasher)) for a in template_flood(60)]
+    logged = Logged()
+    monkeypatch.setattr(index, "log", logged)
+    batch_pairs(members, settings)
+    groups = Counter(key for m in members for key, _ in m.fp.keys)
+    expected = sum(max(0, n - 1 - settings.max_per_bucket) for n in groups.values())
+    assert expected > 100
+    assert logged.evicted() == expected

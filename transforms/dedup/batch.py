@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from transforms.dedup.index import METHOD_RANK, NEAR, Fingerprint, Match
+from transforms.dedup.index import METHOD_RANK, NEAR, Fingerprint, Match, count_evicted
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.verdicts import annotate, verdict
 from transforms.dedup.verify import similarity
@@ -58,8 +58,12 @@ def member(article: Article, fp: Fingerprint) -> Member:
 
 def pairs_in_group(kind: str, members: Iterable[Member], settings: DedupSettings) -> Iterator[Pair]:
     """Verified pairs among the members of one index key, each article against at most
-    ``max_per_bucket`` earlier ones (in rank order, so the window does not depend on input order)."""
+    ``max_per_bucket`` earlier ones (in rank order, so the window does not depend on input order): each
+    pair's work is bounded as in the stream. The members left behind by the window of every later one are
+    counted as the stream counts the entries its cap pushes out (``dedup.evicted``)."""
     ordered = sorted(members, key=lambda m: m.rank)
+    if ordered:
+        count_evicted(max(0, len(ordered) - 1 - settings.max_per_bucket), ordered[-1].fp)
     horizon_s = settings.horizon_ms // 1000
     for j, later in enumerate(ordered):
         for earlier in ordered[max(0, j - settings.max_per_bucket) : j]:
