@@ -7,6 +7,7 @@ Timings before and after: pipelines/RELIABILITY.md, "Hostile input", and ``bench
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import unicodedata
@@ -15,13 +16,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms import unicode_forms
 from transforms.boilerplate import signals as sig
 from transforms.dedup import Deduplicator, DedupSettings, index
-from transforms.dedup.batch import batch_pairs, member
+from transforms.dedup.batch import batch_pairs, dedup_batch, member
 from transforms.dedup.index import fingerprint
 from transforms.dedup.shingles import normalise
 from transforms.normalize import normalize_text, strip_controls
@@ -258,6 +260,22 @@ def test_the_batch_rule_counts_the_members_its_window_leaves_out(monkeypatch):
     monkeypatch.setattr(index, "log", logged)
     batch_pairs(members, settings)
     groups = Counter(key for m in members for key, _ in m.fp.keys)
-    expected = sum(max(0, n - 1 - settings.max_per_bucket) for n in groups.values())
+    expected = sum(max(0, n - 1 - 2 * settings.max_per_bucket) for n in groups.values())
     assert expected > 100
     assert logged.evicted() == expected
+
+
+@pytest.mark.parametrize("near", [False, True])
+def test_a_flood_of_copies_leaves_one_survivor_in_a_backfill_as_in_the_stream(near):
+    """More copies of one story than the window (8 here, 32 by default): with only the preceding window,
+    every ninth copy saw nothing but dropped copies and survived."""
+    settings = DedupSettings(max_per_bucket=8)
+    hasher = settings.hasher()
+    copies = template_flood(100)
+    if not near:
+        copies = [dataclasses.replace(a, body=copies[0].body) for a in copies]
+    survivors, verdicts = dedup_batch(copies, settings, lambda a: fingerprint(a, settings, hasher))
+    stream = Deduplicator(settings)
+    delivered = [a for a in copies if stream.check(a)[1] is None]
+    assert [a.id for a in survivors] == [a.id for a in delivered] == [copies[0].id]
+    assert len(verdicts) == 99
