@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipelines import logs  # noqa: E402
 from transforms.boilerplate import extract_text  # noqa: E402
 from transforms.boilerplate.html import parse_html, strip_non_content  # noqa: E402
 from transforms.dedup import Deduplicator  # noqa: E402
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default=",".join(SHAPES), help="comma-separated shapes")
     args = parser.parse_args(argv)
+    logs.configure("INFO")  # not a debug line per duplicate of the flood
     print(f"code: {ROOT}")
     print("| shape | n | 2n | 4n | 8n | CPU s at n, 2n, 4n, 8n (median) | ratio 8n / n |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
