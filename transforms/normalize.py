@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 
+from transforms import unicode_forms
 from transforms.records import RawArticle
 
 # Every Unicode space separator (no-break, thin, ideographic...) becomes a plain space.
@@ -24,7 +24,7 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 def normalize_text(text: str) -> str:
     """NFC, unified spaces and line breaks, controls removed, lines stripped, at most one blank line."""
     text = _LINE_SEPARATORS.sub("\n", text)
-    text = unicodedata.normalize("NFC", text)
+    text = unicode_forms.normalize("NFC", text)
     text = _CONTROLS.sub("", _SPACES.sub(" ", text))
     text = "\n".join(_RUNS_OF_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip()
@@ -32,7 +32,7 @@ def normalize_text(text: str) -> str:
 
 def strip_controls(markup: str) -> str:
     """For HTML: only drop NUL and other controls; whitespace has meaning to the extractor."""
-    return unicodedata.normalize("NFC", _CONTROLS.sub("", markup))
+    return unicode_forms.normalize("NFC", _CONTROLS.sub("", markup))
 
 
 def normalize_raw(raw: RawArticle) -> RawArticle:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from transforms.dedup.index import METHOD_RANK, NEAR, Fingerprint, Match
+from transforms.dedup.index import METHOD_RANK, NEAR, Fingerprint, Match, count_evicted
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.verdicts import annotate, verdict
 from transforms.dedup.verify import similarity
@@ -58,11 +58,21 @@ def member(article: Article, fp: Fingerprint) -> Member:
 
 def pairs_in_group(kind: str, members: Iterable[Member], settings: DedupSettings) -> Iterator[Pair]:
     """Verified pairs among the members of one index key, each article against at most
-    ``max_per_bucket`` earlier ones (in rank order, so the window does not depend on input order)."""
+    ``2 * max_per_bucket`` earlier ones: the key's first ``max_per_bucket`` and the ``max_per_bucket``
+    just before it (in rank order, so the windows do not depend on input order).
+
+    The work per article is bounded as in the stream. The first members are kept in view because they are
+    the ones that survive: in a flood of copies all later ones are duplicates, so with only the preceding
+    window every 33rd exact copy found no surviving match and survived too (10,000 exact copies left 303,
+    where the stream leaves one). The members some later article no longer sees are counted as the stream
+    counts the entries its cap pushes out (``dedup.evicted``)."""
     ordered = sorted(members, key=lambda m: m.rank)
+    cap = settings.max_per_bucket
+    if ordered:
+        count_evicted(max(0, len(ordered) - 1 - 2 * cap), ordered[-1].fp)
     horizon_s = settings.horizon_ms // 1000
     for j, later in enumerate(ordered):
-        for earlier in ordered[max(0, j - settings.max_per_bucket) : j]:
+        for earlier in ordered[: min(cap, max(0, j - cap))] + ordered[max(0, j - cap) : j]:
             if earlier.token == later.token or abs(later.fp.event_s - earlier.fp.event_s) > horizon_s:
                 continue
             measured = similarity(earlier.fp, later.fp, kind, settings)

@@ -49,6 +49,7 @@ from transforms.dedup.index import (
     Fingerprint,
     Match,
     candidates,
+    count_evicted,
     fingerprint,
     insert,
     newest_second,
@@ -217,7 +218,8 @@ class _Probe(beam.DoFn):
             found = candidates(blob, fp, kind, self.settings)
             if not any(m.certain for m in found):
                 newest_s = max(fp.arrival_s, newest_second(blob or b"", kind, self.settings))
-                blob = insert(blob, fp, kind, self.settings, newest_s)
+                blob, evicted = insert(blob, fp, kind, self.settings, newest_s)
+                count_evicted(evicted, fp)
                 self._push_expiry(micros // 1_000_000, newest, expiry)
             yield (tok, ("match", found))
         if blob is not None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import structlog
 
-from transforms.dedup.index import Fingerprint, candidates, fingerprint, insert, newest_second
+from transforms.dedup.index import Fingerprint, candidates, count_evicted, fingerprint, insert, newest_second
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.store import KeyStore, MemoryStore
 from transforms.dedup.verdicts import annotate, verdict
@@ -76,10 +76,12 @@ class Deduplicator:
         if match:
             log.debug("duplicate", id=article.id, duplicate_of=match.article_id, method=match.method)
             return annotated, verdict(annotated, match)
-        writes = []
+        writes, evicted = [], 0
         for blob, (key, kind) in zip(blobs, fp.keys, strict=True):
-            updated = insert(blob, fp, kind, self.settings, self.clock_s)
+            updated, pushed_out = insert(blob, fp, kind, self.settings, self.clock_s)
+            evicted += pushed_out
             writes.append((key, updated, newest_second(updated, kind, self.settings)))
+        count_evicted(evicted, fp)
         writes.append(sample_write(fp))
         self.store.put_many(writes)
         return annotated, None

@@ -26,12 +26,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
 import xxhash
+from apache_beam.metrics import Metrics
 
 from transforms.dedup.minhash import MinHasher, estimate_jaccard, estimate_margin, shingle_sample
 from transforms.dedup.settings import DedupSettings
 from transforms.dedup.shingles import hash_normalised, normalise, shingle_hashes
 from transforms.records import Article
+
+log = structlog.get_logger(__name__)
 
 URL, EXACT, NEAR = "url", "exact", "near"
 METHOD_RANK = {URL: 0, EXACT: 1, NEAR: 2}
@@ -275,13 +279,29 @@ def settled(match: Match, similarity: float, settings: DedupSettings) -> Match |
     return Match(match.rank, match.article_id, match.method, 1.0 if match.method != NEAR else similarity)
 
 
-def insert(blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, now_s: int) -> bytes:
-    """``blob`` with ``fp`` added, entries older than the horizon dropped, and only the newest kept."""
+def insert(
+    blob: bytes | None, fp: Fingerprint, kind: str, settings: DedupSettings, now_s: int
+) -> tuple[bytes, int]:
+    """``blob`` with ``fp`` added, entries older than the horizon dropped, and only the newest
+    ``max_per_bucket`` kept; and how many entries within the horizon that cap pushed out.
+
+    The cap bounds each article's work (at most ``max_per_bucket`` candidates a key), so a flood of
+    template stories sharing a band key costs each new one the same; an article it pushes out can no
+    longer be found through this key (only through its others), which is what the count is for."""
     oldest = now_s - settings.horizon_ms // 1000
     entries = [e for e in iter_entries(blob, kind, settings) if e.event_s >= oldest and e.rank != fp.rank]
     entries.append(Entry(fp.arrival, fp.sketch if kind != EXACT else b"", fp.id_bytes))
     entries.sort(key=lambda e: e.rank)
-    return pack(entries[-settings.max_per_bucket :])
+    kept = entries[-settings.max_per_bucket :]
+    return pack(kept), len(entries) - len(kept)
+
+
+def count_evicted(evicted: int, fp: Fingerprint) -> None:
+    """The ``dedup.evicted`` counter, and a debug line naming the article whose index writes pushed the
+    entries out (a flood of near-identical stories fills its band keys)."""
+    if evicted:
+        Metrics.counter("newsflow", "dedup.evicted").inc(evicted)
+        log.debug("dedup_evicted", id=fp.article_id, entries=evicted)
 
 
 def newest_second(blob: bytes, kind: str, settings: DedupSettings) -> int:

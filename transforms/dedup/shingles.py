@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 
 import numpy as np
 import xxhash
+
+from transforms import unicode_forms
 
 _FOLD = str.maketrans(
     {
@@ -51,7 +52,7 @@ def normalise(body: str) -> str:
     """The body as the hash sees it: NFKC, case-folded, quotes and dashes unified, whitespace collapsed."""
     if body.isascii():
         return " ".join(body.lower().replace("`", "'").split())
-    text = unicodedata.normalize("NFKC", body).translate(_FOLD).casefold()
+    text = unicode_forms.normalize("NFKC", body).translate(_FOLD).casefold()
     return " ".join(text.split())
 
 

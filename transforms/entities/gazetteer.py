@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from transforms import unicode_forms
 from transforms.user_cache import entry, read_or_build
 
 # Short and historical names newsrooms use that neither source lists as a country's name.
@@ -218,7 +219,7 @@ class Place:
 def fold(text: str) -> str:
     """The lookup key: no diacritics, dots, possessive, leading "the" or case; a hyphen is a space ("North-West"
     is "North West", "Winston Salem" "Winston-Salem"); "St."/"Mt."/"Ft." spelt out."""
-    text = unicodedata.normalize("NFKD", text)
+    text = unicode_forms.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"[\s\-‐‑]+", " ", text).strip()
     text = re.sub(r"['’]s?$", "", text)
