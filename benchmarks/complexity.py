@@ -48,10 +48,10 @@ def marks_reversed(n: int) -> Callable[[], object]:
     return lambda: (normalize_text(text), normalise(text))
 
 
-def template_flood(n: int) -> Callable[[], object]:
-    """n market reports differing in their figures, through the streaming rule (memory index)."""
+def template_articles(n: int) -> list[Article]:
+    """n market reports differing only in their figures: every one shares most band keys with the others."""
     start = datetime(2026, 12, 1, tzinfo=UTC)
-    articles = [
+    return [
         Article(
             id=f"{i:032x}",
             body=TEMPLATE.format(i % 9 + 1, 10 + i % 89, 1000 + i, 5000 + 7 * i),
@@ -61,6 +61,11 @@ def template_flood(n: int) -> Callable[[], object]:
         )
         for i in range(n)
     ]
+
+
+def template_flood(n: int) -> Callable[[], object]:
+    """n market reports through the streaming rule (memory index)."""
+    articles = template_articles(n)
 
     def run() -> None:
         dedup = Deduplicator()

@@ -129,6 +129,34 @@ def wait_for(condition: Callable[[], bool], procs: list[subprocess.Popen], timeo
         time.sleep(0.5)
 
 
+def stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM every instance: each must finish its batch and exit 0."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    assert [proc.wait(timeout=60) for proc in procs] == [0] * len(procs)
+
+
+def clean_up(procs: list[subprocess.Popen], sampler: CommitSampler) -> None:
+    """Leave no instance running and no sampler, whatever failed."""
+    sampler.stop()
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def assert_once_and_forward(
+    settings: KafkaSettings, topics: Topics, sent: set[tuple[int, int]], sampler: CommitSampler, why: str
+) -> None:
+    """Every input has one output and every output an input (``why`` says why none may come twice), and
+    no partition's committed offset went back."""
+    seen = delivered(settings, topics)
+    assert sent == set(seen), "every input has an output, and every output an input"
+    assert [pos for pos, n in seen.items() if n > 1] == [], why
+    for partition, history in sampler.history.items():
+        assert history == sorted(history), f"partition {partition}'s committed offset went back"
+
+
 def test_two_instances_share_the_partitions_lose_nothing_and_commit_forward(kafka_broker, topics, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap)
     texts = stories(CONLL_TRAIN)[:64]
@@ -150,22 +178,11 @@ def test_two_instances_share_the_partitions_lose_nothing_and_commit_forward(kafk
         sent |= produce(settings, topics.input_topic, texts[40:], 40)
         end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
         wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
-        wait_for(lambda: sampler.latest() == end, procs, timeout=30)
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+        wait_for(lambda: sampler.latest() == end, procs, timeout=60)
+        stop(procs)
     finally:
-        sampler.stop()
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-    seen = delivered(settings, topics)
-    assert sent == set(seen), "every input has an output, and every output an input"
-    assert [pos for pos, n in seen.items() if n > 1] == [], "a clean handover delivers nothing twice"
-    for partition, history in sampler.history.items():
-        assert history == sorted(history), f"partition {partition}'s committed offset went back"
+        clean_up(procs, sampler)
+    assert_once_and_forward(settings, topics, sent, sampler, "a clean handover delivers nothing twice")
     for log_path in (a_log, b_log):
         written = sum(e["written"] for e in events(log_path, "micro_batch"))
         assert written > 0, f"{log_path.name} wrote nothing: the partitions were not shared"
@@ -212,20 +229,10 @@ def test_an_instance_stopped_past_its_session_writes_nothing_of_the_partitions_i
         end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
         wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
         wait_for(lambda: sampler.latest() == end, procs, timeout=60)
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+        stop(procs)
     finally:
-        sampler.stop()
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    seen = delivered(settings, topics)
-    assert sent == set(seen), "every input has an output, and every output an input"
-    assert [pos for pos, n in seen.items() if n > 1] == [], "nothing was in flight: nothing twice"
-    for partition, history in sampler.history.items():
-        assert history == sorted(history), f"partition {partition}'s committed offset went back"
+        clean_up(procs, sampler)
+    assert_once_and_forward(settings, topics, sent, sampler, "nothing was in flight: nothing twice")
     assert events(a_log, "group_session_lapsed"), "A noticed its lapsed session"
 
 

@@ -175,35 +175,56 @@ def test_a_reader_whose_offsets_are_deleted_under_it_acknowledges_them_as_lost_a
     assert sum(c.committed for c in lost) == 6
 
 
-def test_the_input_topic_deleted_under_the_stream_stops_it_naming_the_topic(kafka_broker, topics, tmp_path):
-    """Before: kafka-python retried the offsets of the deleted topic without a pause (thousands of requests
-    a second, most of a core), the stream retried that for 10 minutes and did not stop on SIGTERM."""
+def _drained_stream(kafka_broker, topics: Topics, group: str, tmp_path) -> subprocess.Popen:
+    """A stream that has read and committed 2 records on each of partitions 0 and 1, and runs on."""
     settings = kafka_broker.settings()
-    group = "deleted"
     _produce(settings, topics.input_topic, {0: 2, 1: 2})
     cmd = _stream_command(kafka_broker.bootstrap, topics, group, tmp_path, "--idle-timeout", "120")
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while _offsets(settings, topics.input_topic, group)[0] != {0: 2, 1: 2, 2: 0, 3: 0}:
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("the stream did not drain: " + process.communicate()[1][-3000:])
+        time.sleep(0.5)
+    return process
+
+
+def _delete_topic(bootstrap: str, topic: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        deadline = time.monotonic() + 60
-        while _offsets(settings, topics.input_topic, group)[0] != {0: 2, 1: 2, 2: 0, 3: 0}:
-            assert time.monotonic() < deadline and process.poll() is None, "the stream did not drain"
-            time.sleep(0.5)
-        admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
-        try:
-            admin.delete_topics([topics.input_topic])
-        finally:
-            admin.close()
-        deleted = time.monotonic()
-        out, err = process.communicate(timeout=45)
+        admin.delete_topics([topic])
+    finally:
+        admin.close()
+
+
+def _exit_naming(process: subprocess.Popen, topic: str, timeout: float) -> float:
+    """The stream exits 6 with one failure line naming ``topic`` as missing; the seconds it took."""
+    began = time.monotonic()
+    try:
+        _, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        out, err = process.communicate()
-        pytest.fail("the stream did not stop in 45 s; it logged last:\n" + "\n".join(err.splitlines()[-8:]))
+        _, err = process.communicate()
+        pytest.fail(
+            f"the stream did not stop in {timeout:.0f} s; it logged last:\n"
+            + "\n".join(err.splitlines()[-8:])
+        )
+    took = time.monotonic() - began
     assert process.returncode == 6 and "Traceback" not in err, err[-3000:]
     (failed,) = _events(err, "command_failed")  # then kafka-python's repeated warnings, summed
     assert failed["reason"] == "unknown_topic", failed
-    assert topics.input_topic in failed["error"] and "does not exist" in failed["error"], failed
-    assert time.monotonic() - deleted < 30
+    assert topic in failed["error"] and "does not exist" in failed["error"], failed
+    return took
+
+
+def test_the_input_topic_deleted_under_the_stream_stops_it_naming_the_topic(kafka_broker, topics, tmp_path):
+    """Before: kafka-python retried the offsets of the deleted topic without a pause (thousands of requests
+    a second, most of a core), the stream retried that for 10 minutes and did not stop on SIGTERM."""
+    process = _drained_stream(kafka_broker, topics, "deleted", tmp_path)
+    _delete_topic(kafka_broker.bootstrap, topics.input_topic)
+    took = _exit_naming(process, topics.input_topic, timeout=45)
+    assert took < 30, f"{took:.1f} s from the deletion to the exit"
 
 
 def test_the_output_topic_deleted_under_the_stream_stops_it_naming_the_topic(kafka_broker, topics, tmp_path):
@@ -214,31 +235,10 @@ def test_the_output_topic_deleted_under_the_stream_stops_it_naming_the_topic(kaf
     test_broker_faults.py)."""
     settings = kafka_broker.settings()
     group = "output-deleted"
-    _produce(settings, topics.input_topic, {0: 2, 1: 2})
-    cmd = _stream_command(kafka_broker.bootstrap, topics, group, tmp_path, "--idle-timeout", "120")
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while _offsets(settings, topics.input_topic, group)[0] != {0: 2, 1: 2, 2: 0, 3: 0}:
-            assert time.monotonic() < deadline and process.poll() is None, "the stream did not drain"
-            time.sleep(0.5)
-        admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
-        try:
-            admin.delete_topics([topics.output_topic])
-        finally:
-            admin.close()
-        _produce(settings, topics.input_topic, {0: 1, 2: 1}, first=4)
-        deleted = time.monotonic()
-        _, err = process.communicate(timeout=100)
-        took = time.monotonic() - deleted
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-        pytest.fail("the stream did not stop in 100 s; it logged last:\n" + "\n".join(err.splitlines()[-8:]))
-    assert process.returncode == 6 and "Traceback" not in err, err[-3000:]
-    (failed,) = _events(err, "command_failed")
-    assert failed["reason"] == "unknown_topic", failed
-    assert topics.output_topic in failed["error"] and "does not exist" in failed["error"], failed
+    process = _drained_stream(kafka_broker, topics, group, tmp_path)
+    _delete_topic(kafka_broker.bootstrap, topics.output_topic)
+    _produce(settings, topics.input_topic, {0: 1, 2: 1}, first=4)
+    took = _exit_naming(process, topics.output_topic, timeout=100)
     assert took < 30, f"{took:.1f} s from the deletion to the exit"
     assert _offsets(settings, topics.input_topic, group)[0] == {0: 2, 1: 2, 2: 0, 3: 0}
 

@@ -11,13 +11,13 @@ import dataclasses
 import math
 import unicodedata
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.complexity import template_articles
 from transforms import unicode_forms
 from transforms.boilerplate import signals as sig
 from transforms.dedup import Deduplicator, DedupSettings, index
@@ -25,7 +25,6 @@ from transforms.dedup.batch import batch_pairs, dedup_batch, member
 from transforms.dedup.index import fingerprint
 from transforms.dedup.shingles import normalise
 from transforms.normalize import normalize_text, strip_controls
-from transforms.records import Article
 
 
 def scanned_blocks(units: list[float], penalty: float = 7.0) -> list[tuple[int, int, float]]:
@@ -190,28 +189,6 @@ class Logged:
         return sum(e["entries"] for e in self.events if e["event"] == "dedup_evicted")
 
 
-def template_flood(n: int) -> list[Article]:
-    """Market reports differing only in their figures: every one shares most band keys with the others."""
-    return [
-        Article(
-            id=f"{i:032x}",
-            body=TEMPLATE.format(i % 9 + 1, 10 + i % 89, 1000 + i, 5000 + 7 * i),
-            url=f"https://example.com/markets/{i}",
-            canonical_url=f"https://example.com/markets/{i}",
-            fetched_at=FLOOD_START + timedelta(seconds=i),
-        )
-        for i in range(n)
-    ]
-
-
-TEMPLATE = (
-    "Shares of Acme rose {} percent to {} dollars on Tuesday in New York trading, as investors weighed the "
-    "company's quarterly results and the outlook for the rest of the year. Volume was {} shares against an "
-    "average of {}."
-)
-FLOOD_START = datetime(2026, 12, 1, tzinfo=UTC)
-
-
 def test_a_template_flood_costs_each_article_the_same_and_counts_what_the_cap_pushes_out(monkeypatch):
     """Stories that are not duplicates (threshold 1.0) but share their band keys are all indexed: each
     article reads at most ``max_per_bucket`` entries a key however many came before it, and every entry
@@ -230,12 +207,12 @@ def test_a_template_flood_costs_each_article_the_same_and_counts_what_the_cap_pu
     logged = Logged()
     monkeypatch.setattr(index, "log", logged)
     adds: Counter[bytes] = Counter()
-    for art in template_flood(300):
+    for art in template_articles(300):
         read.append(0)
         _, duplicate = dedup.check(art)
         assert duplicate is None
         adds.update(key for key, _ in dedup.fingerprint(art).keys)
-    keys = len(dedup.fingerprint(template_flood(1)[0]).keys)
+    keys = len(dedup.fingerprint(template_articles(1)[0]).keys)
     assert max(read) <= 3 * keys * settings.max_per_bucket + keys  # candidates, insert, its newest second
     expected = sum(max(0, n - settings.max_per_bucket) for n in adds.values())
     assert expected > 1000
@@ -245,7 +222,7 @@ def test_a_template_flood_costs_each_article_the_same_and_counts_what_the_cap_pu
 def test_the_batch_rule_counts_the_members_its_window_leaves_out(monkeypatch):
     settings = DedupSettings(threshold=1.0, max_per_bucket=8)
     hasher = settings.hasher()
-    members = [member(a, fingerprint(a, settings, hasher)) for a in template_flood(60)]
+    members = [member(a, fingerprint(a, settings, hasher)) for a in template_articles(60)]
     logged = Logged()
     monkeypatch.setattr(index, "log", logged)
     batch_pairs(members, settings)
@@ -261,7 +238,7 @@ def test_a_flood_of_copies_leaves_one_survivor_in_a_backfill_as_in_the_stream(ne
     every ninth copy saw nothing but dropped copies and survived."""
     settings = DedupSettings(max_per_bucket=8)
     hasher = settings.hasher()
-    copies = template_flood(100)
+    copies = template_articles(100)
     if not near:
         copies = [dataclasses.replace(a, body=copies[0].body) for a in copies]
     survivors, verdicts = dedup_batch(copies, settings, lambda a: fingerprint(a, settings, hasher))
