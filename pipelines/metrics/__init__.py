@@ -44,12 +44,16 @@ __all__ = [
 ]
 
 
-def listener(monitoring: Monitoring) -> socket.socket | None:
-    """The metrics port bound and listening, if ``monitoring`` asks for one: what a command takes first, so
-    that a port in use is a usage error (exit 2) before anything loads; :func:`serve` then serves on it."""
+@contextmanager
+def listener(monitoring: Monitoring) -> Iterator[socket.socket | None]:
+    """The metrics port bound and listening while in the block, if ``monitoring`` asks for one (else None):
+    what a command takes first, so that a port in use is a usage error (exit 2) before anything loads;
+    :func:`serve` then serves on it."""
     if monitoring.metrics_port is None:
-        return None
-    return listen(monitoring.metrics_host, monitoring.metrics_port)
+        yield None
+        return
+    with listen(monitoring.metrics_host, monitoring.metrics_port) as sock:
+        yield sock
 
 
 @contextmanager

@@ -129,16 +129,19 @@ def test_a_port_in_use_is_a_usage_error(url):
 def test_the_port_bound_at_start_is_held_and_served_with_no_gap():
     """The commands bind the port before anything loads and hand the socket over: meanwhile no other
     process can take it, and a scrape made then is answered once the server runs."""
-    bound = listener(Monitoring(metrics_port=0))
-    assert bound is not None and listener(Monitoring()) is None
-    port = bound.getsockname()[1]
-    with pytest.raises(BadUsage, match=f"--metrics-port {port} on 127.0.0.1: Address already in use"):
-        listener(Monitoring(metrics_port=port))
-    early = ThreadPoolExecutor(1).submit(get, f"http://127.0.0.1:{port}", "/healthz")
-    with serving("127.0.0.1", port, bound) as served:
-        assert served == port
-        assert early.result(timeout=10) == (200, {"alive": True})
-    assert bound.fileno() == -1  # closed with the server
+    with listener(Monitoring()) as off:
+        assert off is None
+    with listener(Monitoring(metrics_port=0)) as bound:
+        assert bound is not None
+        port = bound.getsockname()[1]
+        in_use = f"--metrics-port {port} on 127.0.0.1: Address already in use"
+        with pytest.raises(BadUsage, match=in_use), listener(Monitoring(metrics_port=port)):
+            pass
+        early = ThreadPoolExecutor(1).submit(get, f"http://127.0.0.1:{port}", "/healthz")
+        with serving("127.0.0.1", port, bound) as served:
+            assert served == port
+            assert early.result(timeout=10) == (200, {"alive": True})
+        assert bound.fileno() == -1  # closed with the server
 
 
 def test_off_by_default_and_set_by_flag_or_environment():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
 import os
 import socket
@@ -115,8 +114,7 @@ def _run(args: argparse.Namespace) -> int:
         check_state_dir(processing.state_dir, writable=False)
     # The metrics port bound now (so a port in use is told before the model loads) and held until the
     # server takes it, so no other process can take it in between.
-    bound = metrics.listener(resolve(Monitoring, args))
-    with bound if bound is not None else contextlib.nullcontext():
+    with metrics.listener(resolve(Monitoring, args)) as bound:
         return _start(args, processing, bound)
 
 

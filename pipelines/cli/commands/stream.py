@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import socket
 from typing import NamedTuple
 
@@ -52,8 +51,7 @@ def _run(args: argparse.Namespace) -> int:
         check_state_dir(path, default=not given)
     # The metrics port next, bound now (so a port in use is told before the brokers are asked or the model
     # loads) and held until the server takes it, so no other process can take it in between.
-    bound = metrics.listener(settings.monitoring)
-    with bound if bound is not None else contextlib.nullcontext():
+    with metrics.listener(settings.monitoring) as bound:
         return _start(args, settings, bound)
 
 
