@@ -129,8 +129,18 @@ def wait_for(condition: Callable[[], bool], procs: list[subprocess.Popen], timeo
         time.sleep(0.5)
 
 
-def stop(procs: list[subprocess.Popen]) -> None:
-    """SIGTERM every instance: each must finish its batch and exit 0."""
+def drain_and_stop(
+    settings: KafkaSettings,
+    topics: Topics,
+    sent: set[tuple[int, int]],
+    procs: list[subprocess.Popen],
+    sampler: CommitSampler,
+) -> None:
+    """Wait until every input sent has an output and the group has committed each partition to its end,
+    then SIGTERM every instance: each must finish its batch and exit 0."""
+    end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
+    wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
+    wait_for(lambda: sampler.latest() == end, procs, timeout=60)
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
     assert [proc.wait(timeout=60) for proc in procs] == [0] * len(procs)
@@ -176,10 +186,7 @@ def test_two_instances_share_the_partitions_lose_nothing_and_commit_forward(kafk
             timeout=60,
         )
         sent |= produce(settings, topics.input_topic, texts[40:], 40)
-        end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
-        wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
-        wait_for(lambda: sampler.latest() == end, procs, timeout=60)
-        stop(procs)
+        drain_and_stop(settings, topics, sent, procs, sampler)
     finally:
         clean_up(procs, sampler)
     assert_once_and_forward(settings, topics, sent, sampler, "a clean handover delivers nothing twice")
@@ -226,10 +233,7 @@ def test_an_instance_stopped_past_its_session_writes_nothing_of_the_partitions_i
             sent |= produce(settings, topics.input_topic, texts[8:], 8)  # a backlog, seen by both
         finally:
             a.send_signal(signal.SIGCONT)
-        end = {p: max(o for q, o in sent if q == p) + 1 for p in range(PARTITIONS)}
-        wait_for(lambda: sent <= delivered(settings, topics).keys(), procs, timeout=120)
-        wait_for(lambda: sampler.latest() == end, procs, timeout=60)
-        stop(procs)
+        drain_and_stop(settings, topics, sent, procs, sampler)
     finally:
         clean_up(procs, sampler)
     assert_once_and_forward(settings, topics, sent, sampler, "nothing was in flight: nothing twice")
